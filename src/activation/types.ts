@@ -1,0 +1,67 @@
+/** A JSON Schema object in the canonical form (see `schema/normalize.ts`). */
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+/** What the hub knows of one callable method. */
+export interface MethodInfo {
+  /** Wire name, one path segment: `[a-z][a-z0-9_]*`. */
+  readonly name: string;
+  readonly description: string;
+  /** JSON Schema of the params object (`type: object`); absent when the method takes none. */
+  readonly params?: JsonSchema;
+  /** JSON Schema of one data item's content. */
+  readonly returns: JsonSchema;
+  readonly streaming: boolean;
+}
+
+/**
+ * Per-call facts a method can ask for by declaring a parameter of this type
+ * (anywhere in its signature). It is never part of the params schema.
+ */
+export interface CallContext {
+  /** Aborted when the caller cancels (unsubscribes, disconnects, stops iterating). */
+  readonly signal: AbortSignal;
+  /** Full dot path of the method being called, e.g. `solar.earth.info`. */
+  readonly path: string;
+}
+
+/**
+ * The one interface the hub routes through. Decorated classes, dynamic
+ * activations and hubs all end up as this.
+ */
+export interface Activation {
+  /** One path segment: `[a-z][a-z0-9_]*`. */
+  readonly namespace: string;
+  readonly version: string;
+  readonly description: string;
+  readonly longDescription?: string;
+  /** The activation's own methods, without the built-in `schema`. */
+  methods(): readonly MethodInfo[];
+  /**
+   * Runs a method with already-validated params. May return a value, a Promise,
+   * an AsyncIterable, a Generator or an rxjs Observable.
+   */
+  invoke(method: string, params: Readonly<Record<string, unknown>>, ctx: CallContext): unknown;
+  /** Hubs only: the child activations, each routed by its namespace. */
+  children?(): readonly Activation[];
+  /** Hubs whose children can change at runtime report it here; returns an unsubscribe. */
+  onChange?(listener: () => void): () => void;
+}
+
+export const SEGMENT_PATTERN = /^[a-z][a-z0-9_]*$/;
+
+export function isActivation(value: unknown): value is Activation {
+  const v = value as Partial<Activation> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.namespace === 'string' &&
+    typeof v.methods === 'function' &&
+    typeof v.invoke === 'function'
+  );
+}
+
+export function assertSegment(kind: string, value: string): void {
+  if (!SEGMENT_PATTERN.test(value)) {
+    throw new TypeError(`${kind} "${value}" is not a valid path segment: it must match ${SEGMENT_PATTERN.source}`);
+  }
+}

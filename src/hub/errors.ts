@@ -1,0 +1,48 @@
+/** Error codes of the wire contract (spec §3). */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  ExecutionError: -32000,
+  AuthenticationRequired: -32001,
+  Forbidden: -32003,
+  TooManyStreams: -32005,
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * An error that crosses the wire as-is: its message and code become the `error`
+ * item. Methods may throw it to choose their own code; anything else they throw
+ * becomes `Execution error: <message>` with code -32000.
+ */
+export class PlexusError extends Error {
+  override readonly name = 'PlexusError';
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly recoverable = false,
+  ) {
+    super(message);
+  }
+
+  static activationNotFound(segment: string): PlexusError {
+    return new PlexusError(ErrorCode.MethodNotFound, `Activation not found: ${segment}`);
+  }
+
+  static methodNotFound(path: string): PlexusError {
+    return new PlexusError(ErrorCode.MethodNotFound, `Method not found: ${path}`);
+  }
+
+  static invalidParams(what: string): PlexusError {
+    return new PlexusError(ErrorCode.InvalidParams, `Invalid params: ${what}`);
+  }
+}
+
+/** What a thrown value becomes on the wire. */
+export function toPlexusError(err: unknown): PlexusError {
+  if (err instanceof PlexusError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new PlexusError(ErrorCode.ExecutionError, `Execution error: ${message}`);
+}

@@ -1,0 +1,303 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import * as TJS from 'typescript-json-schema';
+import type { JsonSchema } from '../activation/types.js';
+import { canonicalSchema } from './normalize.js';
+
+/** One positional argument of a method: a named param, or the CallContext. */
+export type ArgSpec = { readonly kind: 'param'; readonly name: string } | { readonly kind: 'context' };
+
+export interface ExtractedMethod {
+  readonly description: string;
+  readonly params?: JsonSchema;
+  readonly returns: JsonSchema;
+  readonly streaming: boolean;
+  readonly args: readonly ArgSpec[];
+}
+
+export interface ExtractedClass {
+  readonly description: string;
+  readonly longDescription?: string;
+  /** By JS property name. */
+  readonly methods: Readonly<Record<string, ExtractedMethod>>;
+}
+
+export interface ExtractTarget {
+  readonly className: string;
+  /** The module that declared the class, as found at runtime (.ts, or compiled .js). */
+  readonly sourceFile: string;
+  readonly methodKeys: readonly string[];
+}
+
+export interface ExtractResult {
+  readonly classes: ExtractedClass[];
+  /** Every non-library file the types came from: what a cache must watch. */
+  readonly dependencies: string[];
+}
+
+export class SchemaExtractionError extends Error {
+  override readonly name = 'SchemaExtractionError';
+}
+
+const HELPERS = resolveTypeSource(fileURLToPath(new URL('./type-helpers.js', import.meta.url)));
+
+const COMPILER_OPTIONS: ts.CompilerOptions = {
+  strict: true,
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.ESNext,
+  moduleResolution: ts.ModuleResolutionKind.Bundler,
+  allowImportingTsExtensions: true,
+  experimentalDecorators: true,
+  esModuleInterop: true,
+  skipLibCheck: true,
+  noEmit: true,
+  // Only what the sources import: loading every @types package costs seconds.
+  types: [],
+  lib: ['lib.esnext.d.ts'],
+};
+
+const TJS_SETTINGS: TJS.PartialArgs = {
+  required: true,
+  ref: true,
+  noExtraProps: true,
+  strictNullChecks: true,
+  ignoreErrors: true,
+  uniqueNames: false,
+};
+
+/**
+ * Where the types of a runtime module live: the module itself when it is
+ * TypeScript; for compiled JavaScript, the original source named by its source
+ * map, else the `.d.ts` beside it.
+ */
+export function resolveTypeSource(file: string): string {
+  if (/\.(m|c)?tsx?$/.test(file) && !file.endsWith('.d.ts')) {
+    if (existsSync(file)) return file;
+    const dts = file.replace(/\.(m|c)?tsx?$/, '.d.ts');
+    if (existsSync(dts)) return dts;
+  }
+  const js = /\.(m|c)?js$/.exec(file);
+  if (js) {
+    const map = `${file}.map`;
+    if (existsSync(map)) {
+      const sources = (JSON.parse(readFileSync(map, 'utf8')) as { sources?: string[]; sourceRoot?: string }).sources;
+      const original = sources?.[0] ? resolve(dirname(file), sources[0]) : undefined;
+      if (original && existsSync(original)) return original;
+    }
+    const dts = file.slice(0, -js[0].length) + `.d.${js[1] ?? ''}ts`;
+    if (existsSync(dts)) return dts;
+  }
+  throw new SchemaExtractionError(
+    `No type information for ${file}: run it from TypeScript sources, or ship the compiled .d.ts (declaration: true) beside it`,
+  );
+}
+
+/** Extracts all targets with a single TypeScript program. */
+export function extractClasses(targets: readonly ExtractTarget[]): ExtractResult {
+  const sources = new Map<string, ts.SourceFile>();
+  const parse = (file: string): ts.SourceFile => {
+    let sf = sources.get(file);
+    if (!sf) {
+      sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+      sources.set(file, sf);
+    }
+    return sf;
+  };
+
+  const SYNTHETIC = resolve(dirname(HELPERS), '__plexus_schema_entry__.ts');
+  const lines = [
+    `import type { ItemOf, ArgsOf } from ${JSON.stringify(stripExt(HELPERS))};`,
+  ];
+  const plans = targets.map((target, t) => {
+    const typeFile = resolveTypeSource(target.sourceFile);
+    const sf = parse(typeFile);
+    const decl = findClass(sf, target.className);
+    const alias = `M${t}`;
+    lines.push(`import type * as ${alias} from ${JSON.stringify(stripExt(typeFile))};`);
+    const methods = target.methodKeys.map((key, m) => {
+      const member = findMethod(decl, key, target.className);
+      const self = `${alias}.${target.className}[${JSON.stringify(key)}]`;
+      const args: ArgSpec[] = [];
+      const props: string[] = [];
+      const defaults: Record<string, unknown> = {};
+      member.parameters.forEach((p, i) => {
+        if (!ts.isIdentifier(p.name)) {
+          throw new SchemaExtractionError(`${target.className}.${key}: parameter ${i + 1} must be a plain name, not a destructuring pattern`);
+        }
+        if (p.dotDotDotToken) throw new SchemaExtractionError(`${target.className}.${key}: rest parameters cannot be named params`);
+        if (isContextType(p.type)) {
+          args.push({ kind: 'context' });
+          return;
+        }
+        const name = p.name.text;
+        args.push({ kind: 'param', name });
+        const optional = p.questionToken !== undefined || p.initializer !== undefined;
+        const doc = paramDoc(p);
+        if (p.initializer) {
+          const value = literalValue(p.initializer);
+          if (value !== undefined) defaults[name] = value;
+        }
+        props.push(`${docComment(doc)}${JSON.stringify(name)}${optional ? '?' : ''}: ArgsOf<${self}>[${i}];`);
+      });
+      const pName = `__plexus_P${t}_${m}`;
+      const rName = `__plexus_R${t}_${m}`;
+      lines.push(`export interface ${pName} { ${props.join(' ')} }`);
+      lines.push(`export interface ${rName} { item: ItemOf<ReturnType<${self}>> }`);
+      return { key, member, args, defaults, pName, rName, hasParams: props.length > 0 };
+    });
+    return { target, typeFile, decl, methods };
+  });
+
+  const text = lines.join('\n') + '\n';
+  const host = ts.createCompilerHost(COMPILER_OPTIONS, true);
+  const baseGetSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (file, lang, onError, create) => {
+    if (file === SYNTHETIC) return ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
+    return sources.get(file) ?? baseGetSourceFile(file, lang, onError, create);
+  };
+  const baseFileExists = host.fileExists.bind(host);
+  host.fileExists = (file) => file === SYNTHETIC || baseFileExists(file);
+  const program = ts.createProgram([SYNTHETIC], COMPILER_OPTIONS, host);
+
+  const entry = program.getSourceFile(SYNTHETIC)!;
+  const problems = program.getSemanticDiagnostics(entry).concat(program.getSyntacticDiagnostics(entry));
+  if (problems.length > 0) {
+    const msg = problems.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('; ');
+    throw new SchemaExtractionError(`Cannot read the types of ${targets.map((t) => t.className).join(', ')}: ${msg} (is the class exported?)`);
+  }
+
+  const generator = TJS.buildGenerator(program, TJS_SETTINGS, [SYNTHETIC]);
+  if (!generator) throw new SchemaExtractionError('typescript-json-schema could not build a generator');
+  const checker = program.getTypeChecker();
+
+  const classes = plans.map(({ target, typeFile, methods }) => {
+    const decl = findClass(program.getSourceFile(typeFile)!, target.className);
+    const doc = splitDoc(jsDocText(decl));
+    const out: Record<string, ExtractedMethod> = {};
+    for (const plan of methods) {
+      const member = findMethod(decl, plan.key, target.className);
+      let params: JsonSchema | undefined;
+      if (plan.hasParams) {
+        const raw = generator.getSchemaForSymbol(plan.pName) as JsonSchema;
+        params = withDefaults(canonicalSchema(raw), plan.defaults);
+      }
+      const wrapper = generator.getSchemaForSymbol(plan.rName) as JsonSchema & { properties: { item: JsonSchema } };
+      const returns = canonicalSchema({ ...wrapper.properties.item, definitions: wrapper.definitions } as JsonSchema);
+      out[plan.key] = {
+        description: jsDocText(member),
+        ...(params ? { params } : {}),
+        returns,
+        streaming: returnsStream(checker, member),
+        args: plan.args,
+      };
+    }
+    return { description: doc.description, ...(doc.long ? { longDescription: doc.long } : {}), methods: out };
+  });
+
+  const dependencies = program
+    .getSourceFiles()
+    .filter((sf) => sf.fileName !== SYNTHETIC && !program.isSourceFileDefaultLibrary(sf) && !/[\\/]node_modules[\\/]/.test(sf.fileName))
+    .map((sf) => sf.fileName);
+  if (!dependencies.includes(HELPERS)) dependencies.push(HELPERS);
+  return { classes, dependencies: dependencies.sort() };
+}
+
+function stripExt(file: string): string {
+  return file.replace(/(\.d)?\.(m|c)?tsx?$/, '');
+}
+
+function findClass(sf: ts.SourceFile, name: string): ts.ClassDeclaration {
+  for (const stmt of sf.statements) {
+    if (ts.isClassDeclaration(stmt) && stmt.name?.text === name) return stmt;
+  }
+  throw new SchemaExtractionError(`Class ${name} is not declared at the top level of ${sf.fileName}`);
+}
+
+function findMethod(decl: ts.ClassDeclaration, key: string, className: string): ts.MethodDeclaration {
+  const members = decl.members.filter(
+    (m): m is ts.MethodDeclaration => ts.isMethodDeclaration(m) && m.name.getText() === key,
+  );
+  // With overloads, the implementation (the one with a body) is what runs; in a .d.ts, the last one.
+  const member = members.find((m) => m.body) ?? members.at(-1);
+  if (!member) throw new SchemaExtractionError(`${className}.${key} is not a method declared in the class body`);
+  return member;
+}
+
+function isContextType(type: ts.TypeNode | undefined): boolean {
+  if (!type || !ts.isTypeReferenceNode(type)) return false;
+  const name = ts.isIdentifier(type.typeName) ? type.typeName.text : type.typeName.right.text;
+  return name === 'CallContext';
+}
+
+function jsDocText(node: ts.Node): string {
+  const docs = ts.getJSDocCommentsAndTags(node).filter(ts.isJSDoc);
+  const last = docs.at(-1);
+  return last ? (ts.getTextOfJSDocComment(last.comment) ?? '').trim() : '';
+}
+
+function paramDoc(p: ts.ParameterDeclaration): string {
+  const tag = ts.getJSDocParameterTags(p)[0];
+  return (ts.getTextOfJSDocComment(tag?.comment) ?? '').replace(/^\s*-\s*/, '').trim();
+}
+
+function docComment(text: string): string {
+  return text ? `/** ${text.replace(/\*\//g, '*\\/').replace(/\n/g, ' ')} */ ` : '';
+}
+
+/** First paragraph is the summary; the rest, if any, the long description. */
+function splitDoc(text: string): { description: string; long?: string } {
+  const [first = '', ...rest] = text.split(/\n\s*\n/);
+  const long = rest.join('\n\n').trim();
+  return long ? { description: first.trim(), long } : { description: first.trim() };
+}
+
+/** A JSON value written literally as a parameter default; undefined for anything computed. */
+function literalValue(node: ts.Expression): unknown {
+  if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node.text;
+  if (ts.isNumericLiteral(node)) return Number(node.text);
+  if (node.kind === ts.SyntaxKind.TrueKeyword) return true;
+  if (node.kind === ts.SyntaxKind.FalseKeyword) return false;
+  if (node.kind === ts.SyntaxKind.NullKeyword) return null;
+  if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(node.operand)) {
+    return -Number(node.operand.text);
+  }
+  if (ts.isArrayLiteralExpression(node)) {
+    const items = node.elements.map(literalValue);
+    return items.every((i) => i !== undefined) ? items : undefined;
+  }
+  if (ts.isObjectLiteralExpression(node)) {
+    const out: Record<string, unknown> = {};
+    for (const p of node.properties) {
+      if (!ts.isPropertyAssignment(p) || !(ts.isIdentifier(p.name) || ts.isStringLiteral(p.name))) return undefined;
+      const v = literalValue(p.initializer);
+      if (v === undefined) return undefined;
+      out[p.name.text] = v;
+    }
+    return out;
+  }
+  return undefined;
+}
+
+function withDefaults(schema: JsonSchema, defaults: Record<string, unknown>): JsonSchema {
+  if (Object.keys(defaults).length === 0) return schema;
+  const props = { ...(schema.properties as Record<string, JsonSchema>) };
+  for (const [name, value] of Object.entries(defaults)) props[name] = { ...props[name], default: value };
+  return { ...schema, properties: props };
+}
+
+/** Streams are what the return type says: AsyncIterable, Generator or Observable (after awaiting). */
+function returnsStream(checker: ts.TypeChecker, member: ts.MethodDeclaration): boolean {
+  const sig = checker.getSignatureFromDeclaration(member);
+  if (!sig) return false;
+  const ret = checker.getReturnTypeOfSignature(sig);
+  const awaited = checker.getAwaitedType(ret) ?? ret;
+  const parts = awaited.isUnion() ? awaited.types : [awaited];
+  return parts.some((t) => {
+    const props = checker.getPropertiesOfType(t).map((p) => p.escapedName.toString());
+    if (props.some((p) => p.startsWith('__@asyncIterator'))) return true;
+    if (props.includes('subscribe') && props.includes('pipe')) return true;
+    return t.getSymbol()?.getName() === 'Generator';
+  });
+}

@@ -1,0 +1,25 @@
+/**
+ * Type-level helpers the schema extractor's synthetic program imports. They turn a
+ * method's declared return type into the type of one data item.
+ */
+import type { Observable } from 'rxjs';
+import type { ProgressMark } from '../stream/progress.js';
+
+type Unwrap<R> =
+  R extends PromiseLike<infer T>
+    ? Unwrap<T>
+    : R extends AsyncIterable<infer T>
+      ? T
+      : R extends Generator<infer T>
+        ? T
+        : R extends Observable<infer T>
+          ? T
+          : R;
+
+type VoidToNull<T> = [T] extends [void] ? null : T;
+
+/** The content type of one `data` item a method with return type `R` produces. */
+export type ItemOf<R> = VoidToNull<Exclude<Unwrap<R>, ProgressMark>>;
+
+/** The parameters of a method type. */
+export type ArgsOf<F> = F extends (...args: infer P) => unknown ? P : never;

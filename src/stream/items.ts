@@ -1,0 +1,46 @@
+/** The wire's `PlexusStreamItem`, internally tagged by `type` (spec §2). */
+
+export interface StreamMetadata {
+  /** Routing path of the activation that produced the item, never empty. */
+  readonly provenance: readonly string[];
+  /** The root hub's hash when the item was produced. */
+  readonly plexus_hash: string;
+  /** Unix seconds. */
+  readonly timestamp: number;
+}
+
+export interface DataItem<T = unknown> {
+  readonly type: 'data';
+  readonly metadata: StreamMetadata;
+  /** The producing method's full dot path, e.g. `echo.echo`. */
+  readonly content_type: string;
+  readonly content: T;
+}
+
+export interface ProgressItem {
+  readonly type: 'progress';
+  readonly metadata: StreamMetadata;
+  readonly message: string;
+  readonly percentage?: number;
+}
+
+export interface ErrorItem {
+  readonly type: 'error';
+  readonly metadata: StreamMetadata;
+  readonly message: string;
+  /** A JSON-RPC style code as a string, e.g. `"-32601"`; omitted when none. */
+  readonly code?: string;
+  readonly recoverable: boolean;
+}
+
+export interface DoneItem {
+  readonly type: 'done';
+  readonly metadata: StreamMetadata;
+}
+
+export type StreamItem<T = unknown> = DataItem<T> | ProgressItem | ErrorItem | DoneItem;
+
+/** True for the items after which a stream carries nothing more. */
+export function isTerminal(item: StreamItem): item is ErrorItem | DoneItem {
+  return item.type === 'done' || item.type === 'error';
+}
