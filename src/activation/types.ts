@@ -41,6 +41,11 @@ export interface Activation {
    * an AsyncIterable, a Generator or an rxjs Observable.
    */
   invoke(method: string, params: Readonly<Record<string, unknown>>, ctx: CallContext): unknown;
+  /**
+   * Loads whatever `methods()` needs (a decorated class's schema). The hub awaits
+   * it for every node before routing or hashing.
+   */
+  prepare?(): Promise<void>;
   /** Hubs only: the child activations, each routed by its namespace. */
   children?(): readonly Activation[];
   /** Hubs whose children can change at runtime report it here; returns an unsubscribe. */

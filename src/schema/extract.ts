@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import * as TJS from 'typescript-json-schema';
 import type { JsonSchema } from '../activation/types.js';
 import { canonicalSchema } from './normalize.js';
+import { resolveTypeSource, SchemaExtractionError } from './type-source.js';
 
 /** One positional argument of a method: a named param, or the CallContext. */
 export type ArgSpec = { readonly kind: 'param'; readonly name: string } | { readonly kind: 'context' };
@@ -37,10 +38,6 @@ export interface ExtractResult {
   readonly dependencies: string[];
 }
 
-export class SchemaExtractionError extends Error {
-  override readonly name = 'SchemaExtractionError';
-}
-
 const HELPERS = resolveTypeSource(fileURLToPath(new URL('./type-helpers.js', import.meta.url)));
 
 const COMPILER_OPTIONS: ts.CompilerOptions = {
@@ -61,38 +58,10 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
 const TJS_SETTINGS: TJS.PartialArgs = {
   required: true,
   ref: true,
-  noExtraProps: true,
   strictNullChecks: true,
   ignoreErrors: true,
   uniqueNames: false,
 };
-
-/**
- * Where the types of a runtime module live: the module itself when it is
- * TypeScript; for compiled JavaScript, the original source named by its source
- * map, else the `.d.ts` beside it.
- */
-export function resolveTypeSource(file: string): string {
-  if (/\.(m|c)?tsx?$/.test(file) && !file.endsWith('.d.ts')) {
-    if (existsSync(file)) return file;
-    const dts = file.replace(/\.(m|c)?tsx?$/, '.d.ts');
-    if (existsSync(dts)) return dts;
-  }
-  const js = /\.(m|c)?js$/.exec(file);
-  if (js) {
-    const map = `${file}.map`;
-    if (existsSync(map)) {
-      const sources = (JSON.parse(readFileSync(map, 'utf8')) as { sources?: string[]; sourceRoot?: string }).sources;
-      const original = sources?.[0] ? resolve(dirname(file), sources[0]) : undefined;
-      if (original && existsSync(original)) return original;
-    }
-    const dts = file.slice(0, -js[0].length) + `.d.${js[1] ?? ''}ts`;
-    if (existsSync(dts)) return dts;
-  }
-  throw new SchemaExtractionError(
-    `No type information for ${file}: run it from TypeScript sources, or ship the compiled .d.ts (declaration: true) beside it`,
-  );
-}
 
 /** Extracts all targets with a single TypeScript program. */
 export function extractClasses(targets: readonly ExtractTarget[]): ExtractResult {
@@ -143,7 +112,8 @@ export function extractClasses(targets: readonly ExtractTarget[]): ExtractResult
       });
       const pName = `__plexus_P${t}_${m}`;
       const rName = `__plexus_R${t}_${m}`;
-      lines.push(`export interface ${pName} { ${props.join(' ')} }`);
+      // Each member on its own line: TypeScript only attaches a JSDoc that starts a line.
+      lines.push(`export interface ${pName} {\n${props.join('\n')}\n}`);
       lines.push(`export interface ${rName} { item: ItemOf<ReturnType<${self}>> }`);
       return { key, member, args, defaults, pName, rName, hasParams: props.length > 0 };
     });
@@ -151,6 +121,7 @@ export function extractClasses(targets: readonly ExtractTarget[]): ExtractResult
   });
 
   const text = lines.join('\n') + '\n';
+  if (process.env.PLEXUS_DEBUG_SCHEMA) console.error(text);
   const host = ts.createCompilerHost(COMPILER_OPTIONS, true);
   const baseGetSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (file, lang, onError, create) => {

@@ -18,8 +18,9 @@ type Unwrap<R> =
 
 type VoidToNull<T> = [T] extends [void] ? null : T;
 
-/** The content type of one `data` item a method with return type `R` produces. */
+// The content type of one `data` item a method with return type `R` produces.
+// (Line comments, not JSDoc: a JSDoc here would become every item's description.)
 export type ItemOf<R> = VoidToNull<Exclude<Unwrap<R>, ProgressMark>>;
 
-/** The parameters of a method type. */
+// The parameters of a method type.
 export type ArgsOf<F> = F extends (...args: infer P) => unknown ? P : never;

@@ -1,0 +1,53 @@
+import { assertSegment, type Activation, type CallContext, type JsonSchema, type MethodInfo } from './types.js';
+
+export interface DynamicMethod {
+  readonly description?: string;
+  /** JSON Schema of the params object; omit for a method without params. */
+  readonly params?: JsonSchema;
+  /** JSON Schema of one data item's content; defaults to `{}` (anything). */
+  readonly returns?: JsonSchema;
+  readonly streaming?: boolean;
+  /** Same return forms as a decorated method: value, Promise, AsyncIterable, Generator, Observable. */
+  readonly handler: (params: Readonly<Record<string, unknown>>, ctx: CallContext) => unknown;
+}
+
+export interface DynamicActivationSpec {
+  readonly namespace: string;
+  readonly version?: string;
+  readonly description?: string;
+  readonly longDescription?: string;
+  readonly methods?: Readonly<Record<string, DynamicMethod>>;
+  /** Makes it a hub. */
+  readonly children?: () => readonly Activation[];
+}
+
+/**
+ * An activation built from runtime data (a JSON description, a plugin manifest,
+ * a proxy to another server) rather than a decorated class. Its schemas are
+ * given, not extracted, and are used as-is.
+ */
+export function defineActivation(spec: DynamicActivationSpec): Activation {
+  assertSegment('Namespace', spec.namespace);
+  const entries = Object.entries(spec.methods ?? {});
+  const methods: MethodInfo[] = entries.map(([name, m]) => {
+    assertSegment('Method name', name);
+    if (name === 'schema') throw new TypeError('"schema" is a built-in method of every activation');
+    return {
+      name,
+      description: m.description ?? '',
+      ...(m.params ? { params: m.params } : {}),
+      returns: m.returns ?? {},
+      streaming: m.streaming ?? false,
+    };
+  });
+  const handlers = new Map(entries.map(([name, m]) => [name, m.handler]));
+  return {
+    namespace: spec.namespace,
+    version: spec.version ?? '0.0.0',
+    description: spec.description ?? '',
+    ...(spec.longDescription ? { longDescription: spec.longDescription } : {}),
+    methods: () => methods,
+    invoke: (name, params, ctx) => handlers.get(name)!(params, ctx),
+    ...(spec.children ? { children: spec.children } : {}),
+  };
+}

@@ -1,0 +1,277 @@
+import { DecoratedActivation, toActivation } from '../activation/decorated.js';
+import { activationMetadata } from '../activation/decorators.js';
+import { assertSegment, type Activation, type CallContext, type MethodInfo } from '../activation/types.js';
+import { paramsProblem } from '../schema/validate.js';
+import { CallStream, type CallStart } from '../stream/call-stream.js';
+import { ItemFactory } from '../stream/item-factory.js';
+import { PlexusError } from './errors.js';
+import { RootMethods } from './root-methods.js';
+import { SCHEMA_PARAMS, TreeHashes, methodSchema, type HashesReport, type MethodSchema, type PluginSchema } from './schema.js';
+
+export interface DynamicHubOptions {
+  readonly version?: string;
+  readonly description?: string;
+}
+
+export interface CallOptions {
+  /** Aborting it cancels the call, like breaking out of the loop. */
+  readonly signal?: AbortSignal;
+}
+
+interface Route {
+  readonly node: Activation;
+  /** Segments from the root to `node`, without the root's name. */
+  readonly provenance: readonly string[];
+  readonly method: string;
+  /** Full dot path without the root prefix: the items' `content_type`. */
+  readonly path: string;
+}
+
+/**
+ * The root of a tree of activations. Routes dot paths (`solar.earth.luna.info`)
+ * through nested hubs at any depth, validates params, turns every result into a
+ * stream of items, and keeps the tree's content hashes.
+ */
+export class DynamicHub implements Activation {
+  readonly version: string;
+  readonly description: string;
+  readonly #children = new Map<string, Activation>();
+  readonly #childUnsubscribes = new Map<string, () => void>();
+  readonly #listeners = new Set<() => void>();
+  readonly #root: DecoratedActivation;
+  #childList?: readonly Activation[];
+  #hashes = new TreeHashes();
+  #ready?: Promise<void>;
+  #isReady = false;
+
+  constructor(
+    readonly namespace = 'plexus',
+    options: DynamicHubOptions = {},
+  ) {
+    assertSegment('Hub namespace', namespace);
+    this.version = options.version ?? '1.0.0';
+    this.description = options.description ?? 'Plexus RPC hub';
+    const view = {
+      call: (path: string, params: Record<string, unknown>, signal: AbortSignal) => this.#contents(path, params, signal),
+      rootHash: () => this.hash(),
+      hashesReport: () => this.hashes(),
+    };
+    const methods = new RootMethods(namespace, this.description, this.version, view);
+    this.#root = new DecoratedActivation(methods, activationMetadata(RootMethods)!);
+  }
+
+  // ---- the tree ---------------------------------------------------------------
+
+  /** Adds activations: `@activation` class instances or any `Activation` (hubs included). */
+  register(...activations: object[]): this {
+    for (const a of activations) {
+      const child = toActivation(a);
+      if (this.#children.has(child.namespace)) throw new Error(`Namespace "${child.namespace}" is already registered`);
+      if (child.namespace === this.namespace) throw new Error(`Namespace "${child.namespace}" is the hub's own name`);
+      this.#children.set(child.namespace, child);
+      const off = child.onChange?.(() => this.#changed());
+      if (off) this.#childUnsubscribes.set(child.namespace, off);
+    }
+    this.#changed();
+    return this;
+  }
+
+  /** Removes an activation; returns false when none had that namespace. */
+  unregister(namespace: string): boolean {
+    if (!this.#children.delete(namespace)) return false;
+    this.#childUnsubscribes.get(namespace)?.();
+    this.#childUnsubscribes.delete(namespace);
+    this.#changed();
+    return true;
+  }
+
+  children(): readonly Activation[] {
+    return (this.#childList ??= [...this.#children.values()]);
+  }
+
+  /** Called after the tree (or anything below) changed; returns an unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    this.#childList = undefined;
+    this.#hashes = new TreeHashes();
+    this.#isReady = false;
+    this.#ready = undefined;
+    for (const l of this.#listeners) l();
+  }
+
+  /**
+   * Loads every schema in the tree (from the disk cache, or the TypeScript checker
+   * in one batch). Calls await it on their own; await it yourself to pay the cost
+   * at start-up and surface schema errors early.
+   */
+  ready(): Promise<void> {
+    if (this.#isReady) return Promise.resolve();
+    if (!this.#ready) {
+      const attempt = (this.#ready = prepareTree(this).then(() => {
+        if (this.#ready === attempt) this.#isReady = true;
+      }));
+      attempt.catch(() => {
+        if (this.#ready === attempt) this.#ready = undefined;
+      });
+    }
+    return this.#ready;
+  }
+
+  async prepare(): Promise<void> {
+    await this.#root.prepare();
+  }
+
+  // ---- Activation: the root's own methods ---------------------------------------
+
+  methods(): readonly MethodInfo[] {
+    return this.#root.methods();
+  }
+
+  invoke(method: string, params: Readonly<Record<string, unknown>>, ctx: CallContext): unknown {
+    return this.#root.invoke(method, params, ctx);
+  }
+
+  // ---- hashes and schemas ---------------------------------------------------------
+
+  /** The root hash (after `ready()`). */
+  hash(): string {
+    return this.#hashes.of(this).hash;
+  }
+
+  hashes(): HashesReport {
+    return this.#hashes.report(this);
+  }
+
+  /** The schema of the activation at `path` (the root when omitted), or of one method. */
+  async schema(path?: string): Promise<PluginSchema | MethodSchema> {
+    await this.ready();
+    const segments = path ? this.#segments(path) : [];
+    try {
+      const { node } = await this.#walk(segments, segments.length);
+      return this.#hashes.plugin(node);
+    } catch (err) {
+      if (!(err instanceof PlexusError) || segments.length === 0) throw err;
+      // Not an activation: maybe a method.
+      const route = await this.#route(segments.join('.'));
+      if (route.method === 'schema') throw PlexusError.methodNotFound(route.path);
+      return this.#methodSchema(route);
+    }
+  }
+
+  // ---- calls --------------------------------------------------------------------------
+
+  /**
+   * Calls the method at `path` (`echo.echo`, `solar.earth.luna.info`, `plexus.hash`).
+   * Nothing runs until the stream is iterated; it always ends with a `done` item,
+   * preceded by an `error` item on failure. Stopping early cancels the method.
+   */
+  call(path: string, params: unknown = {}, options: CallOptions = {}): CallStream {
+    const stream = new CallStream((call) => this.#start(path, params, call), this.#items([this.namespace], path));
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) stream.cancel();
+      else signal.addEventListener('abort', () => stream.cancel(), { once: true });
+    }
+    return stream;
+  }
+
+  #items(provenance: readonly string[], contentType: string): ItemFactory {
+    return new ItemFactory(provenance, contentType, () => this.hash());
+  }
+
+  #start(path: string, params: unknown, call: CallStart): unknown {
+    if (!this.#isReady) return this.ready().then(() => this.#start(path, params, call));
+    if (params === undefined || params === null) params = {};
+    if (typeof params !== 'object' || Array.isArray(params)) {
+      throw PlexusError.invalidParams(`params must be an object, got ${Array.isArray(params) ? 'an array' : typeof params}`);
+    }
+    const routed = this.#route(path);
+    return routed instanceof Promise
+      ? routed.then((route) => this.#invoke(route, params as Record<string, unknown>, call))
+      : this.#invoke(routed, params as Record<string, unknown>, call);
+  }
+
+  #invoke(route: Route, params: Record<string, unknown>, call: CallStart): unknown {
+    const provenance = route.provenance.length > 0 ? route.provenance : [this.namespace];
+    call.use(this.#items(provenance, route.path));
+    if (route.method === 'schema') {
+      const problem = paramsProblem(SCHEMA_PARAMS, params);
+      if (problem) throw PlexusError.invalidParams(problem);
+      const name = params.method as string | undefined;
+      return name === undefined ? this.#hashes.plugin(route.node) : this.#methodSchema({ ...route, method: name, path: `${route.path.slice(0, -'.schema'.length)}.${name}` });
+    }
+    const info = route.node.methods().find((m) => m.name === route.method);
+    if (!info) throw PlexusError.methodNotFound(route.path);
+    const problem = paramsProblem(info.params, params);
+    if (problem) throw PlexusError.invalidParams(problem);
+    return route.node.invoke(route.method, params, { signal: call.signal, path: route.path });
+  }
+
+  #methodSchema(route: Route): MethodSchema {
+    const info = route.node.methods().find((m) => m.name === route.method);
+    if (!info) throw PlexusError.methodNotFound(route.path);
+    return methodSchema(info);
+  }
+
+  #segments(path: string): string[] {
+    const segments = path.split('.');
+    if (segments[0] === this.namespace) segments.shift();
+    return segments;
+  }
+
+  /** Resolves a method path; a Promise only when a node on the way still has to load its schema. */
+  #route(path: string): Route | Promise<Route> {
+    const segments = path.split('.');
+    if (segments.length < 2) throw PlexusError.invalidParams(`Invalid method format: ${path}`);
+    if (segments[0] === this.namespace) segments.shift();
+    const method = segments[segments.length - 1]!;
+    const found = this.#walk(segments, segments.length - 1);
+    const route = (w: { node: Activation; provenance: string[] }): Route => ({
+      node: w.node,
+      provenance: w.provenance,
+      method,
+      path: w.provenance.length > 0 ? `${w.provenance.join('.')}.${method}` : `${this.namespace}.${method}`,
+    });
+    return found instanceof Promise ? found.then(route) : route(found);
+  }
+
+  /** Follows `segments[0..depth)` down from the root. */
+  #walk(segments: readonly string[], depth: number): { node: Activation; provenance: string[] } | Promise<{ node: Activation; provenance: string[] }> {
+    let node: Activation = this;
+    for (let i = 0; i < depth; i++) {
+      const seg = segments[i]!;
+      const next: Activation | undefined = node === this ? this.#children.get(seg) : node.children?.().find((c) => c.namespace === seg);
+      if (!next) throw PlexusError.activationNotFound(seg);
+      node = next;
+      // A child added below a decorated hub since the last ready(): load it now.
+      if (node instanceof DecoratedActivation && !node.prepared) {
+        const rest = node.prepare().then(() => this.#walk(segments, depth));
+        return rest;
+      }
+    }
+    return { node, provenance: segments.slice(0, depth) };
+  }
+
+  /** The data contents of a call; an error item becomes a thrown PlexusError. */
+  async *#contents(path: string, params: Record<string, unknown>, signal: AbortSignal): AsyncGenerator<unknown> {
+    for await (const item of this.call(path, params, { signal })) {
+      if (item.type === 'data') yield item.content;
+      else if (item.type === 'error') throw new PlexusError(Number(item.code ?? -32000), item.message, item.recoverable);
+    }
+  }
+}
+
+/** Prepares all nodes at once, so the schema loader can batch them into one compiler run. */
+async function prepareTree(root: Activation): Promise<void> {
+  const nodes: Activation[] = [];
+  const visit = (node: Activation): void => {
+    nodes.push(node);
+    node.children?.().forEach(visit);
+  };
+  visit(root);
+  await Promise.all(nodes.map((n) => n.prepare?.()));
+}

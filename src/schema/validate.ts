@@ -1,0 +1,52 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { JsonSchema } from '../activation/types.js';
+
+/**
+ * Params validation. One validator per params schema, compiled on first use and
+ * kept as long as the schema object lives.
+ */
+const ajv = new Ajv({ strict: false, allErrors: false });
+addFormats.default(ajv);
+const compiled = new WeakMap<JsonSchema, ValidateFunction>();
+const NO_PARAMS: JsonSchema = { type: 'object', additionalProperties: false };
+
+/** Returns undefined when `params` fit `schema`, else what is wrong, e.g. `missing required param 'message'`. */
+export function paramsProblem(schema: JsonSchema | undefined, params: unknown): string | undefined {
+  const key = schema ?? NO_PARAMS;
+  let validate = compiled.get(key);
+  if (!validate) {
+    validate = ajv.compile(key);
+    compiled.set(key, validate);
+  }
+  if (validate(params)) return undefined;
+  const errors = validate.errors ?? [];
+  // For a union, the branch errors say less than "matches none of them".
+  const union = errors.find((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
+  return describe(union && union.instancePath.length <= (errors[0]?.instancePath.length ?? 0) ? union : errors[0]);
+}
+
+function describe(error: ErrorObject | null | undefined): string {
+  if (!error) return 'params do not match the schema';
+  const where = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .join('.');
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return `missing required param '${where ? `${where}.` : ''}${String(params.missingProperty)}'`;
+    case 'additionalProperties':
+      return `unknown param '${where ? `${where}.` : ''}${String(params.additionalProperty)}'`;
+    case 'enum':
+      return `param '${where}' must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'const':
+      return `param '${where}' must be ${JSON.stringify(params.allowedValue)}`;
+    case 'anyOf':
+    case 'oneOf':
+      return `param '${where}' matches none of the types it allows`;
+    default:
+      return where ? `param '${where}' ${error.message ?? 'is invalid'}` : `params ${error.message ?? 'are invalid'}`;
+  }
+}

@@ -1,0 +1,221 @@
+import { toPlexusError } from '../hub/errors.js';
+import type { ItemFactory } from './item-factory.js';
+import type { StreamItem } from './items.js';
+import { isProgressMark } from './progress.js';
+
+/** What a call's start function gets: the cancellation signal and a way to name the producer. */
+export interface CallStart {
+  readonly signal: AbortSignal;
+  /** Switches item metadata to the routed activation (before routing, items are the root's). */
+  use(items: ItemFactory): void;
+}
+
+interface Subscribable {
+  subscribe(observer: { next(v: unknown): void; error(e: unknown): void; complete(): void }): { unsubscribe(): void };
+}
+
+type Waiter = (result: IteratorResult<StreamItem>) => void;
+
+const DONE: IteratorResult<StreamItem> = { done: true, value: undefined };
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+function asIterator(v: unknown): AsyncIterator<unknown> | Iterator<unknown> | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const asyncIt = (v as AsyncIterable<unknown>)[Symbol.asyncIterator];
+  if (typeof asyncIt === 'function') return asyncIt.call(v);
+  // Sync iterators only when they are iterators themselves (generators); arrays, Maps etc. are values.
+  const syncIt = (v as Iterable<unknown>)[Symbol.iterator];
+  if (typeof syncIt === 'function' && typeof (v as Iterator<unknown>).next === 'function') return syncIt.call(v);
+  return undefined;
+}
+
+function isSubscribable(v: unknown): v is Subscribable {
+  return typeof v === 'object' && v !== null && typeof (v as Subscribable).subscribe === 'function';
+}
+
+/**
+ * One call as a stream of wire items, whatever the method returned: a value, a
+ * Promise, an AsyncIterable, a Generator or an Observable. Always ends in `done`,
+ * with an `error` item before it on failure.
+ *
+ * Pull-driven: an iterator source is advanced only when the consumer asks for an
+ * item, so a slow consumer (a full socket) pauses the producer. Observables push
+ * and are buffered. `return()` (breaking a `for await`, unsubscribing) aborts the
+ * call's signal, tells the source to stop (generator `finally` runs, Observable
+ * unsubscribes) and resolves at once, without waiting for the producer.
+ */
+export class CallStream implements AsyncIterableIterator<StreamItem> {
+  readonly #controller = new AbortController();
+  readonly #queue: StreamItem[] = [];
+  readonly #waiters: Waiter[] = [];
+  #items: ItemFactory;
+  #started = false;
+  /** No more items will be produced (terminal item queued or cancelled). */
+  #finished = false;
+  #iterator?: AsyncIterator<unknown> | Iterator<unknown>;
+  #pulling = false;
+  #subscription?: { unsubscribe(): void };
+
+  constructor(
+    private readonly start: (call: CallStart) => unknown,
+    items: ItemFactory,
+  ) {
+    this.#items = items;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<StreamItem>> {
+    const item = this.#queue.shift();
+    if (item) return Promise.resolve({ done: false, value: item });
+    if (this.#finished) return Promise.resolve(DONE);
+    const result = new Promise<IteratorResult<StreamItem>>((resolve) => this.#waiters.push(resolve));
+    if (!this.#started) this.#begin();
+    else if (this.#iterator && !this.#pulling) this.#pull();
+    return result;
+  }
+
+  /** Cancels the call. */
+  return(): Promise<IteratorResult<StreamItem>> {
+    this.cancel();
+    return Promise.resolve(DONE);
+  }
+
+  cancel(): void {
+    if (this.#finished && this.#queue.length === 0) return;
+    this.#started = true;
+    this.#finished = true;
+    this.#queue.length = 0;
+    this.#controller.abort();
+    const iterator = this.#iterator;
+    this.#iterator = undefined;
+    // Not awaited: a generator parked on an await runs its `finally` when it wakes.
+    if (iterator?.return) {
+      try {
+        const r = iterator.return();
+        if (isPromiseLike(r)) r.then(undefined, () => {});
+      } catch {
+        /* the producer's cleanup failing is not the consumer's problem */
+      }
+    }
+    this.#subscription?.unsubscribe();
+    this.#subscription = undefined;
+    for (const w of this.#waiters.splice(0)) w(DONE);
+  }
+
+  #emit(item: StreamItem): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter({ done: false, value: item });
+    else this.#queue.push(item);
+  }
+
+  #value(value: unknown): void {
+    if (isProgressMark(value)) this.#emit(this.#items.progress(value.message, value.percentage));
+    else this.#emit(this.#items.data(value === undefined ? null : value));
+  }
+
+  #end(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#iterator = undefined;
+    this.#subscription = undefined;
+    this.#emit(this.#items.done());
+  }
+
+  #fail(err: unknown): void {
+    if (this.#finished) return;
+    this.#emit(this.#items.error(toPlexusError(err)));
+    this.#end();
+  }
+
+  #begin(): void {
+    this.#started = true;
+    let output: unknown;
+    try {
+      output = this.start({ signal: this.#controller.signal, use: (items) => (this.#items = items) });
+    } catch (err) {
+      return this.#fail(err);
+    }
+    this.#consume(output);
+  }
+
+  #consume(output: unknown): void {
+    if (this.#finished) return;
+    if (isPromiseLike(output)) {
+      output.then(
+        (v) => this.#consume(v),
+        (err) => this.#fail(err),
+      );
+      return;
+    }
+    const iterator = asIterator(output);
+    if (iterator) {
+      this.#iterator = iterator;
+      if (this.#waiters.length > 0) this.#pull();
+      return;
+    }
+    if (isSubscribable(output)) {
+      this.#subscription = output.subscribe({
+        next: (v) => {
+          if (!this.#finished) this.#value(v);
+        },
+        error: (err) => this.#fail(err),
+        complete: () => this.#end(),
+      });
+      // A synchronous Observable may have completed inside subscribe().
+      if (this.#finished) this.#subscription.unsubscribe();
+      return;
+    }
+    this.#value(output);
+    this.#end();
+  }
+
+  /** Advances the iterator while someone is waiting for an item. */
+  #pull(): void {
+    const iterator = this.#iterator;
+    if (!iterator || this.#pulling) return;
+    this.#pulling = true;
+    let step: IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>>;
+    try {
+      step = iterator.next();
+    } catch (err) {
+      this.#pulling = false;
+      return this.#fail(err);
+    }
+    if (isPromiseLike(step)) {
+      step.then(
+        (r) => this.#step(iterator, r),
+        (err) => {
+          this.#pulling = false;
+          if (this.#iterator === iterator) this.#fail(err);
+        },
+      );
+    } else {
+      this.#step(iterator, step);
+    }
+  }
+
+  #step(iterator: AsyncIterator<unknown> | Iterator<unknown>, r: IteratorResult<unknown>): void {
+    this.#pulling = false;
+    if (this.#iterator !== iterator) return; // cancelled meanwhile
+    if (r.done) return this.#end();
+    this.#value(r.value);
+    if (this.#waiters.length > 0) this.#pull();
+  }
+}
+
+/** Drains a stream into an array of items (including the terminal ones). */
+export async function collectItems(stream: AsyncIterable<StreamItem>): Promise<StreamItem[]> {
+  const out: StreamItem[] = [];
+  for await (const item of stream) out.push(item);
+  return out;
+}

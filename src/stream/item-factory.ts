@@ -1,0 +1,44 @@
+import type { DataItem, DoneItem, ErrorItem, ProgressItem, StreamMetadata } from './items.js';
+import type { PlexusError } from '../hub/errors.js';
+
+/**
+ * Builds the items of one call. The metadata object is shared by consecutive
+ * items while the second and the root hash stay the same, so a 10,000-item
+ * stream allocates a handful of metadata objects, not 10,000.
+ */
+export class ItemFactory {
+  #metadata?: StreamMetadata;
+
+  constructor(
+    readonly provenance: readonly string[],
+    /** `content_type` of data items: the method's full dot path. */
+    readonly contentType: string,
+    private readonly rootHash: () => string,
+  ) {}
+
+  metadata(): StreamMetadata {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const plexus_hash = this.rootHash();
+    const m = this.#metadata;
+    if (m && m.timestamp === timestamp && m.plexus_hash === plexus_hash) return m;
+    return (this.#metadata = { provenance: this.provenance, plexus_hash, timestamp });
+  }
+
+  data<T>(content: T): DataItem<T> {
+    return { type: 'data', metadata: this.metadata(), content_type: this.contentType, content };
+  }
+
+  progress(message: string, percentage?: number): ProgressItem {
+    return percentage === undefined
+      ? { type: 'progress', metadata: this.metadata(), message }
+      : { type: 'progress', metadata: this.metadata(), message, percentage };
+  }
+
+  error(err: PlexusError): ErrorItem {
+    return { type: 'error', metadata: this.metadata(), message: err.message, code: String(err.code), recoverable: err.recoverable };
+  }
+
+  done(): DoneItem {
+    return { type: 'done', metadata: this.metadata() };
+  }
+}

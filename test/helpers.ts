@@ -1,0 +1,27 @@
+import type { StreamItem } from '../src/index.js';
+
+export async function collect(stream: AsyncIterable<StreamItem>): Promise<StreamItem[]> {
+  const out: StreamItem[] = [];
+  for await (const item of stream) out.push(item);
+  return out;
+}
+
+export function contents(items: readonly StreamItem[]): unknown[] {
+  return items.filter((i) => i.type === 'data').map((i) => (i as { content: unknown }).content);
+}
+
+export function errorOf(items: readonly StreamItem[]): { message: string; code?: string } | undefined {
+  const e = items.find((i) => i.type === 'error');
+  return e as { message: string; code?: string } | undefined;
+}
+
+export const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `check` is true (or fails after `ms`). */
+export async function eventually(check: () => boolean, ms = 2000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await tick(5);
+  }
+}
