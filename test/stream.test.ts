@@ -133,3 +133,14 @@ describe('streams: cancellation', () => {
     await stream.return();
   });
 });
+
+describe('schema errors', () => {
+  it('a class whose types cannot be read fails its calls with a clear error item, not a crash', async () => {
+    const { Broken } = await import('./fixtures/broken.js');
+    const h = new DynamicHub().register(new Broken());
+    const items = await collect(h.call('broken.run'));
+    assert.deepEqual(types(items), ['error', 'done']);
+    assert.match(errorOf(items)!.message, /destructuring pattern/);
+    await assert.rejects(h.ready(), /destructuring pattern/);
+  });
+});

@@ -111,7 +111,21 @@ function toPath(fileOrUrl: string): string {
   return fileOrUrl.startsWith('file:') ? fileURLToPath(fileOrUrl) : fileOrUrl;
 }
 
-const OWN_FILE = fileURLToPath(import.meta.url);
+/**
+ * This module's path as stack traces spell it, which is not always its URL: with
+ * source maps enabled (tsx does), a compiled copy reports its original `.ts`.
+ */
+const OWN_FILE = framesOf(new Error()).find(() => true) ?? fileURLToPath(import.meta.url);
+/** The file of each stack frame, innermost first. */
+function framesOf(error: Error): string[] {
+  const files: string[] = [];
+  for (const line of (error.stack ?? '').split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):\d+:\d+\)?$/.exec(line.trim());
+    if (m) files.push(toPath(m[1]!));
+  }
+  return files;
+}
+
 /** Frames to skip: this module and the decorator helpers that call into it. */
 const HELPER_FRAME = /[\\/]node_modules[\\/](reflect-metadata|tslib)[\\/]/;
 
@@ -123,12 +137,9 @@ const HELPER_FRAME = /[\\/]node_modules[\\/](reflect-metadata|tslib)[\\/]/;
 function callerFile(): string {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 50;
-  const stack = new Error().stack ?? '';
+  const error = new Error();
   Error.stackTraceLimit = limit;
-  for (const line of stack.split('\n').slice(1)) {
-    const m = /\(?((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):\d+:\d+\)?$/.exec(line.trim());
-    if (!m) continue;
-    const file = toPath(m[1]!);
+  for (const file of framesOf(error)) {
     if (file === OWN_FILE || HELPER_FRAME.test(file)) continue;
     return file;
   }

@@ -4,6 +4,7 @@ import { assertSegment, type Activation, type CallContext, type MethodInfo } fro
 import { paramsProblem } from '../schema/validate.js';
 import { CallStream, type CallStart } from '../stream/call-stream.js';
 import { ItemFactory } from '../stream/item-factory.js';
+import { foldHash } from '../hash/content-hash.js';
 import { PlexusError } from './errors.js';
 import { RootMethods } from './root-methods.js';
 import { SCHEMA_PARAMS, TreeHashes, methodSchema, type HashesReport, type MethodSchema, type PluginSchema } from './schema.js';
@@ -43,6 +44,8 @@ export class DynamicHub implements Activation {
   #hashes = new TreeHashes();
   #ready?: Promise<void>;
   #isReady = false;
+  /** Hash of the empty fold until the tree has loaded once. */
+  #lastHash = foldHash();
 
   constructor(
     readonly namespace = 'plexus',
@@ -142,6 +145,15 @@ export class DynamicHub implements Activation {
     return this.#hashes.of(this).hash;
   }
 
+  /** For item metadata: must not throw, even when the tree failed to load (the item may be that error). */
+  #currentHash(): string {
+    try {
+      return (this.#lastHash = this.hash());
+    } catch {
+      return this.#lastHash;
+    }
+  }
+
   hashes(): HashesReport {
     return this.#hashes.report(this);
   }
@@ -180,7 +192,7 @@ export class DynamicHub implements Activation {
   }
 
   #items(provenance: readonly string[], contentType: string): ItemFactory {
-    return new ItemFactory(provenance, contentType, () => this.hash());
+    return new ItemFactory(provenance, contentType, () => this.#currentHash());
   }
 
   #start(path: string, params: unknown, call: CallStart): unknown {
