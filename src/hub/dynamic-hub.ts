@@ -191,6 +191,12 @@ export class DynamicHub implements Activation {
     return stream;
   }
 
+  /** The `_info` stream: which backend this is and how to authenticate (anonymously, for now). */
+  info(): CallStream {
+    const content = { backend: this.namespace, auth_capabilities: { mechanisms: [{ kind: 'anonymous' }] } };
+    return new CallStream(() => this.ready().then(() => content), this.#items([this.namespace], '_info'));
+  }
+
   #items(provenance: readonly string[], contentType: string): ItemFactory {
     return new ItemFactory(provenance, contentType, () => this.#currentHash());
   }

@@ -1,0 +1,137 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { builtinActivations } from '../../activations/index.js';
+import { PlexusClient, PlexusRpcError } from '../client/plexus-client.js';
+import { DynamicHub } from '../hub/dynamic-hub.js';
+import type { MethodSchema, PluginSchema } from '../hub/schema.js';
+import { serveStdio } from '../transport/stdio-server.js';
+import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
+import { itemText, paramsFromArgs, pluginText } from './format.js';
+import { loadActivations } from './load-modules.js';
+
+const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+async function buildHub(modules: readonly string[], root: string, builtins: boolean): Promise<DynamicHub> {
+  const hub = new DynamicHub(root);
+  if (builtins) hub.register(...builtinActivations());
+  hub.register(...(await loadActivations(modules)));
+  await hub.ready();
+  return hub;
+}
+
+const program = new Command('hub')
+  .description('Plexus RPC hub: serve activations over WebSocket, call them, inspect their schemas')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('serve the built-in activations plus those exported by the given modules')
+  .argument('[modules...]', 'TS/JS modules exporting @activation classes or Activations')
+  .option('-p, --port <port>', 'port to listen on', integer, DEFAULT_PORT)
+  .option('-H, --host <host>', 'interface to bind', DEFAULT_HOST)
+  .option('--root <name>', 'root hub name', 'plexus')
+  .option('--stdio', 'speak JSON-RPC on stdin/stdout, one message per line, instead of listening')
+  .option('--no-builtins', 'leave out echo, health and solar')
+  .option('--max-streams <n>', 'concurrent streams per connection', integer, 1024)
+  .option('--max-frame-bytes <n>', 'largest accepted message in bytes', integer, 1024 * 1024)
+  .action(async (modules: string[], opts) => {
+    const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
+    const hub = await buildHub(modules, opts.root, opts.builtins);
+    const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes };
+    if (opts.stdio) {
+      log(`plexus-hub: serving ${hub.namespace} (hash ${hub.hash()}) on stdio`);
+      await serveStdio(hub, limits);
+      return;
+    }
+    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits });
+    const names = hub.children().map((c) => c.namespace).join(', ');
+    log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) process.exit(130); // a second signal: don't wait
+      stopping = true;
+      log(`plexus-hub: ${signal}, shutting down`);
+      void server.close({ reason: 'Server shutting down' }).then(() => process.exit(0));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('call')
+  .description('call a method and print its stream items as they arrive')
+  .argument('<path>', 'method path, e.g. echo.echo')
+  .argument('[params...]', 'params as --name value pairs')
+  .option('--json <object>', 'params as one JSON object')
+  .option('--url <url>', 'server URL', DEFAULT_URL)
+  .option('--raw', 'print every item as a JSON line')
+  .allowUnknownOption()
+  .action(async (path: string, words: string[], opts) => {
+    const client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+    try {
+      let params: Record<string, unknown> = {};
+      if (opts.json) params = JSON.parse(opts.json);
+      if (words.length > 0) {
+        const schema = (await client.schema(path).catch(() => undefined)) as MethodSchema | undefined;
+        params = { ...params, ...paramsFromArgs(words, schema?.params) };
+      }
+      let failed = false;
+      for await (const item of client.call(path, params)) {
+        if (item.type === 'error') failed = true;
+        const line = opts.raw ? JSON.stringify(item) : itemText(item);
+        if (line !== undefined) (item.type === 'error' && !opts.raw ? process.stderr : process.stdout).write(`${line}\n`);
+      }
+      process.exitCode = failed ? 1 : 0;
+    } finally {
+      client.close();
+    }
+  });
+
+program
+  .command('schema')
+  .description('print the schema tree (methods, params, hashes) of a server, or of one path')
+  .argument('[path]', 'an activation (solar.earth) or method (echo.echo); the whole tree when omitted')
+  .option('--url <url>', 'server URL', DEFAULT_URL)
+  .option('--json', 'print the raw schema JSON')
+  .action(async (path: string | undefined, opts) => {
+    const client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+    try {
+      const top = await client.schema(path);
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(top, null, 2)}\n`);
+      if (!('methods' in top)) return void process.stdout.write(`${JSON.stringify(top, null, 2)}\n`);
+      const walk = async (p: string, s: PluginSchema, indent: string): Promise<void> => {
+        process.stdout.write(`${pluginText(p, s, indent)}\n`);
+        for (const child of s.children ?? []) {
+          const childPath = p === client.root ? child.namespace : `${p}.${child.namespace}`;
+          await walk(childPath, (await client.schema(childPath)) as PluginSchema, `${indent}  `);
+        }
+      };
+      await walk(path ?? client.root, top, '');
+    } finally {
+      client.close();
+    }
+  });
+
+program
+  .command('prepare')
+  .description('generate the schema cache for the built-in activations and the given modules, so the next start is warm')
+  .argument('[modules...]', 'TS/JS modules exporting activations')
+  .option('--no-builtins', 'leave out echo, health and solar')
+  .action(async (modules: string[], opts) => {
+    const started = performance.now();
+    const hub = await buildHub(modules, 'plexus', opts.builtins);
+    process.stdout.write(`schemas ready in ${Math.round(performance.now() - started)} ms (root hash ${hub.hash()})\n`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const message = err instanceof PlexusRpcError ? `error ${err.code}: ${err.message}` : (err as Error).message;
+  process.stderr.write(`hub: ${message}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,312 @@
+import type { MethodSchema, PluginSchema } from '../hub/schema.js';
+import type { StreamItem } from '../stream/items.js';
+
+/** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface ClientOptions {
+  /** e.g. `ws://127.0.0.1:4444` */
+  readonly url: string;
+  /** The server's root name (default `plexus`). */
+  readonly root?: string;
+  /** A WebSocket implementation; defaults to `globalThis.WebSocket`, else the `ws` package. */
+  readonly WebSocket?: WebSocketConstructor;
+  /** Connection attempts per call before giving up (default 5), with exponential backoff. */
+  readonly connectAttempts?: number;
+  /** First backoff delay (default 100 ms), doubled per attempt up to `maxBackoffMs` (default 3000). */
+  readonly backoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+export interface ClientCallOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** A JSON-RPC error answering a request, or an `error` item ending a stream. */
+export class PlexusRpcError extends Error {
+  override readonly name = 'PlexusRpcError';
+  constructor(
+    /** JSON-RPC error code (numeric even when the item carried it as a string). */
+    readonly code: number,
+    message: string,
+    readonly recoverable = false,
+  ) {
+    super(message);
+  }
+}
+
+/** The connection went away (or never came) while a call needed it. */
+export class PlexusConnectionError extends Error {
+  override readonly name = 'PlexusConnectionError';
+}
+
+interface Pending {
+  resolve(result: unknown): void;
+  reject(err: Error): void;
+}
+
+/** Items of one subscription, in arrival order, handed to one reader. */
+class ItemQueue {
+  readonly items: StreamItem[] = [];
+  waiter?: { resolve(v: StreamItem | undefined): void; reject(e: Error): void };
+  failure?: Error;
+  ended = false;
+
+  push(item: StreamItem): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve(item);
+    } else this.items.push(item);
+  }
+
+  fail(err: Error): void {
+    this.failure = err;
+    this.waiter?.reject(err);
+    this.waiter = undefined;
+  }
+
+  end(): void {
+    this.ended = true;
+    this.waiter?.resolve(undefined);
+    this.waiter = undefined;
+  }
+
+  next(): Promise<StreamItem | undefined> {
+    const item = this.items.shift();
+    if (item) return Promise.resolve(item);
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+}
+
+/** One open WebSocket and the requests and subscriptions on it. */
+class Connection {
+  readonly #pending = new Map<number, Pending>();
+  readonly #subs = new Map<number, ItemQueue>();
+  /** Items that arrived before their subscribe response was read (the spec allows it). */
+  readonly #early = new Map<number, StreamItem[]>();
+  #nextId = 1;
+  closed?: PlexusConnectionError;
+
+  constructor(
+    readonly ws: WebSocketLike,
+    onClose: () => void,
+  ) {
+    ws.onmessage = (ev) => this.#receive(String(ev.data));
+    ws.onclose = (ev) => {
+      this.closed = new PlexusConnectionError(`Connection closed${ev.code ? ` (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})` : ''}`);
+      for (const p of this.#pending.values()) p.reject(this.closed);
+      for (const q of this.#subs.values()) q.fail(this.closed);
+      this.#pending.clear();
+      this.#subs.clear();
+      onClose();
+    };
+  }
+
+  request(method: string, params: unknown): Promise<unknown> {
+    if (this.closed) return Promise.reject(this.closed);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    });
+  }
+
+  async subscribe(method: string, params: unknown): Promise<{ id: number; queue: ItemQueue }> {
+    const id = (await this.request(method, params)) as number;
+    const queue = new ItemQueue();
+    this.#subs.set(id, queue);
+    for (const item of this.#early.get(id) ?? []) this.#deliver(id, queue, item);
+    this.#early.delete(id);
+    return { id, queue };
+  }
+
+  forget(id: number): boolean {
+    return this.#subs.delete(id);
+  }
+
+  #deliver(id: number, queue: ItemQueue, item: StreamItem): void {
+    queue.push(item);
+    if (item.type === 'done' || item.type === 'error') {
+      queue.end();
+      this.#subs.delete(id);
+    }
+  }
+
+  #receive(text: string): void {
+    let msg: { id?: number; result?: unknown; error?: { code: number; message: string }; params?: { subscription?: number; result?: StreamItem } };
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return; // not ours to crash on
+    }
+    if (msg.params && typeof msg.params.subscription === 'number' && msg.params.result) {
+      const id = msg.params.subscription;
+      const queue = this.#subs.get(id);
+      if (queue) this.#deliver(id, queue, msg.params.result);
+      else {
+        const early = this.#early.get(id) ?? [];
+        early.push(msg.params.result);
+        this.#early.set(id, early);
+      }
+      return;
+    }
+    if (typeof msg.id !== 'number') return;
+    const pending = this.#pending.get(msg.id);
+    if (!pending) return;
+    this.#pending.delete(msg.id);
+    if (msg.error) pending.reject(new PlexusRpcError(msg.error.code, msg.error.message));
+    else pending.resolve(msg.result);
+  }
+}
+
+/**
+ * A Plexus RPC client over WebSocket, for Node and browsers. Connects on first
+ * use; when the connection drops, in-flight calls fail with
+ * `PlexusConnectionError` and the next call reconnects (with backoff).
+ */
+export class PlexusClient {
+  readonly root: string;
+  #connection?: Promise<Connection>;
+  #closedByUser = false;
+
+  constructor(readonly options: ClientOptions) {
+    this.root = options.root ?? 'plexus';
+  }
+
+  /** Streams the items of a call; stop iterating (or abort) to cancel it on the server. */
+  async *call(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): AsyncGenerator<StreamItem> {
+    yield* this.#stream(`${this.root}.call`, { method: path, params }, options);
+  }
+
+  /** The data contents of a call, all of them; an `error` item throws `PlexusRpcError`. */
+  async collect<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T[]> {
+    const out: T[] = [];
+    for await (const item of this.call(path, params, options)) {
+      if (item.type === 'data') out.push(item.content as T);
+      else if (item.type === 'error') throw new PlexusRpcError(Number(item.code ?? -32000), item.message, item.recoverable);
+    }
+    return out;
+  }
+
+  /** The single result of a unary call (the first data item). */
+  async result<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T> {
+    const [first] = await this.collect<T>(path, params, options);
+    return first as T;
+  }
+
+  /** The schema of the root, an activation (`solar.earth`) or a method (`echo.echo`). */
+  async schema(path?: string): Promise<PluginSchema | MethodSchema> {
+    if (!path || path === this.root) {
+      const [schema] = await this.#contents(`${this.root}.schema`, []);
+      return schema as PluginSchema;
+    }
+    try {
+      return await this.result<PluginSchema>(`${path}.schema`);
+    } catch (err) {
+      // `echo.echo` names a method: ask its activation.
+      const dot = path.lastIndexOf('.');
+      if (!(err instanceof PlexusRpcError) || dot < 0) throw err;
+      return this.result<MethodSchema>(`${path.slice(0, dot)}.schema`, { method: path.slice(dot + 1) });
+    }
+  }
+
+  /** The root hash. */
+  async hash(): Promise<string> {
+    const [event] = await this.#contents(`${this.root}.hash`, []);
+    return (event as { value: string }).value;
+  }
+
+  close(): void {
+    this.#closedByUser = true;
+    void this.#connection?.then((c) => c.ws.close(1000, 'client closed'), () => {});
+    this.#connection = undefined;
+  }
+
+  async #contents(method: string, params: unknown): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for await (const item of this.#stream(method, params, {})) {
+      if (item.type === 'data') out.push(item.content);
+      else if (item.type === 'error') throw new PlexusRpcError(Number(item.code ?? -32000), item.message, item.recoverable);
+    }
+    return out;
+  }
+
+  async *#stream(method: string, params: unknown, { signal }: ClientCallOptions): AsyncGenerator<StreamItem> {
+    signal?.throwIfAborted();
+    const conn = await this.#connect();
+    const { id, queue } = await conn.subscribe(method, params);
+    const onAbort = (): void => queue.end();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let finished = false;
+    try {
+      for (;;) {
+        const item = await queue.next();
+        if (!item) break;
+        if (item.type === 'done' || item.type === 'error') finished = true;
+        yield item;
+        if (finished) break;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!finished && conn.forget(id) && !conn.closed) {
+        conn.request(`${method}_unsub`, [id]).catch(() => {});
+      }
+    }
+  }
+
+  #connect(): Promise<Connection> {
+    if (this.#closedByUser) return Promise.reject(new PlexusConnectionError('Client is closed'));
+    if (!this.#connection) {
+      const attempt = (this.#connection = this.#open());
+      attempt.catch(() => {
+        if (this.#connection === attempt) this.#connection = undefined;
+      });
+    }
+    return this.#connection;
+  }
+
+  async #open(): Promise<Connection> {
+    const Impl = this.options.WebSocket ?? ((globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? (await import('ws')).WebSocket as unknown as WebSocketConstructor);
+    const attempts = this.options.connectAttempts ?? 5;
+    let delay = this.options.backoffMs ?? 100;
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      if (i > 0) {
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, this.options.maxBackoffMs ?? 3000);
+      }
+      try {
+        return await new Promise<Connection>((resolve, reject) => {
+          const ws = new Impl(this.options.url);
+          ws.onopen = () => {
+            ws.onerror = null;
+            resolve(
+              new Connection(ws, () => {
+                void this.#connection?.then((c) => {
+                  if (c.ws === ws) this.#connection = undefined;
+                });
+              }),
+            );
+          };
+          ws.onerror = (ev) => reject(new PlexusConnectionError(`Cannot connect to ${this.options.url}: ${(ev as { message?: string }).message ?? 'connection failed'}`));
+          ws.onclose = () => reject(new PlexusConnectionError(`Cannot connect to ${this.options.url}`));
+        });
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  }
+}

@@ -1,0 +1,64 @@
+/** JSON-RPC 2.0 framing: parsing requests and serialising responses and notifications. */
+
+export type RequestId = string | number | null;
+
+export interface JsonRpcRequest {
+  readonly id?: RequestId;
+  readonly method: string;
+  readonly params?: unknown;
+}
+
+export interface JsonRpcErrorObject {
+  readonly code: number;
+  readonly message: string;
+  readonly data?: unknown;
+}
+
+export class JsonRpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses one frame into a request, or says which error answers it (and to which id). */
+export function parseRequest(text: string): { request: JsonRpcRequest } | { error: JsonRpcErrorObject; id: RequestId } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { error: { code: -32700, message: `Parse error: ${(err as Error).message}` }, id: null };
+  }
+  if (Array.isArray(value)) {
+    return { error: { code: -32600, message: 'Invalid request: batch requests are not supported; send one request per frame' }, id: null };
+  }
+  if (typeof value !== 'object' || value === null) {
+    return { error: { code: -32600, message: 'Invalid request: expected a JSON-RPC 2.0 request object' }, id: null };
+  }
+  const msg = value as Record<string, unknown>;
+  const id = msg.id;
+  const validId = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+  const replyTo: RequestId = validId && id !== undefined ? (id as RequestId) : null;
+  if (!validId) return { error: { code: -32600, message: 'Invalid request: "id" must be a string, a number or null' }, id: null };
+  if (msg.jsonrpc !== '2.0') return { error: { code: -32600, message: 'Invalid request: "jsonrpc" must be "2.0"' }, id: replyTo };
+  if (typeof msg.method !== 'string') return { error: { code: -32600, message: 'Invalid request: "method" must be a string' }, id: replyTo };
+  if (msg.params !== undefined && (typeof msg.params !== 'object' || msg.params === null)) {
+    return { error: { code: -32600, message: 'Invalid request: "params" must be an array or an object' }, id: replyTo };
+  }
+  return { request: { ...(id !== undefined ? { id: id as RequestId } : {}), method: msg.method, params: msg.params } };
+}
+
+export function resultResponse(id: RequestId, result: unknown): string {
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${JSON.stringify(result)}}`;
+}
+
+export function errorResponse(id: RequestId, error: JsonRpcErrorObject): string {
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":${JSON.stringify(error)}}`;
+}
+
+/** A stream item notification, built as a string so no envelope object is allocated per item. */
+export function itemNotification(subscription: number, item: unknown): string {
+  return `{"jsonrpc":"2.0","method":"result","params":{"subscription":${subscription},"result":${JSON.stringify(item)}}}`;
+}

@@ -1,0 +1,57 @@
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { ErrorCode } from '../hub/errors.js';
+import { errorResponse } from './jsonrpc.js';
+import { RpcSession, type MessageSink, type SessionLimits } from './rpc-session.js';
+
+export interface StdioServeOptions extends SessionLimits {
+  readonly input?: Readable;
+  readonly output?: Writable;
+  /** Longest accepted line in bytes (default 1 MiB). */
+  readonly maxFrameBytes?: number;
+}
+
+/** A sink over a byte stream: one JSON message per line, paused while the pipe is full. */
+class LineSink implements MessageSink {
+  constructor(private readonly output: Writable) {}
+  send(message: string): void {
+    this.output.write(`${message}\n`);
+  }
+  congested(): boolean {
+    return this.output.writableNeedDrain;
+  }
+  drained(): Promise<void> {
+    return this.congested() ? new Promise((r) => this.output.once('drain', () => r())) : Promise.resolve();
+  }
+}
+
+/**
+ * Serves a hub over stdin/stdout, one JSON-RPC message per line, for hosts that
+ * spawn the hub as a child process. Resolves when the input ends.
+ */
+export function serveStdio(hub: DynamicHub, options: StdioServeOptions = {}): Promise<void> {
+  const input = options.input ?? process.stdin;
+  const output = options.output ?? process.stdout;
+  const maxBytes = options.maxFrameBytes ?? 1024 * 1024;
+  const sink = new LineSink(output);
+  const session = new RpcSession(hub, sink, options);
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  lines.on('line', (line) => {
+    if (line.trim() === '') return;
+    if (Buffer.byteLength(line) > maxBytes) {
+      sink.send(errorResponse(null, { code: ErrorCode.InvalidRequest, message: `Invalid request: message is larger than ${maxBytes} bytes` }));
+      return;
+    }
+    session.receive(line);
+  });
+  return new Promise((resolve) => {
+    lines.once('close', () => {
+      session.drain();
+      void session.idle().then(() => {
+        session.close();
+        resolve();
+      });
+    });
+  });
+}

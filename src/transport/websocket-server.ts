@@ -1,0 +1,175 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { RpcSession, type MessageSink, type SessionLimits } from './rpc-session.js';
+
+export interface WebSocketServeOptions extends SessionLimits {
+  /** Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Default 4444; 0 picks a free port. */
+  readonly port?: number;
+  /** Largest accepted frame in bytes (default 1 MiB); a bigger one closes the connection with 1009. */
+  readonly maxFrameBytes?: number;
+  /** Bytes queued for a connection above which its producers pause (default 1 MiB). */
+  readonly highWaterMark?: number;
+  /**
+   * Plain HTTP requests (not WebSocket upgrades) go here first, e.g. the MCP
+   * endpoint at `/mcp`. Return true when handled.
+   */
+  readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;
+}
+
+export interface CloseOptions {
+  /** How long running streams may take to finish before they are cancelled (default 2000 ms). */
+  readonly graceMs?: number;
+  readonly reason?: string;
+}
+
+export interface PlexusServer {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly httpServer: Server;
+  /** Open WebSocket connections. */
+  readonly connections: number;
+  /** Stops accepting, lets streams finish within the grace period, cancels the rest and closes every socket with a reason. */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export const DEFAULT_PORT = 4444;
+export const DEFAULT_HOST = '127.0.0.1';
+const MiB = 1024 * 1024;
+
+/**
+ * Coalesces writes: the socket is corked on the first message of a tick and
+ * uncorked on the next, so a burst of items leaves in one syscall while every
+ * JSON-RPC message keeps its own frame.
+ */
+class WebSocketSink implements MessageSink {
+  #corked = false;
+  #open = true;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.socket.uncork();
+  };
+
+  #waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly socket: Socket,
+    private readonly highWaterMark: number,
+  ) {
+    // One listener for all paused streams of this connection.
+    socket.on('drain', () => this.#wake());
+  }
+
+  #wake(): void {
+    if (this.congested() || this.#waiting.length === 0) return;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  send(message: string): void {
+    if (!this.#open) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      process.nextTick(this.#uncork);
+    }
+    this.ws.send(message);
+  }
+
+  congested(): boolean {
+    return this.#open && this.ws.bufferedAmount > this.highWaterMark;
+  }
+
+  drained(): Promise<void> {
+    if (!this.congested()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  closed(): void {
+    this.#open = false;
+    this.#wake(); // paused pumps wake up and see their streams cancelled
+  }
+}
+
+/** Serves a hub over WebSocket with the Plexus RPC JSON-RPC protocol. */
+export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions = {}): Promise<PlexusServer> {
+  const host = options.host ?? DEFAULT_HOST;
+  const highWaterMark = options.highWaterMark ?? MiB;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? MiB, perMessageDeflate: false });
+  const sessions = new Map<WebSocket, RpcSession>();
+  let closing = false;
+
+  const httpServer = createServer((req, res) => {
+    if (options.http?.(req, res)) return;
+    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+    res.end('This is a Plexus RPC server: connect with a WebSocket (JSON-RPC 2.0).\n');
+  });
+
+  httpServer.on('upgrade', (req, socket: Socket, head) => {
+    if (closing) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.setNoDelay(true);
+      const sink = new WebSocketSink(ws, socket, highWaterMark);
+      const session = new RpcSession(hub, sink, options);
+      sessions.set(ws, session);
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) session.rejectBinary();
+        else session.receive(data.toString());
+      });
+      ws.on('error', () => {}); // protocol errors (oversize, bad frames) close the socket; 'close' cleans up
+      ws.on('close', () => {
+        sink.closed();
+        session.close();
+        sessions.delete(ws);
+      });
+    });
+  });
+
+  return new Promise((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port ?? DEFAULT_PORT, host, () => {
+      httpServer.off('error', reject);
+      const port = (httpServer.address() as AddressInfo).port;
+      resolve({
+        url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
+        host,
+        port,
+        httpServer,
+        get connections() {
+          return sessions.size;
+        },
+        async close({ graceMs = 2000, reason = 'Server shutting down' }: CloseOptions = {}) {
+          if (closing) return;
+          closing = true;
+          const stopped = new Promise<void>((r) => httpServer.close(() => r()));
+          for (const s of sessions.values()) s.drain();
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            Promise.all([...sessions.values()].map((s) => s.idle())),
+            new Promise((r) => (timer = setTimeout(r, graceMs))),
+          ]);
+          clearTimeout(timer);
+          const gone = [...sessions.keys()].map((ws) => new Promise((r) => ws.once('close', r)));
+          for (const [ws, s] of sessions) {
+            s.close();
+            ws.close(1001, reason);
+          }
+          const forced = setTimeout(() => sessions.forEach((_, ws) => ws.terminate()), 1000);
+          await Promise.all(gone);
+          clearTimeout(forced);
+          httpServer.closeAllConnections();
+          await stopped;
+        },
+      });
+    });
+  });
+}
