@@ -101,7 +101,8 @@ class WebSocketSink implements MessageSink {
 export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions = {}): Promise<PlexusServer> {
   const host = options.host ?? DEFAULT_HOST;
   const highWaterMark = options.highWaterMark ?? MiB;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? MiB, perMessageDeflate: false });
+  const maxFrameBytes = options.maxFrameBytes ?? MiB;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
   const sessions = new Map<WebSocket, RpcSession>();
   let closing = false;
 
@@ -118,6 +119,10 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.setNoDelay(true);
+      // ws closes an oversized frame's connection with 1009 but no reason; give it one.
+      const close = ws.close.bind(ws);
+      ws.close = (code?: number, reason?: string | Buffer) =>
+        close(code, reason ?? (code === 1009 ? `Message too big: the limit is ${maxFrameBytes} bytes` : undefined));
       const sink = new WebSocketSink(ws, socket, highWaterMark);
       const session = new RpcSession(hub, sink, options);
       sessions.set(ws, session);

@@ -1,0 +1,93 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { DynamicHub, type PluginSchema, type MethodSchema } from '../src/index.js';
+import { PlexusClient, PlexusConnectionError, PlexusRpcError } from '../src/client/plexus-client.js';
+import { serveWebSocket, type PlexusServer } from '../src/transport/websocket-server.js';
+import { builtinActivations } from '../activations/index.js';
+import { Kitchen } from './fixtures/kitchen.js';
+import { eventually } from './helpers.js';
+
+const hub = new DynamicHub().register(...builtinActivations(), new Kitchen());
+let server: PlexusServer;
+let client: PlexusClient;
+
+describe('PlexusClient over a real socket', () => {
+  before(async () => {
+    server = await serveWebSocket(hub, { port: 0 });
+    client = new PlexusClient({ url: server.url });
+  });
+  after(async () => {
+    client.close();
+    await server.close({ graceMs: 0 });
+  });
+
+  it('call streams items; collect and result unwrap data', async () => {
+    const types: string[] = [];
+    for await (const item of client.call('echo.echo', { message: 'a', count: 3 })) types.push(item.type);
+    assert.deepEqual(types, ['data', 'data', 'data', 'done']);
+    assert.deepEqual(await client.collect('echo.echo', { message: 'b', count: 2 }), [{ message: 'b', seq: 1 }, { message: 'b', seq: 2 }]);
+    assert.equal((await client.result<{ name: string }>('solar.mars.deimos.info')).name, 'Deimos');
+  });
+
+  it('error items throw PlexusRpcError with the numeric code', async () => {
+    await assert.rejects(client.result('echo.echo', {}), (e: PlexusRpcError) => e instanceof PlexusRpcError && e.code === -32602 && /missing required param 'message'/.test(e.message));
+    await assert.rejects(client.result('nowhere.x'), (e: PlexusRpcError) => e.code === -32601);
+  });
+
+  it('schema() of root, activation and method; hash() matches the hub', async () => {
+    assert.equal(((await client.schema()) as PluginSchema).hash, hub.hash());
+    assert.equal(((await client.schema('solar.jupiter')) as PluginSchema).children!.length, 4);
+    assert.equal(((await client.schema('echo.echo')) as MethodSchema).streaming, true);
+    assert.equal(await client.hash(), hub.hash());
+  });
+
+  it('breaking the loop and aborting both cancel the server-side producer', async () => {
+    for await (const item of client.call('kitchen.forever')) if (item.type === 'data' && item.content === 3) break;
+    await eventually(() => Kitchen.foreverRunning === 0);
+    const ac = new AbortController();
+    let n = 0;
+    for await (const item of client.call('kitchen.forever', {}, { signal: ac.signal })) if (item.type === 'data' && ++n === 2) ac.abort();
+    assert.equal(n, 2);
+    await eventually(() => Kitchen.foreverRunning === 0);
+  });
+
+  it('in-flight calls fail clearly when the connection drops; the next call reconnects', async () => {
+    const own = await serveWebSocket(hub, { port: 0 });
+    const c = new PlexusClient({ url: own.url, backoffMs: 20 });
+    const stream = c.call('kitchen.forever');
+    await stream.next();
+    const port = own.port;
+    await own.close({ graceMs: 0 });
+    await assert.rejects(
+      (async () => {
+        for await (const _ of stream);
+      })(),
+      (e: Error) => e instanceof PlexusConnectionError && /Connection closed \(1001: Server shutting down\)/.test(e.message),
+    );
+    // Restart on the same port a little later: the client's backoff bridges the gap.
+    setTimeout(() => void serveWebSocket(hub, { port }).then((s) => (restarted = s)), 60);
+    let restarted: PlexusServer | undefined;
+    assert.equal((await c.result<{ seq: number }>('echo.once', { message: 'again' })).seq, 1);
+    c.close();
+    await restarted?.close({ graceMs: 0 });
+  });
+
+  it('gives up with a clear error when nothing listens', async () => {
+    const c = new PlexusClient({ url: 'ws://127.0.0.1:1', connectAttempts: 2, backoffMs: 10 });
+    await assert.rejects(c.result('echo.once', { message: 'x' }), (e: Error) => e instanceof PlexusConnectionError && /Cannot connect to ws:\/\/127.0.0.1:1/.test(e.message));
+  });
+
+  it('1,000 concurrent streams on 10 connections deliver every item, in order', async () => {
+    const clients = Array.from({ length: 10 }, () => new PlexusClient({ url: server.url }));
+    const calls = Array.from({ length: 1000 }, async (_, i) => {
+      const got = await clients[i % 10]!.collect<{ message: string; seq: number }>('echo.echo', { message: `s${i}`, count: 20 });
+      assert.equal(got.length, 20);
+      got.forEach((g, k) => {
+        assert.equal(g.seq, k + 1);
+        assert.equal(g.message, `s${i}`);
+      });
+    });
+    await Promise.all(calls);
+    clients.forEach((c) => c.close());
+  });
+});
