@@ -35,7 +35,7 @@ export class RootMethods {
    * @param params - the method's params
    */
   @method({ streaming: true })
-  call(method: string, params: Record<string, unknown> = {}, ctx?: CallContext): AsyncIterable<unknown> {
+  call(method: string, params: { [param: string]: unknown } = {}, ctx?: CallContext): AsyncIterable<unknown> {
     return this.hub.call(method, params, ctx!.signal);
   }
 
