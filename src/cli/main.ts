@@ -1,4 +1,8 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { createMcpServer, ToolCatalog } from '../mcp/bridge.js';
+import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
+import type { ToolNaming } from '../mcp/tool-names.js';
 import { builtinActivations } from '../../activations/index.js';
 import { PlexusClient, PlexusRpcError } from '../client/plexus-client.js';
 import { DynamicHub } from '../hub/dynamic-hub.js';
@@ -30,6 +34,11 @@ async function buildHub(modules: readonly string[], root: string, builtins: bool
   return hub;
 }
 
+const toolNamesOption = () =>
+  new Option('--tool-names <policy>', 'MCP tool names: dotted, underscore (echo_echo), or auto (underscore for clients known to reject dots)')
+    .choices(['auto', 'dotted', 'underscore'])
+    .default('auto');
+
 const program = new Command('hub')
   .description('Plexus RPC hub: serve activations over WebSocket, call them, inspect their schemas')
   .showHelpAfterError();
@@ -45,6 +54,7 @@ program
   .option('--no-builtins', 'leave out echo, health and solar')
   .option('--max-streams <n>', 'concurrent streams per connection', integer, 1024)
   .option('--max-frame-bytes <n>', 'largest accepted message in bytes', integer, 1024 * 1024)
+  .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
     const hub = await buildHub(modules, opts.root, opts.builtins);
@@ -54,15 +64,18 @@ program
       await serveStdio(hub, limits);
       return;
     }
-    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits });
+    const mcp = mcpHttpHandler(hub, { toolNames: opts.toolNames as ToolNaming });
+    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http: mcp });
+    mcp.bind(server.host, server.port);
     const names = hub.children().map((c) => c.namespace).join(', ');
     log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);
+    log(`plexus-hub: MCP (streamable HTTP) on http://${server.url.slice('ws://'.length)}/mcp`);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) process.exit(130); // a second signal: don't wait
       stopping = true;
       log(`plexus-hub: ${signal}, shutting down`);
-      void server.close({ reason: 'Server shutting down' }).then(() => process.exit(0));
+      void Promise.all([mcp.close(), server.close({ reason: 'Server shutting down' })]).then(() => process.exit(0));
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
@@ -121,6 +134,32 @@ program
     } finally {
       client.close();
     }
+  });
+
+program
+  .command('mcp')
+  .description('serve the hub as MCP tools: over stdio (for Claude Desktop / Claude Code), or streamable HTTP with --http')
+  .argument('[modules...]', 'TS/JS modules exporting activations')
+  .option('--http', 'serve streamable HTTP at /mcp instead of stdio')
+  .option('-p, --port <port>', 'HTTP port', integer, 8808)
+  .option('-H, --host <host>', 'HTTP interface to bind', DEFAULT_HOST)
+  .option('--root <name>', 'root hub name', 'plexus')
+  .option('--no-builtins', 'leave out echo, health and solar')
+  .addOption(toolNamesOption())
+  .action(async (modules: string[], opts) => {
+    const hub = await buildHub(modules, opts.root, opts.builtins);
+    const toolNames = opts.toolNames as ToolNaming;
+    if (opts.http) {
+      const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, toolNames });
+      process.stdout.write(`plexus-hub: MCP (streamable HTTP) on ${server.url}\n`);
+      const stop = () => void server.close().then(() => process.exit(0));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      return;
+    }
+    const server = createMcpServer(new ToolCatalog(hub), { toolNames });
+    await server.connect(new StdioServerTransport());
+    process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
   });
 
 program

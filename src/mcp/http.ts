@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { createMcpServer, ToolCatalog, type McpBridgeOptions } from './bridge.js';
+
+export interface McpHttpOptions extends McpBridgeOptions {
+  /** Default `/mcp`. */
+  readonly path?: string;
+  /**
+   * DNS-rebinding protection: accepted `Host` headers. Defaults to the loopback
+   * names of the bound port when bound to loopback; `false` turns the check off.
+   */
+  readonly allowedHosts?: readonly string[] | false;
+  /** Accepted `Origin` headers (requests without one pass). Defaults to `http://<allowed host>`. */
+  readonly allowedOrigins?: readonly string[];
+}
+
+export interface McpHttpHandler {
+  /** Handles the request when it is for the MCP path; returns false otherwise. */
+  (req: IncomingMessage, res: ServerResponse): boolean;
+  /** Sets the port once known (for the default allowed hosts). */
+  bind(host: string, port: number): void;
+  readonly sessions: number;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+function jsonError(res: ServerResponse, status: number, code: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+async function readJson(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw Object.assign(new Error(`Request body is larger than ${limit} bytes`), { status: 413 });
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw Object.assign(new Error('Parse error: the body is not JSON'), { status: 400, code: -32700 });
+  }
+}
+
+/**
+ * MCP over streamable HTTP with sessions: each `initialize` opens a session (its
+ * own MCP server over the shared tool catalog), later requests carry its
+ * `mcp-session-id`. Host/Origin checks guard loopback servers against DNS rebinding.
+ */
+export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): McpHttpHandler {
+  const path = options.path ?? '/mcp';
+  const catalog = new ToolCatalog(hub);
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  let allowedHosts: Set<string> | undefined;
+  let allowedOrigins: Set<string> | undefined;
+
+  const hostAllowed = (req: IncomingMessage): string | undefined => {
+    if (!allowedHosts) return undefined;
+    const host = req.headers.host ?? '';
+    if (!allowedHosts.has(host)) return `Invalid Host header: ${host || '(none)'}`;
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigins!.has(origin)) return `Invalid Origin header: ${origin}`;
+    return undefined;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const rejected = hostAllowed(req);
+    if (rejected) return jsonError(res, 403, -32000, rejected);
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const transport = transports.get(sessionId);
+      if (!transport) return jsonError(res, 404, -32001, `Session not found: ${sessionId}`);
+      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      return transport.handleRequest(req, res, body);
+    }
+    if (req.method !== 'POST') return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
+    const body = await readJson(req);
+    if (!isInitializeRequest(body)) return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => void transports.set(id, transport),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) transports.delete(transport.sessionId);
+    };
+    await createMcpServer(catalog, options).connect(transport);
+    await transport.handleRequest(req, res, body);
+  };
+
+  const handler = ((req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== path) return false;
+    handle(req, res).catch((err: Error & { status?: number; code?: number }) => {
+      if (!res.headersSent) jsonError(res, err.status ?? 500, err.code ?? -32603, err.message);
+      else res.end();
+    });
+    return true;
+  }) as McpHttpHandler;
+
+  handler.bind = (host: string, port: number) => {
+    if (options.allowedHosts === false) return;
+    const hosts = options.allowedHosts ?? (LOOPBACK.has(host) ? [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`] : undefined);
+    if (!hosts) return;
+    allowedHosts = new Set(hosts);
+    allowedOrigins = new Set(options.allowedOrigins ?? hosts.map((h) => `http://${h}`));
+  };
+  Object.defineProperty(handler, 'sessions', { get: () => transports.size });
+  handler.close = async () => {
+    await Promise.all([...transports.values()].map((t) => t.close()));
+    transports.clear();
+  };
+  return handler;
+}
+
+export interface McpHttpServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** `hub mcp --http`: a standalone MCP server at `http://host:port/mcp`. */
+export function serveMcpHttp(hub: DynamicHub, options: McpHttpOptions & { host?: string; port?: number } = {}): Promise<McpHttpServer> {
+  const host = options.host ?? '127.0.0.1';
+  const handler = mcpHttpHandler(hub, options);
+  const server = createServer((req, res) => {
+    if (!handler(req, res)) jsonError(res, 404, -32601, `Not found: MCP is served at ${options.path ?? '/mcp'}`);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8808, host, () => {
+      const port = (server.address() as AddressInfo).port;
+      handler.bind(host, port);
+      resolve({
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${options.path ?? '/mcp'}`,
+        port,
+        close: async () => {
+          await handler.close();
+          server.closeAllConnections();
+          await new Promise<void>((r) => server.close(() => r()));
+        },
+      });
+    });
+  });
+}
