@@ -5,6 +5,18 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+async function mcpTools(url: string): Promise<string[]> {
+  const client = new Client({ name: 'cli-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  try {
+    return (await client.listTools()).tools.map((t) => t.name);
+  } finally {
+    await client.close();
+  }
+}
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const HUB = `${root}bin/hub.js`;
@@ -72,10 +84,31 @@ describe('hub CLI against a live hub serve', () => {
     assert.equal(JSON.parse(j.stdout).name, 'echo');
   });
 
+  it('serves MCP at /mcp on the same port', async () => {
+    const tools = await mcpTools(`${server.url.replace('ws://', 'http://')}/mcp`);
+    assert.ok(tools.includes('echo.echo') && tools.includes('solar.earth.luna.info'));
+  });
+
   it('a connection failure is a clear message and exit 1', async () => {
     const r = await hub(['call', 'echo.once', '--message', 'x', '--url', 'ws://127.0.0.1:1']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /hub: Cannot connect to ws:\/\/127\.0\.0\.1:1/);
+  });
+});
+
+describe('hub mcp --http', () => {
+  it('serves streamable HTTP at /mcp and prints its URL', async () => {
+    const child = spawn(process.execPath, [HUB, 'mcp', '--http', '--port', '0', '--tool-names', 'underscore'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const lines = createInterface({ input: child.stdout! });
+      const url = await new Promise<string>((resolve) => lines.on('line', (l) => /on (http:\S+)$/.test(l) && resolve(/on (http:\S+)$/.exec(l)![1]!)));
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+      const tools = await mcpTools(url);
+      assert.ok(tools.includes('echo_echo'));
+      assert.ok(tools.every((t) => !t.includes('.')));
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
 
