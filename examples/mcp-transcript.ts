@@ -15,9 +15,9 @@ const show = (dir: string, m: unknown) => {
   console.log(`${dir} ${text}`);
 };
 const send = transport.send.bind(transport);
-transport.send = async (m, o) => (show('→', m), send(m, o));
+transport.send = async (m) => (show('→', m), send(m));
 const receive = transport.onmessage!;
-transport.onmessage = (m, e) => (show('←', m), receive(m, e));
+transport.onmessage = (m) => (show('←', m), receive(m));
 
 await client.listTools();
 await client.callTool({ name: 'echo.echo', arguments: { message: 'hello', count: 2 } }, undefined, { onprogress: () => {} });

@@ -1,5 +1,6 @@
-/** A JSON Schema object in the canonical form (see `schema/normalize.ts`). */
-export type JsonSchema = { readonly [keyword: string]: unknown };
+import type { JsonSchema } from '../schema/wire-types.js';
+
+export type { JsonSchema } from '../schema/wire-types.js';
 
 /** What the hub knows of one callable method. */
 export interface MethodInfo {

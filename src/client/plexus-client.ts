@@ -1,4 +1,4 @@
-import type { MethodSchema, PluginSchema } from '../hub/schema.js';
+import type { MethodSchema, PluginSchema } from '../schema/wire-types.js';
 import type { StreamItem } from '../stream/items.js';
 
 /** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */

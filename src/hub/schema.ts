@@ -1,35 +1,8 @@
 import type { Activation, JsonSchema, MethodInfo } from '../activation/types.js';
+import type { MethodSchema, PluginSchema } from '../schema/wire-types.js';
+
+export type { ChildSummary, MethodSchema, PluginSchema } from '../schema/wire-types.js';
 import { activationHashes, methodHash, type ActivationHashes } from '../hash/content-hash.js';
-
-/** One entry of `PluginSchema.methods` (spec §4). */
-export interface MethodSchema {
-  readonly name: string;
-  readonly description: string;
-  readonly hash: string;
-  readonly params?: JsonSchema;
-  readonly returns?: JsonSchema;
-  readonly streaming: boolean;
-  readonly bidirectional: boolean;
-}
-
-export interface ChildSummary {
-  readonly namespace: string;
-  readonly description: string;
-  readonly hash: string;
-}
-
-/** What `<path>.schema` returns for an activation (spec §4). */
-export interface PluginSchema {
-  readonly namespace: string;
-  readonly version: string;
-  readonly description: string;
-  readonly long_description?: string;
-  readonly self_hash: string;
-  readonly children_hash?: string;
-  readonly hash: string;
-  readonly methods: readonly MethodSchema[];
-  readonly children?: readonly ChildSummary[];
-}
 
 /** What `<root>.hashes` returns. */
 export interface HashesReport extends ActivationHashes {
