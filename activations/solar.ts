@@ -119,7 +119,7 @@ export class Solar {
    */
   @method()
   async *observe(body_type?: BodyType, ctx?: CallContext): AsyncGenerator<BodyInfo> {
-    yield infoOf(SOL);
+    if (!body_type || body_type === SOL.type) yield infoOf(SOL);
     for (const planet of PLANETS) {
       if (ctx?.signal.aborted) return;
       if (!body_type || body_type === planet.type) yield infoOf(planet, SOL.name);

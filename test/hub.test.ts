@@ -167,3 +167,15 @@ describe('registration and dynamic activations', () => {
     assert.throws(() => defineActivation({ namespace: 'Bad-Name' }), /not a valid path segment/);
   });
 });
+
+describe('solar', () => {
+  it('observe streams the Sun, then each planet followed by its moons; body_type filters', async () => {
+    const all = contents(await collect(hub.call('solar.observe'))) as { name: string; body_type: string }[];
+    assert.equal(all.length, 1 + 8 + 14);
+    assert.deepEqual(all.slice(0, 5).map((b) => b.name), ['Sol', 'Mercury', 'Venus', 'Earth', 'Luna']);
+    const moons = contents(await collect(hub.call('solar.observe', { body_type: 'moon' }))) as { body_type: string }[];
+    assert.equal(moons.length, 14);
+    assert.ok(moons.every((b) => b.body_type === 'moon'));
+    assert.deepEqual(contents(await collect(hub.call('solar.observe', { body_type: 'star' }))).length, 1);
+  });
+});

@@ -3,6 +3,9 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { createMcpServer, ToolCatalog } from '../mcp/bridge.js';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
 import { builtinActivations } from '../../activations/index.js';
 import { PlexusClient, PlexusRpcError } from '../client/plexus-client.js';
 import { DynamicHub } from '../hub/dynamic-hub.js';
@@ -38,6 +41,19 @@ const toolNamesOption = () =>
   new Option('--tool-names <policy>', 'MCP tool names: dotted, underscore (echo_echo), or auto (underscore for clients known to reject dots)')
     .choices(['auto', 'dotted', 'underscore'])
     .default('auto');
+
+function countNamespaces(ns: IrNamespace): number {
+  return 1 + ns.children.reduce((n, c) => n + countNamespaces(c), 0);
+}
+
+/** A module's exported DynamicHub, or a hub of the activations it exports. */
+async function hubFromModule(file: string): Promise<DynamicHub> {
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+  const exported = Object.values(mod).find((v): v is DynamicHub => v instanceof DynamicHub);
+  const hub = exported ?? new DynamicHub().register(...(await loadActivations([file])));
+  await hub.ready();
+  return hub;
+}
 
 const program = new Command('hub')
   .description('Plexus RPC hub: serve activations over WebSocket, call them, inspect their schemas')
@@ -160,6 +176,39 @@ program
     const server = createMcpServer(new ToolCatalog(hub), { toolNames });
     await server.connect(new StdioServerTransport());
     process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
+  });
+
+program
+  .command('codegen')
+  .description('generate a typed TypeScript client package from a live server (--url) or an in-process hub (--module)')
+  .requiredOption('--out <dir>', 'output directory')
+  .option('--url <url>', 'server URL', DEFAULT_URL)
+  .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
+  .option('--emit-ir', 'also write the language-neutral IR as ir.json')
+  .action(async (opts) => {
+    const { generate } = await import('../../codegen/index.js');
+    let source: SchemaSource;
+    let client: PlexusClient | undefined;
+    if (opts.module) {
+      const hub = await hubFromModule(opts.module);
+      source = { schema: (path?: string) => hub.schema(path) };
+    } else {
+      client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+      source = { schema: (path?: string) => client!.schema(path) };
+    }
+    try {
+      const { ir, files } = await generate(source, {
+        out: opts.out,
+        emitIr: opts.emitIr,
+        onProgress: (path, n) => {
+          if (process.stderr.isTTY) process.stderr.write(`\rcodegen: ${n} activations read (${path})\x1b[K`);
+        },
+      });
+      process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}codegen: ${countNamespaces(ir.tree)} activations read\n`);
+      process.stdout.write(`wrote ${files.map((f) => f.path).join(', ')} to ${opts.out} (schema hash ${ir.hash})\n`);
+    } finally {
+      client?.close();
+    }
   });
 
 program

@@ -1,0 +1,29 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildIr, type BuildOptions, type CodegenIR, type SchemaSource } from './ir.js';
+import { emitTypeScript, type EmittedFile } from './typescript/emit.js';
+
+export { buildIr, rewriteRefs, type CodegenIR, type IrMethod, type IrNamespace, type SchemaSource } from './ir.js';
+export { emitTypeScript, type EmittedFile } from './typescript/emit.js';
+
+export interface GenerateOptions extends BuildOptions {
+  /** Output directory of the client package. */
+  readonly out: string;
+  /** Also write the IR as `ir.json`. */
+  readonly emitIr?: boolean;
+}
+
+/** IR JSON as written to disk: stable key order, so the same schema gives the same bytes. */
+export function irJson(ir: CodegenIR): string {
+  return `${JSON.stringify(ir, null, 2)}\n`;
+}
+
+/** Walks the schema tree of `source` and writes a typed TypeScript client package to `out`. */
+export async function generate(source: SchemaSource, options: GenerateOptions): Promise<{ ir: CodegenIR; files: EmittedFile[] }> {
+  const ir = await buildIr(source, options);
+  const files = await emitTypeScript(ir);
+  if (options.emitIr) files.push({ path: 'ir.json', content: irJson(ir) });
+  mkdirSync(options.out, { recursive: true });
+  for (const f of files) writeFileSync(join(options.out, f.path), f.content);
+  return { ir, files };
+}

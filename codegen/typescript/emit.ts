@@ -1,0 +1,227 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { compile } from 'json-schema-to-typescript';
+import type { JsonSchema } from '../../src/schema/wire-types.js';
+import { rewriteRefs, type CodegenIR, type IrMethod, type IrNamespace } from '../ir.js';
+import { NameSet, pascalCase, propertyKey } from './names.js';
+
+export interface EmittedFile {
+  readonly path: string;
+  readonly content: string;
+}
+
+/** Runtime modules copied into every generated package, so it needs nothing but a WebSocket. */
+const RUNTIME: readonly [from: string, to: string][] = [
+  ['../../src/client/plexus-client.ts', 'plexus-client.ts'],
+  ['../../src/stream/items.ts', 'items.ts'],
+  ['../../src/schema/wire-types.ts', 'wire-types.ts'],
+];
+const IMPORT_REWRITES: readonly [RegExp, string][] = [
+  [/'\.\.\/schema\/wire-types\.js'/g, "'./wire-types.js'"],
+  [/'\.\.\/stream\/items\.js'/g, "'./items.js'"],
+];
+
+interface MethodTypes {
+  readonly params?: string;
+  readonly paramsOptional: boolean;
+  readonly item: string;
+}
+
+function doc(text: string, indent: string): string {
+  const body = text.trim();
+  if (!body) return '';
+  const lines = body.replace(/\*\//g, '*\\/').split('\n');
+  return lines.length === 1 ? `${indent}/** ${lines[0]} */\n` : `${indent}/**\n${lines.map((l) => `${indent} * ${l}`.trimEnd()).join('\n')}\n${indent} */\n`;
+}
+
+function allMethods(ns: IrNamespace): IrMethod[] {
+  return [...ns.methods, ...ns.children.flatMap(allMethods)];
+}
+
+/** Plans every type name, then has json-schema-to-typescript write them in one pass. */
+async function emitTypes(ir: CodegenIR): Promise<{ source: string; methodTypes: Map<string, MethodTypes> }> {
+  const names = new NameSet();
+  // IR type names → TS type names (PascalCase, unique, not shadowing globals).
+  const rename = new Map(Object.keys(ir.types).map((n) => [n, names.take(pascalCase(n))]));
+  const defs: Record<string, JsonSchema> = {};
+  for (const [irName, schema] of Object.entries(ir.types)) defs[rename.get(irName)!] = rewriteRefs(schema, rename);
+  const methodTypes = new Map<string, MethodTypes>();
+  for (const m of allMethods(ir.tree)) {
+    const base = pascalCase(m.path);
+    let params: string | undefined;
+    let paramsOptional = true;
+    if (m.params) {
+      params = names.take(`${base}Params`);
+      defs[params] = { ...rewriteRefs(m.params, rename), ...(m.description ? { description: `Params of \`${m.path}\`.` } : {}) };
+      paramsOptional = !((m.params.required as string[] | undefined)?.length);
+    }
+    const item = rewriteRefs(m.item, rename);
+    const ref = typeof item.$ref === 'string' && Object.keys(item).length === 1 ? /^#\/\$defs\/(.+)$/.exec(item.$ref)?.[1] : undefined;
+    let itemType = ref;
+    if (!itemType) {
+      itemType = names.take(`${base}Item`);
+      defs[itemType] = { ...item, description: (item.description as string | undefined) ?? `One item of \`${m.path}\`.` };
+    }
+    methodTypes.set(m.path, { ...(params ? { params } : {}), paramsOptional, item: itemType });
+  }
+  const sorted = Object.fromEntries(Object.keys(defs).sort().map((k) => [k, defs[k]!]));
+  const raw = await compile({ type: 'object', properties: {}, additionalProperties: false, $defs: sorted } as never, '__PlexusRoot', {
+    bannerComment: '',
+    unreachableDefinitions: true,
+    declareExternallyReferenced: true,
+    strictIndexSignatures: true,
+    format: true,
+  });
+  const source = raw
+    // json-schema-to-typescript's provenance notes say nothing to a reader of a client.
+    .replace(/\n? \*\n \* This interface was referenced by `__PlexusRoot`'s JSON-Schema\n \* via the `definition` "[^"]+"\./g, '')
+    .replace(/\/\*\*\n \* This interface was referenced by `__PlexusRoot`'s JSON-Schema\n \* via the `definition` "[^"]+"\.\n \*\/\n/g, '')
+    .replace(/export interface __PlexusRoot \{\}\n/, '')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+  return { source, methodTypes };
+}
+
+function emitTree(ns: IrNamespace, types: Map<string, MethodTypes>, indent: string): string {
+  const taken = new Set(ns.methods.map((m) => m.name));
+  const lines: string[] = [];
+  for (const m of ns.methods) {
+    const t = types.get(m.path)!;
+    const arg = t.params ? `params${t.paramsOptional ? '?' : ''}: T.${t.params}` : '';
+    const pass = t.params ? 'params' : 'undefined';
+    const tags = `${m.description ? '\n' : ''}@plexus ${m.path} (${m.streaming ? 'stream' : 'unary'}, hash ${m.hash})`;
+    lines.push(
+      doc(`${m.description}${tags}`, indent) +
+        (m.streaming
+          ? `${indent}${propertyKey(m.name)}: (${arg}): AsyncIterable<T.${t.item}> => stream<T.${t.item}>(${JSON.stringify(m.path)}, ${pass}),`
+          : `${indent}${propertyKey(m.name)}: (${arg}): Promise<T.${t.item}> => unary<T.${t.item}>(${JSON.stringify(m.path)}, ${pass}),`),
+    );
+  }
+  for (const child of ns.children) {
+    // A child named like a method of the same node gets a suffix (the method keeps the plain name).
+    const key = taken.has(child.namespace) ? `${child.namespace}_ns` : child.namespace;
+    taken.add(key);
+    lines.push(`${doc(`${child.description}\n@plexus ${child.path} (hash ${child.hash})`, indent)}${indent}${propertyKey(key)}: {\n${emitTree(child, types, `${indent}  `)}\n${indent}},`);
+  }
+  return lines.join('\n');
+}
+
+function clientSource(ir: CodegenIR, types: Map<string, MethodTypes>): string {
+  return `// Generated by \`hub codegen\` from the schema of "${ir.root}" (hash ${ir.hash}). Do not edit.
+import { PlexusClient, type ClientOptions } from './plexus-client.js';
+import type * as T from './types.js';
+
+/** The root hash of the schema this client was generated from. */
+export const SCHEMA_HASH = ${JSON.stringify(ir.hash)};
+
+export interface HubClientOptions extends ClientOptions {
+  /**
+   * What to do when the server's root hash differs from SCHEMA_HASH (checked once,
+   * before the first call): warn on the console (default), throw SchemaDriftError
+   * from every call, or ignore it.
+   */
+  readonly onDrift?: 'warn' | 'throw' | 'ignore';
+}
+
+/** An \`error\` item ended the call. */
+export class PlexusCallError extends Error {
+  override readonly name = 'PlexusCallError';
+  constructor(
+    readonly path: string,
+    readonly code: number,
+    message: string,
+    readonly recoverable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** The server's schema is not the one this client was generated from. */
+export class SchemaDriftError extends Error {
+  override readonly name = 'SchemaDriftError';
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(\`Schema drift: this client was generated for hash \${expected}, the server has \${actual}; regenerate it with hub codegen\`);
+  }
+}
+
+/** A typed client: namespaces mirror the hub's tree, streaming methods return AsyncIterables. */
+export function createClient(options: HubClientOptions) {
+  const rpc = new PlexusClient({ root: ${JSON.stringify(ir.root)}, ...options });
+  let drift: Promise<void> | undefined;
+  const checkDrift = (): Promise<void> =>
+    (drift ??= rpc.hash().then((actual) => {
+      if (actual === SCHEMA_HASH || options.onDrift === 'ignore') return;
+      const error = new SchemaDriftError(SCHEMA_HASH, actual);
+      if (options.onDrift === 'throw') throw error;
+      console.warn(error.message);
+    }));
+
+  async function* stream<Item>(path: string, params: object | undefined): AsyncGenerator<Item> {
+    await checkDrift();
+    for await (const item of rpc.call(path, (params ?? {}) as Record<string, unknown>)) {
+      if (item.type === 'data') yield item.content as Item;
+      else if (item.type === 'error') throw new PlexusCallError(path, Number(item.code ?? -32000), item.message, item.recoverable);
+    }
+  }
+
+  async function unary<Item>(path: string, params: object | undefined): Promise<Item> {
+    let result: { value: Item } | undefined;
+    for await (const value of stream<Item>(path, params)) result ??= { value };
+    if (!result) throw new PlexusCallError(path, -32603, \`\${path} ended without a result\`, false);
+    return result.value;
+  }
+
+  return {
+    /** The underlying untyped client: \`call(path, params)\` → AsyncIterable of stream items. */
+    $rpc: rpc,
+    /** Compares the server's root hash with SCHEMA_HASH (done before the first call anyway). */
+    $checkDrift: checkDrift,
+    $close: (): void => rpc.close(),
+${emitTree(ir.tree, types, '    ')}
+  };
+}
+
+export type HubClient = ReturnType<typeof createClient>;
+`;
+}
+
+function copyRuntime(from: string): string {
+  let text = readFileSync(fileURLToPath(new URL(from, import.meta.url)), 'utf8');
+  for (const [pattern, replacement] of IMPORT_REWRITES) text = text.replace(pattern, replacement);
+  return `// Copied from plexus-hub by \`hub codegen\`. Do not edit.\n${text}`;
+}
+
+/** Emits a self-contained TypeScript client package for the IR. Same IR → same bytes. */
+export async function emitTypeScript(ir: CodegenIR): Promise<EmittedFile[]> {
+  const { source, methodTypes } = await emitTypes(ir);
+  const name = `${ir.root}-client`;
+  return [
+    { path: 'types.ts', content: `// Generated by \`hub codegen\` from the schema of "${ir.root}" (hash ${ir.hash}). Do not edit.\n\n${source}\n` },
+    { path: 'client.ts', content: clientSource(ir, methodTypes) },
+    ...RUNTIME.map(([from, to]) => ({ path: to, content: copyRuntime(from) })),
+    {
+      path: 'index.ts',
+      content: `// Generated by \`hub codegen\`. Do not edit.\nexport * from './client.js';\nexport type * from './types.js';\nexport { PlexusClient, PlexusConnectionError, PlexusRpcError } from './plexus-client.js';\nexport type { StreamItem } from './items.js';\n`,
+    },
+    {
+      path: 'package.json',
+      content: `${JSON.stringify(
+        {
+          name,
+          version: '0.0.0',
+          private: true,
+          type: 'module',
+          description: `Typed Plexus RPC client for ${ir.root} (schema hash ${ir.hash})`,
+          exports: { '.': './index.ts' },
+          peerDependencies: { ws: '>=8' },
+          peerDependenciesMeta: { ws: { optional: true } },
+        },
+        null,
+        2,
+      )}\n`,
+    },
+  ];
+}

@@ -1,0 +1,43 @@
+/** Identifier rules for the TypeScript emitter. */
+
+const RESERVED = new Set(
+  ('break case catch class const continue debugger default delete do else enum export extends false finally for function if import in ' +
+    'instanceof new null return super switch this throw true try typeof var void while with as implements interface let package private ' +
+    'protected public static yield any boolean constructor declare get module require number set string symbol type from of').split(' '),
+);
+
+/** Global type names a generated type must not shadow. */
+const GLOBAL_TYPES = new Set(
+  'Array Boolean Date Error Function Map Number Object Partial Pick Omit Promise Readonly ReadonlyArray Record Required Set String Symbol Uint8Array Exclude Extract'.split(' '),
+);
+
+export function isIdentifier(name: string): boolean {
+  return /^[A-Za-z_$][\w$]*$/.test(name) && !RESERVED.has(name);
+}
+
+/** A property key as written in an object literal or type: bare when possible, quoted otherwise. */
+export function propertyKey(name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name);
+}
+
+/** `solar.earth.luna` / `tree_create` / `kebab-case` → `SolarEarthLuna` / `TreeCreate` / `KebabCase`. */
+export function pascalCase(raw: string): string {
+  const name = raw
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((p) => p[0]!.toUpperCase() + p.slice(1))
+    .join('');
+  const safe = /^[0-9]/.test(name) ? `T${name}` : name || 'Type';
+  return GLOBAL_TYPES.has(safe) ? `${safe}Type` : safe;
+}
+
+/** Hands out unique names: the wanted one, or it with a number. */
+export class NameSet {
+  readonly #used = new Set<string>();
+  take(wanted: string): string {
+    let name = wanted;
+    for (let i = 2; this.#used.has(name); i++) name = `${wanted}${i}`;
+    this.#used.add(name);
+    return name;
+  }
+}
