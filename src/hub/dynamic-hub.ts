@@ -226,7 +226,13 @@ export class DynamicHub implements Activation {
     if (!info) throw PlexusError.methodNotFound(route.path);
     const problem = paramsProblem(info.params, params);
     if (problem) throw PlexusError.invalidParams(problem);
-    return route.node.invoke(route.method, params, { signal: call.signal, path: route.path });
+    const ctx: CallContext = {
+      get signal() {
+        return call.signal; // lazy: made only if the method asks
+      },
+      path: route.path,
+    };
+    return route.node.invoke(route.method, params, ctx);
   }
 
   #methodSchema(route: Route): MethodSchema {

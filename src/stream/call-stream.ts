@@ -48,7 +48,9 @@ function isSubscribable(v: unknown): v is Subscribable {
  * unsubscribes) and resolves at once, without waiting for the producer.
  */
 export class CallStream implements AsyncIterableIterator<StreamItem> {
-  readonly #controller = new AbortController();
+  /** Made on first use: most calls never look at their signal, and an AbortController is the costliest part of a small call. */
+  #controller?: AbortController;
+  #cancelled = false;
   readonly #queue: StreamItem[] = [];
   readonly #waiters: Waiter[] = [];
   #items: ItemFactory;
@@ -67,6 +69,10 @@ export class CallStream implements AsyncIterableIterator<StreamItem> {
   }
 
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#cancelled) this.#controller.abort();
+    }
     return this.#controller.signal;
   }
 
@@ -95,7 +101,8 @@ export class CallStream implements AsyncIterableIterator<StreamItem> {
     this.#started = true;
     this.#finished = true;
     this.#queue.length = 0;
-    this.#controller.abort();
+    this.#cancelled = true;
+    this.#controller?.abort();
     const iterator = this.#iterator;
     this.#iterator = undefined;
     // Not awaited: a generator parked on an await runs its `finally` when it wakes.
@@ -141,7 +148,13 @@ export class CallStream implements AsyncIterableIterator<StreamItem> {
     this.#started = true;
     let output: unknown;
     try {
-      output = this.start({ signal: this.#controller.signal, use: (items) => (this.#items = items) });
+      const self = this;
+      output = this.start({
+        get signal() {
+          return self.signal;
+        },
+        use: (items) => (this.#items = items),
+      });
     } catch (err) {
       return this.#fail(err);
     }

@@ -47,7 +47,8 @@ export function parseRequest(text: string): { request: JsonRpcRequest } | { erro
   if (msg.params !== undefined && (typeof msg.params !== 'object' || msg.params === null)) {
     return { error: { code: -32600, message: 'Invalid request: "params" must be an array or an object' }, id: replyTo };
   }
-  return { request: { ...(id !== undefined ? { id: id as RequestId } : {}), method: msg.method, params: msg.params } };
+  // The parsed object already has the request's shape; no copy on the hot path.
+  return { request: msg as unknown as JsonRpcRequest };
 }
 
 export function resultResponse(id: RequestId, result: unknown): string {

@@ -42,9 +42,10 @@ export const DEFAULT_HOST = '127.0.0.1';
 const MiB = 1024 * 1024;
 
 /**
- * Coalesces writes: the socket is corked on the first message of a tick and
- * uncorked on the next, so a burst of items leaves in one syscall while every
- * JSON-RPC message keeps its own frame.
+ * Coalesces writes: the socket is corked on the first message and uncorked in the
+ * next check phase (setImmediate), after every microtask has run. So a subscribe
+ * response and the items a fast method produces right away, or a burst of stream
+ * items, leave in one write while every JSON-RPC message keeps its own frame.
  */
 class WebSocketSink implements MessageSink {
   #corked = false;
@@ -77,7 +78,7 @@ class WebSocketSink implements MessageSink {
     if (!this.#corked) {
       this.#corked = true;
       this.socket.cork();
-      process.nextTick(this.#uncork);
+      setImmediate(this.#uncork);
     }
     this.ws.send(message);
   }

@@ -1,0 +1,61 @@
+import WebSocket from 'ws';
+
+/**
+ * A minimal Plexus RPC client for the benchmark, used against both plexus-hub and
+ * the bare ws baseline so both sides pay the same client cost.
+ */
+export class WireClient {
+  #nextId = 1;
+  readonly #requests = new Map<number, (sub: number) => void>();
+  readonly #subs = new Map<number, { items: number; done: (items: number) => void }>();
+  readonly #early = new Map<number, unknown[]>();
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => this.#receive(data.toString()));
+  }
+
+  static async open(url: string): Promise<WireClient> {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    return new WireClient(ws);
+  }
+
+  /** Resolves with the number of data items once the stream is done. */
+  call(method: string, params: unknown): Promise<number> {
+    const id = this.#nextId++;
+    return new Promise((done) => {
+      this.#requests.set(id, (sub) => {
+        this.#subs.set(sub, { items: 0, done });
+        for (const item of this.#early.get(sub) ?? []) this.#item(sub, item as { type: string });
+        this.#early.delete(sub);
+      });
+      this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'plexus.call', params: { method, params } }));
+    });
+  }
+
+  #item(sub: number, item: { type: string }): void {
+    const s = this.#subs.get(sub)!;
+    if (item.type === 'data') s.items++;
+    else if (item.type === 'done' || item.type === 'error') {
+      this.#subs.delete(sub);
+      s.done(s.items);
+    }
+  }
+
+  #receive(text: string): void {
+    const msg = JSON.parse(text);
+    if (msg.params?.subscription !== undefined) {
+      const sub = msg.params.subscription as number;
+      if (this.#subs.has(sub)) this.#item(sub, msg.params.result);
+      else this.#early.set(sub, [...(this.#early.get(sub) ?? []), msg.params.result]);
+    } else if (typeof msg.id === 'number') {
+      const r = this.#requests.get(msg.id);
+      this.#requests.delete(msg.id);
+      r?.(msg.result);
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
