@@ -264,7 +264,7 @@ async function memoryBenchmarks(): Promise<Record<Kind, Record<string, number>>>
     const d = await driver(kind, server.port);
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, rss(pid))), 20);
-    await Promise.all(Array.from({ length: CONCURRENT_STREAMS }, () => d.stream(STREAM_ITEMS)));
+    await Promise.all(Array.from({ length: CONCURRENT_STREAMS }, () => d.stream(CONCURRENT_STREAM_ITEMS)));
     clearInterval(sampler);
     d.close();
     // A client that stops reading while the server streams 16 KiB items.

@@ -18,6 +18,13 @@ type Waiter = (result: IteratorResult<StreamItem>) => void;
 
 const DONE: IteratorResult<StreamItem> = { done: true, value: undefined };
 
+/**
+ * How many items an iterator source may run ahead of the consumer. Enough to let
+ * producer and consumer overlap (and writes batch), small enough that a paused
+ * consumer holds at most this many items per stream.
+ */
+export const READ_AHEAD = 32;
+
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
   return typeof (v as PromiseLike<unknown> | null)?.then === 'function';
 }
@@ -41,9 +48,9 @@ function isSubscribable(v: unknown): v is Subscribable {
  * Promise, an AsyncIterable, a Generator or an Observable. Always ends in `done`,
  * with an `error` item before it on failure.
  *
- * Pull-driven: an iterator source is advanced only when the consumer asks for an
- * item, so a slow consumer (a full socket) pauses the producer. Observables push
- * and are buffered. `return()` (breaking a `for await`, unsubscribing) aborts the
+ * Pull-driven: an iterator source runs at most READ_AHEAD items ahead of the
+ * consumer, so a slow consumer (a full socket) pauses the producer. Observables
+ * push and are buffered. `return()` (breaking a `for await`, unsubscribing) aborts the
  * call's signal, tells the source to stop (generator `finally` runs, Observable
  * unsubscribes) and resolves at once, without waiting for the producer.
  */
@@ -81,13 +88,24 @@ export class CallStream implements AsyncIterableIterator<StreamItem> {
   }
 
   next(): Promise<IteratorResult<StreamItem>> {
-    const item = this.#queue.shift();
+    const item = this.poll();
     if (item) return Promise.resolve({ done: false, value: item });
     if (this.#finished) return Promise.resolve(DONE);
     const result = new Promise<IteratorResult<StreamItem>>((resolve) => this.#waiters.push(resolve));
-    if (!this.#started) this.#begin();
-    else if (this.#iterator && !this.#pulling) this.#pull();
+    if (this.#iterator && !this.#pulling) this.#pull();
     return result;
+  }
+
+  /**
+   * An item that is ready now, without waiting (starting the call if needed), or
+   * undefined. Transports drain bursts with it: a unary result and its `done`, or
+   * read-ahead items, go out in one synchronous pass.
+   */
+  poll(): StreamItem | undefined {
+    if (!this.#started) this.#begin();
+    const item = this.#queue.shift();
+    if (this.#iterator && !this.#pulling && this.#queue.length < READ_AHEAD) this.#pull();
+    return item;
   }
 
   /** Cancels the call. */
@@ -173,7 +191,7 @@ export class CallStream implements AsyncIterableIterator<StreamItem> {
     const iterator = asIterator(output);
     if (iterator) {
       this.#iterator = iterator;
-      if (this.#waiters.length > 0) this.#pull();
+      this.#pull();
       return;
     }
     if (isSubscribable(output)) {
@@ -192,7 +210,7 @@ export class CallStream implements AsyncIterableIterator<StreamItem> {
     this.#end();
   }
 
-  /** Advances the iterator while someone is waiting for an item. */
+  /** Advances the iterator while someone waits for an item or the read-ahead has room. */
   #pull(): void {
     const iterator = this.#iterator;
     if (!iterator || this.#pulling) return;
@@ -222,7 +240,7 @@ export class CallStream implements AsyncIterableIterator<StreamItem> {
     if (this.#iterator !== iterator) return; // cancelled meanwhile
     if (r.done) return this.#end();
     this.#value(r.value);
-    if (this.#waiters.length > 0) this.#pull();
+    if (this.#waiters.length > 0 || this.#queue.length < READ_AHEAD) this.#pull();
   }
 }
 

@@ -162,10 +162,16 @@ export class RpcSession {
     try {
       for (;;) {
         if (this.sink.congested()) await this.sink.drained();
-        const r = await stream.next();
-        if (r.done || !this.#subs.has(id)) break;
-        this.sink.send(itemNotification(id, r.value));
-        if (r.value.type === 'done') break;
+        // Items that are ready go out synchronously; only an empty queue waits.
+        let item = stream.poll();
+        if (!item) {
+          const r = await stream.next();
+          if (r.done) break;
+          item = r.value;
+        }
+        if (!this.#subs.has(id)) break;
+        this.sink.send(itemNotification(id, item));
+        if (item.type === 'done') break;
       }
     } finally {
       this.#subs.delete(id);
