@@ -16,9 +16,11 @@ import type { Router } from './servers/trpc.js';
 import { WireClient } from './wire-client.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const MEASURE_MS = Number(process.env.BENCH_MS ?? 1000);
-const WARMUP_MS = 300;
+const RUNS = Number(process.env.BENCH_RUNS ?? 4);
+/** Runs of the slower suites (MCP, start-up): each spawns several processes. */
+const SLOW_RUNS = Math.min(RUNS, 3);
+const MEASURE_MS = Number(process.env.BENCH_MS ?? 600);
+const WARMUP_MS = 200;
 const STREAM_ITEMS = 10_000;
 const CONCURRENT_STREAMS = 100;
 const CONCURRENT_STREAM_ITEMS = 1_000;
@@ -98,7 +100,7 @@ async function driver(kind: Kind, port: number): Promise<Driver> {
 }
 
 /** Runs `work` in `concurrency` loops for the measuring window; returns units per second. */
-async function throughput(work: () => Promise<number>, concurrency: number, latencies?: number[]): Promise<number> {
+async function throughput(work: () => Promise<number>, concurrency: number, latencies?: number[], measureMs = MEASURE_MS): Promise<number> {
   let units = 0;
   let measuring = false;
   let stop = false;
@@ -116,7 +118,7 @@ async function throughput(work: () => Promise<number>, concurrency: number, late
   await sleep(WARMUP_MS);
   measuring = true;
   const t0 = performance.now();
-  await sleep(MEASURE_MS);
+  await sleep(measureMs);
   measuring = false;
   const elapsed = performance.now() - t0;
   stop = true;
@@ -124,10 +126,9 @@ async function throughput(work: () => Promise<number>, concurrency: number, late
   return (units * 1000) / elapsed;
 }
 
-/** Time to finish `rounds` rounds of `concurrency` simultaneous works (after one warm-up round); returns units per second. */
+/** Time to finish `rounds` rounds of `concurrency` simultaneous works; returns units per second. */
 async function timed(work: () => Promise<number>, concurrency: number, rounds: number): Promise<number> {
   const round = async () => (await Promise.all(Array.from({ length: concurrency }, work))).reduce((a, b) => a + b, 0);
-  await round();
   let units = 0;
   const t0 = performance.now();
   for (let r = 0; r < rounds; r++) units += await round();
@@ -145,8 +146,10 @@ async function protocolBenchmarks(): Promise<{ rows: Row[]; latency: Record<Kind
   const samples: Record<string, Record<Kind, number[]>> = {};
   const latencies: Record<Kind, number[]> = { plexus: [], bare: [], trpc: [] };
   const record = (w: string, k: Kind, v: number) => ((samples[w] ??= { plexus: [], bare: [], trpc: [] })[k].push(v));
+  const kinds: Kind[] = ['plexus', 'bare', 'trpc'];
   for (let run = 0; run < RUNS; run++) {
-    for (const kind of ['plexus', 'bare', 'trpc'] as Kind[]) {
+    // Rotate the order each run so machine noise does not favour one server.
+    for (const kind of [...kinds.slice(run % 3), ...kinds.slice(0, run % 3)]) {
       const server = await startServer(kind);
       const d = await driver(kind, server.port);
       // Warm the server's JIT before measuring anything.
@@ -155,7 +158,7 @@ async function protocolBenchmarks(): Promise<{ rows: Row[]; latency: Record<Kind
       record('unary1', kind, await throughput(async () => (await d.unary(), 1), 1, latencies[kind]));
       record('unary64', kind, await throughput(async () => (await d.unary(), 1), 64));
       record('stream', kind, await timed(() => d.stream(STREAM_ITEMS), 1, 5));
-      record('streams100', kind, await timed(() => d.stream(CONCURRENT_STREAM_ITEMS), CONCURRENT_STREAMS, 2));
+      record('streams100', kind, await timed(() => d.stream(CONCURRENT_STREAM_ITEMS), CONCURRENT_STREAMS, 1));
       d.close();
       await server.stop();
       log(`  run ${run + 1}/${RUNS} ${kind}: ${Object.keys(samples).map((w) => `${w} ${Math.round(samples[w]![kind].at(-1)!)}`).join(', ')}`);
@@ -176,14 +179,15 @@ async function protocolBenchmarks(): Promise<{ rows: Row[]; latency: Record<Kind
 }
 
 async function mcpCallsPerSecond(client: Client): Promise<number> {
-  return throughput(async () => (await client.callTool({ name: 'echo.once', arguments: { message: 'hi' } }), 1), 1);
+  // MCP calls are slow (hundreds per second over HTTP): a longer window for enough samples.
+  return throughput(async () => (await client.callTool({ name: 'echo.once', arguments: { message: 'hi' } }), 1), 1, undefined, 1500);
 }
 
 async function mcpBenchmarks(): Promise<Row[]> {
   const stdio = { bridge: [] as number[], plain: [] as number[] };
   const http = { bridge: [] as number[], plain: [] as number[] };
-  for (let run = 0; run < RUNS; run++) {
-    for (const which of ['bridge', 'plain'] as const) {
+  for (let run = 0; run < SLOW_RUNS; run++) {
+    for (const which of (run % 2 ? ['plain', 'bridge'] : ['bridge', 'plain']) as ('bridge' | 'plain')[]) {
       const args = which === 'bridge' ? [join(root, 'bin/hub.js'), 'mcp'] : ['--import', 'tsx', join(root, 'bench/servers/mcp-plain.ts')];
       const client = new Client({ name: 'bench', version: '1.0.0' });
       await client.connect(new StdioClientTransport({ command: process.execPath, args, cwd: root, stderr: 'ignore' }));
@@ -199,7 +203,7 @@ async function mcpBenchmarks(): Promise<Row[]> {
       await hc.close();
       await server.stop();
     }
-    log(`  run ${run + 1}/${RUNS} mcp: stdio ${Math.round(stdio.bridge.at(-1)!)} vs ${Math.round(stdio.plain.at(-1)!)}, http ${Math.round(http.bridge.at(-1)!)} vs ${Math.round(http.plain.at(-1)!)}`);
+    log(`  run ${run + 1}/${SLOW_RUNS} mcp: stdio ${Math.round(stdio.bridge.at(-1)!)} vs ${Math.round(stdio.plain.at(-1)!)}, http ${Math.round(http.bridge.at(-1)!)} vs ${Math.round(http.plain.at(-1)!)}`);
   }
   return [
     { workload: 'MCP tools/call over stdio', unit: 'calls/s', results: { plexus: median(stdio.bridge), bare: median(stdio.plain) }, target: { vsBare: 0.8 } },
@@ -223,7 +227,7 @@ async function startupBenchmarks(): Promise<Record<string, number>> {
   const cold: number[] = [];
   const warm: number[] = [];
   let generation = 0;
-  for (let run = 0; run < RUNS; run++) {
+  for (let run = 0; run < SLOW_RUNS; run++) {
     const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-cache-'));
     cold.push(await startup(dir));
     warm.push(await startup(dir));
@@ -316,16 +320,28 @@ function table(rows: Row[]): string {
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
 const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory').split(','));
 const started = performance.now();
-log(`plexus-hub benchmark: ${RUNS} runs of ${MEASURE_MS} ms per workload (medians); servers in child processes`);
+const lap = (() => {
+  let last = performance.now();
+  return (name: string) => {
+    const now = performance.now();
+    log(`  (${name}: ${((now - last) / 1000).toFixed(0)} s)`);
+    last = now;
+  };
+})();
+log(`plexus-hub benchmark: ${RUNS} runs of ${MEASURE_MS} ms per protocol workload, ${SLOW_RUNS} runs for MCP and start-up (medians); servers in child processes`);
 log('protocol workloads…');
 const protocol = only.has('protocol') ? await protocolBenchmarks() : { rows: [], latency: { plexus: { p50: NaN, p99: NaN }, bare: { p50: NaN, p99: NaN }, trpc: { p50: NaN, p99: NaN } } };
+lap('protocol');
 log('MCP…');
 const mcp = only.has('mcp') ? await mcpBenchmarks() : [];
+lap('MCP');
 log('start-up…');
 const start_ = only.has('startup') ? await startupBenchmarks() : { cold_start_ms: NaN, warm_start_ms: NaN, schema_generation_ms: NaN };
+lap('start-up');
 log('memory…');
 const memory = only.has('memory') ? await memoryBenchmarks() : ({} as Awaited<ReturnType<typeof memoryBenchmarks>>);
 
+lap('memory');
 const results = {
   date: new Date().toISOString(),
   node: process.version,

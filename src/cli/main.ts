@@ -1,6 +1,4 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { createMcpServer, ToolCatalog } from '../mcp/bridge.js';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
 import { resolve } from 'node:path';
@@ -173,6 +171,10 @@ program
       process.on('SIGTERM', stop);
       return;
     }
+    const [{ StdioServerTransport }, { createMcpServer, ToolCatalog }] = await Promise.all([
+      import('@modelcontextprotocol/sdk/server/stdio.js'),
+      import('../mcp/bridge.js'),
+    ]);
     const server = createMcpServer(new ToolCatalog(hub), { toolNames });
     await server.connect(new StdioServerTransport());
     process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);

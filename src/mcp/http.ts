@@ -1,10 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import { createMcpServer, ToolCatalog, type McpBridgeOptions } from './bridge.js';
+import type { McpBridgeOptions, ToolCatalog } from './bridge.js';
+
+/**
+ * The MCP SDK takes about half a second to import; `hub serve` mounts this
+ * handler on every start, so the SDK is loaded on the first MCP request instead.
+ */
+let sdk: Promise<{
+  StreamableHTTPServerTransport: typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js').StreamableHTTPServerTransport;
+  isInitializeRequest: typeof import('@modelcontextprotocol/sdk/types.js').isInitializeRequest;
+  bridge: typeof import('./bridge.js');
+}> | undefined;
+const loadSdk = () =>
+  (sdk ??= Promise.all([
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+    import('./bridge.js'),
+  ]).then(([http, types, bridge]) => ({ StreamableHTTPServerTransport: http.StreamableHTTPServerTransport, isInitializeRequest: types.isInitializeRequest, bridge })));
 
 export interface McpHttpOptions extends McpBridgeOptions {
   /** Default `/mcp`. */
@@ -55,7 +70,7 @@ async function readJson(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<
  */
 export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): McpHttpHandler {
   const path = options.path ?? '/mcp';
-  const catalog = new ToolCatalog(hub);
+  let catalog: ToolCatalog | undefined;
   const transports = new Map<string, StreamableHTTPServerTransport>();
   let allowedHosts: Set<string> | undefined;
   let allowedOrigins: Set<string> | undefined;
@@ -81,7 +96,9 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
     }
     if (req.method !== 'POST') return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
     const body = await readJson(req);
+    const { StreamableHTTPServerTransport, isInitializeRequest, bridge } = await loadSdk();
     if (!isInitializeRequest(body)) return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
+    catalog ??= new bridge.ToolCatalog(hub);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => void transports.set(id, transport),
@@ -89,7 +106,7 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
     transport.onclose = () => {
       if (transport.sessionId) transports.delete(transport.sessionId);
     };
-    await createMcpServer(catalog, options).connect(transport);
+    await bridge.createMcpServer(catalog, options).connect(transport);
     await transport.handleRequest(req, res, body);
   };
 
