@@ -28,6 +28,16 @@ interface Route {
   readonly path: string;
 }
 
+/** A resolved method route with its item factory, kept until the tree changes. */
+interface CachedRoute {
+  readonly route: Route;
+  readonly info?: MethodInfo;
+  readonly items: ItemFactory;
+}
+
+/** Routes remembered per hub; enough for any real tree, bounded against callers inventing paths. */
+const ROUTE_CACHE_LIMIT = 4096;
+
 /**
  * The root of a tree of activations. Routes dot paths (`solar.earth.luna.info`)
  * through nested hubs at any depth, validates params, turns every result into a
@@ -42,6 +52,9 @@ export class DynamicHub implements Activation {
   readonly #root: DecoratedActivation;
   #childList?: readonly Activation[];
   #hashes = new TreeHashes();
+  #routes = new Map<string, CachedRoute>();
+  /** Items before routing (errors and done carry no content_type, so one factory serves all calls). */
+  readonly #rootItems: ItemFactory;
   #ready?: Promise<void>;
   #isReady = false;
   /** Hash of the empty fold until the tree has loaded once. */
@@ -61,6 +74,7 @@ export class DynamicHub implements Activation {
     };
     const methods = new RootMethods(namespace, this.description, this.version, view);
     this.#root = new DecoratedActivation(methods, activationMetadata(RootMethods)!);
+    this.#rootItems = this.#items([namespace], namespace);
   }
 
   // ---- the tree ---------------------------------------------------------------
@@ -101,6 +115,7 @@ export class DynamicHub implements Activation {
   #changed(): void {
     this.#childList = undefined;
     this.#hashes = new TreeHashes();
+    this.#routes = new Map();
     this.#isReady = false;
     this.#ready = undefined;
     for (const l of this.#listeners) l();
@@ -182,7 +197,7 @@ export class DynamicHub implements Activation {
    * preceded by an `error` item on failure. Stopping early cancels the method.
    */
   call(path: string, params: unknown = {}, options: CallOptions = {}): CallStream {
-    const stream = new CallStream((call) => this.#start(path, params, call), this.#items([this.namespace], path));
+    const stream = new CallStream((call) => this.#start(path, params, call), this.#rootItems);
     const signal = options.signal;
     if (signal) {
       if (signal.aborted) stream.cancel();
@@ -207,22 +222,34 @@ export class DynamicHub implements Activation {
     if (typeof params !== 'object' || Array.isArray(params)) {
       throw PlexusError.invalidParams(`params must be an object, got ${Array.isArray(params) ? 'an array' : typeof params}`);
     }
+    const cached = this.#routes.get(path);
+    if (cached) return this.#invoke(cached, params as Record<string, unknown>, call);
     const routed = this.#route(path);
     return routed instanceof Promise
-      ? routed.then((route) => this.#invoke(route, params as Record<string, unknown>, call))
-      : this.#invoke(routed, params as Record<string, unknown>, call);
+      ? routed.then((route) => this.#invoke(this.#remember(path, route), params as Record<string, unknown>, call))
+      : this.#invoke(this.#remember(path, routed), params as Record<string, unknown>, call);
   }
 
-  #invoke(route: Route, params: Record<string, unknown>, call: CallStart): unknown {
+  #remember(path: string, route: Route): CachedRoute {
     const provenance = route.provenance.length > 0 ? route.provenance : [this.namespace];
-    call.use(this.#items(provenance, route.path));
+    const entry: CachedRoute = {
+      route,
+      info: route.method === 'schema' ? undefined : route.node.methods().find((m) => m.name === route.method),
+      items: this.#items(provenance, route.path),
+    };
+    // Only real methods are remembered, so unknown paths cannot fill the cache.
+    if ((entry.info || route.method === 'schema') && this.#routes.size < ROUTE_CACHE_LIMIT) this.#routes.set(path, entry);
+    return entry;
+  }
+
+  #invoke({ route, info, items }: CachedRoute, params: Record<string, unknown>, call: CallStart): unknown {
+    call.use(items);
     if (route.method === 'schema') {
       const problem = paramsProblem(SCHEMA_PARAMS, params);
       if (problem) throw PlexusError.invalidParams(problem);
       const name = params.method as string | undefined;
       return name === undefined ? this.#hashes.plugin(route.node) : this.#methodSchema({ ...route, method: name, path: `${route.path.slice(0, -'.schema'.length)}.${name}` });
     }
-    const info = route.node.methods().find((m) => m.name === route.method);
     if (!info) throw PlexusError.methodNotFound(route.path);
     const problem = paramsProblem(info.params, params);
     if (problem) throw PlexusError.invalidParams(problem);

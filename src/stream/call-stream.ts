@@ -54,7 +54,7 @@ function isSubscribable(v: unknown): v is Subscribable {
  * call's signal, tells the source to stop (generator `finally` runs, Observable
  * unsubscribes) and resolves at once, without waiting for the producer.
  */
-export class CallStream implements AsyncIterableIterator<StreamItem> {
+export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart {
   /** Made on first use: most calls never look at their signal, and an AbortController is the costliest part of a small call. */
   #controller?: AbortController;
   #cancelled = false;
@@ -81,6 +81,11 @@ export class CallStream implements AsyncIterableIterator<StreamItem> {
       if (this.#cancelled) this.#controller.abort();
     }
     return this.#controller.signal;
+  }
+
+  /** For the start function: item metadata of the routed activation from now on. */
+  use(items: ItemFactory): void {
+    this.#items = items;
   }
 
   [Symbol.asyncIterator](): this {
@@ -166,13 +171,7 @@ export class CallStream implements AsyncIterableIterator<StreamItem> {
     this.#started = true;
     let output: unknown;
     try {
-      const self = this;
-      output = this.start({
-        get signal() {
-          return self.signal;
-        },
-        use: (items) => (this.#items = items),
-      });
+      output = this.start(this);
     } catch (err) {
       return this.#fail(err);
     }

@@ -139,7 +139,23 @@ export class RpcSession {
     const sub = { id, stream };
     this.#subs.set(id, sub);
     this.#reply(req.id, id);
-    void this.#pump(sub);
+    // A method that answers at once (most unary calls) is sent right here; only a
+    // stream that has to wait gets an async pump.
+    if (!this.#drain(sub)) void this.#pump(sub);
+  }
+
+  /** Sends every ready item; true when the stream has ended. */
+  #drain(sub: Subscription): boolean {
+    while (!this.sink.congested()) {
+      const item = sub.stream.poll();
+      if (!item) return false;
+      this.sink.send(itemNotification(sub.id, item));
+      if (item.type === 'done') {
+        this.#subs.delete(sub.id);
+        return true;
+      }
+    }
+    return false;
   }
 
   #unsubscribe(req: JsonRpcRequest): void {
