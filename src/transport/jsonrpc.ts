@@ -1,4 +1,5 @@
 /** JSON-RPC 2.0 framing: parsing requests and serialising responses and notifications. */
+import type { StreamItem, StreamMetadata } from '../stream/items.js';
 
 export type RequestId = string | number | null;
 
@@ -59,7 +60,31 @@ export function errorResponse(id: RequestId, error: JsonRpcErrorObject): string 
   return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":${JSON.stringify(error)}}`;
 }
 
+/** JSON of shared metadata objects: consecutive items of a call share one (see ItemFactory). */
+const metadataJson = new WeakMap<StreamMetadata, string>();
+
+function metadataText(m: StreamMetadata): string {
+  let text = metadataJson.get(m);
+  if (text === undefined) {
+    text = JSON.stringify(m);
+    metadataJson.set(m, text);
+  }
+  return text;
+}
+
+/**
+ * An item as JSON, byte for byte what `JSON.stringify(item)` gives, but reusing the
+ * metadata's JSON: on a stream of small items that is most of the bytes.
+ */
+export function itemJson(item: StreamItem): string {
+  if (item.type === 'data') {
+    return `{"type":"data","metadata":${metadataText(item.metadata)},"content_type":${JSON.stringify(item.content_type)},"content":${JSON.stringify(item.content)}}`;
+  }
+  if (item.type === 'done') return `{"type":"done","metadata":${metadataText(item.metadata)}}`;
+  return JSON.stringify(item);
+}
+
 /** A stream item notification, built as a string so no envelope object is allocated per item. */
-export function itemNotification(subscription: number, item: unknown): string {
-  return `{"jsonrpc":"2.0","method":"result","params":{"subscription":${subscription},"result":${JSON.stringify(item)}}}`;
+export function itemNotification(subscription: number, item: StreamItem): string {
+  return `{"jsonrpc":"2.0","method":"result","params":{"subscription":${subscription},"result":${itemJson(item)}}}`;
 }
