@@ -142,7 +142,7 @@ interface Row {
   readonly target?: { readonly vsBare?: number; readonly vsTrpc?: number };
 }
 
-async function protocolBenchmarks(): Promise<{ rows: Row[]; latency: Record<Kind, { p50: number; p99: number }> }> {
+async function protocolBenchmarks(): Promise<{ rows: Row[]; latency: Record<Kind, { p50: number; p99: number }>; samples?: Record<string, Record<Kind, number[]>> }> {
   const samples: Record<string, Record<Kind, number[]>> = {};
   const latencies: Record<Kind, number[]> = { plexus: [], bare: [], trpc: [] };
   const record = (w: string, k: Kind, v: number) => ((samples[w] ??= { plexus: [], bare: [], trpc: [] })[k].push(v));
@@ -167,8 +167,10 @@ async function protocolBenchmarks(): Promise<{ rows: Row[]; latency: Record<Kind
   const med = (w: string) => ({ plexus: median(samples[w]!.plexus), bare: median(samples[w]!.bare), trpc: median(samples[w]!.trpc) });
   const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
   const latency = Object.fromEntries((['plexus', 'bare', 'trpc'] as Kind[]).map((k) => [k, { p50: pct(latencies[k], 50), p99: pct(latencies[k], 99) }])) as Record<Kind, { p50: number; p99: number }>;
+  log(`  samples: ${JSON.stringify(samples)}`);
   return {
     latency,
+    samples,
     rows: [
       { workload: 'unary echo.once, 1 in flight', unit: 'calls/s', results: med('unary1'), target: { vsBare: 0.9, vsTrpc: 6 } },
       { workload: 'unary echo.once, 64 in flight', unit: 'calls/s', results: med('unary64'), target: { vsBare: 1.0, vsTrpc: 2 } },
@@ -349,6 +351,7 @@ const results = {
   measure_ms: MEASURE_MS,
   notes: 'bare ws = the same wire protocol with no routing, validation or write coalescing: one ws.send per message (naive on purpose). MCP "bare" column = the same tool registered directly on the SDK McpServer.',
   protocol: protocol.rows,
+  protocol_samples: protocol.samples,
   latency_ms_1_in_flight: protocol.latency,
   mcp,
   startup: start_,
