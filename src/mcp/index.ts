@@ -1,0 +1,4 @@
+/** `plexus-hub/mcp`: the MCP bridge for hosts that wire transports themselves. Imports the MCP SDK. */
+export { createMcpServer, ToolCatalog, type McpBridgeOptions } from './bridge.js';
+export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './http.js';
+export { resolveNaming, toolName, underscoreName, pathFromUnderscore, type ToolNaming } from './tool-names.js';
