@@ -201,7 +201,12 @@ export class DynamicHub implements Activation {
     const signal = options.signal;
     if (signal) {
       if (signal.aborted) stream.cancel();
-      else signal.addEventListener('abort', () => stream.cancel(), { once: true });
+      else {
+        const cancel = () => stream.cancel();
+        signal.addEventListener('abort', cancel, { once: true });
+        // A long-lived signal shared by many calls must not keep every finished stream alive.
+        stream.onEnd(() => signal.removeEventListener('abort', cancel));
+      }
     }
     return stream;
   }

@@ -67,6 +67,7 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
   #iterator?: AsyncIterator<unknown> | Iterator<unknown>;
   #pulling = false;
   #subscription?: { unsubscribe(): void };
+  #onEnd?: () => void;
 
   constructor(
     private readonly start: (call: CallStart) => unknown,
@@ -81,6 +82,17 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
       if (this.#cancelled) this.#controller.abort();
     }
     return this.#controller.signal;
+  }
+
+  /** Runs once when the stream has ended, normally or by cancellation (e.g. to drop an abort listener). */
+  onEnd(listener: () => void): void {
+    this.#onEnd = listener;
+  }
+
+  #ended(): void {
+    const listener = this.#onEnd;
+    this.#onEnd = undefined;
+    listener?.();
   }
 
   /** For the start function: item metadata of the routed activation from now on. */
@@ -140,6 +152,7 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     this.#subscription?.unsubscribe();
     this.#subscription = undefined;
     for (const w of this.#waiters.splice(0)) w(DONE);
+    this.#ended();
   }
 
   #emit(item: StreamItem): void {
@@ -159,6 +172,7 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     this.#iterator = undefined;
     this.#subscription = undefined;
     this.#emit(this.#items.done());
+    this.#ended();
   }
 
   #fail(err: unknown): void {

@@ -14,6 +14,8 @@ export interface StdioServeOptions extends SessionLimits {
 
 /** A sink over a byte stream: one JSON message per line, paused while the pipe is full. */
 class LineSink implements MessageSink {
+  /** One wait per congestion episode, shared by every paused stream (no listener per stream). */
+  #drain?: Promise<void>;
   constructor(private readonly output: Writable) {}
   send(message: string): void {
     this.output.write(`${message}\n`);
@@ -22,7 +24,13 @@ class LineSink implements MessageSink {
     return this.output.writableNeedDrain;
   }
   drained(): Promise<void> {
-    return this.congested() ? new Promise((r) => this.output.once('drain', () => r())) : Promise.resolve();
+    if (!this.congested()) return Promise.resolve();
+    return (this.#drain ??= new Promise<void>((resolve) =>
+      this.output.once('drain', () => {
+        this.#drain = undefined;
+        resolve();
+      }),
+    ));
   }
 }
 
