@@ -124,9 +124,13 @@ export class SchemaLoader {
     return found;
   }
 
-  async #flush(): Promise<void> {
+  #take(): Pending[] {
     const batch = this.#batch;
     this.#batch = [];
+    return batch;
+  }
+
+  async #flush(batch: Pending[] = this.#take()): Promise<void> {
     const misses: (Pending & { key?: string })[] = [];
     for (const pending of batch) {
       try {
@@ -157,17 +161,7 @@ export class SchemaLoader {
     } catch (err) {
       // One broken class must not take the others down: retry them one by one.
       if (misses.length === 1) misses[0]!.reject(err);
-      else for (const miss of misses) this.#batch.push(miss);
-      if (misses.length > 1) await this.#flushEach();
-    }
-  }
-
-  async #flushEach(): Promise<void> {
-    const each = this.#batch;
-    this.#batch = [];
-    for (const pending of each) {
-      this.#batch = [pending];
-      await this.#flush();
+      else for (const miss of misses) await this.#flush([miss]);
     }
   }
 }
