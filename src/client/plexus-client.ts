@@ -192,12 +192,7 @@ export class PlexusClient {
 
   /** The data contents of a call, all of them; an `error` item throws `PlexusRpcError`. */
   async collect<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T[]> {
-    const out: T[] = [];
-    for await (const item of this.call(path, params, options)) {
-      if (item.type === 'data') out.push(item.content as T);
-      else if (item.type === 'error') throw new PlexusRpcError(Number(item.code ?? -32000), item.message, item.recoverable);
-    }
-    return out;
+    return (await this.#contents(`${this.root}.call`, { method: path, params }, options)) as T[];
   }
 
   /** The single result of a unary call (the first data item). */
@@ -234,9 +229,9 @@ export class PlexusClient {
     this.#connection = undefined;
   }
 
-  async #contents(method: string, params: unknown): Promise<unknown[]> {
+  async #contents(method: string, params: unknown, options: ClientCallOptions = {}): Promise<unknown[]> {
     const out: unknown[] = [];
-    for await (const item of this.#stream(method, params, {})) {
+    for await (const item of this.#stream(method, params, options)) {
       if (item.type === 'data') out.push(item.content);
       else if (item.type === 'error') throw new PlexusRpcError(Number(item.code ?? -32000), item.message, item.recoverable);
     }

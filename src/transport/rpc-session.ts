@@ -1,5 +1,6 @@
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { CallStream } from '../stream/call-stream.js';
+import type { StreamItem } from '../stream/items.js';
 import { ErrorCode } from '../hub/errors.js';
 import { errorResponse, itemNotification, JsonRpcError, parseRequest, resultResponse, type JsonRpcRequest, type RequestId } from './jsonrpc.js';
 
@@ -144,16 +145,20 @@ export class RpcSession {
     if (!this.#drain(sub)) void this.#pump(sub);
   }
 
+  /** Sends one item; true when it ended the stream (the subscription is then gone). */
+  #send(sub: Subscription, item: StreamItem): boolean {
+    this.sink.send(itemNotification(sub.id, item));
+    if (item.type !== 'done') return false;
+    this.#subs.delete(sub.id);
+    return true;
+  }
+
   /** Sends every ready item; true when the stream has ended. */
   #drain(sub: Subscription): boolean {
     while (!this.sink.congested()) {
       const item = sub.stream.poll();
       if (!item) return false;
-      this.sink.send(itemNotification(sub.id, item));
-      if (item.type === 'done') {
-        this.#subs.delete(sub.id);
-        return true;
-      }
+      if (this.#send(sub, item)) return true;
     }
     return false;
   }
@@ -185,9 +190,7 @@ export class RpcSession {
           if (r.done) break;
           item = r.value;
         }
-        if (!this.#subs.has(id)) break;
-        this.sink.send(itemNotification(id, item));
-        if (item.type === 'done') break;
+        if (!this.#subs.has(id) || this.#send(sub, item)) break;
       }
     } finally {
       this.#subs.delete(id);
