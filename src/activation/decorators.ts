@@ -21,6 +21,8 @@ export interface MethodOptions {
   readonly description?: string;
   /** Overrides what the return type says (streams: AsyncIterable, Generator, Observable). */
   readonly streaming?: boolean;
+  /** What a caller must be granted to call this method (default `read`). */
+  readonly verbs?: readonly ('read' | 'write' | 'execute')[];
 }
 
 export interface DecoratedMethod {
