@@ -61,7 +61,7 @@ class ProcessRun {
   #paused = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #onAbort = () => {
-    void this.#group.terminate(this.#spec.graceMs);
+    void this.#stop();
     this.#wakeUp();
   };
   readonly #splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
@@ -83,7 +83,7 @@ class ProcessRun {
     child.on('close', (code, signal) => void this.#finish(code, signal));
     this.#timer = setTimeout(() => {
       this.#push({ kind: 'timeout', timeoutMs: spec.timeoutMs });
-      void this.#group.terminate(spec.graceMs);
+      void this.#stop();
     }, spec.timeoutMs);
     if (spec.signal?.aborted) this.#onAbort();
     else spec.signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -110,6 +110,19 @@ class ProcessRun {
     this.#push({ kind: 'truncated', limitBytes: this.#spec.maxOutputBytes });
     this.#group.child.stdout!.destroy();
     this.#group.child.stderr!.destroy();
+  }
+
+  /**
+   * Terminates the group, then makes sure the run can end: a process that left the
+   * group (setsid) may still hold our pipes, and 'close' waits for them.
+   */
+  async #stop(): Promise<void> {
+    await this.#group.terminate(this.#spec.graceMs);
+    const { child } = this.#group;
+    if (child.stdout?.closed && child.stderr?.closed) return;
+    await new Promise((r) => setTimeout(r, 100)); // output still in the pipe buffers
+    child.stdout?.destroy();
+    child.stderr?.destroy();
   }
 
   #flush(stream: OutputStream): void {
@@ -179,8 +192,6 @@ class ProcessRun {
     clearTimeout(this.#timer);
     this.#spec.signal?.removeEventListener('abort', this.#onAbort);
     this.#ended = true;
-    await this.#group.terminate(this.#spec.graceMs);
-    this.#group.child.stdout?.destroy();
-    this.#group.child.stderr?.destroy();
+    await this.#stop();
   }
 }
