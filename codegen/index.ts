@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildIr, type BuildOptions, type CodegenIR, type SchemaSource } from './ir.js';
 import { emitTypeScript, type EmittedFile } from './typescript/emit.js';
 
@@ -24,6 +24,9 @@ export async function generate(source: SchemaSource, options: GenerateOptions): 
   const files = await emitTypeScript(ir);
   if (options.emitIr) files.push({ path: 'ir.json', content: irJson(ir) });
   mkdirSync(options.out, { recursive: true });
-  for (const f of files) writeFileSync(join(options.out, f.path), f.content);
+  for (const f of files) {
+    mkdirSync(dirname(join(options.out, f.path)), { recursive: true });
+    writeFileSync(join(options.out, f.path), f.content);
+  }
   return { ir, files };
 }

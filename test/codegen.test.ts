@@ -138,7 +138,7 @@ describe('codegen end to end against a live hub serve', () => {
     const program = join(tmp, 'live', 'main.ts');
     writeFileSync(
       program,
-      `import { createClient, PlexusCallError, type EchoEvent, type BodyInfo } from './client/index.js';
+      `import { createClient, PlexusError, type EchoEvent, type BodyInfo } from './client/index.js';
 const client = createClient({ url: process.env.HUB_URL!, onDrift: 'throw' });
 const once: EchoEvent = await client.echo.once({ message: 'typed' });
 const streamed: number[] = [];
@@ -151,7 +151,7 @@ try {
   // @ts-expect-error: message is required by the generated params type
   await client.echo.once({});
 } catch (e) {
-  if (e instanceof PlexusCallError) error = \`\${e.code} \${e.message}\`;
+  if (e instanceof PlexusError) error = \`\${e.code} \${e.message}\`;
 }
 console.log(JSON.stringify({ once, streamed, luna: luna.name, moons: moons.length, error }));
 client.$close();

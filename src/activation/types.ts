@@ -1,6 +1,6 @@
-import type { JsonSchema } from '../schema/wire-types.js';
+import type { JsonSchema } from '../wire/schema-types.js';
 
-export type { JsonSchema } from '../schema/wire-types.js';
+export type { JsonSchema } from '../wire/schema-types.js';
 
 /** What the hub knows of one callable method. */
 export interface MethodInfo {

@@ -5,9 +5,10 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
 import { builtinActivations } from '../../activations/index.js';
-import { PlexusClient, PlexusRpcError } from '../client/plexus-client.js';
+import { PlexusClient } from '../client/plexus-client.js';
+import { PlexusError } from '../wire/errors.js';
 import { DynamicHub } from '../hub/dynamic-hub.js';
-import type { MethodSchema, PluginSchema } from '../hub/schema.js';
+import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
 import { itemText, paramsFromArgs, pluginText } from './format.js';
@@ -227,7 +228,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const message = err instanceof PlexusRpcError ? `error ${err.code}: ${err.message}` : (err as Error).message;
+  const message = err instanceof PlexusError ? `error ${err.code}: ${err.message}` : (err as Error).message;
   process.stderr.write(`hub: ${message}\n`);
   process.exitCode = 1;
 }

@@ -5,9 +5,9 @@ import { paramsProblem } from '../schema/validate.js';
 import { CallStream, type CallStart } from '../stream/call-stream.js';
 import { ItemFactory } from '../stream/item-factory.js';
 import { foldHash } from '../hash/content-hash.js';
-import { PlexusError } from './errors.js';
+import { PlexusError } from '../wire/errors.js';
 import { RootMethods } from './root-methods.js';
-import { SCHEMA_PARAMS, TreeHashes, methodSchema, type HashesReport, type MethodSchema, type PluginSchema } from './schema.js';
+import { SCHEMA_PARAMS, TreeHashes, methodSchema, type HashesReport, type MethodSchema, type PluginSchema } from './tree-hashes.js';
 
 export interface DynamicHubOptions {
   readonly version?: string;

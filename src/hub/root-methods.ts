@@ -1,6 +1,6 @@
 import { activation, method } from '../activation/decorators.js';
 import type { CallContext } from '../activation/types.js';
-import type { HashesReport } from './schema.js';
+import type { HashesReport } from './tree-hashes.js';
 
 /** The `hash` method's item. */
 export interface HashEvent {

@@ -1,8 +1,8 @@
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { CallStream } from '../stream/call-stream.js';
-import type { StreamItem } from '../stream/items.js';
-import { ErrorCode } from '../hub/errors.js';
-import { errorResponse, itemNotification, JsonRpcError, parseRequest, resultResponse, type JsonRpcRequest, type RequestId } from './jsonrpc.js';
+import type { StreamItem } from '../wire/items.js';
+import { ErrorCode, PlexusError } from '../wire/errors.js';
+import { errorResponse, itemNotification, parseRequest, resultResponse, type JsonRpcRequest, type RequestId } from '../wire/jsonrpc.js';
 
 /** Where a session writes, with the peer's backpressure. */
 export interface MessageSink {
@@ -72,7 +72,7 @@ export class RpcSession {
     try {
       handler(req);
     } catch (err) {
-      const e = err instanceof JsonRpcError ? err : new JsonRpcError(ErrorCode.InternalError, `Internal error: ${(err as Error).message}`);
+      const e = err instanceof PlexusError ? err : new PlexusError(ErrorCode.InternalError, `Internal error: ${(err as Error).message}`);
       this.#reply(req.id, undefined, { code: e.code, message: e.message });
     }
   }
@@ -109,31 +109,31 @@ export class RpcSession {
     let inner: unknown;
     if (Array.isArray(params)) [method, inner] = params;
     else if (params && typeof params === 'object') ({ method, params: inner } = params as { method?: unknown; params?: unknown });
-    else throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: expected {"method": "<dot.path>", "params": {...}}');
-    if (typeof method !== 'string') throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: "method" must be a string dot path, e.g. "echo.echo"');
+    else throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: expected {"method": "<dot.path>", "params": {...}}');
+    if (typeof method !== 'string') throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: "method" must be a string dot path, e.g. "echo.echo"');
     if (inner !== undefined && inner !== null && (typeof inner !== 'object' || Array.isArray(inner))) {
-      throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: "params" must be an object');
+      throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: "params" must be an object');
     }
     return [method, inner ?? {}];
   }
 
   #noParams(params: unknown): Record<string, never> {
     const empty = params === undefined || (Array.isArray(params) && params.length === 0) || (typeof params === 'object' && params !== null && Object.keys(params).length === 0);
-    if (!empty) throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: this method takes no params');
+    if (!empty) throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: this method takes no params');
     return {};
   }
 
   #optionalObject(params: unknown): unknown {
     if (params === undefined || (Array.isArray(params) && params.length === 0)) return {};
-    if (Array.isArray(params)) throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: expected an object or none');
+    if (Array.isArray(params)) throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: expected an object or none');
     return params;
   }
 
   #subscribe(req: JsonRpcRequest, open: () => CallStream): void {
     if (req.id === undefined) return; // a subscription needs an id to answer with
-    if (this.#draining) throw new JsonRpcError(ErrorCode.ExecutionError, 'Server is shutting down: no new streams');
+    if (this.#draining) throw new PlexusError(ErrorCode.ExecutionError, 'Server is shutting down: no new streams');
     if (this.#subs.size >= this.#maxStreams) {
-      throw new JsonRpcError(ErrorCode.TooManyStreams, `Too many streams: this connection already has ${this.#maxStreams} open (the limit)`);
+      throw new PlexusError(ErrorCode.TooManyStreams, `Too many streams: this connection already has ${this.#maxStreams} open (the limit)`);
     }
     const stream = open();
     const id = this.#nextId++;
@@ -167,7 +167,7 @@ export class RpcSession {
     const p = req.params;
     const raw = Array.isArray(p) ? p[0] : p && typeof p === 'object' ? (p as { subscription?: unknown }).subscription : undefined;
     if (typeof raw !== 'number' && typeof raw !== 'string') {
-      throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: expected [<subscription id>]');
+      throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: expected [<subscription id>]');
     }
     const sub = this.#subs.get(Number(raw));
     if (sub) {

@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import { ErrorCode } from '../hub/errors.js';
-import { errorResponse } from './jsonrpc.js';
+import { ErrorCode } from '../wire/errors.js';
+import { errorResponse } from '../wire/jsonrpc.js';
 import { RpcSession, type MessageSink, type SessionLimits } from './rpc-session.js';
 
 export interface StdioServeOptions extends SessionLimits {
