@@ -20,8 +20,10 @@ export { isTerminal, type DataItem, type DoneItem, type ErrorItem, type Progress
 export { canonicalSchema } from './schema/normalize.js';
 export { SchemaExtractionError } from './schema/type-source.js';
 export { PlexusClient, PlexusConnectionError, type ClientOptions, type ClientCallOptions, type WebSocketConstructor, type WebSocketLike } from './client/plexus-client.js';
-export { serveWebSocket, DEFAULT_HOST, DEFAULT_PORT, type PlexusServer, type WebSocketServeOptions, type CloseOptions } from './transport/websocket-server.js';
+export { serveWebSocket, DEFAULT_HOST, DEFAULT_PORT, type PlexusServer, type WebSocketServeOptions } from './transport/websocket-server.js';
 export { serveStdio, type StdioServeOptions } from './transport/stdio-server.js';
-export { RpcSession, type MessageSink, type SessionLimits } from './transport/rpc-session.js';
+export { RpcSession } from './transport/rpc-session.js';
+export type { CloseOptions, MessageSink, SessionLimits } from './transport/types.js';
 export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './mcp/http.js';
+export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './mcp/stdio.js';
 export type { ToolNaming } from './mcp/tool-names.js';

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
+import { serveMcpStdio } from '../mcp/stdio.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -172,12 +173,7 @@ program
       process.on('SIGTERM', stop);
       return;
     }
-    const [{ StdioServerTransport }, { createMcpServer, ToolCatalog }] = await Promise.all([
-      import('@modelcontextprotocol/sdk/server/stdio.js'),
-      import('../mcp/bridge.js'),
-    ]);
-    const server = createMcpServer(new ToolCatalog(hub), { toolNames });
-    await server.connect(new StdioServerTransport());
+    await serveMcpStdio(hub, { toolNames });
     process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
   });
 
