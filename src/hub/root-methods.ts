@@ -11,7 +11,7 @@ export interface HashEvent {
 
 /** What the root methods need from their hub; kept narrow so this module does not import it. */
 export interface RootHubView {
-  call(path: string, params: Record<string, unknown>, signal: AbortSignal): AsyncIterable<unknown>;
+  call(path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: unknown): AsyncIterable<unknown>;
   rootHash(): string;
   hashesReport(): HashesReport;
 }
@@ -36,7 +36,7 @@ export class RootMethods {
    */
   @method({ streaming: true })
   call(method: string, params: { [param: string]: unknown } = {}, ctx?: CallContext): AsyncIterable<unknown> {
-    return this.hub.call(method, params, ctx!.signal);
+    return this.hub.call(method, params, ctx!.signal, ctx!.principal);
   }
 
   /** The root hash: changes whenever any method anywhere in the tree changes. */
