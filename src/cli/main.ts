@@ -184,6 +184,7 @@ program
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
   .option('--emit-ir', 'also write the language-neutral IR as ir.json')
+  .option('--lang <language>', 'target language of the client (emitters: typescript)', 'typescript')
   .action(async (opts) => {
     const { generate } = await import('../../codegen/index.js');
     let source: SchemaSource;
@@ -198,6 +199,7 @@ program
     try {
       const { ir, files } = await generate(source, {
         out: opts.out,
+        lang: opts.lang,
         emitIr: opts.emitIr,
         onProgress: (path, n) => {
           if (process.stderr.isTTY) process.stderr.write(`\rcodegen: ${n} activations read (${path})\x1b[K`);
