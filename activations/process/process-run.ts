@@ -65,6 +65,10 @@ class ProcessRun {
     this.#wakeUp();
   };
   readonly #splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
+  /** Set when the leader has exited and both pipes are closed ('close'). */
+  #closed = false;
+  #markClosed!: () => void;
+  readonly #whenClosed = new Promise<void>((resolve) => (this.#markClosed = resolve));
 
   constructor(spec: RunSpec) {
     this.#spec = spec;
@@ -80,7 +84,11 @@ class ProcessRun {
     if (this.#group.pgid === undefined) return;
     this.#read('stdout', child.stdout!);
     this.#read('stderr', child.stderr!);
-    child.on('close', (code, signal) => void this.#finish(code, signal));
+    child.on('close', (code, signal) => {
+      this.#closed = true;
+      this.#markClosed();
+      void this.#finish(code, signal);
+    });
     this.#timer = setTimeout(() => {
       this.#push({ kind: 'timeout', timeoutMs: spec.timeoutMs });
       void this.#stop();
@@ -118,11 +126,13 @@ class ProcessRun {
    */
   async #stop(): Promise<void> {
     await this.#group.terminate(this.#spec.graceMs);
-    const { child } = this.#group;
-    if (child.stdout?.closed && child.stderr?.closed) return;
-    await new Promise((r) => setTimeout(r, 100)); // output still in the pipe buffers
-    child.stdout?.destroy();
-    child.stderr?.destroy();
+    if (this.#closed) return;
+    // Usually the pipes close as the group dies; give them a moment to deliver what is buffered.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#whenClosed, new Promise((r) => (timer = setTimeout(r, 100)))]);
+    clearTimeout(timer);
+    this.#group.child.stdout?.destroy();
+    this.#group.child.stderr?.destroy();
   }
 
   #flush(stream: OutputStream): void {
