@@ -184,3 +184,12 @@ export function pruneUndefined(value: unknown): unknown {
 export function optionLabel(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
+
+/** Params in the order the schema declares them (the order the form shows), unknown keys last. */
+export function inSchemaOrder(params: Record<string, unknown>, schema: JsonSchema | undefined): Record<string, unknown> {
+  const order = Object.keys(asSchema(asSchema(schema).properties));
+  const out: Record<string, unknown> = {};
+  for (const k of order) if (k in params) out[k] = params[k];
+  for (const [k, v] of Object.entries(params)) if (!(k in out)) out[k] = v;
+  return out;
+}

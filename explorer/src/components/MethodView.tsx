@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { RunStatus } from '../call-run.js';
 import type { HubConnection } from '../connection.js';
-import { initialParams, pruneUndefined } from '../form-model.js';
+import { initialParams, inSchemaOrder, pruneUndefined } from '../form-model.js';
+import { Markdownish } from './Markdownish.js';
 import { CallRun } from '../call-run.js';
 import { clientAccessor, cliCommand, typescriptSnippet } from '../snippets.js';
 import type { SchemaTree } from '../tree-store.js';
@@ -37,14 +38,16 @@ export function MethodView({ tree, conn, path }: Props) {
     run?.cancel();
     setRun(new CallRun(conn.client, path, p));
   };
-  const clean = pruneUndefined(params) as Record<string, unknown>;
+  const clean = inSchemaOrder(pruneUndefined(params) as Record<string, unknown>, method.params);
   const accessor = clientAccessor(tree.root, path, (n) => (tree.nodes.get(n)?.schema?.methods ?? []).map((m) => m.name));
   return (
     <article data-testid="method-view">
       <h1 class="mono">
         {path} <span class={`tag ${method.streaming ? 'stream' : 'unary'}`}>{method.streaming ? 'stream' : 'unary'}</span>
       </h1>
-      <p class="lead">{method.description}</p>
+      <p class="lead">
+        <Markdownish text={method.description} />
+      </p>
       <p class="muted small">
         hash <span class="mono">{method.hash}</span>
       </p>

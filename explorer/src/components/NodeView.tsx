@@ -1,6 +1,7 @@
 import { routeHref } from '../route.js';
 import type { SchemaTree } from '../tree-store.js';
 import { typeText } from '../schema-text.js';
+import { Markdownish } from './Markdownish.js';
 
 /** An activation: its description, version and hashes, methods and children. */
 export function NodeView({ tree, path }: { tree: SchemaTree; path: string }) {
@@ -12,8 +13,14 @@ export function NodeView({ tree, path }: { tree: SchemaTree; path: string }) {
   return (
     <article data-testid="node-view">
       <h1 class="mono">{path}</h1>
-      <p class="lead">{schema.description}</p>
-      {schema.long_description && <p class="long">{schema.long_description}</p>}
+      <p class="lead">
+        <Markdownish text={schema.description} />
+      </p>
+      {schema.long_description && (
+        <p class="long">
+          <Markdownish text={schema.long_description} />
+        </p>
+      )}
       <dl class="facts">
         <dt>version</dt>
         <dd>{schema.version}</dd>
@@ -36,7 +43,7 @@ export function NodeView({ tree, path }: { tree: SchemaTree; path: string }) {
             <li key={m.name}>
               <a href={routeHref({ kind: 'method', path: tree.methodPath(path, m.name) })}>
                 <span class="mono">
-                  <b>{m.name}</b>({params.join(', ')}) {m.streaming ? '⇉ stream of' : '→'} {typeText(m.returns)}
+                  <b>{m.name}</b>({params.join(', ')}) {m.streaming ? '⇉ stream of' : '→'} {typeText(m.returns, 1)}
                 </span>
                 <span class="muted">{m.description}</span>
               </a>
