@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { connect, type HubConnection } from '../connection.js';
+import type { HubConnection } from '../connection.js';
 import { parseRoute, type Route } from '../route.js';
 import { SchemaTree } from '../tree-store.js';
 import { MethodView } from './MethodView.js';
@@ -9,12 +9,12 @@ import { TreePane } from './TreePane.js';
 /** How often the page asks for the root hash to notice drift (`?poll=ms` overrides). */
 const DEFAULT_POLL_MS = 3000;
 
-export function App() {
+export function App({ connection }: { connection: Promise<HubConnection> }) {
   const [conn, setConn] = useState<HubConnection>();
   const [failure, setFailure] = useState<string>();
   useEffect(() => {
-    connect(location).then(setConn, (err: Error) => setFailure(err.message));
-  }, []);
+    connection.then(setConn, (err: Error) => setFailure(err.message));
+  }, [connection]);
   if (failure) return <p class="boot failed" data-testid="connect-error">Cannot reach the hub: {failure}</p>;
   if (!conn) return <p class="boot">Connecting to the hub…</p>;
   return <Explorer conn={conn} />;
