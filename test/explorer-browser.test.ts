@@ -255,6 +255,23 @@ describe('schema explorer in Chromium', { skip: missing }, () => {
     await page.close();
   });
 
+  it('learns the root name from _info: a hub rooted at "substrate" works the same', async () => {
+    const other = await serveWebSocket(new DynamicHub('substrate').register(...builtinActivations()), { port: 0, http: explorerHandler() });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    try {
+      await page.goto(`http://127.0.0.1:${other.port}/#/m/substrate.hash`);
+      await page.locator('.tree [data-path="substrate"]').waitFor();
+      await page.getByTestId('call').click();
+      await page.locator('[data-testid="results"][data-status="done"]').waitFor();
+      assert.match((await page.getByTestId('table-view').textContent())!, /hash[0-9a-f]{16}/);
+      assert.match((await page.getByTestId('cli-snippet').textContent())!, /^npx hub call substrate\.hash --url /);
+    } finally {
+      await page.close();
+      await other.close({ graceMs: 0 });
+    }
+  });
+
   it('overview (the README screenshot): a streamed call next to the expanded tree', async () => {
     hub.unregister('ticker'); // the built-ins only, as `npm start` serves them
     try {
