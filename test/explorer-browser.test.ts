@@ -272,6 +272,29 @@ describe('schema explorer in Chromium', { skip: missing }, () => {
     }
   });
 
+  it('says when the hub is unreachable, reconnects when it is back, and notices it came back changed', async () => {
+    const first = await serveWebSocket(new DynamicHub().register(...builtinActivations()), { port: 0, http: explorerHandler() });
+    const port = first.port;
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    let second: PlexusServer | undefined;
+    try {
+      await page.goto(`http://127.0.0.1:${port}/?poll=100`);
+      await page.locator('.tree [data-path="plexus"]').waitFor();
+      await first.close({ graceMs: 0 });
+      await page.getByTestId('offline').waitFor();
+      const changed = new DynamicHub().register(...builtinActivations(), new Latecomer());
+      await changed.ready();
+      second = await serveWebSocket(changed, { port, http: explorerHandler() });
+      await page.getByTestId('drift').waitFor();
+      await page.getByTestId('offline').waitFor({ state: 'detached' });
+      await page.locator('[data-path="latecomer"]').waitFor();
+    } finally {
+      await page.close();
+      await second?.close({ graceMs: 0 });
+    }
+  });
+
   it('overview (the README screenshot): a streamed call next to the expanded tree', async () => {
     hub.unregister('ticker'); // the built-ins only, as `npm start` serves them
     try {

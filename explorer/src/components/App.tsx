@@ -50,14 +50,19 @@ function Explorer({ conn }: { conn: HubConnection }) {
     tree.loadPath(node).catch(() => {});
   }, [route, tree]);
 
-  // Drift: poll the root hash; one request at a time.
+  // Drift: poll the root hash; one request at a time. A failed poll means the hub is
+  // unreachable (the client reconnects on the next one).
+  const [offline, setOffline] = useState<string>();
   useEffect(() => {
     const ms = Number(new URLSearchParams(location.search).get('poll')) || DEFAULT_POLL_MS;
     let busy = false;
     const timer = setInterval(() => {
       if (busy) return;
       busy = true;
-      tree.checkDrift().catch(() => {}).finally(() => (busy = false));
+      tree
+        .checkDrift()
+        .then(() => setOffline(undefined), (err: Error) => setOffline(err.message))
+        .finally(() => (busy = false));
     }, ms);
     return () => clearInterval(timer);
   }, [tree]);
@@ -71,6 +76,11 @@ function Explorer({ conn }: { conn: HubConnection }) {
         </span>
         <span class="muted mono">{conn.url}</span>
         <span class="grow" />
+        {offline && (
+          <span class="offline" data-testid="offline" title={offline}>
+            hub unreachable, retrying…
+          </span>
+        )}
         {drift && (
           <button class="drift" data-testid="drift" title="Click to dismiss" onClick={() => tree.acknowledgeDrift()}>
             schema changed: {drift.changed.length} node{drift.changed.length === 1 ? '' : 's'} updated · {drift.from.slice(0, 8)} → {drift.to.slice(0, 8)}
