@@ -22,7 +22,8 @@ export function CallForm({ schema, value, onChange, onSubmit, running, onCancel 
   const [invalid, setInvalid] = useState<ReadonlySet<string>>(new Set());
   const [problem, setProblem] = useState<string>();
 
-  const report: Report = (path, bad) =>
+  const report: Report = (path, bad) => {
+    if (!bad) setProblem(undefined); // a fixed field clears the complaint; submitting re-checks the rest
     setInvalid((prev) => {
       if (prev.has(path) === bad) return prev;
       const next = new Set(prev);
@@ -30,6 +31,7 @@ export function CallForm({ schema, value, onChange, onSubmit, running, onCancel 
       else next.delete(path);
       return next;
     });
+  };
 
   const parseJson = (text: string): Record<string, unknown> | string => {
     try {
