@@ -2,8 +2,10 @@
 // the snippets, and the bundle's size.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { generate } from '../codegen/index.js';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { defineActivation, DynamicHub, type MethodSchema, type PluginSchema } from '../src/index.js';
@@ -198,6 +200,41 @@ describe('explorer: snippets and schema text', () => {
     const rows = propertyRows({ type: 'object', properties: { p: { type: 'object', properties: { x: { type: 'number', description: 'across' } }, required: ['x'] } }, required: ['p'] });
     assert.deepEqual(rows.map((r) => [r.name, r.depth, r.required, r.type]), [['p', 0, true, '{ x }'], ['x', 1, true, 'number']]);
     assert.equal(shellQuote('a b'), "'a b'");
+  });
+});
+
+describe('explorer: snippets against the real code generator', () => {
+  it('every method accessor the page shows exists in the client hub codegen generates', async () => {
+    const clash = defineActivation({
+      namespace: 'clash',
+      description: 'a method and a child with one name',
+      methods: { inner: { description: 'the method', handler: () => 1 } },
+      children: () => [defineActivation({ namespace: 'inner', description: 'the child', methods: { go: { description: 'go', handler: () => 2 } } })],
+    });
+    const hub = new DynamicHub().register(...builtinActivations(), clash);
+    const out = join(fileURLToPath(new URL('.', import.meta.url)), '.tmp', 'explorer-codegen');
+    rmSync(out, { recursive: true, force: true });
+    await generate({ schema: (path?: string) => hub.schema(path) }, { out });
+    const { createClient } = (await import(pathToFileURL(join(out, 'index.ts')).href)) as { createClient(o: { url: string }): Record<string, unknown> };
+    const client = createClient({ url: 'ws://127.0.0.1:1' }); // never called: only its shape is read
+    const tree = new SchemaTree(source(hub), 'plexus');
+    await tree.loadAll();
+    let checked = 0;
+    for (const node of tree.nodes.values()) {
+      for (const m of node.schema?.methods ?? []) {
+        if (m.hash === 'auto_schema') continue; // the built-in schema method is not in generated clients
+        const path = tree.methodPath(node.path, m.name);
+        const accessor = clientAccessor('plexus', path, (n) => (tree.nodes.get(n)?.schema?.methods ?? []).filter((x) => x.hash !== 'auto_schema').map((x) => x.name));
+        let target: unknown = client;
+        for (const [, plain, quoted] of accessor.slice('hub'.length).matchAll(/\.([A-Za-z_$][\w$]*)|\[("(?:[^"\\]|\\.)*")\]/g)) {
+          target = (target as Record<string, unknown>)[plain ?? (JSON.parse(quoted!) as string)];
+        }
+        assert.equal(typeof target, 'function', `${path} → ${accessor}`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 30, `${checked} methods checked`);
+    assert.equal(clientAccessor('plexus', 'clash.inner.go', (n) => (tree.nodes.get(n)?.schema?.methods ?? []).map((x) => x.name)), 'hub.clash.inner_ns.go');
   });
 });
 
