@@ -126,3 +126,26 @@ export interface ClaudeMessage {
   role: 'user' | 'assistant';
   content: ContentBlock[];
 }
+
+export type StreamStatus = 'running' | 'awaiting_permission' | 'complete' | 'failed';
+
+/** A background turn started by `chat_async`. */
+export interface StreamInfo {
+  stream_id: string;
+  session_id: string;
+  status: StreamStatus;
+  user_position: Position | null;
+  event_count: number;
+  read_position: number;
+  started_at: number;
+  ended_at: number | null;
+  error: string | null;
+}
+
+export interface BufferedEvent {
+  /** 0-based position in the stream. */
+  seq: number;
+  event: ChatEvent;
+  /** Unix seconds. */
+  timestamp: number;
+}
