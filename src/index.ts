@@ -4,7 +4,7 @@ export { defineActivation, type DynamicActivationSpec, type DynamicMethod } from
 export { toActivation } from './activation/decorated.js';
 export type { Activation, CallContext, JsonSchema, MethodInfo } from './activation/types.js';
 export { DynamicHub, type CallOptions, type DynamicHubOptions } from './hub/dynamic-hub.js';
-export { ErrorCode, PlexusError } from './hub/errors.js';
+export { ErrorCode, PlexusError, errorItemCode } from './hub/errors.js';
 export type { ChildSummary, HashesReport, MethodSchema, PluginSchema } from './hub/schema.js';
 export type { HashEvent } from './hub/root-methods.js';
 export { foldHash, methodHash, activationHashes, canonicalJson, type ActivationHashes } from './hash/content-hash.js';

@@ -35,13 +35,25 @@ export interface ClientCallOptions {
 export class PlexusRpcError extends Error {
   override readonly name = 'PlexusRpcError';
   constructor(
-    /** JSON-RPC error code (numeric even when the item carried it as a string). */
-    readonly code: number,
+    /**
+     * JSON-RPC error code, numeric even when the item carried it as a string; a
+     * named domain code (`arbor.tree_not_found`) stays a string.
+     */
+    readonly code: number | string,
     message: string,
     readonly recoverable = false,
   ) {
     super(message);
   }
+}
+
+/**
+ * An `error` item's code as a value: numeric codes (`"-32601"`) as numbers, named
+ * ones (`"arbor.tree_not_found"`) unchanged. (Kept here too: codegen copies this file.)
+ */
+export function errorItemCode(code: string | undefined): number | string {
+  if (code === undefined || code === '') return -32000;
+  return /^-?\d+$/.test(code) ? Number(code) : code;
 }
 
 /** The connection went away (or never came) while a call needed it. */
@@ -233,7 +245,7 @@ export class PlexusClient {
     const out: unknown[] = [];
     for await (const item of this.#stream(method, params, options)) {
       if (item.type === 'data') out.push(item.content);
-      else if (item.type === 'error') throw new PlexusRpcError(Number(item.code ?? -32000), item.message, item.recoverable);
+      else if (item.type === 'error') throw new PlexusRpcError(errorItemCode(item.code), item.message, item.recoverable);
     }
     return out;
   }

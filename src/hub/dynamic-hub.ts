@@ -5,7 +5,7 @@ import { paramsProblem } from '../schema/validate.js';
 import { CallStream, type CallStart } from '../stream/call-stream.js';
 import { ItemFactory } from '../stream/item-factory.js';
 import { foldHash } from '../hash/content-hash.js';
-import { PlexusError } from './errors.js';
+import { PlexusError, errorItemCode } from './errors.js';
 import { RootMethods } from './root-methods.js';
 import { SCHEMA_PARAMS, TreeHashes, methodSchema, type HashesReport, type MethodSchema, type PluginSchema } from './schema.js';
 
@@ -316,7 +316,7 @@ export class DynamicHub implements Activation {
   async *#contents(path: string, params: Record<string, unknown>, signal: AbortSignal): AsyncGenerator<unknown> {
     for await (const item of this.call(path, params, { signal })) {
       if (item.type === 'data') yield item.content;
-      else if (item.type === 'error') throw new PlexusError(Number(item.code ?? -32000), item.message, item.recoverable);
+      else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
     }
   }
 }

@@ -15,12 +15,14 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /**
  * An error that crosses the wire as-is: its message and code become the `error`
  * item. Methods may throw it to choose their own code; anything else they throw
- * becomes `Execution error: <message>` with code -32000.
+ * becomes `Execution error: <message>` with code -32000. Codes are JSON-RPC
+ * numbers, or domain names such as `arbor.tree_not_found` (the reference server's
+ * per-activation codes); the item carries either as a string.
  */
 export class PlexusError extends Error {
   override readonly name = 'PlexusError';
   constructor(
-    readonly code: number,
+    readonly code: number | string,
     message: string,
     readonly recoverable = false,
   ) {
@@ -45,4 +47,13 @@ export function toPlexusError(err: unknown): PlexusError {
   if (err instanceof PlexusError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new PlexusError(ErrorCode.ExecutionError, `Execution error: ${message}`);
+}
+
+/**
+ * An `error` item's code as a value: numeric codes (`"-32601"`) as numbers, named
+ * ones (`"arbor.tree_not_found"`) unchanged, and -32000 when the item has none.
+ */
+export function errorItemCode(code: string | undefined): number | string {
+  if (code === undefined || code === '') return ErrorCode.ExecutionError;
+  return /^-?\d+$/.test(code) ? Number(code) : code;
 }
