@@ -3,3 +3,4 @@ export { openDatabase, openDataDir, defaultDataDir, resolveDatabase, DATABASE_FI
 export { migrate, type Migration } from './migrations.js';
 export { systemClock, seconds, type Clock } from './clock.js';
 export { newId, isUuid, uuidParam } from './uuid.js';
+export { pluginId, uuidV5 } from './plugin-id.js';
