@@ -1,16 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { defaultDataDir } from './data-dir.js';
+
+export { defaultDataDir };
 
 export type SqliteDatabase = Database.Database;
 
 /** The file every storage activation shares inside a data dir. */
 export const DATABASE_FILE = 'hub.db';
 
-/** `$PLEXUS_HUB_DATA`, else `./.plexus-hub/` (relative to the working directory). */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.PLEXUS_HUB_DATA || '.plexus-hub');
-}
 
 /**
  * Opens (creating it and its directory if needed) a SQLite database: a file path,
