@@ -32,7 +32,7 @@ describe('hub codegen: a typed client for arbor', () => {
     const program = join(tmp, 'main.ts');
     writeFileSync(
       program,
-      `import { createClient, PlexusCallError, type Tree } from './client/index.js';
+      `import { createClient, PlexusError, type Tree } from './client/index.js';
 const client = createClient({ url: process.env.HUB_URL!, onDrift: 'throw' });
 const created = await client.arbor.tree_create({ owner_id: 'codegen', metadata: { title: 'typed' } });
 const tree_id: string = created.tree_id;
@@ -46,7 +46,7 @@ let error = '';
 try {
   await client.arbor.tree_get({ tree_id: '00000000-0000-4000-8000-000000000000' });
 } catch (e) {
-  if (e instanceof PlexusCallError) error = String(e.code);
+  if (e instanceof PlexusError) error = String(e.code);
 }
 // @ts-expect-error: owner_id is required by the generated params type
 void (() => client.arbor.tree_create({}));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamicHub, PlexusClient, PlexusRpcError, serveWebSocket, type PlexusServer } from '../src/index.js';
+import { DynamicHub, PlexusClient, PlexusError, serveWebSocket, type PlexusServer } from '../src/index.js';
 import { Arbor, ArborError, type Handle, type Node, type Tree } from '../activations/arbor/index.js';
 import { openDatabase } from '../activations/storage/index.js';
 import { eventually } from './helpers.js';
@@ -544,6 +544,6 @@ describe('arbor over WebSocket', () => {
     for await (const item of client.call('arbor.node_get', { tree_id: created.tree_id, node_id: node.node_id })) items.push(item);
     assert.deepEqual(items.map((i) => i.type), ['data', 'done']);
     assert.equal((items[0] as { content_type: string }).content_type, 'arbor.node_get');
-    await assert.rejects(client.result('arbor.tree_get', { tree_id: MISSING }), (e: unknown) => e instanceof PlexusRpcError && e.code === 'arbor.tree_not_found' && e.message === `Tree not found: ${MISSING}`);
+    await assert.rejects(client.result('arbor.tree_get', { tree_id: MISSING }), (e: unknown) => e instanceof PlexusError && e.code === 'arbor.tree_not_found' && e.message === `Tree not found: ${MISSING}`);
   });
 });

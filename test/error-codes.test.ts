@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DynamicHub, PlexusClient, PlexusError, PlexusRpcError, defineActivation, errorItemCode, serveWebSocket, type PlexusServer } from '../src/index.js';
+import { DynamicHub, PlexusClient, PlexusError, defineActivation, errorItemCode, serveWebSocket, type PlexusServer } from '../src/index.js';
 import { collect, errorOf } from './helpers.js';
 
 /** Methods that fail with a named domain code (as the reference's `arbor.tree_not_found`) and a numeric one. */
@@ -38,8 +38,8 @@ describe('named (string) error codes', () => {
   });
 
   it('the WebSocket client rejects with the string code, and numeric codes stay numbers', async () => {
-    await assert.rejects(client.result('failing.named'), (e: unknown) => e instanceof PlexusRpcError && e.code === 'failing.not_found' && e.message === 'Thing not found: 7');
-    await assert.rejects(client.result('failing.numeric'), (e: unknown) => e instanceof PlexusRpcError && e.code === -32003);
+    await assert.rejects(client.result('failing.named'), (e: unknown) => e instanceof PlexusError && e.code === 'failing.not_found' && e.message === 'Thing not found: 7');
+    await assert.rejects(client.result('failing.numeric'), (e: unknown) => e instanceof PlexusError && e.code === -32003);
   });
 
   it('errorItemCode: numbers as numbers, names unchanged, -32000 when absent', () => {

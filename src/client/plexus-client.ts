@@ -1,5 +1,6 @@
-import type { MethodSchema, PluginSchema } from '../schema/wire-types.js';
-import type { StreamItem } from '../stream/items.js';
+import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
+import type { StreamItem } from '../wire/items.js';
+import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
 
 /** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
 export interface WebSocketLike {
@@ -29,31 +30,6 @@ export interface ClientOptions {
 
 export interface ClientCallOptions {
   readonly signal?: AbortSignal;
-}
-
-/** A JSON-RPC error answering a request, or an `error` item ending a stream. */
-export class PlexusRpcError extends Error {
-  override readonly name = 'PlexusRpcError';
-  constructor(
-    /**
-     * JSON-RPC error code, numeric even when the item carried it as a string; a
-     * named domain code (`arbor.tree_not_found`) stays a string.
-     */
-    readonly code: number | string,
-    message: string,
-    readonly recoverable = false,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * An `error` item's code as a value: numeric codes (`"-32601"`) as numbers, named
- * ones (`"arbor.tree_not_found"`) unchanged. (Kept here too: codegen copies this file.)
- */
-export function errorItemCode(code: string | undefined): number | string {
-  if (code === undefined || code === '') return -32000;
-  return /^-?\d+$/.test(code) ? Number(code) : code;
 }
 
 /** The connection went away (or never came) while a call needed it. */
@@ -178,7 +154,7 @@ class Connection {
     const pending = this.#pending.get(msg.id);
     if (!pending) return;
     this.#pending.delete(msg.id);
-    if (msg.error) pending.reject(new PlexusRpcError(msg.error.code, msg.error.message));
+    if (msg.error) pending.reject(new PlexusError(msg.error.code, msg.error.message));
     else pending.resolve(msg.result);
   }
 }
@@ -202,7 +178,7 @@ export class PlexusClient {
     yield* this.#stream(`${this.root}.call`, { method: path, params }, options);
   }
 
-  /** The data contents of a call, all of them; an `error` item throws `PlexusRpcError`. */
+  /** The data contents of a call, all of them; an `error` item throws `PlexusError` (numeric code). */
   async collect<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T[]> {
     return (await this.#contents(`${this.root}.call`, { method: path, params }, options)) as T[];
   }
@@ -224,7 +200,7 @@ export class PlexusClient {
     } catch (err) {
       // `echo.echo` names a method: ask its activation.
       const dot = path.lastIndexOf('.');
-      if (!(err instanceof PlexusRpcError) || dot < 0) throw err;
+      if (!(err instanceof PlexusError) || dot < 0) throw err;
       return this.result<MethodSchema>(`${path.slice(0, dot)}.schema`, { method: path.slice(dot + 1) });
     }
   }
@@ -245,7 +221,7 @@ export class PlexusClient {
     const out: unknown[] = [];
     for await (const item of this.#stream(method, params, options)) {
       if (item.type === 'data') out.push(item.content);
-      else if (item.type === 'error') throw new PlexusRpcError(errorItemCode(item.code), item.message, item.recoverable);
+      else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
     }
     return out;
   }
