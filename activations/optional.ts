@@ -1,7 +1,11 @@
 import type { DynamicHub } from '../src/index.js';
 
-/** Activations `hub serve --with` can add; each is loaded only when asked for (better-sqlite3 is a native addon). */
-export const OPTIONAL_ACTIVATIONS = ['arbor', 'changelog', 'mustache'] as const;
+/**
+ * Activations `hub serve --with` can add; each is loaded only when asked for
+ * (better-sqlite3 is a native addon). `bash` and `claudecode` run programs: see
+ * the README on what granting `execute` on them means.
+ */
+export const OPTIONAL_ACTIVATIONS = ['arbor', 'changelog', 'mustache', 'bash', 'claudecode'] as const;
 export type OptionalActivation = (typeof OPTIONAL_ACTIVATIONS)[number];
 
 export interface OptionalSet {
@@ -30,23 +34,36 @@ export function parseOptional(list: string): OptionalActivation[] {
  */
 export async function createOptional(names: readonly OptionalActivation[], dataDir: string): Promise<OptionalSet> {
   if (names.length === 0) return { activations: [], start: async () => {}, close: () => {} };
-  const { openDataDir } = await import('./storage/sqlite.js');
-  const db = openDataDir(dataDir);
   const activations: object[] = [];
   const closers: (() => void)[] = [];
+  if (names.includes('bash')) {
+    const { Bash } = await import('./bash.js');
+    activations.push(new Bash());
+  }
+  const stored = names.filter((n) => n !== 'bash');
+  if (stored.length === 0) return { activations, start: async () => {}, close: () => {} };
+  const { openDataDir } = await import('./storage/sqlite.js');
+  const db = openDataDir(dataDir);
   let changelog: import('./changelog/index.js').Changelog | undefined;
-  for (const name of names) {
+  let arbor: import('./arbor/index.js').Arbor | undefined;
+  // arbor first: claudecode keeps its conversations there.
+  for (const name of [...stored].sort((a, b) => Number(b === 'arbor') - Number(a === 'arbor'))) {
     if (name === 'arbor') {
       const { Arbor } = await import('./arbor/index.js');
-      const arbor = new Arbor({ database: db });
-      activations.push(arbor);
-      closers.push(() => arbor.close());
+      const a = (arbor = new Arbor({ database: db }));
+      activations.push(a);
+      closers.push(() => a.close());
     } else if (name === 'changelog') {
       const { Changelog } = await import('./changelog/index.js');
       changelog = new Changelog({ database: db });
       activations.push(changelog);
       const c = changelog;
       closers.push(() => c.close());
+    } else if (name === 'claudecode') {
+      const { ClaudeCode } = await import('./claudecode/index.js');
+      const cc = new ClaudeCode(arbor ? { arbor } : { database: db });
+      activations.push(cc);
+      closers.unshift(() => cc.close()); // before arbor closes the database
     } else {
       const { Mustache } = await import('./mustache/index.js');
       activations.push(new Mustache({ database: db }));

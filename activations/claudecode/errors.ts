@@ -1,0 +1,39 @@
+import { PlexusError } from '../../src/index.js';
+
+/** The reference's `ClaudeCodeError` kinds; the wire code is `claudecode.<kind>`. */
+export type ClaudeCodeErrorKind =
+  | 'path_resolution'
+  | 'session_not_found'
+  | 'ambiguous_session'
+  | 'database'
+  | 'parse'
+  | 'serialization'
+  | 'arbor'
+  | 'session_file'
+  | 'mcp_unreachable';
+
+/** A failure of a claudecode method: an `error` item with the reference's code and message. */
+export class ClaudeCodeError extends PlexusError {
+  constructor(
+    readonly kind: ClaudeCodeErrorKind,
+    message: string,
+  ) {
+    super(`claudecode.${kind}`, message);
+  }
+
+  static sessionNotFound(identifier: string): ClaudeCodeError {
+    return new ClaudeCodeError('session_not_found', `session not found: ${identifier}`);
+  }
+  static ambiguous(name: string, matches: readonly string[]): ClaudeCodeError {
+    return new ClaudeCodeError('ambiguous_session', `ambiguous session name '${name}' matches multiple sessions: ${matches.join(', ')}`);
+  }
+  static pathResolution(path: string, cause: string): ClaudeCodeError {
+    return new ClaudeCodeError('path_resolution', `failed to resolve working directory '${path}': ${cause}`);
+  }
+  static arbor(detail: string): ClaudeCodeError {
+    return new ClaudeCodeError('arbor', `arbor error: ${detail}`);
+  }
+  static serialization(detail: string): ClaudeCodeError {
+    return new ClaudeCodeError('serialization', `serialization error: ${detail}`);
+  }
+}
