@@ -103,6 +103,7 @@ export class Bash {
    */
   @method({ verbs: ['execute'], streaming: true })
   async *execute(command: string, timeout_ms?: number, cwd?: string, env?: Record<string, string>, ctx?: CallContext): AsyncGenerator<BashEvent> {
+    if (command.includes('\0')) throw PlexusError.invalidParams('command contains a NUL byte');
     const timeoutMs = timeout_ms ?? this.#defaultTimeoutMs;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > this.#maxTimeoutMs) {
       throw PlexusError.invalidParams(`timeout_ms must be an integer from 1 to ${this.#maxTimeoutMs}`);

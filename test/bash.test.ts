@@ -145,6 +145,8 @@ describe('bash.execute: working directory and environment', () => {
     assert.deepEqual(lines((await run({ command: 'echo "$PLEXUS_TEST_SECRET"' }, inherit)).events), ['stdout:s3cret']);
     const bad = await run({ command: 'true', env: { 'A=B': 'x' } });
     assert.match((bad.items[0] as { message: string }).message, /^Invalid params: env name 'A=B'/);
+    const nul = await run({ command: 'echo a\0b' });
+    assert.deepEqual([(nul.items[0] as { code?: string }).code, (nul.items[0] as { message: string }).message], ['-32602', 'Invalid params: command contains a NUL byte']);
   });
 });
 

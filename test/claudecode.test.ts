@@ -193,6 +193,7 @@ describe('claudecode: sessions, turns and the session chain in arbor (fake claud
     await call('claudecode.create', { name: 'main-2', working_dir: work, model: 'haiku' });
     await assert.rejects(call('claudecode.get', { name: 'mai' }), { code: 'claudecode.ambiguous_session', message: "ambiguous session name 'mai' matches multiple sessions: main, main-2" });
     await assert.rejects(call('claudecode.create', { name: 'x', working_dir: join(dir, 'missing'), model: 'opus' }), { code: 'claudecode.path_resolution' });
+    await assert.rejects(call('claudecode.chat', { name: 'main', prompt: 'a\0b' }), { code: '-32602', message: 'Invalid params: prompt contains a NUL byte' });
     const twice = await call<CreateOk>('claudecode.create', { name: 'main', working_dir: work, model: 'opus' });
     assert.equal((await call<GetOk>('claudecode.get', { name: twice.id })).config.name, `main#${twice.id}`);
     const missing = new ClaudeCode({ arbor, claudePath: join(dir, 'no-claude'), env });

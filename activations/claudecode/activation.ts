@@ -158,6 +158,7 @@ export class ClaudeCode {
   @method({ verbs: ['execute'] })
   create(name: string, working_dir: string, model: Model, system_prompt?: string, loopback_enabled?: boolean, loopback_session_id?: string): CreateOk {
     if (!MODELS.includes(model)) throw PlexusError.invalidParams(`param 'model' must be one of ${MODELS.join(', ')}`);
+    if (system_prompt?.includes('\0')) throw PlexusError.invalidParams('system_prompt contains a NUL byte');
     if (loopback_enabled) {
       throw PlexusError.invalidParams('loopback_enabled: loopback mode needs the loopback activation and its permission tool, which this hub does not provide');
     }
@@ -279,6 +280,7 @@ export class ClaudeCode {
    */
   @method({ verbs: ['execute'], streaming: true })
   async *chat(name: string, prompt: string, ephemeral?: boolean, allowed_tools?: string[], ctx?: CallContext): AsyncGenerator<ChatEvent> {
+    checkPrompt(prompt, allowed_tools);
     const session = this.#store.resolve(name);
     const release = this.#acquire(session, ctx?.signal);
     if (!release) {
@@ -300,6 +302,7 @@ export class ClaudeCode {
    */
   @method({ verbs: ['execute'] })
   chatAsync(name: string, prompt: string, ephemeral?: boolean): ChatStartOk {
+    checkPrompt(prompt);
     const session = this.#store.resolve(name);
     const release = this.#acquire(session);
     if (!release) throw new PlexusError(ErrorCode.ExecutionError, busyMessage(session));
@@ -458,6 +461,12 @@ export class ClaudeCode {
     if (!m) throw ClaudeCodeError.sessionNotFound(`message:${h.meta[0].slice(4)}`);
     return { type: 'resolved_message', id: m.id, role: m.role, content: m.content, model: m.model_id, name: h.meta[2] ?? m.role };
   }
+}
+
+/** An argv word cannot hold a NUL byte: refuse it before anything is stored. */
+function checkPrompt(prompt: string, tools: readonly string[] = []): void {
+  if (prompt.includes('\0')) throw PlexusError.invalidParams('prompt contains a NUL byte');
+  for (const t of tools) if (t.includes('\0') || t.includes(',')) throw PlexusError.invalidParams(`allowed_tools entry ${JSON.stringify(t)} may not contain a comma or NUL byte`);
 }
 
 function busyMessage(s: Session): string {
