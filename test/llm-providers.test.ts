@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { LlmError, LlmErrorCode } from '../activations/cone/llm/errors.js';
 import { LlmRegistry } from '../activations/cone/llm/registry.js';
 import type { LlmEvent, LlmRequest } from '../activations/cone/llm/types.js';
-import { FakeLlmServer, type FakeFormat } from './support/fake-llm-server.js';
+import { FakeLlmServer, settledWithin, type FakeFormat } from './support/fake-llm-server.js';
 
 const KEY = 'sk-test-0123456789abcdef0123';
 
@@ -109,7 +109,7 @@ for (const format of ['anthropic', 'openai'] as const) {
       }
       assert.deepEqual(seen, ['one ', 'two ']);
       const sent = fake.last!;
-      await sent.settled;
+      assert.ok(await settledWithin(sent), 'the HTTP request is still open');
       assert.equal(sent.clientClosed, true, 'stopping early closes the HTTP request');
     });
 
@@ -124,7 +124,7 @@ for (const format of ['anthropic', 'openai'] as const) {
       controller.abort();
       await assert.rejects(pending, (err: Error) => err.name === 'AbortError');
       const sent = fake.last!;
-      await sent.settled;
+      assert.ok(await settledWithin(sent), 'the HTTP request is still open');
       assert.equal(sent.clientClosed, true);
       assert.equal(sent.chunksSent, 1);
     });
@@ -191,7 +191,7 @@ for (const format of ['anthropic', 'openai'] as const) {
       assert.equal(error.code, LlmErrorCode.Malformed);
       assert.match(error.message, /not server-sent events: this line is not server-sent events/);
       assert.equal(text(events), 'ok ');
-      await fake.last!.settled;
+      assert.ok(await settledWithin(fake.last!), 'the HTTP request is still open');
       assert.equal(fake.last!.clientClosed, true, 'the client hangs up on a broken stream');
     });
 
@@ -245,7 +245,7 @@ for (const format of ['anthropic', 'openai'] as const) {
       const { error } = await failure(provider.stream(request(model)));
       assert.equal(error.code, LlmErrorCode.Timeout);
       assert.match(error.message, /no response within 150 ms/);
-      await fake.last!.settled;
+      assert.ok(await settledWithin(fake.last!), 'the HTTP request is still open');
       assert.equal(fake.last!.clientClosed, true);
     });
 
@@ -256,7 +256,7 @@ for (const format of ['anthropic', 'openai'] as const) {
       assert.equal(error.code, LlmErrorCode.Timeout);
       assert.equal(error.phase, 'stream');
       assert.equal(text(events), 'a');
-      await fake.last!.settled;
+      assert.ok(await settledWithin(fake.last!), 'the HTTP request is still open');
       assert.equal(fake.last!.clientClosed, true);
     });
 

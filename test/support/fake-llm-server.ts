@@ -68,6 +68,18 @@ export interface FakeLlmServerOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits for a request's connection to end, at most `ms`: true when it ended. Tests use
+ * it instead of awaiting `settled`, so a client that never closes fails instead of hanging.
+ */
+export async function settledWithin(request: FakeRequest, ms = 3000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  const ended = await Promise.race([request.settled.then(() => true), late]);
+  clearTimeout(timer);
+  return ended;
+}
+
 const STATUS_TYPES: Record<FakeFormat, Record<number, string>> = {
   anthropic: { 400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 429: 'rate_limit_error', 500: 'api_error', 529: 'overloaded_error' },
   openai: { 400: 'invalid_request_error', 401: 'invalid_api_key', 403: 'permission_denied', 404: 'model_not_found', 429: 'rate_limit_exceeded', 500: 'server_error', 503: 'server_error' },
