@@ -14,7 +14,7 @@ import { DynamicHub } from '../hub/dynamic-hub.js';
 import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
-import { itemText, paramsFromArgs, pluginText } from './format.js';
+import { itemText, paramsFromArgs, pluginText, TextPrinter } from './format.js';
 import { loadActivations } from './load-modules.js';
 
 const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
@@ -111,6 +111,7 @@ program
   .option('--json <object>', 'params as one JSON object')
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--raw', 'print every item as a JSON line')
+  .option('--text <field>', 'print only that string field of each data item, as plain text as it arrives (streamed tokens: --text content)')
   .allowUnknownOption()
   .action(async (path: string, words: string[], opts) => {
     const client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
@@ -122,11 +123,17 @@ program
         params = { ...params, ...paramsFromArgs(words, schema?.params) };
       }
       let failed = false;
+      const text = opts.raw || opts.text === undefined ? undefined : new TextPrinter(opts.text, process.stdout, process.stderr);
       for await (const item of client.call(path, params)) {
         if (item.type === 'error') failed = true;
+        if (text) {
+          text.print(item);
+          continue;
+        }
         const line = opts.raw ? JSON.stringify(item) : itemText(item);
         if (line !== undefined) (item.type === 'error' && !opts.raw ? process.stderr : process.stdout).write(`${line}\n`);
       }
+      text?.end();
       process.exitCode = failed ? 1 : 0;
     } finally {
       client.close();
