@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import type { Router } from './servers/trpc.js';
 import { WireClient } from './wire-client.js';
 import { explorerPaint } from './explorer-paint.js';
+import { coneTtftBenchmark } from './cone-ttft.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);
@@ -321,7 +322,7 @@ function table(rows: Row[]): string {
 }
 
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
-const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory,explorer').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory,explorer,cone').split(','));
 const started = performance.now();
 const lap = (() => {
   let last = performance.now();
@@ -343,7 +344,6 @@ const start_ = only.has('startup') ? await startupBenchmarks() : { cold_start_ms
 lap('start-up');
 log('memory…');
 const memory = only.has('memory') ? await memoryBenchmarks() : ({} as Awaited<ReturnType<typeof memoryBenchmarks>>);
-
 lap('memory');
 log('explorer first paint…');
 let paint: Awaited<ReturnType<typeof explorerPaint>>;
@@ -356,6 +356,10 @@ if (only.has('explorer')) {
   }
 }
 lap('explorer');
+log('cone time to first token…');
+const coneTtft = only.has('cone') ? await coneTtftBenchmark(undefined, log) : [];
+
+lap('cone');
 const results = {
   date: new Date().toISOString(),
   node: process.version,
@@ -369,6 +373,7 @@ const results = {
   startup: start_,
   memory,
   explorer_paint: paint,
+  cone_ttft: coneTtft,
   duration_s: (performance.now() - started) / 1000,
 };
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -384,5 +389,10 @@ for (const [k, v] of Object.entries(memory)) {
 }
 if (paint) {
   console.log(`explorer in Chromium (medians, ms from navigation): first paint ${Math.round(paint.fcp_ms)} (a plain-text page: ${Math.round(paint.baseline_fcp_ms)}, ${(paint.fcp_ms / paint.baseline_fcp_ms).toFixed(2)}×), live tree on screen ${Math.round(paint.tree_ms)} (target < 300 ${paint.tree_ms < 300 ? '✓' : '✗'})`);
+}
+for (const r of coneTtft) {
+  console.log(
+    `cone.chat time to first token (${r.format}, ${r.samples} chats, fake provider in its own process): direct p50 ${r.direct_ms.p50.toFixed(3)} / p99 ${r.direct_ms.p99.toFixed(3)} ms, through the hub p50 ${r.hub_ms.p50.toFixed(3)} / p99 ${r.hub_ms.p99.toFixed(3)} ms: +${r.added_p50_ms.toFixed(3)} ms (target < 2 ms ${r.added_p50_ms < 2 ? '✓' : '✗'})`,
+  );
 }
 console.log(`\nbench/results.json written; ${results.duration_s.toFixed(0)} s`);

@@ -44,6 +44,8 @@ export interface FakeReply {
     /** Send nothing more and keep the connection open until the client closes it. */
     | 'hang';
   after?: number;
+  /** With `then: 'complete'`: after `after` chunks, wait for this before sending the rest. */
+  gate?: Promise<void>;
 }
 
 export interface FakeRequest {
@@ -255,6 +257,14 @@ export class FakeLlmServer {
     if (!alive()) return;
     switch (then) {
       case 'complete':
+        if (reply.gate) {
+          await reply.gate;
+          for (const c of chunks.slice(after)) {
+            if (!alive()) return;
+            res.write(d.chunk(c));
+            record.chunksSent++;
+          }
+        }
         for (const e of d.tail) res.write(e);
         res.end();
         return;
