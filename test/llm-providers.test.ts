@@ -134,7 +134,8 @@ for (const format of ['anthropic', 'openai'] as const) {
       const { error } = await failure(provider.stream(request(model)));
       assert.equal(error.code, LlmErrorCode.Auth);
       assert.equal(error.status, 401);
-      assert.match(error.message, /HTTP 401/);
+      // OpenAI's 401 is type invalid_request_error, code invalid_api_key: the status decides.
+      assert.match(error.message, format === 'anthropic' ? /HTTP 401 \(authentication_error\): Incorrect API key provided: \[redacted\]/ : /HTTP 401 \(invalid_api_key\): Incorrect API key provided: \[redacted\]/);
       assert.doesNotMatch(error.message, /sk-wrong|9876|3210zz/);
       assert.doesNotMatch(inspect(error) + JSON.stringify(error), /sk-wrong|3210zz/);
     });
@@ -160,7 +161,9 @@ for (const format of ['anthropic', 'openai'] as const) {
 
     for (const [status, code] of [
       [400, LlmErrorCode.BadRequest],
+      [403, LlmErrorCode.Auth],
       [404, LlmErrorCode.BadRequest],
+      [413, LlmErrorCode.BadRequest],
       [500, LlmErrorCode.Unavailable],
       [529, LlmErrorCode.Unavailable],
       [503, LlmErrorCode.Unavailable],
@@ -171,7 +174,7 @@ for (const format of ['anthropic', 'openai'] as const) {
         const { error, events } = await failure(provider.stream(request(model)));
         assert.equal(error.code, code);
         assert.equal(error.phase, 'start');
-        assert.match(error.message, new RegExp(`HTTP ${status} \\(\\w+\\): reason ${status}`));
+        assert.match(error.message, new RegExp(`HTTP ${status}( \\(\\w+\\))?: reason ${status}`));
         assert.deepEqual(events, []);
       });
     }

@@ -82,9 +82,27 @@ export async function settledWithin(request: FakeRequest, ms = 3000): Promise<bo
   return ended;
 }
 
-const STATUS_TYPES: Record<FakeFormat, Record<number, string>> = {
-  anthropic: { 400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 429: 'rate_limit_error', 500: 'api_error', 529: 'overloaded_error' },
-  openai: { 400: 'invalid_request_error', 401: 'invalid_api_key', 403: 'permission_denied', 404: 'model_not_found', 429: 'rate_limit_exceeded', 500: 'server_error', 503: 'server_error' },
+/** Error `type` (and OpenAI's `code`) per status, as the real services send them. */
+const STATUS_TYPES: Record<FakeFormat, Record<number, [type: string, code?: string]>> = {
+  anthropic: {
+    400: ['invalid_request_error'],
+    401: ['authentication_error'],
+    403: ['permission_error'],
+    404: ['not_found_error'],
+    413: ['request_too_large'],
+    429: ['rate_limit_error'],
+    500: ['api_error'],
+    529: ['overloaded_error'],
+  },
+  openai: {
+    400: ['invalid_request_error'],
+    401: ['invalid_request_error', 'invalid_api_key'],
+    403: ['invalid_request_error', 'unsupported_country_region_territory'],
+    404: ['invalid_request_error', 'model_not_found'],
+    429: ['requests', 'rate_limit_exceeded'],
+    500: ['server_error'],
+    503: ['server_error'],
+  },
 };
 
 function lastUserText(format: FakeFormat, body: Record<string, unknown>): string {
@@ -229,9 +247,9 @@ export class FakeLlmServer {
 
   #error(res: ServerResponse, format: FakeFormat, reply: FakeReply): void {
     const status = reply.status ?? 500;
-    const type = reply.errorType ?? STATUS_TYPES[format][status] ?? 'api_error';
+    const [type, code] = reply.errorType ? [reply.errorType] : (STATUS_TYPES[format][status] ?? [status < 500 ? 'invalid_request_error' : 'api_error']);
     const message = reply.errorMessage ?? `fake ${status}`;
-    const body = reply.rawBody ?? JSON.stringify(format === 'anthropic' ? { type: 'error', error: { type, message } } : { error: { message, type, param: null, code: null } });
+    const body = reply.rawBody ?? JSON.stringify(format === 'anthropic' ? { type: 'error', error: { type, message } } : { error: { message, type, param: null, code: code ?? null } });
     res.writeHead(status, { 'content-type': reply.rawBody ? 'text/plain' : 'application/json', ...reply.headers }).end(body);
   }
 

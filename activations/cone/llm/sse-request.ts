@@ -39,7 +39,8 @@ export function describeErrorBody(text: string): { message: string; type?: strin
     const err = json.error;
     if (err && typeof err === 'object') {
       const e = err as { message?: unknown; type?: unknown; code?: unknown };
-      const type = typeof e.type === 'string' ? e.type : typeof e.code === 'string' ? e.code : undefined;
+      // OpenAI's `code` (invalid_api_key, rate_limit_exceeded) says more than its `type` (invalid_request_error).
+      const type = typeof e.code === 'string' ? e.code : typeof e.type === 'string' ? e.type : undefined;
       return { message: typeof e.message === 'string' ? e.message : JSON.stringify(err), ...(type ? { type } : {}) };
     }
     if (typeof err === 'string') return { message: err };
@@ -100,7 +101,9 @@ export async function* requestSse(req: SseRequest): AsyncGenerator<EventSourceMe
       if (signal?.aborted) throw abortError(signal);
       const body = describeErrorBody(text);
       const wait = retryAfterMs(res.headers);
-      const code = res.status === 429 ? LlmErrorCode.RateLimited : codeForProviderType(body.type, codeForStatus(res.status));
+      // The status decides; the provider's error type only refines a plain 400.
+      const byStatus = codeForStatus(res.status);
+      const code = res.status === 400 ? codeForProviderType(body.type, byStatus) : byStatus;
       const detail = body.message ? `: ${quote(body.message, secret)}` : '';
       const after = wait !== undefined ? `; retry after ${wait / 1000} s` : '';
       throw new LlmError(code, `${service} answered HTTP ${res.status}${body.type ? ` (${body.type})` : ''}${detail}${after}`, {
