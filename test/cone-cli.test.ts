@@ -2,7 +2,7 @@
 // real child processes, a SQLite file in a temp data dir, the fake provider on loopback.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -112,5 +112,16 @@ describe('hub serve --with cone, hub call cone.chat', () => {
     assert.equal(chat.stdout, 'Still here.\n');
     const sent = (fake.last!.body.messages as { role: string; content: string }[]).map((m) => `${m.role}: ${m.content}`);
     assert.deepEqual(sent, ['system: Be brief.', 'user: Say hello', 'assistant: Hello from the CLI.', 'user: Remember me?']);
+  });
+
+  it('a broken LLM config stops hub serve with a clear error that does not quote the file', async () => {
+    const config = join(dataDir, 'llm.json');
+    writeFileSync(config, '{"services": {"local": {"format": "grpc", "api_key": "sk-secret-in-config-123456"}}}');
+    const r = await run(process.execPath, [HUB, 'serve', '--port', '0', '--with', 'cone', '--data-dir', join(dataDir, 'other')], { cwd: root, env: { ...env, PLEXUS_LLM_CONFIG: config } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `hub: service 'local': format must be "anthropic" or "openai"\n`);
   });
 });

@@ -225,6 +225,23 @@ for (const format of ['anthropic', 'openai'] as const) {
       ]);
     });
 
+    test('two chats at once on one cone: both answers are stored, each under its own prompt', async () => {
+      const created = await r.one('cone.create', { name: `${format}-parallel`, model_id: MODEL[format] });
+      r.fake.enqueue({ chunks: ['slow ', 'one'], delayMs: 30 }, { chunks: ['fast'] });
+      // Which request gets which reply depends on arrival order at the provider.
+      const both = await Promise.all([r.chat(`${format}-parallel`, 'first'), r.chat(`${format}-parallel`, 'second')]);
+      assert.deepEqual(both.map(answerOf).sort(), ['fast', 'slow one']);
+      const slow = both.find((items) => answerOf(items) === 'slow one')!;
+      const tree = await r.tree(`${format}-parallel`);
+      const prompts = childrenOf(tree, tree.root);
+      assert.equal(prompts.length, 2, 'both prompts branch from the same head');
+      for (const p of prompts) assert.equal(p.children.length, 1, 'each prompt has its answer');
+      const slowHead = (events(slow).at(-1) as { new_head: { node_id: string } }).new_head.node_id;
+      const { cone } = await r.one('cone.get', { identifier: byName(`${format}-parallel`) });
+      assert.equal(cone.head.node_id, slowHead, 'the head is the answer that finished last');
+      assert.equal(r.cone.storage.messages(created.cone_id).length, 4);
+    });
+
     test('an ephemeral chat answers but leaves the head, and its nodes and messages are marked for deletion', async () => {
       const created = await r.one('cone.create', { name: `${format}-eph`, model_id: MODEL[format] });
       r.fake.enqueue({ chunks: ['passing thought'] });
