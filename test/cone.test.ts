@@ -418,6 +418,24 @@ for (const format of ['anthropic', 'openai'] as const) {
       assert.deepEqual(userNode!.children, [], 'the failed transaction left no assistant node');
     });
 
+    test('a cone handle on the path whose message is gone: Failed to resolve context, nothing written', async () => {
+      const name = `${format}-dangling`;
+      const created = await r.one('cone.create', { name, model_id: MODEL[format] });
+      const missing = '00000000-0000-4000-8000-000000000000';
+      const node = await r.one('arbor.node_create_external', {
+        tree_id: created.head.tree_id,
+        parent: created.head.node_id,
+        handle: { plugin_id: '11429815-0a5e-5fcc-baf2-842ab3666e77', version: '1.0.0', method: 'chat', meta: [`msg-${missing}`, 'user', 'user'] },
+      });
+      await r.one('cone.set_head', { identifier: byName(name), node_id: node.node_id });
+      const before = r.fake.requests.length;
+      const items = await r.chat(name, 'hi');
+      assert.deepEqual(events(items), [{ type: 'error', message: `Failed to resolve context: Cone not found: message:${missing}`, code: 'cone.not_found' }]);
+      assert.equal(r.fake.requests.length, before, 'the provider was not called');
+      const tree = await r.tree(name);
+      assert.deepEqual(tree.nodes[node.node_id]!.children, [], 'no user turn was stored');
+    });
+
     test('chat on an unknown cone: the reference error event, then cone.not_found', async () => {
       const items = await r.chat('nobody-here', 'hi');
       assert.deepEqual(events(items), [{ type: 'error', message: 'Failed to get cone: Cone not found: nobody-here', code: 'cone.not_found' }]);
