@@ -4,10 +4,10 @@ import { type Clock, newId, seconds } from '../storage/index.js';
 import { contextMessages } from './context.js';
 import { messageHandle } from './handles.js';
 import { LlmError } from './llm/errors.js';
-import type { LlmRegistry, ResolvedModel } from './llm/registry.js';
-import type { LlmUsage } from './llm/types.js';
+import type { LlmRegistry } from './llm/registry.js';
+import type { LlmRequest, LlmUsage } from './llm/types.js';
 import type { ConeStorage } from './storage.js';
-import type { ChatError, ChatEvent, ChatUsage, ConeConfig, ConeIdentifier, Position } from './types.js';
+import type { ChatError, ChatEvent, ChatUsage, ConeIdentifier, Position } from './types.js';
 
 export interface ChatDeps {
   readonly arbor: ArborStorage;
@@ -23,18 +23,40 @@ export interface ChatTurn {
   readonly signal?: AbortSignal;
 }
 
-/** A failure as the reference reports it (an in-band `error` event) and as this hub does (an `error` item after it). */
-class ChatFailure {
+/** A failed step, as the reference reports it (an in-band `error` event) and as this hub does (an `error` item after it). */
+class ChatFailure extends Error {
   readonly event: ChatError;
-  readonly error: PlexusError;
-  constructor(code: string, message: string, retryAfterMs?: number) {
+  constructor(
+    readonly code: string,
+    message: string,
+    retryAfterMs?: number,
+  ) {
+    super(message);
     this.event = { type: 'error', message, code, ...(retryAfterMs !== undefined ? { retry_after_ms: retryAfterMs } : {}) };
-    this.error = new PlexusError(code, message);
   }
 }
 
-const codeOf = (err: unknown, fallback: string) => (err instanceof PlexusError && typeof err.code === 'string' ? err.code : fallback);
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** The error's own named code (`cone.not_found`, …), else `fallback`. */
+const codeOr = (fallback: string) => (err: unknown) => (err instanceof PlexusError && typeof err.code === 'string' ? err.code : fallback);
+
+/** Runs one step; what it throws becomes a failure with the reference's message (`<what>: <cause>`). */
+function attempt<T>(what: string, code: string | ((err: unknown) => string), step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof ChatFailure) throw err;
+    throw new ChatFailure(typeof code === 'string' ? code : code(err), `${what}: ${messageOf(err)}`);
+  }
+}
+
+/** A provider failure under the reference's prefixes: before the stream, an error event of the provider, or the stream breaking. */
+function llmFailure(err: unknown): ChatFailure {
+  if (!(err instanceof LlmError)) return new ChatFailure('cone.provider_error', `LLM error: ${messageOf(err)}`);
+  const prefix = err.phase === 'start' ? 'Failed to start LLM stream' : err.providerType ? 'LLM error' : 'Stream error';
+  return new ChatFailure(err.code, `${prefix}: ${err.message}`, err.retryAfterMs);
+}
 
 function chatUsage(usage: LlmUsage | undefined): ChatUsage | null {
   if (!usage) return null;
@@ -44,119 +66,85 @@ function chatUsage(usage: LlmUsage | undefined): ChatUsage | null {
 }
 
 /**
- * One chat turn, the reference's steps in order: resolve the cone, read the
- * context (root → head), store the user turn (message + node under the head, one
- * transaction), `chat_start`, one `chat_content` per provider chunk as it
- * arrives, store the answer (message + node under the user node + head, one
- * transaction), `chat_complete`.
- *
- * Failure and cancellation leave the stored conversation as it was plus the user
- * turn; no assistant node is written until the answer is whole, and the head
- * does not move. A failure yields the reference's `error` event, then throws (an
- * `error` item with the same code); a cancel (the signal aborts) just stops.
+ * One chat turn. A failed step yields the reference's `error` event and then
+ * throws (an `error` item with the same code follows it on the wire); a cancel
+ * (the signal aborts, or the consumer stops) just ends the stream.
  */
 export async function* runChat(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEvent, void, undefined> {
+  try {
+    yield* chatSteps(deps, turn);
+  } catch (err) {
+    if (!(err instanceof ChatFailure)) throw err;
+    yield err.event;
+    throw new PlexusError(err.code, err.message);
+  }
+}
+
+/**
+ * The reference's steps in order: resolve the cone, read the context (root →
+ * head), store the user turn (message + node under the head, one transaction),
+ * `chat_start`, one `chat_content` per provider chunk as it arrives, store the
+ * answer (message + node under the user node + new head, one transaction),
+ * `chat_complete`.
+ *
+ * So failure and cancellation leave the stored conversation as it was plus the
+ * user turn (beside the head, as the reference leaves it): no assistant node is
+ * written until the answer is whole, and the head does not move.
+ */
+async function* chatSteps(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEvent, void, undefined> {
   const { arbor, cones, llm, clock } = deps;
-  const { signal } = turn;
-  let failure: ChatFailure | undefined;
+  const { signal, ephemeral } = turn;
+  const stamp = () => (ephemeral ? -seconds(clock) : seconds(clock));
 
-  let cone: ConeConfig;
-  try {
-    cone = cones.get(cones.resolve(turn.identifier));
-  } catch (err) {
-    failure = new ChatFailure(codeOf(err, 'cone.storage_error'), `Failed to get cone: ${messageOf(err)}`);
-    yield failure.event;
-    throw failure.error;
-  }
+  const cone = attempt('Failed to get cone', codeOr('cone.storage_error'), () => cones.get(cones.resolve(turn.identifier)));
   const head = cone.head;
+  const model = attempt(`Failed to create request builder: Invalid model_id '${cone.model_id}'`, 'cone.invalid_state', () => llm.resolve(cone.model_id));
+  const path = attempt('Failed to get context path', 'cone.arbor_error', () => arbor.contextGetPath(head.tree_id, head.node_id));
+  const context = attempt('Failed to resolve context', codeOr('cone.not_found'), () => contextMessages(path, (id) => cones.message(id)));
 
-  let model: ResolvedModel;
-  try {
-    model = llm.resolve(cone.model_id);
-  } catch (err) {
-    failure = new ChatFailure('cone.invalid_state', `Failed to create request builder: Invalid model_id '${cone.model_id}': ${messageOf(err)}`);
-    yield failure.event;
-    throw failure.error;
-  }
+  const userNode = attempt('Failed to store user message', 'cone.storage_error', () =>
+    arbor.transaction(() => {
+      const id = newId();
+      attempt('Failed to store user message', 'cone.storage_error', () =>
+        cones.insertMessage({ id, cone_id: cone.id, role: 'user', content: turn.prompt, model_id: null, input_tokens: null, output_tokens: null, created_at: stamp() }),
+      );
+      return attempt('Failed to create user node', 'cone.arbor_error', () =>
+        arbor.nodeCreateExternal(head.tree_id, head.node_id, messageHandle(id, 'user', 'user'), undefined, { ephemeral }),
+      );
+    }),
+  );
+  yield { type: 'chat_start', cone_id: cone.id, user_position: { tree_id: head.tree_id, node_id: userNode } };
 
-  let context;
-  try {
-    const path = arbor.contextGetPath(head.tree_id, head.node_id);
-    try {
-      context = contextMessages(path, (id) => cones.message(id));
-    } catch (err) {
-      failure = new ChatFailure(codeOf(err, 'cone.not_found'), `Failed to resolve context: ${messageOf(err)}`);
-    }
-  } catch (err) {
-    failure = new ChatFailure('cone.arbor_error', `Failed to get context path: ${messageOf(err)}`);
-  }
-  if (failure || !context) {
-    yield failure!.event;
-    throw failure!.error;
-  }
-
-  const stamp = () => (turn.ephemeral ? -seconds(clock) : seconds(clock));
-  const userMessageId = newId();
-  let userNode: string;
-  try {
-    userNode = arbor.transaction(() => {
-      try {
-        cones.insertMessage({ id: userMessageId, cone_id: cone.id, role: 'user', content: turn.prompt, model_id: null, input_tokens: null, output_tokens: null, created_at: stamp() });
-      } catch (err) {
-        throw new ChatFailure('cone.storage_error', `Failed to store user message: ${messageOf(err)}`);
-      }
-      try {
-        return arbor.nodeCreateExternal(head.tree_id, head.node_id, messageHandle(userMessageId, 'user', 'user'), undefined, { ephemeral: turn.ephemeral });
-      } catch (err) {
-        throw new ChatFailure('cone.arbor_error', `Failed to create user node: ${messageOf(err)}`);
-      }
-    });
-  } catch (err) {
-    failure = err instanceof ChatFailure ? err : new ChatFailure('cone.storage_error', `Failed to store user message: ${messageOf(err)}`);
-    yield failure.event;
-    throw failure.error;
-  }
-  const userPosition: Position = { tree_id: head.tree_id, node_id: userNode };
-  yield { type: 'chat_start', cone_id: cone.id, user_position: userPosition };
-
+  const request: LlmRequest = {
+    model: model.model,
+    ...(cone.system_prompt ? { system: cone.system_prompt } : {}),
+    messages: [...context, { role: 'user', content: turn.prompt }],
+    ...(model.maxTokens !== undefined ? { maxTokens: model.maxTokens } : {}),
+    ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+  };
   let answer = '';
   let usage: LlmUsage | undefined;
   try {
-    const request = {
-      model: model.model,
-      ...(cone.system_prompt ? { system: cone.system_prompt } : {}),
-      messages: [...context, { role: 'user' as const, content: turn.prompt }],
-      ...(model.maxTokens !== undefined ? { maxTokens: model.maxTokens } : {}),
-      ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
-    };
     for await (const event of llm.provider(model.service).stream(request, signal)) {
-      if (event.type === 'content') {
-        answer += event.text;
-        yield { type: 'chat_content', cone_id: cone.id, content: event.text };
-      } else {
+      if (event.type === 'finish') {
         usage = event.usage;
+        continue;
       }
+      answer += event.text;
+      yield { type: 'chat_content', cone_id: cone.id, content: event.text };
     }
   } catch (err) {
     if (signal?.aborted) return; // cancelled: the user turn stays, nothing else is written
-    if (err instanceof LlmError) {
-      const prefix = err.phase === 'start' ? 'Failed to start LLM stream' : err.providerType ? 'LLM error' : 'Stream error';
-      failure = new ChatFailure(err.code, `${prefix}: ${err.message}`, err.retryAfterMs);
-    } else {
-      failure = new ChatFailure('cone.provider_error', `LLM error: ${messageOf(err)}`);
-    }
-    yield failure.event;
-    throw failure.error;
+    throw llmFailure(err);
   }
   if (signal?.aborted) return;
 
-  let newHead: Position;
-  try {
-    const node = arbor.transaction(() => {
-      const assistantMessageId = newId();
-      try {
+  const answerNode = attempt('Failed to store assistant message', 'cone.storage_error', () =>
+    arbor.transaction(() => {
+      const id = newId();
+      attempt('Failed to store assistant message', 'cone.storage_error', () =>
         cones.insertMessage({
-          id: assistantMessageId,
+          id,
           cone_id: cone.id,
           role: 'assistant',
           content: answer,
@@ -164,31 +152,15 @@ export async function* runChat(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<C
           input_tokens: usage?.inputTokens ?? null,
           output_tokens: usage?.outputTokens ?? null,
           created_at: stamp(),
-        });
-      } catch (err) {
-        throw new ChatFailure('cone.storage_error', `Failed to store assistant message: ${messageOf(err)}`);
-      }
-      let id: string;
-      try {
-        id = arbor.nodeCreateExternal(head.tree_id, userNode, messageHandle(assistantMessageId, 'assistant', cone.name), undefined, { ephemeral: turn.ephemeral });
-      } catch (err) {
-        throw new ChatFailure('cone.arbor_error', `Failed to create response node: ${messageOf(err)}`);
-      }
-      if (!turn.ephemeral) {
-        try {
-          cones.setHead(cone.id, id, seconds(clock));
-        } catch (err) {
-          throw new ChatFailure(codeOf(err, 'cone.storage_error'), `Failed to update head: ${messageOf(err)}`);
-        }
-      }
-      return id;
-    });
-    newHead = turn.ephemeral ? head : { tree_id: head.tree_id, node_id: node };
-  } catch (err) {
-    failure = err instanceof ChatFailure ? err : new ChatFailure('cone.storage_error', `Failed to store assistant message: ${messageOf(err)}`);
-    yield failure.event;
-    throw failure.error;
-  }
+        }),
+      );
+      const node = attempt('Failed to create response node', 'cone.arbor_error', () =>
+        arbor.nodeCreateExternal(head.tree_id, userNode, messageHandle(id, 'assistant', cone.name), undefined, { ephemeral }),
+      );
+      if (!ephemeral) attempt('Failed to update head', codeOr('cone.storage_error'), () => cones.setHead(cone.id, node, seconds(clock)));
+      return node;
+    }),
+  );
+  const newHead: Position = ephemeral ? head : { tree_id: head.tree_id, node_id: answerNode };
   yield { type: 'chat_complete', cone_id: cone.id, new_head: newHead, usage: chatUsage(usage) };
 }
-
