@@ -26,8 +26,8 @@ export interface ConeOptions {
   readonly clock?: Clock;
 }
 
-/** Unexpected storage failures keep their cause in the message, under the reference's code. */
-function guard<T>(operation: string, fn: () => T): T {
+/** Runs a unary method: arbor failures become `cone.arbor_error`, anything unexpected `cone.storage_error` (with its cause). */
+function withConeErrors<T>(operation: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
@@ -80,8 +80,8 @@ export class Cone {
   }
 
   /** A stored message as arbor's `tree_render` shows it (the reference's `resolve_handle`). */
-  resolveHandle(meta: readonly string[]): ResolvedMessage | undefined {
-    const id = meta.length > 0 ? messageIdOf({ plugin_id: CONE_PLUGIN_ID, version: '1.0.0', method: 'chat', meta: [...meta] }) : undefined;
+  resolveHandle(meta: readonly string[]): ResolvedMessage {
+    const id = messageIdOf(meta);
     if (!id) throw new Error('Cone handle missing message ID in meta');
     const m = this.storage.message(id);
     if (!m) throw ConeError.notFound(`message:${id}`);
@@ -102,7 +102,7 @@ export class Cone {
     } catch (err) {
       throw ConeError.invalidState(`Invalid model_id '${model_id}': ${(err as Error).message}`);
     }
-    return guard('create', () =>
+    return withConeErrors('create', () =>
       this.#arbor.transaction(() => {
         const id = newId();
         const tree_id = this.#arbor.treeCreate(metadata, id);
@@ -120,13 +120,13 @@ export class Cone {
    */
   @method()
   get(identifier: ConeIdentifier | string): ConeData {
-    return guard('get', () => ({ type: 'cone_data', cone: this.storage.get(this.storage.resolve(validIdentifier(identifier))) }));
+    return withConeErrors('get', () => ({ type: 'cone_data', cone: this.storage.get(this.storage.resolve(validIdentifier(identifier))) }));
   }
 
   /** List all cones */
   @method()
   list(): ConeList {
-    return guard('list', () => ({ type: 'cone_list', cones: this.storage.list() }));
+    return withConeErrors('list', () => ({ type: 'cone_list', cones: this.storage.list() }));
   }
 
   /**
@@ -135,7 +135,7 @@ export class Cone {
    */
   @method()
   delete(identifier: ConeIdentifier | string): ConeDeleted {
-    return guard('delete', () => {
+    return withConeErrors('delete', () => {
       const id = this.storage.resolve(validIdentifier(identifier));
       this.storage.delete(id);
       return { type: 'cone_deleted', cone_id: id };
@@ -164,7 +164,7 @@ export class Cone {
   @method()
   setHead(identifier: ConeIdentifier | string, node_id: string): HeadUpdated {
     if (!isUuid(node_id)) throw PlexusError.invalidParams(`param 'node_id' must be a UUID (8-4-4-4-12 hex digits), got ${JSON.stringify(node_id)}`);
-    return guard('set_head', () =>
+    return withConeErrors('set_head', () =>
       this.#arbor.transaction(() => {
         const cone = this.storage.get(this.storage.resolve(validIdentifier(identifier)));
         const target = node_id.toLowerCase();

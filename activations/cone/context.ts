@@ -19,7 +19,7 @@ export function contextMessages(nodes: readonly Node[], lookup: (messageId: stri
     }
     const handle = node.data.handle;
     if (handle.plugin_id === CONE_PLUGIN_ID) {
-      const id = messageIdOf(handle);
+      const id = messageIdOf(handle.meta);
       const message = id === undefined ? undefined : lookup(id);
       if (!message) throw ConeError.notFound(`message:${id ?? '(no id in handle)'}`);
       out.push({ role: message.role === 'assistant' ? 'assistant' : 'user', content: message.content });

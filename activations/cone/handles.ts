@@ -10,9 +10,9 @@ export function messageHandle(messageId: string, role: 'user' | 'assistant', nam
   return { plugin_id: CONE_PLUGIN_ID, version: '1.0.0', method: 'chat', meta: [`msg-${messageId}`, role, name] };
 }
 
-/** The message id in a cone handle's meta (`msg-<uuid>`), or undefined. */
-export function messageIdOf(handle: Handle): string | undefined {
-  const first = handle.meta?.[0];
+/** The message id in a cone handle's meta (`msg-<uuid>` first), or undefined. */
+export function messageIdOf(meta: readonly string[] | undefined): string | undefined {
+  const first = meta?.[0];
   if (!first) return undefined;
   return first.startsWith('msg-') ? first.slice(4) : first;
 }
