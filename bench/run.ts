@@ -14,6 +14,7 @@ import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import WebSocket from 'ws';
 import type { Router } from './servers/trpc.js';
 import { WireClient } from './wire-client.js';
+import { arborBenchmarks } from './arbor.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);
@@ -320,7 +321,7 @@ function table(rows: Row[]): string {
 }
 
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
-const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory,arbor').split(','));
 const started = performance.now();
 const lap = (() => {
   let last = performance.now();
@@ -344,6 +345,9 @@ log('memory…');
 const memory = only.has('memory') ? await memoryBenchmarks() : ({} as Awaited<ReturnType<typeof memoryBenchmarks>>);
 
 lap('memory');
+log('arbor…');
+const arbor = only.has('arbor') ? await arborBenchmarks(RUNS, MEASURE_MS, start, throughput, log) : undefined;
+lap('arbor');
 const results = {
   date: new Date().toISOString(),
   node: process.version,
@@ -356,6 +360,7 @@ const results = {
   mcp,
   startup: start_,
   memory,
+  arbor,
   duration_s: (performance.now() - started) / 1000,
 };
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -368,5 +373,10 @@ console.log(`start-up to first answer: cold cache ${Math.round(start_.cold_start
 console.log('memory (RSS, MB):');
 for (const [k, v] of Object.entries(memory)) {
   console.log(`  ${k.padEnd(7)} baseline ${v.baseline_mb!.toFixed(1)}, 1,000 idle connections ${v.idle_1000_connections_mb!.toFixed(1)}, peak during 100 streams ${v.streams_100_peak_mb!.toFixed(1)}, growth with a client that stopped reading (2 s) ${v.slow_client_growth_2s_mb!.toFixed(1)}`);
+}
+if (arbor) {
+  console.log('arbor (SQLite file, WAL):');
+  console.log(`  node_create_text over WebSocket, 64 in flight: ${Math.round(arbor.node_create_text_ws_64).toLocaleString('en')}/s vs direct better-sqlite3 in process with the same JSON envelope work: ${Math.round(arbor.node_create_text_direct).toLocaleString('en')}/s = ${arbor.ratio.toFixed(2)}× (target ≥ 0.7× ${arbor.ratio >= 0.7 ? '✓' : '✗'})`);
+  console.log(`  context_get_path of a 1,000-deep path: ${arbor.context_get_path_1000_in_process_ms.toFixed(2)} ms in process, ${arbor.context_get_path_1000_ws_ms.toFixed(2)} ms over WebSocket (target < 10 ms ${arbor.context_get_path_1000_ws_ms < 10 ? '✓' : '✗'})`);
 }
 console.log(`\nbench/results.json written; ${results.duration_s.toFixed(0)} s`);
