@@ -106,7 +106,10 @@ export async function arborBenchmarks(runs: number, measureMs: number, start: St
         try {
           const client = await WireClient.open(`ws://127.0.0.1:${server.port}`);
           let n = 0;
-          ws.push(await throughput(() => client.call('arbor.node_create_text', { tree_id: treeId, parent: root, content: `message ${n++} ${'x'.repeat(64)}` }), 64));
+          const insert = () => client.call('arbor.node_create_text', { tree_id: treeId, parent: root, content: `message ${n++} ${'x'.repeat(64)}` });
+          // Warm the server (tsx, JIT, statement cache) before measuring, as the protocol suite does.
+          for (let i = 0; i < 16; i++) await Promise.all(Array.from({ length: 64 }, insert));
+          ws.push(await throughput(insert, 64));
           client.close();
           const full = new PlexusClient({ url: `ws://127.0.0.1:${server.port}` });
           const wsSamples: number[] = [];
