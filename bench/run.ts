@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import type { Router } from './servers/trpc.js';
 import { WireClient } from './wire-client.js';
 import { arborBenchmarks } from './arbor.js';
+import { explorerPaint } from './explorer-paint.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);
@@ -321,7 +322,7 @@ function table(rows: Row[]): string {
 }
 
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
-const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory,arbor').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory,explorer,arbor').split(','));
 const started = performance.now();
 const lap = (() => {
   let last = performance.now();
@@ -345,6 +346,17 @@ log('memory…');
 const memory = only.has('memory') ? await memoryBenchmarks() : ({} as Awaited<ReturnType<typeof memoryBenchmarks>>);
 
 lap('memory');
+log('explorer first paint…');
+let paint: Awaited<ReturnType<typeof explorerPaint>>;
+if (only.has('explorer')) {
+  const hub = await start(['./bin/hub.js', 'serve', '--port', '0']);
+  try {
+    paint = await explorerPaint(hub.port, Math.max(RUNS, 5), log);
+  } finally {
+    await hub.stop();
+  }
+}
+lap('explorer');
 log('arbor…');
 const arbor = only.has('arbor') ? await arborBenchmarks(RUNS, MEASURE_MS, start, throughput, log) : undefined;
 lap('arbor');
@@ -360,6 +372,7 @@ const results = {
   mcp,
   startup: start_,
   memory,
+  explorer_paint: paint,
   arbor,
   duration_s: (performance.now() - started) / 1000,
 };
@@ -373,6 +386,9 @@ console.log(`start-up to first answer: cold cache ${Math.round(start_.cold_start
 console.log('memory (RSS, MB):');
 for (const [k, v] of Object.entries(memory)) {
   console.log(`  ${k.padEnd(7)} baseline ${v.baseline_mb!.toFixed(1)}, 1,000 idle connections ${v.idle_1000_connections_mb!.toFixed(1)}, peak during 100 streams ${v.streams_100_peak_mb!.toFixed(1)}, growth with a client that stopped reading (2 s) ${v.slow_client_growth_2s_mb!.toFixed(1)}`);
+}
+if (paint) {
+  console.log(`explorer in Chromium (medians, ms from navigation): first paint ${Math.round(paint.fcp_ms)} (a plain-text page: ${Math.round(paint.baseline_fcp_ms)}, ${(paint.fcp_ms / paint.baseline_fcp_ms).toFixed(2)}×), live tree on screen ${Math.round(paint.tree_ms)} (target < 300 ${paint.tree_ms < 300 ? '✓' : '✗'})`);
 }
 if (arbor) {
   console.log('arbor (SQLite file, WAL):');
