@@ -1,6 +1,6 @@
 import { activation, method, PlexusError, type CallContext } from '../../src/index.js';
 import type { Arbor, ArborStorage } from '../arbor/index.js';
-import { type Clock, isUuid, newId, seconds, systemClock } from '../storage/index.js';
+import { type Clock, type GroupCommit, groupCommit, isUuid, newId, seconds, systemClock } from '../storage/index.js';
 import { runChat } from './chat.js';
 import { ConeError } from './errors.js';
 import { CONE_PLUGIN_ID, messageIdOf } from './handles.js';
@@ -26,14 +26,18 @@ export interface ConeOptions {
   readonly clock?: Clock;
 }
 
-/** Runs a unary method: arbor failures become `cone.arbor_error`, anything unexpected `cone.storage_error` (with its cause). */
+/** What a unary method throws: arbor failures as `cone.arbor_error`, anything unexpected as `cone.storage_error` (with its cause). */
+function coneError(operation: string, err: unknown): PlexusError {
+  if (err instanceof PlexusError && typeof err.code === 'string' && err.code.startsWith('arbor.')) return ConeError.arbor(err.message);
+  if (err instanceof PlexusError) return err;
+  return ConeError.storage(operation, (err as Error).message);
+}
+
 function withConeErrors<T>(operation: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof PlexusError && typeof err.code === 'string' && err.code.startsWith('arbor.')) throw ConeError.arbor(err.message);
-    if (err instanceof PlexusError) throw err;
-    throw ConeError.storage(operation, (err as Error).message);
+    throw coneError(operation, err);
   }
 }
 
@@ -63,6 +67,7 @@ export class Cone {
   readonly llm: LlmRegistry;
   readonly #arbor: ArborStorage;
   readonly #clock: Clock;
+  readonly #commits: GroupCommit;
   readonly #unregister: () => void;
 
   constructor(options: ConeOptions) {
@@ -70,8 +75,16 @@ export class Cone {
     this.storage = new ConeStorage(this.#arbor.db);
     this.llm = options.llm ?? new LlmRegistry();
     this.#clock = options.clock ?? systemClock;
+    this.#commits = groupCommit(this.#arbor.db);
     // arbor's tree_render shows cone messages through this.
     this.#unregister = options.arbor.registerHandleResolver(CONE_PLUGIN_ID, (handle) => this.resolveHandle(handle.meta ?? []));
+  }
+
+  /** A write as one transaction shared with the event-loop turn's other writes; resolves after the commit. */
+  #write<T>(operation: string, fn: () => T): Promise<T> {
+    return this.#commits.run(fn).catch((err: unknown) => {
+      throw coneError(operation, err);
+    });
   }
 
   /** Stops resolving cone handles in arbor. The database belongs to arbor. */
@@ -96,22 +109,19 @@ export class Cone {
    * @param metadata - Optional configuration metadata
    */
   @method()
-  create(name: string, model_id: string, system_prompt?: string, metadata?: unknown): ConeCreated {
+  create(name: string, model_id: string, system_prompt?: string, metadata?: unknown): Promise<ConeCreated> {
     try {
       this.llm.resolve(model_id);
     } catch (err) {
       throw ConeError.invalidState(`Invalid model_id '${model_id}': ${(err as Error).message}`);
     }
-    return withConeErrors('create', () =>
-      this.#arbor.transaction(() => {
-        const id = newId();
-        const tree_id = this.#arbor.treeCreate(metadata, id);
-        const root = this.#arbor.treeGetSkeleton(tree_id).root;
-        const head = { tree_id, node_id: root };
-        this.storage.insert({ id, name, modelId: model_id, systemPrompt: system_prompt ?? null, head, metadata, now: seconds(this.#clock) });
-        return { type: 'cone_created' as const, cone_id: id, head };
-      }),
-    );
+    return this.#write('create', () => {
+      const id = newId();
+      const tree_id = this.#arbor.treeCreate(metadata, id);
+      const head = { tree_id, node_id: this.#arbor.treeGetSkeleton(tree_id).root };
+      this.storage.insert({ id, name, modelId: model_id, systemPrompt: system_prompt ?? null, head, metadata, now: seconds(this.#clock) });
+      return { type: 'cone_created' as const, cone_id: id, head };
+    });
   }
 
   /**
@@ -134,11 +144,12 @@ export class Cone {
    * @param identifier - Cone name or UUID (e.g., 'my-assistant' or '550e8400-e29b-...')
    */
   @method()
-  delete(identifier: ConeIdentifier | string): ConeDeleted {
-    return withConeErrors('delete', () => {
-      const id = this.storage.resolve(validIdentifier(identifier));
+  delete(identifier: ConeIdentifier | string): Promise<ConeDeleted> {
+    const valid = validIdentifier(identifier);
+    return this.#write('delete', () => {
+      const id = this.storage.resolve(valid);
       this.storage.delete(id);
-      return { type: 'cone_deleted', cone_id: id };
+      return { type: 'cone_deleted' as const, cone_id: id };
     });
   }
 
@@ -151,7 +162,7 @@ export class Cone {
   @method({ streaming: true })
   chat(identifier: ConeIdentifier | string, prompt: string, ephemeral?: boolean, ctx?: CallContext): AsyncGenerator<ChatEvent, void, undefined> {
     return runChat(
-      { arbor: this.#arbor, cones: this.storage, llm: this.llm, clock: this.#clock },
+      { arbor: this.#arbor, cones: this.storage, llm: this.llm, clock: this.#clock, write: (fn) => this.#commits.run(fn) },
       { identifier: validIdentifier(identifier), prompt, ephemeral: ephemeral ?? false, ...(ctx ? { signal: ctx.signal } : {}) },
     );
   }
@@ -162,18 +173,17 @@ export class Cone {
    * @param node_id - UUID of the target node to set as the new head
    */
   @method()
-  setHead(identifier: ConeIdentifier | string, node_id: string): HeadUpdated {
+  setHead(identifier: ConeIdentifier | string, node_id: string): Promise<HeadUpdated> {
     if (!isUuid(node_id)) throw PlexusError.invalidParams(`param 'node_id' must be a UUID (8-4-4-4-12 hex digits), got ${JSON.stringify(node_id)}`);
-    return withConeErrors('set_head', () =>
-      this.#arbor.transaction(() => {
-        const cone = this.storage.get(this.storage.resolve(validIdentifier(identifier)));
-        const target = node_id.toLowerCase();
-        // The reference does not check; a head outside the tree would break every later chat.
-        this.#arbor.nodeGet(cone.head.tree_id, target);
-        this.storage.setHead(cone.id, target, seconds(this.#clock));
-        return { type: 'head_updated' as const, cone_id: cone.id, old_head: cone.head, new_head: { tree_id: cone.head.tree_id, node_id: target } };
-      }),
-    );
+    const valid = validIdentifier(identifier);
+    const target = node_id.toLowerCase();
+    return this.#write('set_head', () => {
+      const cone = this.storage.get(this.storage.resolve(valid));
+      // The reference does not check; a head outside the tree would break every later chat.
+      this.#arbor.nodeGet(cone.head.tree_id, target);
+      this.storage.setHead(cone.id, target, seconds(this.#clock));
+      return { type: 'head_updated' as const, cone_id: cone.id, old_head: cone.head, new_head: { tree_id: cone.head.tree_id, node_id: target } };
+    });
   }
 
   /** Get available LLM services and models */

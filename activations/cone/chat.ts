@@ -14,6 +14,8 @@ export interface ChatDeps {
   readonly cones: ConeStorage;
   readonly llm: LlmRegistry;
   readonly clock: Clock;
+  /** Runs writes as one transaction and resolves once it committed (the database's group commit). */
+  readonly write: <T>(fn: () => T) => Promise<T>;
 }
 
 export interface ChatTurn {
@@ -46,8 +48,21 @@ function attempt<T>(what: string, code: string | ((err: unknown) => string), ste
   try {
     return step();
   } catch (err) {
-    if (err instanceof ChatFailure) throw err;
-    throw new ChatFailure(typeof code === 'string' ? code : code(err), `${what}: ${messageOf(err)}`);
+    throw asFailure(err, what, code);
+  }
+}
+
+function asFailure(err: unknown, what: string, code: string | ((err: unknown) => string)): ChatFailure {
+  if (err instanceof ChatFailure) return err;
+  return new ChatFailure(typeof code === 'string' ? code : code(err), `${what}: ${messageOf(err)}`);
+}
+
+/** As `attempt`, for a write that is done once it committed. */
+async function committed<T>(what: string, code: string, write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    throw asFailure(err, what, code);
   }
 }
 
@@ -85,14 +100,14 @@ export async function* runChat(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<C
  * head), store the user turn (message + node under the head, one transaction),
  * `chat_start`, one `chat_content` per provider chunk as it arrives, store the
  * answer (message + node under the user node + new head, one transaction),
- * `chat_complete`.
+ * `chat_complete`. Each event that reports a write comes after its commit.
  *
  * So failure and cancellation leave the stored conversation as it was plus the
  * user turn (beside the head, as the reference leaves it): no assistant node is
  * written until the answer is whole, and the head does not move.
  */
 async function* chatSteps(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEvent, void, undefined> {
-  const { arbor, cones, llm, clock } = deps;
+  const { arbor, cones, llm, clock, write } = deps;
   const { signal, ephemeral } = turn;
   const stamp = () => (ephemeral ? -seconds(clock) : seconds(clock));
 
@@ -102,8 +117,10 @@ async function* chatSteps(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEv
   const path = attempt('Failed to get context path', 'cone.arbor_error', () => arbor.contextGetPath(head.tree_id, head.node_id));
   const context = attempt('Failed to resolve context', codeOr('cone.not_found'), () => contextMessages(path, (id) => cones.message(id)));
 
-  const userNode = attempt('Failed to store user message', 'cone.storage_error', () =>
-    arbor.transaction(() => {
+  const userNode = await committed(
+    'Failed to store user message',
+    'cone.storage_error',
+    write(() => {
       const id = newId();
       attempt('Failed to store user message', 'cone.storage_error', () =>
         cones.insertMessage({ id, cone_id: cone.id, role: 'user', content: turn.prompt, model_id: null, input_tokens: null, output_tokens: null, created_at: stamp() }),
@@ -139,8 +156,10 @@ async function* chatSteps(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEv
   }
   if (signal?.aborted) return;
 
-  const answerNode = attempt('Failed to store assistant message', 'cone.storage_error', () =>
-    arbor.transaction(() => {
+  const answerNode = await committed(
+    'Failed to store assistant message',
+    'cone.storage_error',
+    write(() => {
       const id = newId();
       attempt('Failed to store assistant message', 'cone.storage_error', () =>
         cones.insertMessage({
