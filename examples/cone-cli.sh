@@ -32,3 +32,6 @@ node bin/hub.js call cone.chat --url "$url" --identifier demo --prompt "$prompt"
 node bin/hub.js call cone.chat --url "$url" --identifier demo --prompt "And in three words?" --text content
 node bin/hub.js call cone.get --url "$url" --identifier demo
 set +x
+# The conversation as arbor stores it (cone resolves its message handles for the render).
+tree=$(node bin/hub.js call cone.get --url "$url" --identifier demo --raw | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const l of s.trim().split("\n")){const i=JSON.parse(l);if(i.type==="data")console.log(i.content.cone.head.tree_id)}})')
+node bin/hub.js call arbor.tree_render --url "$url" --tree_id "$tree" --raw | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const l of s.trim().split("\n")){const i=JSON.parse(l);if(i.type==="data")process.stdout.write(i.content.render)}})'
