@@ -12,6 +12,7 @@ import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
 import { itemText, paramsFromArgs, pluginText } from './format.js';
 import { loadActivations } from './load-modules.js';
+import { TerminalPrompter } from './prompt.js';
 
 const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
 
@@ -105,7 +106,9 @@ program
   .option('--raw', 'print every item as a JSON line')
   .allowUnknownOption()
   .action(async (path: string, words: string[], opts) => {
-    const client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+    // Questions the method asks mid-stream are prompted on the terminal (or read from a piped stdin).
+    const prompter = new TerminalPrompter();
+    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, onRequest: prompter.answer });
     try {
       let params: Record<string, unknown> = {};
       if (opts.json) params = JSON.parse(opts.json);
@@ -121,6 +124,7 @@ program
       }
       process.exitCode = failed ? 1 : 0;
     } finally {
+      prompter.close();
       client.close();
     }
   });

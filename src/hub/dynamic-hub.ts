@@ -1,11 +1,12 @@
 import { DecoratedActivation, toActivation } from '../activation/decorated.js';
 import { activationMetadata } from '../activation/decorators.js';
-import { assertSegment, type Activation, type CallContext, type MethodInfo } from '../activation/types.js';
+import { assertSegment, type Activation, type CallContext, type MethodInfo, type RequestOptions } from '../activation/types.js';
 import { paramsProblem } from '../schema/validate.js';
 import { CallStream, type CallStart } from '../stream/call-stream.js';
 import { ItemFactory } from '../stream/item-factory.js';
 import { foldHash } from '../hash/content-hash.js';
-import { PlexusError } from './errors.js';
+import { ErrorCode, PlexusError } from './errors.js';
+import { PendingRequests } from './pending-requests.js';
 import { RootMethods } from './root-methods.js';
 import { SCHEMA_PARAMS, TreeHashes, methodSchema, type HashesReport, type MethodSchema, type PluginSchema } from './schema.js';
 
@@ -57,6 +58,8 @@ export class DynamicHub implements Activation {
   readonly #rootItems: ItemFactory;
   #ready?: Promise<void>;
   #isReady = false;
+  /** Questions methods asked mid-stream (`ctx.request`), until answered. */
+  readonly #requests = new PendingRequests();
   /** Hash of the empty fold until the tree has loaded once. */
   #lastHash = foldHash();
 
@@ -211,6 +214,24 @@ export class DynamicHub implements Activation {
     return stream;
   }
 
+  /**
+   * Answers a `request` item (what `<root>.respond` does). Throws a PlexusError for
+   * an unknown or expired id, or an answer the question's schema refuses.
+   */
+  respond(requestId: string, responseData: unknown): void {
+    this.#requests.respond(requestId, responseData);
+  }
+
+  /** Fails a pending request with a message for the method (a caller that cannot answer). False when unknown. */
+  rejectRequest(requestId: string, message: string): boolean {
+    return this.#requests.reject(requestId, message);
+  }
+
+  /** How many requests are waiting for an answer. */
+  get pendingRequests(): number {
+    return this.#requests.size;
+  }
+
   /** The `_info` stream: which backend this is and how to authenticate (anonymously, for now). */
   info(): CallStream {
     const content = { backend: this.namespace, auth_capabilities: { mechanisms: [{ kind: 'anonymous' }] } };
@@ -258,11 +279,24 @@ export class DynamicHub implements Activation {
     if (!info) throw PlexusError.methodNotFound(route.path);
     const problem = paramsProblem(info.params, params);
     if (problem) throw PlexusError.invalidParams(problem);
+    const requests = this.#requests;
     const ctx: CallContext = {
       get signal() {
         return call.signal; // lazy: made only if the method asks
       },
       path: route.path,
+      request<T>(question: RequestOptions): Promise<T> {
+        if (!info.bidirectional) {
+          return Promise.reject(new PlexusError(ErrorCode.InternalError, `${route.path} asked its caller a question but is not declared bidirectional (@method({ bidirectional: true }))`));
+        }
+        try {
+          const { item, answer } = requests.ask<T>(question, call.signal);
+          call.ask(item);
+          return answer;
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      },
     };
     return route.node.invoke(route.method, params, ctx);
   }

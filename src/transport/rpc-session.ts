@@ -1,7 +1,7 @@
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { CallStream } from '../stream/call-stream.js';
 import type { StreamItem } from '../stream/items.js';
-import { ErrorCode } from '../hub/errors.js';
+import { ErrorCode, PlexusError } from '../hub/errors.js';
 import { errorResponse, itemNotification, JsonRpcError, parseRequest, resultResponse, type JsonRpcRequest, type RequestId } from './jsonrpc.js';
 
 /** Where a session writes, with the peer's backpressure. */
@@ -53,7 +53,7 @@ export class RpcSession {
       [`${root}.schema_unsub`, (req) => this.#unsubscribe(req)],
       [`${root}.hash_unsub`, (req) => this.#unsubscribe(req)],
       ['_info_unsub', (req) => this.#unsubscribe(req)],
-      [`${root}.respond`, (req) => this.#reply(req.id, undefined, { code: ErrorCode.MethodNotFound, message: `Method not supported: ${root}.respond (bidirectional requests are not implemented by this server)` })],
+      [`${root}.respond`, (req) => this.#respond(hub, req)],
     ]);
   }
 
@@ -115,6 +115,26 @@ export class RpcSession {
       throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: "params" must be an object');
     }
     return [method, inner ?? {}];
+  }
+
+  /** `<root>.respond {"request_id", "response_data"}`: answers a `request` item of any stream. */
+  #respond(hub: DynamicHub, req: JsonRpcRequest): void {
+    const p = req.params;
+    const [requestId, data, given] = Array.isArray(p)
+      ? [p[0], p[1], p.length >= 2]
+      : p && typeof p === 'object'
+        ? [(p as { request_id?: unknown }).request_id, (p as { response_data?: unknown }).response_data, 'response_data' in p]
+        : [undefined, undefined, false];
+    if (typeof requestId !== 'string' || !given) {
+      throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: expected {"request_id": "<id of the request item>", "response_data": <the answer>}');
+    }
+    try {
+      hub.respond(requestId, data);
+    } catch (err) {
+      if (!(err instanceof PlexusError)) throw err;
+      throw new JsonRpcError(err.code, err.message);
+    }
+    this.#reply(req.id, { success: true });
   }
 
   #noParams(params: unknown): Record<string, never> {
