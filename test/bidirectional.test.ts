@@ -1,6 +1,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -12,10 +15,14 @@ import { serveMcpHttp, type McpHttpServer } from '../src/mcp/http.js';
 import { serveWebSocket, type PlexusServer } from '../src/transport/websocket-server.js';
 import { parseAnswer } from '../src/cli/prompt.js';
 import { Trash } from '../examples/trash.js';
+import { generate } from '../codegen/index.js';
 import { eventually } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const HUB = `${root}bin/hub.js`;
+const run = promisify(execFile);
+const tmp = join(root, 'test', '.tmp', `bidirectional-${process.pid}`);
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Method `finally` blocks that ran, by method. */
 const finished = { ask: 0 };
@@ -462,5 +469,62 @@ describe('hub call prompts for requests', () => {
     assert.equal(parseAnswer('red', { type: 'string', enum: ['red', 'green'] }), 'red');
     assert.equal(parseAnswer('blue', { type: 'string', enum: ['red', 'green'] }), undefined);
     assert.deepEqual(parseAnswer('{"a":1}', { type: 'object' }), { a: 1 });
+  });
+});
+
+describe('bidirectional requests in a generated TypeScript client', () => {
+  let server: PlexusServer;
+  before(async () => {
+    server = await serveWebSocket(newHub(), { port: 0 });
+  });
+  after(() => server.close({ graceMs: 0 }));
+
+  it('createClient({ onRequest }) answers; without it requests are declined; the program type-checks strictly', async () => {
+    const dir = join(tmp, 'ts');
+    mkdirSync(dir, { recursive: true });
+    const reader = new PlexusClient({ url: server.url });
+    await generate({ schema: (p) => reader.schema(p) }, { out: join(dir, 'client') }).finally(() => reader.close());
+    writeFileSync(
+      join(dir, 'main.ts'),
+      `import { createClient, PlexusCallError, type TrashEvent } from './client/index.js';
+const asked: string[] = [];
+const hub = createClient({
+  url: process.env.HUB_URL!,
+  onDrift: 'throw',
+  onRequest: (request) => {
+    asked.push(\`\${request.path}: \${(request.data as { prompt: string }).prompt}\`);
+    return true;
+  },
+});
+const deleted: TrashEvent[] = [];
+for await (const e of hub.trash.empty()) deleted.push(e);
+hub.$close();
+const plain = createClient({ url: process.env.HUB_URL! });
+await plain.trash.put({ name: 'x' });
+const kept: TrashEvent[] = [];
+for await (const e of plain.trash.empty()) kept.push(e);
+let declined = '';
+try {
+  for await (const _ of plain.asker.ask({ prompt: 'OK?' })) void _;
+} catch (e) {
+  if (e instanceof PlexusCallError) declined = \`\${e.code} \${e.message}\`;
+}
+plain.$close();
+console.log(JSON.stringify({ asked, deleted: deleted.length, kept, declined }));
+`,
+    );
+    const TSC = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    try {
+      await run(process.execPath, [TSC, '--strict', '--noEmit', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--skipLibCheck', '--types', 'node', join(dir, 'main.ts')], { cwd: root });
+    } catch (e) {
+      assert.fail(`tsc failed:\n${(e as { stdout: string }).stdout}`);
+    }
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(dir, 'main.ts')], { cwd: root, env: { ...process.env, HUB_URL: server.url } });
+    assert.deepEqual(JSON.parse(stdout), {
+      asked: ['trash.empty: Permanently delete 3 items (draft.txt, old-notes.md, screenshot.png)?'],
+      deleted: 3,
+      kept: [{ event: 'kept', count: 1, reason: 'Request declined by the caller' }],
+      declined: '-32006 Request declined by the caller',
+    });
   });
 });

@@ -183,7 +183,18 @@ export class Probe {
     }
   }
 
-  /** How many ticks streams have ended. */
+  /** Asks for a number and yields it doubled. */
+  @method({ bidirectional: true })
+  async double(ctx: CallContext): Promise<number> {
+    try {
+      const n = await ctx.request<number>({ prompt: 'A number?', schema: { type: 'number' } });
+      return n * 2;
+    } finally {
+      finished++;
+    }
+  }
+
+  /** How many ticks or double streams have ended. */
   @method()
   finished(): number {
     return finished;
@@ -197,7 +208,7 @@ describe('codegen --lang python end to end against a live hub serve', { skip: py
   before(async () => {
     mkdirSync(join(dir, 'modules'), { recursive: true });
     writeFileSync(join(dir, 'modules', 'probe.ts'), PROBE);
-    server = await serve([join(root, 'test', 'fixtures', 'kitchen.ts'), join(dir, 'modules', 'probe.ts')]);
+    server = await serve([join(root, 'test', 'fixtures', 'kitchen.ts'), join(dir, 'modules', 'probe.ts'), join(root, 'examples', 'trash.ts')]);
   });
   after(() => server.child.kill('SIGKILL'));
 
@@ -307,6 +318,78 @@ asyncio.run(main())
     const { stdout, stderr } = await runPython('old.py', [server.url], join(dir, 'drift'));
     assert.deepEqual(stdout.trim().split('\n'), ['a', `drift-error ${ir.hash} ${actual}`]);
     assert.match(stderr, new RegExp(`SchemaDriftWarning: Schema drift: this client was generated for hash ${ir.hash}, the server has ${actual}; regenerate it with hub codegen`));
+  });
+
+  it('answers the server\'s mid-stream requests with on_request, declines without it, and cancels a pending one', async () => {
+    writeFileSync(
+      join(dir, 'ask.py'),
+      `import asyncio
+import json
+import sys
+from typing import Any
+
+from py_client import HubClient, PlexusCallError, PlexusRequest, TrashEvent
+
+asked: list[Any] = []
+
+
+async def confirm(request: PlexusRequest) -> Any:
+    asked.append([request.path, request.prompt, request.schema, request.timeout_ms])
+    return True if request.path == "trash.empty" else 21
+
+
+async def never(request: PlexusRequest) -> Any:
+    await asyncio.Event().wait()
+
+
+async def main() -> None:
+    out: dict[str, Any] = {"asked": asked}
+    async with HubClient(sys.argv[1], on_request=confirm) as hub:
+        deleted: list[TrashEvent] = [e async for e in hub.trash.empty()]
+        out["deleted"] = deleted
+        out["doubled"] = await hub.probe.double()
+    async with HubClient(sys.argv[1]) as hub:
+        await hub.trash.put(name="x")
+        out["kept"] = [e async for e in hub.trash.empty()]
+        try:
+            await hub.probe.double()
+        except PlexusCallError as e:
+            out["declined"] = [e.code, e.message]
+    async with HubClient(sys.argv[1], on_request=never) as hub:
+        before = await hub.probe.finished()
+        try:
+            await asyncio.wait_for(hub.probe.double(), 0.5)
+        except asyncio.TimeoutError:
+            out["timed_out_locally"] = True
+        for _ in range(200):
+            if await hub.probe.finished() == before + 1:
+                break
+            await asyncio.sleep(0.01)
+        out["cancelled"] = await hub.probe.finished() - before
+    print(json.dumps(out))
+
+
+asyncio.run(main())
+`,
+    );
+    await pyrightStrict(dir);
+    const { stdout } = await runPython('ask.py', [server.url], dir);
+    assert.deepEqual(JSON.parse(stdout), {
+      asked: [
+        ['trash.empty', 'Permanently delete 3 items (draft.txt, old-notes.md, screenshot.png)?', { type: 'boolean', description: 'true deletes them' }, 30000],
+        ['probe.double', 'A number?', { type: 'number' }, 30000],
+      ],
+      deleted: [
+        { event: 'deleted', name: 'draft.txt' },
+        { event: 'deleted', name: 'old-notes.md' },
+        { event: 'deleted', name: 'screenshot.png' },
+      ],
+      doubled: 42,
+      kept: [{ event: 'kept', count: 1, reason: 'Request declined by the caller' }],
+      declined: [-32006, 'Request declined by the caller'],
+      timed_out_locally: true,
+      cancelled: 1,
+    });
   });
 
   it('a call to a server that is not there raises PlexusConnectionError', async () => {

@@ -103,6 +103,19 @@ class PlexusRequest:
     path: str
     """The method whose stream asked."""
 
+    @property
+    def prompt(self) -> str:
+        """The question, for a person (`ctx.request({ prompt })` on the server)."""
+        data: Any = self.data
+        return str(cast(dict[str, Any], data).get("prompt", "")) if isinstance(data, dict) else str(data)
+
+    @property
+    def schema(self) -> dict[str, Any] | None:
+        """JSON Schema of the expected answer, when the method gave one."""
+        data: Any = self.data
+        schema: Any = cast(dict[str, Any], data).get("schema") if isinstance(data, dict) else None
+        return cast(dict[str, Any], schema) if isinstance(schema, dict) else None
+
 
 RequestHandler = Callable[[PlexusRequest], Awaitable[Any]]
 """Answers a request: the return value is sent as `response_data`."""
@@ -251,7 +264,8 @@ class PlexusClient:
         self._closed = False
 
     def call(self, path: str, params: Mapping[str, Any] | None = None) -> CallStream[Item]:
-        """Every item of a call (`data`, `progress`, `error`, `done`); requests are answered on the way."""
+        """Every item of a call (`data`, `progress`, `error`, `done`, and `request` items,
+        which are answered by `on_request` before they are yielded)."""
         return CallStream(self._items(f"{self.root}.call", {"method": path, "params": dict(params or {})}, path))
 
     async def hash(self) -> str:
@@ -286,7 +300,6 @@ class PlexusClient:
                 kind = item.get("type")
                 if kind == "request":
                     await self._answer(connection, item, path)
-                    continue
                 finished = kind in ("done", "error")
                 yield item
                 if finished:
