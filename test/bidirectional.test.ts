@@ -486,7 +486,7 @@ describe('bidirectional requests in a generated TypeScript client', () => {
     await generate({ schema: (p) => reader.schema(p) }, { out: join(dir, 'client') }).finally(() => reader.close());
     writeFileSync(
       join(dir, 'main.ts'),
-      `import { createClient, PlexusCallError, type TrashEvent } from './client/index.js';
+      `import { createClient, PlexusError, type TrashEvent } from './client/index.js';
 const asked: string[] = [];
 const hub = createClient({
   url: process.env.HUB_URL!,
@@ -507,7 +507,7 @@ let declined = '';
 try {
   for await (const _ of plain.asker.ask({ prompt: 'OK?' })) void _;
 } catch (e) {
-  if (e instanceof PlexusCallError) declined = \`\${e.code} \${e.message}\`;
+  if (e instanceof PlexusError) declined = \`\${e.code} \${e.message}\`;
 }
 plain.$close();
 console.log(JSON.stringify({ asked, deleted: deleted.length, kept, declined }));

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { JsonSchema } from '../../src/schema/wire-types.js';
+import type { JsonSchema } from '../../src/wire/index.js';
 import type { CodegenIR, IrMethod, IrNamespace } from '../ir.js';
 import type { EmittedFile } from '../typescript/emit.js';
 import { attributeName, docstring, NameSet, pascalCase, pyString } from './names.js';
@@ -204,7 +204,7 @@ function nullable(type: string): string {
  * `_runtime.py` transport (needs only `websockets`), `__init__.py` and `py.typed`.
  * Same IR → same bytes.
  */
-export function emitPython(ir: CodegenIR): EmittedFile[] {
+export async function emitPython(ir: CodegenIR): Promise<EmittedFile[]> {
   const types = new PythonTypes(ir.types, []);
   const writer = new ClientWriter(ir, types);
   writer.namespace(ir.tree, true);

@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../src/schema/wire-types.js';
+import type { JsonSchema } from '../../src/wire/index.js';
 import { docstring, isPlainIdentifier, NameSet, pascalCase, pyString } from './names.js';
 
 /**

@@ -1,13 +1,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
+import { serveMcpStdio } from '../mcp/stdio.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
 import { builtinActivations } from '../../activations/index.js';
-import { PlexusClient, PlexusRpcError } from '../client/plexus-client.js';
+import { PlexusClient } from '../client/plexus-client.js';
+import { PlexusError } from '../wire/errors.js';
 import { DynamicHub } from '../hub/dynamic-hub.js';
-import type { MethodSchema, PluginSchema } from '../hub/schema.js';
+import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
 import { itemText, paramsFromArgs, pluginText } from './format.js';
@@ -175,22 +177,18 @@ program
       process.on('SIGTERM', stop);
       return;
     }
-    const [{ StdioServerTransport }, { createMcpServer, ToolCatalog }] = await Promise.all([
-      import('@modelcontextprotocol/sdk/server/stdio.js'),
-      import('../mcp/bridge.js'),
-    ]);
-    const server = createMcpServer(new ToolCatalog(hub), { toolNames });
-    await server.connect(new StdioServerTransport());
+    await serveMcpStdio(hub, { toolNames });
     process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
   });
 
 program
   .command('codegen')
-  .description('generate a typed TypeScript client package from a live server (--url) or an in-process hub (--module)')
+  .description('generate a typed client package (TypeScript or Python) from a live server (--url) or an in-process hub (--module)')
   .requiredOption('--out <dir>', 'output directory')
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
   .option('--emit-ir', 'also write the language-neutral IR as ir.json')
+  .option('--lang <language>', 'target language of the client: typescript or python', 'typescript')
   .action(async (opts) => {
     const { generate } = await import('../../codegen/index.js');
     let source: SchemaSource;
@@ -205,6 +203,7 @@ program
     try {
       const { ir, files } = await generate(source, {
         out: opts.out,
+        lang: opts.lang,
         emitIr: opts.emitIr,
         onProgress: (path, n) => {
           if (process.stderr.isTTY) process.stderr.write(`\rcodegen: ${n} activations read (${path})\x1b[K`);
@@ -231,7 +230,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const message = err instanceof PlexusRpcError ? `error ${err.code}: ${err.message}` : (err as Error).message;
+  const message = err instanceof PlexusError ? `error ${err.code}: ${err.message}` : (err as Error).message;
   process.stderr.write(`hub: ${message}\n`);
   process.exitCode = 1;
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonSchema, RequestOptions } from '../activation/types.js';
 import { valueProblem } from '../schema/validate.js';
-import type { RequestItem } from '../stream/items.js';
-import { ErrorCode, PlexusError } from './errors.js';
+import type { RequestItem } from '../wire/items.js';
+import { ErrorCode, PlexusError } from '../wire/errors.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
