@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
@@ -484,6 +484,7 @@ describe('bidirectional requests in a generated TypeScript client', () => {
     mkdirSync(dir, { recursive: true });
     const reader = new PlexusClient({ url: server.url });
     await generate({ schema: (p) => reader.schema(p) }, { out: join(dir, 'client') }).finally(() => reader.close());
+    assert.match(readFileSync(join(dir, 'client', 'client.ts'), 'utf8'), /@plexus trash\.empty \(stream, bidirectional, hash [0-9a-f]{16}\)/);
     writeFileSync(
       join(dir, 'main.ts'),
       `import { createClient, PlexusError, type TrashEvent } from './client/index.js';

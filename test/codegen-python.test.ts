@@ -316,6 +316,7 @@ asyncio.run(main())
   });
 
   it('answers the server\'s mid-stream requests with on_request, declines without it, and cancels a pending one', async () => {
+    assert.match(readFileSync(join(dir, 'py_client', 'client.py'), 'utf8'), /Asks questions mid-stream: answer them with `HubClient\(on_request=\.\.\.\)`\.\n\n\s+Plexus: trash\.empty \(stream, bidirectional, hash [0-9a-f]{16}\)/);
     writeFileSync(
       join(dir, 'ask.py'),
       `import asyncio

@@ -157,7 +157,8 @@ ${children.map(({ name, cls }) => `        self.${name} = ${cls}(self._hub)\n`).
     const doc = [
       m.description.trim(),
       args.length ? `Args:\n${args.map((a) => `    ${a}`).join('\n')}` : '',
-      `Plexus: ${m.path} (${m.streaming ? 'stream' : 'unary'}, hash ${m.hash})`,
+      m.bidirectional ? 'Asks questions mid-stream: answer them with `HubClient(on_request=...)`.' : '',
+      `Plexus: ${m.path} (${m.streaming ? 'stream' : 'unary'}${m.bidirectional ? ', bidirectional' : ''}, hash ${m.hash})`,
     ]
       .filter(Boolean)
       .join('\n\n');

@@ -100,7 +100,8 @@ function emitTree(ns: IrNamespace, types: Map<string, MethodTypes>, indent: stri
     const t = types.get(m.path)!;
     const arg = t.params ? `params${t.paramsOptional ? '?' : ''}: T.${t.params}` : '';
     const pass = t.params ? 'params' : 'undefined';
-    const tags = `${m.description ? '\n' : ''}@plexus ${m.path} (${m.streaming ? 'stream' : 'unary'}, hash ${m.hash})`;
+    const asks = m.bidirectional ? '\nAsks questions mid-stream: answer them with `createClient({ onRequest })`.' : '';
+    const tags = `${asks}${m.description || asks ? '\n' : ''}@plexus ${m.path} (${m.streaming ? 'stream' : 'unary'}${m.bidirectional ? ', bidirectional' : ''}, hash ${m.hash})`;
     lines.push(
       doc(`${m.description}${tags}`, indent) +
         (m.streaming
