@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import json
+import os
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -403,22 +405,23 @@ class TypedHub:
         self.rpc = rpc
         self.schema_hash = schema_hash
         self.on_drift = on_drift
-        self._drift: asyncio.Future[None] | None = None
+        self._drift: asyncio.Future[str] | None = None
+        self._warned = False
 
     async def check_drift(self) -> None:
         """Compares the server's root hash with the one this client was generated from (once)."""
         if self._drift is None:
-            self._drift = asyncio.ensure_future(self._check())
-        await asyncio.shield(self._drift)
-
-    async def _check(self) -> None:
-        actual = await self.rpc.hash()
+            self._drift = asyncio.ensure_future(self.rpc.hash())
+        actual = await asyncio.shield(self._drift)
         if actual == self.schema_hash or self.on_drift == "ignore":
             return
         error = SchemaDriftError(self.schema_hash, actual)
         if self.on_drift == "throw":
             raise error
-        warnings.warn(str(error), SchemaDriftWarning, stacklevel=4)
+        if not self._warned:
+            self._warned = True
+            # Here, in the caller's task, so the warning points at the caller's code.
+            _warn_at_caller(str(error), SchemaDriftWarning)
 
     def stream(self, path: str, params: Mapping[str, Any], optional: Mapping[str, Any] | None = None) -> CallStream[Any]:
         return CallStream(self._contents(path, _merge(params, optional)))
@@ -444,6 +447,19 @@ class TypedHub:
                     raise _call_error(path, item)
         finally:
             await items.aclose()
+
+
+def _warn_at_caller(message: str, category: type[Warning]) -> None:
+    """Warns at the first frame outside this package (stacklevel differs between calls and streams)."""
+    package = os.path.dirname(__file__)
+    frame = inspect.currentframe()
+    while frame is not None and os.path.dirname(frame.f_code.co_filename) == package:
+        frame = frame.f_back
+    if frame is None:
+        warnings.warn(message, category, stacklevel=2)
+        return
+    registry: dict[Any, Any] = frame.f_globals.setdefault("__warningregistry__", {})
+    warnings.warn_explicit(message, category, frame.f_code.co_filename, frame.f_lineno, frame.f_globals.get("__name__"), registry)
 
 
 def _merge(params: Mapping[str, Any], optional: Mapping[str, Any] | None) -> dict[str, Any]:
