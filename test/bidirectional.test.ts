@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
@@ -456,6 +456,23 @@ describe('hub call prompts for requests', () => {
     const items = raw.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(items.map((i) => i.type), ['request', 'data', 'done']);
     assert.deepEqual(items[1].content, { event: 'kept', count: 1, reason: 'not confirmed' });
+  });
+
+  it('prompts on a terminal: a pty through script(1)', { skip: existsSync('/usr/bin/script') ? false : 'script(1) is not installed (util-linux)' }, async () => {
+    await hubCall(['trash.put', '--name', 'tty.txt'], '');
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, HUB, 'call', 'trash.empty', '--url', server.url].map(quote).join(' ');
+    const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout!.on('data', (d) => {
+      screen += d;
+      // Answer once the question is on the screen, as a person would.
+      if (screen.includes('(y/n) ') && !child.stdin!.writableEnded) child.stdin!.end('y\r');
+    });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0);
+    assert.match(screen, /\? Permanently delete \d+ items? \((.*, )?tty\.txt\)\? \(y\/n\) y\r?\n/);
+    assert.match(screen, /"event": "deleted",\r?\n  "name": "tty\.txt"/);
   });
 
   it('parses answers by the schema', () => {
