@@ -1,7 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { explorerHandler } from '../http/explorer.js';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
 import { serveMcpStdio } from '../mcp/stdio.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
@@ -69,6 +71,7 @@ program
   .option('--root <name>', 'root hub name', 'plexus')
   .option('--stdio', 'speak JSON-RPC on stdin/stdout, one message per line, instead of listening')
   .option('--no-builtins', 'leave out echo, health and solar')
+  .option('--no-explorer', 'do not serve the schema explorer page at /')
   .option('--max-streams <n>', 'concurrent streams per connection', integer, 1024)
   .option('--max-frame-bytes <n>', 'largest accepted message in bytes', integer, 1024 * 1024)
   .addOption(toolNamesOption())
@@ -82,11 +85,14 @@ program
       return;
     }
     const mcp = mcpHttpHandler(hub, { toolNames: opts.toolNames as ToolNaming });
-    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http: mcp });
+    const explorer = opts.explorer ? explorerHandler() : undefined;
+    const http = (req: IncomingMessage, res: ServerResponse) => mcp(req, res) || (explorer?.(req, res) ?? false);
+    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http });
     mcp.bind(server.host, server.port);
     const names = hub.children().map((c) => c.namespace).join(', ');
     log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);
     log(`plexus-hub: MCP (streamable HTTP) on http://${server.url.slice('ws://'.length)}/mcp`);
+    if (explorer) log(`plexus-hub: schema explorer on http://${server.url.slice('ws://'.length)}/`);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) process.exit(130); // a second signal: don't wait
