@@ -53,7 +53,8 @@ describe('codegen --lang python: golden output of the built-in activations', () 
     mkdirSync(golden, { recursive: true });
     for (const f of files.filter((x) => ['__init__.py', 'models.py', 'client.py'].includes(x.path))) {
       const file = join(golden, `${f.path}.golden`);
-      if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, f.content);
+      if (process.env.UPDATE_GOLDEN) writeFileSync(file, f.content);
+      assert.ok(existsSync(file), `test/golden/codegen-python/${f.path}.golden is missing: run with UPDATE_GOLDEN=1 to write it`);
       assert.equal(f.content, readFileSync(file, 'utf8'), `${f.path} differs from test/golden/codegen-python/${f.path}.golden`);
     }
     const models = files.find((f) => f.path === 'models.py')!.content;
@@ -330,7 +331,7 @@ from py_client import HubClient, PlexusCallError, PlexusRequest, TrashEvent
 asked: list[Any] = []
 
 
-async def confirm(request: PlexusRequest) -> Any:
+def confirm(request: PlexusRequest) -> Any:
     asked.append([request.path, request.prompt, request.schema, request.timeout_ms])
     return True if request.path == "trash.empty" else 21
 

@@ -119,8 +119,9 @@ class PlexusRequest:
         return cast(dict[str, Any], schema) if isinstance(schema, dict) else None
 
 
-RequestHandler = Callable[[PlexusRequest], Awaitable[Any]]
-"""Answers a request: the return value is sent as `response_data`."""
+RequestHandler = Callable[[PlexusRequest], Any]
+"""Answers a request: its return value (or what the awaitable it returns resolves to,
+for an `async def`) is sent as `response_data`."""
 
 CANCELLED: dict[str, Any] = {"type": "cancelled"}
 """The answer sent when there is no handler or the handler fails."""
@@ -324,7 +325,9 @@ class PlexusClient:
         answer: Any = CANCELLED
         if self.on_request is not None:
             try:
-                answer = await self.on_request(request)
+                answer = self.on_request(request)
+                if inspect.isawaitable(answer):
+                    answer = await answer
             except Exception as err:
                 warnings.warn(f"request handler failed, answering cancelled: {err!r}", RuntimeWarning, stacklevel=2)
         try:
