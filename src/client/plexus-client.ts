@@ -204,11 +204,6 @@ export class PlexusClient {
     yield* this.#stream(`${this.root}.call`, { method: path, params }, options, path);
   }
 
-  /** Answers a `request` item (what `onRequest` does for you): `<root>.respond`. */
-  async respond(requestId: string, answer: unknown): Promise<void> {
-    const conn = await this.#connect();
-    await conn.request(`${this.root}.respond`, { request_id: requestId, response_data: answer });
-  }
 
   /** The data contents of a call, all of them; an `error` item throws `PlexusError` (numeric code). */
   async collect<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T[]> {
