@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -473,6 +473,54 @@ describe('hub call prompts for requests', () => {
     assert.equal(code, 0);
     assert.match(screen, /\? Permanently delete \d+ items? \((.*, )?tty\.txt\)\? \(y\/n\) y\r?\n/);
     assert.match(screen, /"event": "deleted",\r?\n  "name": "tty\.txt"/);
+  });
+
+  it('answers the reference server\'s standard payloads (confirm, prompt, select) in their response shapes', async () => {
+    // A stand-in for Substrate's `interactive` activation: raw frames, reference payloads.
+    const questions = [
+      { type: 'confirm', message: 'Sure?', default: false },
+      { type: 'prompt', message: 'Project name?' },
+      { type: 'select', message: 'Template?', options: [{ value: 'rust', label: 'Rust' }, { value: 'ts', label: 'TypeScript', description: 'tsx' }], multi_select: false },
+    ];
+    const answers: unknown[] = [];
+    const fake = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    fake.on('connection', (ws) => {
+      let asked = 0;
+      const ask = () => {
+        const item = { type: 'request', requestId: `r${asked}`, requestData: questions[asked], timeoutMs: 5000 };
+        ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'result', params: { subscription: 1, result: item } }));
+      };
+      ws.on('message', (raw) => {
+        const msg = JSON.parse(String(raw));
+        if (msg.method === 'plexus.call') {
+          ws.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: 1 }));
+          ask();
+        } else if (msg.method === 'plexus.respond') {
+          answers.push(msg.params.response_data);
+          ws.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { success: true } }));
+          if (++asked < questions.length) return ask();
+          const meta = { provenance: ['interactive'], plexus_hash: '0000000000000000', timestamp: 0 };
+          ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'result', params: { subscription: 1, result: { type: 'done', metadata: meta } } }));
+        }
+      });
+    });
+    await new Promise((r) => fake.once('listening', r));
+    try {
+      const url = `ws://127.0.0.1:${(fake.address() as { port: number }).port}`;
+      const child = spawn(process.execPath, [HUB, 'call', 'interactive.wizard', '--url', url], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      child.stdin!.end('\nplexus\n3\n2\n');
+      assert.equal(await new Promise((r) => child.once('exit', r)), 0);
+      assert.deepEqual(answers, [
+        { type: 'confirmed', value: false },
+        { type: 'text', value: 'plexus' },
+        { type: 'selected', values: ['ts'] },
+      ]);
+      assert.match(stderr, /\? Template\?\n  1\) Rust\n  2\) TypeScript — tsx\n\(a number\) 3\n\(expected 1 to 2\)\n/);
+    } finally {
+      fake.close();
+    }
   });
 
   it('parses answers by the schema', () => {

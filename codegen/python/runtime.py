@@ -107,9 +107,13 @@ class PlexusRequest:
 
     @property
     def prompt(self) -> str:
-        """The question, for a person (`ctx.request({ prompt })` on the server)."""
+        """The question, for a person: `prompt` (plexus-hub's `ctx.request`), or `message`
+        (the reference server's standard payloads)."""
         data: Any = self.data
-        return str(cast(dict[str, Any], data).get("prompt", "")) if isinstance(data, dict) else str(data)
+        if not isinstance(data, dict):
+            return str(data)
+        fields = cast(dict[str, Any], data)
+        return str(fields.get("prompt", fields.get("message", "")))
 
     @property
     def schema(self) -> dict[str, Any] | None:

@@ -18,23 +18,24 @@ export class TerminalPrompter {
   ) {}
 
   readonly answer = async (request: ClientRequest): Promise<unknown> => {
-    const { prompt, schema } = (request.data ?? {}) as { prompt?: unknown; schema?: JsonSchema };
-    const question = typeof prompt === 'string' ? prompt : JSON.stringify(request.data);
+    const { question, schema, choices, wrap } = questionOf(request.data);
+    const menu = choices ? `\n${choices.map((c, i) => `  ${i + 1}) ${c.label}${c.description ? ` — ${c.description}` : ''}`).join('\n')}\n` : ' ';
     for (let attempt = 1; ; attempt++) {
-      this.output.write(`? ${question} ${hint(schema)}`);
+      this.output.write(`? ${question}${menu}${choices ? `(${choices.multi ? 'numbers, comma-separated' : 'a number'}) ` : hint(schema)}`);
       const text = await this.#line();
       if (text === undefined) {
         this.output.write('\n(no answer: declined)\n');
         return CANCELLED;
       }
       if (!(this.input as { isTTY?: boolean }).isTTY) this.output.write(`${text}\n`);
-      const parsed = parseAnswer(text, schema);
-      if (parsed !== undefined) return parsed;
+      const parsed = choices ? parseChoice(text, choices) : parseAnswer(text, schema);
+      if (parsed !== undefined) return wrap(parsed);
+      const wanted = choices ? `1 to ${choices.length}` : expected(schema);
       if (attempt === MAX_ATTEMPTS) {
-        this.output.write(`(cannot read "${text}" as ${expected(schema)}: declined)\n`);
+        this.output.write(`(cannot read "${text}" as ${wanted}: declined)\n`);
         return CANCELLED;
       }
-      this.output.write(`(expected ${expected(schema)})\n`);
+      this.output.write(`(expected ${wanted})\n`);
     }
   };
 
@@ -50,6 +51,46 @@ export class TerminalPrompter {
   close(): void {
     this.#rl?.close();
   }
+}
+
+interface Choices extends Array<{ value: unknown; label: string; description?: string }> {
+  multi?: boolean;
+}
+
+/**
+ * What to ask and how to answer: our `{ prompt, schema }` (the answer as is), or one of
+ * the reference's standard payloads (spec'd in its bidirectional module): `confirm` →
+ * `{"type":"confirmed","value"}`, `prompt` → `{"type":"text","value"}`, `select` →
+ * `{"type":"selected","values"}`, `custom` → `{"type":"custom","data"}`.
+ */
+export function questionOf(data: unknown): { question: string; schema?: JsonSchema; choices?: Choices; wrap: (answer: unknown) => unknown } {
+  const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  const withDefault = (schema: JsonSchema): JsonSchema => ('default' in d ? { ...schema, default: d.default } : schema);
+  const message = typeof d.message === 'string' ? d.message : JSON.stringify(data);
+  switch (d.type) {
+    case 'confirm':
+      return { question: message, schema: withDefault({ type: 'boolean' }), wrap: (value) => ({ type: 'confirmed', value }) };
+    case 'prompt':
+      return { question: message, schema: withDefault({ type: 'string' }), wrap: (value) => ({ type: 'text', value }) };
+    case 'select': {
+      const options = Array.isArray(d.options) ? (d.options as { value?: unknown; label?: unknown; description?: unknown }[]) : [];
+      const choices: Choices = options.map((o) => ({ value: o.value, label: String(o.label ?? JSON.stringify(o.value)), ...(typeof o.description === 'string' ? { description: o.description } : {}) }));
+      choices.multi = d.multi_select === true;
+      return { question: message, choices, wrap: (values) => ({ type: 'selected', values }) };
+    }
+    case 'custom':
+      return { question: JSON.stringify(d.data), wrap: (answer) => ({ type: 'custom', data: answer }) };
+  }
+  const question = typeof d.prompt === 'string' ? d.prompt : JSON.stringify(data);
+  return { question, ...(d.schema && typeof d.schema === 'object' ? { schema: d.schema as JsonSchema } : {}), wrap: (answer) => answer };
+}
+
+/** `2` or `1,3` → the chosen values (always a list), or undefined when out of range. */
+function parseChoice(text: string, choices: Choices): unknown[] | undefined {
+  const picks = text.split(',').map((t) => Number(t.trim()));
+  if (!picks.length || (!choices.multi && picks.length > 1)) return undefined;
+  if (!picks.every((n) => Number.isInteger(n) && n >= 1 && n <= choices.length)) return undefined;
+  return picks.map((n) => choices[n - 1]!.value);
 }
 
 /** Tries per question before an unreadable answer declines it. */
