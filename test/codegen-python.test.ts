@@ -153,7 +153,7 @@ async def use() -> None:
 });
 
 /** A user activation written by the test: names Python cares about, a cancellable stream, a counter to observe it. */
-const PROBE = `import { activation, method, type CallContext } from '../../../../../src/index.js';
+const PROBE = `import { activation, method, PlexusError, type CallContext } from '../../../../../src/index.js';
 
 /** One tick. */
 export interface Tick {
@@ -192,6 +192,12 @@ export class Probe {
     } finally {
       finished++;
     }
+  }
+
+  /** Fails with a named (domain) error code. */
+  @method()
+  refuse(): string {
+    throw new PlexusError('probe.refused', 'No, thanks');
   }
 
   /** How many ticks or double streams have ended. */
@@ -251,6 +257,10 @@ async def main() -> None:
             await hub.echo.once(message=42)  # type: ignore[arg-type]
         except PlexusCallError as e:
             out["invalid"] = [e.code, e.message]
+        try:
+            await hub.probe.refuse()
+        except PlexusCallError as e:
+            out["named"] = [e.code, e.message]
         before = await hub.probe.finished()
         async with hub.probe.ticks(from_="py") as ticks:
             async for tick in ticks:
@@ -281,6 +291,7 @@ asyncio.run(main())
       counted: [0, 1, 2],
       failing: [[0, 1], 'kitchen.failing', -32000, 'Execution error: boom'],
       invalid: [-32602, "Invalid params: param 'message' must be string"],
+      named: ['probe.refused', 'No, thanks'],
       tick: { n: 2, from: 'py' },
       cancelled: 1,
     });

@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import os
+import re
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -66,9 +67,10 @@ class PlexusRpcError(PlexusError):
 
 
 class PlexusCallError(PlexusError):
-    """An `error` item ended the call to `path`."""
+    """An `error` item ended the call to `path`. `code` is a JSON-RPC number, or a
+    domain name such as `arbor.tree_not_found`."""
 
-    def __init__(self, path: str, code: int, message: str, recoverable: bool = False) -> None:
+    def __init__(self, path: str, code: int | str, message: str, recoverable: bool = False) -> None:
         super().__init__(message)
         self.path = path
         self.code = code
@@ -368,12 +370,17 @@ class PlexusClient:
         raise PlexusConnectionError(f"Cannot connect to {self.url}: {last}") from last
 
 
+def _error_code(raw: Any) -> int | str:
+    """An `error` item's code: numeric codes (`"-32601"`) as ints, named ones
+    (`"arbor.tree_not_found"`) unchanged, -32000 when the item has none."""
+    if raw is None or raw == "":
+        return -32000
+    text = str(raw)
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
+
+
 def _call_error(path: str, item: Item) -> PlexusCallError:
-    try:
-        code = int(item.get("code", -32000))
-    except (TypeError, ValueError):
-        code = -32000
-    return PlexusCallError(path, code, str(item.get("message", "")), bool(item.get("recoverable", False)))
+    return PlexusCallError(path, _error_code(item.get("code")), str(item.get("message", "")), bool(item.get("recoverable", False)))
 
 
 class CallStream(Generic[T], AsyncIterator[T]):
