@@ -424,3 +424,45 @@ asyncio.run(main())
     assert.equal(stdout.trim(), 'connection-error True');
   });
 });
+
+describe('codegen --lang python against the storage activations (arbor, changelog, mustache)', { skip: python.skip }, () => {
+  let server: { child: ChildProcess; url: string };
+  const dir = join(tmp, 'storage');
+  before(async () => {
+    mkdirSync(dir, { recursive: true });
+    server = await serve(['--with', 'arbor,changelog,mustache', '--data-dir', join(dir, 'data')]);
+  });
+  after(() => server.child.kill('SIGKILL'));
+
+  it('a client of their richer schemas passes pyright --strict and keeps named error codes', async () => {
+    await run(process.execPath, [HUB, 'codegen', '--lang', 'python', '--url', server.url, '--out', join(dir, 'big_client')], { cwd: root });
+    writeFileSync(
+      join(dir, 'arbor.py'),
+      `import asyncio
+import json
+import sys
+
+from big_client import HubClient, PlexusCallError, TreeCreated
+
+
+async def main() -> None:
+    out: list[object] = []
+    async with HubClient(sys.argv[1], on_drift="throw") as hub:
+        created: TreeCreated = await hub.arbor.tree_create(owner_id="py")
+        tree = await hub.arbor.tree_get(tree_id=created["tree_id"])
+        out.append(tree["type"])
+        try:
+            await hub.arbor.tree_get(tree_id="00000000-0000-4000-8000-000000000000")
+        except PlexusCallError as e:
+            out.append([e.code, e.message])
+    print(json.dumps(out))
+
+
+asyncio.run(main())
+`,
+    );
+    await pyrightStrict(dir);
+    const { stdout } = await runPython('arbor.py', [server.url], dir);
+    assert.deepEqual(JSON.parse(stdout), ['tree_data', ['arbor.tree_not_found', 'Tree not found: 00000000-0000-4000-8000-000000000000']]);
+  });
+});
