@@ -247,25 +247,37 @@ export class Router {
   }
 }
 
-/** The method's view of its call; `requests` is given only to methods that may ask (bidirectional). */
+/**
+ * The method's view of its call. A class, so the hot path allocates one object and
+ * no closures; `requests` is given only to methods that may ask (bidirectional).
+ */
+class MethodContext implements CallContext {
+  readonly #call: CallStart;
+  readonly #requests?: PendingRequests;
+
+  constructor(call: CallStart, readonly path: string, readonly principal: unknown, requests?: PendingRequests) {
+    this.#call = call;
+    this.#requests = requests;
+  }
+
+  get signal(): AbortSignal {
+    return this.#call.signal; // lazy: made only if the method asks
+  }
+
+  request<T>(question: RequestOptions): Promise<T> {
+    if (!this.#requests) {
+      return Promise.reject(new PlexusError(ErrorCode.InternalError, `${this.path} asked its caller a question but is not declared bidirectional (@method({ bidirectional: true }))`));
+    }
+    try {
+      const { item, answer } = this.#requests.ask<T>(question, this.#call.signal);
+      this.#call.ask(item);
+      return answer;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
 function context(call: CallStart, path: string, principal: unknown, requests?: PendingRequests): CallContext {
-  return {
-    get signal() {
-      return call.signal; // lazy: made only if the method asks
-    },
-    path,
-    principal,
-    request<T>(question: RequestOptions): Promise<T> {
-      if (!requests) {
-        return Promise.reject(new PlexusError(ErrorCode.InternalError, `${path} asked its caller a question but is not declared bidirectional (@method({ bidirectional: true }))`));
-      }
-      try {
-        const { item, answer } = requests.ask<T>(question, call.signal);
-        call.ask(item);
-        return answer;
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    },
-  };
+  return new MethodContext(call, path, principal, requests);
 }
