@@ -552,12 +552,12 @@ describe('bidirectional requests in a generated TypeScript client', () => {
     assert.match(readFileSync(join(dir, 'client', 'client.ts'), 'utf8'), /@plexus trash\.empty \(stream, bidirectional, hash [0-9a-f]{16}\)/);
     writeFileSync(
       join(dir, 'main.ts'),
-      `import { createClient, PlexusError, type TrashEvent } from './client/index.js';
+      `import { createClient, PlexusError, type ClientRequest, type TrashEvent } from './client/index.js';
 const asked: string[] = [];
 const hub = createClient({
   url: process.env.HUB_URL!,
   onDrift: 'throw',
-  onRequest: (request) => {
+  onRequest: (request: ClientRequest) => {
     asked.push(\`\${request.path}: \${(request.data as { prompt: string }).prompt}\`);
     return true;
   },
