@@ -57,6 +57,7 @@ export function itemText(item: StreamItem): string | undefined {
       return `… ${item.message}${item.percentage !== undefined ? ` (${item.percentage}%)` : ''}`;
     case 'error':
       return `error ${item.code ?? ''}: ${item.message}`;
+    // `request` items are answered by the prompter, which shows them.
     default:
       return undefined;
   }

@@ -19,6 +19,7 @@ import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
 import { itemText, paramsFromArgs, pluginText, TextPrinter } from './format.js';
 import { loadActivations } from './load-modules.js';
+import { TerminalPrompter } from './prompt.js';
 
 const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
 
@@ -154,7 +155,9 @@ program
   .option('--text <field>', 'print only that string field of each data item, as plain text as it arrives (streamed tokens: --text content)')
   .allowUnknownOption()
   .action(async (path: string, words: string[], opts) => {
-    const client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+    // Questions the method asks mid-stream are prompted on the terminal (or read from a piped stdin).
+    const prompter = new TerminalPrompter();
+    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, onRequest: prompter.answer });
     try {
       let params: Record<string, unknown> = {};
       if (opts.json) params = JSON.parse(opts.json);
@@ -177,6 +180,7 @@ program
       text?.end();
       process.exitCode = failed ? 1 : 0;
     } finally {
+      prompter.close();
       client.close();
     }
   });
@@ -236,12 +240,12 @@ program
 
 program
   .command('codegen')
-  .description('generate a typed TypeScript client package from a live server (--url) or an in-process hub (--module)')
+  .description('generate a typed client package (TypeScript or Python) from a live server (--url) or an in-process hub (--module)')
   .requiredOption('--out <dir>', 'output directory')
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
   .option('--emit-ir', 'also write the language-neutral IR as ir.json')
-  .option('--lang <language>', 'target language of the client (emitters: typescript)', 'typescript')
+  .option('--lang <language>', 'target language of the client: typescript or python', 'typescript')
   .action(async (opts) => {
     const { generate } = await import('../../codegen/index.js');
     let source: SchemaSource;
