@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { DynamicHub } from '../src/index.js';
 
 /**
@@ -5,7 +7,7 @@ import type { DynamicHub } from '../src/index.js';
  * (better-sqlite3 is a native addon). `bash` and `claudecode` run programs: see
  * the README on what granting `execute` on them means.
  */
-export const OPTIONAL_ACTIVATIONS = ['arbor', 'changelog', 'mustache', 'bash', 'claudecode'] as const;
+export const OPTIONAL_ACTIVATIONS = ['arbor', 'changelog', 'mustache', 'cone', 'bash', 'claudecode'] as const;
 export type OptionalActivation = (typeof OPTIONAL_ACTIVATIONS)[number];
 
 export interface OptionalSet {
@@ -25,7 +27,33 @@ export function parseOptional(list: string): OptionalActivation[] {
       throw new Error(`unknown activation "${n}" for --with (known: ${OPTIONAL_ACTIVATIONS.join(', ')})`);
     }
   }
-  return [...new Set(names)] as OptionalActivation[];
+  // cone and claudecode keep their conversations in arbor: asking for one brings arbor along, made first.
+  if ((names.includes('cone') || names.includes('claudecode')) && !names.includes('arbor')) names.unshift('arbor');
+  return [...new Set(names)].sort((a, b) => Number(b === 'arbor') - Number(a === 'arbor')) as OptionalActivation[];
+}
+
+/** What a config file (`hub serve --config plexus-hub.json`) may say: `{"with": ["arbor"], "data_dir": "./data"}`. */
+export interface StorageConfig {
+  readonly with: OptionalActivation[];
+  /** Resolved against the config file's directory. */
+  readonly dataDir?: string;
+}
+
+/** Reads a config file; a clear error for anything it does not understand. */
+export function readStorageConfig(file: string): StorageConfig {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`config ${file}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`config ${file}: expected a JSON object`);
+  const { with: names = [], data_dir, ...rest } = parsed as Record<string, unknown>;
+  const unknownKeys = Object.keys(rest);
+  if (unknownKeys.length > 0) throw new Error(`config ${file}: unknown key ${JSON.stringify(unknownKeys[0])} (known: with, data_dir)`);
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new Error(`config ${file}: "with" must be an array of names`);
+  if (data_dir !== undefined && typeof data_dir !== 'string') throw new Error(`config ${file}: "data_dir" must be a string`);
+  return { with: parseOptional(names.join(',')), ...(data_dir !== undefined ? { dataDir: resolve(dirname(resolve(file)), data_dir) } : {}) };
 }
 
 /**
@@ -33,37 +61,45 @@ export function parseOptional(list: string): OptionalActivation[] {
  * `<dataDir>/hub.db` (WAL), shared by all of them.
  */
 export async function createOptional(names: readonly OptionalActivation[], dataDir: string): Promise<OptionalSet> {
-  if (names.length === 0) return { activations: [], start: async () => {}, close: () => {} };
   const activations: object[] = [];
-  const closers: (() => void)[] = [];
   if (names.includes('bash')) {
     const { Bash } = await import('./bash.js');
     activations.push(new Bash());
   }
-  const stored = names.filter((n) => n !== 'bash');
-  if (stored.length === 0) return { activations, start: async () => {}, close: () => {} };
+  if (names.every((n) => n === 'bash')) return { activations, start: async () => {}, close: () => {} };
   const { openDataDir } = await import('./storage/sqlite.js');
   const db = openDataDir(dataDir);
+  const closers: (() => void)[] = [];
   let changelog: import('./changelog/index.js').Changelog | undefined;
   let arbor: import('./arbor/index.js').Arbor | undefined;
-  // arbor first: claudecode keeps its conversations there.
-  for (const name of [...stored].sort((a, b) => Number(b === 'arbor') - Number(a === 'arbor'))) {
+  for (const name of names) {
     if (name === 'arbor') {
       const { Arbor } = await import('./arbor/index.js');
       const a = (arbor = new Arbor({ database: db }));
       activations.push(a);
       closers.push(() => a.close());
+    } else if (name === 'cone') {
+      if (!arbor) throw new Error('cone needs arbor: list arbor before cone in --with');
+      const { Cone } = await import('./cone/index.js');
+      // LLM services from the env (ANTHROPIC_API_KEY, OPENAI_BASE_URL, …) and $PLEXUS_LLM_CONFIG.
+      const cone = new Cone({ arbor });
+      activations.push(cone);
+      closers.unshift(() => cone.close());
+    } else if (name === 'claudecode') {
+      if (!arbor) throw new Error('claudecode needs arbor: list arbor before claudecode in --with');
+      const { ClaudeCode } = await import('./claudecode/index.js');
+      // The claude binary: $PLEXUS_HUB_CLAUDE, else the reference's search list, else PATH.
+      const cc = new ClaudeCode({ arbor });
+      activations.push(cc);
+      closers.unshift(() => cc.close());
+    } else if (name === 'bash') {
+      // made above: it needs no database
     } else if (name === 'changelog') {
       const { Changelog } = await import('./changelog/index.js');
       changelog = new Changelog({ database: db });
       activations.push(changelog);
       const c = changelog;
       closers.push(() => c.close());
-    } else if (name === 'claudecode') {
-      const { ClaudeCode } = await import('./claudecode/index.js');
-      const cc = new ClaudeCode(arbor ? { arbor } : { database: db });
-      activations.push(cc);
-      closers.unshift(() => cc.close()); // before arbor closes the database
     } else {
       const { Mustache } = await import('./mustache/index.js');
       activations.push(new Mustache({ database: db }));
