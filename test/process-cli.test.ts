@@ -88,7 +88,7 @@ describe('hub serve --with bash,claudecode', { skip: SKIP_NO_PROC }, () => {
   it('claudecode with arbor over the data dir, driving a fake claude binary', async () => {
     const work = join(dir, 'work');
     mkdirSync(work, { recursive: true });
-    const hub = await serve(['--with', 'arbor,claudecode'], { PLEXUS_HUB_CLAUDE: writeFakeClaude(dir) });
+    const hub = await serve(['--with', 'claudecode'], { PLEXUS_HUB_CLAUDE: writeFakeClaude(dir) });
     try {
       const c = await Raw.open(hub.url);
       c.call(1, 'claudecode.create', { name: 'cli', working_dir: work, model: 'haiku' });
