@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -22,7 +22,8 @@ const LOG = join(dir, 'claude-log.jsonl');
 const arbor = new Arbor({ database: ':memory:', sweepIntervalMs: 0 });
 // CLAUDECODE is set for the hub, and must not reach the CLI (the reference removes it too).
 const env = { ...baseEnvironment('minimal'), PLEXUS_TEST_MARK: MARK, FAKE_CLAUDE_LOG: LOG, CLAUDECODE: '1' };
-const claudecode = new ClaudeCode({ arbor, claudePath: fake, env, killGraceMs: 300 });
+const SESSIONS = join(dir, 'projects');
+const claudecode = new ClaudeCode({ arbor, claudePath: fake, env, killGraceMs: 300, sessionsRoot: SESSIONS });
 const hub = new DynamicHub().register(arbor, claudecode);
 
 interface Launch {
@@ -225,6 +226,59 @@ describe('claudecode: sessions, turns and the session chain in arbor (fake claud
     assert.deepEqual(await call('claudecode.delete', { name: 'branch' }), { type: 'deleted', id: config.id });
     await assert.rejects(call('claudecode.get', { name: 'branch' }), { code: 'claudecode.session_not_found' });
     assert.ok(arbor.storage.treeGet(config.head.tree_id));
+  });
+});
+
+describe('claudecode: session files (sessions_*) under a contained root', () => {
+  const events = [
+    { type: 'user', sessionId: 's1', message: { role: 'user', content: 'list files' } },
+    { type: 'assistant', sessionId: 's1', message: { role: 'assistant', content: [{ type: 'thinking', thinking: 'ls' }, { type: 'text', text: 'Running ls.' }, { type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'ls' } }] } },
+    { type: 'user', sessionId: 's1', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'a.txt' }] }] } },
+    { type: 'assistant', sessionId: 's1', message: { role: 'assistant', content: [{ type: 'text', text: 'One file.' }] } },
+    { type: 'file-history-snapshot', timestamp: null },
+  ];
+  before(() => {
+    mkdirSync(join(SESSIONS, 'proj'), { recursive: true });
+    writeFileSync(join(SESSIONS, 'proj', 's1.jsonl'), `${events.map((e) => JSON.stringify(e)).join('\n')}\n{"torn":\n`);
+    mkdirSync(join(dir, 'outside'), { recursive: true });
+    writeFileSync(join(dir, 'outside', 'secret.jsonl'), '{"type":"user"}\n');
+    symlinkSync(join(dir, 'outside'), join(SESSIONS, 'escape'));
+  });
+
+  it('list and get read the CLI’s JSONL (a torn line skipped)', async () => {
+    assert.deepEqual(await call('claudecode.sessions_list', { project_path: 'proj' }), { sessions: ['s1'] });
+    assert.deepEqual(await call('claudecode.sessions_list', { project_path: 'none-yet' }), { sessions: [] });
+    const got = await call<{ event_count: number; events: unknown[] }>('claudecode.sessions_get', { project_path: 'proj', session_id: 's1' });
+    assert.equal(got.event_count, 5);
+    assert.deepEqual(got.events, events);
+  });
+
+  it('import builds a turn chain in a new tree; export writes it back as session events', async () => {
+    const { tree_id } = await call<{ tree_id: string }>('claudecode.sessions_import', { project_path: 'proj', session_id: 's1' });
+    const tree = arbor.storage.treeGet(tree_id);
+    assert.deepEqual(tree.metadata, { source: 'claude_session_import', session_id: 's1', project_path: 'proj' });
+    const leaf = arbor.storage.contextListLeaves(tree_id)[0]!;
+    assert.deepEqual(pathTypes(tree_id, leaf), ['user_message', 'assistant_start', 'content_thinking', 'content_text', 'content_tool_use', 'assistant_complete', 'user_tool_result', 'assistant_start', 'content_text', 'assistant_complete']);
+    assert.deepEqual(await call('claudecode.sessions_export', { tree_id, project_path: 'exported', session_id: 's2' }), { tree_id, session_id: 's2' });
+    const back = await call<{ events: { type: string; sessionId: string; message: { content: unknown } }[] }>('claudecode.sessions_get', { project_path: 'exported', session_id: 's2' });
+    assert.deepEqual(back.events.map((e) => [e.type, e.sessionId, e.message.content]), [
+      ['user', 's2', 'list files'],
+      ['assistant', 's2', [{ type: 'thinking', thinking: 'ls' }, { type: 'text', text: 'Running ls.' }, { type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'ls' } }]],
+      ['user', 's2', [{ type: 'tool_result', tool_use_id: 't1', content: 'a.txt', is_error: false }]],
+      ['assistant', 's2', [{ type: 'text', text: 'One file.' }]],
+    ]);
+  });
+
+  it('refuses names that leave the root: .., separators, a symlinked project dir', async () => {
+    for (const [project_path, session_id] of [['..', 's1'], ['a/b', 's1'], ['/etc', 's1'], ['proj', '../s1'], ['', 's1']]) {
+      await assert.rejects(call('claudecode.sessions_get', { project_path, session_id }), { code: 'claudecode.session_file' }, `${project_path} ${session_id}`);
+    }
+    await assert.rejects(call('claudecode.sessions_list', { project_path: 'escape' }), { code: 'claudecode.session_file', message: 'session file error: project_path "escape" resolves outside the session root' });
+  });
+
+  it('delete removes the file; a missing one is an error', async () => {
+    assert.deepEqual(await call('claudecode.sessions_delete', { project_path: 'exported', session_id: 's2' }), { session_id: 's2', deleted: true });
+    await assert.rejects(call('claudecode.sessions_delete', { project_path: 'exported', session_id: 's2' }), { code: 'claudecode.session_file', message: 'session file error: Session not found: s2' });
   });
 });
 

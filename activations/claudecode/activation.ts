@@ -7,6 +7,7 @@ import { buildArgs, commandLine } from './args.js';
 import { ClaudeCodeError } from './errors.js';
 import { locateClaude } from './locate.js';
 import { parseNodeEvent, renderMessages } from './render.js';
+import { exportSessionEvents, importNodeEvents, SessionFiles } from './session-files.js';
 import { ClaudeCodeStore, type Session } from './store.js';
 import { TurnParser } from './stream-json.js';
 import { AsyncTurns } from './async-turns.js';
@@ -30,6 +31,8 @@ export interface ClaudeCodeOptions {
   readonly killGraceMs?: number;
   /** Bytes of CLI output per turn (default 64 MiB). */
   readonly maxOutputBytes?: number;
+  /** Where the CLI keeps session files, for `sessions_*` (default `~/.claude/projects`). */
+  readonly sessionsRoot?: string;
   /** How long a finished `chat_async` buffer stays pollable (default 1 hour). */
   readonly keepFinishedStreamsMs?: number;
 }
@@ -82,6 +85,31 @@ export interface StreamListOk {
   type: 'ok';
   streams: StreamInfo[];
 }
+/** Terminal of `sessions_list`: session file ids under a project path. */
+export interface SessionsListOk {
+  sessions: string[];
+}
+/** Terminal of `sessions_get`: the JSON events of a session file. */
+export interface SessionsGetOk {
+  session_id: string;
+  event_count: number;
+  events: unknown[];
+}
+/** Terminal of `sessions_import`: the arbor tree the file was imported into. */
+export interface SessionsImportOk {
+  tree_id: string;
+  session_id: string;
+}
+/** Terminal of `sessions_export`. */
+export interface SessionsExportOk {
+  tree_id: string;
+  session_id: string;
+}
+/** Terminal of `sessions_delete`. */
+export interface SessionsDeleteOk {
+  session_id: string;
+  deleted: boolean;
+}
 /** Terminal of `get_tree`. */
 export interface GetTreeOk {
   tree_id: string;
@@ -113,6 +141,7 @@ export class ClaudeCode {
   readonly #busy = new Map<string, symbol>();
   readonly #close: () => void;
   readonly #async: AsyncTurns;
+  readonly #files: SessionFiles;
 
   constructor(options: ClaudeCodeOptions = {}) {
     if (options.arbor) {
@@ -129,6 +158,7 @@ export class ClaudeCode {
     this.#timeoutMs = options.turnTimeoutMs ?? 30 * 60_000;
     this.#graceMs = options.killGraceMs ?? 2000;
     this.#maxOutputBytes = options.maxOutputBytes ?? 64 * 1024 * 1024;
+    this.#files = new SessionFiles(options.sessionsRoot);
     this.#async = new AsyncTurns(options.keepFinishedStreamsMs ?? 3_600_000);
     if (options.arbor && 'registerHandleResolver' in options.arbor) {
       options.arbor.registerHandleResolver(CLAUDECODE_PLUGIN_ID, (h) => this.#resolveHandle(h));
@@ -333,6 +363,78 @@ export class ClaudeCode {
   @method()
   streams(session_id?: string): StreamListOk {
     return { type: 'ok', streams: this.#async.list(session_id === undefined ? undefined : uuidParam('session_id', session_id)) };
+  }
+
+  /**
+   * List all session files for a project
+   * @param project_path - Project path (e.g., '-workspace-hypermemetic-hub-codegen')
+   */
+  @method()
+  sessionsList(project_path: string): SessionsListOk {
+    return { sessions: this.#files.list(project_path) };
+  }
+
+  /**
+   * Get events from a session file
+   * @param project_path - Project directory name under the sessions root
+   * @param session_id - Session file name without `.jsonl`
+   */
+  @method()
+  sessionsGet(project_path: string, session_id: string): SessionsGetOk {
+    const events = this.#files.read(project_path, session_id);
+    return { session_id, event_count: events.length, events };
+  }
+
+  /**
+   * Import a session file into arbor
+   * @param project_path - Project directory name under the sessions root
+   * @param session_id - Session file name without `.jsonl`
+   * @param owner_id - Owner of the new tree (default "claudecode")
+   */
+  @method({ verbs: ['write'] })
+  sessionsImport(project_path: string, session_id: string, owner_id?: string): SessionsImportOk {
+    const nodes = importNodeEvents(this.#files.read(project_path, session_id));
+    const tree_id = this.#arbor.transaction(() => {
+      const id = this.#arbor.treeCreate({ source: 'claude_session_import', session_id, project_path }, owner_id ?? 'claudecode');
+      let parent = this.#arbor.treeGet(id).root;
+      for (const n of nodes) parent = this.#arbor.nodeCreateText(id, parent, JSON.stringify(n));
+      return id;
+    });
+    return { tree_id, session_id };
+  }
+
+  /**
+   * Export an arbor tree to a session file
+   * @param tree_id - The tree to export (depth first, as the reference does)
+   * @param project_path - Project directory name under the sessions root (created if missing)
+   * @param session_id - Session file name without `.jsonl` (appended to if it exists)
+   */
+  @method({ verbs: ['write'] })
+  sessionsExport(tree_id: string, project_path: string, session_id: string): SessionsExportOk {
+    const tree = this.#arbor.treeGet(uuidParam('tree_id', tree_id));
+    const nodes: NodeEvent[] = [];
+    const stack = [tree.root];
+    while (stack.length > 0) {
+      const node = tree.nodes[stack.pop()!]!;
+      if (node.data.type === 'text' && node.data.content !== '') {
+        const e = parseNodeEvent(node.data.content);
+        if (e) nodes.push(e);
+      }
+      stack.push(...[...node.children].reverse());
+    }
+    this.#files.append(project_path, session_id, exportSessionEvents(nodes, session_id, process.cwd()));
+    return { tree_id: tree.id, session_id };
+  }
+
+  /**
+   * Delete a session file
+   * @param project_path - Project directory name under the sessions root
+   * @param session_id - Session file name without `.jsonl`
+   */
+  @method({ verbs: ['write'] })
+  sessionsDelete(project_path: string, session_id: string): SessionsDeleteOk {
+    this.#files.delete(project_path, session_id);
+    return { session_id, deleted: true };
   }
 
   /**

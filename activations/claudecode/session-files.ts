@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, sep } from 'node:path';
+import { ClaudeCodeError } from './errors.js';
+import type { NodeEvent } from './types.js';
+
+/** `~/.claude/projects`: where the Claude Code CLI keeps its session files. */
+export const DEFAULT_SESSIONS_ROOT = join(homedir(), '.claude', 'projects');
+
+const fail = (message: string) => new ClaudeCodeError('session_file', `session file error: ${message}`);
+
+/** One directory name: not empty, ≤255 bytes, no control characters, not `.`/`..`, no separator. */
+export function isSafeSegment(s: string): boolean {
+  return s.length > 0 && Buffer.byteLength(s) <= 255 && !/[\x00-\x1f\x7f/\\]/.test(s) && s !== '.' && s !== '..';
+}
+
+/**
+ * The CLI's session files, `<root>/<project_path>/<session_id>.jsonl`. Both names come
+ * off the wire, so each must be a single safe path component, and the project
+ * directory, once resolved (symlinks included), must still be inside the root.
+ */
+export class SessionFiles {
+  constructor(readonly root: string = DEFAULT_SESSIONS_ROOT) {}
+
+  projectDir(project: string, create: boolean): string {
+    if (!isSafeSegment(project)) throw fail(`project_path ${JSON.stringify(project)} is not a single directory name; '..', '/' and absolute paths are refused`);
+    if (create) mkdirSync(join(this.root, project), { recursive: true });
+    if (!existsSync(this.root)) return join(this.root, project);
+    const base = realpathSync(this.root);
+    const dir = join(base, project);
+    if (!existsSync(dir)) return dir;
+    const real = realpathSync(dir);
+    if (real !== base && !real.startsWith(base + sep)) throw fail(`project_path ${JSON.stringify(project)} resolves outside the session root`);
+    return real;
+  }
+
+  sessionFile(project: string, sessionId: string, create = false): string {
+    if (!isSafeSegment(sessionId)) throw fail(`session_id ${JSON.stringify(sessionId)} is not a single path component`);
+    return join(this.projectDir(project, create), `${sessionId}.jsonl`);
+  }
+
+  list(project: string): string[] {
+    const dir = this.projectDir(project, false);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => f.slice(0, -'.jsonl'.length)).sort();
+  }
+
+  /** Every JSON line of a session file; lines that are not JSON are skipped, as the reference does. */
+  read(project: string, sessionId: string): unknown[] {
+    const file = this.sessionFile(project, sessionId);
+    if (!existsSync(file)) throw fail(`Session not found: ${sessionId}`);
+    const events: unknown[] = [];
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        events.push(JSON.parse(line));
+      } catch {
+        // A torn last line (the CLI still writing) or garbage: not an event.
+      }
+    }
+    return events;
+  }
+
+  append(project: string, sessionId: string, events: readonly unknown[]): void {
+    const file = this.sessionFile(project, sessionId, true);
+    if (events.length > 0) appendFileSync(file, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  }
+
+  delete(project: string, sessionId: string): void {
+    const file = this.sessionFile(project, sessionId);
+    if (!existsSync(file)) throw fail(`Session not found: ${sessionId}`);
+    unlinkSync(file);
+  }
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const text = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v) ? v.map((b) => (isObject(b) && typeof b.text === 'string' ? b.text : JSON.stringify(b))).join('\n') : JSON.stringify(v ?? ''));
+
+/**
+ * A session file's events as turn nodes: a user event → `user_message` (or
+ * `user_tool_result`s when it carries tool results, which the reference skipped);
+ * an assistant event → `assistant_start`, its blocks, `assistant_complete`.
+ */
+export function importNodeEvents(events: readonly unknown[]): NodeEvent[] {
+  const out: NodeEvent[] = [];
+  for (const e of events) {
+    if (!isObject(e) || !isObject(e.message)) continue;
+    const content = e.message.content;
+    if (e.type === 'user') {
+      if (typeof content === 'string') out.push({ type: 'user_message', content });
+      else if (Array.isArray(content)) {
+        const texts = content.filter((b) => isObject(b) && b.type === 'text').map((b) => String((b as Json).text));
+        if (texts.length > 0) out.push({ type: 'user_message', content: texts.join('\n') });
+        for (const b of content) {
+          if (isObject(b) && b.type === 'tool_result') out.push({ type: 'user_tool_result', tool_use_id: String(b.tool_use_id ?? ''), content: text(b.content), is_error: b.is_error === true });
+        }
+      }
+    } else if (e.type === 'assistant' && Array.isArray(content)) {
+      out.push({ type: 'assistant_start' });
+      for (const b of content) {
+        if (!isObject(b)) continue;
+        if (b.type === 'text' && typeof b.text === 'string') out.push({ type: 'content_text', text: b.text });
+        else if (b.type === 'tool_use') out.push({ type: 'content_tool_use', id: String(b.id ?? ''), name: String(b.name ?? ''), input: b.input ?? {} });
+        else if (b.type === 'thinking' && typeof b.thinking === 'string') out.push({ type: 'content_thinking', thinking: b.thinking });
+        else if (b.type === 'tool_result') out.push({ type: 'user_tool_result', tool_use_id: String(b.tool_use_id ?? ''), content: text(b.content), is_error: b.is_error === true });
+      }
+      out.push({ type: 'assistant_complete', usage: null });
+    }
+  }
+  return out;
+}
+
+/** Turn nodes back into session-file events (the reference's `export_from_arbor`). */
+export function exportSessionEvents(nodes: readonly NodeEvent[], sessionId: string, cwd: string): unknown[] {
+  const events: unknown[] = [];
+  const base = () => ({ uuid: randomUUID(), parentUuid: null, sessionId, timestamp: new Date().toISOString(), cwd });
+  let blocks: unknown[] = [];
+  let inAssistant = false;
+  const flush = () => {
+    if (inAssistant && blocks.length > 0) events.push({ type: 'assistant', ...base(), message: { role: 'assistant', content: blocks } });
+    blocks = [];
+    inAssistant = false;
+  };
+  for (const n of nodes) {
+    switch (n.type) {
+      case 'user_message':
+        flush();
+        events.push({ type: 'user', ...base(), message: { role: 'user', content: n.content } });
+        break;
+      case 'assistant_start':
+        flush();
+        inAssistant = true;
+        break;
+      case 'content_text': {
+        if (!inAssistant) break;
+        // Streamed deltas are one node each: one text block, as the CLI writes it.
+        const last = blocks.at(-1) as { type: string; text: string } | undefined;
+        if (last?.type === 'text') last.text += n.text;
+        else blocks.push({ type: 'text', text: n.text });
+        break;
+      }
+      case 'content_tool_use':
+        if (inAssistant) blocks.push({ type: 'tool_use', id: n.id, name: n.name, input: n.input });
+        break;
+      case 'content_thinking':
+        if (inAssistant) blocks.push({ type: 'thinking', thinking: n.thinking });
+        break;
+      case 'user_tool_result':
+        flush();
+        events.push({ type: 'user', ...base(), message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: n.tool_use_id, content: n.content, is_error: n.is_error }] } });
+        break;
+      case 'assistant_complete':
+        flush();
+        break;
+      default:
+        break; // launch commands and stderr are bookkeeping
+    }
+  }
+  flush();
+  return events;
+}
