@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ensureBuilt } from './built.js';
 
 async function mcpTools(url: string): Promise<string[]> {
   const client = new Client({ name: 'cli-test', version: '1.0.0' });
@@ -19,6 +20,7 @@ async function mcpTools(url: string): Promise<string[]> {
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+ensureBuilt();
 const HUB = `${root}bin/hub.js`;
 const run = promisify(execFile);
 

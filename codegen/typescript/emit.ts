@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
 import type { JsonSchema } from '../../src/schema/wire-types.js';
@@ -12,9 +13,9 @@ export interface EmittedFile {
 
 /** Runtime modules copied into every generated package, so it needs nothing but a WebSocket. */
 const RUNTIME: readonly [from: string, to: string][] = [
-  ['../../src/client/plexus-client.ts', 'plexus-client.ts'],
-  ['../../src/stream/items.ts', 'items.ts'],
-  ['../../src/schema/wire-types.ts', 'wire-types.ts'],
+  ['src/client/plexus-client.ts', 'plexus-client.ts'],
+  ['src/stream/items.ts', 'items.ts'],
+  ['src/schema/wire-types.ts', 'wire-types.ts'],
 ];
 const IMPORT_REWRITES: readonly [RegExp, string][] = [
   [/'\.\.\/schema\/wire-types\.js'/g, "'./wire-types.js'"],
@@ -188,8 +189,22 @@ export type HubClient = ReturnType<typeof createClient>;
 `;
 }
 
+/**
+ * The package root: the nearest directory with a package.json above this module,
+ * which runs from `codegen/` in a clone and from `dist/codegen/` when installed.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('plexus-hub codegen: cannot find the package root (no package.json above it)');
+    dir = parent;
+  }
+  return dir;
+}
+
 function copyRuntime(from: string): string {
-  let text = readFileSync(fileURLToPath(new URL(from, import.meta.url)), 'utf8');
+  let text = readFileSync(join(packageRoot(), from), 'utf8');
   for (const [pattern, replacement] of IMPORT_REWRITES) text = text.replace(pattern, replacement);
   return `// Copied from plexus-hub by \`hub codegen\`. Do not edit.\n${text}`;
 }

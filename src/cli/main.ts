@@ -1,8 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
 import { builtinActivations } from '../../activations/index.js';
 import { PlexusClient, PlexusRpcError } from '../client/plexus-client.js';
@@ -11,7 +9,7 @@ import type { MethodSchema, PluginSchema } from '../hub/schema.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
 import { itemText, paramsFromArgs, pluginText } from './format.js';
-import { loadActivations } from './load-modules.js';
+import { importUserModule, loadActivations } from './load-modules.js';
 
 const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
 
@@ -46,7 +44,7 @@ function countNamespaces(ns: IrNamespace): number {
 
 /** A module's exported DynamicHub, or a hub of the activations it exports. */
 async function hubFromModule(file: string): Promise<DynamicHub> {
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+  const mod = await importUserModule(file);
   const exported = Object.values(mod).find((v): v is DynamicHub => v instanceof DynamicHub);
   const hub = exported ?? new DynamicHub().register(...(await loadActivations([file])));
   await hub.ready();
