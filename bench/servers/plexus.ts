@@ -1,6 +1,5 @@
 // plexus-hub serving the built-ins plus the bench activation, as `hub serve` does.
-import { DynamicHub } from '../../src/index.js';
-import { serveWebSocket } from '../../src/transport/websocket-server.js';
+import { DynamicHub, serveWebSocket } from '../../src/index.js';
 import { builtinActivations } from '../../activations/index.js';
 import { Bench } from '../bench-activation.js';
 

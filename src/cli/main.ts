@@ -1,11 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
+import { serveMcpStdio } from '../mcp/stdio.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
 import { builtinActivations } from '../../activations/index.js';
-import { PlexusClient, PlexusRpcError } from '../client/plexus-client.js';
+import { PlexusClient } from '../client/plexus-client.js';
+import { PlexusError } from '../wire/errors.js';
 import { DynamicHub } from '../hub/dynamic-hub.js';
-import type { MethodSchema, PluginSchema } from '../hub/schema.js';
+import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
 import { itemText, paramsFromArgs, pluginText } from './format.js';
@@ -169,12 +171,7 @@ program
       process.on('SIGTERM', stop);
       return;
     }
-    const [{ StdioServerTransport }, { createMcpServer, ToolCatalog }] = await Promise.all([
-      import('@modelcontextprotocol/sdk/server/stdio.js'),
-      import('../mcp/bridge.js'),
-    ]);
-    const server = createMcpServer(new ToolCatalog(hub), { toolNames });
-    await server.connect(new StdioServerTransport());
+    await serveMcpStdio(hub, { toolNames });
     process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
   });
 
@@ -185,6 +182,7 @@ program
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
   .option('--emit-ir', 'also write the language-neutral IR as ir.json')
+  .option('--lang <language>', 'target language of the client (emitters: typescript)', 'typescript')
   .action(async (opts) => {
     const { generate } = await import('../../codegen/index.js');
     let source: SchemaSource;
@@ -199,6 +197,7 @@ program
     try {
       const { ir, files } = await generate(source, {
         out: opts.out,
+        lang: opts.lang,
         emitIr: opts.emitIr,
         onProgress: (path, n) => {
           if (process.stderr.isTTY) process.stderr.write(`\rcodegen: ${n} activations read (${path})\x1b[K`);
@@ -225,7 +224,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const message = err instanceof PlexusRpcError ? `error ${err.code}: ${err.message}` : (err as Error).message;
+  const message = err instanceof PlexusError ? `error ${err.code}: ${err.message}` : (err as Error).message;
   process.stderr.write(`hub: ${message}\n`);
   process.exitCode = 1;
 }

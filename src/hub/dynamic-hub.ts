@@ -1,47 +1,35 @@
 import { DecoratedActivation, toActivation } from '../activation/decorated.js';
 import { activationMetadata } from '../activation/decorators.js';
 import { assertSegment, type Activation, type CallContext, type MethodInfo } from '../activation/types.js';
-import { paramsProblem } from '../schema/validate.js';
 import { CallStream, type CallStart } from '../stream/call-stream.js';
 import { ItemFactory } from '../stream/item-factory.js';
 import { foldHash } from '../hash/content-hash.js';
-import { PlexusError } from './errors.js';
+import { PlexusError } from '../wire/errors.js';
 import { RootMethods } from './root-methods.js';
-import { SCHEMA_PARAMS, TreeHashes, methodSchema, type HashesReport, type MethodSchema, type PluginSchema } from './schema.js';
+import { Router, type RouteGuard } from './router.js';
+import { TreeHashes, type HashesReport, type MethodSchema, type PluginSchema } from './tree-hashes.js';
 
 export interface DynamicHubOptions {
   readonly version?: string;
   readonly description?: string;
+  /**
+   * Asked once per hop of every call, before params are validated; throw to refuse.
+   * Default: none (every call passes). See `RouteGuard`.
+   */
+  readonly guard?: RouteGuard;
 }
 
 export interface CallOptions {
   /** Aborting it cancels the call, like breaking out of the loop. */
   readonly signal?: AbortSignal;
+  /** Who is calling, for the route guard and `CallContext.principal`. */
+  readonly principal?: unknown;
 }
-
-interface Route {
-  readonly node: Activation;
-  /** Segments from the root to `node`, without the root's name. */
-  readonly provenance: readonly string[];
-  readonly method: string;
-  /** Full dot path without the root prefix: the items' `content_type`. */
-  readonly path: string;
-}
-
-/** A resolved method route with its item factory, kept until the tree changes. */
-interface CachedRoute {
-  readonly route: Route;
-  readonly info?: MethodInfo;
-  readonly items: ItemFactory;
-}
-
-/** Routes remembered per hub; enough for any real tree, bounded against callers inventing paths. */
-const ROUTE_CACHE_LIMIT = 4096;
 
 /**
- * The root of a tree of activations. Routes dot paths (`solar.earth.luna.info`)
- * through nested hubs at any depth, validates params, turns every result into a
- * stream of items, and keeps the tree's content hashes.
+ * The root of a tree of activations: keeps the tree, its readiness, its content
+ * hashes and change listeners, and turns every call into a stream of items. Path
+ * resolution, the route cache and the per-hop guard live in its `Router`.
  */
 export class DynamicHub implements Activation {
   readonly version: string;
@@ -52,7 +40,7 @@ export class DynamicHub implements Activation {
   readonly #root: DecoratedActivation;
   #childList?: readonly Activation[];
   #hashes = new TreeHashes();
-  #routes = new Map<string, CachedRoute>();
+  readonly #router: Router;
   /** Items before routing (errors and done carry no content_type, so one factory serves all calls). */
   readonly #rootItems: ItemFactory;
   #ready?: Promise<void>;
@@ -68,13 +56,23 @@ export class DynamicHub implements Activation {
     this.version = options.version ?? '1.0.0';
     this.description = options.description ?? 'Plexus RPC hub';
     const view = {
-      call: (path: string, params: Record<string, unknown>, signal: AbortSignal) => this.#contents(path, params, signal),
+      call: (path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: unknown) => this.#contents(path, params, signal, principal),
       rootHash: () => this.hash(),
       hashesReport: () => this.hashes(),
     };
     const methods = new RootMethods(namespace, this.description, this.version, view);
     this.#root = new DecoratedActivation(methods, activationMetadata(RootMethods)!);
     this.#rootItems = this.#items([namespace], namespace);
+    this.#router = new Router(
+      {
+        namespace,
+        root: this,
+        child: (name) => this.#children.get(name),
+        items: (provenance, contentType) => this.#items(provenance, contentType),
+        plugin: (node) => this.#hashes.plugin(node),
+      },
+      { guard: options.guard },
+    );
   }
 
   // ---- the tree ---------------------------------------------------------------
@@ -115,7 +113,7 @@ export class DynamicHub implements Activation {
   #changed(): void {
     this.#childList = undefined;
     this.#hashes = new TreeHashes();
-    this.#routes = new Map();
+    this.#router.clear();
     this.#isReady = false;
     this.#ready = undefined;
     for (const l of this.#listeners) l();
@@ -177,16 +175,14 @@ export class DynamicHub implements Activation {
   async schema(path?: string): Promise<PluginSchema | MethodSchema> {
     await this.ready();
     const segments = path ? this.#segments(path) : [];
-    try {
-      const { node } = await this.#walk(segments, segments.length);
-      return this.#hashes.plugin(node);
-    } catch (err) {
-      if (!(err instanceof PlexusError) || segments.length === 0) throw err;
-      // Not an activation: maybe a method.
-      const route = await this.#route(segments.join('.'));
-      if (route.method === 'schema') throw PlexusError.methodNotFound(route.path);
-      return this.#methodSchema(route);
-    }
+    const walk = await this.#router.walk(segments, segments.length);
+    if (!walk.missing && (walk.mountedAt === undefined || walk.mountedAt === segments.length)) return this.#hashes.plugin(walk.hops[walk.hops.length - 1]!);
+    if (segments.length === 0) throw walk.missing;
+    // Not an activation: maybe a method.
+    const route = await this.#router.resolve(segments.join('.'));
+    if (route.missing) throw route.missing;
+    if (route.method === 'schema') throw PlexusError.methodNotFound(route.path);
+    return this.#router.methodSchema(route);
   }
 
   // ---- calls --------------------------------------------------------------------------
@@ -197,7 +193,8 @@ export class DynamicHub implements Activation {
    * preceded by an `error` item on failure. Stopping early cancels the method.
    */
   call(path: string, params: unknown = {}, options: CallOptions = {}): CallStream {
-    const stream = new CallStream((call) => this.#start(path, params, call), this.#rootItems);
+    const principal = options.principal;
+    const stream = new CallStream((call) => this.#start(path, params, call, principal), this.#rootItems);
     const signal = options.signal;
     if (signal) {
       if (signal.aborted) stream.cancel();
@@ -221,56 +218,9 @@ export class DynamicHub implements Activation {
     return new ItemFactory(provenance, contentType, () => this.#currentHash());
   }
 
-  #start(path: string, params: unknown, call: CallStart): unknown {
-    if (!this.#isReady) return this.ready().then(() => this.#start(path, params, call));
-    if (params === undefined || params === null) params = {};
-    if (typeof params !== 'object' || Array.isArray(params)) {
-      throw PlexusError.invalidParams(`params must be an object, got ${Array.isArray(params) ? 'an array' : typeof params}`);
-    }
-    const cached = this.#routes.get(path);
-    if (cached) return this.#invoke(cached, params as Record<string, unknown>, call);
-    const routed = this.#route(path);
-    return routed instanceof Promise
-      ? routed.then((route) => this.#invoke(this.#remember(path, route), params as Record<string, unknown>, call))
-      : this.#invoke(this.#remember(path, routed), params as Record<string, unknown>, call);
-  }
-
-  #remember(path: string, route: Route): CachedRoute {
-    const provenance = route.provenance.length > 0 ? route.provenance : [this.namespace];
-    const entry: CachedRoute = {
-      route,
-      info: route.method === 'schema' ? undefined : route.node.methods().find((m) => m.name === route.method),
-      items: this.#items(provenance, route.path),
-    };
-    // Only real methods are remembered, so unknown paths cannot fill the cache.
-    if ((entry.info || route.method === 'schema') && this.#routes.size < ROUTE_CACHE_LIMIT) this.#routes.set(path, entry);
-    return entry;
-  }
-
-  #invoke({ route, info, items }: CachedRoute, params: Record<string, unknown>, call: CallStart): unknown {
-    call.use(items);
-    if (route.method === 'schema') {
-      const problem = paramsProblem(SCHEMA_PARAMS, params);
-      if (problem) throw PlexusError.invalidParams(problem);
-      const name = params.method as string | undefined;
-      return name === undefined ? this.#hashes.plugin(route.node) : this.#methodSchema({ ...route, method: name, path: `${route.path.slice(0, -'.schema'.length)}.${name}` });
-    }
-    if (!info) throw PlexusError.methodNotFound(route.path);
-    const problem = paramsProblem(info.params, params);
-    if (problem) throw PlexusError.invalidParams(problem);
-    const ctx: CallContext = {
-      get signal() {
-        return call.signal; // lazy: made only if the method asks
-      },
-      path: route.path,
-    };
-    return route.node.invoke(route.method, params, ctx);
-  }
-
-  #methodSchema(route: Route): MethodSchema {
-    const info = route.node.methods().find((m) => m.name === route.method);
-    if (!info) throw PlexusError.methodNotFound(route.path);
-    return methodSchema(info);
+  #start(path: string, params: unknown, call: CallStart, principal: unknown): unknown {
+    if (!this.#isReady) return this.ready().then(() => this.#start(path, params, call, principal));
+    return this.#router.call(path, params, call, principal);
   }
 
   #segments(path: string): string[] {
@@ -279,42 +229,9 @@ export class DynamicHub implements Activation {
     return segments;
   }
 
-  /** Resolves a method path; a Promise only when a node on the way still has to load its schema. */
-  #route(path: string): Route | Promise<Route> {
-    const segments = path.split('.');
-    if (segments.length < 2) throw PlexusError.invalidParams(`Invalid method format: ${path}`);
-    if (segments[0] === this.namespace) segments.shift();
-    const method = segments[segments.length - 1]!;
-    const found = this.#walk(segments, segments.length - 1);
-    const route = (w: { node: Activation; provenance: string[] }): Route => ({
-      node: w.node,
-      provenance: w.provenance,
-      method,
-      path: w.provenance.length > 0 ? `${w.provenance.join('.')}.${method}` : `${this.namespace}.${method}`,
-    });
-    return found instanceof Promise ? found.then(route) : route(found);
-  }
-
-  /** Follows `segments[0..depth)` down from the root. */
-  #walk(segments: readonly string[], depth: number): { node: Activation; provenance: string[] } | Promise<{ node: Activation; provenance: string[] }> {
-    let node: Activation = this;
-    for (let i = 0; i < depth; i++) {
-      const seg = segments[i]!;
-      const next: Activation | undefined = node === this ? this.#children.get(seg) : node.children?.().find((c) => c.namespace === seg);
-      if (!next) throw PlexusError.activationNotFound(seg);
-      node = next;
-      // A child added below a decorated hub since the last ready(): load it now.
-      if (node instanceof DecoratedActivation && !node.prepared) {
-        const rest = node.prepare().then(() => this.#walk(segments, depth));
-        return rest;
-      }
-    }
-    return { node, provenance: segments.slice(0, depth) };
-  }
-
   /** The data contents of a call; an error item becomes a thrown PlexusError. */
-  async *#contents(path: string, params: Record<string, unknown>, signal: AbortSignal): AsyncGenerator<unknown> {
-    for await (const item of this.call(path, params, { signal })) {
+  async *#contents(path: string, params: Record<string, unknown>, signal: AbortSignal, principal: unknown): AsyncGenerator<unknown> {
+    for await (const item of this.call(path, params, { signal, principal })) {
       if (item.type === 'data') yield item.content;
       else if (item.type === 'error') throw new PlexusError(Number(item.code ?? -32000), item.message, item.recoverable);
     }
