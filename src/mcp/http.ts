@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { guardRequests, guardUpgrades, refuseUpgrade, requestPath } from '../transport/http-guard.js';
 import type { McpBridgeOptions, ToolCatalog } from './bridge.js';
 
 /**
@@ -111,8 +112,7 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
   };
 
   const handler = ((req: IncomingMessage, res: ServerResponse): boolean => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== path) return false;
+    if (requestPath(req) !== path) return false;
     handle(req, res).catch((err: Error & { status?: number; code?: number }) => {
       if (!res.headersSent) jsonError(res, err.status ?? 500, err.code ?? -32603, err.message);
       else res.end();
@@ -145,9 +145,13 @@ export interface McpHttpServer {
 export function serveMcpHttp(hub: DynamicHub, options: McpHttpOptions & { host?: string; port?: number } = {}): Promise<McpHttpServer> {
   const host = options.host ?? '127.0.0.1';
   const handler = mcpHttpHandler(hub, options);
-  const server = createServer((req, res) => {
-    if (!handler(req, res)) jsonError(res, 404, -32601, `Not found: MCP is served at ${options.path ?? '/mcp'}`);
-  });
+  const server = createServer(
+    guardRequests((req, res) => {
+      if (!handler(req, res)) jsonError(res, 404, -32601, `Not found: MCP is served at ${options.path ?? '/mcp'}`);
+    }),
+  );
+  // No WebSocket here: an upgrade request gets a plain answer instead of a hanging socket.
+  server.on('upgrade', guardUpgrades((_req, socket) => refuseUpgrade(socket, 404, 'Not Found', `Not found: MCP is served at ${options.path ?? '/mcp'}`)));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8808, host, () => {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { guardRequests, guardUpgrades, refuseUpgrade } from './http-guard.js';
 import { RpcSession } from './rpc-session.js';
 import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type MessageSink, type SessionLimits } from './types.js';
 
@@ -104,38 +105,41 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
   const sessions = new Map<WebSocket, RpcSession>();
   let closing = false;
 
-  const httpServer = createServer((req, res) => {
-    if (options.http?.(req, res)) return;
-    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-    res.end('This is a Plexus RPC server: connect with a WebSocket (JSON-RPC 2.0).\n');
-  });
+  const httpServer = createServer(
+    guardRequests((req, res) => {
+      if (options.http?.(req, res)) return;
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+      res.end('This is a Plexus RPC server: connect with a WebSocket (JSON-RPC 2.0).\n');
+    }),
+  );
 
-  httpServer.on('upgrade', (req, socket: Socket, head) => {
-    if (closing) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      socket.setNoDelay(true);
-      // ws closes an oversized frame's connection with 1009 but no reason; give it one.
-      const close = ws.close.bind(ws);
-      ws.close = (code?: number, reason?: string | Buffer) =>
-        close(code, reason ?? (code === 1009 ? `Message too big: the limit is ${maxFrameBytes} bytes` : undefined));
-      const sink = new WebSocketSink(ws, socket, highWaterMark);
-      const session = new RpcSession(hub, sink, options);
-      sessions.set(ws, session);
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) session.rejectBinary();
-        else session.receive(data.toString());
+  httpServer.on(
+    'upgrade',
+    guardUpgrades((req, duplex, head) => {
+      const socket = duplex as Socket;
+      if (closing) return refuseUpgrade(socket, 503, 'Service Unavailable', 'Server is shutting down');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.setNoDelay(true);
+        // ws closes an oversized frame's connection with 1009 but no reason; give it one.
+        const close = ws.close.bind(ws);
+        ws.close = (code?: number, reason?: string | Buffer) =>
+          close(code, reason ?? (code === 1009 ? `Message too big: the limit is ${maxFrameBytes} bytes` : undefined));
+        const sink = new WebSocketSink(ws, socket, highWaterMark);
+        const session = new RpcSession(hub, sink, options);
+        sessions.set(ws, session);
+        ws.on('message', (data, isBinary) => {
+          if (isBinary) session.rejectBinary();
+          else session.receive(data.toString());
+        });
+        ws.on('error', () => {}); // protocol errors (oversize, bad frames) close the socket; 'close' cleans up
+        ws.on('close', () => {
+          sink.closed();
+          session.close();
+          sessions.delete(ws);
+        });
       });
-      ws.on('error', () => {}); // protocol errors (oversize, bad frames) close the socket; 'close' cleans up
-      ws.on('close', () => {
-        sink.closed();
-        session.close();
-        sessions.delete(ws);
-      });
-    });
-  });
+    }),
+  );
 
   return new Promise((resolve, reject) => {
     httpServer.once('error', reject);
