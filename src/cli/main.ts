@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
+import { DEFAULT_MCP_MAX_ITEMS, DEFAULT_MCP_MAX_RESULT_BYTES } from '../mcp/limits.js';
 import { serveMcpStdio } from '../mcp/stdio.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
@@ -27,6 +28,12 @@ function integer(value: string): number {
   return n;
 }
 
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
 async function buildHub(modules: readonly string[], root: string, builtins: boolean): Promise<DynamicHub> {
   const hub = new DynamicHub(root);
   if (builtins) hub.register(...builtinActivations());
@@ -39,6 +46,15 @@ const toolNamesOption = () =>
   new Option('--tool-names <policy>', 'MCP tool names: dotted, underscore (echo_echo), or auto (underscore for clients known to reject dots)')
     .choices(['auto', 'dotted', 'underscore'])
     .default('auto');
+
+const mcpMaxItemsOption = () =>
+  new Option('--mcp-max-items <n>', 'data items one MCP tool result collects; past it the stream is cancelled and the result marked truncated')
+    .argParser(positive)
+    .default(DEFAULT_MCP_MAX_ITEMS);
+const mcpMaxBytesOption = () =>
+  new Option('--mcp-max-bytes <n>', 'bytes of item JSON one MCP tool result collects; past it, the same')
+    .argParser(positive)
+    .default(DEFAULT_MCP_MAX_RESULT_BYTES);
 
 function countNamespaces(ns: IrNamespace): number {
   return 1 + ns.children.reduce((n, c) => n + countNamespaces(c), 0);
@@ -69,6 +85,8 @@ program
   .option('--max-streams <n>', 'concurrent streams per connection', integer, 1024)
   .option('--max-frame-bytes <n>', 'largest accepted message in bytes', integer, 1024 * 1024)
   .addOption(toolNamesOption())
+  .addOption(mcpMaxItemsOption())
+  .addOption(mcpMaxBytesOption())
   .action(async (modules: string[], opts) => {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
     const hub = await buildHub(modules, opts.root, opts.builtins);
@@ -78,7 +96,7 @@ program
       await serveStdio(hub, limits);
       return;
     }
-    const mcp = mcpHttpHandler(hub, { toolNames: opts.toolNames as ToolNaming });
+    const mcp = mcpHttpHandler(hub, { toolNames: opts.toolNames as ToolNaming, maxItems: opts.mcpMaxItems, maxResultBytes: opts.mcpMaxBytes });
     const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http: mcp });
     mcp.bind(server.host, server.port);
     const names = hub.children().map((c) => c.namespace).join(', ');
@@ -160,19 +178,26 @@ program
   .option('--root <name>', 'root hub name', 'plexus')
   .option('--no-builtins', 'leave out echo, health and solar')
   .addOption(toolNamesOption())
+  .addOption(mcpMaxItemsOption())
+  .addOption(mcpMaxBytesOption())
   .action(async (modules: string[], opts) => {
     const hub = await buildHub(modules, opts.root, opts.builtins);
     const toolNames = opts.toolNames as ToolNaming;
+    const mcpLimits = { maxItems: opts.mcpMaxItems, maxResultBytes: opts.mcpMaxBytes };
     if (opts.http) {
-      const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, toolNames });
+      const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, toolNames, ...mcpLimits });
       process.stdout.write(`plexus-hub: MCP (streamable HTTP) on ${server.url}\n`);
       const stop = () => void server.close().then(() => process.exit(0));
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       return;
     }
-    await serveMcpStdio(hub, { toolNames });
+    const server = await serveMcpStdio(hub, { toolNames, ...mcpLimits });
     process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
+    // The host closed our stdin: running calls are cancelled; give their producers'
+    // `finally` a moment, then leave even if a timer of some activation is still pending.
+    await server.closed;
+    setTimeout(() => process.exit(0), 200).unref();
   });
 
 program

@@ -10,11 +10,19 @@ import {
 import type { Activation, JsonSchema, MethodInfo } from '../activation/types.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { paramsProblem } from '../schema/validate.js';
+import { DEFAULT_MCP_MAX_ITEMS, DEFAULT_MCP_MAX_RESULT_BYTES } from './limits.js';
 import { resolveNaming, toolName, type ToolNaming } from './tool-names.js';
 
 export interface McpBridgeOptions {
   /** Tool naming policy (default `auto`). */
   readonly toolNames?: ToolNaming;
+  /**
+   * Data items one tool result collects (default 1,000). Past it the hub stream is
+   * cancelled and the result says it was truncated.
+   */
+  readonly maxItems?: number;
+  /** Bytes of item JSON one tool result collects (default 1 MiB); past it, the same. */
+  readonly maxResultBytes?: number;
 }
 
 /** One hub method as an MCP tool, before naming. */
@@ -128,6 +136,8 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
     { name: `plexus-hub (${hub.namespace})`, version: hub.version },
     { capabilities: { tools: { listChanged: true } }, instructions: `Tools are the methods of the Plexus RPC hub "${hub.namespace}", named by dot path. ${hub.namespace}.call reaches any method by path; ${hub.namespace}.schema describes any path.` },
   );
+  const maxItems = options.maxItems ?? DEFAULT_MCP_MAX_ITEMS;
+  const maxBytes = options.maxResultBytes ?? DEFAULT_MCP_MAX_RESULT_BYTES;
   const naming = () => resolveNaming(options.toolNames ?? 'auto', server.getClientVersion()?.name);
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
@@ -151,6 +161,9 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
     if (problem) return { isError: true, content: [{ type: 'text', text: `Invalid params: ${problem}` }] };
     const progressToken = req.params._meta?.progressToken;
     const contents: unknown[] = [];
+    const texts: string[] = [];
+    let bytes = 0;
+    let truncated: string | undefined;
     let notified = 0;
     const notify = async (message: string, total?: number): Promise<void> => {
       if (progressToken === undefined) return;
@@ -159,23 +172,45 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
         params: { progressToken, progress: ++notified, ...(total !== undefined ? { total } : {}), message },
       });
     };
+    // Breaking out of the loop cancels the hub stream (its producer's `finally` runs),
+    // as does extra.signal: the client cancelled, disconnected or closed the session.
     for await (const item of entry.run(args, extra.signal)) {
       if (item.type === 'data') {
+        const text = JSON.stringify(item.content) ?? 'null';
+        const size = Buffer.byteLength(text);
+        if (contents.length >= maxItems) {
+          truncated = `more than ${maxItems} items (the limit)`;
+          break;
+        }
+        if (bytes + size > maxBytes) {
+          truncated = `more than ${maxBytes} bytes of JSON (the limit)`;
+          break;
+        }
+        bytes += size;
         contents.push(item.content);
-        if (entry.streaming) await notify(JSON.stringify(item.content));
+        texts.push(text);
+        if (entry.streaming) await notify(text);
       } else if (item.type === 'progress') {
         await notify(item.percentage !== undefined ? `${item.message} (${item.percentage}%)` : item.message);
       } else if (item.type === 'error') {
         return { isError: true, content: [{ type: 'text', text: item.message }] };
       }
     }
+    if (truncated && !entry.streaming) {
+      return { isError: true, content: [{ type: 'text', text: `Result too large: ${truncated}; the call was cancelled` }] };
+    }
     // The SDK client drops progress it reads in the same chunk as the result
     // (typescript-sdk#2580). A millisecond between them lets a pipe deliver them
     // apart: measured over stdio, 55 of 150 notifications lost without it, 2-6 with it.
     if (notified > 0) await new Promise((r) => setTimeout(r, 1));
     const structuredContent = entry.streaming ? { items: contents } : { result: contents[0] ?? null };
-    const text = contents.map((c) => ({ type: 'text' as const, text: JSON.stringify(c) }));
-    return { content: text.length > 0 ? text : [{ type: 'text', text: 'null' }], structuredContent };
+    const content = texts.map((text) => ({ type: 'text' as const, text }));
+    if (truncated) {
+      const note = `Truncated: the stream produced ${truncated}; it was cancelled after ${contents.length} items. Narrow the call (fewer items) to see the rest.`;
+      content.push({ type: 'text', text: note });
+      return { content, structuredContent, _meta: { 'plexus-hub/truncated': { items: contents.length, bytes, reason: truncated } } };
+    }
+    return { content: content.length > 0 ? content : [{ type: 'text', text: 'null' }], structuredContent };
   });
 
   const off = hub.onChange(() => void server.sendToolListChanged().catch(() => {}));

@@ -64,6 +64,34 @@ async function readJson(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<
   }
 }
 
+/** The ids of the JSON-RPC requests in a POST body (one message or a batch). */
+function requestIds(body: unknown): (string | number)[] {
+  const messages = Array.isArray(body) ? body : [body];
+  const ids: (string | number)[] = [];
+  for (const m of messages) {
+    if (typeof m !== 'object' || m === null || typeof (m as { method?: unknown }).method !== 'string') continue;
+    const id = (m as { id?: unknown }).id;
+    if (typeof id === 'string' || typeof id === 'number') ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * A client that drops the connection of a POST no longer waits for its answers:
+ * its requests are cancelled as a `notifications/cancelled` would, so a running
+ * tool call stops its hub stream (the SDK only aborts them when the session closes).
+ */
+function cancelOnDisconnect(res: ServerResponse, transport: StreamableHTTPServerTransport, body: unknown): void {
+  const ids = requestIds(body);
+  if (ids.length === 0) return;
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    for (const requestId of ids) {
+      transport.onmessage?.({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason: 'The client disconnected' } });
+    }
+  });
+}
+
 /**
  * MCP over streamable HTTP with sessions: each `initialize` opens a session (its
  * own MCP server over the shared tool catalog), later requests carry its
@@ -93,6 +121,7 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
       const transport = transports.get(sessionId);
       if (!transport) return jsonError(res, 404, -32001, `Session not found: ${sessionId}`);
       const body = req.method === 'POST' ? await readJson(req) : undefined;
+      cancelOnDisconnect(res, transport, body);
       return transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');

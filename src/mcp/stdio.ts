@@ -10,8 +10,10 @@ export interface McpStdioOptions extends McpBridgeOptions {
 }
 
 export interface McpStdioServer {
-  /** Closes the MCP session (the hub keeps running). */
+  /** Closes the MCP session (the hub keeps running); running tool calls are cancelled. */
   close(): Promise<void>;
+  /** Resolves once the session is closed: by `close()` or by the end of the input. */
+  readonly closed: Promise<void>;
 }
 
 /**
@@ -24,7 +26,20 @@ export async function serveMcpStdio(hub: DynamicHub, options: McpStdioOptions = 
     import('@modelcontextprotocol/sdk/server/stdio.js'),
     import('./bridge.js'),
   ]);
+  const input = options.input ?? process.stdin;
   const server = createMcpServer(new ToolCatalog(hub), options);
-  await server.connect(new StdioServerTransport(options.input, options.output));
-  return { close: () => server.close() };
+  const closed = new Promise<void>((resolve) => {
+    const onclose = server.onclose;
+    server.onclose = () => {
+      onclose?.();
+      resolve();
+    };
+  });
+  await server.connect(new StdioServerTransport(input, options.output));
+  // The SDK transport ignores the end of its input: the host is gone, so close the
+  // session, which aborts running tool calls (their hub streams are cancelled).
+  const ended = () => void server.close().catch(() => {});
+  input.once('end', ended);
+  input.once('close', ended);
+  return { close: () => server.close(), closed };
 }
