@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
-import { DEFAULT_MCP_MAX_ITEMS, DEFAULT_MCP_MAX_RESULT_BYTES } from '../mcp/limits.js';
+import { DEFAULT_MCP_MAX_ITEMS, DEFAULT_MCP_MAX_RESULT_BYTES, DEFAULT_MCP_MAX_SESSIONS, DEFAULT_MCP_SESSION_IDLE_MS } from '../mcp/limits.js';
 import { serveMcpStdio } from '../mcp/stdio.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
@@ -56,6 +56,26 @@ const mcpMaxBytesOption = () =>
     .argParser(positive)
     .default(DEFAULT_MCP_MAX_RESULT_BYTES);
 
+const mcpMaxSessionsOption = () =>
+  new Option('--mcp-max-sessions <n>', 'live MCP HTTP sessions; at the cap a new one evicts the session idle the longest, or gets 503')
+    .argParser(positive)
+    .default(DEFAULT_MCP_MAX_SESSIONS);
+const mcpSessionIdleOption = () =>
+  new Option('--mcp-session-idle <seconds>', 'an MCP HTTP session with no request in flight for this long is closed')
+    .argParser(positive)
+    .default(DEFAULT_MCP_SESSION_IDLE_MS / 1000);
+
+/** The MCP options every command that serves MCP takes. */
+function mcpOptions(opts: { toolNames: string; mcpMaxItems: number; mcpMaxBytes: number; mcpMaxSessions: number; mcpSessionIdle: number }) {
+  return {
+    toolNames: opts.toolNames as ToolNaming,
+    maxItems: opts.mcpMaxItems,
+    maxResultBytes: opts.mcpMaxBytes,
+    maxSessions: opts.mcpMaxSessions,
+    sessionIdleMs: opts.mcpSessionIdle * 1000,
+  };
+}
+
 function countNamespaces(ns: IrNamespace): number {
   return 1 + ns.children.reduce((n, c) => n + countNamespaces(c), 0);
 }
@@ -87,6 +107,8 @@ program
   .addOption(toolNamesOption())
   .addOption(mcpMaxItemsOption())
   .addOption(mcpMaxBytesOption())
+  .addOption(mcpMaxSessionsOption())
+  .addOption(mcpSessionIdleOption())
   .action(async (modules: string[], opts) => {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
     const hub = await buildHub(modules, opts.root, opts.builtins);
@@ -96,7 +118,7 @@ program
       await serveStdio(hub, limits);
       return;
     }
-    const mcp = mcpHttpHandler(hub, { toolNames: opts.toolNames as ToolNaming, maxItems: opts.mcpMaxItems, maxResultBytes: opts.mcpMaxBytes });
+    const mcp = mcpHttpHandler(hub, mcpOptions(opts));
     const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http: mcp });
     mcp.bind(server.host, server.port);
     const names = hub.children().map((c) => c.namespace).join(', ');
@@ -180,19 +202,20 @@ program
   .addOption(toolNamesOption())
   .addOption(mcpMaxItemsOption())
   .addOption(mcpMaxBytesOption())
+  .addOption(mcpMaxSessionsOption())
+  .addOption(mcpSessionIdleOption())
   .action(async (modules: string[], opts) => {
     const hub = await buildHub(modules, opts.root, opts.builtins);
-    const toolNames = opts.toolNames as ToolNaming;
-    const mcpLimits = { maxItems: opts.mcpMaxItems, maxResultBytes: opts.mcpMaxBytes };
+    const mcp = mcpOptions(opts);
     if (opts.http) {
-      const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, toolNames, ...mcpLimits });
+      const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, ...mcp });
       process.stdout.write(`plexus-hub: MCP (streamable HTTP) on ${server.url}\n`);
       const stop = () => void server.close().then(() => process.exit(0));
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       return;
     }
-    const server = await serveMcpStdio(hub, { toolNames, ...mcpLimits });
+    const server = await serveMcpStdio(hub, mcp);
     process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
     // The host closed our stdin: running calls are cancelled; give their producers'
     // `finally` a moment, then leave even if a timer of some activation is still pending.

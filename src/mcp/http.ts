@@ -5,6 +5,7 @@ import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/se
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { guardRequests, guardUpgrades, refuseUpgrade, requestPath } from '../transport/http-guard.js';
 import type { McpBridgeOptions, ToolCatalog } from './bridge.js';
+import { SessionTable } from './sessions.js';
 
 /**
  * The MCP SDK takes about half a second to import; `hub serve` mounts this
@@ -32,6 +33,10 @@ export interface McpHttpOptions extends McpBridgeOptions {
   readonly allowedHosts?: readonly string[] | false;
   /** Accepted `Origin` headers (requests without one pass). Defaults to `http://<allowed host>`. */
   readonly allowedOrigins?: readonly string[];
+  /** Live sessions (default 1,000); at the cap a new one evicts the session idle the longest, or gets 503. */
+  readonly maxSessions?: number;
+  /** A session with no request in flight for this long is closed (default 30 min). */
+  readonly sessionIdleMs?: number;
 }
 
 export interface McpHttpHandler {
@@ -100,7 +105,7 @@ function cancelOnDisconnect(res: ServerResponse, transport: StreamableHTTPServer
 export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): McpHttpHandler {
   const path = options.path ?? '/mcp';
   let catalog: ToolCatalog | undefined;
-  const transports = new Map<string, StreamableHTTPServerTransport>();
+  const sessions = new SessionTable<StreamableHTTPServerTransport>(options.maxSessions, options.sessionIdleMs);
   let allowedHosts: Set<string> | undefined;
   let allowedOrigins: Set<string> | undefined;
 
@@ -118,8 +123,9 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
     if (rejected) return jsonError(res, 403, -32000, rejected);
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
-      const transport = transports.get(sessionId);
+      const transport = sessions.get(sessionId);
       if (!transport) return jsonError(res, 404, -32001, `Session not found: ${sessionId}`);
+      res.once('close', sessions.begin(sessionId));
       const body = req.method === 'POST' ? await readJson(req) : undefined;
       cancelOnDisconnect(res, transport, body);
       return transport.handleRequest(req, res, body);
@@ -128,16 +134,24 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
     const body = await readJson(req);
     const { StreamableHTTPServerTransport, isInitializeRequest, bridge } = await loadSdk();
     if (!isInitializeRequest(body)) return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
+    if (!(await sessions.makeRoom())) {
+      res.setHeader('retry-after', '5');
+      return jsonError(res, 503, -32000, `Too many MCP sessions: ${sessions.maxSessions} are open and busy (the limit); retry later`);
+    }
     catalog ??= new bridge.ToolCatalog(hub);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => void transports.set(id, transport),
+      onsessioninitialized: (id) => sessions.add(id, transport),
     });
     transport.onclose = () => {
-      if (transport.sessionId) transports.delete(transport.sessionId);
+      if (transport.sessionId) sessions.delete(transport.sessionId);
     };
-    await bridge.createMcpServer(catalog, options).connect(transport);
+    const server = bridge.createMcpServer(catalog, options);
+    await server.connect(transport);
     await transport.handleRequest(req, res, body);
+    // A rejected initialize (wrong Accept header, unsupported version…) opened no
+    // session: drop its server and hub change listener now, or each one leaks.
+    if (transport.sessionId === undefined || sessions.get(transport.sessionId) !== transport) await server.close();
   };
 
   const handler = ((req: IncomingMessage, res: ServerResponse): boolean => {
@@ -156,11 +170,8 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
     allowedHosts = new Set(hosts);
     allowedOrigins = new Set(options.allowedOrigins ?? hosts.map((h) => `http://${h}`));
   };
-  Object.defineProperty(handler, 'sessions', { get: () => transports.size });
-  handler.close = async () => {
-    await Promise.all([...transports.values()].map((t) => t.close()));
-    transports.clear();
-  };
+  Object.defineProperty(handler, 'sessions', { get: () => sessions.size });
+  handler.close = () => sessions.closeAll();
   return handler;
 }
 

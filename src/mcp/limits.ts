@@ -7,3 +7,7 @@
 export const DEFAULT_MCP_MAX_ITEMS = 1000;
 /** Bytes of item JSON one tool result collects, likewise. */
 export const DEFAULT_MCP_MAX_RESULT_BYTES = 1024 * 1024;
+/** Live sessions of the MCP HTTP endpoint. */
+export const DEFAULT_MCP_MAX_SESSIONS = 1000;
+/** A session with no request in flight for this long is closed. */
+export const DEFAULT_MCP_SESSION_IDLE_MS = 30 * 60 * 1000;
