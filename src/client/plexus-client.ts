@@ -1,6 +1,6 @@
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { StreamItem } from '../wire/items.js';
-import { ErrorCode, PlexusError } from '../wire/errors.js';
+import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
 
 /** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
 export interface WebSocketLike {
@@ -26,6 +26,13 @@ export interface ClientOptions {
   /** First backoff delay (default 100 ms), doubled per attempt up to `maxBackoffMs` (default 3000). */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
+}
+
+/** What `_info` answers. */
+export interface ServerInfo {
+  /** The root hub's name, the prefix of its wire methods (`plexus.call`). */
+  readonly backend: string;
+  readonly auth_capabilities?: { readonly mechanisms: readonly { readonly kind: string }[] };
 }
 
 export interface ClientCallOptions {
@@ -211,6 +218,12 @@ export class PlexusClient {
     return (event as { value: string }).value;
   }
 
+  /** The server's `_info`: its root name (`backend`) and auth mechanisms; works before the root name is known. */
+  async info(): Promise<ServerInfo> {
+    const [info] = await this.#contents('_info', []);
+    return info as ServerInfo;
+  }
+
   close(): void {
     this.#closedByUser = true;
     void this.#connection?.then((c) => c.ws.close(1000, 'client closed'), () => {});
@@ -221,7 +234,7 @@ export class PlexusClient {
     const out: unknown[] = [];
     for await (const item of this.#stream(method, params, options)) {
       if (item.type === 'data') out.push(item.content);
-      else if (item.type === 'error') throw new PlexusError(Number(item.code ?? ErrorCode.ExecutionError), item.message, item.recoverable);
+      else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
     }
     return out;
   }
@@ -232,6 +245,7 @@ export class PlexusClient {
     const { id, queue } = await conn.subscribe(method, params);
     const onAbort = (): void => queue.end();
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) queue.end(); // aborted while the subscribe request was in flight
     let finished = false;
     try {
       for (;;) {

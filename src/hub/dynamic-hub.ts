@@ -4,7 +4,7 @@ import { assertSegment, type Activation, type CallContext, type MethodInfo } fro
 import { CallStream, type CallStart } from '../stream/call-stream.js';
 import { ItemFactory } from '../stream/item-factory.js';
 import { foldHash } from '../hash/content-hash.js';
-import { PlexusError } from '../wire/errors.js';
+import { PlexusError, errorItemCode } from '../wire/errors.js';
 import { RootMethods } from './root-methods.js';
 import { Router, type RouteGuard } from './router.js';
 import { TreeHashes, type HashesReport, type MethodSchema, type PluginSchema } from './tree-hashes.js';
@@ -233,7 +233,7 @@ export class DynamicHub implements Activation {
   async *#contents(path: string, params: Record<string, unknown>, signal: AbortSignal, principal: unknown): AsyncGenerator<unknown> {
     for await (const item of this.call(path, params, { signal, principal })) {
       if (item.type === 'data') yield item.content;
-      else if (item.type === 'error') throw new PlexusError(Number(item.code ?? -32000), item.message, item.recoverable);
+      else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
     }
   }
 }
