@@ -21,7 +21,8 @@ export { isTerminal, type DataItem, type DoneItem, type ErrorItem, type Progress
 export { canonicalSchema } from './schema/normalize.js';
 export { SchemaExtractionError } from './schema/type-source.js';
 export { PlexusClient, PlexusConnectionError, type ClientOptions, type ClientCallOptions, type WebSocketConstructor, type WebSocketLike } from './client/plexus-client.js';
-export { serveWebSocket, DEFAULT_HOST, DEFAULT_PORT, type PlexusServer, type WebSocketServeOptions } from './transport/websocket-server.js';
+export { serveWebSocket, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, type PlexusServer, type WebSocketServeOptions } from './transport/websocket-server.js';
+export { StreamBudget, DEFAULT_MAX_TOTAL_STREAMS } from './transport/stream-budget.js';
 export { serveStdio, type StdioServeOptions } from './transport/stdio-server.js';
 export { RpcSession } from './transport/rpc-session.js';
 export type { CloseOptions, MessageSink, SessionLimits } from './transport/types.js';

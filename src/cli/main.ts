@@ -17,7 +17,8 @@ import { PlexusError } from '../wire/errors.js';
 import { DynamicHub } from '../hub/dynamic-hub.js';
 import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
 import { serveStdio } from '../transport/stdio-server.js';
-import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
+import { DEFAULT_MAX_TOTAL_STREAMS } from '../transport/stream-budget.js';
+import { DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_PING_INTERVAL_MS, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
 import { itemText, paramsFromArgs, pluginText } from './format.js';
 import { importUserModule, loadActivations } from './load-modules.js';
 
@@ -123,6 +124,10 @@ program
   .option('--no-explorer', 'do not serve the schema explorer page at /')
   .option('--max-streams <n>', 'concurrent streams per connection', integer, 1024)
   .option('--max-frame-bytes <n>', 'largest accepted message in bytes', integer, 1024 * 1024)
+  .option('--max-connections <n>', 'open WebSocket connections; past it an upgrade gets 503', positive, DEFAULT_MAX_CONNECTIONS)
+  .option('--max-total-streams <n>', 'open streams across all connections', positive, DEFAULT_MAX_TOTAL_STREAMS)
+  .option('--idle-timeout <seconds>', 'close a connection with no stream and no message for this long', positive, DEFAULT_IDLE_TIMEOUT_MS / 1000)
+  .option('--ping-interval <seconds>', 'ping every connection this often; drop one that did not answer the last ping', positive, DEFAULT_PING_INTERVAL_MS / 1000)
   .addOption(withOption())
   .addOption(dataDirOption())
   .addOption(toolNamesOption())
@@ -143,7 +148,16 @@ program
     const mcp = mcpHttpHandler(hub, mcpOptions(opts));
     const explorer = opts.explorer ? explorerHandler() : undefined;
     const http = (req: IncomingMessage, res: ServerResponse) => mcp(req, res) || (explorer?.(req, res) ?? false);
-    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http });
+    const server = await serveWebSocket(hub, {
+      host: opts.host,
+      port: opts.port,
+      ...limits,
+      maxConnections: opts.maxConnections,
+      maxTotalStreams: opts.maxTotalStreams,
+      idleTimeoutMs: opts.idleTimeout * 1000,
+      pingIntervalMs: opts.pingInterval * 1000,
+      http,
+    });
     mcp.bind(server.host, server.port);
     const names = hub.children().map((c) => c.namespace).join(', ');
     log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);

@@ -2,6 +2,7 @@ import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { CallStream } from '../stream/call-stream.js';
 import type { StreamItem } from '../wire/items.js';
 import { ErrorCode, PlexusError } from '../wire/errors.js';
+import { StreamBudget } from './stream-budget.js';
 import { DEFAULT_MAX_STREAMS, type MessageSink, type SessionLimits } from './types.js';
 import { errorResponse, itemNotification, parseRequest, resultResponse, type JsonRpcRequest, type RequestId } from '../wire/jsonrpc.js';
 
@@ -26,6 +27,7 @@ export class RpcSession {
   readonly #subs = new Map<number, Subscription>();
   readonly #methods: ReadonlyMap<string, (req: JsonRpcRequest) => void>;
   readonly #maxStreams: number;
+  readonly #budget: StreamBudget;
   #nextId = 1;
   #closed = false;
   /** Shutdown has begun: running streams continue, new ones are refused. */
@@ -39,6 +41,7 @@ export class RpcSession {
     limits: SessionLimits = {},
   ) {
     this.#maxStreams = limits.maxStreams ?? DEFAULT_MAX_STREAMS;
+    this.#budget = limits.streamBudget ?? new StreamBudget();
     const root = hub.namespace;
     this.#methods = new Map<string, (req: JsonRpcRequest) => void>([
       [`${root}.call`, (req) => this.#subscribe(req, () => hub.call(...this.#callParams(req.params)))],
@@ -97,6 +100,7 @@ export class RpcSession {
     this.#closed = true;
     this.#refusing = true;
     for (const sub of this.#subs.values()) sub.stream.cancel();
+    this.#budget.release(this.#subs.size);
     this.#subs.clear();
     this.#wakeIdle();
   }
@@ -108,7 +112,9 @@ export class RpcSession {
   }
 
   #forget(id: number): void {
-    if (this.#subs.delete(id) && this.#subs.size === 0) this.#wakeIdle();
+    if (!this.#subs.delete(id)) return;
+    this.#budget.release();
+    if (this.#subs.size === 0) this.#wakeIdle();
   }
 
   #wakeIdle(): void {
@@ -154,7 +160,16 @@ export class RpcSession {
     if (this.#subs.size >= this.#maxStreams) {
       throw new PlexusError(ErrorCode.TooManyStreams, `Too many streams: this connection already has ${this.#maxStreams} open (the limit)`);
     }
-    const stream = open();
+    if (!this.#budget.take()) {
+      throw new PlexusError(ErrorCode.TooManyStreams, `Too many streams: the server already has ${this.#budget.max} open across all connections (the limit)`);
+    }
+    let stream: CallStream;
+    try {
+      stream = open();
+    } catch (err) {
+      this.#budget.release();
+      throw err;
+    }
     const id = this.#nextId++;
     const sub = { id, stream };
     this.#subs.set(id, sub);

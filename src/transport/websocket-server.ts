@@ -3,7 +3,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { guardRequests, guardUpgrades, refuseUpgrade } from './http-guard.js';
+import { Liveness } from './liveness.js';
 import { RpcSession } from './rpc-session.js';
+import { StreamBudget } from './stream-budget.js';
 import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type MessageSink, type SessionLimits } from './types.js';
 
 export type { CloseOptions } from './types.js';
@@ -22,7 +24,19 @@ export interface WebSocketServeOptions extends SessionLimits {
    * endpoint at `/mcp`. Return true when handled.
    */
   readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Open connections (default 10,000); past it an upgrade gets 503. */
+  readonly maxConnections?: number;
+  /** Open streams across all connections (default 100,000); past it a subscribe gets -32005. */
+  readonly maxTotalStreams?: number;
+  /** A connection with no open stream and no message (or ping) from its peer for this long is closed (default 10 min). */
+  readonly idleTimeoutMs?: number;
+  /** The server pings every connection this often; one that has not answered the previous ping is dropped (default 30 s). */
+  readonly pingIntervalMs?: number;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+export const DEFAULT_PING_INTERVAL_MS = 30_000;
 
 export interface PlexusServer {
   readonly url: string;
@@ -103,6 +117,9 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
   const sessions = new Map<WebSocket, RpcSession>();
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const streamBudget = new StreamBudget(options.maxTotalStreams);
+  const liveness = new Liveness(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS, sessions);
   let closing = false;
 
   const httpServer = createServer(
@@ -118,6 +135,9 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
     guardUpgrades((req, duplex, head) => {
       const socket = duplex as Socket;
       if (closing) return refuseUpgrade(socket, 503, 'Service Unavailable', 'Server is shutting down');
+      if (sessions.size >= maxConnections) {
+        return refuseUpgrade(socket, 503, 'Service Unavailable', `Too many connections: the server has ${maxConnections} open (the limit)`);
+      }
       wss.handleUpgrade(req, socket, head, (ws) => {
         socket.setNoDelay(true);
         // ws closes an oversized frame's connection with 1009 but no reason; give it one.
@@ -125,14 +145,17 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
         ws.close = (code?: number, reason?: string | Buffer) =>
           close(code, reason ?? (code === 1009 ? `Message too big: the limit is ${maxFrameBytes} bytes` : undefined));
         const sink = new WebSocketSink(ws, socket, highWaterMark);
-        const session = new RpcSession(hub, sink, options);
+        const session = new RpcSession(hub, sink, { ...options, streamBudget });
         sessions.set(ws, session);
+        liveness.watch(ws);
         ws.on('message', (data, isBinary) => {
+          liveness.seen(ws);
           if (isBinary) session.rejectBinary();
           else session.receive(data.toString());
         });
         ws.on('error', () => {}); // protocol errors (oversize, bad frames) close the socket; 'close' cleans up
         ws.on('close', () => {
+          liveness.forget(ws);
           sink.closed();
           session.close();
           sessions.delete(ws);
@@ -157,6 +180,7 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
         async close({ graceMs = DEFAULT_GRACE_MS, reason = 'Server shutting down' }: CloseOptions = {}) {
           if (closing) return;
           closing = true;
+          liveness.stop();
           const stopped = new Promise<void>((r) => httpServer.close(() => r()));
           await Promise.all([...sessions.values()].map((s) => s.shutdown(graceMs)));
           const gone = [...sessions.keys()].map((ws) => new Promise((r) => ws.once('close', r)));
