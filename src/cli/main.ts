@@ -123,7 +123,7 @@ program
   .option('--no-builtins', 'leave out echo, health and solar')
   .option('--no-explorer', 'do not serve the schema explorer page at /')
   .option('--max-streams <n>', 'concurrent streams per connection', integer, 1024)
-  .option('--max-frame-bytes <n>', 'largest accepted message in bytes', integer, 1024 * 1024)
+  .option('--max-frame-bytes <n>', 'largest accepted message in bytes (at least 1)', positive, 1024 * 1024)
   .option('--max-connections <n>', 'open WebSocket connections; past it an upgrade gets 503', positive, DEFAULT_MAX_CONNECTIONS)
   .option('--max-total-streams <n>', 'open streams across all connections', positive, DEFAULT_MAX_TOTAL_STREAMS)
   .option('--idle-timeout <seconds>', 'close a connection with no stream and no message for this long', positive, DEFAULT_IDLE_TIMEOUT_MS / 1000)
@@ -143,6 +143,11 @@ program
     if (opts.stdio) {
       log(`plexus-hub: serving ${hub.namespace} (hash ${hub.hash()}) on stdio`);
       await serveStdio(hub, limits);
+      // The host closed our input and the streams are done or cancelled. Cancelled
+      // producers get a moment for their `finally`; then leave, even if some
+      // activation still holds a timer.
+      optional?.close();
+      setTimeout(() => process.stdout.write('', () => process.exit(0)), 200).unref();
       return;
     }
     const mcp = mcpHttpHandler(hub, mcpOptions(opts));
