@@ -84,9 +84,17 @@ const mcpSessionIdleOption = () =>
     .argParser(positive)
     .default(DEFAULT_MCP_SESSION_IDLE_MS / 1000);
 
+const collect = (value: string, previous: string[]) => [...previous, value];
+const allowHostOption = () =>
+  new Option('--allow-host <host>', 'also accept this Host header (name or name:port; repeatable), e.g. behind a proxy or on a LAN name').argParser(collect).default([]);
+const allowOriginOption = () =>
+  new Option('--allow-origin <origin>', 'let browser pages of this origin (e.g. http://localhost:5173, or *) use the WebSocket and /mcp; repeatable').argParser(collect).default([]);
+
 /** The MCP options every command that serves MCP takes. */
-function mcpOptions(opts: { toolNames: string; mcpMaxItems: number; mcpMaxBytes: number; mcpMaxSessions: number; mcpSessionIdle: number }) {
+function mcpOptions(opts: { toolNames: string; mcpMaxItems: number; mcpMaxBytes: number; mcpMaxSessions: number; mcpSessionIdle: number; allowHost?: string[]; allowOrigin?: string[] }) {
   return {
+    allowedHosts: opts.allowHost ?? [],
+    allowedOrigins: opts.allowOrigin ?? [],
     toolNames: opts.toolNames as ToolNaming,
     maxItems: opts.mcpMaxItems,
     maxResultBytes: opts.mcpMaxBytes,
@@ -135,6 +143,8 @@ program
   .addOption(mcpMaxBytesOption())
   .addOption(mcpMaxSessionsOption())
   .addOption(mcpSessionIdleOption())
+  .addOption(allowHostOption())
+  .addOption(allowOriginOption())
   .action(async (modules: string[], opts) => {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
     const optional = await optionalSet(opts);
@@ -161,6 +171,8 @@ program
       maxTotalStreams: opts.maxTotalStreams,
       idleTimeoutMs: opts.idleTimeout * 1000,
       pingIntervalMs: opts.pingInterval * 1000,
+      allowedHosts: opts.allowHost,
+      allowedOrigins: opts.allowOrigin,
       http,
     });
     mcp.bind(server.host, server.port);
@@ -269,6 +281,8 @@ program
   .addOption(mcpMaxBytesOption())
   .addOption(mcpMaxSessionsOption())
   .addOption(mcpSessionIdleOption())
+  .addOption(allowHostOption())
+  .addOption(allowOriginOption())
   .action(async (modules: string[], opts) => {
     const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(opts));
     const mcp = mcpOptions(opts);

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import { guardRequests, guardUpgrades, refuseUpgrade, requestPath } from '../transport/http-guard.js';
+import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, requestPath, type OriginPolicy } from '../transport/http-guard.js';
 import type { McpBridgeOptions, ToolCatalog } from './bridge.js';
 import { SessionTable } from './sessions.js';
 
@@ -23,16 +23,14 @@ const loadSdk = () =>
     import('./bridge.js'),
   ]).then(([http, types, bridge]) => ({ StreamableHTTPServerTransport: http.StreamableHTTPServerTransport, isInitializeRequest: types.isInitializeRequest, bridge })));
 
-export interface McpHttpOptions extends McpBridgeOptions {
+/**
+ * DNS-rebinding protection (`allowedHosts`, `allowedOrigins`) is the same rule as
+ * the WebSocket upgrade's: see `OriginPolicy`. It applies once `bind()` has told
+ * the handler its address (the servers here do).
+ */
+export interface McpHttpOptions extends McpBridgeOptions, OriginPolicy {
   /** Default `/mcp`. */
   readonly path?: string;
-  /**
-   * DNS-rebinding protection: accepted `Host` headers. Defaults to the loopback
-   * names of the bound port when bound to loopback; `false` turns the check off.
-   */
-  readonly allowedHosts?: readonly string[] | false;
-  /** Accepted `Origin` headers (requests without one pass). Defaults to `http://<allowed host>`. */
-  readonly allowedOrigins?: readonly string[];
   /** Live sessions (default 1,000); at the cap a new one evicts the session idle the longest, or gets 503. */
   readonly maxSessions?: number;
   /** A session with no request in flight for this long is closed (default 30 min). */
@@ -47,8 +45,6 @@ export interface McpHttpHandler {
   readonly sessions: number;
   close(): Promise<void>;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 function jsonError(res: ServerResponse, status: number, code: number, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
@@ -106,20 +102,11 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
   const path = options.path ?? '/mcp';
   let catalog: ToolCatalog | undefined;
   const sessions = new SessionTable<StreamableHTTPServerTransport>(options.maxSessions, options.sessionIdleMs);
-  let allowedHosts: Set<string> | undefined;
-  let allowedOrigins: Set<string> | undefined;
-
-  const hostAllowed = (req: IncomingMessage): string | undefined => {
-    if (!allowedHosts) return undefined;
-    const host = req.headers.host ?? '';
-    if (!allowedHosts.has(host)) return `Invalid Host header: ${host || '(none)'}`;
-    const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins!.has(origin)) return `Invalid Origin header: ${origin}`;
-    return undefined;
-  };
+  const origins = new OriginGuard(options);
+  let bound = false;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const rejected = hostAllowed(req);
+    const rejected = bound ? origins.check(req) : undefined;
     if (rejected) return jsonError(res, 403, -32000, rejected);
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
@@ -164,11 +151,8 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
   }) as McpHttpHandler;
 
   handler.bind = (host: string, port: number) => {
-    if (options.allowedHosts === false) return;
-    const hosts = options.allowedHosts ?? (LOOPBACK.has(host) ? [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`] : undefined);
-    if (!hosts) return;
-    allowedHosts = new Set(hosts);
-    allowedOrigins = new Set(options.allowedOrigins ?? hosts.map((h) => `http://${h}`));
+    origins.bind(host, port);
+    bound = true;
   };
   Object.defineProperty(handler, 'sessions', { get: () => sessions.size });
   handler.close = () => sessions.closeAll();

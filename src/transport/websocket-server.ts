@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import { guardRequests, guardUpgrades, refuseUpgrade } from './http-guard.js';
+import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, type OriginPolicy } from './http-guard.js';
 import { Liveness } from './liveness.js';
 import { RpcSession } from './rpc-session.js';
 import { StreamBudget } from './stream-budget.js';
@@ -10,7 +10,7 @@ import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type Mess
 
 export type { CloseOptions } from './types.js';
 
-export interface WebSocketServeOptions extends SessionLimits {
+export interface WebSocketServeOptions extends SessionLimits, OriginPolicy {
   /** Default `127.0.0.1`. */
   readonly host?: string;
   /** Default 4444; 0 picks a free port. */
@@ -119,6 +119,7 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
   const sessions = new Map<WebSocket, RpcSession>();
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const streamBudget = new StreamBudget(options.maxTotalStreams);
+  const origins = new OriginGuard(options);
   const liveness = new Liveness(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS, sessions);
   let closing = false;
 
@@ -127,7 +128,7 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
       if (options.http?.(req, res)) return;
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
       res.end('This is a Plexus RPC server: connect with a WebSocket (JSON-RPC 2.0).\n');
-    }),
+    }, origins),
   );
 
   httpServer.on(
@@ -161,7 +162,7 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
           sessions.delete(ws);
         });
       });
-    }),
+    }, origins),
   );
 
   return new Promise((resolve, reject) => {
@@ -169,6 +170,7 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
     httpServer.listen(options.port ?? DEFAULT_PORT, host, () => {
       httpServer.off('error', reject);
       const port = (httpServer.address() as AddressInfo).port;
+      origins.bind(host, port);
       resolve({
         url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
         host,
