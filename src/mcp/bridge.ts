@@ -5,8 +5,10 @@ import {
   ListToolsRequestSchema,
   McpError,
   type CallToolResult,
+  type JSONRPCMessage,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Activation, JsonSchema, MethodInfo } from '../activation/types.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { paramsProblem } from '../schema/validate.js';
@@ -220,6 +222,36 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
     onclose?.();
   };
   return server;
+}
+
+/**
+ * Checks every `tools/call` before the SDK parses it, so MCP follows the same
+ * rules as the WebSocket: the SDK's schema answers `arguments` that are not an
+ * object with -32603 and a raw zod dump (here: -32602 and a readable message), and
+ * silently drops a top-level `__proto__` key, which the hub reports as an unknown
+ * param (here: the same `Invalid params` tool error as any other bad param).
+ */
+export function guardToolCalls(transport: Transport, catalog: ToolCatalog): void {
+  const inner = transport.onmessage;
+  if (!inner) throw new Error('guardToolCalls: connect the server to the transport first');
+  transport.onmessage = (message, extra) => {
+    const m = message as { method?: unknown; id?: unknown; params?: { name?: unknown; arguments?: unknown } };
+    if (m.method !== 'tools/call' || (typeof m.id !== 'string' && typeof m.id !== 'number')) return inner(message, extra);
+    const id = m.id;
+    const args = m.params?.arguments;
+    const answer = (reply: Omit<JSONRPCMessage, 'jsonrpc'>) => void transport.send({ jsonrpc: '2.0', ...reply } as JSONRPCMessage, { relatedRequestId: id }).catch(() => {});
+    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+      const what = Array.isArray(args) ? 'an array' : args === null ? 'null' : `a ${typeof args}`;
+      return answer({ id, error: { code: McpErrorCode.InvalidParams, message: `Invalid params: tools/call "arguments" must be an object of named params, not ${what}` } } as Omit<JSONRPCMessage, 'jsonrpc'>);
+    }
+    if (args === undefined || !Object.hasOwn(args, '__proto__')) return inner(message, extra);
+    void catalog.entries().then((entries) => {
+      const entry = findTool(entries, String(m.params?.name));
+      const problem = entry && paramsProblem(entry.inputSchema, args as Record<string, unknown>);
+      if (!problem) return inner(message, extra);
+      answer({ id, result: { isError: true, content: [{ type: 'text', text: `Invalid params: ${problem}` }] } } as Omit<JSONRPCMessage, 'jsonrpc'>);
+    });
+  };
 }
 
 /** Either naming form (and the shortened forms) finds the tool. */

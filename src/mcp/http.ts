@@ -135,6 +135,7 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
     };
     const server = bridge.createMcpServer(catalog, options);
     await server.connect(transport);
+    bridge.guardToolCalls(transport, catalog);
     await transport.handleRequest(req, res, body);
     // A rejected initialize (wrong Accept header, unsupported version…) opened no
     // session: drop its server and hub change listener now, or each one leaks.

@@ -22,12 +22,13 @@ export interface McpStdioServer {
  * SDK is imported here, on use, so plain `hub serve` never pays for it.
  */
 export async function serveMcpStdio(hub: DynamicHub, options: McpStdioOptions = {}): Promise<McpStdioServer> {
-  const [{ StdioServerTransport }, { createMcpServer, ToolCatalog }] = await Promise.all([
+  const [{ StdioServerTransport }, { createMcpServer, guardToolCalls, ToolCatalog }] = await Promise.all([
     import('@modelcontextprotocol/sdk/server/stdio.js'),
     import('./bridge.js'),
   ]);
   const input = options.input ?? process.stdin;
-  const server = createMcpServer(new ToolCatalog(hub), options);
+  const catalog = new ToolCatalog(hub);
+  const server = createMcpServer(catalog, options);
   const closed = new Promise<void>((resolve) => {
     const onclose = server.onclose;
     server.onclose = () => {
@@ -35,7 +36,9 @@ export async function serveMcpStdio(hub: DynamicHub, options: McpStdioOptions = 
       resolve();
     };
   });
-  await server.connect(new StdioServerTransport(input, options.output));
+  const transport = new StdioServerTransport(input, options.output);
+  await server.connect(transport);
+  guardToolCalls(transport, catalog);
   // The SDK transport ignores the end of its input: the host is gone, so close the
   // session, which aborts running tool calls (their hub streams are cancelled).
   const ended = () => void server.close().catch(() => {});

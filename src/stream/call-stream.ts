@@ -1,4 +1,4 @@
-import { toPlexusError } from '../wire/errors.js';
+import { toPlexusError, type PlexusError } from '../wire/errors.js';
 import type { ItemFactory } from './item-factory.js';
 import type { StreamItem } from '../wire/items.js';
 import { isProgressMark } from './progress.js';
@@ -129,6 +129,16 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
   return(): Promise<IteratorResult<StreamItem>> {
     this.cancel();
     return Promise.resolve(DONE);
+  }
+
+  /**
+   * Cancels the call and returns the `error` and `done` items that tell its
+   * consumer why (e.g. the server shuts down), in this call's metadata.
+   */
+  cancelWith(err: PlexusError): [StreamItem, StreamItem] {
+    const items: [StreamItem, StreamItem] = [this.#items.error(err), this.#items.done()];
+    this.cancel();
+    return items;
   }
 
   cancel(): void {

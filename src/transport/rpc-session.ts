@@ -95,11 +95,22 @@ export class RpcSession {
     clearTimeout(timer);
   }
 
-  /** Cancels every stream and ignores later frames (connection closed). */
-  close(): void {
+  /**
+   * Cancels every stream and ignores later frames. With a `reason` (the server
+   * shuts down, the connection is still open) each cancelled stream first gets an
+   * `error` item with it and its `done`, so no subscriber is left without an end.
+   */
+  close(reason?: string): void {
+    const wasClosed = this.#closed;
     this.#closed = true;
     this.#refusing = true;
-    for (const sub of this.#subs.values()) sub.stream.cancel();
+    for (const sub of this.#subs.values()) {
+      if (reason === undefined || wasClosed) {
+        sub.stream.cancel();
+        continue;
+      }
+      for (const item of sub.stream.cancelWith(new PlexusError(ErrorCode.ExecutionError, reason))) this.sink.send(itemNotification(sub.id, item));
+    }
     this.#budget.release(this.#subs.size);
     this.#subs.clear();
     this.#wakeIdle();

@@ -66,7 +66,7 @@ export function serveStdio(hub: DynamicHub, options: StdioServeOptions = {}): Pr
       ended = true;
       reader.end();
       void session.shutdown(graceMs).then(() => {
-        session.close();
+        session.close('Server shutting down: the input ended');
         resolve();
       });
     };

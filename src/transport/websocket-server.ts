@@ -115,6 +115,8 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
   const host = options.host ?? DEFAULT_HOST;
   const highWaterMark = options.highWaterMark ?? MiB;
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  // ws reads 0 as "no limit", stdio would read it as "nothing fits": neither is wanted.
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) return Promise.reject(new RangeError(`maxFrameBytes must be a positive integer, not ${maxFrameBytes}`));
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
   const sessions = new Map<WebSocket, RpcSession>();
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
@@ -187,7 +189,7 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
           await Promise.all([...sessions.values()].map((s) => s.shutdown(graceMs)));
           const gone = [...sessions.keys()].map((ws) => new Promise((r) => ws.once('close', r)));
           for (const [ws, s] of sessions) {
-            s.close();
+            s.close(reason);
             ws.close(1001, reason);
           }
           const forced = setTimeout(() => sessions.forEach((_, ws) => ws.terminate()), 1000);
