@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
 import { builtinActivations } from '../../activations/index.js';
-import { createOptional, OPTIONAL_ACTIVATIONS, parseOptional, type OptionalSet } from '../../activations/optional.js';
+import { createOptional, OPTIONAL_ACTIVATIONS, parseOptional, readStorageConfig, type OptionalSet } from '../../activations/optional.js';
 import { defaultDataDir } from '../../activations/storage/data-dir.js';
 import { pluginId } from '../../activations/storage/plugin-id.js';
 import { PlexusClient } from '../client/plexus-client.js';
@@ -19,8 +19,9 @@ import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_MAX_TOTAL_STREAMS } from '../transport/stream-budget.js';
 import { DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_PING_INTERVAL_MS, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
-import { itemText, paramsFromArgs, pluginText } from './format.js';
+import { itemText, paramsFromArgs, pluginText, TextPrinter } from './format.js';
 import { importUserModule, loadActivations } from './load-modules.js';
+import { TerminalPrompter } from './prompt.js';
 
 const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
 
@@ -56,9 +57,13 @@ async function buildHub(modules: readonly string[], root: string, builtins: bool
 const withOption = () => new Option('--with <names>', `opt-in activations, comma-separated: ${OPTIONAL_ACTIVATIONS.join(', ')}`).argParser(parseOptional);
 const dataDirOption = () => new Option('--data-dir <dir>', 'where --with activations keep hub.db (default $PLEXUS_HUB_DATA or ./.plexus-hub)');
 
-async function optionalSet(opts: { with?: ReturnType<typeof parseOptional>; dataDir?: string }): Promise<OptionalSet | undefined> {
-  if (!opts.with || opts.with.length === 0) return undefined;
-  return createOptional(opts.with, opts.dataDir ?? defaultDataDir());
+const configOption = () => new Option('--config <file>', 'a JSON file: {"with": ["arbor", …], "data_dir": "…"} (flags win)');
+
+async function optionalSet(opts: { with?: ReturnType<typeof parseOptional>; dataDir?: string; config?: string }): Promise<OptionalSet | undefined> {
+  const config = opts.config ? readStorageConfig(opts.config) : undefined;
+  const names = opts.with ?? config?.with ?? [];
+  if (names.length === 0) return undefined;
+  return createOptional(names, opts.dataDir ?? config?.dataDir ?? defaultDataDir());
 }
 
 const toolNamesOption = () =>
@@ -138,6 +143,7 @@ program
   .option('--ping-interval <seconds>', 'ping every connection this often; drop one that did not answer the last ping', positive, DEFAULT_PING_INTERVAL_MS / 1000)
   .addOption(withOption())
   .addOption(dataDirOption())
+  .addOption(configOption())
   .addOption(toolNamesOption())
   .addOption(mcpMaxItemsOption())
   .addOption(mcpMaxBytesOption())
@@ -217,9 +223,12 @@ program
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--raw', 'print every item as a JSON line')
   .option('--template <name>', "print data items rendered by the server's mustache template of that name for this method")
+  .option('--text <field>', 'print only that string field of each data item, as plain text as it arrives (streamed tokens: --text content)')
   .allowUnknownOption()
   .action(async (path: string, words: string[], opts) => {
-    const client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+    // Questions the method asks mid-stream are prompted on the terminal (or read from a piped stdin).
+    const prompter = new TerminalPrompter();
+    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, onRequest: prompter.answer });
     try {
       let params: Record<string, unknown> = {};
       if (opts.json) params = JSON.parse(opts.json);
@@ -229,13 +238,20 @@ program
       }
       const render = opts.template ? await templateRenderer(client, path, opts.template) : undefined;
       let failed = false;
+      const text = opts.raw || opts.text === undefined ? undefined : new TextPrinter(opts.text, process.stdout, process.stderr);
       for await (const item of client.call(path, params)) {
         if (item.type === 'error') failed = true;
+        if (text) {
+          text.print(item);
+          continue;
+        }
         const line = opts.raw ? JSON.stringify(item) : render && item.type === 'data' ? await render(item.content) : itemText(item);
         if (line !== undefined) (item.type === 'error' && !opts.raw ? process.stderr : process.stdout).write(`${line}\n`);
       }
+      text?.end();
       process.exitCode = failed ? 1 : 0;
     } finally {
+      prompter.close();
       client.close();
     }
   });
@@ -276,6 +292,7 @@ program
   .option('--no-builtins', 'leave out echo, health and solar')
   .addOption(withOption())
   .addOption(dataDirOption())
+  .addOption(configOption())
   .addOption(toolNamesOption())
   .addOption(mcpMaxItemsOption())
   .addOption(mcpMaxBytesOption())
@@ -304,12 +321,12 @@ program
 
 program
   .command('codegen')
-  .description('generate a typed TypeScript client package from a live server (--url) or an in-process hub (--module)')
+  .description('generate a typed client package (TypeScript or Python) from a live server (--url) or an in-process hub (--module)')
   .requiredOption('--out <dir>', 'output directory')
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
   .option('--emit-ir', 'also write the language-neutral IR as ir.json')
-  .option('--lang <language>', 'target language of the client (emitters: typescript)', 'typescript')
+  .option('--lang <language>', 'target language of the client: typescript or python', 'typescript')
   .action(async (opts) => {
     const { generate } = await import('../../codegen/index.js');
     let source: SchemaSource;
