@@ -85,7 +85,7 @@ describe('MCP HTTP sessions are bounded', { timeout: 30_000 }, () => {
 
   it('a session idle for longer than sessionIdleMs is closed (404 afterwards); a busy one is kept', async () => {
     const { hub, listeners } = countedHub();
-    const server = await serveMcpHttp(hub, { port: 0, sessionIdleMs: 300 });
+    const server = await serveMcpHttp(hub, { port: 0, sessionIdleMs: 1000 }); // room for a loaded machine between opening `busy` and its call
     try {
       const idle = await open(server.url);
       const busy = await open(server.url);
@@ -93,7 +93,7 @@ describe('MCP HTTP sessions are bounded', { timeout: 30_000 }, () => {
       const call = fetch(server.url, { method: 'POST', headers: busy.headers, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'slow.forever', arguments: {} } }) });
       const running = await call;
       assert.equal(running.status, 200);
-      await tick(800);
+      await tick(1800);
       assert.equal(await ping(server.url, idle.headers), 404);
       const reader = running.body!.getReader();
       await reader.cancel();

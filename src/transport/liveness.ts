@@ -53,21 +53,31 @@ export class Liveness {
     const ping = now - this.#lastPing >= this.pingMs;
     if (ping) this.#lastPing = now;
     for (const [ws, state] of this.#states) {
-      if (ping) {
-        if (!state.answered) {
-          this.#states.delete(ws);
-          ws.terminate(); // 'close' follows: the session cancels its streams
-          continue;
-        }
-        state.answered = false;
-        ws.ping();
-      }
-      const busy = (this.sessions.get(ws)?.activeStreams ?? 0) > 0;
-      if (busy) state.lastSeen = now; // idle time counts from the end of the last stream
-      else if (now - state.lastSeen >= this.idleMs) {
+      // A timer callback that throws would take the process down: one socket's trouble stays its own.
+      try {
+        this.#check(ws, state, now, ping);
+      } catch {
         this.#states.delete(ws);
-        ws.close(1001, `Idle timeout: no stream and no message for ${this.idleMs >= 1000 ? `${Math.round(this.idleMs / 1000)} s` : `${this.idleMs} ms`}`);
+        ws.terminate();
       }
+    }
+  }
+
+  #check(ws: WebSocket, state: State, now: number, ping: boolean): void {
+    if (ping) {
+      if (!state.answered) {
+        this.#states.delete(ws);
+        ws.terminate(); // 'close' follows: the session cancels its streams
+        return;
+      }
+      state.answered = false;
+      ws.ping();
+    }
+    const busy = (this.sessions.get(ws)?.activeStreams ?? 0) > 0;
+    if (busy) state.lastSeen = now; // idle time counts from the end of the last stream
+    else if (now - state.lastSeen >= this.idleMs) {
+      this.#states.delete(ws);
+      ws.close(1001, `Idle timeout: no stream and no message for ${this.idleMs >= 1000 ? `${Math.round(this.idleMs / 1000)} s` : `${this.idleMs} ms`}`);
     }
   }
 }
