@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
+import { checkVerbs } from '../auth/verbs.js';
 import { assertSegment } from './types.js';
 
 export interface ActivationOptions {
@@ -21,6 +22,8 @@ export interface MethodOptions {
   readonly description?: string;
   /** Overrides what the return type says (streams: AsyncIterable, Generator, Observable). */
   readonly streaming?: boolean;
+  /** What a caller must be granted to call this method (default `read`). */
+  readonly verbs?: readonly ('read' | 'write' | 'execute')[];
 }
 
 export interface DecoratedMethod {
@@ -67,6 +70,7 @@ export function method(options: MethodOptions = {}) {
     const name = options.name ?? snakeCase(key);
     assertSegment('Method name', name);
     if (name === 'schema') throw new TypeError('"schema" is a built-in method of every activation');
+    if (options.verbs) checkVerbs(`@method() ${key}`, options.verbs);
     const entry: DecoratedMethod = { key, name, options };
     if (standard) {
       pendingStandardMethods.push(entry);

@@ -1,3 +1,5 @@
+import type { Principal } from '../auth/principal.js';
+import type { Verb } from '../auth/verbs.js';
 import type { JsonSchema } from '../schema/wire-types.js';
 
 export type { JsonSchema } from '../schema/wire-types.js';
@@ -12,6 +14,8 @@ export interface MethodInfo {
   /** JSON Schema of one data item's content. */
   readonly returns: JsonSchema;
   readonly streaming: boolean;
+  /** What a caller must be granted to call it; absent means `['read']`. */
+  readonly verbs?: readonly Verb[];
 }
 
 /**
@@ -23,6 +27,11 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** Full dot path of the method being called, e.g. `solar.earth.info`. */
   readonly path: string;
+  /**
+   * Who is calling: a token's principal, `anonymous` on an open hub, the trusted
+   * parent over stdio. Undefined for in-process calls made without one.
+   */
+  readonly principal?: Principal;
 }
 
 /**

@@ -10,6 +10,7 @@ import { DynamicHub } from '../hub/dynamic-hub.js';
 import type { MethodSchema, PluginSchema } from '../hub/schema.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
+import { addAuthCommands } from './auth-commands.js';
 import { itemText, paramsFromArgs, pluginText } from './format.js';
 import { loadActivations } from './load-modules.js';
 
@@ -223,6 +224,8 @@ program
     const hub = await buildHub(modules, 'plexus', opts.builtins);
     process.stdout.write(`schemas ready in ${Math.round(performance.now() - started)} ms (root hash ${hub.hash()})\n`);
   });
+
+addAuthCommands(program);
 
 try {
   await program.parseAsync(process.argv);
