@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { AuditLog, type AuditEvent } from './audit-log.js';
-import { OPEN_PRINCIPAL, TokenPrincipal, UNAUTHENTICATED, type Principal } from './principal.js';
+import { openPrincipal, TokenPrincipal, unauthenticatedPrincipal, type Principal } from './principal.js';
 import { FailedAuthLimiter, type FailedAuthLimiterOptions } from './rate-limit.js';
 import { TokenStore } from './token-store.js';
 
@@ -71,8 +71,8 @@ export class HubAuth {
    * wrong one is refused and counts against the address.
    */
   authenticate(credential: string | undefined, remote: string, transport: string): AuthResult {
-    if (this.mode === 'open') return { ok: true, principal: OPEN_PRINCIPAL };
-    if (credential === undefined) return { ok: true, principal: UNAUTHENTICATED };
+    if (this.mode === 'open') return { ok: true, principal: openPrincipal(transport, remote) };
+    if (credential === undefined) return { ok: true, principal: unauthenticatedPrincipal(transport, remote) };
     const wait = this.limiter.retryAfter(remote);
     if (wait > 0) {
       this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'throttled' });
@@ -84,7 +84,7 @@ export class HubAuth {
       this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'auth_failed', reason: check.reason });
       return { ok: false, status: 401, message: `Authentication failed: ${REASONS[check.reason]}` };
     }
-    return { ok: true, principal: new TokenPrincipal(this.store!, check.record) };
+    return { ok: true, principal: new TokenPrincipal(this.store!, check.record, transport, remote) };
   }
 
   /** `Authorization: Bearer <token>`, else a `token` query parameter (for browsers, which cannot set headers on a WebSocket). */

@@ -13,6 +13,9 @@ export interface Principal {
   readonly kind: 'open' | 'trusted' | 'token' | 'unauthenticated';
   /** The token's public id (never the token), when there is one. */
   readonly tokenId?: string;
+  /** Where the connection came from, for the audit log: `ws`, `mcp-http`, `stdio`, …; the peer address. */
+  readonly transport?: string;
+  readonly remote?: string;
   /**
    * Why calls must be refused with -32001 (no credential, or the token was revoked
    * or expired since the connection opened); undefined while authenticated.
@@ -37,6 +40,8 @@ class Unrestricted implements Principal {
   constructor(
     readonly name: string,
     readonly kind: 'open' | 'trusted',
+    readonly transport?: string,
+    readonly remote?: string,
   ) {}
   unauthenticated(): undefined {
     return undefined;
@@ -53,23 +58,29 @@ class Unrestricted implements Principal {
 }
 
 /** Open mode (loopback, no token store): what every connection is. */
-export const OPEN_PRINCIPAL: Principal = new Unrestricted('anonymous', 'open');
+export function openPrincipal(transport?: string, remote?: string): Principal {
+  return new Unrestricted('anonymous', 'open', transport, remote);
+}
 
 /** The process that spawned a stdio hub: it controls our stdin, so it is trusted. */
-export function trustedPrincipal(name = 'stdio-parent'): Principal {
-  return new Unrestricted(name, 'trusted');
+export function trustedPrincipal(name = 'stdio-parent', transport = 'stdio'): Principal {
+  return new Unrestricted(name, 'trusted', transport);
 }
 
 /** A connection without a credential where one is required: may only ask `_info`. */
-export const UNAUTHENTICATED: Principal = {
-  name: 'unauthenticated',
-  kind: 'unauthenticated',
-  generation: 0,
-  unauthenticated: () => 'Authentication required: present a token as "Authorization: Bearer <token>"',
-  allows: () => false,
-  reaches: () => false,
-  use: () => false,
-};
+export function unauthenticatedPrincipal(transport?: string, remote?: string): Principal {
+  return {
+    name: 'unauthenticated',
+    kind: 'unauthenticated',
+    generation: 0,
+    ...(transport ? { transport } : {}),
+    ...(remote ? { remote } : {}),
+    unauthenticated: () => 'Authentication required: present a token as "Authorization: Bearer <token>"',
+    allows: () => false,
+    reaches: () => false,
+    use: () => false,
+  };
+}
 
 /** Decisions remembered per path until the store changes; bounded against invented paths. */
 const DECISION_CACHE_LIMIT = 4096;
@@ -88,6 +99,8 @@ export class TokenPrincipal implements Principal {
   constructor(
     private readonly store: TokenStore,
     record: { id: string; name: string },
+    readonly transport?: string,
+    readonly remote?: string,
   ) {
     this.tokenId = record.id;
     this.name = record.name;
@@ -143,6 +156,7 @@ export class TokenPrincipal implements Principal {
     const now = Date.now();
     const grants = this.#grants(now);
     if (!grants) return false;
+    if (!grants.some((g) => g.once)) return this.allows(path, verbs);
     // A standing grant covers every verb: nothing to spend.
     const standing = verbs.every((v) => grants.some((g) => !g.once && grantLive(g, now) && grantCovers(g, path, v)));
     if (standing) return true;
