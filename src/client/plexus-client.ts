@@ -25,6 +25,12 @@ export interface ClientOptions {
   /** First backoff delay (default 100 ms), doubled per attempt up to `maxBackoffMs` (default 3000). */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
+  /**
+   * A hub token (`hub token create`). In Node it is sent as `Authorization: Bearer`
+   * on the upgrade request; with a browser WebSocket (which cannot set headers) or
+   * a given `WebSocket` implementation, as the `token` query parameter.
+   */
+  readonly token?: string;
 }
 
 export interface ClientCallOptions {
@@ -273,7 +279,18 @@ export class PlexusClient {
   }
 
   async #open(): Promise<Connection> {
-    const Impl = this.options.WebSocket ?? ((globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? (await import('ws')).WebSocket as unknown as WebSocketConstructor);
+    const token = this.options.token;
+    const inNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+    // In Node, a token goes in a header, which needs the `ws` package (the global WebSocket cannot send headers).
+    const headerToken = token !== undefined && !this.options.WebSocket && inNode;
+    const Impl = this.options.WebSocket ?? (headerToken ? undefined : (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket) ?? ((await import('ws')).WebSocket as unknown as WebSocketConstructor);
+    const open = (): WebSocketLike => {
+      if (token === undefined) return new Impl(this.options.url);
+      if (headerToken) return new (Impl as unknown as new (url: string, o: object) => WebSocketLike)(this.options.url, { headers: { authorization: `Bearer ${token}` } });
+      const url = new URL(this.options.url);
+      url.searchParams.set('token', token);
+      return new Impl(url.href);
+    };
     const attempts = this.options.connectAttempts ?? 5;
     let delay = this.options.backoffMs ?? 100;
     let last: unknown;
@@ -284,7 +301,7 @@ export class PlexusClient {
       }
       try {
         return await new Promise<Connection>((resolve, reject) => {
-          const ws = new Impl(this.options.url);
+          const ws = open();
           ws.onopen = () => {
             ws.onerror = null;
             resolve(
@@ -300,6 +317,8 @@ export class PlexusClient {
         });
       } catch (err) {
         last = err;
+        // A refused credential stays refused; retrying only trips the server's failed-auth limit.
+        if (/Unexpected server response: (401|403|429)/.test((err as Error).message)) break;
       }
     }
     throw last;

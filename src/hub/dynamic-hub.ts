@@ -4,6 +4,7 @@ import { assertSegment, type Activation, type CallContext, type MethodInfo } fro
 import { paramsProblem } from '../schema/validate.js';
 import { CallStream, type CallStart } from '../stream/call-stream.js';
 import { ItemFactory } from '../stream/item-factory.js';
+import type { HubAuth } from '../auth/hub-auth.js';
 import { foldHash } from '../hash/content-hash.js';
 import { PlexusError } from './errors.js';
 import { RootMethods } from './root-methods.js';
@@ -12,6 +13,11 @@ import { SCHEMA_PARAMS, TreeHashes, methodSchema, type HashesReport, type Method
 export interface DynamicHubOptions {
   readonly version?: string;
   readonly description?: string;
+  /**
+   * Authentication and access control (token store, audit log, mode). Transports
+   * ask it who a connection is; the router checks that principal at every hop.
+   */
+  readonly auth?: HubAuth;
 }
 
 export interface CallOptions {
@@ -46,6 +52,7 @@ const ROUTE_CACHE_LIMIT = 4096;
 export class DynamicHub implements Activation {
   readonly version: string;
   readonly description: string;
+  readonly auth?: HubAuth;
   readonly #children = new Map<string, Activation>();
   readonly #childUnsubscribes = new Map<string, () => void>();
   readonly #listeners = new Set<() => void>();
@@ -67,6 +74,10 @@ export class DynamicHub implements Activation {
     assertSegment('Hub namespace', namespace);
     this.version = options.version ?? '1.0.0';
     this.description = options.description ?? 'Plexus RPC hub';
+    if (options.auth) {
+      if (options.auth.hub !== namespace) throw new Error(`The hub's auth is for hub "${options.auth.hub}", not "${namespace}"`);
+      this.auth = options.auth;
+    }
     const view = {
       call: (path: string, params: Record<string, unknown>, signal: AbortSignal) => this.#contents(path, params, signal),
       rootHash: () => this.hash(),
