@@ -10,6 +10,10 @@ import { DynamicHub } from '../hub/dynamic-hub.js';
 import type { MethodSchema, PluginSchema } from '../hub/schema.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
+import { resolveDataDir } from '../auth/data-dir.js';
+import { HubAuth, isLoopbackHost } from '../auth/hub-auth.js';
+import type { Principal } from '../auth/principal.js';
+import { discoveryHandler } from '../transport/discovery.js';
 import { addAuthCommands } from './auth-commands.js';
 import { itemText, paramsFromArgs, pluginText } from './format.js';
 import { loadActivations } from './load-modules.js';
@@ -28,13 +32,50 @@ function integer(value: string): number {
   return n;
 }
 
-async function buildHub(modules: readonly string[], root: string, builtins: boolean): Promise<DynamicHub> {
-  const hub = new DynamicHub(root);
+async function buildHub(modules: readonly string[], root: string, builtins: boolean, auth?: HubAuth): Promise<DynamicHub> {
+  const hub = new DynamicHub(root, auth ? { auth } : {});
   if (builtins) hub.register(...builtinActivations());
   hub.register(...(await loadActivations(modules)));
   await hub.ready();
   return hub;
 }
+
+/**
+ * The hub's auth from the data dir: required when it has a token store, else open.
+ * A server reachable beyond loopback refuses to run open unless told to.
+ */
+function hubAuth(opts: { root: string; dataDir?: string; audit?: boolean; insecureNoAuth?: boolean }, bind?: string): HubAuth {
+  const dataDir = resolveDataDir(opts.dataDir);
+  const auth = new HubAuth({ hub: opts.root, dataDir, audit: opts.audit === true });
+  if (auth.mode === 'open' && bind !== undefined && !isLoopbackHost(bind) && !opts.insecureNoAuth) {
+    auth.close();
+    throw new Error(
+      `refusing to serve on ${bind} without authentication: create a token first (hub token create <name> --grant '<pattern>:read' --data-dir ${dataDir}), or pass --insecure-no-auth to serve every method to anyone who can reach the port`,
+    );
+  }
+  // Flush the audit log and its head on any exit.
+  process.once('exit', () => auth.close());
+  return auth;
+}
+
+function authLine(auth: HubAuth, bind: string | undefined): string {
+  const audit = auth.audit ? `; audit log ${auth.audit.file}` : '';
+  if (auth.mode === 'required') return `plexus-hub: auth required: bearer tokens from ${auth.store!.file}${audit}`;
+  const where = bind === undefined ? 'stdio' : isLoopbackHost(bind) ? `loopback ${bind}` : `${bind} (--insecure-no-auth)`;
+  return `plexus-hub: auth open (${where}, no token store): every client may call every method${audit}`;
+}
+
+/** `--token` (or $PLEXUS_HUB_TOKEN) for stdio transports: that principal instead of the trusted parent. */
+function stdioPrincipal(auth: HubAuth, token: string | undefined, transport: string): Principal | undefined {
+  if (token === undefined) return undefined;
+  if (auth.mode !== 'required') throw new Error('--token needs a token store in the data dir (hub token create …)');
+  const result = auth.authenticate(token, transport, transport);
+  if (!result.ok) throw new Error(result.message);
+  return result.principal;
+}
+
+const dataDirOption = () => new Option('--data-dir <dir>', 'where tokens.json and audit.jsonl live (default $PLEXUS_HUB_DATA or ./.plexus-hub)');
+const tokenOption = (what: string) => new Option('--token <token>', what).env('PLEXUS_HUB_TOKEN');
 
 const toolNamesOption = () =>
   new Option('--tool-names <policy>', 'MCP tool names: dotted, underscore (echo_echo), or auto (underscore for clients known to reject dots)')
@@ -69,28 +110,43 @@ program
   .option('--no-builtins', 'leave out echo, health and solar')
   .option('--max-streams <n>', 'concurrent streams per connection', integer, 1024)
   .option('--max-frame-bytes <n>', 'largest accepted message in bytes', integer, 1024 * 1024)
+  .addOption(dataDirOption())
+  .option('--insecure-no-auth', 'serve on a non-loopback address without a token store (everyone may call everything)')
+  .option('--audit', 'write the audit log even when auth is open')
+  .addOption(tokenOption('with --stdio: act as this token\'s principal instead of trusting the parent process'))
   .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
-    const hub = await buildHub(modules, opts.root, opts.builtins);
+    const auth = hubAuth(opts, opts.stdio ? undefined : opts.host);
+    const hub = await buildHub(modules, opts.root, opts.builtins, auth);
     const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes };
     if (opts.stdio) {
-      log(`plexus-hub: serving ${hub.namespace} (hash ${hub.hash()}) on stdio`);
-      await serveStdio(hub, limits);
+      const principal = stdioPrincipal(auth, opts.token, 'stdio');
+      log(`plexus-hub: serving ${hub.namespace} (hash ${hub.hash()}) on stdio as ${principal ? `principal ${principal.name}` : 'the trusted parent process'}`);
+      if (auth.audit) log(`plexus-hub: audit log ${auth.audit.file}`);
+      await serveStdio(hub, { ...limits, ...(principal ? { principal } : {}) });
+      auth.close();
       return;
     }
     const mcp = mcpHttpHandler(hub, { toolNames: opts.toolNames as ToolNaming });
-    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http: mcp });
+    let wsUrl = '';
+    const discovery = discoveryHandler(hub, { mcpPath: '/mcp' });
+    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http: (req, res) => discovery(req, res) || mcp(req, res) });
+    wsUrl = server.url;
     mcp.bind(server.host, server.port);
     const names = hub.children().map((c) => c.namespace).join(', ');
-    log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);
-    log(`plexus-hub: MCP (streamable HTTP) on http://${server.url.slice('ws://'.length)}/mcp`);
+    log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${wsUrl}`);
+    log(`plexus-hub: MCP (streamable HTTP) on http://${wsUrl.slice('ws://'.length)}/mcp`);
+    log(authLine(auth, opts.host));
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) process.exit(130); // a second signal: don't wait
       stopping = true;
       log(`plexus-hub: ${signal}, shutting down`);
-      void Promise.all([mcp.close(), server.close({ reason: 'Server shutting down' })]).then(() => process.exit(0));
+      void Promise.all([mcp.close(), server.close({ reason: 'Server shutting down' })]).then(() => {
+        auth.close();
+        process.exit(0);
+      });
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
@@ -104,9 +160,10 @@ program
   .option('--json <object>', 'params as one JSON object')
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--raw', 'print every item as a JSON line')
+  .addOption(tokenOption('a hub token (sent as Authorization: Bearer)'))
   .allowUnknownOption()
   .action(async (path: string, words: string[], opts) => {
-    const client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, ...(opts.token ? { token: opts.token } : {}) });
     try {
       let params: Record<string, unknown> = {};
       if (opts.json) params = JSON.parse(opts.json);
@@ -132,8 +189,9 @@ program
   .argument('[path]', 'an activation (solar.earth) or method (echo.echo); the whole tree when omitted')
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--json', 'print the raw schema JSON')
+  .addOption(tokenOption('a hub token (sent as Authorization: Bearer)'))
   .action(async (path: string | undefined, opts) => {
-    const client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, ...(opts.token ? { token: opts.token } : {}) });
     try {
       const top = await client.schema(path);
       if (opts.json) return void process.stdout.write(`${JSON.stringify(top, null, 2)}\n`);
@@ -160,14 +218,24 @@ program
   .option('-H, --host <host>', 'HTTP interface to bind', DEFAULT_HOST)
   .option('--root <name>', 'root hub name', 'plexus')
   .option('--no-builtins', 'leave out echo, health and solar')
+  .addOption(dataDirOption())
+  .option('--insecure-no-auth', 'with --http on a non-loopback address: serve without a token store')
+  .option('--audit', 'write the audit log even when auth is open')
+  .addOption(tokenOption('over stdio: act as this token\'s principal instead of trusting the parent process'))
   .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
-    const hub = await buildHub(modules, opts.root, opts.builtins);
+    const auth = hubAuth(opts, opts.http ? opts.host : undefined);
+    const hub = await buildHub(modules, opts.root, opts.builtins, auth);
     const toolNames = opts.toolNames as ToolNaming;
     if (opts.http) {
       const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, toolNames });
       process.stdout.write(`plexus-hub: MCP (streamable HTTP) on ${server.url}\n`);
-      const stop = () => void server.close().then(() => process.exit(0));
+      process.stdout.write(`${authLine(auth, opts.host)}\n`);
+      const stop = () =>
+        void server.close().then(() => {
+          auth.close();
+          process.exit(0);
+        });
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       return;
@@ -176,8 +244,11 @@ program
       import('@modelcontextprotocol/sdk/server/stdio.js'),
       import('../mcp/bridge.js'),
     ]);
-    const server = createMcpServer(new ToolCatalog(hub), { toolNames });
-    await server.connect(new StdioServerTransport());
+    const principal = stdioPrincipal(auth, opts.token, 'mcp-stdio');
+    const server = createMcpServer(new ToolCatalog(hub), { toolNames, ...(principal ? { principal } : {}) });
+    const transport = new StdioServerTransport();
+    transport.onclose = () => auth.close();
+    await server.connect(transport);
     process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
   });
 
@@ -188,6 +259,7 @@ program
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
   .option('--emit-ir', 'also write the language-neutral IR as ir.json')
+  .addOption(tokenOption('a hub token (sent as Authorization: Bearer)'))
   .action(async (opts) => {
     const { generate } = await import('../../codegen/index.js');
     let source: SchemaSource;
@@ -196,7 +268,7 @@ program
       const hub = await hubFromModule(opts.module);
       source = { schema: (path?: string) => hub.schema(path) };
     } else {
-      client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+      client = new PlexusClient({ url: opts.url, connectAttempts: 1, ...(opts.token ? { token: opts.token } : {}) });
       source = { schema: (path?: string) => client!.schema(path) };
     }
     try {

@@ -37,6 +37,15 @@ export interface ClientCallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What an upgrade refused by the hub's auth means, in words (the `ws` package only gives the status). */
+function explainRefusal(message: string): string {
+  const status = /Unexpected server response: (\d+)/.exec(message)?.[1];
+  if (status === '401') return 'authentication failed (HTTP 401): the hub does not accept this token (unknown, revoked, expired or for another hub)';
+  if (status === '429') return 'too many failed authentications from this address (HTTP 429): try again later';
+  if (status === '403') return 'forbidden (HTTP 403)';
+  return message;
+}
+
 /** A JSON-RPC error answering a request, or an `error` item ending a stream. */
 export class PlexusRpcError extends Error {
   override readonly name = 'PlexusRpcError';
@@ -312,13 +321,13 @@ export class PlexusClient {
               }),
             );
           };
-          ws.onerror = (ev) => reject(new PlexusConnectionError(`Cannot connect to ${this.options.url}: ${(ev as { message?: string }).message ?? 'connection failed'}`));
+          ws.onerror = (ev) => reject(new PlexusConnectionError(`Cannot connect to ${this.options.url}: ${explainRefusal((ev as { message?: string }).message ?? 'connection failed')}`));
           ws.onclose = () => reject(new PlexusConnectionError(`Cannot connect to ${this.options.url}`));
         });
       } catch (err) {
         last = err;
         // A refused credential stays refused; retrying only trips the server's failed-auth limit.
-        if (/Unexpected server response: (401|403|429)/.test((err as Error).message)) break;
+        if (/\(HTTP (401|403|429)\)/.test((err as Error).message)) break;
       }
     }
     throw last;

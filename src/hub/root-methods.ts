@@ -1,5 +1,6 @@
 import { activation, method } from '../activation/decorators.js';
 import type { CallContext } from '../activation/types.js';
+import type { Principal } from '../auth/principal.js';
 import type { HashesReport } from './schema.js';
 
 /** The `hash` method's item. */
@@ -11,7 +12,7 @@ export interface HashEvent {
 
 /** What the root methods need from their hub; kept narrow so this module does not import it. */
 export interface RootHubView {
-  call(path: string, params: Record<string, unknown>, signal: AbortSignal): AsyncIterable<unknown>;
+  call(path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: Principal): AsyncIterable<unknown>;
   rootHash(): string;
   hashesReport(): HashesReport;
 }
@@ -36,7 +37,7 @@ export class RootMethods {
    */
   @method({ streaming: true })
   call(method: string, params: { [param: string]: unknown } = {}, ctx?: CallContext): AsyncIterable<unknown> {
-    return this.hub.call(method, params, ctx!.signal);
+    return this.hub.call(method, params, ctx!.signal, ctx!.principal);
   }
 
   /** The root hash: changes whenever any method anywhere in the tree changes. */

@@ -1,3 +1,4 @@
+import type { Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { CallStream } from '../stream/call-stream.js';
 import type { StreamItem } from '../stream/items.js';
@@ -15,6 +16,11 @@ export interface MessageSink {
 export interface SessionLimits {
   /** Concurrent subscriptions per connection (default 1024). */
   readonly maxStreams?: number;
+}
+
+export interface SessionOptions extends SessionLimits {
+  /** Who this connection is (the transport authenticated it); every call is checked as this principal. */
+  readonly principal?: Principal;
 }
 
 export const DEFAULT_MAX_STREAMS = 1024;
@@ -40,14 +46,18 @@ export class RpcSession {
   constructor(
     hub: DynamicHub,
     private readonly sink: MessageSink,
-    limits: SessionLimits = {},
+    options: SessionOptions = {},
   ) {
-    this.#maxStreams = limits.maxStreams ?? DEFAULT_MAX_STREAMS;
+    this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
     const root = hub.namespace;
+    const as = { principal: options.principal };
     this.#methods = new Map<string, (req: JsonRpcRequest) => void>([
-      [`${root}.call`, (req) => this.#subscribe(req, () => hub.call(...this.#callParams(req.params)))],
-      [`${root}.schema`, (req) => this.#subscribe(req, () => hub.call(`${root}.schema`, this.#optionalObject(req.params)))],
-      [`${root}.hash`, (req) => this.#subscribe(req, () => hub.call(`${root}.hash`, this.#noParams(req.params)))],
+      [`${root}.call`, (req) => this.#subscribe(req, () => {
+        const [method, params] = this.#callParams(req.params);
+        return hub.call(method, params, as);
+      })],
+      [`${root}.schema`, (req) => this.#subscribe(req, () => hub.call(`${root}.schema`, this.#optionalObject(req.params), as))],
+      [`${root}.hash`, (req) => this.#subscribe(req, () => hub.call(`${root}.hash`, this.#noParams(req.params), as))],
       ['_info', (req) => this.#subscribe(req, () => (this.#noParams(req.params), hub.info()))],
       [`${root}.call_unsub`, (req) => this.#unsubscribe(req)],
       [`${root}.schema_unsub`, (req) => this.#unsubscribe(req)],

@@ -1,11 +1,17 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { trustedPrincipal, type Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { ErrorCode } from '../hub/errors.js';
 import { errorResponse } from './jsonrpc.js';
 import { RpcSession, type MessageSink, type SessionLimits } from './rpc-session.js';
 
 export interface StdioServeOptions extends SessionLimits {
+  /**
+   * Who the peer is. Default: the trusted parent process (it spawned us and owns
+   * our stdin); `hub serve --stdio --token …` passes the token's principal instead.
+   */
+  readonly principal?: Principal;
   readonly input?: Readable;
   readonly output?: Writable;
   /** Longest accepted line in bytes (default 1 MiB). */
@@ -43,7 +49,7 @@ export function serveStdio(hub: DynamicHub, options: StdioServeOptions = {}): Pr
   const output = options.output ?? process.stdout;
   const maxBytes = options.maxFrameBytes ?? 1024 * 1024;
   const sink = new LineSink(output);
-  const session = new RpcSession(hub, sink, options);
+  const session = new RpcSession(hub, sink, { ...options, principal: options.principal ?? trustedPrincipal() });
   const lines = createInterface({ input, crlfDelay: Infinity });
   lines.on('line', (line) => {
     if (line.trim() === '') return;
