@@ -28,6 +28,8 @@ export interface HopCheck {
 interface Memo {
   generation: number;
   tree: number;
+  /** The second it was made in: grants and tokens can expire, so no answer is kept longer. */
+  second: number;
   readonly nodes: Map<Activation, boolean>;
 }
 
@@ -85,9 +87,10 @@ export class AccessControl {
 
   #memo(p: Principal): Memo {
     const generation = p.generation;
+    const second = Math.floor(Date.now() / 1000);
     let memo = this.#memos.get(p);
-    if (!memo || memo.generation !== generation || memo.tree !== this.#tree) {
-      memo = { generation, tree: this.#tree, nodes: new Map() };
+    if (!memo || memo.generation !== generation || memo.tree !== this.#tree || memo.second !== second) {
+      memo = { generation, tree: this.#tree, second, nodes: new Map() };
       this.#memos.set(p, memo);
     }
     return memo;

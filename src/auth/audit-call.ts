@@ -30,19 +30,18 @@ export function auditCall(
   const started = performance.now();
   return (end) => {
     const { outcome, code } = outcomeOf(end);
-    const verbs = verbsOf();
     const id = audit.append({
       event: 'call',
       principal: principal.name,
-      ...(principal.tokenId ? { token_id: principal.tokenId } : {}),
-      ...(principal.transport ? { transport: principal.transport } : {}),
-      ...(principal.remote ? { remote: principal.remote } : {}),
+      token_id: principal.tokenId,
+      transport: principal.transport,
+      remote: principal.remote,
       path,
-      ...(verbs ? { verbs } : {}),
+      verbs: verbsOf(),
       outcome,
       duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
       items: end.items,
-      ...(code !== undefined ? { code } : {}),
+      code,
       params: redact(params ?? {}),
     });
     return id > 0 ? { audit_id: id } : undefined;
