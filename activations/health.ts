@@ -1,4 +1,4 @@
-import { activation, method } from '../src/activation/decorators.js';
+import { activation, method } from '../src/index.js';
 
 /** The hub's health. */
 export interface HealthStatus {

@@ -1,5 +1,4 @@
-import { activation, method } from '../src/activation/decorators.js';
-import type { CallContext } from '../src/activation/types.js';
+import { activation, method, type CallContext } from '../src/index.js';
 
 export type BodyType = 'star' | 'planet' | 'dwarf_planet' | 'moon';
 

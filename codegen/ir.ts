@@ -1,5 +1,5 @@
-import { canonicalJson } from '../src/hash/content-hash.js';
-import type { JsonSchema, MethodSchema, PluginSchema } from '../src/schema/wire-types.js';
+import { canonicalJson } from '../src/index.js';
+import type { JsonSchema, MethodSchema, PluginSchema } from '../src/wire/index.js';
 
 /**
  * The language-neutral intermediate representation between the schema walk and

@@ -4,19 +4,37 @@ export { defineActivation, type DynamicActivationSpec, type DynamicMethod } from
 export { toActivation } from './activation/decorated.js';
 export type { Activation, CallContext, JsonSchema, MethodInfo } from './activation/types.js';
 export { DynamicHub, type CallOptions, type DynamicHubOptions } from './hub/dynamic-hub.js';
-export { ErrorCode, PlexusError } from './hub/errors.js';
-export type { ChildSummary, HashesReport, MethodSchema, PluginSchema } from './hub/schema.js';
+export type { AccessCheck, RouteGuard } from './hub/router.js';
+export { ErrorCode, PlexusError } from './wire/errors.js';
+/** @deprecated The client throws `PlexusError` (the one error class of the wire); this is an alias of it. */
+export { PlexusError as PlexusRpcError } from './wire/errors.js';
+export type { ChildSummary, MethodSchema, PluginSchema } from './wire/schema-types.js';
+export type { HashesReport } from './hub/tree-hashes.js';
 export type { HashEvent } from './hub/root-methods.js';
-export { foldHash, methodHash, activationHashes, canonicalJson, type ActivationHashes } from './hash/content-hash.js';
+/** RFC 8785 canonical JSON: what hashes are computed over; codegen compares schemas with it. */
+export { canonicalJson } from './hash/content-hash.js';
+/** @internal Hashing primitives, exported for the hash test vectors only; not part of the API. */
+export { foldHash, methodHash, activationHashes, type ActivationHashes } from './hash/content-hash.js';
 export { progress, type ProgressMark } from './stream/progress.js';
-export { CallStream, collectItems } from './stream/call-stream.js';
-export { isTerminal, type DataItem, type DoneItem, type ErrorItem, type ProgressItem, type StreamItem, type StreamMetadata } from './stream/items.js';
+export { collectItems, type CallStream } from './stream/call-stream.js';
+export { isTerminal, type DataItem, type DoneItem, type ErrorItem, type ProgressItem, type StreamItem, type StreamMetadata } from './wire/items.js';
 export { canonicalSchema } from './schema/normalize.js';
 export { SchemaExtractionError } from './schema/type-source.js';
-export { SchemaLoader } from './schema/loader.js';
-export { PlexusClient, PlexusConnectionError, PlexusRpcError, type ClientOptions, type ClientCallOptions, type WebSocketConstructor, type WebSocketLike } from './client/plexus-client.js';
-export { serveWebSocket, DEFAULT_HOST, DEFAULT_PORT, type PlexusServer, type WebSocketServeOptions, type CloseOptions } from './transport/websocket-server.js';
+export { PlexusClient, PlexusConnectionError, type ClientOptions, type ClientCallOptions, type WebSocketConstructor, type WebSocketLike } from './client/plexus-client.js';
+export { serveWebSocket, DEFAULT_HOST, DEFAULT_PORT, type PlexusServer, type WebSocketServeOptions } from './transport/websocket-server.js';
 export { serveStdio, type StdioServeOptions } from './transport/stdio-server.js';
-export { RpcSession, type MessageSink, type SessionLimits } from './transport/rpc-session.js';
+export { RpcSession } from './transport/rpc-session.js';
+export type { CloseOptions, MessageSink, SessionLimits } from './transport/types.js';
 export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './mcp/http.js';
+export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './mcp/stdio.js';
 export type { ToolNaming } from './mcp/tool-names.js';
+// Auth: tokens, grants, principals, the audit log, discovery.
+export { HubAuth, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOptions } from './auth/hub-auth.js';
+export { TokenStore, type TokenRecord, type TokenCheck } from './auth/token-store.js';
+export { parseGrant, patternMatches, formatGrant, type Grant } from './auth/grants.js';
+export { asPrincipal, openPrincipal, trustedPrincipal, type Principal } from './auth/principal.js';
+export type { Verb } from './auth/verbs.js';
+export { AuditLog, type AuditEvent, type AuditOutcome, type AuditRecord } from './auth/audit-log.js';
+export { verifyAuditLog, type AuditVerdict } from './auth/audit-verify.js';
+export { resolveDataDir } from './auth/data-dir.js';
+export { discoveryHandler, DISCOVERY_PATH, type DiscoveryDocument, type DiscoveryOptions } from './transport/discovery.js';

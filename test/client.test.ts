@@ -1,7 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DynamicHub, type PluginSchema, type MethodSchema } from '../src/index.js';
-import { PlexusClient, PlexusConnectionError, PlexusRpcError } from '../src/client/plexus-client.js';
+import { DynamicHub, PlexusClient, PlexusConnectionError, PlexusError, type PluginSchema, type MethodSchema } from '../src/index.js';
 import { serveWebSocket, type PlexusServer } from '../src/transport/websocket-server.js';
 import { builtinActivations } from '../activations/index.js';
 import { Kitchen } from './fixtures/kitchen.js';
@@ -29,9 +28,9 @@ describe('PlexusClient over a real socket', () => {
     assert.equal((await client.result<{ name: string }>('solar.mars.deimos.info')).name, 'Deimos');
   });
 
-  it('error items throw PlexusRpcError with the numeric code', async () => {
-    await assert.rejects(client.result('echo.echo', {}), (e: PlexusRpcError) => e instanceof PlexusRpcError && e.code === -32602 && /missing required param 'message'/.test(e.message));
-    await assert.rejects(client.result('nowhere.x'), (e: PlexusRpcError) => e.code === -32601);
+  it('error items throw PlexusError with the numeric code', async () => {
+    await assert.rejects(client.result('echo.echo', {}), (e: PlexusError) => e instanceof PlexusError && e.code === -32602 && /missing required param 'message'/.test(e.message));
+    await assert.rejects(client.result('nowhere.x'), (e: PlexusError) => e.code === -32601);
   });
 
   it('schema() of root, activation and method; hash() matches the hub', async () => {

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { DynamicHub, type PluginSchema, type MethodSchema } from '../src/index.js';
 import { serveWebSocket, type PlexusServer } from '../src/transport/websocket-server.js';
 import { builtinActivations } from '../activations/index.js';
-import { buildIr, emitTypeScript, irJson, generate, type SchemaSource } from '../codegen/index.js';
+import { buildIr, emitTypeScript, emitters, irJson, generate, type IrMethod, type IrNamespace, type SchemaSource } from '../codegen/index.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -34,7 +34,7 @@ async function runProgram(file: string, env: Record<string, string> = {}): Promi
 }
 
 describe('codegen: golden IR and emitted code of the built-in activations', () => {
-  it('matches the golden files (UPDATE_GOLDEN=1 rewrites them) and is byte-for-byte deterministic', async () => {
+  it('matches the golden files (UPDATE_GOLDEN=1 writes them) and is byte-for-byte deterministic', async () => {
     const hub = new DynamicHub().register(...builtinActivations());
     const ir = await buildIr(hubSource(hub));
     const files = await emitTypeScript(ir);
@@ -44,17 +44,31 @@ describe('codegen: golden IR and emitted code of the built-in activations', () =
     for (const f of files) if (['types.ts', 'client.ts', 'index.ts', 'package.json'].includes(f.path)) outputs[f.path] = f.content;
     for (const [name, content] of Object.entries(outputs)) {
       const file = join(golden, `${name}.golden`);
-      if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, content);
+      if (process.env.UPDATE_GOLDEN) writeFileSync(file, content);
+      assert.ok(existsSync(file), `test/golden/codegen/${name}.golden is missing: run with UPDATE_GOLDEN=1 to write it`);
       assert.equal(content, readFileSync(file, 'utf8'), `${name} differs from test/golden/codegen/${name}.golden`);
     }
   });
 
   it('deduplicates named types across methods: BodyInfo is one type used by every info method', async () => {
-    const ir = JSON.parse(readFileSync(join(golden, 'ir.json.golden'), 'utf8'));
+    const ir = await buildIr(hubSource(new DynamicHub().register(...builtinActivations())));
     assert.ok(ir.types.BodyInfo);
     assert.equal(Object.keys(ir.types).filter((k: string) => k.startsWith('BodyInfo')).length, 1);
-    const luna = ir.tree.children.find((c: any) => c.namespace === 'solar').children.find((c: any) => c.namespace === 'earth').children[0];
-    assert.deepEqual(luna.methods[0].item, { $ref: '#/$defs/BodyInfo' });
+    const luna = ir.tree.children.find((c) => c.namespace === 'solar')!.children.find((c) => c.namespace === 'earth')!.children[0]!;
+    assert.deepEqual(luna.methods[0]!.item, { $ref: '#/$defs/BodyInfo' });
+    const infos = (ns: IrNamespace): IrMethod[] => [...ns.methods.filter((m) => m.name === 'info'), ...ns.children.flatMap(infos)];
+    assert.ok(infos(ir.tree).length > 20);
+    for (const m of infos(ir.tree)) assert.deepEqual(m.item, { $ref: '#/$defs/BodyInfo' }, m.path);
+  });
+});
+
+describe('codegen: emitter table', () => {
+  it('offers typescript and refuses an unknown language by name', async () => {
+    assert.deepEqual(Object.keys(emitters), ['typescript']);
+    await assert.rejects(generate(oddSource(), { out: join(tmp, 'cobol'), lang: 'cobol' as never }), /Unknown language "cobol": choose one of typescript/);
+    assert.equal(existsSync(join(tmp, 'cobol')), false);
+    const cli = run(process.execPath, [join(root, 'bin', 'hub.js'), 'codegen', '--lang', 'cobol', '--url', 'ws://127.0.0.1:1', '--out', join(tmp, 'cobol')], { cwd: root });
+    await assert.rejects(cli, (e: { code: number; stderr: string }) => e.code === 1 && /hub: Unknown language "cobol": choose one of typescript/.test(e.stderr));
   });
 });
 
@@ -138,7 +152,7 @@ describe('codegen end to end against a live hub serve', () => {
     const program = join(tmp, 'live', 'main.ts');
     writeFileSync(
       program,
-      `import { createClient, PlexusCallError, type EchoEvent, type BodyInfo } from './client/index.js';
+      `import { createClient, PlexusError, type EchoEvent, type BodyInfo } from './client/index.js';
 const client = createClient({ url: process.env.HUB_URL!, onDrift: 'throw' });
 const once: EchoEvent = await client.echo.once({ message: 'typed' });
 const streamed: number[] = [];
@@ -151,7 +165,7 @@ try {
   // @ts-expect-error: message is required by the generated params type
   await client.echo.once({});
 } catch (e) {
-  if (e instanceof PlexusCallError) error = \`\${e.code} \${e.message}\`;
+  if (e instanceof PlexusError) error = \`\${e.code} \${e.message}\`;
 }
 console.log(JSON.stringify({ once, streamed, luna: luna.name, moons: moons.length, error }));
 client.$close();

@@ -1,10 +1,7 @@
 import type { StreamItem } from '../src/index.js';
 
-export async function collect(stream: AsyncIterable<StreamItem>): Promise<StreamItem[]> {
-  const out: StreamItem[] = [];
-  for await (const item of stream) out.push(item);
-  return out;
-}
+/** Every item of a stream, terminal ones included: the public helper, as a user would use it. */
+export { collectItems as collect } from '../src/index.js';
 
 export function contents(items: readonly StreamItem[]): unknown[] {
   return items.filter((i) => i.type === 'data').map((i) => (i as { content: unknown }).content);

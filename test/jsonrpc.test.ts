@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { itemJson } from '../src/transport/jsonrpc.js';
+import { itemJson } from '../src/wire/jsonrpc.js';
 import type { StreamItem } from '../src/index.js';
 
 describe('item serialisation', () => {

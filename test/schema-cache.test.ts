@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SchemaLoader } from '../src/index.js';
+import { SchemaLoader } from '../src/schema/loader.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const tmp = join(here, '.tmp', `cache-${process.pid}`);

@@ -1,8 +1,7 @@
 // plexus-hub serving the built-ins plus the bench activation, as `hub serve` does.
 // With BENCH_AUTH_DIR set, auth is on: tokens from that data dir, every call checked and audited.
-import { DynamicHub } from '../../src/index.js';
+import { DynamicHub, serveWebSocket } from '../../src/index.js';
 import { HubAuth } from '../../src/auth/hub-auth.js';
-import { serveWebSocket } from '../../src/transport/websocket-server.js';
 import { builtinActivations } from '../../activations/index.js';
 import { Bench } from '../bench-activation.js';
 

@@ -1,19 +1,9 @@
 /** Identifier rules for the TypeScript emitter. */
 
-const RESERVED = new Set(
-  ('break case catch class const continue debugger default delete do else enum export extends false finally for function if import in ' +
-    'instanceof new null return super switch this throw true try typeof var void while with as implements interface let package private ' +
-    'protected public static yield any boolean constructor declare get module require number set string symbol type from of').split(' '),
-);
-
 /** Global type names a generated type must not shadow. */
 const GLOBAL_TYPES = new Set(
   'Array Boolean Date Error Function Map Number Object Partial Pick Omit Promise Readonly ReadonlyArray Record Required Set String Symbol Uint8Array Exclude Extract'.split(' '),
 );
-
-export function isIdentifier(name: string): boolean {
-  return /^[A-Za-z_$][\w$]*$/.test(name) && !RESERVED.has(name);
-}
 
 /** A property key as written in an object literal or type: bare when possible, quoted otherwise. */
 export function propertyKey(name: string): string {

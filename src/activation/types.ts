@@ -1,8 +1,7 @@
-import type { Principal } from '../auth/principal.js';
 import type { Verb } from '../auth/verbs.js';
-import type { JsonSchema } from '../schema/wire-types.js';
+import type { JsonSchema } from '../wire/schema-types.js';
 
-export type { JsonSchema } from '../schema/wire-types.js';
+export type { JsonSchema } from '../wire/schema-types.js';
 
 /** What the hub knows of one callable method. */
 export interface MethodInfo {
@@ -28,10 +27,12 @@ export interface CallContext {
   /** Full dot path of the method being called, e.g. `solar.earth.info`. */
   readonly path: string;
   /**
-   * Who is calling: a token's principal, `anonymous` on an open hub, the trusted
-   * parent over stdio. Undefined for in-process calls made without one.
+   * Who is calling, as the caller's transport established it (`CallOptions.principal`);
+   * undefined when nobody said. The hub's route guard has already checked it. With
+   * the hub's own auth it is a `Principal` (`name`: a token's principal, `anonymous`
+   * on an open hub, `stdio-parent`); see `asPrincipal()`.
    */
-  readonly principal?: Principal;
+  readonly principal?: unknown;
 }
 
 /**
@@ -60,6 +61,15 @@ export interface Activation {
   children?(): readonly Activation[];
   /** Hubs whose children can change at runtime report it here; returns an unsubscribe. */
   onChange?(listener: () => void): () => void;
+  /**
+   * Mounted hubs only (a remote server, a hub in another process): the router stops
+   * at this node and hands it the rest of the path, e.g. `earth.luna.info` for
+   * `solar.earth.luna.info` when `solar` is mounted. The route guard has run for
+   * every hop down to here; params are passed unvalidated (the mounted hub knows
+   * its schemas). Returns what `invoke` returns. `methods()`/`children()` still
+   * describe the node for schemas and hashes.
+   */
+  forward?(rest: string, params: Readonly<Record<string, unknown>>, ctx: CallContext): unknown;
 }
 
 export const SEGMENT_PATTERN = /^[a-z][a-z0-9_]*$/;

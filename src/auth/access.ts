@@ -1,6 +1,6 @@
 import type { Activation, MethodInfo } from '../activation/types.js';
-import { ErrorCode, PlexusError } from '../hub/errors.js';
-import type { MethodSchema, PluginSchema } from '../schema/wire-types.js';
+import { ErrorCode, PlexusError } from '../wire/errors.js';
+import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { Principal } from './principal.js';
 import { DEFAULT_VERBS } from './verbs.js';
 

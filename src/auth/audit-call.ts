@@ -1,5 +1,5 @@
 import type { CallEnd, CallObserver } from '../stream/call-stream.js';
-import { ErrorCode, PlexusError } from '../hub/errors.js';
+import { ErrorCode, PlexusError } from '../wire/errors.js';
 import { AccessDenied } from './access.js';
 import type { AuditLog, AuditOutcome } from './audit-log.js';
 import type { Principal } from './principal.js';

@@ -34,6 +34,12 @@ export interface Principal {
   readonly generation: number;
 }
 
+/** The value as a hub `Principal` (what `ctx.principal` is when the hub's own auth set it), else undefined. */
+export function asPrincipal(value: unknown): Principal | undefined {
+  const p = value as Principal | null | undefined;
+  return typeof p === 'object' && p !== null && typeof p.name === 'string' && typeof p.unauthenticated === 'function' && typeof p.allows === 'function' ? p : undefined;
+}
+
 /** Everything allowed: a loopback hub without a token store, or a trusted parent process. */
 class Unrestricted implements Principal {
   readonly generation = 0;

@@ -1,6 +1,6 @@
-import type { JsonSchema } from '../activation/types.js';
-import type { MethodSchema, PluginSchema } from '../hub/schema.js';
-import type { StreamItem } from '../stream/items.js';
+import type { JsonSchema } from '../wire/schema-types.js';
+import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
+import type { StreamItem } from '../wire/items.js';
 
 /** A compact TypeScript-like rendering of a schema, for humans. */
 export function typeText(schema: JsonSchema | undefined, depth = 0): string {

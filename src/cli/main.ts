@@ -1,13 +1,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
+import { serveMcpStdio } from '../mcp/stdio.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
 import { builtinActivations } from '../../activations/index.js';
-import { PlexusClient, PlexusRpcError } from '../client/plexus-client.js';
+import { PlexusClient } from '../client/plexus-client.js';
+import { PlexusError } from '../wire/errors.js';
 import { DynamicHub } from '../hub/dynamic-hub.js';
-import type { MethodSchema, PluginSchema } from '../hub/schema.js';
+import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
 import { resolveDataDir } from '../auth/data-dir.js';
@@ -240,15 +242,9 @@ program
       process.on('SIGTERM', stop);
       return;
     }
-    const [{ StdioServerTransport }, { createMcpServer, ToolCatalog }] = await Promise.all([
-      import('@modelcontextprotocol/sdk/server/stdio.js'),
-      import('../mcp/bridge.js'),
-    ]);
     const principal = stdioPrincipal(auth, opts.token, 'mcp-stdio');
-    const server = createMcpServer(new ToolCatalog(hub), { toolNames, ...(principal ? { principal } : {}) });
-    const transport = new StdioServerTransport();
-    transport.onclose = () => auth.close();
-    await server.connect(transport);
+    const mcp = await serveMcpStdio(hub, { toolNames, ...(principal ? { principal } : {}) });
+    void mcp;
     process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
   });
 
@@ -260,6 +256,7 @@ program
   .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
   .option('--emit-ir', 'also write the language-neutral IR as ir.json')
   .addOption(tokenOption('a hub token (sent as Authorization: Bearer)'))
+  .option('--lang <language>', 'target language of the client (emitters: typescript)', 'typescript')
   .action(async (opts) => {
     const { generate } = await import('../../codegen/index.js');
     let source: SchemaSource;
@@ -274,6 +271,7 @@ program
     try {
       const { ir, files } = await generate(source, {
         out: opts.out,
+        lang: opts.lang,
         emitIr: opts.emitIr,
         onProgress: (path, n) => {
           if (process.stderr.isTTY) process.stderr.write(`\rcodegen: ${n} activations read (${path})\x1b[K`);
@@ -302,7 +300,7 @@ addAuthCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const message = err instanceof PlexusRpcError ? `error ${err.code}: ${err.message}` : (err as Error).message;
+  const message = err instanceof PlexusError ? `error ${err.code}: ${err.message}` : (err as Error).message;
   process.stderr.write(`hub: ${message}\n`);
   process.exitCode = 1;
 }

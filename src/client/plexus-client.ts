@@ -1,5 +1,6 @@
-import type { MethodSchema, PluginSchema } from '../schema/wire-types.js';
-import type { StreamItem } from '../stream/items.js';
+import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
+import type { StreamItem } from '../wire/items.js';
+import { ErrorCode, PlexusError } from '../wire/errors.js';
 
 /** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
 export interface WebSocketLike {
@@ -44,19 +45,6 @@ function explainRefusal(message: string): string {
   if (status === '429') return 'too many failed authentications from this address (HTTP 429): try again later';
   if (status === '403') return 'forbidden (HTTP 403)';
   return message;
-}
-
-/** A JSON-RPC error answering a request, or an `error` item ending a stream. */
-export class PlexusRpcError extends Error {
-  override readonly name = 'PlexusRpcError';
-  constructor(
-    /** JSON-RPC error code (numeric even when the item carried it as a string). */
-    readonly code: number,
-    message: string,
-    readonly recoverable = false,
-  ) {
-    super(message);
-  }
 }
 
 /** The connection went away (or never came) while a call needed it. */
@@ -181,7 +169,7 @@ class Connection {
     const pending = this.#pending.get(msg.id);
     if (!pending) return;
     this.#pending.delete(msg.id);
-    if (msg.error) pending.reject(new PlexusRpcError(msg.error.code, msg.error.message));
+    if (msg.error) pending.reject(new PlexusError(msg.error.code, msg.error.message));
     else pending.resolve(msg.result);
   }
 }
@@ -205,7 +193,7 @@ export class PlexusClient {
     yield* this.#stream(`${this.root}.call`, { method: path, params }, options);
   }
 
-  /** The data contents of a call, all of them; an `error` item throws `PlexusRpcError`. */
+  /** The data contents of a call, all of them; an `error` item throws `PlexusError` (numeric code). */
   async collect<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T[]> {
     return (await this.#contents(`${this.root}.call`, { method: path, params }, options)) as T[];
   }
@@ -227,7 +215,7 @@ export class PlexusClient {
     } catch (err) {
       // `echo.echo` names a method: ask its activation.
       const dot = path.lastIndexOf('.');
-      if (!(err instanceof PlexusRpcError) || dot < 0) throw err;
+      if (!(err instanceof PlexusError) || dot < 0) throw err;
       return this.result<MethodSchema>(`${path.slice(0, dot)}.schema`, { method: path.slice(dot + 1) });
     }
   }
@@ -248,7 +236,7 @@ export class PlexusClient {
     const out: unknown[] = [];
     for await (const item of this.#stream(method, params, options)) {
       if (item.type === 'data') out.push(item.content);
-      else if (item.type === 'error') throw new PlexusRpcError(Number(item.code ?? -32000), item.message, item.recoverable);
+      else if (item.type === 'error') throw new PlexusError(Number(item.code ?? ErrorCode.ExecutionError), item.message, item.recoverable);
     }
     return out;
   }

@@ -1,7 +1,6 @@
 import { activation, method } from '../activation/decorators.js';
 import type { CallContext } from '../activation/types.js';
-import type { Principal } from '../auth/principal.js';
-import type { HashesReport } from './schema.js';
+import type { HashesReport } from './tree-hashes.js';
 
 /** The `hash` method's item. */
 export interface HashEvent {
@@ -12,7 +11,7 @@ export interface HashEvent {
 
 /** What the root methods need from their hub; kept narrow so this module does not import it. */
 export interface RootHubView {
-  call(path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: Principal): AsyncIterable<unknown>;
+  call(path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: unknown): AsyncIterable<unknown>;
   rootHash(): string;
   hashesReport(): HashesReport;
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { openPrincipal, type Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import { ErrorCode } from '../hub/errors.js';
+import { ErrorCode } from '../wire/errors.js';
 import type { McpBridgeOptions, ToolCatalog } from './bridge.js';
 
 /**

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import * as TJS from 'typescript-json-schema';
-import type { JsonSchema } from '../activation/types.js';
+import type { JsonSchema } from '../wire/schema-types.js';
 import { canonicalSchema } from './normalize.js';
 import { resolveTypeSource, SchemaExtractionError } from './type-source.js';
 

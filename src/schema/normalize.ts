@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../activation/types.js';
+import type { JsonSchema } from '../wire/schema-types.js';
 
 /**
  * The one canonical schema form that hashing, validation, MCP and codegen share:

@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { JsonSchema } from '../activation/types.js';
+import type { JsonSchema } from '../wire/schema-types.js';
 
 /**
  * Params validation. One validator per params schema, compiled on first use and

@@ -1,6 +1,6 @@
-import { toPlexusError } from '../hub/errors.js';
+import { toPlexusError } from '../wire/errors.js';
 import type { ItemFactory } from './item-factory.js';
-import type { StreamItem } from './items.js';
+import type { StreamItem } from '../wire/items.js';
 import { isProgressMark } from './progress.js';
 
 /** What a call's start function gets: the cancellation signal and a way to name the producer. */

@@ -1,5 +1,5 @@
-import type { DataItem, DoneItem, ErrorItem, ProgressItem, StreamMetadata } from './items.js';
-import type { PlexusError } from '../hub/errors.js';
+import type { DataItem, DoneItem, ErrorItem, ProgressItem, StreamMetadata } from '../wire/items.js';
+import type { PlexusError } from '../wire/errors.js';
 
 /**
  * Builds the items of one call. The metadata object is shared by consecutive

@@ -1,39 +1,32 @@
 import type { Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { CallStream } from '../stream/call-stream.js';
-import type { StreamItem } from '../stream/items.js';
-import { ErrorCode } from '../hub/errors.js';
-import { errorResponse, itemNotification, JsonRpcError, parseRequest, resultResponse, type JsonRpcRequest, type RequestId } from './jsonrpc.js';
-
-/** Where a session writes, with the peer's backpressure. */
-export interface MessageSink {
-  send(message: string): void;
-  /** True while the peer is not keeping up; producers then wait for `drained()`. */
-  congested(): boolean;
-  drained(): Promise<void>;
-}
-
-export interface SessionLimits {
-  /** Concurrent subscriptions per connection (default 1024). */
-  readonly maxStreams?: number;
-}
+import type { StreamItem } from '../wire/items.js';
+import { ErrorCode, PlexusError } from '../wire/errors.js';
+import { DEFAULT_MAX_STREAMS, type MessageSink, type SessionLimits } from './types.js';
+import { errorResponse, itemNotification, parseRequest, resultResponse, type JsonRpcRequest, type RequestId } from '../wire/jsonrpc.js';
 
 export interface SessionOptions extends SessionLimits {
   /** Who this connection is (the transport authenticated it); every call is checked as this principal. */
   readonly principal?: Principal;
 }
 
-export const DEFAULT_MAX_STREAMS = 1024;
-
 interface Subscription {
   readonly id: number;
   readonly stream: CallStream;
 }
 
+/** Kept importable from here for code written before `transport/types.ts`. */
+export { DEFAULT_MAX_STREAMS, type MessageSink, type SessionLimits } from './types.js';
+
 /**
  * The Plexus RPC JSON-RPC protocol for one connection, independent of the
  * transport (WebSocket, stdio): subscriptions, their items, unsubscribe,
  * limits and error answers.
+ *
+ * Lifecycle, the same for every transport: `receive()` frames while open;
+ * `shutdown(graceMs)` refuses new streams and waits (bounded) for running ones;
+ * `close()` cancels whatever is left and ignores later frames.
  */
 export class RpcSession {
   readonly #subs = new Map<number, Subscription>();
@@ -41,7 +34,10 @@ export class RpcSession {
   readonly #maxStreams: number;
   #nextId = 1;
   #closed = false;
-  #draining = false;
+  /** Shutdown has begun: running streams continue, new ones are refused. */
+  #refusing = false;
+  /** Resolves `idle()` waiters when the last stream ends. */
+  #idleWaiters: (() => void)[] = [];
 
   constructor(
     hub: DynamicHub,
@@ -82,7 +78,7 @@ export class RpcSession {
     try {
       handler(req);
     } catch (err) {
-      const e = err instanceof JsonRpcError ? err : new JsonRpcError(ErrorCode.InternalError, `Internal error: ${(err as Error).message}`);
+      const e = err instanceof PlexusError ? err : new PlexusError(ErrorCode.InternalError, `Internal error: ${(err as Error).message}`);
       this.#reply(req.id, undefined, { code: e.code, message: e.message });
     }
   }
@@ -92,21 +88,43 @@ export class RpcSession {
     this.sink.send(errorResponse(null, { code: ErrorCode.InvalidRequest, message: 'Invalid request: binary frames are not supported; send JSON text frames' }));
   }
 
-  /** Shutdown has begun: running streams continue, new ones are refused. */
-  drain(): void {
-    this.#draining = true;
+  /**
+   * Refuses new streams, lets running ones finish for up to `graceMs` (forever when
+   * not finite), then resolves. The transport then calls `close()`, which cancels
+   * what is still running.
+   */
+  async shutdown(graceMs = Infinity): Promise<void> {
+    this.#refusing = true;
+    if (!Number.isFinite(graceMs)) return this.idle();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise((r) => (timer = setTimeout(r, Math.max(0, graceMs))))]);
+    clearTimeout(timer);
   }
 
-  /** Cancels every stream (connection closed). */
+  /** Cancels every stream and ignores later frames (connection closed). */
   close(): void {
     this.#closed = true;
+    this.#refusing = true;
     for (const sub of this.#subs.values()) sub.stream.cancel();
     this.#subs.clear();
+    this.#wakeIdle();
   }
 
   /** Resolves when no stream is left (for graceful shutdown). */
-  async idle(): Promise<void> {
-    while (this.#subs.size > 0) await new Promise((r) => setTimeout(r, 10));
+  idle(): Promise<void> {
+    if (this.#subs.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #forget(id: number): void {
+    if (this.#subs.delete(id) && this.#subs.size === 0) this.#wakeIdle();
+  }
+
+  #wakeIdle(): void {
+    if (this.#subs.size > 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   #reply(id: RequestId | undefined, result: unknown, error?: { code: number; message: string }): void {
@@ -119,31 +137,31 @@ export class RpcSession {
     let inner: unknown;
     if (Array.isArray(params)) [method, inner] = params;
     else if (params && typeof params === 'object') ({ method, params: inner } = params as { method?: unknown; params?: unknown });
-    else throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: expected {"method": "<dot.path>", "params": {...}}');
-    if (typeof method !== 'string') throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: "method" must be a string dot path, e.g. "echo.echo"');
+    else throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: expected {"method": "<dot.path>", "params": {...}}');
+    if (typeof method !== 'string') throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: "method" must be a string dot path, e.g. "echo.echo"');
     if (inner !== undefined && inner !== null && (typeof inner !== 'object' || Array.isArray(inner))) {
-      throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: "params" must be an object');
+      throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: "params" must be an object');
     }
     return [method, inner ?? {}];
   }
 
   #noParams(params: unknown): Record<string, never> {
     const empty = params === undefined || (Array.isArray(params) && params.length === 0) || (typeof params === 'object' && params !== null && Object.keys(params).length === 0);
-    if (!empty) throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: this method takes no params');
+    if (!empty) throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: this method takes no params');
     return {};
   }
 
   #optionalObject(params: unknown): unknown {
     if (params === undefined || (Array.isArray(params) && params.length === 0)) return {};
-    if (Array.isArray(params)) throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: expected an object or none');
+    if (Array.isArray(params)) throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: expected an object or none');
     return params;
   }
 
   #subscribe(req: JsonRpcRequest, open: () => CallStream): void {
     if (req.id === undefined) return; // a subscription needs an id to answer with
-    if (this.#draining) throw new JsonRpcError(ErrorCode.ExecutionError, 'Server is shutting down: no new streams');
+    if (this.#refusing) throw new PlexusError(ErrorCode.ExecutionError, 'Server is shutting down: no new streams');
     if (this.#subs.size >= this.#maxStreams) {
-      throw new JsonRpcError(ErrorCode.TooManyStreams, `Too many streams: this connection already has ${this.#maxStreams} open (the limit)`);
+      throw new PlexusError(ErrorCode.TooManyStreams, `Too many streams: this connection already has ${this.#maxStreams} open (the limit)`);
     }
     const stream = open();
     const id = this.#nextId++;
@@ -152,19 +170,19 @@ export class RpcSession {
     this.#reply(req.id, id);
     // A method that answers at once (most unary calls) is sent right here; only a
     // stream that has to wait gets an async pump.
-    if (!this.#drain(sub)) void this.#pump(sub);
+    if (!this.#flush(sub)) void this.#pump(sub);
   }
 
   /** Sends one item; true when it ended the stream (the subscription is then gone). */
   #send(sub: Subscription, item: StreamItem): boolean {
     this.sink.send(itemNotification(sub.id, item));
     if (item.type !== 'done') return false;
-    this.#subs.delete(sub.id);
+    this.#forget(sub.id);
     return true;
   }
 
-  /** Sends every ready item; true when the stream has ended. */
-  #drain(sub: Subscription): boolean {
+  /** Sends every ready item while the sink takes them; true when the stream has ended. */
+  #flush(sub: Subscription): boolean {
     while (!this.sink.congested()) {
       const item = sub.stream.poll();
       if (!item) return false;
@@ -177,11 +195,11 @@ export class RpcSession {
     const p = req.params;
     const raw = Array.isArray(p) ? p[0] : p && typeof p === 'object' ? (p as { subscription?: unknown }).subscription : undefined;
     if (typeof raw !== 'number' && typeof raw !== 'string') {
-      throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: expected [<subscription id>]');
+      throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: expected [<subscription id>]');
     }
     const sub = this.#subs.get(Number(raw));
     if (sub) {
-      this.#subs.delete(sub.id);
+      this.#forget(sub.id);
       sub.stream.cancel();
     }
     this.#reply(req.id, sub !== undefined);
@@ -203,7 +221,7 @@ export class RpcSession {
         if (!this.#subs.has(id) || this.#send(sub, item)) break;
       }
     } finally {
-      this.#subs.delete(id);
+      this.#forget(id);
     }
   }
 }

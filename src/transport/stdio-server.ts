@@ -2,9 +2,10 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { trustedPrincipal, type Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import { ErrorCode } from '../hub/errors.js';
-import { errorResponse } from './jsonrpc.js';
-import { RpcSession, type MessageSink, type SessionLimits } from './rpc-session.js';
+import { ErrorCode } from '../wire/errors.js';
+import { errorResponse } from '../wire/jsonrpc.js';
+import { RpcSession } from './rpc-session.js';
+import { DEFAULT_MAX_FRAME_BYTES, type MessageSink, type SessionLimits } from './types.js';
 
 export interface StdioServeOptions extends SessionLimits {
   /**
@@ -42,12 +43,13 @@ class LineSink implements MessageSink {
 
 /**
  * Serves a hub over stdin/stdout, one JSON-RPC message per line, for hosts that
- * spawn the hub as a child process. Resolves when the input ends.
+ * spawn the hub as a child process. Resolves when the input ends and every
+ * running stream has finished.
  */
 export function serveStdio(hub: DynamicHub, options: StdioServeOptions = {}): Promise<void> {
   const input = options.input ?? process.stdin;
   const output = options.output ?? process.stdout;
-  const maxBytes = options.maxFrameBytes ?? 1024 * 1024;
+  const maxBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const sink = new LineSink(output);
   const session = new RpcSession(hub, sink, { ...options, principal: options.principal ?? trustedPrincipal() });
   const lines = createInterface({ input, crlfDelay: Infinity });
@@ -60,9 +62,10 @@ export function serveStdio(hub: DynamicHub, options: StdioServeOptions = {}): Pr
     session.receive(line);
   });
   return new Promise((resolve) => {
+    // The input ended: the same shutdown as any server, with no time limit (the
+    // host reads our output until we exit).
     lines.once('close', () => {
-      session.drain();
-      void session.idle().then(() => {
+      void session.shutdown().then(() => {
         session.close();
         resolve();
       });

@@ -3,8 +3,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { openPrincipal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import { ErrorCode } from '../hub/errors.js';
-import { RpcSession, type MessageSink, type SessionLimits } from './rpc-session.js';
+import { ErrorCode } from '../wire/errors.js';
+import { RpcSession } from './rpc-session.js';
+import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type MessageSink, type SessionLimits } from './types.js';
+
+export type { CloseOptions } from './types.js';
 
 export interface WebSocketServeOptions extends SessionLimits {
   /** Default `127.0.0.1`. */
@@ -20,12 +23,6 @@ export interface WebSocketServeOptions extends SessionLimits {
    * endpoint at `/mcp`. Return true when handled.
    */
   readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;
-}
-
-export interface CloseOptions {
-  /** How long running streams may take to finish before they are cancelled (default 2000 ms). */
-  readonly graceMs?: number;
-  readonly reason?: string;
 }
 
 export interface PlexusServer {
@@ -118,7 +115,7 @@ function refuseUpgrade(socket: Socket, refusal: { status: 401 | 429; message: st
 export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions = {}): Promise<PlexusServer> {
   const host = options.host ?? DEFAULT_HOST;
   const highWaterMark = options.highWaterMark ?? MiB;
-  const maxFrameBytes = options.maxFrameBytes ?? MiB;
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
   const sessions = new Map<WebSocket, RpcSession>();
   let closing = false;
@@ -172,17 +169,11 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
         get connections() {
           return sessions.size;
         },
-        async close({ graceMs = 2000, reason = 'Server shutting down' }: CloseOptions = {}) {
+        async close({ graceMs = DEFAULT_GRACE_MS, reason = 'Server shutting down' }: CloseOptions = {}) {
           if (closing) return;
           closing = true;
           const stopped = new Promise<void>((r) => httpServer.close(() => r()));
-          for (const s of sessions.values()) s.drain();
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([
-            Promise.all([...sessions.values()].map((s) => s.idle())),
-            new Promise((r) => (timer = setTimeout(r, graceMs))),
-          ]);
-          clearTimeout(timer);
+          await Promise.all([...sessions.values()].map((s) => s.shutdown(graceMs)));
           const gone = [...sessions.keys()].map((ws) => new Promise((r) => ws.once('close', r)));
           for (const [ws, s] of sessions) {
             s.close();

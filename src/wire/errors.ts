@@ -1,4 +1,7 @@
-/** Error codes of the wire contract (spec §3). */
+/**
+ * Error codes of the wire contract (spec §3). This module imports nothing: `hub
+ * codegen` copies the wire module into generated clients as-is.
+ */
 export const ErrorCode = {
   ParseError: -32700,
   InvalidRequest: -32600,
@@ -13,9 +16,11 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
- * An error that crosses the wire as-is: its message and code become the `error`
- * item. Methods may throw it to choose their own code; anything else they throw
- * becomes `Execution error: <message>` with code -32000.
+ * The one error class of the wire, on both sides. On the server it crosses the
+ * wire as-is: its message and code become the `error` item (or the JSON-RPC error
+ * answer). Methods may throw it to choose their own code; anything else they throw
+ * becomes `Execution error: <message>` with code -32000. Clients throw it for an
+ * `error` item or a JSON-RPC error answer, with the numeric code.
  */
 export class PlexusError extends Error {
   override readonly name = 'PlexusError';

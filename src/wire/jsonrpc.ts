@@ -1,5 +1,5 @@
 /** JSON-RPC 2.0 framing: parsing requests and serialising responses and notifications. */
-import type { StreamItem, StreamMetadata } from '../stream/items.js';
+import type { StreamItem, StreamMetadata } from './items.js';
 
 export type RequestId = string | number | null;
 
@@ -13,15 +13,6 @@ export interface JsonRpcErrorObject {
   readonly code: number;
   readonly message: string;
   readonly data?: unknown;
-}
-
-export class JsonRpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Parses one frame into a request, or says which error answers it (and to which id). */

@@ -1,7 +1,7 @@
 import type { Activation, JsonSchema, MethodInfo } from '../activation/types.js';
-import type { MethodSchema, PluginSchema } from '../schema/wire-types.js';
+import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 
-export type { ChildSummary, MethodSchema, PluginSchema } from '../schema/wire-types.js';
+export type { ChildSummary, MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import { activationHashes, methodHash, type ActivationHashes } from '../hash/content-hash.js';
 
 /** What `<root>.hashes` returns. */

@@ -1,0 +1,263 @@
+import { DecoratedActivation } from '../activation/decorated.js';
+import type { Activation, CallContext, MethodInfo } from '../activation/types.js';
+import { paramsProblem } from '../schema/validate.js';
+import type { CallStart } from '../stream/call-stream.js';
+import type { ItemFactory } from '../stream/item-factory.js';
+import { PlexusError } from '../wire/errors.js';
+import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
+import { SCHEMA_PARAMS, methodSchema } from './tree-hashes.js';
+
+/**
+ * What a route guard is asked, once per hop of a call: the root first, then each
+ * activation on the way down, last the one that owns the method (or a mounted node
+ * that routes the rest itself). It runs before params are validated.
+ */
+export interface AccessCheck {
+  /** Who is calling (`CallOptions.principal`); undefined when nobody said. */
+  readonly principal: unknown;
+  /** The node being entered. */
+  readonly node: Activation;
+  /** Segments from the root to `node`, without the root's name (empty for the root). */
+  readonly at: readonly string[];
+  /** The called path, as the items' `content_type` shows it, e.g. `solar.earth.info`. */
+  readonly path: string;
+  /** True on the hop that runs the call: the method's owner, or a mounted node. */
+  readonly final: boolean;
+  /** On the final hop of a method call: the method. Undefined for `schema` and mounted nodes. */
+  readonly method?: MethodInfo;
+}
+
+/**
+ * Access control seam: throw (a `PlexusError` with `ErrorCode.Forbidden` or
+ * `AuthenticationRequired`, say) to refuse; the call then ends with that error
+ * item. May be async. The default is no guard: every call passes.
+ */
+export type RouteGuard = (check: AccessCheck) => void | PromiseLike<void>;
+
+/** A resolved method path. */
+export interface Route {
+  /** Nodes from the root down to `node`, root first. */
+  readonly hops: readonly Activation[];
+  /** The node that runs the call: the method's owner, or a mounted node. */
+  readonly node: Activation;
+  /** Segments from the root to `node`, without the root's name. */
+  readonly provenance: readonly string[];
+  /** The method name at `node`, or, for a mounted node, the first segment of `rest`. */
+  readonly method: string;
+  /** Full dot path without the root prefix: the items' `content_type`. */
+  readonly path: string;
+  /** Set when `node` is mounted (has `forward`): the path below it. */
+  readonly rest?: string;
+  /** Set when the path leads nowhere: thrown after the guard saw the hops that exist. */
+  readonly missing?: PlexusError;
+}
+
+/** What the router needs from the hub that owns it. */
+export interface RouterHost {
+  readonly namespace: string;
+  /** The root node (the hub). */
+  readonly root: Activation;
+  /** A child of the root by namespace (the root's children are looked up by map). */
+  child(namespace: string): Activation | undefined;
+  /** The item factory of a route: provenance and `content_type` of its items. */
+  items(provenance: readonly string[], contentType: string): ItemFactory;
+  /** What `<node>.schema` returns to `principal` (`at`: the node's segments below the root). */
+  plugin(node: Activation, at: readonly string[], principal: unknown): PluginSchema;
+  /** May `principal` see this method of the node at `at`? A hidden one is "not found" in `schema {method}` too. */
+  methodVisible?(principal: unknown, at: readonly string[], method: MethodInfo): boolean;
+}
+
+export interface RouterOptions {
+  readonly guard?: RouteGuard;
+}
+
+/** A resolved method route with its item factory, kept until the tree changes. */
+interface CachedRoute {
+  readonly route: Route;
+  readonly info?: MethodInfo;
+  readonly items: ItemFactory;
+}
+
+interface Walk {
+  readonly hops: Activation[];
+  readonly provenance: string[];
+  /** Where the walk stopped at a mounted node: the index of the first segment it routes itself. */
+  readonly mountedAt?: number;
+  readonly missing?: PlexusError;
+}
+
+/** Routes remembered per hub; enough for any real tree, bounded against callers inventing paths. */
+const ROUTE_CACHE_LIMIT = 4096;
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/**
+ * Resolves dot paths (`solar.earth.luna.info`) to the node and method that run
+ * them, through nested hubs at any depth, and runs a call: guard per hop, params
+ * validation, then the method (or the built-in `schema`, or a mounted node's
+ * `forward`). Resolved routes are cached until the owner calls `clear()`.
+ */
+export class Router {
+  #routes = new Map<string, CachedRoute>();
+  readonly #guard?: RouteGuard;
+
+  constructor(
+    private readonly host: RouterHost,
+    options: RouterOptions = {},
+  ) {
+    this.#guard = options.guard;
+  }
+
+  /** Forgets every resolved route (the tree changed). */
+  clear(): void {
+    this.#routes = new Map();
+  }
+
+  /**
+   * Runs the call at `path` for a CallStream's start function: returns what the
+   * method returns (a value, Promise, iterable, Observable) or throws.
+   */
+  call(path: string, params: unknown, call: CallStart, principal?: unknown): unknown {
+    if (params === undefined || params === null) params = {};
+    if (typeof params !== 'object' || Array.isArray(params)) {
+      throw PlexusError.invalidParams(`params must be an object, got ${Array.isArray(params) ? 'an array' : typeof params}`);
+    }
+    const cached = this.#routes.get(path);
+    if (cached) return this.#guarded(cached, params as Record<string, unknown>, call, principal);
+    const routed = this.resolve(path);
+    return isPromiseLike(routed)
+      ? routed.then((route) => this.#guarded(this.#remember(path, route), params as Record<string, unknown>, call, principal))
+      : this.#guarded(this.#remember(path, routed), params as Record<string, unknown>, call, principal);
+  }
+
+  /** Resolves a method path; a Promise only when a node on the way still has to load its schema. */
+  resolve(path: string): Route | Promise<Route> {
+    const segments = path.split('.');
+    if (segments.length < 2) throw PlexusError.invalidParams(`Invalid method format: ${path}`);
+    if (segments[0] === this.host.namespace) segments.shift();
+    const method = segments[segments.length - 1]!;
+    const found = this.walk(segments, segments.length - 1);
+    const route = (w: Walk): Route => {
+      const node = w.hops[w.hops.length - 1]!;
+      if (w.mountedAt !== undefined) {
+        const rest = segments.slice(w.mountedAt);
+        return { hops: w.hops, node, provenance: w.provenance, method: rest[0]!, path: segments.join('.'), rest: rest.join('.') };
+      }
+      return {
+        hops: w.hops,
+        node,
+        provenance: w.provenance,
+        method,
+        path: w.provenance.length > 0 ? `${w.provenance.join('.')}.${method}` : `${this.host.namespace}.${method}`,
+        ...(w.missing ? { missing: w.missing } : {}),
+      };
+    };
+    return found instanceof Promise ? found.then(route) : route(found);
+  }
+
+  /**
+   * Follows `segments[0..depth)` down from the root. Stops early at a mounted node
+   * (it routes the rest) or where a segment leads nowhere (`missing`).
+   */
+  walk(segments: readonly string[], depth: number): Walk | Promise<Walk> {
+    const root = this.host.root;
+    let node: Activation = root;
+    const hops: Activation[] = [root];
+    for (let i = 0; i < depth; i++) {
+      const seg = segments[i]!;
+      const next: Activation | undefined = node === root ? this.host.child(seg) : node.children?.().find((c) => c.namespace === seg);
+      if (!next) return { hops, provenance: segments.slice(0, i), missing: PlexusError.activationNotFound(seg) };
+      node = next;
+      hops.push(node);
+      if (typeof node.forward === 'function') return { hops, provenance: segments.slice(0, i + 1), mountedAt: i + 1 };
+      // A child added below a decorated hub since the last ready(): load it now.
+      if (node instanceof DecoratedActivation && !node.prepared) {
+        const rest = node.prepare().then(() => this.walk(segments, depth));
+        return rest;
+      }
+    }
+    return { hops, provenance: segments.slice(0, depth) };
+  }
+
+  /** The schema of one method of a route's node, as `principal` may see it. */
+  methodSchema(route: Route, principal?: unknown): MethodSchema {
+    if (route.missing) throw route.missing;
+    const info = route.node.methods().find((m) => m.name === route.method);
+    if (!info || (this.host.methodVisible && !this.host.methodVisible(principal, route.provenance, info))) throw PlexusError.methodNotFound(route.path);
+    return methodSchema(info);
+  }
+
+  /** The method a path resolved to, if it is in the route cache (for the audit record). */
+  cachedMethod(path: string): MethodInfo | undefined {
+    return this.#routes.get(path)?.info;
+  }
+
+  #remember(path: string, route: Route): CachedRoute {
+    const provenance = route.provenance.length > 0 ? route.provenance : [this.host.namespace];
+    const entry: CachedRoute = {
+      route,
+      info: route.missing || route.rest !== undefined || route.method === 'schema' ? undefined : route.node.methods().find((m) => m.name === route.method),
+      items: this.host.items(provenance, route.path),
+    };
+    // Only real methods are remembered, so unknown paths cannot fill the cache.
+    const real = entry.info || (!route.missing && (route.method === 'schema' || route.rest !== undefined));
+    if (real && this.#routes.size < ROUTE_CACHE_LIMIT) this.#routes.set(path, entry);
+    return entry;
+  }
+
+  /** Asks the guard about every hop (when there is a guard), then runs the call. */
+  #guarded(entry: CachedRoute, params: Record<string, unknown>, call: CallStart, principal: unknown): unknown {
+    const guard = this.#guard;
+    if (!guard) return this.#invoke(entry, params, call, principal);
+    const { route, info } = entry;
+    const hops = route.hops;
+    const last = route.missing ? -1 : hops.length - 1;
+    const step = (from: number): unknown => {
+      for (let i = from; i < hops.length; i++) {
+        const check: AccessCheck = {
+          principal,
+          node: hops[i]!,
+          at: route.provenance.slice(0, i),
+          path: route.path,
+          final: i === last,
+          ...(i === last && info ? { method: info } : {}),
+        };
+        const verdict = guard(check);
+        if (isPromiseLike(verdict)) return Promise.resolve(verdict).then(() => step(i + 1));
+      }
+      return this.#invoke(entry, params, call, principal);
+    };
+    return step(0);
+  }
+
+  #invoke({ route, info, items }: CachedRoute, params: Record<string, unknown>, call: CallStart, principal: unknown): unknown {
+    // Before `use`: a path that leads nowhere is answered by the root, as it always was.
+    if (route.missing) throw route.missing;
+    call.use(items);
+    if (route.rest !== undefined) return route.node.forward!(route.rest, params, context(call, route.path, principal));
+    if (route.method === 'schema') {
+      const problem = paramsProblem(SCHEMA_PARAMS, params);
+      if (problem) throw PlexusError.invalidParams(problem);
+      const name = params.method as string | undefined;
+      return name === undefined
+        ? this.host.plugin(route.node, route.provenance, principal)
+        : this.methodSchema({ ...route, method: name, path: `${route.path.slice(0, -'.schema'.length)}.${name}` }, principal);
+    }
+    if (!info) throw PlexusError.methodNotFound(route.path);
+    const problem = paramsProblem(info.params, params);
+    if (problem) throw PlexusError.invalidParams(problem);
+    return route.node.invoke(route.method, params, context(call, route.path, principal));
+  }
+}
+
+function context(call: CallStart, path: string, principal: unknown): CallContext {
+  return {
+    get signal() {
+      return call.signal; // lazy: made only if the method asks
+    },
+    path,
+    principal,
+  };
+}
