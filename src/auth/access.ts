@@ -31,7 +31,16 @@ interface Memo {
   /** The second it was made in: grants and tokens can expire, so no answer is kept longer. */
   second: number;
   readonly nodes: Map<Activation, boolean>;
+  /** Per method path: 0 hidden, 1 callable, 2 callable through a one-time grant check. */
+  readonly methods: Map<string, 0 | 1 | 2>;
+  /** Why calls are refused with -32001 (null: authenticated); computed once per memo. */
+  unauthenticated?: string | null;
+  /** Whether the principal holds one-time grants (then calls must go through `use`). */
+  oneTime?: boolean;
 }
+
+/** Method decisions kept per principal; paths come from resolved routes, so this bounds nothing a caller invents. */
+const METHOD_MEMO_LIMIT = 4096;
 
 function restricted(p: unknown): p is Principal {
   const kind = (p as Principal | undefined)?.kind;
@@ -90,7 +99,7 @@ export class AccessControl {
     const second = Math.floor(Date.now() / 1000);
     let memo = this.#memos.get(p);
     if (!memo || memo.generation !== generation || memo.tree !== this.#tree || memo.second !== second) {
-      memo = { generation, tree: this.#tree, second, nodes: new Map() };
+      memo = { generation, tree: this.#tree, second, nodes: new Map(), methods: new Map() };
       this.#memos.set(p, memo);
     }
     return memo;
@@ -104,17 +113,25 @@ export class AccessControl {
   guard(check: HopCheck): void {
     const p = check.principal;
     if (!restricted(p)) return;
+    // Decisions are memoised per principal until its grants, the tree or the second change.
+    const memo = this.#memo(p);
     if (check.at.length === 0) {
-      const why = p.unauthenticated();
+      const why = (memo.unauthenticated ??= p.unauthenticated() ?? null);
       if (why) throw new AccessDenied(ErrorCode.AuthenticationRequired, why);
     } else if (!this.nodeVisible(p, check.node, check.at)) {
       throw new AccessDenied(ErrorCode.MethodNotFound, `Activation not found: ${check.at[check.at.length - 1]}`);
     }
     const info = check.final ? check.method : undefined;
     if (!info) return;
-    if (!this.methodVisible(p, check.at, info)) throw new AccessDenied(ErrorCode.MethodNotFound, `Method not found: ${check.path}`);
-    if (check.at.length === 0 && ROOT_PUBLIC.has(info.name)) return;
-    if (!p.use(this.methodPath(check.at, info.name), info.verbs ?? DEFAULT_VERBS)) {
+    let decision = memo.methods.get(check.path);
+    if (decision === undefined) {
+      memo.oneTime ??= p.oneTime();
+      const publicRoot = check.at.length === 0 && ROOT_PUBLIC.has(info.name);
+      decision = !this.methodVisible(p, check.at, info) ? 0 : memo.oneTime && !publicRoot ? 2 : 1;
+      if (memo.methods.size < METHOD_MEMO_LIMIT) memo.methods.set(check.path, decision);
+    }
+    if (decision === 0) throw new AccessDenied(ErrorCode.MethodNotFound, `Method not found: ${check.path}`);
+    if (decision === 2 && !p.use(this.methodPath(check.at, info.name), info.verbs ?? DEFAULT_VERBS)) {
       throw new AccessDenied(ErrorCode.Forbidden, `Forbidden: the one-time grant for ${check.path} was used meanwhile`);
     }
   }

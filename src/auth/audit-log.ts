@@ -2,7 +2,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from '
 import { dirname } from 'node:path';
 import * as crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
 import { sha256Hex } from './token-store.js';
 import type { Verb } from './verbs.js';
 
@@ -113,6 +113,8 @@ export class AuditLog {
   #flushTimer?: NodeJS.Timeout;
   #headWrittenAt = 0;
   #headTimer?: NodeJS.Timeout;
+  /** A head write in flight (off the event loop); the next waits for it so they land in order. */
+  #headWrite: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(file: string) {
@@ -183,26 +185,39 @@ export class AuditLog {
     if (this.#closed) return;
     this.flush();
     clearTimeout(this.#headTimer);
-    this.#writeHead();
+    this.#headWrittenAt = Date.now();
+    writeFileAtomic(headFileOf(this.file), this.#headText());
     this.#closed = true;
     closeSync(this.#fd);
   }
 
   #maybeWriteHead(): void {
     const wait = this.#headWrittenAt + HEAD_INTERVAL_MS - Date.now();
-    if (wait <= 0) return this.#writeHead();
+    if (wait <= 0) return this.#writeHeadSoon();
     if (!this.#headTimer) {
       this.#headTimer = setTimeout(() => {
         this.#headTimer = undefined;
-        if (!this.#closed) this.#writeHead();
+        if (!this.#closed) this.#writeHeadSoon();
       }, wait);
       this.#headTimer.unref();
     }
   }
 
-  #writeHead(): void {
+  #headText(): string {
+    return `${JSON.stringify({ seq: this.#seq, hash: this.#prev })}\n`;
+  }
+
+  /**
+   * Rewrites the head file in the thread pool: an fsync on the event loop would
+   * stall every connection of the hub for as long as the disk takes.
+   */
+  #writeHeadSoon(): void {
     this.#headWrittenAt = Date.now();
-    writeFileAtomic(headFileOf(this.file), `${JSON.stringify({ seq: this.#seq, hash: this.#prev })}\n`);
+    const text = this.#headText();
+    const file = headFileOf(this.file);
+    this.#headWrite = this.#headWrite.then(() => writeFileAtomicAsync(file, text)).catch(() => {
+      /* the next write (or close) tries again; the log itself is intact */
+    });
   }
 
   /** Continues the chain from the last complete record of an existing log. */

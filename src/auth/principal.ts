@@ -30,6 +30,8 @@ export interface Principal {
    * what allows the call. False when it was spent meanwhile.
    */
   use(path: string, verbs: readonly Verb[]): boolean;
+  /** Does it hold one-time grants (so calls must go through `use`)? */
+  oneTime(): boolean;
   /** Changes whenever the principal's grants do; a cache key for decisions. */
   readonly generation: number;
 }
@@ -61,6 +63,9 @@ class Unrestricted implements Principal {
   use(): boolean {
     return true;
   }
+  oneTime(): boolean {
+    return false;
+  }
 }
 
 /** Open mode (loopback, no token store): what every connection is. */
@@ -85,6 +90,7 @@ export function unauthenticatedPrincipal(transport?: string, remote?: string): P
     allows: () => false,
     reaches: () => false,
     use: () => false,
+    oneTime: () => false,
   };
 }
 
@@ -156,6 +162,10 @@ export class TokenPrincipal implements Principal {
   reaches(prefix: string): boolean {
     const now = Date.now();
     return (this.#grants(now) ?? []).some((g) => grantLive(g, now) && patternReachesBelow(g.pattern, prefix));
+  }
+
+  oneTime(): boolean {
+    return (this.#grants(Date.now()) ?? []).some((g) => g.once && g.usedAt === undefined);
   }
 
   use(path: string, verbs: readonly Verb[]): boolean {

@@ -12,6 +12,26 @@ export interface RedactOptions {
 
 export const REDACTED = '[redacted]';
 
+/** A plain object of short scalars, keys sorted, none secret-looking or integer-like: already its own redacted form. */
+function isFlatAndClean(value: unknown, maxString: number, maxEntries: number): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  let previous = '';
+  let n = 0;
+  for (const k in value) {
+    if (++n > maxEntries || k < previous || SECRET_KEY.test(k) || (k >= '0' && k <= '9~')) return false;
+    previous = k;
+    const v = (value as Record<string, unknown>)[k];
+    if (typeof v === 'string') {
+      if (v.length > maxString) return false;
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return false;
+    } else if (typeof v !== 'boolean' && v !== null) return false;
+  }
+  return true;
+}
+
 /**
  * A JSON-safe copy of `value` for the audit log: values under secret-looking keys
  * replaced, long strings truncated, big arrays and objects cut, deep nesting
@@ -21,6 +41,8 @@ export function redact(value: unknown, options: RedactOptions = {}): unknown {
   const maxString = options.maxString ?? 256;
   const maxEntries = options.maxEntries ?? 32;
   const maxDepth = options.maxDepth ?? 6;
+  // Most params are a few short scalars under harmless, already sorted keys: nothing to copy.
+  if (isFlatAndClean(value, maxString, maxEntries)) return value;
   const walk = (v: unknown, depth: number): unknown => {
     if (typeof v === 'string') return v.length > maxString ? `${v.slice(0, maxString)}…(+${v.length - maxString} chars)` : v;
     if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
