@@ -1,5 +1,4 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -18,20 +17,6 @@ export function writeFileAtomic(file: string, text: string): void {
     closeSync(fd);
   }
   renameSync(tmp, file);
-}
-
-/** The same, in the thread pool (for writers on a server's hot path). */
-export async function writeFileAtomicAsync(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
-  const handle = await open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
 }
 
 const LOCK_WAIT_MS = 5000;

@@ -2,7 +2,8 @@ import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from '
 import { dirname } from 'node:path';
 import * as crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
+import { Worker } from 'node:worker_threads';
+import { AUDIT_WRITER_SOURCE } from './audit-writer.js';
 import { sha256Hex } from './token-store.js';
 import type { Verb } from './verbs.js';
 
@@ -40,6 +41,9 @@ export interface AuditEvent {
   readonly reason?: string;
 }
 
+/** A record's canonical body: what is hashed (everything but `prev` and `hash`). */
+type AuditBody = AuditEvent & { readonly seq: number; readonly time: string };
+
 export interface AuditRecord extends AuditEvent {
   readonly seq: number;
   readonly time: string;
@@ -49,19 +53,17 @@ export interface AuditRecord extends AuditEvent {
 
 /** `prev` of the first record. */
 export const GENESIS = '0'.repeat(64);
-/** How often the head file (last seq and hash, to detect a cut tail) is rewritten at most. */
-const HEAD_INTERVAL_MS = 1000;
 /**
- * Records wait at most this long (or until FLUSH_LINES are pending) before one
- * write: a write per call would cost a syscall per call. On close and at exit they
- * are written at once; a crash loses at most this window.
+ * Records wait at most this long (or until FLUSH_LINES are pending) before they go
+ * to the writer thread as one batch. On close and at exit they are written at once;
+ * a crash loses at most this window.
  */
-const FLUSH_MS = 5;
+const FLUSH_MS = 20;
 const FLUSH_LINES = 512;
 
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
 
-/** `hash = sha256(prev ‖ canonical(record without hash))`, hex. */
+/** `hash = sha256(prev ‖ canonical(record))`, hex; the record is the line without `prev` and `hash`. */
 export function chainHash(prev: string, canonicalBody: string): string {
   // The one-shot form (Node >= 20.12) costs a third of createHash() per record.
   return oneShotHash ? oneShotHash('sha256', prev + canonicalBody) : sha256Hex(prev + canonicalBody);
@@ -101,35 +103,53 @@ export function headFileOf(file: string): string {
 
 /**
  * An append-only JSONL audit log whose records are chained by SHA-256, so editing,
- * removing or reordering lines breaks the chain (`hub audit verify`). Lines are
- * written in batches (every FLUSH_MS); the chain continues across restarts.
+ * removing or reordering lines breaks the chain (`hub audit verify`). The chain
+ * continues across restarts.
+ *
+ * The hub's thread only numbers each record and puts its fields in canonical
+ * order; every FLUSH_MS the batch goes, as one JSON string, to a writer thread that
+ * hashes, chains and appends (see audit-writer.ts). So a call pays well under a
+ * microsecond for its record, and a slow disk never stalls the event loop.
  */
 export class AuditLog {
   readonly file: string;
-  #fd: number;
   #seq = 0;
   #prev = GENESIS;
-  #pending: string[] = [];
+  /** Records (or pre-canonicalised bodies) not yet handed to the writer. */
+  #batch: (AuditBody | string)[] = [];
   #flushTimer?: NodeJS.Timeout;
-  #headWrittenAt = 0;
-  #headTimer?: NodeJS.Timeout;
-  /** A head write in flight (off the event loop); the next waits for it so they land in order. */
-  #headWrite: Promise<void> = Promise.resolve();
+  readonly #state = new Int32Array(new SharedArrayBuffer(8));
+  #writer?: Worker;
   #closed = false;
 
   constructor(file: string) {
     this.file = file;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    this.#fd = openSync(file, 'a+', 0o600);
-    this.#resume();
+    const fd = openSync(file, 'a+', 0o600);
+    try {
+      this.#resume(fd);
+    } finally {
+      closeSync(fd);
+    }
+    Atomics.store(this.#state, 0, this.#seq);
   }
 
+  /** The writer thread, started on the first record (a hub that records nothing starts none). */
+  #thread(): Worker {
+    if (!this.#writer) {
+      this.#writer = new Worker(AUDIT_WRITER_SOURCE, {
+        eval: true,
+        workerData: { file: this.file, headFile: headFileOf(this.file), state: this.#state, prev: this.#prev, seq: this.#seq },
+      });
+      this.#writer.unref();
+      this.#writer.on('error', (err) => process.stderr.write(`plexus-hub: audit log writer failed: ${err.message}\n`));
+    }
+    return this.#writer;
+  }
+
+  /** The seq of the last record appended (its id). */
   get seq(): number {
     return this.#seq;
-  }
-
-  get lastHash(): string {
-    return this.#prev;
   }
 
   /** Appends one record; returns its `seq` (the audit id callers see). */
@@ -139,7 +159,7 @@ export class AuditLog {
     // Fields in canonical (sorted) order, so JSON.stringify emits RFC 8785 form directly
     // (it leaves out undefined ones); params from redact() have sorted keys already.
     const e = event;
-    const record = {
+    const record: AuditBody = {
       code: e.code,
       duration_ms: e.duration_ms,
       event: e.event,
@@ -147,7 +167,6 @@ export class AuditLog {
       outcome: e.outcome,
       params: e.params,
       path: e.path,
-      prev: this.#prev,
       principal: e.principal,
       reason: e.reason,
       remote: e.remote,
@@ -157,79 +176,59 @@ export class AuditLog {
       transport: e.transport,
       verbs: e.verbs,
     };
-    const body = needsGeneralForm(e.params) ? canonicalize(JSON.parse(JSON.stringify(record)))! : JSON.stringify(record);
-    const hash = chainHash(this.#prev, body);
-    this.#prev = hash;
-    // `hash` first, then the canonical body's fields: the verifier drops `hash` and re-canonicalises.
-    this.#pending.push(`{"hash":"${hash}",${body.slice(1)}\n`);
-    if (this.#pending.length >= FLUSH_LINES) this.flush();
+    this.#batch.push(needsGeneralForm(e.params) ? canonicalize(JSON.parse(JSON.stringify(record)))! : record);
+    if (this.#batch.length >= FLUSH_LINES) this.#post();
     else if (!this.#flushTimer) {
-      this.#flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.#flushTimer = setTimeout(() => this.#post(), FLUSH_MS);
       this.#flushTimer.unref();
     }
     return seq;
   }
 
-  /** Writes pending lines now. */
-  flush(): void {
+  /** Hands the batch to the writer without waiting. */
+  #post(): void {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    if (this.#pending.length === 0 || this.#closed) return;
-    const text = this.#pending.join('');
-    this.#pending = [];
-    writeSync(this.#fd, text);
-    this.#maybeWriteHead();
+    if (this.#batch.length === 0) return;
+    const batch = JSON.stringify(this.#batch);
+    this.#batch = [];
+    this.#thread().postMessage({ batch, seq: this.#seq });
   }
 
-  close(): void {
+  /** Writes every record appended so far, and returns once they are in the file. */
+  flush(timeoutMs = 10_000): void {
     if (this.#closed) return;
-    this.flush();
-    clearTimeout(this.#headTimer);
-    this.#headWrittenAt = Date.now();
-    writeFileAtomic(headFileOf(this.file), this.#headText());
-    this.#closed = true;
-    closeSync(this.#fd);
-  }
-
-  #maybeWriteHead(): void {
-    const wait = this.#headWrittenAt + HEAD_INTERVAL_MS - Date.now();
-    if (wait <= 0) return this.#writeHeadSoon();
-    if (!this.#headTimer) {
-      this.#headTimer = setTimeout(() => {
-        this.#headTimer = undefined;
-        if (!this.#closed) this.#writeHeadSoon();
-      }, wait);
-      this.#headTimer.unref();
+    this.#post();
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const written = Atomics.load(this.#state, 0);
+      if (written >= this.#seq || Date.now() > until) return;
+      Atomics.wait(this.#state, 0, written, until - Date.now());
     }
   }
 
-  #headText(): string {
-    return `${JSON.stringify({ seq: this.#seq, hash: this.#prev })}\n`;
-  }
-
-  /**
-   * Rewrites the head file in the thread pool: an fsync on the event loop would
-   * stall every connection of the hub for as long as the disk takes.
-   */
-  #writeHeadSoon(): void {
-    this.#headWrittenAt = Date.now();
-    const text = this.#headText();
-    const file = headFileOf(this.file);
-    this.#headWrite = this.#headWrite.then(() => writeFileAtomicAsync(file, text)).catch(() => {
-      /* the next write (or close) tries again; the log itself is intact */
-    });
+  /** Writes what is pending and the head file, then stops the writer (blocks until done; safe in an exit handler). */
+  close(): void {
+    if (this.#closed) return;
+    this.#post();
+    this.#closed = true;
+    const writer = this.#writer;
+    if (!writer) return;
+    writer.postMessage({ close: true });
+    Atomics.wait(this.#state, 1, 0, 10_000);
+    void writer.terminate();
   }
 
   /** Continues the chain from the last complete record of an existing log. */
-  #resume(): void {
-    const size = fstatSync(this.#fd).size;
+  #resume(fd: number): void {
+    const size = fstatSync(fd).size;
     if (size === 0) return;
     const chunk = Math.min(size, 256 * 1024);
     const buf = Buffer.alloc(chunk);
-    readSync(this.#fd, buf, 0, chunk, size - chunk);
+    readSync(fd, buf, 0, chunk, size - chunk);
     const text = buf.toString('utf8');
     // A torn last line (a crash mid-write) stays as it is, for verify to report; new records start on a fresh line.
-    if (!text.endsWith('\n')) writeSync(this.#fd, '\n');
+    if (!text.endsWith('\n')) writeSync(fd, '\n');
     const lines = text.split('\n').filter((l) => l.trim() !== '');
     for (let i = lines.length - 1; i >= 0; i--) {
       try {

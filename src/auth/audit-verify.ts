@@ -33,10 +33,10 @@ export async function verifyAuditLog(file: string): Promise<AuditVerdict> {
       return fail('not a JSON record (edited or torn)');
     }
     if (typeof record !== 'object' || record === null || Array.isArray(record)) return fail('not a JSON object');
-    const { hash, ...body } = record;
+    const { hash, prev: linePrev, ...body } = record;
     if (body.seq !== seq + 1) return fail(`seq is ${String(body.seq)}, expected ${seq + 1} (a line was removed or moved)`);
-    if (body.prev !== prev) return fail('prev does not match the hash of the line before (a line was removed or moved)');
-    if (typeof hash !== 'string' || chainHash(String(body.prev), canonicalize(body)!) !== hash) {
+    if (linePrev !== prev) return fail('prev does not match the hash of the line before (a line was removed or moved)');
+    if (typeof hash !== 'string' || chainHash(prev, canonicalize(body)!) !== hash) {
       return fail('hash does not match the record (the line was edited)');
     }
     prev = hash;
