@@ -16,6 +16,9 @@ import type { Router } from './servers/trpc.js';
 import { WireClient } from './wire-client.js';
 import { parseGrant } from '../src/auth/grants.js';
 import { TokenStore } from '../src/auth/token-store.js';
+import { arborBenchmarks } from './arbor.js';
+import { explorerPaint } from './explorer-paint.js';
+import { coneTtftBenchmark } from './cone-ttft.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);
@@ -353,7 +356,7 @@ function table(rows: Row[]): string {
 }
 
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
-const only = new Set((process.env.BENCH_ONLY ?? 'protocol,auth,mcp,startup,memory').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'protocol,auth,mcp,startup,memory,explorer,arbor,cone').split(','));
 const started = performance.now();
 const lap = (() => {
   let last = performance.now();
@@ -378,8 +381,24 @@ const start_ = only.has('startup') ? await startupBenchmarks() : { cold_start_ms
 lap('start-up');
 log('memory…');
 const memory = only.has('memory') ? await memoryBenchmarks() : ({} as Awaited<ReturnType<typeof memoryBenchmarks>>);
-
 lap('memory');
+log('explorer first paint…');
+let paint: Awaited<ReturnType<typeof explorerPaint>>;
+if (only.has('explorer')) {
+  const hub = await start(['./bin/hub.js', 'serve', '--port', '0']);
+  try {
+    paint = await explorerPaint(hub.port, Math.max(RUNS, 5), log);
+  } finally {
+    await hub.stop();
+  }
+}
+lap('explorer');
+log('arbor…');
+const arbor = only.has('arbor') ? await arborBenchmarks(RUNS, MEASURE_MS, start, throughput, log) : undefined;
+lap('arbor');
+log('cone time to first token…');
+const coneTtft = only.has('cone') ? await coneTtftBenchmark(undefined, log) : [];
+lap('cone');
 const results = {
   date: new Date().toISOString(),
   node: process.version,
@@ -394,6 +413,9 @@ const results = {
   mcp,
   startup: start_,
   memory,
+  explorer_paint: paint,
+  arbor,
+  cone_ttft: coneTtft,
   duration_s: (performance.now() - started) / 1000,
 };
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -410,5 +432,18 @@ console.log(`start-up to first answer: cold cache ${Math.round(start_.cold_start
 console.log('memory (RSS, MB):');
 for (const [k, v] of Object.entries(memory)) {
   console.log(`  ${k.padEnd(7)} baseline ${v.baseline_mb!.toFixed(1)}, 1,000 idle connections ${v.idle_1000_connections_mb!.toFixed(1)}, peak during 100 streams ${v.streams_100_peak_mb!.toFixed(1)}, growth with a client that stopped reading (2 s) ${v.slow_client_growth_2s_mb!.toFixed(1)}`);
+}
+if (paint) {
+  console.log(`explorer in Chromium (medians, ms from navigation): first paint ${Math.round(paint.fcp_ms)} (a plain-text page: ${Math.round(paint.baseline_fcp_ms)}, ${(paint.fcp_ms / paint.baseline_fcp_ms).toFixed(2)}×), live tree on screen ${Math.round(paint.tree_ms)} (target < 300 ${paint.tree_ms < 300 ? '✓' : '✗'})`);
+}
+if (arbor) {
+  console.log('arbor (SQLite file, WAL):');
+  console.log(`  node_create_text over WebSocket, 64 in flight: ${Math.round(arbor.node_create_text_ws_64).toLocaleString('en')}/s vs direct better-sqlite3 in process with the same JSON envelope work: ${Math.round(arbor.node_create_text_direct).toLocaleString('en')}/s = ${arbor.ratio.toFixed(2)}× (target ≥ 0.7× ${arbor.ratio >= 0.7 ? '✓' : '✗'})`);
+  console.log(`  context_get_path of a 1,000-deep path: ${arbor.context_get_path_1000_in_process_ms.toFixed(2)} ms in process, ${arbor.context_get_path_1000_ws_ms.toFixed(2)} ms over WebSocket (target < 10 ms ${arbor.context_get_path_1000_ws_ms < 10 ? '✓' : '✗'})`);
+}
+for (const r of coneTtft) {
+  console.log(
+    `cone.chat time to first token (${r.format}, ${r.samples} chats, fake provider in its own process): direct p50 ${r.direct_ms.p50.toFixed(3)} / p99 ${r.direct_ms.p99.toFixed(3)} ms, through the hub p50 ${r.hub_ms.p50.toFixed(3)} / p99 ${r.hub_ms.p99.toFixed(3)} ms: +${r.added_p50_ms.toFixed(3)} ms (target < 2 ms ${r.added_p50_ms < 2 ? '✓' : '✗'})`,
+  );
 }
 console.log(`\nbench/results.json written; ${results.duration_s.toFixed(0)} s`);

@@ -2,10 +2,11 @@
 export { activation, method, type ActivationOptions, type MethodOptions } from './activation/decorators.js';
 export { defineActivation, type DynamicActivationSpec, type DynamicMethod } from './activation/dynamic.js';
 export { toActivation } from './activation/decorated.js';
-export type { Activation, CallContext, JsonSchema, MethodInfo } from './activation/types.js';
+export type { Activation, CallContext, JsonSchema, MethodInfo, RequestOptions } from './activation/types.js';
+export { CANCELLED_ANSWER, DEFAULT_REQUEST_TIMEOUT_MS } from './hub/pending-requests.js';
 export { DynamicHub, type CallOptions, type DynamicHubOptions } from './hub/dynamic-hub.js';
 export type { AccessCheck, RouteGuard } from './hub/router.js';
-export { ErrorCode, PlexusError } from './wire/errors.js';
+export { ErrorCode, PlexusError, errorItemCode } from './wire/errors.js';
 /** @deprecated The client throws `PlexusError` (the one error class of the wire); this is an alias of it. */
 export { PlexusError as PlexusRpcError } from './wire/errors.js';
 export type { ChildSummary, MethodSchema, PluginSchema } from './wire/schema-types.js';
@@ -17,10 +18,10 @@ export { canonicalJson } from './hash/content-hash.js';
 export { foldHash, methodHash, activationHashes, type ActivationHashes } from './hash/content-hash.js';
 export { progress, type ProgressMark } from './stream/progress.js';
 export { collectItems, type CallStream } from './stream/call-stream.js';
-export { isTerminal, type DataItem, type DoneItem, type ErrorItem, type ProgressItem, type StreamItem, type StreamMetadata } from './wire/items.js';
+export { isTerminal, type DataItem, type DoneItem, type ErrorItem, type ProgressItem, type RequestItem, type StreamItem, type StreamMetadata } from './wire/items.js';
 export { canonicalSchema } from './schema/normalize.js';
 export { SchemaExtractionError } from './schema/type-source.js';
-export { PlexusClient, PlexusConnectionError, type ClientOptions, type ClientCallOptions, type WebSocketConstructor, type WebSocketLike } from './client/plexus-client.js';
+export { PlexusClient, PlexusConnectionError, type ClientOptions, type ClientRequest, type ClientCallOptions, type WebSocketConstructor, type WebSocketLike } from './client/plexus-client.js';
 export { serveWebSocket, DEFAULT_HOST, DEFAULT_PORT, type PlexusServer, type WebSocketServeOptions } from './transport/websocket-server.js';
 export { serveStdio, type StdioServeOptions } from './transport/stdio-server.js';
 export { RpcSession } from './transport/rpc-session.js';

@@ -271,7 +271,7 @@ describe('auth over WebSocket', () => {
   it('methods see ctx.principal; the done item carries the audit id of the call\'s record', async () => {
     const list = await as(env.tokens.reader, 'vault.whoami');
     assert.deepEqual((list[0] as { content: unknown }).content, 'reader');
-    const done = list.at(-1)!;
+    const done = list.at(-1)! as { metadata: object };
     const id = (done.metadata as { audit_id?: number }).audit_id;
     assert.equal(typeof id, 'number');
     auth.audit!.flush();

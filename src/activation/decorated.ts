@@ -79,6 +79,7 @@ export class DecoratedActivation implements Activation {
         returns: extracted.returns,
         streaming: m.options.streaming ?? extracted.streaming,
         ...(m.options.verbs ? { verbs: m.options.verbs } : {}),
+        ...(m.options.bidirectional ? { bidirectional: true } : {}),
         args: extracted.args,
       };
     });

@@ -24,6 +24,11 @@ export interface MethodOptions {
   readonly streaming?: boolean;
   /** What a caller must be granted to call this method (default `read`). */
   readonly verbs?: readonly ('read' | 'write' | 'execute')[];
+  /**
+   * The method asks its caller questions mid-stream with `ctx.request()`. Shown as
+   * `bidirectional: true` in its schema (not part of its hash, as in the spec).
+   */
+  readonly bidirectional?: boolean;
 }
 
 export interface DecoratedMethod {

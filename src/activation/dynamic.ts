@@ -10,6 +10,8 @@ export interface DynamicMethod {
   readonly streaming?: boolean;
   /** What a caller must be granted to call it (default `['read']`). */
   readonly verbs?: readonly Verb[];
+  /** The handler asks its caller questions with `ctx.request()`. */
+  readonly bidirectional?: boolean;
   /** Same return forms as a decorated method: value, Promise, AsyncIterable, Generator, Observable. */
   readonly handler: (params: Readonly<Record<string, unknown>>, ctx: CallContext) => unknown;
 }
@@ -42,6 +44,7 @@ export function defineActivation(spec: DynamicActivationSpec): Activation {
       returns: m.returns ?? {},
       streaming: m.streaming ?? false,
       ...(m.verbs ? { verbs: checkVerbs(`${spec.namespace}.${name}`, m.verbs) } : {}),
+      ...(m.bidirectional ? { bidirectional: true } : {}),
     };
   });
   const handlers = new Map(entries.map(([name, m]) => [name, m.handler]));

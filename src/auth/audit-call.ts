@@ -6,7 +6,7 @@ import type { Principal } from './principal.js';
 import { redact } from './redact.js';
 import type { Verb } from './verbs.js';
 
-function outcomeOf(end: CallEnd): { outcome: AuditOutcome; code?: number } {
+function outcomeOf(end: CallEnd): { outcome: AuditOutcome; code?: number | string } {
   if (end.cancelled) return { outcome: 'cancelled' };
   const err = end.error;
   if (err === undefined) return { outcome: 'ok' };

@@ -35,7 +35,7 @@ export interface AuditEvent {
   readonly outcome: AuditOutcome;
   readonly duration_ms?: number;
   readonly items?: number;
-  readonly code?: number;
+  readonly code?: number | string;
   /** Already redacted (see redact.ts). */
   readonly params?: unknown;
   readonly reason?: string;

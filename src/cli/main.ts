@@ -1,11 +1,16 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { explorerHandler } from '../http/explorer.js';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
 import { serveMcpStdio } from '../mcp/stdio.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
 import { builtinActivations } from '../../activations/index.js';
+import { createOptional, OPTIONAL_ACTIVATIONS, parseOptional, readStorageConfig, type OptionalSet } from '../../activations/optional.js';
+import { defaultDataDir } from '../../activations/storage/data-dir.js';
+import { pluginId } from '../../activations/storage/plugin-id.js';
 import { PlexusClient } from '../client/plexus-client.js';
 import { PlexusError } from '../wire/errors.js';
 import { DynamicHub } from '../hub/dynamic-hub.js';
@@ -17,8 +22,9 @@ import { HubAuth, isLoopbackHost } from '../auth/hub-auth.js';
 import type { Principal } from '../auth/principal.js';
 import { discoveryHandler } from '../transport/discovery.js';
 import { addAuthCommands } from './auth-commands.js';
-import { itemText, paramsFromArgs, pluginText } from './format.js';
+import { itemText, paramsFromArgs, pluginText, TextPrinter } from './format.js';
 import { loadActivations } from './load-modules.js';
+import { TerminalPrompter } from './prompt.js';
 
 const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
 
@@ -34,11 +40,13 @@ function integer(value: string): number {
   return n;
 }
 
-async function buildHub(modules: readonly string[], root: string, builtins: boolean, auth?: HubAuth): Promise<DynamicHub> {
+async function buildHub(modules: readonly string[], root: string, builtins: boolean, optional?: OptionalSet, auth?: HubAuth): Promise<DynamicHub> {
   const hub = new DynamicHub(root, auth ? { auth } : {});
   if (builtins) hub.register(...builtinActivations());
+  if (optional) hub.register(...optional.activations);
   hub.register(...(await loadActivations(modules)));
   await hub.ready();
+  await optional?.start(hub);
   return hub;
 }
 
@@ -76,8 +84,20 @@ function stdioPrincipal(auth: HubAuth, token: string | undefined, transport: str
   return result.principal;
 }
 
-const dataDirOption = () => new Option('--data-dir <dir>', 'where tokens.json and audit.jsonl live (default $PLEXUS_HUB_DATA or ./.plexus-hub)');
 const tokenOption = (what: string) => new Option('--token <token>', what).env('PLEXUS_HUB_TOKEN');
+
+/** `--with` and `--data-dir`: the opt-in storage activations over one SQLite file. */
+const withOption = () => new Option('--with <names>', `opt-in activations, comma-separated: ${OPTIONAL_ACTIVATIONS.join(', ')}`).argParser(parseOptional);
+const dataDirOption = () => new Option('--data-dir <dir>', 'the hub\'s state: tokens.json, audit.jsonl, hub.db of --with activations (default $PLEXUS_HUB_DATA or ./.plexus-hub)');
+
+const configOption = () => new Option('--config <file>', 'a JSON file: {"with": ["arbor", …], "data_dir": "…"} (flags win)');
+
+async function optionalSet(opts: { with?: ReturnType<typeof parseOptional>; dataDir?: string; config?: string }): Promise<OptionalSet | undefined> {
+  const config = opts.config ? readStorageConfig(opts.config) : undefined;
+  const names = opts.with ?? config?.with ?? [];
+  if (names.length === 0) return undefined;
+  return createOptional(names, opts.dataDir ?? config?.dataDir ?? defaultDataDir());
+}
 
 const toolNamesOption = () =>
   new Option('--tool-names <policy>', 'MCP tool names: dotted, underscore (echo_echo), or auto (underscore for clients known to reject dots)')
@@ -110,9 +130,12 @@ program
   .option('--root <name>', 'root hub name', 'plexus')
   .option('--stdio', 'speak JSON-RPC on stdin/stdout, one message per line, instead of listening')
   .option('--no-builtins', 'leave out echo, health and solar')
+  .option('--no-explorer', 'do not serve the schema explorer page at /')
   .option('--max-streams <n>', 'concurrent streams per connection', integer, 1024)
   .option('--max-frame-bytes <n>', 'largest accepted message in bytes', integer, 1024 * 1024)
+  .addOption(withOption())
   .addOption(dataDirOption())
+  .addOption(configOption())
   .option('--insecure-no-auth', 'serve on a non-loopback address without a token store (everyone may call everything)')
   .option('--audit', 'write the audit log even when auth is open')
   .addOption(tokenOption('with --stdio: act as this token\'s principal instead of trusting the parent process'))
@@ -120,7 +143,8 @@ program
   .action(async (modules: string[], opts) => {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
     const auth = hubAuth(opts, opts.stdio ? undefined : opts.host);
-    const hub = await buildHub(modules, opts.root, opts.builtins, auth);
+    const optional = await optionalSet(opts);
+    const hub = await buildHub(modules, opts.root, opts.builtins, optional, auth);
     const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes };
     if (opts.stdio) {
       const principal = stdioPrincipal(auth, opts.token, 'stdio');
@@ -131,14 +155,15 @@ program
       return;
     }
     const mcp = mcpHttpHandler(hub, { toolNames: opts.toolNames as ToolNaming });
-    let wsUrl = '';
+    const explorer = opts.explorer ? explorerHandler() : undefined;
     const discovery = discoveryHandler(hub, { mcpPath: '/mcp' });
-    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http: (req, res) => discovery(req, res) || mcp(req, res) });
-    wsUrl = server.url;
+    const http = (req: IncomingMessage, res: ServerResponse) => discovery(req, res) || mcp(req, res) || (explorer?.(req, res) ?? false);
+    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http });
     mcp.bind(server.host, server.port);
     const names = hub.children().map((c) => c.namespace).join(', ');
-    log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${wsUrl}`);
-    log(`plexus-hub: MCP (streamable HTTP) on http://${wsUrl.slice('ws://'.length)}/mcp`);
+    log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);
+    log(`plexus-hub: MCP (streamable HTTP) on http://${server.url.slice('ws://'.length)}/mcp`);
+    if (explorer) log(`plexus-hub: schema explorer on http://${server.url.slice('ws://'.length)}/`);
     log(authLine(auth, opts.host));
     let stopping = false;
     const stop = (signal: string) => {
@@ -147,12 +172,27 @@ program
       log(`plexus-hub: ${signal}, shutting down`);
       void Promise.all([mcp.close(), server.close({ reason: 'Server shutting down' })]).then(() => {
         auth.close();
+        optional?.close(); // checkpoints the WAL into hub.db
         process.exit(0);
       });
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+
+/**
+ * Renders data items of the method at `path` with the server's mustache template
+ * `name`: keyed by the plugin id of the method's activation (UUIDv5 of
+ * "<namespace>@<major>", as the reference computes it) and the method name.
+ */
+async function templateRenderer(client: PlexusClient, path: string, name: string): Promise<(value: unknown) => Promise<string>> {
+  const dot = path.lastIndexOf('.');
+  if (dot < 0) throw new Error(`--template needs a method path like echo.echo, got ${path}`);
+  const owner = (await client.schema(path.slice(0, dot))) as PluginSchema;
+  const plugin_id = pluginId(owner.namespace, owner.version);
+  const method = path.slice(dot + 1);
+  return async (value) => client.result<string>('mustache.render', { plugin_id, method, template_name: name, value });
+}
 
 program
   .command('call')
@@ -162,10 +202,14 @@ program
   .option('--json <object>', 'params as one JSON object')
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--raw', 'print every item as a JSON line')
+  .option('--template <name>', "print data items rendered by the server's mustache template of that name for this method")
+  .option('--text <field>', 'print only that string field of each data item, as plain text as it arrives (streamed tokens: --text content)')
   .addOption(tokenOption('a hub token (sent as Authorization: Bearer)'))
   .allowUnknownOption()
   .action(async (path: string, words: string[], opts) => {
-    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, ...(opts.token ? { token: opts.token } : {}) });
+    // Questions the method asks mid-stream are prompted on the terminal (or read from a piped stdin).
+    const prompter = new TerminalPrompter();
+    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, onRequest: prompter.answer, ...(opts.token ? { token: opts.token } : {}) });
     try {
       let params: Record<string, unknown> = {};
       if (opts.json) params = JSON.parse(opts.json);
@@ -173,14 +217,22 @@ program
         const schema = (await client.schema(path).catch(() => undefined)) as MethodSchema | undefined;
         params = { ...params, ...paramsFromArgs(words, schema?.params) };
       }
+      const render = opts.template ? await templateRenderer(client, path, opts.template) : undefined;
       let failed = false;
+      const text = opts.raw || opts.text === undefined ? undefined : new TextPrinter(opts.text, process.stdout, process.stderr);
       for await (const item of client.call(path, params)) {
         if (item.type === 'error') failed = true;
-        const line = opts.raw ? JSON.stringify(item) : itemText(item);
+        if (text) {
+          text.print(item);
+          continue;
+        }
+        const line = opts.raw ? JSON.stringify(item) : render && item.type === 'data' ? await render(item.content) : itemText(item);
         if (line !== undefined) (item.type === 'error' && !opts.raw ? process.stderr : process.stdout).write(`${line}\n`);
       }
+      text?.end();
       process.exitCode = failed ? 1 : 0;
     } finally {
+      prompter.close();
       client.close();
     }
   });
@@ -220,14 +272,16 @@ program
   .option('-H, --host <host>', 'HTTP interface to bind', DEFAULT_HOST)
   .option('--root <name>', 'root hub name', 'plexus')
   .option('--no-builtins', 'leave out echo, health and solar')
+  .addOption(withOption())
   .addOption(dataDirOption())
+  .addOption(configOption())
   .option('--insecure-no-auth', 'with --http on a non-loopback address: serve without a token store')
   .option('--audit', 'write the audit log even when auth is open')
   .addOption(tokenOption('over stdio: act as this token\'s principal instead of trusting the parent process'))
   .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
     const auth = hubAuth(opts, opts.http ? opts.host : undefined);
-    const hub = await buildHub(modules, opts.root, opts.builtins, auth);
+    const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(opts), auth);
     const toolNames = opts.toolNames as ToolNaming;
     if (opts.http) {
       const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, toolNames });
@@ -250,13 +304,13 @@ program
 
 program
   .command('codegen')
-  .description('generate a typed TypeScript client package from a live server (--url) or an in-process hub (--module)')
+  .description('generate a typed client package (TypeScript or Python) from a live server (--url) or an in-process hub (--module)')
   .requiredOption('--out <dir>', 'output directory')
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
   .option('--emit-ir', 'also write the language-neutral IR as ir.json')
   .addOption(tokenOption('a hub token (sent as Authorization: Bearer)'))
-  .option('--lang <language>', 'target language of the client (emitters: typescript)', 'typescript')
+  .option('--lang <language>', 'target language of the client: typescript or python', 'typescript')
   .action(async (opts) => {
     const { generate } = await import('../../codegen/index.js');
     let source: SchemaSource;

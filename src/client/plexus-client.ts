@@ -1,6 +1,6 @@
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
-import type { StreamItem } from '../wire/items.js';
-import { ErrorCode, PlexusError } from '../wire/errors.js';
+import type { RequestItem, StreamItem } from '../wire/items.js';
+import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
 
 /** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
 export interface WebSocketLike {
@@ -32,6 +32,32 @@ export interface ClientOptions {
    * a given `WebSocket` implementation, as the `token` query parameter.
    */
   readonly token?: string;
+  /**
+   * Answers the server's mid-stream questions (`request` items): the value it returns
+   * (or resolves to) is sent as the answer. Without it, or when it throws, requests
+   * are declined with `{"type":"cancelled"}`.
+   */
+  readonly onRequest?: (request: ClientRequest) => unknown;
+}
+
+/** A question a method asks mid-stream (a `request` item), as `onRequest` gets it. */
+export interface ClientRequest {
+  readonly requestId: string;
+  /** `requestData`: `{ prompt, schema? }` for questions asked with `ctx.request()`. */
+  readonly data: unknown;
+  readonly timeoutMs: number;
+  /** The method whose stream asked. */
+  readonly path: string;
+}
+
+/** The answer that declines a request. */
+export const CANCELLED = { type: 'cancelled' } as const;
+
+/** What `_info` answers. */
+export interface ServerInfo {
+  /** The root hub's name, the prefix of its wire methods (`plexus.call`). */
+  readonly backend: string;
+  readonly auth_capabilities?: { readonly mechanisms: readonly { readonly kind: string }[] };
 }
 
 export interface ClientCallOptions {
@@ -190,12 +216,13 @@ export class PlexusClient {
 
   /** Streams the items of a call; stop iterating (or abort) to cancel it on the server. */
   async *call(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): AsyncGenerator<StreamItem> {
-    yield* this.#stream(`${this.root}.call`, { method: path, params }, options);
+    yield* this.#stream(`${this.root}.call`, { method: path, params }, options, path);
   }
+
 
   /** The data contents of a call, all of them; an `error` item throws `PlexusError` (numeric code). */
   async collect<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T[]> {
-    return (await this.#contents(`${this.root}.call`, { method: path, params }, options)) as T[];
+    return (await this.#contents(`${this.root}.call`, { method: path, params }, options, path)) as T[];
   }
 
   /** The single result of a unary call (the first data item). */
@@ -226,33 +253,54 @@ export class PlexusClient {
     return (event as { value: string }).value;
   }
 
+  /** The server's `_info`: its root name (`backend`) and auth mechanisms; works before the root name is known. */
+  async info(): Promise<ServerInfo> {
+    const [info] = await this.#contents('_info', []);
+    return info as ServerInfo;
+  }
+
   close(): void {
     this.#closedByUser = true;
     void this.#connection?.then((c) => c.ws.close(1000, 'client closed'), () => {});
     this.#connection = undefined;
   }
 
-  async #contents(method: string, params: unknown, options: ClientCallOptions = {}): Promise<unknown[]> {
+  async #contents(method: string, params: unknown, options: ClientCallOptions = {}, path = method): Promise<unknown[]> {
     const out: unknown[] = [];
-    for await (const item of this.#stream(method, params, options)) {
+    for await (const item of this.#stream(method, params, options, path)) {
       if (item.type === 'data') out.push(item.content);
-      else if (item.type === 'error') throw new PlexusError(Number(item.code ?? ErrorCode.ExecutionError), item.message, item.recoverable);
+      else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
     }
     return out;
   }
 
-  async *#stream(method: string, params: unknown, { signal }: ClientCallOptions): AsyncGenerator<StreamItem> {
+  async #answer(conn: Connection, item: RequestItem, path: string): Promise<void> {
+    let answer: unknown = CANCELLED;
+    if (this.options.onRequest) {
+      try {
+        answer = await this.options.onRequest({ requestId: item.requestId, data: item.requestData, timeoutMs: item.timeoutMs, path });
+      } catch {
+        answer = CANCELLED;
+      }
+    }
+    // A refused answer (expired, invalid) also fails the request on the server: the stream tells what follows.
+    await conn.request(`${this.root}.respond`, { request_id: item.requestId, response_data: answer }).catch(() => {});
+  }
+
+  async *#stream(method: string, params: unknown, { signal }: ClientCallOptions, path = method): AsyncGenerator<StreamItem> {
     signal?.throwIfAborted();
     const conn = await this.#connect();
     const { id, queue } = await conn.subscribe(method, params);
     const onAbort = (): void => queue.end();
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) queue.end(); // aborted while the subscribe request was in flight
     let finished = false;
     try {
       for (;;) {
         const item = await queue.next();
         if (!item) break;
         if (item.type === 'done' || item.type === 'error') finished = true;
+        if (item.type === 'request') await this.#answer(conn, item, path);
         yield item;
         if (finished) break;
       }

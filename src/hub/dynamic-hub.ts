@@ -9,7 +9,8 @@ import { auditCall } from '../auth/audit-call.js';
 import type { HubAuth } from '../auth/hub-auth.js';
 import { asPrincipal } from '../auth/principal.js';
 import { DEFAULT_VERBS, type Verb } from '../auth/verbs.js';
-import { ErrorCode, PlexusError } from '../wire/errors.js';
+import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
+import { PendingRequests } from './pending-requests.js';
 import { RootMethods } from './root-methods.js';
 import { Router, type RouteGuard } from './router.js';
 import { TreeHashes, type HashesReport, type MethodSchema, type PluginSchema } from './tree-hashes.js';
@@ -59,6 +60,8 @@ export class DynamicHub implements Activation {
   #childList?: readonly Activation[];
   #hashes = new TreeHashes();
   readonly #router: Router;
+  /** Questions methods asked mid-stream (`ctx.request`), until answered. */
+  readonly #requests = new PendingRequests();
   /** Items before routing (errors and done carry no content_type, so one factory serves all calls). */
   readonly #rootItems: ItemFactory;
   #ready?: Promise<void>;
@@ -89,6 +92,7 @@ export class DynamicHub implements Activation {
     this.#router = new Router(
       {
         namespace,
+        requests: this.#requests,
         root: this,
         child: (name) => this.#children.get(name),
         items: (provenance, contentType) => this.#items(provenance, contentType),
@@ -264,6 +268,24 @@ export class DynamicHub implements Activation {
     return info ? (info.verbs ?? DEFAULT_VERBS) : undefined;
   }
 
+  /**
+   * Answers a `request` item (what `<root>.respond` does). Throws a PlexusError for
+   * an unknown or expired id, or an answer the question's schema refuses.
+   */
+  respond(requestId: string, responseData: unknown): void {
+    this.#requests.respond(requestId, responseData);
+  }
+
+  /** Fails a pending request with a message for the method (a caller that cannot answer). False when unknown. */
+  rejectRequest(requestId: string, message: string): boolean {
+    return this.#requests.reject(requestId, message);
+  }
+
+  /** How many requests are waiting for an answer. */
+  get pendingRequests(): number {
+    return this.#requests.size;
+  }
+
   /** The `_info` stream: which backend this is and how to authenticate. */
   info(): CallStream {
     const content = { backend: this.namespace, auth_capabilities: { mechanisms: this.auth?.mechanisms() ?? [{ kind: 'anonymous' }] } };
@@ -290,7 +312,7 @@ export class DynamicHub implements Activation {
     // The inner call is checked as the same principal: `<root>.call` is no way around the rules.
     for await (const item of this.call(path, params, { signal, principal })) {
       if (item.type === 'data') yield item.content;
-      else if (item.type === 'error') throw new PlexusError(Number(item.code ?? -32000), item.message, item.recoverable);
+      else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
     }
   }
 }

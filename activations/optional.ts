@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { DynamicHub } from '../src/index.js';
+
+/** Activations `hub serve --with` can add; each is loaded only when asked for (better-sqlite3 is a native addon). */
+export const OPTIONAL_ACTIVATIONS = ['arbor', 'changelog', 'mustache', 'cone'] as const;
+export type OptionalActivation = (typeof OPTIONAL_ACTIVATIONS)[number];
+
+export interface OptionalSet {
+  /** The instances to register. */
+  readonly activations: object[];
+  /** Call once they are registered (and every other activation too): changelog starts recording. */
+  start(hub: DynamicHub): Promise<void>;
+  /** Stops timers and closes the shared database. */
+  close(): void;
+}
+
+/** Parses `arbor,changelog` into names; unknown names are an error that lists the known ones. */
+export function parseOptional(list: string): OptionalActivation[] {
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(OPTIONAL_ACTIVATIONS as readonly string[]).includes(n)) {
+      throw new Error(`unknown activation "${n}" for --with (known: ${OPTIONAL_ACTIVATIONS.join(', ')})`);
+    }
+  }
+  // cone keeps its conversations in arbor: asking for cone brings arbor along, made first.
+  if (names.includes('cone') && !names.includes('arbor')) names.unshift('arbor');
+  return [...new Set(names)].sort((a, b) => Number(b === 'arbor') - Number(a === 'arbor')) as OptionalActivation[];
+}
+
+/** What a config file (`hub serve --config plexus-hub.json`) may say: `{"with": ["arbor"], "data_dir": "./data"}`. */
+export interface StorageConfig {
+  readonly with: OptionalActivation[];
+  /** Resolved against the config file's directory. */
+  readonly dataDir?: string;
+}
+
+/** Reads a config file; a clear error for anything it does not understand. */
+export function readStorageConfig(file: string): StorageConfig {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`config ${file}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`config ${file}: expected a JSON object`);
+  const { with: names = [], data_dir, ...rest } = parsed as Record<string, unknown>;
+  const unknownKeys = Object.keys(rest);
+  if (unknownKeys.length > 0) throw new Error(`config ${file}: unknown key ${JSON.stringify(unknownKeys[0])} (known: with, data_dir)`);
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new Error(`config ${file}: "with" must be an array of names`);
+  if (data_dir !== undefined && typeof data_dir !== 'string') throw new Error(`config ${file}: "data_dir" must be a string`);
+  return { with: parseOptional(names.join(',')), ...(data_dir !== undefined ? { dataDir: resolve(dirname(resolve(file)), data_dir) } : {}) };
+}
+
+/**
+ * Instantiates the named storage activations over one SQLite database,
+ * `<dataDir>/hub.db` (WAL), shared by all of them.
+ */
+export async function createOptional(names: readonly OptionalActivation[], dataDir: string): Promise<OptionalSet> {
+  if (names.length === 0) return { activations: [], start: async () => {}, close: () => {} };
+  const { openDataDir } = await import('./storage/sqlite.js');
+  const db = openDataDir(dataDir);
+  const activations: object[] = [];
+  const closers: (() => void)[] = [];
+  let changelog: import('./changelog/index.js').Changelog | undefined;
+  let arbor: import('./arbor/index.js').Arbor | undefined;
+  for (const name of names) {
+    if (name === 'arbor') {
+      const { Arbor } = await import('./arbor/index.js');
+      const a = (arbor = new Arbor({ database: db }));
+      activations.push(a);
+      closers.push(() => a.close());
+    } else if (name === 'cone') {
+      if (!arbor) throw new Error('cone needs arbor: list arbor before cone in --with');
+      const { Cone } = await import('./cone/index.js');
+      // LLM services from the env (ANTHROPIC_API_KEY, OPENAI_BASE_URL, …) and $PLEXUS_LLM_CONFIG.
+      const cone = new Cone({ arbor });
+      activations.push(cone);
+      closers.unshift(() => cone.close());
+    } else if (name === 'changelog') {
+      const { Changelog } = await import('./changelog/index.js');
+      changelog = new Changelog({ database: db });
+      activations.push(changelog);
+      const c = changelog;
+      closers.push(() => c.close());
+    } else {
+      const { Mustache } = await import('./mustache/index.js');
+      activations.push(new Mustache({ database: db }));
+    }
+  }
+  return {
+    activations,
+    start: async (hub) => {
+      await changelog?.attach(hub);
+    },
+    close: () => {
+      for (const c of closers) c();
+      if (db.open) db.close();
+    },
+  };
+}
