@@ -89,6 +89,22 @@ function upgrade(url: string, headers: Record<string, string> = {}): Promise<{ s
   });
 }
 
+/** One plain JSON-RPC request over a raw connection with no credential; its answer. */
+function rawRequest(url: string, method: string, params: unknown): Promise<{ result?: unknown; error?: { code: number; message: string } }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('error', reject);
+    ws.once('open', () => ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })));
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString());
+      if (msg.id === 1) {
+        ws.close();
+        resolve(msg);
+      }
+    });
+  });
+}
+
 /** The `_info` item's content, over a raw connection with no credential. */
 function infoOf(url: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -156,6 +172,9 @@ describe('auth over WebSocket', () => {
     } finally {
       client.close();
     }
+    // Nor may it answer another call's mid-stream question.
+    const respond = await rawRequest(server.url, 'plexus.respond', { request_id: '00000000-0000-4000-8000-000000000000', response_data: true });
+    assert.deepEqual(respond.error?.code, -32001);
     assert.deepEqual(ran, []);
   });
 

@@ -59,7 +59,12 @@ export class RpcSession {
       [`${root}.schema_unsub`, (req) => this.#unsubscribe(req)],
       [`${root}.hash_unsub`, (req) => this.#unsubscribe(req)],
       ['_info_unsub', (req) => this.#unsubscribe(req)],
-      [`${root}.respond`, (req) => this.#respond(hub, req)],
+      [`${root}.respond`, (req) => {
+        // Answering a method's question is acting in a call: a connection without a credential may not.
+        const why = options.principal?.unauthenticated();
+        if (why) throw new PlexusError(ErrorCode.AuthenticationRequired, why);
+        this.#respond(hub, req);
+      }],
     ]);
   }
 
