@@ -348,6 +348,23 @@ describe('auth over WebSocket', () => {
     }
   });
 
+  it('an MCP session stays bound to its token: another credential on its session id finds no session', async () => {
+    const url = `http://127.0.0.1:${server.port}/mcp`;
+    const headers = (token: string) => ({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` });
+    const init = await fetch(url, {
+      method: 'POST',
+      headers: headers(env.tokens.reader),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    });
+    assert.equal(init.status, 200);
+    const session = init.headers.get('mcp-session-id')!;
+    await init.text();
+    const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+    const hijack = await fetch(url, { method: 'POST', headers: { ...headers(env.tokens.writer), 'mcp-session-id': session }, body: JSON.stringify(list) });
+    assert.equal(hijack.status, 404);
+    assert.match(((await hijack.json()) as { error: { message: string } }).error.message, /^Session not found/);
+  });
+
   it('GET /.well-known/plexus-hub describes the hub and its auth scheme, without the root hash when auth is on', async () => {
     const res = await fetch(`http://127.0.0.1:${server.port}/.well-known/plexus-hub`);
     assert.equal(res.status, 200);
