@@ -99,7 +99,8 @@ export class DynamicHub implements Activation {
         plugin: (node, at, principal) => this.access.plugin(principal, node, at, this.#hashes.plugin(node)),
         methodVisible: (principal, at, info) => this.access.methodVisible(principal, at, info),
       },
-      { guard: composeGuards(this.auth ? (check) => this.access.guard(check) : undefined, options.guard) },
+      // Open mode needs no guard: every principal there may call everything, and the hot path skips the hop loop.
+      { guard: composeGuards(this.auth?.mode === 'required' ? (check) => this.access.guard(check) : undefined, options.guard) },
     );
   }
 
