@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { openPrincipal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, type OriginPolicy } from './http-guard.js';
 import { Liveness } from './liveness.js';
+import { ErrorCode } from '../wire/errors.js';
 import { RpcSession } from './rpc-session.js';
 import { StreamBudget } from './stream-budget.js';
 import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type MessageSink, type SessionLimits } from './types.js';
@@ -110,6 +112,20 @@ class WebSocketSink implements MessageSink {
   }
 }
 
+/** Answers a refused upgrade with a plain HTTP response: 401 (with the Bearer challenge) or 429. */
+function refuseUnauthenticated(socket: Socket, refusal: { status: 401 | 429; message: string; retryAfterSeconds?: number }): void {
+  const body = JSON.stringify({ jsonrpc: '2.0', error: { code: ErrorCode.AuthenticationRequired, message: refusal.message }, id: null });
+  const head = [
+    refusal.status === 401 ? 'HTTP/1.1 401 Unauthorized' : 'HTTP/1.1 429 Too Many Requests',
+    ...(refusal.status === 401 ? ['WWW-Authenticate: Bearer realm="plexus-hub"'] : []),
+    ...(refusal.retryAfterSeconds !== undefined ? [`Retry-After: ${refusal.retryAfterSeconds}`] : []),
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
+
 /** Serves a hub over WebSocket with the Plexus RPC JSON-RPC protocol. */
 export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions = {}): Promise<PlexusServer> {
   const host = options.host ?? DEFAULT_HOST;
@@ -141,6 +157,9 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
       if (sessions.size >= maxConnections) {
         return refuseUpgrade(socket, 503, 'Service Unavailable', `Too many connections: the server has ${maxConnections} open (the limit)`);
       }
+      const auth = hub.auth ? hub.auth.authenticateRequest(req, 'ws') : { ok: true as const, principal: openPrincipal('ws', req.socket.remoteAddress) };
+      if (!auth.ok) return refuseUnauthenticated(socket, auth);
+      const principal = auth.principal;
       wss.handleUpgrade(req, socket, head, (ws) => {
         socket.setNoDelay(true);
         // ws closes an oversized frame's connection with 1009 but no reason; give it one.
@@ -148,7 +167,7 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
         ws.close = (code?: number, reason?: string | Buffer) =>
           close(code, reason ?? (code === 1009 ? `Message too big: the limit is ${maxFrameBytes} bytes` : undefined));
         const sink = new WebSocketSink(ws, socket, highWaterMark);
-        const session = new RpcSession(hub, sink, { ...options, streamBudget });
+        const session = new RpcSession(hub, sink, { ...options, principal, streamBudget });
         sessions.set(ws, session);
         liveness.watch(ws);
         ws.on('message', (data, isBinary) => {
