@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-// The `hub` command. tsx lets it load the framework's TypeScript sources and the
-// user's own activation modules (.ts) without a build step.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The `hub` command runs the built framework (dist/): the same copy a user's module
+// gets from `import … from 'plexus-hub'`, so every class (PlexusError, DynamicHub)
+// exists once per process. tsx is registered only when a TypeScript module of the
+// user's is loaded (src/cli/load-modules.ts). In a clone, `npm run build` refreshes dist/.
+try {
+  await import('../dist/src/cli/main.js');
+} catch (err) {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('/dist/src/cli/main.js')) {
+    process.stderr.write('hub: dist/ is missing: run `npm run build` in the plexus-hub package\n');
+    process.exit(1);
+  }
+  throw err;
+}

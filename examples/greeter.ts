@@ -1,6 +1,6 @@
 // Serve it:   npx hub serve examples/greeter.ts
 // Call it:    npx hub call greeter.greet --name Ada --times 2
-import { activation, method, progress, type CallContext, type ProgressMark } from '../src/index.js';
+import { activation, method, progress, type CallContext, type ProgressMark } from 'plexus-hub';
 
 /** A greeting. */
 export interface Greeting {

@@ -1,6 +1,6 @@
 // Run it:   npx tsx examples/in-process.ts
 // A hub used in-process: no server, the same streams and errors as on the wire.
-import { DynamicHub } from '../src/index.js';
+import { DynamicHub } from 'plexus-hub';
 import { builtinActivations } from '../activations/index.js';
 import { Greeter } from './greeter.js';
 

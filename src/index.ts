@@ -22,10 +22,21 @@ export { isTerminal, type DataItem, type DoneItem, type ErrorItem, type Progress
 export { canonicalSchema } from './schema/normalize.js';
 export { SchemaExtractionError } from './schema/type-source.js';
 export { PlexusClient, PlexusConnectionError, type ClientOptions, type ClientRequest, type ClientCallOptions, type WebSocketConstructor, type WebSocketLike } from './client/plexus-client.js';
-export { serveWebSocket, DEFAULT_HOST, DEFAULT_PORT, type PlexusServer, type WebSocketServeOptions } from './transport/websocket-server.js';
+export { serveWebSocket, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, type PlexusServer, type WebSocketServeOptions } from './transport/websocket-server.js';
+export { StreamBudget, DEFAULT_MAX_TOTAL_STREAMS } from './transport/stream-budget.js';
 export { serveStdio, type StdioServeOptions } from './transport/stdio-server.js';
 export { RpcSession } from './transport/rpc-session.js';
 export type { CloseOptions, MessageSink, SessionLimits } from './transport/types.js';
 export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './mcp/http.js';
 export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './mcp/stdio.js';
 export type { ToolNaming } from './mcp/tool-names.js';
+// Auth: tokens, grants, principals, the audit log, discovery.
+export { HubAuth, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOptions } from './auth/hub-auth.js';
+export { TokenStore, type TokenRecord, type TokenCheck } from './auth/token-store.js';
+export { parseGrant, patternMatches, formatGrant, type Grant } from './auth/grants.js';
+export { asPrincipal, openPrincipal, trustedPrincipal, type Principal } from './auth/principal.js';
+export type { Verb } from './auth/verbs.js';
+export { AuditLog, type AuditEvent, type AuditOutcome, type AuditRecord } from './auth/audit-log.js';
+export { verifyAuditLog, type AuditVerdict } from './auth/audit-verify.js';
+export { resolveDataDir } from './auth/data-dir.js';
+export { discoveryHandler, DISCOVERY_PATH, type DiscoveryDocument, type DiscoveryOptions } from './transport/discovery.js';

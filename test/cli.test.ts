@@ -1,12 +1,16 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ensureBuilt } from './built.js';
 
 async function mcpTools(url: string): Promise<string[]> {
   const client = new Client({ name: 'cli-test', version: '1.0.0' });
@@ -19,6 +23,7 @@ async function mcpTools(url: string): Promise<string[]> {
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+ensureBuilt();
 const HUB = `${root}bin/hub.js`;
 const run = promisify(execFile);
 
@@ -167,5 +172,19 @@ describe('graceful shutdown', () => {
     const later = frames.find((f) => f.id === 2).result;
     assert.deepEqual(frames.filter((f) => f.params?.subscription === later).map((f) => f.params.result.content ?? f.params.result.type), [300, 'done']);
     assert.equal(await exit, 0);
+  });
+});
+
+describe('npm run schema:build', () => {
+  it('fills the schema cache without a running server (the README instruction)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plexus-cache-'));
+    try {
+      const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+      const { stdout } = await run(npm, ['run', '--silent', 'schema:build'], { cwd: root, env: { ...process.env, PLEXUS_HUB_CACHE: dir } });
+      assert.match(stdout, /schemas ready in \d+ ms \(root hash [0-9a-f]{16}\)/);
+      assert.ok(readdirSync(dir).some((f) => f.endsWith('.json')), 'cache entries written');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -152,8 +152,12 @@ async def use() -> None:
   });
 });
 
-/** A user activation written by the test: names Python cares about, a cancellable stream, a counter to observe it. */
-const PROBE = `import { activation, method, PlexusError, type CallContext } from '../../../../../src/index.js';
+/**
+ * A user activation written by the test: names Python cares about, a cancellable stream, a counter to observe it.
+ * It imports the package by name, as a user's module does: \`hub\` runs the built framework, and
+ * a relative import of src/ would load a second copy whose PlexusError the hub does not recognise.
+ */
+const PROBE = `import { activation, method, PlexusError, type CallContext } from 'plexus-hub';
 
 /** One tick. */
 export interface Tick {

@@ -12,8 +12,10 @@ import { serveWebSocket } from '../src/transport/websocket-server.js';
 import { builtinActivations } from '../activations/index.js';
 import { Kitchen } from './fixtures/kitchen.js';
 import { eventually } from './helpers.js';
+import { ensureBuilt } from './built.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+ensureBuilt();
 
 async function httpClient(url: string, name = 'plexus-test'): Promise<Client> {
   const client = new Client({ name, version: '1.0.0' });

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
+import { checkVerbs } from '../auth/verbs.js';
 import { assertSegment } from './types.js';
 
 export interface ActivationOptions {
@@ -74,6 +75,7 @@ export function method(options: MethodOptions = {}) {
     const name = options.name ?? snakeCase(key);
     assertSegment('Method name', name);
     if (name === 'schema') throw new TypeError('"schema" is a built-in method of every activation');
+    if (options.verbs) checkVerbs(`@method() ${key}`, options.verbs);
     const entry: DecoratedMethod = { key, name, options };
     if (standard) {
       pendingStandardMethods.push(entry);

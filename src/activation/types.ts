@@ -1,3 +1,4 @@
+import type { Verb } from '../auth/verbs.js';
 import type { JsonSchema } from '../wire/schema-types.js';
 
 export type { JsonSchema } from '../wire/schema-types.js';
@@ -12,6 +13,8 @@ export interface MethodInfo {
   /** JSON Schema of one data item's content. */
   readonly returns: JsonSchema;
   readonly streaming: boolean;
+  /** What a caller must be granted to call it; absent means `['read']`. */
+  readonly verbs?: readonly Verb[];
   /** The method may ask its caller questions mid-stream (`ctx.request`). */
   readonly bidirectional?: boolean;
 }
@@ -27,7 +30,9 @@ export interface CallContext {
   readonly path: string;
   /**
    * Who is calling, as the caller's transport established it (`CallOptions.principal`);
-   * undefined when nobody said. The hub's route guard has already checked it.
+   * undefined when nobody said. The hub's route guard has already checked it. With
+   * the hub's own auth it is a `Principal` (`name`: a token's principal, `anonymous`
+   * on an open hub, `stdio-parent`); see `asPrincipal()`.
    */
   readonly principal?: unknown;
   /**

@@ -3,6 +3,22 @@ import { pathToFileURL } from 'node:url';
 import { activationMetadata } from '../activation/decorators.js';
 import { isActivation } from '../activation/types.js';
 
+const TYPESCRIPT = /\.(m|c)?tsx?$/;
+let tsxRegistered: Promise<void> | undefined;
+
+/**
+ * Imports a user's module. A TypeScript one registers tsx first (once): only the
+ * user's files go through it, the framework itself is the compiled copy that
+ * `import … from 'plexus-hub'` also resolves to, so its classes exist once.
+ */
+export async function importUserModule(spec: string): Promise<Record<string, unknown>> {
+  const url = /^[a-z]+:/i.test(spec) && !/^[a-z]:[\\/]/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
+  if (TYPESCRIPT.test(new URL(url).pathname)) {
+    await (tsxRegistered ??= import('tsx/esm/api').then(({ register }) => void register()));
+  }
+  return (await import(url)) as Record<string, unknown>;
+}
+
 /**
  * The activations a module exports: `@activation` classes (instantiated with no
  * arguments), instances of them, and ready-made `Activation` objects.
@@ -10,8 +26,7 @@ import { isActivation } from '../activation/types.js';
 export async function loadActivations(modules: readonly string[]): Promise<object[]> {
   const found: object[] = [];
   for (const spec of modules) {
-    const url = /^[a-z]+:/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
-    const mod = (await import(url)) as Record<string, unknown>;
+    const mod = await importUserModule(spec);
     const before = found.length;
     for (const value of Object.values(mod)) {
       if (typeof value === 'function' && activationMetadata(value)?.namespace !== undefined) {

@@ -64,8 +64,10 @@ export interface RouterHost {
   child(namespace: string): Activation | undefined;
   /** The item factory of a route: provenance and `content_type` of its items. */
   items(provenance: readonly string[], contentType: string): ItemFactory;
-  /** What `<node>.schema` returns. */
-  plugin(node: Activation): PluginSchema;
+  /** What `<node>.schema` returns to `principal` (`at`: the node's segments below the root). */
+  plugin(node: Activation, at: readonly string[], principal: unknown): PluginSchema;
+  /** May `principal` see this method of the node at `at`? A hidden one is "not found" in `schema {method}` too. */
+  methodVisible?(principal: unknown, at: readonly string[], method: MethodInfo): boolean;
 }
 
 export interface RouterOptions {
@@ -182,12 +184,17 @@ export class Router {
     return { hops, provenance: segments.slice(0, depth) };
   }
 
-  /** The schema of one method of a route's node. */
-  methodSchema(route: Route): MethodSchema {
+  /** The schema of one method of a route's node, as `principal` may see it. */
+  methodSchema(route: Route, principal?: unknown): MethodSchema {
     if (route.missing) throw route.missing;
     const info = route.node.methods().find((m) => m.name === route.method);
-    if (!info) throw PlexusError.methodNotFound(route.path);
+    if (!info || (this.host.methodVisible && !this.host.methodVisible(principal, route.provenance, info))) throw PlexusError.methodNotFound(route.path);
     return methodSchema(info);
+  }
+
+  /** The method a path resolved to, if it is in the route cache (for the audit record). */
+  cachedMethod(path: string): MethodInfo | undefined {
+    return this.#routes.get(path)?.info;
   }
 
   #remember(path: string, route: Route): CachedRoute {
@@ -238,7 +245,9 @@ export class Router {
       const problem = paramsProblem(SCHEMA_PARAMS, params);
       if (problem) throw PlexusError.invalidParams(problem);
       const name = params.method as string | undefined;
-      return name === undefined ? this.host.plugin(route.node) : this.methodSchema({ ...route, method: name, path: `${route.path.slice(0, -'.schema'.length)}.${name}` });
+      return name === undefined
+        ? this.host.plugin(route.node, route.provenance, principal)
+        : this.methodSchema({ ...route, method: name, path: `${route.path.slice(0, -'.schema'.length)}.${name}` }, principal);
     }
     if (!info) throw PlexusError.methodNotFound(route.path);
     const problem = paramsProblem(info.params, params);

@@ -5,17 +5,36 @@ import {
   ListToolsRequestSchema,
   McpError,
   type CallToolResult,
+  type JSONRPCMessage,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Activation, JsonSchema, MethodInfo } from '../activation/types.js';
+import { trustedPrincipal, type Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { CANCELLED_ANSWER } from '../hub/pending-requests.js';
 import { paramsProblem } from '../schema/validate.js';
+import { DEFAULT_MCP_MAX_ITEMS, DEFAULT_MCP_MAX_RESULT_BYTES } from './limits.js';
 import { resolveNaming, toolName, type ToolNaming } from './tool-names.js';
 
 export interface McpBridgeOptions {
   /** Tool naming policy (default `auto`). */
   readonly toolNames?: ToolNaming;
+  /**
+   * Data items one tool result collects (default 1,000). Past it the hub stream is
+   * cancelled and the result says it was truncated.
+   */
+  readonly maxItems?: number;
+  /** Bytes of item JSON one tool result collects (default 1 MiB); past it, the same. */
+  readonly maxResultBytes?: number;
+}
+
+export interface McpServerOptions extends McpBridgeOptions {
+  /**
+   * Who the MCP client is: `tools/list` shows only what it may call, and every
+   * call is checked as it. Default: trusted (a stdio parent).
+   */
+  readonly principal?: Principal;
 }
 
 /** One hub method as an MCP tool, before naming. */
@@ -25,8 +44,10 @@ interface ToolEntry {
   readonly inputSchema: JsonSchema;
   readonly outputSchema: JsonSchema;
   readonly streaming: boolean;
+  /** May this principal see (and so call) the tool? */
+  readonly visible: (principal: Principal | undefined) => boolean;
   /** Runs the tool: a stream of hub items. */
-  readonly run: (args: Record<string, unknown>, signal: AbortSignal) => AsyncIterable<ToolItem>;
+  readonly run: (args: Record<string, unknown>, signal: AbortSignal, principal: Principal | undefined) => AsyncIterable<ToolItem>;
 }
 
 /** What the bridge reads from a stream item (hub items have more). */
@@ -39,9 +60,9 @@ type ToolItem =
 
 type RequestToolItem = { readonly type: 'request'; readonly requestId: string; readonly requestData: unknown; readonly timeoutMs: number };
 
-async function* schemaItems(hub: DynamicHub, path: string | undefined): AsyncGenerator<ToolItem> {
+async function* schemaItems(hub: DynamicHub, path: string | undefined, principal: Principal | undefined): AsyncGenerator<ToolItem> {
   try {
-    yield { type: 'data', content: await hub.schema(path) };
+    yield { type: 'data', content: await hub.schema(path, { principal }) };
   } catch (err) {
     yield { type: 'error', message: (err as Error).message };
   }
@@ -84,7 +105,8 @@ export class ToolCatalog {
     await hub.ready();
     const root = hub.namespace;
     const out = new Map<string, ToolEntry>();
-    const visit = (node: Activation, prefix: string): void => {
+    const access = hub.access;
+    const visit = (node: Activation, prefix: string, hops: readonly Activation[], at: readonly string[]): void => {
       for (const m of node.methods()) {
         const path = `${prefix}.${m.name}`;
         if (path === `${root}.call`) continue; // replaced by the meta-tool below
@@ -94,12 +116,17 @@ export class ToolCatalog {
           inputSchema: m.params ?? EMPTY_OBJECT,
           outputSchema: outputSchemaOf(m),
           streaming: m.streaming,
-          run: (args, signal) => hub.call(path, args, { signal }),
+          // The same rules as the router's: every activation on the way visible, then the method.
+          visible: (p) => hops.every((h, i) => access.nodeVisible(p, h, at.slice(0, i))) && access.methodVisible(p, at, m),
+          run: (args, signal, principal) => hub.call(path, args, { signal, principal }),
         });
       }
-      for (const child of node.children?.() ?? []) visit(child, prefix === root ? child.namespace : `${prefix}.${child.namespace}`);
+      for (const child of node.children?.() ?? []) {
+        visit(child, prefix === root ? child.namespace : `${prefix}.${child.namespace}`, [...hops, child], [...at, child.namespace]);
+      }
     };
-    visit(hub, root);
+    visit(hub, root, [hub], []);
+    const authenticated = (p: Principal | undefined) => !p?.unauthenticated();
     out.set(`${root}.call`, {
       path: `${root}.call`,
       description: 'Call any hub method by its dot path (e.g. "echo.echo") with its params; returns its data items. Use it for methods added after the tool list was read.',
@@ -111,7 +138,8 @@ export class ToolCatalog {
       },
       outputSchema: { type: 'object', properties: { items: { type: 'array' } }, required: ['items'] },
       streaming: true,
-      run: (args, signal) => hub.call(String(args.method), args.params ?? {}, { signal }),
+      visible: authenticated,
+      run: (args, signal, principal) => hub.call(String(args.method), args.params ?? {}, { signal, principal }),
     });
     out.set(`${root}.schema`, {
       path: `${root}.schema`,
@@ -119,24 +147,28 @@ export class ToolCatalog {
       inputSchema: { type: 'object', properties: { path: { type: 'string', description: 'dot path; omit for the root' } }, additionalProperties: false },
       outputSchema: { type: 'object', properties: { result: { type: 'object' } }, required: ['result'] },
       streaming: false,
-      run: (args) => schemaItems(hub, args.path === undefined ? undefined : String(args.path)),
+      visible: authenticated,
+      run: (args, _signal, principal) => schemaItems(hub, args.path === undefined ? undefined : String(args.path), principal),
     });
     return out;
   }
 }
 
 /** Creates an MCP server (one per client session) whose tools are the hub's methods. */
-export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions = {}): Server {
+export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions = {}): Server {
   const hub = catalog.hub;
+  const principal = options.principal ?? trustedPrincipal('mcp-stdio-parent', 'mcp-stdio');
   const server = new Server(
     { name: `plexus-hub (${hub.namespace})`, version: hub.version },
     { capabilities: { tools: { listChanged: true } }, instructions: `Tools are the methods of the Plexus RPC hub "${hub.namespace}", named by dot path. ${hub.namespace}.call reaches any method by path; ${hub.namespace}.schema describes any path.` },
   );
+  const maxItems = options.maxItems ?? DEFAULT_MCP_MAX_ITEMS;
+  const maxBytes = options.maxResultBytes ?? DEFAULT_MCP_MAX_RESULT_BYTES;
   const naming = () => resolveNaming(options.toolNames ?? 'auto', server.getClientVersion()?.name);
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     const form = naming();
-    const tools: Tool[] = [...(await catalog.entries()).values()].map((e) => ({
+    const tools: Tool[] = [...(await catalog.entries()).values()].filter((e) => e.visible(principal)).map((e) => ({
       name: toolName(e.path, form),
       title: e.path,
       description: e.description,
@@ -148,7 +180,9 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     const entries = await catalog.entries();
-    const entry = findTool(entries, req.params.name);
+    const found = findTool(entries, req.params.name);
+    // A tool the principal may not see is unknown, exactly like one that does not exist.
+    const entry = found?.visible(principal) ? found : undefined;
     if (!entry) throw new McpError(McpErrorCode.InvalidParams, `Unknown tool: ${req.params.name}`);
     const args = req.params.arguments ?? {};
     const problem = paramsProblem(entry.inputSchema, args);
@@ -165,7 +199,7 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
     const stopAsking = (): void => asking.abort();
     extra.signal.addEventListener('abort', stopAsking, { once: true });
     try {
-      const result = await toolResult(entry, args, extra.signal, notify, (item) => void elicit(server, hub, item, asking.signal));
+      const result = await toolResult(entry, args, extra.signal, notify, (item) => void elicit(server, hub, item, asking.signal), principal, { maxItems, maxBytes });
       // The SDK client drops progress it reads in the same chunk as the result
       // (typescript-sdk#2580). A millisecond between them lets a pipe deliver them
       // apart: measured over stdio, 55 of 150 notifications lost without it, 2-6 with it.
@@ -186,6 +220,36 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
   return server;
 }
 
+/**
+ * Checks every `tools/call` before the SDK parses it, so MCP follows the same
+ * rules as the WebSocket: the SDK's schema answers `arguments` that are not an
+ * object with -32603 and a raw zod dump (here: -32602 and a readable message), and
+ * silently drops a top-level `__proto__` key, which the hub reports as an unknown
+ * param (here: the same `Invalid params` tool error as any other bad param).
+ */
+export function guardToolCalls(transport: Transport, catalog: ToolCatalog): void {
+  const inner = transport.onmessage;
+  if (!inner) throw new Error('guardToolCalls: connect the server to the transport first');
+  transport.onmessage = (message, extra) => {
+    const m = message as { method?: unknown; id?: unknown; params?: { name?: unknown; arguments?: unknown } };
+    if (m.method !== 'tools/call' || (typeof m.id !== 'string' && typeof m.id !== 'number')) return inner(message, extra);
+    const id = m.id;
+    const args = m.params?.arguments;
+    const answer = (reply: Omit<JSONRPCMessage, 'jsonrpc'>) => void transport.send({ jsonrpc: '2.0', ...reply } as JSONRPCMessage, { relatedRequestId: id }).catch(() => {});
+    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+      const what = Array.isArray(args) ? 'an array' : args === null ? 'null' : `a ${typeof args}`;
+      return answer({ id, error: { code: McpErrorCode.InvalidParams, message: `Invalid params: tools/call "arguments" must be an object of named params, not ${what}` } } as Omit<JSONRPCMessage, 'jsonrpc'>);
+    }
+    if (args === undefined || !Object.hasOwn(args, '__proto__')) return inner(message, extra);
+    void catalog.entries().then((entries) => {
+      const entry = findTool(entries, String(m.params?.name));
+      const problem = entry && paramsProblem(entry.inputSchema, args as Record<string, unknown>);
+      if (!problem) return inner(message, extra);
+      answer({ id, result: { isError: true, content: [{ type: 'text', text: `Invalid params: ${problem}` }] } } as Omit<JSONRPCMessage, 'jsonrpc'>);
+    });
+  };
+}
+
 /** Runs a tool's stream into one result; progress and streamed data go to `notify`, questions to `ask`. */
 async function toolResult(
   entry: ToolEntry,
@@ -193,12 +257,31 @@ async function toolResult(
   signal: AbortSignal,
   notify: (message: string) => Promise<void>,
   ask: (item: RequestToolItem) => void,
+  principal: Principal | undefined,
+  limits: { readonly maxItems: number; readonly maxBytes: number },
 ): Promise<CallToolResult> {
   const contents: unknown[] = [];
-  for await (const item of entry.run(args, signal)) {
+  const texts: string[] = [];
+  let bytes = 0;
+  let truncated: string | undefined;
+  // Breaking out of the loop cancels the hub stream (its producer's `finally` runs),
+  // as does `signal`: the client cancelled, disconnected or closed the session.
+  for await (const item of entry.run(args, signal, principal)) {
     if (item.type === 'data') {
+      const text = JSON.stringify(item.content) ?? 'null';
+      const size = Buffer.byteLength(text);
+      if (contents.length >= limits.maxItems) {
+        truncated = `more than ${limits.maxItems} items (the limit)`;
+        break;
+      }
+      if (bytes + size > limits.maxBytes) {
+        truncated = `more than ${limits.maxBytes} bytes of JSON (the limit)`;
+        break;
+      }
+      bytes += size;
       contents.push(item.content);
-      if (entry.streaming) await notify(JSON.stringify(item.content));
+      texts.push(text);
+      if (entry.streaming) await notify(text);
     } else if (item.type === 'progress') {
       await notify(item.percentage !== undefined ? `${item.message} (${item.percentage}%)` : item.message);
     } else if (item.type === 'error') {
@@ -207,9 +290,17 @@ async function toolResult(
       ask(item);
     }
   }
+  if (truncated && !entry.streaming) {
+    return { isError: true, content: [{ type: 'text', text: `Result too large: ${truncated}; the call was cancelled` }] };
+  }
   const structuredContent = entry.streaming ? { items: contents } : { result: contents[0] ?? null };
-  const text = contents.map((c) => ({ type: 'text' as const, text: JSON.stringify(c) }));
-  return { content: text.length > 0 ? text : [{ type: 'text', text: 'null' }], structuredContent };
+  const content = texts.map((text) => ({ type: 'text' as const, text }));
+  if (truncated) {
+    const note = `Truncated: the stream produced ${truncated}; it was cancelled after ${contents.length} items. Narrow the call (fewer items) to see the rest.`;
+    content.push({ type: 'text', text: note });
+    return { content, structuredContent, _meta: { 'plexus-hub/truncated': { items: contents.length, bytes, reason: truncated } } };
+  }
+  return { content: content.length > 0 ? content : [{ type: 'text', text: 'null' }], structuredContent };
 }
 
 /** MCP elicitation takes a flat object of primitives; anything else is asked as `{ value: <schema> }`. */

@@ -2,8 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { openPrincipal, type Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, requestPath, type OriginPolicy } from '../transport/http-guard.js';
+import { ErrorCode } from '../wire/errors.js';
 import type { McpBridgeOptions, ToolCatalog } from './bridge.js';
+import { SessionTable } from './sessions.js';
 
 /**
  * The MCP SDK takes about half a second to import; `hub serve` mounts this
@@ -21,16 +25,18 @@ const loadSdk = () =>
     import('./bridge.js'),
   ]).then(([http, types, bridge]) => ({ StreamableHTTPServerTransport: http.StreamableHTTPServerTransport, isInitializeRequest: types.isInitializeRequest, bridge })));
 
-export interface McpHttpOptions extends McpBridgeOptions {
+/**
+ * DNS-rebinding protection (`allowedHosts`, `allowedOrigins`) is the same rule as
+ * the WebSocket upgrade's: see `OriginPolicy`. It applies once `bind()` has told
+ * the handler its address (the servers here do).
+ */
+export interface McpHttpOptions extends McpBridgeOptions, OriginPolicy {
   /** Default `/mcp`. */
   readonly path?: string;
-  /**
-   * DNS-rebinding protection: accepted `Host` headers. Defaults to the loopback
-   * names of the bound port when bound to loopback; `false` turns the check off.
-   */
-  readonly allowedHosts?: readonly string[] | false;
-  /** Accepted `Origin` headers (requests without one pass). Defaults to `http://<allowed host>`. */
-  readonly allowedOrigins?: readonly string[];
+  /** Live sessions (default 1,000); at the cap a new one evicts the session idle the longest, or gets 503. */
+  readonly maxSessions?: number;
+  /** A session with no request in flight for this long is closed (default 30 min). */
+  readonly sessionIdleMs?: number;
 }
 
 export interface McpHttpHandler {
@@ -41,8 +47,6 @@ export interface McpHttpHandler {
   readonly sessions: number;
   close(): Promise<void>;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 function jsonError(res: ServerResponse, status: number, code: number, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
@@ -63,6 +67,34 @@ async function readJson(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<
   }
 }
 
+/** The ids of the JSON-RPC requests in a POST body (one message or a batch). */
+function requestIds(body: unknown): (string | number)[] {
+  const messages = Array.isArray(body) ? body : [body];
+  const ids: (string | number)[] = [];
+  for (const m of messages) {
+    if (typeof m !== 'object' || m === null || typeof (m as { method?: unknown }).method !== 'string') continue;
+    const id = (m as { id?: unknown }).id;
+    if (typeof id === 'string' || typeof id === 'number') ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * A client that drops the connection of a POST no longer waits for its answers:
+ * its requests are cancelled as a `notifications/cancelled` would, so a running
+ * tool call stops its hub stream (the SDK only aborts them when the session closes).
+ */
+function cancelOnDisconnect(res: ServerResponse, transport: StreamableHTTPServerTransport, body: unknown): void {
+  const ids = requestIds(body);
+  if (ids.length === 0) return;
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    for (const requestId of ids) {
+      transport.onmessage?.({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason: 'The client disconnected' } });
+    }
+  });
+}
+
 /**
  * MCP over streamable HTTP with sessions: each `initialize` opens a session (its
  * own MCP server over the shared tool catalog), later requests carry its
@@ -71,48 +103,84 @@ async function readJson(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<
 export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): McpHttpHandler {
   const path = options.path ?? '/mcp';
   let catalog: ToolCatalog | undefined;
-  const transports = new Map<string, StreamableHTTPServerTransport>();
-  let allowedHosts: Set<string> | undefined;
-  let allowedOrigins: Set<string> | undefined;
+  const sessions = new SessionTable<StreamableHTTPServerTransport>(options.maxSessions, options.sessionIdleMs);
+  const origins = new OriginGuard(options);
+  let bound = false;
 
-  const hostAllowed = (req: IncomingMessage): string | undefined => {
-    if (!allowedHosts) return undefined;
-    const host = req.headers.host ?? '';
-    if (!allowedHosts.has(host)) return `Invalid Host header: ${host || '(none)'}`;
-    const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins!.has(origin)) return `Invalid Origin header: ${origin}`;
-    return undefined;
+  /** Who each session belongs to: a later request must present the same token. */
+  const owners = new Map<string, Principal>();
+
+  /** The request's principal, or undefined after answering 401/429. */
+  const authenticate = (req: IncomingMessage, res: ServerResponse): Principal | undefined => {
+    if (!hub.auth) return openPrincipal('mcp-http', req.socket.remoteAddress);
+    const result = hub.auth.authenticateRequest(req, 'mcp-http');
+    if (!result.ok) {
+      if (result.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(result.retryAfterSeconds));
+      if (result.status === 401) res.setHeader('www-authenticate', 'Bearer realm="plexus-hub"');
+      jsonError(res, result.status, ErrorCode.AuthenticationRequired, result.message);
+      return undefined;
+    }
+    const why = result.principal.unauthenticated();
+    if (why) {
+      // MCP clients expect HTTP 401 with a challenge, not a session that can do nothing.
+      res.setHeader('www-authenticate', 'Bearer realm="plexus-hub"');
+      jsonError(res, 401, ErrorCode.AuthenticationRequired, why);
+      return undefined;
+    }
+    return result.principal;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const rejected = hostAllowed(req);
+    const rejected = bound ? origins.check(req) : undefined;
     if (rejected) return jsonError(res, 403, -32000, rejected);
+    const principal = authenticate(req, res);
+    if (!principal) return;
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
-      const transport = transports.get(sessionId);
-      if (!transport) return jsonError(res, 404, -32001, `Session not found: ${sessionId}`);
+      const transport = sessions.get(sessionId);
+      const owner = owners.get(sessionId);
+      // Another credential cannot ride on someone else's session: it looks like no session at all.
+      if (!transport || (owner && (owner.kind !== principal.kind || owner.tokenId !== principal.tokenId))) {
+        return jsonError(res, 404, -32001, `Session not found: ${sessionId}`);
+      }
+      res.once('close', sessions.begin(sessionId));
       const body = req.method === 'POST' ? await readJson(req) : undefined;
+      cancelOnDisconnect(res, transport, body);
       return transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
     const body = await readJson(req);
     const { StreamableHTTPServerTransport, isInitializeRequest, bridge } = await loadSdk();
     if (!isInitializeRequest(body)) return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
+    if (!(await sessions.makeRoom())) {
+      res.setHeader('retry-after', '5');
+      return jsonError(res, 503, -32000, `Too many MCP sessions: ${sessions.maxSessions} are open and busy (the limit); retry later`);
+    }
     catalog ??= new bridge.ToolCatalog(hub);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => void transports.set(id, transport),
+      onsessioninitialized: (id) => {
+        sessions.add(id, transport);
+        owners.set(id, principal);
+      },
     });
     transport.onclose = () => {
-      if (transport.sessionId) transports.delete(transport.sessionId);
+      if (transport.sessionId) {
+        sessions.delete(transport.sessionId);
+        owners.delete(transport.sessionId);
+      }
     };
-    await bridge.createMcpServer(catalog, options).connect(transport);
+    const server = bridge.createMcpServer(catalog, { ...options, principal });
+    await server.connect(transport);
+    bridge.guardToolCalls(transport, catalog);
     await transport.handleRequest(req, res, body);
+    // A rejected initialize (wrong Accept header, unsupported version…) opened no
+    // session: drop its server and hub change listener now, or each one leaks.
+    if (transport.sessionId === undefined || sessions.get(transport.sessionId) !== transport) await server.close();
   };
 
   const handler = ((req: IncomingMessage, res: ServerResponse): boolean => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== path) return false;
+    if (requestPath(req) !== path) return false;
     handle(req, res).catch((err: Error & { status?: number; code?: number }) => {
       if (!res.headersSent) jsonError(res, err.status ?? 500, err.code ?? -32603, err.message);
       else res.end();
@@ -121,17 +189,11 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
   }) as McpHttpHandler;
 
   handler.bind = (host: string, port: number) => {
-    if (options.allowedHosts === false) return;
-    const hosts = options.allowedHosts ?? (LOOPBACK.has(host) ? [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`] : undefined);
-    if (!hosts) return;
-    allowedHosts = new Set(hosts);
-    allowedOrigins = new Set(options.allowedOrigins ?? hosts.map((h) => `http://${h}`));
+    origins.bind(host, port);
+    bound = true;
   };
-  Object.defineProperty(handler, 'sessions', { get: () => transports.size });
-  handler.close = async () => {
-    await Promise.all([...transports.values()].map((t) => t.close()));
-    transports.clear();
-  };
+  Object.defineProperty(handler, 'sessions', { get: () => sessions.size });
+  handler.close = () => sessions.closeAll();
   return handler;
 }
 
@@ -145,9 +207,13 @@ export interface McpHttpServer {
 export function serveMcpHttp(hub: DynamicHub, options: McpHttpOptions & { host?: string; port?: number } = {}): Promise<McpHttpServer> {
   const host = options.host ?? '127.0.0.1';
   const handler = mcpHttpHandler(hub, options);
-  const server = createServer((req, res) => {
-    if (!handler(req, res)) jsonError(res, 404, -32601, `Not found: MCP is served at ${options.path ?? '/mcp'}`);
-  });
+  const server = createServer(
+    guardRequests((req, res) => {
+      if (!handler(req, res)) jsonError(res, 404, -32601, `Not found: MCP is served at ${options.path ?? '/mcp'}`);
+    }),
+  );
+  // No WebSocket here: an upgrade request gets a plain answer instead of a hanging socket.
+  server.on('upgrade', guardUpgrades((_req, socket) => refuseUpgrade(socket, 404, 'Not Found', `Not found: MCP is served at ${options.path ?? '/mcp'}`)));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8808, host, () => {

@@ -3,3 +3,4 @@ export { createMcpServer, ToolCatalog, type McpBridgeOptions } from './bridge.js
 export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './stdio.js';
 export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './http.js';
 export { resolveNaming, toolName, underscoreName, pathFromUnderscore, type ToolNaming } from './tool-names.js';
+export { DEFAULT_MCP_MAX_ITEMS, DEFAULT_MCP_MAX_RESULT_BYTES, DEFAULT_MCP_MAX_SESSIONS, DEFAULT_MCP_SESSION_IDLE_MS } from './limits.js';

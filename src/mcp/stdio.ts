@@ -1,8 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import type { McpBridgeOptions } from './bridge.js';
+import type { McpServerOptions } from './bridge.js';
 
-export interface McpStdioOptions extends McpBridgeOptions {
+export interface McpStdioOptions extends McpServerOptions {
   /** Default `process.stdin`. */
   readonly input?: Readable;
   /** Default `process.stdout`. */
@@ -10,8 +10,10 @@ export interface McpStdioOptions extends McpBridgeOptions {
 }
 
 export interface McpStdioServer {
-  /** Closes the MCP session (the hub keeps running). */
+  /** Closes the MCP session (the hub keeps running); running tool calls are cancelled. */
   close(): Promise<void>;
+  /** Resolves once the session is closed: by `close()` or by the end of the input. */
+  readonly closed: Promise<void>;
 }
 
 /**
@@ -20,11 +22,27 @@ export interface McpStdioServer {
  * SDK is imported here, on use, so plain `hub serve` never pays for it.
  */
 export async function serveMcpStdio(hub: DynamicHub, options: McpStdioOptions = {}): Promise<McpStdioServer> {
-  const [{ StdioServerTransport }, { createMcpServer, ToolCatalog }] = await Promise.all([
+  const [{ StdioServerTransport }, { createMcpServer, guardToolCalls, ToolCatalog }] = await Promise.all([
     import('@modelcontextprotocol/sdk/server/stdio.js'),
     import('./bridge.js'),
   ]);
-  const server = createMcpServer(new ToolCatalog(hub), options);
-  await server.connect(new StdioServerTransport(options.input, options.output));
-  return { close: () => server.close() };
+  const input = options.input ?? process.stdin;
+  const catalog = new ToolCatalog(hub);
+  const server = createMcpServer(catalog, options);
+  const closed = new Promise<void>((resolve) => {
+    const onclose = server.onclose;
+    server.onclose = () => {
+      onclose?.();
+      resolve();
+    };
+  });
+  const transport = new StdioServerTransport(input, options.output);
+  await server.connect(transport);
+  guardToolCalls(transport, catalog);
+  // The SDK transport ignores the end of its input: the host is gone, so close the
+  // session, which aborts running tool calls (their hub streams are cancelled).
+  const ended = () => void server.close().catch(() => {});
+  input.once('end', ended);
+  input.once('close', ended);
+  return { close: () => server.close(), closed };
 }

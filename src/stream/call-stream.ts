@@ -1,4 +1,4 @@
-import { toPlexusError } from '../wire/errors.js';
+import { toPlexusError, type PlexusError } from '../wire/errors.js';
 import type { ItemFactory } from './item-factory.js';
 import type { RequestItem, StreamItem } from '../wire/items.js';
 import { isProgressMark } from './progress.js';
@@ -11,6 +11,22 @@ export interface CallStart {
   /** Puts a `request` item into the stream, in order with the items produced so far. */
   ask(item: RequestItem): void;
 }
+
+/** How a call ended, for an observer (the audit log). */
+export interface CallEnd {
+  /** Data items produced. */
+  readonly items: number;
+  /** What failed the call, when it failed (the thrown value, before it became an error item). */
+  readonly error?: unknown;
+  /** The consumer stopped it before its end. */
+  readonly cancelled: boolean;
+}
+
+/**
+ * Told once how a call ended: before its `done` item is made, or when it is
+ * cancelled. What it returns is added to the `done` item's metadata.
+ */
+export type CallObserver = (end: CallEnd) => Readonly<Record<string, unknown>> | undefined;
 
 interface Subscribable {
   subscribe(observer: { next(v: unknown): void; error(e: unknown): void; complete(): void }): { unsubscribe(): void };
@@ -70,6 +86,9 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
   #pulling = false;
   #subscription?: { unsubscribe(): void };
   #onEnd?: () => void;
+  #observer?: CallObserver;
+  #dataItems = 0;
+  #error?: unknown;
 
   constructor(
     private readonly start: (call: CallStart) => unknown,
@@ -95,6 +114,18 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     const listener = this.#onEnd;
     this.#onEnd = undefined;
     listener?.();
+  }
+
+  /** Sets the observer told how the call ended (one per stream). */
+  observe(observer: CallObserver): void {
+    this.#observer = observer;
+  }
+
+  #observed(cancelled: boolean): Readonly<Record<string, unknown>> | undefined {
+    const observer = this.#observer;
+    if (!observer) return undefined;
+    this.#observer = undefined;
+    return observer({ items: this.#dataItems, cancelled, ...(this.#error !== undefined ? { error: this.#error } : {}) });
   }
 
   /** For the start function: item metadata of the routed activation from now on. */
@@ -137,6 +168,16 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     return Promise.resolve(DONE);
   }
 
+  /**
+   * Cancels the call and returns the `error` and `done` items that tell its
+   * consumer why (e.g. the server shuts down), in this call's metadata.
+   */
+  cancelWith(err: PlexusError): [StreamItem, StreamItem] {
+    const items: [StreamItem, StreamItem] = [this.#items.error(err), this.#items.done()];
+    this.cancel();
+    return items;
+  }
+
   cancel(): void {
     if (this.#finished && this.#queue.length === 0) return;
     this.#started = true;
@@ -158,6 +199,7 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     this.#subscription?.unsubscribe();
     this.#subscription = undefined;
     for (const w of this.#waiters.splice(0)) w(DONE);
+    this.#observed(true);
     this.#ended();
   }
 
@@ -169,7 +211,10 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
 
   #value(value: unknown): void {
     if (isProgressMark(value)) this.#emit(this.#items.progress(value.message, value.percentage));
-    else this.#emit(this.#items.data(value === undefined ? null : value));
+    else {
+      this.#dataItems++;
+      this.#emit(this.#items.data(value === undefined ? null : value));
+    }
   }
 
   #end(): void {
@@ -177,12 +222,15 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     this.#finished = true;
     this.#iterator = undefined;
     this.#subscription = undefined;
-    this.#emit(this.#items.done());
+    const extra = this.#observed(false);
+    const done = this.#items.done();
+    this.#emit(extra ? { ...done, metadata: { ...done.metadata, ...extra } } : done);
     this.#ended();
   }
 
   #fail(err: unknown): void {
     if (this.#finished) return;
+    this.#error = err;
     this.#emit(this.#items.error(toPlexusError(err)));
     this.#end();
   }

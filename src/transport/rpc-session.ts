@@ -1,9 +1,16 @@
+import type { Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { CallStream } from '../stream/call-stream.js';
 import type { StreamItem } from '../wire/items.js';
 import { ErrorCode, PlexusError } from '../wire/errors.js';
+import { StreamBudget } from './stream-budget.js';
 import { DEFAULT_MAX_STREAMS, type MessageSink, type SessionLimits } from './types.js';
 import { errorResponse, itemNotification, parseRequest, resultResponse, type JsonRpcRequest, type RequestId } from '../wire/jsonrpc.js';
+
+export interface SessionOptions extends SessionLimits {
+  /** Who this connection is (the transport authenticated it); every call is checked as this principal. */
+  readonly principal?: Principal;
+}
 
 interface Subscription {
   readonly id: number;
@@ -26,6 +33,7 @@ export class RpcSession {
   readonly #subs = new Map<number, Subscription>();
   readonly #methods: ReadonlyMap<string, (req: JsonRpcRequest) => void>;
   readonly #maxStreams: number;
+  readonly #budget: StreamBudget;
   #nextId = 1;
   #closed = false;
   /** Shutdown has begun: running streams continue, new ones are refused. */
@@ -36,20 +44,30 @@ export class RpcSession {
   constructor(
     hub: DynamicHub,
     private readonly sink: MessageSink,
-    limits: SessionLimits = {},
+    options: SessionOptions = {},
   ) {
-    this.#maxStreams = limits.maxStreams ?? DEFAULT_MAX_STREAMS;
+    this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
+    this.#budget = options.streamBudget ?? new StreamBudget();
     const root = hub.namespace;
+    const as = { principal: options.principal };
     this.#methods = new Map<string, (req: JsonRpcRequest) => void>([
-      [`${root}.call`, (req) => this.#subscribe(req, () => hub.call(...this.#callParams(req.params)))],
-      [`${root}.schema`, (req) => this.#subscribe(req, () => hub.call(`${root}.schema`, this.#optionalObject(req.params)))],
-      [`${root}.hash`, (req) => this.#subscribe(req, () => hub.call(`${root}.hash`, this.#noParams(req.params)))],
+      [`${root}.call`, (req) => this.#subscribe(req, () => {
+        const [method, params] = this.#callParams(req.params);
+        return hub.call(method, params, as);
+      })],
+      [`${root}.schema`, (req) => this.#subscribe(req, () => hub.call(`${root}.schema`, this.#optionalObject(req.params), as))],
+      [`${root}.hash`, (req) => this.#subscribe(req, () => hub.call(`${root}.hash`, this.#noParams(req.params), as))],
       ['_info', (req) => this.#subscribe(req, () => (this.#noParams(req.params), hub.info()))],
       [`${root}.call_unsub`, (req) => this.#unsubscribe(req)],
       [`${root}.schema_unsub`, (req) => this.#unsubscribe(req)],
       [`${root}.hash_unsub`, (req) => this.#unsubscribe(req)],
       ['_info_unsub', (req) => this.#unsubscribe(req)],
-      [`${root}.respond`, (req) => this.#respond(hub, req)],
+      [`${root}.respond`, (req) => {
+        // Answering a method's question is acting in a call: a connection without a credential may not.
+        const why = options.principal?.unauthenticated();
+        if (why) throw new PlexusError(ErrorCode.AuthenticationRequired, why);
+        this.#respond(hub, req);
+      }],
     ]);
   }
 
@@ -92,11 +110,23 @@ export class RpcSession {
     clearTimeout(timer);
   }
 
-  /** Cancels every stream and ignores later frames (connection closed). */
-  close(): void {
+  /**
+   * Cancels every stream and ignores later frames. With a `reason` (the server
+   * shuts down, the connection is still open) each cancelled stream first gets an
+   * `error` item with it and its `done`, so no subscriber is left without an end.
+   */
+  close(reason?: string): void {
+    const wasClosed = this.#closed;
     this.#closed = true;
     this.#refusing = true;
-    for (const sub of this.#subs.values()) sub.stream.cancel();
+    for (const sub of this.#subs.values()) {
+      if (reason === undefined || wasClosed) {
+        sub.stream.cancel();
+        continue;
+      }
+      for (const item of sub.stream.cancelWith(new PlexusError(ErrorCode.ExecutionError, reason))) this.sink.send(itemNotification(sub.id, item));
+    }
+    this.#budget.release(this.#subs.size);
     this.#subs.clear();
     this.#wakeIdle();
   }
@@ -108,7 +138,9 @@ export class RpcSession {
   }
 
   #forget(id: number): void {
-    if (this.#subs.delete(id) && this.#subs.size === 0) this.#wakeIdle();
+    if (!this.#subs.delete(id)) return;
+    this.#budget.release();
+    if (this.#subs.size === 0) this.#wakeIdle();
   }
 
   #wakeIdle(): void {
@@ -170,7 +202,16 @@ export class RpcSession {
     if (this.#subs.size >= this.#maxStreams) {
       throw new PlexusError(ErrorCode.TooManyStreams, `Too many streams: this connection already has ${this.#maxStreams} open (the limit)`);
     }
-    const stream = open();
+    if (!this.#budget.take()) {
+      throw new PlexusError(ErrorCode.TooManyStreams, `Too many streams: the server already has ${this.#budget.max} open across all connections (the limit)`);
+    }
+    let stream: CallStream;
+    try {
+      stream = open();
+    } catch (err) {
+      this.#budget.release();
+      throw err;
+    }
     const id = this.#nextId++;
     const sub = { id, stream };
     this.#subs.set(id, sub);

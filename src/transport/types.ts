@@ -8,6 +8,8 @@
  * `RpcSession.shutdown()`, then `close()`.
  */
 
+import type { StreamBudget } from './stream-budget.js';
+
 /** Where a session writes, with the peer's backpressure. */
 export interface MessageSink {
   send(message: string): void;
@@ -20,6 +22,8 @@ export interface MessageSink {
 export interface SessionLimits {
   /** Concurrent subscriptions per connection (default 1024). */
   readonly maxStreams?: number;
+  /** Open streams shared by every connection of a server (default: one budget of 100,000 per session). */
+  readonly streamBudget?: StreamBudget;
 }
 
 export const DEFAULT_MAX_STREAMS = 1024;

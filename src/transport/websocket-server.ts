@@ -1,13 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { openPrincipal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, type OriginPolicy } from './http-guard.js';
+import { Liveness } from './liveness.js';
+import { ErrorCode } from '../wire/errors.js';
 import { RpcSession } from './rpc-session.js';
+import { StreamBudget } from './stream-budget.js';
 import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type MessageSink, type SessionLimits } from './types.js';
 
 export type { CloseOptions } from './types.js';
 
-export interface WebSocketServeOptions extends SessionLimits {
+export interface WebSocketServeOptions extends SessionLimits, OriginPolicy {
   /** Default `127.0.0.1`. */
   readonly host?: string;
   /** Default 4444; 0 picks a free port. */
@@ -21,7 +26,19 @@ export interface WebSocketServeOptions extends SessionLimits {
    * endpoint at `/mcp`. Return true when handled.
    */
   readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Open connections (default 10,000); past it an upgrade gets 503. */
+  readonly maxConnections?: number;
+  /** Open streams across all connections (default 100,000); past it a subscribe gets -32005. */
+  readonly maxTotalStreams?: number;
+  /** A connection with no open stream and no message (or ping) from its peer for this long is closed (default 10 min). */
+  readonly idleTimeoutMs?: number;
+  /** The server pings every connection this often; one that has not answered the previous ping is dropped (default 30 s). */
+  readonly pingIntervalMs?: number;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+export const DEFAULT_PING_INTERVAL_MS = 30_000;
 
 export interface PlexusServer {
   readonly url: string;
@@ -95,53 +112,86 @@ class WebSocketSink implements MessageSink {
   }
 }
 
+/** Answers a refused upgrade with a plain HTTP response: 401 (with the Bearer challenge) or 429. */
+function refuseUnauthenticated(socket: Socket, refusal: { status: 401 | 429; message: string; retryAfterSeconds?: number }): void {
+  const body = JSON.stringify({ jsonrpc: '2.0', error: { code: ErrorCode.AuthenticationRequired, message: refusal.message }, id: null });
+  const head = [
+    refusal.status === 401 ? 'HTTP/1.1 401 Unauthorized' : 'HTTP/1.1 429 Too Many Requests',
+    ...(refusal.status === 401 ? ['WWW-Authenticate: Bearer realm="plexus-hub"'] : []),
+    ...(refusal.retryAfterSeconds !== undefined ? [`Retry-After: ${refusal.retryAfterSeconds}`] : []),
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
+
 /** Serves a hub over WebSocket with the Plexus RPC JSON-RPC protocol. */
 export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions = {}): Promise<PlexusServer> {
   const host = options.host ?? DEFAULT_HOST;
   const highWaterMark = options.highWaterMark ?? MiB;
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  // ws reads 0 as "no limit", stdio would read it as "nothing fits": neither is wanted.
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) return Promise.reject(new RangeError(`maxFrameBytes must be a positive integer, not ${maxFrameBytes}`));
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
   const sessions = new Map<WebSocket, RpcSession>();
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const streamBudget = new StreamBudget(options.maxTotalStreams);
+  const origins = new OriginGuard(options);
+  const liveness = new Liveness(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS, sessions);
   let closing = false;
 
-  const httpServer = createServer((req, res) => {
-    if (options.http?.(req, res)) return;
-    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-    res.end('This is a Plexus RPC server: connect with a WebSocket (JSON-RPC 2.0).\n');
-  });
+  const httpServer = createServer(
+    guardRequests((req, res) => {
+      if (options.http?.(req, res)) return;
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+      res.end('This is a Plexus RPC server: connect with a WebSocket (JSON-RPC 2.0).\n');
+    }, origins),
+  );
 
-  httpServer.on('upgrade', (req, socket: Socket, head) => {
-    if (closing) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      socket.setNoDelay(true);
-      // ws closes an oversized frame's connection with 1009 but no reason; give it one.
-      const close = ws.close.bind(ws);
-      ws.close = (code?: number, reason?: string | Buffer) =>
-        close(code, reason ?? (code === 1009 ? `Message too big: the limit is ${maxFrameBytes} bytes` : undefined));
-      const sink = new WebSocketSink(ws, socket, highWaterMark);
-      const session = new RpcSession(hub, sink, options);
-      sessions.set(ws, session);
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) session.rejectBinary();
-        else session.receive(data.toString());
+  httpServer.on(
+    'upgrade',
+    guardUpgrades((req, duplex, head) => {
+      const socket = duplex as Socket;
+      if (closing) return refuseUpgrade(socket, 503, 'Service Unavailable', 'Server is shutting down');
+      if (sessions.size >= maxConnections) {
+        return refuseUpgrade(socket, 503, 'Service Unavailable', `Too many connections: the server has ${maxConnections} open (the limit)`);
+      }
+      const auth = hub.auth ? hub.auth.authenticateRequest(req, 'ws') : { ok: true as const, principal: openPrincipal('ws', req.socket.remoteAddress) };
+      if (!auth.ok) return refuseUnauthenticated(socket, auth);
+      const principal = auth.principal;
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.setNoDelay(true);
+        // ws closes an oversized frame's connection with 1009 but no reason; give it one.
+        const close = ws.close.bind(ws);
+        ws.close = (code?: number, reason?: string | Buffer) =>
+          close(code, reason ?? (code === 1009 ? `Message too big: the limit is ${maxFrameBytes} bytes` : undefined));
+        const sink = new WebSocketSink(ws, socket, highWaterMark);
+        const session = new RpcSession(hub, sink, { ...options, principal, streamBudget });
+        sessions.set(ws, session);
+        liveness.watch(ws);
+        ws.on('message', (data, isBinary) => {
+          liveness.seen(ws);
+          if (isBinary) session.rejectBinary();
+          else session.receive(data.toString());
+        });
+        ws.on('error', () => {}); // protocol errors (oversize, bad frames) close the socket; 'close' cleans up
+        ws.on('close', () => {
+          liveness.forget(ws);
+          sink.closed();
+          session.close();
+          sessions.delete(ws);
+        });
       });
-      ws.on('error', () => {}); // protocol errors (oversize, bad frames) close the socket; 'close' cleans up
-      ws.on('close', () => {
-        sink.closed();
-        session.close();
-        sessions.delete(ws);
-      });
-    });
-  });
+    }, origins),
+  );
 
   return new Promise((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(options.port ?? DEFAULT_PORT, host, () => {
       httpServer.off('error', reject);
       const port = (httpServer.address() as AddressInfo).port;
+      origins.bind(host, port);
       resolve({
         url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
         host,
@@ -153,11 +203,12 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
         async close({ graceMs = DEFAULT_GRACE_MS, reason = 'Server shutting down' }: CloseOptions = {}) {
           if (closing) return;
           closing = true;
+          liveness.stop();
           const stopped = new Promise<void>((r) => httpServer.close(() => r()));
           await Promise.all([...sessions.values()].map((s) => s.shutdown(graceMs)));
           const gone = [...sessions.keys()].map((ws) => new Promise((r) => ws.once('close', r)));
           for (const [ws, s] of sessions) {
-            s.close();
+            s.close(reason);
             ws.close(1001, reason);
           }
           const forced = setTimeout(() => sessions.forEach((_, ws) => ws.terminate()), 1000);

@@ -34,6 +34,10 @@ export function parseRequest(text: string): { request: JsonRpcRequest } | { erro
   const validId = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
   const replyTo: RequestId = validId && id !== undefined ? (id as RequestId) : null;
   if (!validId) return { error: { code: -32600, message: 'Invalid request: "id" must be a string, a number or null' }, id: null };
+  // Past 2^53 a JSON number is no longer read exactly: the answer would carry another id.
+  if (typeof id === 'number' && Number.isInteger(id) && !Number.isSafeInteger(id)) {
+    return { error: { code: -32600, message: 'Invalid request: a numeric "id" must be within ±(2^53 - 1) to be answered exactly; send a larger one as a string' }, id: null };
+  }
   if (msg.jsonrpc !== '2.0') return { error: { code: -32600, message: 'Invalid request: "jsonrpc" must be "2.0"' }, id: replyTo };
   if (typeof msg.method !== 'string') return { error: { code: -32600, message: 'Invalid request: "method" must be a string' }, id: replyTo };
   if (msg.params !== undefined && (typeof msg.params !== 'object' || msg.params === null)) {
@@ -55,6 +59,8 @@ export function errorResponse(id: RequestId, error: JsonRpcErrorObject): string 
 const metadataJson = new WeakMap<StreamMetadata, string>();
 
 function metadataText(m: StreamMetadata): string {
+  // A done item's own metadata (with its audit id) is used once: not worth a WeakMap entry.
+  if (m.audit_id !== undefined) return JSON.stringify(m);
   let text = metadataJson.get(m);
   if (text === undefined) {
     text = JSON.stringify(m);

@@ -1,0 +1,83 @@
+import type { WebSocket } from 'ws';
+import type { RpcSession } from './rpc-session.js';
+
+interface State {
+  /** Last message or ping from the peer, or the end of its last stream. */
+  lastSeen: number;
+  /** The peer answered our last ping (or we have not pinged yet). */
+  answered: boolean;
+}
+
+/**
+ * Keeps only live, used connections: one that has had no open stream and no message
+ * or ping from its peer for `idleMs` is closed (1001), and one that does not answer
+ * a ping within `pingMs` is dropped (a peer gone without a FIN would otherwise keep
+ * its paused streams forever). One timer per server, not per connection.
+ */
+export class Liveness {
+  readonly #states = new Map<WebSocket, State>();
+  readonly #timer: NodeJS.Timeout;
+  #lastPing = Date.now();
+
+  constructor(
+    private readonly idleMs: number,
+    private readonly pingMs: number,
+    private readonly sessions: ReadonlyMap<WebSocket, RpcSession>,
+  ) {
+    this.#timer = setInterval(() => this.#sweep(), Math.max(10, Math.min(idleMs / 4, pingMs / 2, 10_000)));
+    this.#timer.unref();
+  }
+
+  watch(ws: WebSocket): void {
+    const state: State = { lastSeen: Date.now(), answered: true };
+    this.#states.set(ws, state);
+    ws.on('pong', () => (state.answered = true));
+    ws.on('ping', () => (state.lastSeen = Date.now()));
+  }
+
+  seen(ws: WebSocket): void {
+    const state = this.#states.get(ws);
+    if (state) state.lastSeen = Date.now();
+  }
+
+  forget(ws: WebSocket): void {
+    this.#states.delete(ws);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    const ping = now - this.#lastPing >= this.pingMs;
+    if (ping) this.#lastPing = now;
+    for (const [ws, state] of this.#states) {
+      // A timer callback that throws would take the process down: one socket's trouble stays its own.
+      try {
+        this.#check(ws, state, now, ping);
+      } catch {
+        this.#states.delete(ws);
+        ws.terminate();
+      }
+    }
+  }
+
+  #check(ws: WebSocket, state: State, now: number, ping: boolean): void {
+    if (ping) {
+      if (!state.answered) {
+        this.#states.delete(ws);
+        ws.terminate(); // 'close' follows: the session cancels its streams
+        return;
+      }
+      state.answered = false;
+      ws.ping();
+    }
+    const busy = (this.sessions.get(ws)?.activeStreams ?? 0) > 0;
+    if (busy) state.lastSeen = now; // idle time counts from the end of the last stream
+    else if (now - state.lastSeen >= this.idleMs) {
+      this.#states.delete(ws);
+      ws.close(1001, `Idle timeout: no stream and no message for ${this.idleMs >= 1000 ? `${Math.round(this.idleMs / 1000)} s` : `${this.idleMs} ms`}`);
+    }
+  }
+}
