@@ -28,3 +28,19 @@ export type { CloseOptions, MessageSink, SessionLimits } from './transport/types
 export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './mcp/http.js';
 export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './mcp/stdio.js';
 export type { ToolNaming } from './mcp/tool-names.js';
+export {
+  mountRemote,
+  RemoteHub,
+  RemoteUnavailableError,
+  REMOTE_UNAVAILABLE,
+  acceptJoins,
+  joinParent,
+  JOIN_METHOD,
+  type MountOptions,
+  type RemoteHubOptions,
+  type AcceptJoinsOptions,
+  type JoinAcceptor,
+  type JoinHandle,
+  type JoinOptions,
+} from './federation/index.js';
+export { provenanceBelow, type ProvenanceMark } from './stream/provenance.js';

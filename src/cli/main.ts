@@ -14,6 +14,7 @@ import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
 import { itemText, paramsFromArgs, pluginText } from './format.js';
 import { loadActivations } from './load-modules.js';
+import { applyMounts, federationOptions, startFederation } from './federation-options.js';
 
 const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
 
@@ -29,10 +30,11 @@ function integer(value: string): number {
   return n;
 }
 
-async function buildHub(modules: readonly string[], root: string, builtins: boolean): Promise<DynamicHub> {
+async function buildHub(modules: readonly string[], root: string, builtins: boolean, opts: Record<string, unknown> = {}): Promise<DynamicHub> {
   const hub = new DynamicHub(root);
   if (builtins) hub.register(...builtinActivations());
   hub.register(...(await loadActivations(modules)));
+  applyMounts(hub, opts);
   await hub.ready();
   return hub;
 }
@@ -59,8 +61,8 @@ const program = new Command('hub')
   .description('Plexus RPC hub: serve activations over WebSocket, call them, inspect their schemas')
   .showHelpAfterError();
 
-program
-  .command('serve')
+federationOptions(program
+  .command('serve'))
   .description('serve the built-in activations plus those exported by the given modules')
   .argument('[modules...]', 'TS/JS modules exporting @activation classes or Activations')
   .option('-p, --port <port>', 'port to listen on', integer, DEFAULT_PORT)
@@ -73,15 +75,17 @@ program
   .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
-    const hub = await buildHub(modules, opts.root, opts.builtins);
+    const hub = await buildHub(modules, opts.root, opts.builtins, opts);
     const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes };
+    const federation = startFederation(hub, opts, log);
     if (opts.stdio) {
       log(`plexus-hub: serving ${hub.namespace} (hash ${hub.hash()}) on stdio`);
       await serveStdio(hub, limits);
       return;
     }
     const mcp = mcpHttpHandler(hub, { toolNames: opts.toolNames as ToolNaming });
-    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http: mcp });
+    const takeOver = federation.acceptor?.takeOver;
+    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http: mcp, ...(takeOver ? { takeOver } : {}) });
     mcp.bind(server.host, server.port);
     const names = hub.children().map((c) => c.namespace).join(', ');
     log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);
@@ -91,7 +95,7 @@ program
       if (stopping) process.exit(130); // a second signal: don't wait
       stopping = true;
       log(`plexus-hub: ${signal}, shutting down`);
-      void Promise.all([mcp.close(), server.close({ reason: 'Server shutting down' })]).then(() => process.exit(0));
+      void Promise.all([mcp.close(), federation.close(), server.close({ reason: 'Server shutting down' })]).then(() => process.exit(0));
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));

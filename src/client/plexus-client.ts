@@ -1,6 +1,6 @@
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { StreamItem } from '../wire/items.js';
-import { ErrorCode, PlexusError } from '../wire/errors.js';
+import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
 
 /** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
 export interface WebSocketLike {
@@ -221,7 +221,7 @@ export class PlexusClient {
     const out: unknown[] = [];
     for await (const item of this.#stream(method, params, options)) {
       if (item.type === 'data') out.push(item.content);
-      else if (item.type === 'error') throw new PlexusError(Number(item.code ?? ErrorCode.ExecutionError), item.message, item.recoverable);
+      else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
     }
     return out;
   }

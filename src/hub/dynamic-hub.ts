@@ -4,10 +4,10 @@ import { assertSegment, type Activation, type CallContext, type MethodInfo } fro
 import { CallStream, type CallStart } from '../stream/call-stream.js';
 import { ItemFactory } from '../stream/item-factory.js';
 import { foldHash } from '../hash/content-hash.js';
-import { PlexusError } from '../wire/errors.js';
+import { PlexusError, errorItemCode } from '../wire/errors.js';
 import { RootMethods } from './root-methods.js';
 import { Router, type RouteGuard } from './router.js';
-import { TreeHashes, type HashesReport, type MethodSchema, type PluginSchema } from './tree-hashes.js';
+import { TreeHashes, methodSchema, type HashesReport, type MethodSchema, type PluginSchema } from './tree-hashes.js';
 
 export interface DynamicHubOptions {
   readonly version?: string;
@@ -176,6 +176,7 @@ export class DynamicHub implements Activation {
     await this.ready();
     const segments = path ? this.#segments(path) : [];
     const walk = await this.#router.walk(segments, segments.length);
+    if (walk.mountedAt !== undefined && walk.mountedAt < segments.length) return this.#mountedSchema(walk.hops[walk.hops.length - 1]!, segments.slice(walk.mountedAt));
     if (!walk.missing && (walk.mountedAt === undefined || walk.mountedAt === segments.length)) return this.#hashes.plugin(walk.hops[walk.hops.length - 1]!);
     if (segments.length === 0) throw walk.missing;
     // Not an activation: maybe a method.
@@ -183,6 +184,22 @@ export class DynamicHub implements Activation {
     if (route.missing) throw route.missing;
     if (route.method === 'schema') throw PlexusError.methodNotFound(route.path);
     return this.#router.methodSchema(route);
+  }
+
+  /** Below a mounted node, its description (the remote's tree, as last fetched) answers. */
+  #mountedSchema(mount: Activation, below: readonly string[]): PluginSchema | MethodSchema {
+    let node = mount;
+    for (let i = 0; i < below.length; i++) {
+      const next = node.children?.().find((c) => c.namespace === below[i]);
+      if (next) {
+        node = next;
+        continue;
+      }
+      const info = i === below.length - 1 ? node.methods().find((m) => m.name === below[i]) : undefined;
+      if (info) return methodSchema(info);
+      throw PlexusError.activationNotFound(below[i]!);
+    }
+    return this.#hashes.plugin(node);
   }
 
   // ---- calls --------------------------------------------------------------------------
@@ -233,7 +250,7 @@ export class DynamicHub implements Activation {
   async *#contents(path: string, params: Record<string, unknown>, signal: AbortSignal, principal: unknown): AsyncGenerator<unknown> {
     for await (const item of this.call(path, params, { signal, principal })) {
       if (item.type === 'data') yield item.content;
-      else if (item.type === 'error') throw new PlexusError(Number(item.code ?? -32000), item.message, item.recoverable);
+      else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { toPlexusError } from '../wire/errors.js';
 import type { ItemFactory } from './item-factory.js';
 import type { StreamItem } from '../wire/items.js';
-import { isProgressMark } from './progress.js';
+import type { ProvenanceMark } from './provenance.js';
 
 /** What a call's start function gets: the cancellation signal and a way to name the producer. */
 export interface CallStart {
@@ -162,8 +162,13 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
   }
 
   #value(value: unknown): void {
-    if (isProgressMark(value)) this.#emit(this.#items.progress(value.message, value.percentage));
-    else this.#emit(this.#items.data(value === undefined ? null : value));
+    const mark = typeof value === 'object' && value !== null ? (value as { __plexus?: unknown }).__plexus : undefined;
+    if (mark === undefined) this.#emit(this.#items.data(value === undefined ? null : value));
+    else if (mark === 'progress') {
+      const p = value as { message: string; percentage?: number };
+      this.#emit(this.#items.progress(p.message, p.percentage));
+    } else if (mark === 'provenance') this.#items = this.#items.below((value as ProvenanceMark).below);
+    else this.#emit(this.#items.data(value));
   }
 
   #end(): void {

@@ -35,7 +35,19 @@ export class ItemFactory {
   }
 
   error(err: PlexusError): ErrorItem {
-    return { type: 'error', metadata: this.metadata(), message: err.message, code: String(err.code), recoverable: err.recoverable };
+    const item: ErrorItem = { type: 'error', metadata: this.metadata(), message: err.message, code: String(err.code), recoverable: err.recoverable };
+    // A mounted hub's `remote_unavailable` says since when (federation/remote-errors.ts).
+    const since = (err as { since?: unknown }).since;
+    return typeof since === 'string' ? { ...item, since } : item;
+  }
+
+  /**
+   * The factory for items produced further down than this route's node: a mounted
+   * hub reports where in its own tree the producer is, and provenance becomes the
+   * full path (`['inventory', 'stock']`).
+   */
+  below(segments: readonly string[]): ItemFactory {
+    return segments.length === 0 ? this : new ItemFactory([...this.provenance, ...segments], this.contentType, this.rootHash);
   }
 
   done(): DoneItem {

@@ -69,7 +69,8 @@ export class RpcSession {
       handler(req);
     } catch (err) {
       const e = err instanceof PlexusError ? err : new PlexusError(ErrorCode.InternalError, `Internal error: ${(err as Error).message}`);
-      this.#reply(req.id, undefined, { code: e.code, message: e.message });
+      // JSON-RPC error answers need a number; a named domain code only travels in `error` items.
+      this.#reply(req.id, undefined, { code: typeof e.code === 'number' ? e.code : ErrorCode.ExecutionError, message: e.message });
     }
   }
 

@@ -21,6 +21,13 @@ export interface WebSocketServeOptions extends SessionLimits {
    * endpoint at `/mcp`. Return true when handled.
    */
   readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /**
+   * Asked about the first text frame of each connection. Returning a function hands
+   * the socket over to it: this server's session for it is closed and the frame
+   * and everything after it are the new owner's. The reverse mount uses it: a child
+   * hub's `_join` turns the connection around (federation/join.ts).
+   */
+  readonly takeOver?: (firstFrame: string, req: IncomingMessage) => ((ws: WebSocket) => void) | undefined;
 }
 
 export interface PlexusServer {
@@ -124,10 +131,22 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
       const sink = new WebSocketSink(ws, socket, highWaterMark);
       const session = new RpcSession(hub, sink, options);
       sessions.set(ws, session);
-      ws.on('message', (data, isBinary) => {
+      let firstFrame = options.takeOver !== undefined;
+      const onMessage = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
+        if (firstFrame) {
+          firstFrame = false;
+          const adopt = isBinary ? undefined : options.takeOver!(data.toString(), req);
+          if (adopt) {
+            ws.off('message', onMessage);
+            session.close();
+            sessions.delete(ws);
+            return adopt(ws);
+          }
+        }
         if (isBinary) session.rejectBinary();
         else session.receive(data.toString());
-      });
+      };
+      ws.on('message', onMessage);
       ws.on('error', () => {}); // protocol errors (oversize, bad frames) close the socket; 'close' cleans up
       ws.on('close', () => {
         sink.closed();

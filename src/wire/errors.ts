@@ -20,12 +20,14 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  * wire as-is: its message and code become the `error` item (or the JSON-RPC error
  * answer). Methods may throw it to choose their own code; anything else they throw
  * becomes `Execution error: <message>` with code -32000. Clients throw it for an
- * `error` item or a JSON-RPC error answer, with the numeric code.
+ * `error` item or a JSON-RPC error answer, with the numeric code. Codes are
+ * JSON-RPC numbers, or domain names such as `arbor.tree_not_found` (the reference
+ * server's per-activation codes); an `error` item carries either as a string.
  */
 export class PlexusError extends Error {
   override readonly name = 'PlexusError';
   constructor(
-    readonly code: number,
+    readonly code: number | string,
     message: string,
     readonly recoverable = false,
   ) {
@@ -50,4 +52,13 @@ export function toPlexusError(err: unknown): PlexusError {
   if (err instanceof PlexusError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new PlexusError(ErrorCode.ExecutionError, `Execution error: ${message}`);
+}
+
+/**
+ * An `error` item's code as a value: numeric codes (`"-32601"`) as numbers, named
+ * ones (`"arbor.tree_not_found"`) unchanged, and -32000 when the item has none.
+ */
+export function errorItemCode(code: string | undefined): number | string {
+  if (code === undefined || code === '') return ErrorCode.ExecutionError;
+  return /^-?\d+$/.test(code) ? Number(code) : code;
 }

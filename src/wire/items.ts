@@ -31,6 +31,8 @@ export interface ErrorItem {
   /** A JSON-RPC style code as a string, e.g. `"-32601"`; omitted when none. */
   readonly code?: string;
   readonly recoverable: boolean;
+  /** `remote_unavailable` only: when the mounted remote hub became unreachable (ISO 8601). */
+  readonly since?: string;
 }
 
 export interface DoneItem {

@@ -1,0 +1,13 @@
+/**
+ * Yielded by a mounted hub's `forward` before the items it relays: the items that
+ * follow were produced at these segments below the mount (the remote's own
+ * provenance), so their metadata shows the full path. It produces no item itself.
+ */
+export interface ProvenanceMark {
+  readonly __plexus: 'provenance';
+  readonly below: readonly string[];
+}
+
+export function provenanceBelow(below: readonly string[]): ProvenanceMark {
+  return { __plexus: 'provenance', below };
+}
