@@ -22,6 +22,7 @@ export function federationOptions(cmd: Command): Command {
     .option('--mount <name=url>', 'mount the hub at url as the child name (repeatable)', mountSpec)
     .option('--mount-token <token>', 'bearer token presented to mounted hubs')
     .option('--watch-ms <ms>', 'how often mounted hubs are asked for their root hash', positive, 2000)
+    .option('--reconnect-max-ms <ms>', 'longest wait between reconnect attempts (mounts and --join; jittered exponential backoff)', positive, 5000)
     .option('--join <url>', "dial this parent hub and be mounted there (for a hub it cannot reach)")
     .option('--name <name>', 'the name to be mounted under with --join')
     .option('--token <token>', 'with --join: the token presented to the parent')
@@ -39,7 +40,7 @@ export interface Federation {
 /** Mounts what `--mount` names (before the hub's first ready()). */
 export function applyMounts(hub: DynamicHub, opts: Record<string, unknown>): void {
   for (const [name, url] of (opts.mount as [string, string][] | undefined) ?? []) {
-    mountRemote(hub, name, url, { watchMs: opts.watchMs as number, ...(opts.mountToken ? { token: opts.mountToken as string } : {}) });
+    mountRemote(hub, name, url, { watchMs: opts.watchMs as number, maxBackoffMs: opts.reconnectMaxMs as number, ...(opts.mountToken ? { token: opts.mountToken as string } : {}) });
   }
 }
 
@@ -56,6 +57,7 @@ export function startFederation(hub: DynamicHub, opts: Record<string, unknown>, 
   const join = opts.join
     ? joinParent(hub, opts.join as string, {
         name: opts.name as string,
+        maxBackoffMs: opts.reconnectMaxMs as number,
         ...(opts.token ? { token: opts.token as string } : {}),
         onState: (state, detail) => log(`plexus-hub: ${state} ${state === 'joined' ? `${opts.join} as ${opts.name}` : detail}`),
       })

@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import { assertSegment, type Activation, type CallContext, type MethodInfo } from '../activation/types.js';
-import type { PluginSchema } from '../wire/schema-types.js';
+import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
+import { PlexusError } from '../wire/errors.js';
 import { RemoteConnection, type FlowLimits, type RelayOptions, type RelayStream } from './remote-connection.js';
 import { RemoteUnavailableError } from './remote-errors.js';
 import { loadRemoteTree, type RemoteNode } from './remote-tree.js';
@@ -88,9 +89,13 @@ export class RemoteHub implements Activation {
     throw new Error(`${this.namespace}.${method} is routed through forward()`);
   }
 
-  forward(rest: string, params: Readonly<Record<string, unknown>>, _ctx: CallContext): RelayStream {
+  forward(rest: string, params: Readonly<Record<string, unknown>>, _ctx: CallContext): RelayStream | PluginSchema | MethodSchema {
     const conn = this.#conn;
-    if (!conn?.open) throw this.#unavailable();
+    if (!conn?.open) {
+      // Schemas are still answered while the remote is down, from its last known tree.
+      if (this.#tree && (rest === 'schema' || rest.endsWith('.schema'))) return this.#describe(rest, params);
+      throw this.#unavailable();
+    }
     // The remote strips its own root name, so `<root>.schema` and `<root>.stock.get` both route.
     const options = rest === 'schema' && params.method === undefined ? this.#rootSchema : this.#relay;
     return conn.relay(`${this.#remoteRoot}.call`, { method: `${this.#remoteRoot}.${rest}`, params }, options);
@@ -176,6 +181,21 @@ export class RemoteHub implements Activation {
 
   #unavailable(): RemoteUnavailableError {
     return RemoteUnavailableError.of(this.namespace, this.#since, this.#reason);
+  }
+
+  /** `<path>.schema` from the last known tree. */
+  #describe(rest: string, params: Readonly<Record<string, unknown>>): PluginSchema | MethodSchema {
+    const segments = rest.split('.').slice(0, -1);
+    let node = this.#tree!;
+    for (const seg of segments) {
+      const next = node.remoteChildren().find((c) => c.namespace === seg);
+      if (!next) throw PlexusError.activationNotFound(seg);
+      node = next;
+    }
+    if (params.method === undefined) return node === this.#tree ? { ...node.schema, namespace: this.namespace } : node.schema;
+    const method = node.schema.methods.find((m) => m.name === params.method);
+    if (!method) throw PlexusError.methodNotFound([this.namespace, ...segments, String(params.method)].join('.'));
+    return method;
   }
 
   /** The remote's root schema under the mount's name (the hashes stay the remote's). */
