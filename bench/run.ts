@@ -14,6 +14,7 @@ import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import WebSocket from 'ws';
 import type { Router } from './servers/trpc.js';
 import { WireClient } from './wire-client.js';
+import { explorerPaint } from './explorer-paint.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);
@@ -320,7 +321,7 @@ function table(rows: Row[]): string {
 }
 
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
-const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory,explorer').split(','));
 const started = performance.now();
 const lap = (() => {
   let last = performance.now();
@@ -344,6 +345,17 @@ log('memory…');
 const memory = only.has('memory') ? await memoryBenchmarks() : ({} as Awaited<ReturnType<typeof memoryBenchmarks>>);
 
 lap('memory');
+log('explorer first paint…');
+let paint: Awaited<ReturnType<typeof explorerPaint>>;
+if (only.has('explorer')) {
+  const hub = await start(['./bin/hub.js', 'serve', '--port', '0']);
+  try {
+    paint = await explorerPaint(hub.port, Math.max(RUNS, 5), log);
+  } finally {
+    await hub.stop();
+  }
+}
+lap('explorer');
 const results = {
   date: new Date().toISOString(),
   node: process.version,
@@ -356,6 +368,7 @@ const results = {
   mcp,
   startup: start_,
   memory,
+  explorer_paint: paint,
   duration_s: (performance.now() - started) / 1000,
 };
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -368,5 +381,8 @@ console.log(`start-up to first answer: cold cache ${Math.round(start_.cold_start
 console.log('memory (RSS, MB):');
 for (const [k, v] of Object.entries(memory)) {
   console.log(`  ${k.padEnd(7)} baseline ${v.baseline_mb!.toFixed(1)}, 1,000 idle connections ${v.idle_1000_connections_mb!.toFixed(1)}, peak during 100 streams ${v.streams_100_peak_mb!.toFixed(1)}, growth with a client that stopped reading (2 s) ${v.slow_client_growth_2s_mb!.toFixed(1)}`);
+}
+if (paint) {
+  console.log(`explorer in Chromium (medians, ms from navigation): first paint ${Math.round(paint.fcp_ms)} (a plain-text page: ${Math.round(paint.baseline_fcp_ms)}, ${(paint.fcp_ms / paint.baseline_fcp_ms).toFixed(2)}×), live tree on screen ${Math.round(paint.tree_ms)} (target < 300 ${paint.tree_ms < 300 ? '✓' : '✗'})`);
 }
 console.log(`\nbench/results.json written; ${results.duration_s.toFixed(0)} s`);

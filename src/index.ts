@@ -5,7 +5,7 @@ export { toActivation } from './activation/decorated.js';
 export type { Activation, CallContext, JsonSchema, MethodInfo } from './activation/types.js';
 export { DynamicHub, type CallOptions, type DynamicHubOptions } from './hub/dynamic-hub.js';
 export type { AccessCheck, RouteGuard } from './hub/router.js';
-export { ErrorCode, PlexusError } from './wire/errors.js';
+export { ErrorCode, PlexusError, errorItemCode } from './wire/errors.js';
 /** @deprecated The client throws `PlexusError` (the one error class of the wire); this is an alias of it. */
 export { PlexusError as PlexusRpcError } from './wire/errors.js';
 export type { ChildSummary, MethodSchema, PluginSchema } from './wire/schema-types.js';

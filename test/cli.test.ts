@@ -89,6 +89,15 @@ describe('hub CLI against a live hub serve', () => {
     assert.ok(tools.includes('echo.echo') && tools.includes('solar.earth.luna.info'));
   });
 
+  it('serves the schema explorer page at / on the same port', async () => {
+    const res = await fetch(`${server.url.replace('ws://', 'http://')}/`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.match(await res.text(), /<title>plexus-hub explorer<\/title>/);
+    const other = await fetch(`${server.url.replace('ws://', 'http://')}/nothing-here`);
+    assert.equal(other.status, 426); // not a page: still told to use a WebSocket
+  });
+
   it('a connection failure is a clear message and exit 1', async () => {
     const r = await hub(['call', 'echo.once', '--message', 'x', '--url', 'ws://127.0.0.1:1']);
     assert.equal(r.code, 1);

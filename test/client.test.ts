@@ -50,6 +50,31 @@ describe('PlexusClient over a real socket', () => {
     await eventually(() => Kitchen.foreverRunning === 0);
   });
 
+  it('an abort while the subscribe request is in flight still ends the stream and cancels the producer', async () => {
+    await client.hash(); // connected, so the call goes straight to its subscribe request
+    const ac = new AbortController();
+    const consumed = (async () => {
+      let n = 0;
+      for await (const _ of client.call('kitchen.forever', {}, { signal: ac.signal })) n++;
+      return n;
+    })();
+    ac.abort(); // the subscribe request is out, its response (the subscription id) not yet read
+    const ended = await Promise.race([consumed.then(() => 'ended'), new Promise((r) => setTimeout(r, 2000, 'still running'))]);
+    assert.equal(ended, 'ended');
+    await eventually(() => Kitchen.foreverRunning === 0);
+  });
+
+  it('info() names the root without knowing it', async () => {
+    const other = await serveWebSocket(new DynamicHub('substrate').register(...builtinActivations()), { port: 0 });
+    const c = new PlexusClient({ url: other.url });
+    try {
+      assert.equal((await c.info()).backend, 'substrate');
+    } finally {
+      c.close();
+      await other.close({ graceMs: 0 });
+    }
+  });
+
   it('in-flight calls fail clearly when the connection drops; the next call reconnects', async () => {
     const own = await serveWebSocket(hub, { port: 0 });
     const c = new PlexusClient({ url: own.url, backoffMs: 20 });

@@ -1,11 +1,16 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { explorerHandler } from '../http/explorer.js';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
 import { serveMcpStdio } from '../mcp/stdio.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
 import { builtinActivations } from '../../activations/index.js';
+import { createOptional, OPTIONAL_ACTIVATIONS, parseOptional, type OptionalSet } from '../../activations/optional.js';
+import { defaultDataDir } from '../../activations/storage/data-dir.js';
+import { pluginId } from '../../activations/storage/plugin-id.js';
 import { PlexusClient } from '../client/plexus-client.js';
 import { PlexusError } from '../wire/errors.js';
 import { DynamicHub } from '../hub/dynamic-hub.js';
@@ -30,13 +35,24 @@ function integer(value: string): number {
   return n;
 }
 
-async function buildHub(modules: readonly string[], root: string, builtins: boolean, opts: Record<string, unknown> = {}): Promise<DynamicHub> {
+async function buildHub(modules: readonly string[], root: string, builtins: boolean, optional?: OptionalSet, opts: Record<string, unknown> = {}): Promise<DynamicHub> {
   const hub = new DynamicHub(root);
   if (builtins) hub.register(...builtinActivations());
+  if (optional) hub.register(...optional.activations);
   hub.register(...(await loadActivations(modules)));
   applyMounts(hub, opts);
   await hub.ready();
+  await optional?.start(hub);
   return hub;
+}
+
+/** `--with` and `--data-dir`: the opt-in storage activations over one SQLite file. */
+const withOption = () => new Option('--with <names>', `opt-in activations, comma-separated: ${OPTIONAL_ACTIVATIONS.join(', ')}`).argParser(parseOptional);
+const dataDirOption = () => new Option('--data-dir <dir>', 'where --with activations keep hub.db (default $PLEXUS_HUB_DATA or ./.plexus-hub)');
+
+async function optionalSet(opts: { with?: ReturnType<typeof parseOptional>; dataDir?: string }): Promise<OptionalSet | undefined> {
+  if (!opts.with || opts.with.length === 0) return undefined;
+  return createOptional(opts.with, opts.dataDir ?? defaultDataDir());
 }
 
 const toolNamesOption = () =>
@@ -70,12 +86,16 @@ federationOptions(program
   .option('--root <name>', 'root hub name', 'plexus')
   .option('--stdio', 'speak JSON-RPC on stdin/stdout, one message per line, instead of listening')
   .option('--no-builtins', 'leave out echo, health and solar')
+  .option('--no-explorer', 'do not serve the schema explorer page at /')
   .option('--max-streams <n>', 'concurrent streams per connection', integer, 1024)
   .option('--max-frame-bytes <n>', 'largest accepted message in bytes', integer, 1024 * 1024)
+  .addOption(withOption())
+  .addOption(dataDirOption())
   .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
-    const hub = await buildHub(modules, opts.root, opts.builtins, opts);
+    const optional = await optionalSet(opts);
+    const hub = await buildHub(modules, opts.root, opts.builtins, optional, opts);
     const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes };
     const federation = startFederation(hub, opts, log);
     if (opts.stdio) {
@@ -84,22 +104,42 @@ federationOptions(program
       return;
     }
     const mcp = mcpHttpHandler(hub, { toolNames: opts.toolNames as ToolNaming });
+    const explorer = opts.explorer ? explorerHandler() : undefined;
+    const http = (req: IncomingMessage, res: ServerResponse) => mcp(req, res) || (explorer?.(req, res) ?? false);
     const takeOver = federation.acceptor?.takeOver;
-    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http: mcp, ...(takeOver ? { takeOver } : {}) });
+    const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http, ...(takeOver ? { takeOver } : {}) });
     mcp.bind(server.host, server.port);
     const names = hub.children().map((c) => c.namespace).join(', ');
     log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);
     log(`plexus-hub: MCP (streamable HTTP) on http://${server.url.slice('ws://'.length)}/mcp`);
+    if (explorer) log(`plexus-hub: schema explorer on http://${server.url.slice('ws://'.length)}/`);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) process.exit(130); // a second signal: don't wait
       stopping = true;
       log(`plexus-hub: ${signal}, shutting down`);
-      void Promise.all([mcp.close(), federation.close(), server.close({ reason: 'Server shutting down' })]).then(() => process.exit(0));
+      void Promise.all([mcp.close(), federation.close(), server.close({ reason: 'Server shutting down' })]).then(() => {
+        optional?.close(); // checkpoints the WAL into hub.db
+        process.exit(0);
+      });
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+
+/**
+ * Renders data items of the method at `path` with the server's mustache template
+ * `name`: keyed by the plugin id of the method's activation (UUIDv5 of
+ * "<namespace>@<major>", as the reference computes it) and the method name.
+ */
+async function templateRenderer(client: PlexusClient, path: string, name: string): Promise<(value: unknown) => Promise<string>> {
+  const dot = path.lastIndexOf('.');
+  if (dot < 0) throw new Error(`--template needs a method path like echo.echo, got ${path}`);
+  const owner = (await client.schema(path.slice(0, dot))) as PluginSchema;
+  const plugin_id = pluginId(owner.namespace, owner.version);
+  const method = path.slice(dot + 1);
+  return async (value) => client.result<string>('mustache.render', { plugin_id, method, template_name: name, value });
+}
 
 program
   .command('call')
@@ -109,6 +149,7 @@ program
   .option('--json <object>', 'params as one JSON object')
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--raw', 'print every item as a JSON line')
+  .option('--template <name>', "print data items rendered by the server's mustache template of that name for this method")
   .allowUnknownOption()
   .action(async (path: string, words: string[], opts) => {
     const client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
@@ -119,10 +160,11 @@ program
         const schema = (await client.schema(path).catch(() => undefined)) as MethodSchema | undefined;
         params = { ...params, ...paramsFromArgs(words, schema?.params) };
       }
+      const render = opts.template ? await templateRenderer(client, path, opts.template) : undefined;
       let failed = false;
       for await (const item of client.call(path, params)) {
         if (item.type === 'error') failed = true;
-        const line = opts.raw ? JSON.stringify(item) : itemText(item);
+        const line = opts.raw ? JSON.stringify(item) : render && item.type === 'data' ? await render(item.content) : itemText(item);
         if (line !== undefined) (item.type === 'error' && !opts.raw ? process.stderr : process.stdout).write(`${line}\n`);
       }
       process.exitCode = failed ? 1 : 0;
@@ -165,9 +207,11 @@ program
   .option('-H, --host <host>', 'HTTP interface to bind', DEFAULT_HOST)
   .option('--root <name>', 'root hub name', 'plexus')
   .option('--no-builtins', 'leave out echo, health and solar')
+  .addOption(withOption())
+  .addOption(dataDirOption())
   .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
-    const hub = await buildHub(modules, opts.root, opts.builtins);
+    const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(opts));
     const toolNames = opts.toolNames as ToolNaming;
     if (opts.http) {
       const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, toolNames });

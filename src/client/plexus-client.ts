@@ -28,6 +28,13 @@ export interface ClientOptions {
   readonly maxBackoffMs?: number;
 }
 
+/** What `_info` answers. */
+export interface ServerInfo {
+  /** The root hub's name, the prefix of its wire methods (`plexus.call`). */
+  readonly backend: string;
+  readonly auth_capabilities?: { readonly mechanisms: readonly { readonly kind: string }[] };
+}
+
 export interface ClientCallOptions {
   readonly signal?: AbortSignal;
 }
@@ -211,6 +218,12 @@ export class PlexusClient {
     return (event as { value: string }).value;
   }
 
+  /** The server's `_info`: its root name (`backend`) and auth mechanisms; works before the root name is known. */
+  async info(): Promise<ServerInfo> {
+    const [info] = await this.#contents('_info', []);
+    return info as ServerInfo;
+  }
+
   close(): void {
     this.#closedByUser = true;
     void this.#connection?.then((c) => c.ws.close(1000, 'client closed'), () => {});
@@ -232,6 +245,7 @@ export class PlexusClient {
     const { id, queue } = await conn.subscribe(method, params);
     const onAbort = (): void => queue.end();
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) queue.end(); // aborted while the subscribe request was in flight
     let finished = false;
     try {
       for (;;) {

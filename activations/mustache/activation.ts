@@ -1,0 +1,105 @@
+import { activation, method } from '../../src/index.js';
+import { type Clock, systemClock } from '../storage/clock.js';
+import { type DatabaseOption, resolveDatabase, type SqliteDatabase } from '../storage/sqlite.js';
+import { uuidParam } from '../storage/uuid.js';
+import { MustacheError } from './errors.js';
+import { checkTemplate, renderTemplate } from './render.js';
+import { MustacheStorage } from './storage.js';
+import type { TemplateInfo } from './types.js';
+
+export interface MustacheOptions {
+  /** An open database (shared with other activations), a file, or `:memory:`. Default: `hub.db` in the data dir. */
+  readonly database?: DatabaseOption;
+  readonly clock?: Clock;
+}
+
+/**
+ * Mustache template rendering for handle values.
+ *
+ * A registry of templates keyed by (plugin_id, method, name): any caller may register
+ * a template for any activation's method; `render` formats a value (an item of that
+ * method) with it. Wire-compatible with the reference server's `mustache` (its newest
+ * payloads: a rendered string, `TemplateInfo`, a count).
+ */
+@activation('mustache', { version: '1.0.0', description: 'Mustache template rendering for handle values' })
+export class Mustache {
+  readonly storage: MustacheStorage;
+  readonly #db: SqliteDatabase;
+  readonly #ownsDb: boolean;
+
+  constructor(options: MustacheOptions = {}) {
+    const { db, owned } = resolveDatabase(options.database);
+    this.#db = db;
+    this.#ownsDb = owned;
+    this.storage = new MustacheStorage(db, options.clock ?? systemClock);
+  }
+
+  /** Closes the database if mustache opened it. */
+  close(): void {
+    if (this.#ownsDb && this.#db.open) this.#db.close();
+  }
+
+  /**
+   * Render a value using a registered mustache template
+   * @param plugin_id - UUID of the plugin that owns the template
+   * @param method - Method name the template is for
+   * @param template_name - Template name (defaults to 'default' if not specified)
+   * @param value - JSON value to render with the template
+   */
+  @method()
+  render(plugin_id: string, method: string, value: unknown, template_name?: string | null): string {
+    const id = uuidParam('plugin_id', plugin_id);
+    const name = template_name ?? 'default';
+    const template = this.storage.get(id, method, name);
+    if (template === undefined) throw MustacheError.templateNotFound(id, method, name);
+    return renderTemplate(template, value);
+  }
+
+  /**
+   * Register a mustache template for a plugin method
+   * @param plugin_id - UUID of the plugin that owns the template
+   * @param method - Method name the template is for
+   * @param name - Template name (e.g., 'default', 'compact', 'verbose')
+   * @param template - Mustache template content
+   */
+  @method()
+  registerTemplate(plugin_id: string, method: string, name: string, template: string): TemplateInfo {
+    const id = uuidParam('plugin_id', plugin_id);
+    checkTemplate(template);
+    return this.storage.register(id, method, name, template);
+  }
+
+  /**
+   * List all templates registered for a plugin
+   * @param plugin_id - UUID of the plugin
+   */
+  @method()
+  listTemplates(plugin_id: string): TemplateInfo[] {
+    return this.storage.list(uuidParam('plugin_id', plugin_id));
+  }
+
+  /**
+   * Get a specific template by plugin, method, and name
+   * @param plugin_id - UUID of the plugin
+   * @param method - Method name
+   * @param name - Template name
+   */
+  @method()
+  getTemplate(plugin_id: string, method: string, name: string): string {
+    const id = uuidParam('plugin_id', plugin_id);
+    const template = this.storage.get(id, method, name);
+    if (template === undefined) throw MustacheError.templateNotFound(id, method, name);
+    return template;
+  }
+
+  /**
+   * Delete a specific template
+   * @param plugin_id - UUID of the plugin
+   * @param method - Method name
+   * @param name - Template name
+   */
+  @method()
+  deleteTemplate(plugin_id: string, method: string, name: string): number {
+    return this.storage.delete(uuidParam('plugin_id', plugin_id), method, name);
+  }
+}

@@ -1,0 +1,7 @@
+/** mustache: a template registry keyed by (plugin_id, method, name), rendering with the reference's escaping. */
+export { Mustache, type MustacheOptions } from './activation.js';
+export { MustacheStorage } from './storage.js';
+export { MustacheError } from './errors.js';
+export { escapeHtml, renderTemplate, checkTemplate } from './render.js';
+export type { TemplateInfo } from './types.js';
+export { pluginId } from '../storage/plugin-id.js';

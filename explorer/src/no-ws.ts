@@ -1,0 +1,3 @@
+// Stands in for the `ws` package in the browser bundle: browsers have WebSocket.
+export const WebSocket = globalThis.WebSocket;
+export default WebSocket;
