@@ -1,0 +1,99 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { DynamicHub, ErrorCode, PlexusError, RemoteHub, defineActivation, serveWebSocket, type PlexusServer, type PluginSchema } from '../src/index.js';
+import { ToolCatalog } from '../src/mcp/bridge.js';
+import { collect, contents, errorOf, eventually } from './helpers.js';
+
+/**
+ * Hubs in this process, the WebSocket between them real (loopback): what the
+ * mounting hub's API shows (onChange, hash, guard) when the remote changes.
+ */
+const servers: PlexusServer[] = [];
+after(async () => {
+  for (const s of servers) await s.close({ graceMs: 0 });
+});
+
+async function remoteHub(...activations: object[]): Promise<{ hub: DynamicHub; url: string }> {
+  const hub = new DynamicHub('remote').register(...activations);
+  await hub.ready();
+  const server = await serveWebSocket(hub, { port: 0 });
+  servers.push(server);
+  return { hub, url: server.url };
+}
+
+let gets = 0;
+const stock = defineActivation({
+  namespace: 'stock',
+  methods: {
+    get: {
+      params: { type: 'object', properties: { sku: { type: 'string' } }, required: ['sku'] },
+      handler: ({ sku }) => (gets++, { sku }),
+    },
+  },
+});
+
+describe('federation in process', () => {
+  it('the local root hash follows the remote\'s: onChange fires, the schema and the MCP tool list show the new method', async () => {
+    const b = await remoteHub(stock);
+    const a = new DynamicHub('plexus');
+    const mount = a.mount('b', b.url, { watchMs: 25 });
+    await a.ready();
+    assert.ok(mount instanceof RemoteHub);
+    assert.equal(mount.remoteHash, b.hub.hash());
+    const catalog = new ToolCatalog(a);
+    assert.ok((await catalog.entries()).has('b.stock.get'));
+    const hashBefore = a.hash();
+    let changes = 0;
+    a.onChange(() => changes++);
+
+    b.hub.register(defineActivation({ namespace: 'audit', methods: { log: { handler: () => 'logged' } } }));
+    await b.hub.ready();
+    await eventually(() => changes > 0, 5000);
+    await a.ready();
+    assert.notEqual(a.hash(), hashBefore);
+    assert.equal(mount.remoteHash, b.hub.hash());
+    const schema = (await a.schema('b')) as PluginSchema;
+    assert.equal(schema.hash, b.hub.hash());
+    assert.deepEqual(schema.children?.map((c) => c.namespace), ['audit', 'stock']);
+    assert.ok((await catalog.entries()).has('b.audit.log'));
+    assert.deepEqual(contents(await collect(a.call('b.audit.log'))), ['logged']);
+
+    // Back to the old tree: the old hash again (hashes are content, not history).
+    b.hub.unregister('audit');
+    await b.hub.ready();
+    await eventually(() => mount.remoteHash === b.hub.hash(), 5000);
+    await a.ready();
+    assert.equal(a.hash(), hashBefore);
+    assert.equal(a.unmount('b'), true);
+    assert.equal(a.children().length, 0);
+  });
+
+  it('grants are checked locally on the mounted path: the local guard refuses before anything reaches the remote', async () => {
+    const b = await remoteHub(stock);
+    const seen: string[] = [];
+    const a = new DynamicHub('plexus', {
+      guard: (check) => {
+        seen.push(`${check.at.join('.') || '(root)'}${check.final ? ' final' : ''}`);
+        if (check.final && check.principal === 'mallory' && check.path.startsWith('b.stock.')) throw new PlexusError(ErrorCode.Forbidden, `Forbidden: ${check.path}`);
+      },
+    });
+    a.mount('b', b.url, { watchMs: 0 });
+    await a.ready();
+    const before = gets;
+    const refused = await collect(a.call('b.stock.get', { sku: 'x' }, { principal: 'mallory' }));
+    assert.deepEqual([errorOf(refused)?.code, errorOf(refused)?.message], ['-32003', 'Forbidden: b.stock.get']);
+    assert.equal(gets, before, 'the remote method did not run');
+    assert.deepEqual(seen, ['(root)', 'b final']);
+    const allowed = await collect(a.call('b.stock.get', { sku: 'x' }, { principal: 'alice' }));
+    assert.deepEqual(contents(allowed), [{ sku: 'x' }]);
+    assert.equal(gets, before + 1);
+    a.unmount('b');
+  });
+
+  it('a mount name must be a path segment and a URL a WebSocket URL', () => {
+    const a = new DynamicHub();
+    assert.throws(() => a.mount('Bad-Name', 'ws://127.0.0.1:1'), /Mount name "Bad-Name" is not a valid path segment/);
+    assert.throws(() => a.mount('ok', 'http://127.0.0.1:1'), /must start with ws:\/\/ or wss:\/\//);
+    assert.equal(a.children().length, 0);
+  });
+});
