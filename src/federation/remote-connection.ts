@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import type { StreamItem } from '../wire/items.js';
+import type { DataItem, ErrorItem, ProgressItem, StreamItem, StreamMetadata } from '../wire/items.js';
 import { PlexusError, errorItemCode } from '../wire/errors.js';
 import { progress } from '../stream/progress.js';
-import { provenanceBelow } from '../stream/provenance.js';
+import { provenanceBelow, rawContent } from '../stream/provenance.js';
 import { RemoteUnavailableError } from './remote-errors.js';
 
 /** How much a connection may hold of items its local consumers have not taken yet. */
@@ -27,6 +27,23 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** How a Plexus server frames an item notification, and how a data item and a done item begin. */
+const NOTE = '{"jsonrpc":"2.0","method":"result","params":{"subscription":';
+const RESULT = ',"result":';
+const DATA = '{"type":"data","metadata":';
+const DONE_ITEM = '{"type":"done"';
+const ANSWER = '{"jsonrpc":"2.0","id":';
+const RESULT_NUMBER = ',"result":';
+const CONTENT_TYPE = '},"content_type":"';
+const CONTENT = '","content":';
+/** Stands for a relayed data item whose content stays JSON text (see `RemoteConnection.#fast`). */
+interface RawItem {
+  readonly type: 'raw';
+  readonly json: string;
+  readonly metadata?: StreamMetadata;
+}
+const DONE_SEEN = { type: 'done' } as StreamItem;
+
 const IGNORE: Pending = { resolve: () => {}, reject: () => {} };
 const DONE: IteratorResult<unknown> = { done: true, value: undefined };
 const MiB = 1024 * 1024;
@@ -40,7 +57,8 @@ const MiB = 1024 * 1024;
  * (One paused socket stalls every stream on it: the price of one connection.)
  */
 export class RemoteConnection {
-  readonly #pending = new Map<number, Pending>();
+  /** Requests awaiting their answer: a subscribe of a relayed stream, or a plain request. */
+  readonly #pending = new Map<number, Pending | RelayStream>();
   readonly #streams = new Map<number, RelayStream>();
   /** Items that arrived before their subscribe answer. */
   readonly #early = new Map<number, { item: StreamItem; size: number }[]>();
@@ -107,20 +125,7 @@ export class RemoteConnection {
     if (this.lost) throw this.lost;
     const stream = new RelayStream(this, method, options);
     const id = this.#nextId++;
-    this.#pending.set(id, {
-      resolve: (sub) => {
-        if (typeof sub !== 'number') return stream.fail(new PlexusError(-32603, `Remote answered the subscription with ${JSON.stringify(sub)}`));
-        if (sub > this.#lastSub) this.#lastSub = sub;
-        stream.subscribed(sub);
-        this.#streams.set(sub, stream);
-        const early = this.#early.get(sub);
-        if (early) {
-          this.#early.delete(sub);
-          for (const e of early) this.#deliver(sub, stream, e.item, e.size);
-        }
-      },
-      reject: (err) => stream.fail(err),
-    });
+    this.#pending.set(id, stream);
     this.#send(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}`);
     return stream;
   }
@@ -132,8 +137,24 @@ export class RemoteConnection {
     for (;;) {
       const r = await stream.next();
       if (r.done) return out;
-      const v = r.value as { __plexus?: unknown } | null;
+      const v = r.value as { __plexus?: unknown; json?: string } | null;
       if (typeof v !== 'object' || v === null || v.__plexus === undefined) out.push(v);
+      else if (v.__plexus === 'raw') out.push(JSON.parse(v.json!));
+    }
+  }
+
+  #answered(pending: Pending | RelayStream, result: unknown): void {
+    if (!(pending instanceof RelayStream)) return pending.resolve(result);
+    const stream = pending;
+    if (typeof result !== 'number') return stream.fail(new PlexusError(-32603, `Remote answered the subscription with ${JSON.stringify(result)}`));
+    const sub = result;
+    if (sub > this.#lastSub) this.#lastSub = sub;
+    stream.subscribed(sub);
+    this.#streams.set(sub, stream);
+    const early = this.#early.get(sub);
+    if (early) {
+      this.#early.delete(sub);
+      for (const e of early) this.#deliver(sub, stream, e.item, e.size);
     }
   }
 
@@ -167,7 +188,66 @@ export class RemoteConnection {
     this.ws.send(text);
   }
 
+  /**
+   * The hot path for items after a stream's first: a data item in the exact framing
+   * this server (and the reference) writes is cut out of the frame as text and
+   * relayed without parsing it here or serialising it again (the local item parses
+   * it only if something reads `content`); a done item needs only its type. Anything
+   * else, or anything unexpected, is parsed normally.
+   */
+  #fast(text: string): boolean {
+    let i = NOTE.length;
+    let sub = 0;
+    for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) sub = sub * 10 + (c - 48);
+    if (i === NOTE.length || !text.startsWith(RESULT, i)) return false;
+    const stream = this.#streams.get(sub);
+    if (!stream || stream.transforms) return false;
+    const start = i + RESULT.length;
+    if (text.startsWith(DONE_ITEM, start) && stream.located) {
+      this.#deliver(sub, stream, DONE_SEEN, text.length);
+      return true;
+    }
+    if (!text.startsWith(DATA, start) || !text.endsWith('}}}')) return false;
+    const ct = text.indexOf(CONTENT_TYPE, start + DATA.length);
+    if (ct < 0) return false;
+    const ctEnd = text.indexOf(CONTENT, ct + CONTENT_TYPE.length);
+    if (ctEnd < 0) return false;
+    // A content_type is a dot path: a quote or escape inside means this is not the framing we know.
+    const path = text.slice(ct + CONTENT_TYPE.length, ctEnd);
+    if (path.includes('"') || path.includes('\\')) return false;
+    const json = text.slice(ctEnd + CONTENT.length, text.length - 3);
+    const first = json.charCodeAt(0);
+    const last = json.charCodeAt(json.length - 1);
+    // `{…}`, `[…]`, `"…"`, a number or a literal: a cheap guard against a field after `content`.
+    const balanced = first === 123 ? last === 125 : first === 91 ? last === 93 : first === 34 ? last === 34 : last !== 125 && last !== 93 && last !== 34;
+    if (!balanced) return false;
+    // The first item of a stream tells where below the mount it comes from: only its metadata is parsed.
+    const raw: RawItem = stream.located ? { type: 'raw', json } : { type: 'raw', json, metadata: JSON.parse(text.slice(start + DATA.length, ct + 1)) as StreamMetadata };
+    this.#deliver(sub, stream, raw as unknown as StreamItem, text.length);
+    return true;
+  }
+
+  /** `{"jsonrpc":"2.0","id":<n>,"result":<n>}`, a subscribe answer, without JSON.parse. */
+  #fastAnswer(text: string): boolean {
+    let i = ANSWER.length;
+    let id = 0;
+    for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) id = id * 10 + (c - 48);
+    if (i === ANSWER.length || !text.startsWith(RESULT_NUMBER, i)) return false;
+    const from = (i += RESULT_NUMBER.length);
+    let sub = 0;
+    for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) sub = sub * 10 + (c - 48);
+    if (i === from || i !== text.length - 1 || text.charCodeAt(i) !== 125) return false;
+    const pending = this.#pending.get(id);
+    if (!pending) return true;
+    this.#pending.delete(id);
+    this.#answered(pending, sub);
+    return true;
+  }
+
   #receive(text: string): void {
+    if (text.startsWith(NOTE)) {
+      if (this.#fast(text)) return;
+    } else if (text.startsWith(ANSWER) && this.#fastAnswer(text)) return;
     let msg: { id?: unknown; result?: unknown; error?: { code: number; message: string }; params?: { subscription?: unknown; result?: StreamItem } };
     try {
       msg = JSON.parse(text);
@@ -191,8 +271,11 @@ export class RemoteConnection {
     const pending = this.#pending.get(msg.id);
     if (!pending) return;
     this.#pending.delete(msg.id);
-    if (msg.error) pending.reject(new PlexusError(msg.error.code, msg.error.message));
-    else pending.resolve(msg.result);
+    if (msg.error) {
+      const err = new PlexusError(msg.error.code, msg.error.message);
+      if (pending instanceof RelayStream) pending.fail(err);
+      else pending.reject(err);
+    } else this.#answered(pending, msg.result);
   }
 
   #deliver(sub: number, stream: RelayStream, item: StreamItem, size: number): void {
@@ -213,7 +296,10 @@ export class RemoteConnection {
     this.#pending.clear();
     this.#streams.clear();
     this.#early.clear();
-    for (const p of pending) p.reject(err);
+    for (const p of pending) {
+      if (p instanceof RelayStream) p.fail(err);
+      else p.reject(err);
+    }
     for (const s of streams) s.fail(err);
     for (const l of this.#closeListeners.splice(0)) l(reason);
   }
@@ -233,6 +319,16 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
   #stopped = false;
   #sub?: number;
   #located = false;
+
+  /** True once the first item (which carries the provenance) went through. */
+  get located(): boolean {
+    return this.#located;
+  }
+
+  /** True when data contents are rewritten (they must then be parsed). */
+  get transforms(): boolean {
+    return this.options.transform !== undefined;
+  }
 
   constructor(
     private readonly conn: RemoteConnection,
@@ -256,7 +352,11 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
     const waiter = this.#waiter;
     if (waiter) {
       this.#waiter = undefined;
-      this.#settle(item, waiter);
+      try {
+        waiter.resolve(this.#convert(item));
+      } catch (err) {
+        waiter.reject(err as Error);
+      }
       return false;
     }
     this.#queue.push({ item, size });
@@ -272,11 +372,20 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
     waiter?.reject(err);
   }
 
+  /**
+   * An item that is already here is returned as a plain result, not a Promise: the
+   * local CallStream then takes it synchronously (as it does from a generator), which
+   * saves a promise and a microtask per relayed item. `await` accepts either.
+   */
   next(): Promise<IteratorResult<unknown>> {
     const queued = this.#queue.shift();
     if (queued) {
       this.conn.consumed(queued.size);
-      return new Promise((resolve, reject) => this.#settle(queued.item, { resolve, reject }));
+      try {
+        return this.#convert(queued.item) as unknown as Promise<IteratorResult<unknown>>;
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#ended || this.#stopped) return Promise.resolve(DONE);
@@ -299,29 +408,37 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
   }
 
   /** Turns one remote item into what the local stream yields. */
-  #settle(item: StreamItem, to: { resolve(r: IteratorResult<unknown>): void; reject(e: Error): void }): void {
+  /** Turns one remote item into what the local stream yields; an error item throws (its code kept). */
+  #convert(item: StreamItem): IteratorResult<unknown> {
     if (!this.#located) {
       this.#located = true;
       const where = item.metadata?.provenance;
       // Items of the remote's root carry [<root>]; anything deeper is a path below the mount.
       if (Array.isArray(where) && !(where.length === 1 && where[0] === this.options.remoteRoot) && where.length > 0) {
-        // The item itself is settled on the next pull; the mark goes first.
+        // The item itself is converted on the next pull; the mark goes first.
         this.#queue.unshift({ item, size: 0 });
-        return to.resolve({ done: false, value: provenanceBelow(where) });
+        return { done: false, value: provenanceBelow(where) };
       }
     }
-    switch (item.type) {
-      case 'data':
-        return to.resolve({ done: false, value: this.options.transform ? this.options.transform(item.content) : item.content });
-      case 'progress':
-        return to.resolve({ done: false, value: progress(item.message, item.percentage) });
+    switch ((item as StreamItem | RawItem).type) {
+      case 'raw':
+        return { done: false, value: rawContent((item as unknown as RawItem).json) };
+      case 'data': {
+        const content = (item as DataItem).content;
+        return { done: false, value: this.options.transform ? this.options.transform(content) : content };
+      }
+      case 'progress': {
+        const p = item as ProgressItem;
+        return { done: false, value: progress(p.message, p.percentage) };
+      }
       case 'error': {
-        this.#failure = RemoteUnavailableError.from(item) ?? new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
-        return to.reject(this.#failure);
+        const e = item as ErrorItem;
+        throw (this.#failure = RemoteUnavailableError.from(e) ?? new PlexusError(errorItemCode(e.code), e.message, e.recoverable));
       }
       default:
         this.#ended = true;
-        return to.resolve(DONE);
+        return DONE;
     }
   }
+
 }

@@ -1,7 +1,7 @@
 import { toPlexusError } from '../wire/errors.js';
 import type { ItemFactory } from './item-factory.js';
 import type { StreamItem } from '../wire/items.js';
-import type { ProvenanceMark } from './provenance.js';
+import type { ProvenanceMark, RawContentMark } from './provenance.js';
 
 /** What a call's start function gets: the cancellation signal and a way to name the producer. */
 export interface CallStart {
@@ -167,7 +167,8 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     else if (mark === 'progress') {
       const p = value as { message: string; percentage?: number };
       this.#emit(this.#items.progress(p.message, p.percentage));
-    } else if (mark === 'provenance') this.#items = this.#items.below((value as ProvenanceMark).below);
+    } else if (mark === 'raw') this.#emit(this.#items.rawData((value as RawContentMark).json));
+    else if (mark === 'provenance') this.#items = this.#items.below((value as ProvenanceMark).below);
     else this.#emit(this.#items.data(value));
   }
 

@@ -1,5 +1,7 @@
-import type { DataItem, DoneItem, ErrorItem, ProgressItem, StreamMetadata } from '../wire/items.js';
+import { RAW_CONTENT, type DataItem, type DoneItem, type ErrorItem, type ProgressItem, type StreamMetadata } from '../wire/items.js';
 import type { PlexusError } from '../wire/errors.js';
+
+const UNREAD = Symbol('unread');
 
 /**
  * Builds the items of one call. The metadata object is shared by consecutive
@@ -26,6 +28,20 @@ export class ItemFactory {
 
   data<T>(content: T): DataItem<T> {
     return { type: 'data', metadata: this.metadata(), content_type: this.contentType, content };
+  }
+
+  /** A data item whose content is JSON text from a mounted hub: written out as-is, parsed only when read. */
+  rawData(json: string): DataItem {
+    let parsed: unknown = UNREAD;
+    return {
+      type: 'data',
+      metadata: this.metadata(),
+      content_type: this.contentType,
+      get content(): unknown {
+        return parsed === UNREAD ? (parsed = JSON.parse(json)) : parsed;
+      },
+      [RAW_CONTENT]: json,
+    } as DataItem;
   }
 
   progress(message: string, percentage?: number): ProgressItem {

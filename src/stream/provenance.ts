@@ -11,3 +11,13 @@ export interface ProvenanceMark {
 export function provenanceBelow(below: readonly string[]): ProvenanceMark {
   return { __plexus: 'provenance', below };
 }
+
+/** Yielded by a mounted hub's `forward`: one data item whose content is this JSON text, relayed without re-serialising. */
+export interface RawContentMark {
+  readonly __plexus: 'raw';
+  readonly json: string;
+}
+
+export function rawContent(json: string): RawContentMark {
+  return { __plexus: 'raw', json };
+}

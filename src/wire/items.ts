@@ -40,6 +40,13 @@ export interface DoneItem {
   readonly metadata: StreamMetadata;
 }
 
+/**
+ * A data item relayed from a mounted hub may carry its content's JSON text under
+ * this (non-enumerable) key: it is written out as-is instead of being serialised
+ * again, and `content` parses it only if someone reads it.
+ */
+export const RAW_CONTENT: unique symbol = Symbol.for('plexus.raw_content');
+
 export type StreamItem<T = unknown> = DataItem<T> | ProgressItem | ErrorItem | DoneItem;
 
 /** True for the items after which a stream carries nothing more. */
