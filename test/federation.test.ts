@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { PlexusClient, type PluginSchema, type StreamItem } from '../src/index.js';
 import { HUB, INVENTORY, callItems, root, rssOf, serveHub, until, type HubProcess } from './federation-helpers.js';
 import { eventually, tick } from './helpers.js';
@@ -107,6 +108,18 @@ describe('a remote hub mounted by URL (two processes: A mounts B)', () => {
       assert.deepEqual(result.structuredContent, { result: { sku: 'mcp', count: 3 } });
       const streamed = await client.callTool({ name: 'b.inventory.count', arguments: { n: 3 } });
       assert.deepEqual(streamed.structuredContent, { items: [1, 2, 3] });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('hub mcp --mount (stdio) serves B\'s methods as tools', async () => {
+    const client = new Client({ name: 'federation-test', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [HUB, 'mcp', '--no-builtins', '--mount', `b=${b.url}`], cwd: root, stderr: 'ignore' }));
+    try {
+      assert.ok((await client.listTools()).tools.some((t) => t.name === 'b.inventory.count'));
+      const result = await client.callTool({ name: 'b.inventory.get', arguments: { sku: 'stdio' } });
+      assert.deepEqual(result.structuredContent, { result: { sku: 'stdio', count: 5 } });
     } finally {
       await client.close();
     }

@@ -16,13 +16,18 @@ function positive(value: string): number {
   return n;
 }
 
-/** The options of `hub serve` for remote hubs: mount by URL, join a parent, accept joins. */
-export function federationOptions(cmd: Command): Command {
+/** Options to mount remote hubs by URL (`hub serve`, `hub mcp`). */
+export function mountOptions(cmd: Command): Command {
   return cmd
     .option('--mount <name=url>', 'mount the hub at url as the child name (repeatable)', mountSpec)
     .option('--mount-token <token>', 'bearer token presented to mounted hubs')
     .option('--watch-ms <ms>', 'how often mounted hubs are asked for their root hash', positive, 2000)
-    .option('--reconnect-max-ms <ms>', 'longest wait between reconnect attempts (mounts and --join; jittered exponential backoff)', positive, 5000)
+    .option('--reconnect-max-ms <ms>', 'longest wait between reconnect attempts (mounts and --join; jittered exponential backoff)', positive, 5000);
+}
+
+/** The options of `hub serve` for remote hubs: mount by URL, join a parent, accept joins. */
+export function federationOptions(cmd: Command): Command {
+  return mountOptions(cmd)
     .option('--join <url>', "dial this parent hub and be mounted there (for a hub it cannot reach)")
     .option('--name <name>', 'the name to be mounted under with --join')
     .option('--token <token>', 'with --join: the token presented to the parent')

@@ -19,7 +19,7 @@ import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
 import { itemText, paramsFromArgs, pluginText } from './format.js';
 import { loadActivations } from './load-modules.js';
-import { applyMounts, federationOptions, startFederation } from './federation-options.js';
+import { applyMounts, federationOptions, mountOptions, startFederation } from './federation-options.js';
 
 const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
 
@@ -198,8 +198,8 @@ program
     }
   });
 
-program
-  .command('mcp')
+mountOptions(program
+  .command('mcp'))
   .description('serve the hub as MCP tools: over stdio (for Claude Desktop / Claude Code), or streamable HTTP with --http')
   .argument('[modules...]', 'TS/JS modules exporting activations')
   .option('--http', 'serve streamable HTTP at /mcp instead of stdio')
@@ -211,7 +211,7 @@ program
   .addOption(dataDirOption())
   .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
-    const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(opts));
+    const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(opts), opts);
     const toolNames = opts.toolNames as ToolNaming;
     if (opts.http) {
       const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, toolNames });
