@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { DynamicHub } from '../src/index.js';
 
 /** Activations `hub serve --with` can add; each is loaded only when asked for (better-sqlite3 is a native addon). */
@@ -22,6 +24,30 @@ export function parseOptional(list: string): OptionalActivation[] {
     }
   }
   return [...new Set(names)] as OptionalActivation[];
+}
+
+/** What a config file (`hub serve --config plexus-hub.json`) may say: `{"with": ["arbor"], "data_dir": "./data"}`. */
+export interface StorageConfig {
+  readonly with: OptionalActivation[];
+  /** Resolved against the config file's directory. */
+  readonly dataDir?: string;
+}
+
+/** Reads a config file; a clear error for anything it does not understand. */
+export function readStorageConfig(file: string): StorageConfig {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`config ${file}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`config ${file}: expected a JSON object`);
+  const { with: names = [], data_dir, ...rest } = parsed as Record<string, unknown>;
+  const unknownKeys = Object.keys(rest);
+  if (unknownKeys.length > 0) throw new Error(`config ${file}: unknown key ${JSON.stringify(unknownKeys[0])} (known: with, data_dir)`);
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new Error(`config ${file}: "with" must be an array of names`);
+  if (data_dir !== undefined && typeof data_dir !== 'string') throw new Error(`config ${file}: "data_dir" must be a string`);
+  return { with: parseOptional(names.join(',')), ...(data_dir !== undefined ? { dataDir: resolve(dirname(resolve(file)), data_dir) } : {}) };
 }
 
 /**

@@ -14,6 +14,7 @@ import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import WebSocket from 'ws';
 import type { Router } from './servers/trpc.js';
 import { WireClient } from './wire-client.js';
+import { arborBenchmarks } from './arbor.js';
 import { explorerPaint } from './explorer-paint.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -366,7 +367,7 @@ async function federationBenchmarks(): Promise<{ rows: { workload: string; unit:
 }
 
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
-const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory,federation,explorer').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory,federation,explorer,arbor').split(','));
 const started = performance.now();
 const lap = (() => {
   let last = performance.now();
@@ -404,6 +405,9 @@ if (only.has('explorer')) {
   }
 }
 lap('explorer');
+log('arbor…');
+const arbor = only.has('arbor') ? await arborBenchmarks(RUNS, MEASURE_MS, start, throughput, log) : undefined;
+lap('arbor');
 const results = {
   date: new Date().toISOString(),
   node: process.version,
@@ -418,6 +422,7 @@ const results = {
   memory,
   explorer_paint: paint,
   federation,
+  arbor,
   duration_s: (performance.now() - started) / 1000,
 };
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -442,5 +447,10 @@ if (federation) {
 }
 if (paint) {
   console.log(`explorer in Chromium (medians, ms from navigation): first paint ${Math.round(paint.fcp_ms)} (a plain-text page: ${Math.round(paint.baseline_fcp_ms)}, ${(paint.fcp_ms / paint.baseline_fcp_ms).toFixed(2)}×), live tree on screen ${Math.round(paint.tree_ms)} (target < 300 ${paint.tree_ms < 300 ? '✓' : '✗'})`);
+}
+if (arbor) {
+  console.log('arbor (SQLite file, WAL):');
+  console.log(`  node_create_text over WebSocket, 64 in flight: ${Math.round(arbor.node_create_text_ws_64).toLocaleString('en')}/s vs direct better-sqlite3 in process with the same JSON envelope work: ${Math.round(arbor.node_create_text_direct).toLocaleString('en')}/s = ${arbor.ratio.toFixed(2)}× (target ≥ 0.7× ${arbor.ratio >= 0.7 ? '✓' : '✗'})`);
+  console.log(`  context_get_path of a 1,000-deep path: ${arbor.context_get_path_1000_in_process_ms.toFixed(2)} ms in process, ${arbor.context_get_path_1000_ws_ms.toFixed(2)} ms over WebSocket (target < 10 ms ${arbor.context_get_path_1000_ws_ms < 10 ? '✓' : '✗'})`);
 }
 console.log(`\nbench/results.json written; ${results.duration_s.toFixed(0)} s`);

@@ -193,6 +193,12 @@ describe('arbor: trees', () => {
     assert.equal((await h.ok('tree_get', { tree_id })).tree.refs.ref_count, 1, 'failed releases change nothing');
   });
 
+  it('tree_list, tree_list_scheduled, tree_list_archived take no params: an unknown one is -32602', async () => {
+    for (const m of ['tree_list', 'tree_list_scheduled', 'tree_list_archived']) {
+      await h.fails(m, { state: 'active' }, '-32602', "Invalid params: unknown param 'state'");
+    }
+  });
+
   it('tree_list_scheduled and tree_list_archived return exactly those sets (the reference returned active + scheduled for both)', async () => {
     const active = await h.newTree();
     const scheduled = await h.newTree();

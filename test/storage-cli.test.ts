@@ -1,7 +1,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -96,6 +96,24 @@ describe('hub serve --with arbor,changelog,mustache', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it('--config reads {"with", "data_dir"} (data_dir relative to the file); a bad config is a clear error', async () => {
+    const confDir = join(dir, 'conf');
+    mkdirSync(confDir, { recursive: true });
+    writeFileSync(join(confDir, 'plexus-hub.json'), JSON.stringify({ with: ['arbor'], data_dir: 'state' }));
+    const server = await serve(['--config', join(confDir, 'plexus-hub.json')]);
+    try {
+      const r = await hub(['call', 'arbor.tree_list', '--url', server.url]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(existsSync(join(confDir, 'state', 'hub.db')));
+    } finally {
+      await server.stop();
+    }
+    writeFileSync(join(confDir, 'bad.json'), JSON.stringify({ with: ['arbor'], dataDir: 'x' }));
+    const bad = await hub(['serve', '--config', join(confDir, 'bad.json')]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /unknown key "dataDir" \(known: with, data_dir\)/);
   });
 
   it('without --with there is no arbor and no database; --with rejects unknown names', async () => {

@@ -1,5 +1,6 @@
 import { activation, method, PlexusError } from '../../src/index.js';
 import { type Clock, systemClock } from '../storage/clock.js';
+import { type GroupCommit, groupCommit } from '../storage/group-commit.js';
 import { type DatabaseOption, resolveDatabase, type SqliteDatabase } from '../storage/sqlite.js';
 import { uuidParam } from '../storage/uuid.js';
 import { renderTree, type HandleResolver } from './render.js';
@@ -58,6 +59,8 @@ export class Arbor {
   readonly #resolvers = new Map<string, HandleResolver>();
   readonly #db: SqliteDatabase;
   readonly #ownsDb: boolean;
+  /** RPC calls of one event-loop turn share one transaction (see GroupCommit). */
+  readonly #batch: GroupCommit;
   #timer?: NodeJS.Timeout;
 
   constructor(options: ArborOptions = {}) {
@@ -65,6 +68,7 @@ export class Arbor {
     this.#db = db;
     this.#ownsDb = owned;
     this.storage = new ArborStorage(db, options.clock ?? systemClock);
+    this.#batch = groupCommit(db);
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
     const interval = options.sweepIntervalMs ?? 3_600_000;
     if (interval > 0) {
@@ -112,8 +116,10 @@ export class Arbor {
    * @param owner_id - Owner identifier (default: 'system')
    */
   @method()
-  treeCreate(owner_id: string, metadata?: unknown): TreeCreated {
-    return { type: 'tree_created', tree_id: this.storage.treeCreate(metadata, owner_id) };
+  treeCreate(owner_id: string, metadata?: unknown): Promise<TreeCreated> {
+    return this.#batch.run(() => {
+      return { type: 'tree_created', tree_id: this.storage.treeCreate(metadata, owner_id) };
+    });
   }
 
   /**
@@ -121,8 +127,10 @@ export class Arbor {
    * @param tree_id - UUID of the tree to retrieve
    */
   @method()
-  treeGet(tree_id: string): TreeData {
-    return { type: 'tree_data', tree: this.storage.treeGet(uuidParam('tree_id', tree_id)) };
+  treeGet(tree_id: string): Promise<TreeData> {
+    return this.#batch.run(() => {
+      return { type: 'tree_data', tree: this.storage.treeGet(uuidParam('tree_id', tree_id)) };
+    });
   }
 
   /**
@@ -130,14 +138,18 @@ export class Arbor {
    * @param tree_id - UUID of the tree
    */
   @method()
-  treeGetSkeleton(tree_id: string): TreeSkeletonEvent {
-    return { type: 'tree_skeleton', skeleton: this.storage.treeGetSkeleton(uuidParam('tree_id', tree_id)) };
+  treeGetSkeleton(tree_id: string): Promise<TreeSkeletonEvent> {
+    return this.#batch.run(() => {
+      return { type: 'tree_skeleton', skeleton: this.storage.treeGetSkeleton(uuidParam('tree_id', tree_id)) };
+    });
   }
 
   /** List all active trees */
   @method()
-  treeList(): TreeList {
-    return { type: 'tree_list', tree_ids: this.storage.treeList('active') };
+  treeList(): Promise<TreeList> {
+    return this.#batch.run(() => {
+      return { type: 'tree_list', tree_ids: this.storage.treeList('active') };
+    });
   }
 
   /**
@@ -146,10 +158,12 @@ export class Arbor {
    * @param metadata - New metadata to set
    */
   @method()
-  treeUpdateMetadata(tree_id: string, metadata: unknown): TreeUpdated {
-    const id = uuidParam('tree_id', tree_id);
-    this.storage.treeUpdateMetadata(id, metadata);
-    return { type: 'tree_updated', tree_id: id };
+  treeUpdateMetadata(tree_id: string, metadata: unknown): Promise<TreeUpdated> {
+    return this.#batch.run(() => {
+      const id = uuidParam('tree_id', tree_id);
+      this.storage.treeUpdateMetadata(id, metadata);
+      return { type: 'tree_updated', tree_id: id };
+    });
   }
 
   /**
@@ -159,10 +173,12 @@ export class Arbor {
    * @param count - Number of references to add (default: 1)
    */
   @method()
-  treeClaim(tree_id: string, owner_id: string, count: number): TreeClaimed {
-    const id = uuidParam('tree_id', tree_id);
-    const new_count = this.storage.treeClaim(id, owner_id, positiveCount(count));
-    return { type: 'tree_claimed', tree_id: id, owner_id, new_count };
+  treeClaim(tree_id: string, owner_id: string, count: number): Promise<TreeClaimed> {
+    return this.#batch.run(() => {
+      const id = uuidParam('tree_id', tree_id);
+      const new_count = this.storage.treeClaim(id, owner_id, positiveCount(count));
+      return { type: 'tree_claimed', tree_id: id, owner_id, new_count };
+    });
   }
 
   /**
@@ -172,22 +188,28 @@ export class Arbor {
    * @param count - Number of references to remove (default: 1)
    */
   @method()
-  treeRelease(tree_id: string, owner_id: string, count: number): TreeReleased {
-    const id = uuidParam('tree_id', tree_id);
-    const new_count = this.storage.treeRelease(id, owner_id, positiveCount(count));
-    return { type: 'tree_released', tree_id: id, owner_id, new_count };
+  treeRelease(tree_id: string, owner_id: string, count: number): Promise<TreeReleased> {
+    return this.#batch.run(() => {
+      const id = uuidParam('tree_id', tree_id);
+      const new_count = this.storage.treeRelease(id, owner_id, positiveCount(count));
+      return { type: 'tree_released', tree_id: id, owner_id, new_count };
+    });
   }
 
   /** List trees scheduled for deletion */
   @method()
-  treeListScheduled(): TreesScheduled {
-    return { type: 'trees_scheduled', tree_ids: this.storage.treeList('scheduled_delete') };
+  treeListScheduled(): Promise<TreesScheduled> {
+    return this.#batch.run(() => {
+      return { type: 'trees_scheduled', tree_ids: this.storage.treeList('scheduled_delete') };
+    });
   }
 
   /** List archived trees */
   @method()
-  treeListArchived(): TreesArchived {
-    return { type: 'trees_archived', tree_ids: this.storage.treeList('archived') };
+  treeListArchived(): Promise<TreesArchived> {
+    return this.#batch.run(() => {
+      return { type: 'trees_archived', tree_ids: this.storage.treeList('archived') };
+    });
   }
 
   /**
@@ -197,7 +219,8 @@ export class Arbor {
   @method()
   async treeRender(tree_id: string): Promise<TreeRender> {
     const id = uuidParam('tree_id', tree_id);
-    return { type: 'tree_render', tree_id: id, render: await renderTree(this.storage.treeGet(id), this.#resolvers) };
+    const tree = await this.#batch.run(() => this.storage.treeGet(id));
+    return { type: 'tree_render', tree_id: id, render: await renderTree(tree, this.#resolvers) };
   }
 
   // ---- nodes -------------------------------------------------------------------
@@ -210,11 +233,13 @@ export class Arbor {
    * @param metadata - Optional node metadata
    */
   @method()
-  nodeCreateText(tree_id: string, content: string, parent?: string | null, metadata?: unknown): NodeCreated {
-    const id = uuidParam('tree_id', tree_id);
-    const parentId = parent == null ? null : uuidParam('parent', parent);
-    const node_id = this.storage.nodeCreateText(id, parentId, content, metadata);
-    return { type: 'node_created', tree_id: id, node_id, parent: parentId };
+  nodeCreateText(tree_id: string, content: string, parent?: string | null, metadata?: unknown): Promise<NodeCreated> {
+    return this.#batch.run(() => {
+      const id = uuidParam('tree_id', tree_id);
+      const parentId = parent == null ? null : uuidParam('parent', parent);
+      const node_id = this.storage.nodeCreateText(id, parentId, content, metadata);
+      return { type: 'node_created', tree_id: id, node_id, parent: parentId };
+    });
   }
 
   /**
@@ -225,11 +250,13 @@ export class Arbor {
    * @param metadata - Optional node metadata
    */
   @method()
-  nodeCreateExternal(tree_id: string, handle: Handle, parent?: string | null, metadata?: unknown): NodeCreated {
-    const id = uuidParam('tree_id', tree_id);
-    const parentId = parent == null ? null : uuidParam('parent', parent);
-    const node_id = this.storage.nodeCreateExternal(id, parentId, { ...handle, plugin_id: uuidParam('handle.plugin_id', handle.plugin_id) }, metadata);
-    return { type: 'node_created', tree_id: id, node_id, parent: parentId };
+  nodeCreateExternal(tree_id: string, handle: Handle, parent?: string | null, metadata?: unknown): Promise<NodeCreated> {
+    return this.#batch.run(() => {
+      const id = uuidParam('tree_id', tree_id);
+      const parentId = parent == null ? null : uuidParam('parent', parent);
+      const node_id = this.storage.nodeCreateExternal(id, parentId, { ...handle, plugin_id: uuidParam('handle.plugin_id', handle.plugin_id) }, metadata);
+      return { type: 'node_created', tree_id: id, node_id, parent: parentId };
+    });
   }
 
   /**
@@ -238,9 +265,11 @@ export class Arbor {
    * @param node_id - UUID of the node
    */
   @method()
-  nodeGet(tree_id: string, node_id: string): NodeData {
-    const id = uuidParam('tree_id', tree_id);
-    return { type: 'node_data', tree_id: id, node: this.storage.nodeGet(id, uuidParam('node_id', node_id)) };
+  nodeGet(tree_id: string, node_id: string): Promise<NodeData> {
+    return this.#batch.run(() => {
+      const id = uuidParam('tree_id', tree_id);
+      return { type: 'node_data', tree_id: id, node: this.storage.nodeGet(id, uuidParam('node_id', node_id)) };
+    });
   }
 
   /**
@@ -249,9 +278,11 @@ export class Arbor {
    * @param node_id - UUID of the node
    */
   @method()
-  nodeGetChildren(tree_id: string, node_id: string): NodeChildren {
-    const [t, n] = [uuidParam('tree_id', tree_id), uuidParam('node_id', node_id)];
-    return { type: 'node_children', tree_id: t, node_id: n, children: this.storage.nodeGetChildren(t, n) };
+  nodeGetChildren(tree_id: string, node_id: string): Promise<NodeChildren> {
+    return this.#batch.run(() => {
+      const [t, n] = [uuidParam('tree_id', tree_id), uuidParam('node_id', node_id)];
+      return { type: 'node_children', tree_id: t, node_id: n, children: this.storage.nodeGetChildren(t, n) };
+    });
   }
 
   /**
@@ -260,9 +291,11 @@ export class Arbor {
    * @param node_id - UUID of the node
    */
   @method()
-  nodeGetParent(tree_id: string, node_id: string): NodeParent {
-    const [t, n] = [uuidParam('tree_id', tree_id), uuidParam('node_id', node_id)];
-    return { type: 'node_parent', tree_id: t, node_id: n, parent: this.storage.nodeGetParent(t, n) };
+  nodeGetParent(tree_id: string, node_id: string): Promise<NodeParent> {
+    return this.#batch.run(() => {
+      const [t, n] = [uuidParam('tree_id', tree_id), uuidParam('node_id', node_id)];
+      return { type: 'node_parent', tree_id: t, node_id: n, parent: this.storage.nodeGetParent(t, n) };
+    });
   }
 
   /**
@@ -271,9 +304,11 @@ export class Arbor {
    * @param node_id - UUID of the node
    */
   @method()
-  nodeGetPath(tree_id: string, node_id: string): ContextPath {
-    const [t, n] = [uuidParam('tree_id', tree_id), uuidParam('node_id', node_id)];
-    return { type: 'context_path', tree_id: t, path: this.storage.nodeGetPath(t, n) };
+  nodeGetPath(tree_id: string, node_id: string): Promise<ContextPath> {
+    return this.#batch.run(() => {
+      const [t, n] = [uuidParam('tree_id', tree_id), uuidParam('node_id', node_id)];
+      return { type: 'context_path', tree_id: t, path: this.storage.nodeGetPath(t, n) };
+    });
   }
 
   /**
@@ -281,9 +316,11 @@ export class Arbor {
    * @param tree_id - UUID of the tree
    */
   @method()
-  contextListLeaves(tree_id: string): ContextLeaves {
-    const t = uuidParam('tree_id', tree_id);
-    return { type: 'context_leaves', tree_id: t, leaves: this.storage.contextListLeaves(t) };
+  contextListLeaves(tree_id: string): Promise<ContextLeaves> {
+    return this.#batch.run(() => {
+      const t = uuidParam('tree_id', tree_id);
+      return { type: 'context_leaves', tree_id: t, leaves: this.storage.contextListLeaves(t) };
+    });
   }
 
   /**
@@ -292,9 +329,11 @@ export class Arbor {
    * @param node_id - UUID of the target node
    */
   @method()
-  contextGetPath(tree_id: string, node_id: string): ContextPathData {
-    const [t, n] = [uuidParam('tree_id', tree_id), uuidParam('node_id', node_id)];
-    return { type: 'context_path_data', tree_id: t, nodes: this.storage.contextGetPath(t, n) };
+  contextGetPath(tree_id: string, node_id: string): Promise<ContextPathData> {
+    return this.#batch.run(() => {
+      const [t, n] = [uuidParam('tree_id', tree_id), uuidParam('node_id', node_id)];
+      return { type: 'context_path_data', tree_id: t, nodes: this.storage.contextGetPath(t, n) };
+    });
   }
 
   /**
@@ -303,8 +342,10 @@ export class Arbor {
    * @param node_id - UUID of the target node
    */
   @method()
-  contextGetHandles(tree_id: string, node_id: string): ContextHandles {
-    const [t, n] = [uuidParam('tree_id', tree_id), uuidParam('node_id', node_id)];
-    return { type: 'context_handles', tree_id: t, handles: this.storage.contextGetHandles(t, n) };
+  contextGetHandles(tree_id: string, node_id: string): Promise<ContextHandles> {
+    return this.#batch.run(() => {
+      const [t, n] = [uuidParam('tree_id', tree_id), uuidParam('node_id', node_id)];
+      return { type: 'context_handles', tree_id: t, handles: this.storage.contextGetHandles(t, n) };
+    });
   }
 }

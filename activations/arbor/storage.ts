@@ -342,14 +342,15 @@ export class ArborStorage {
 
   /** The nodes from the root down to `nodeId`: the conversation context of that node. */
   contextGetPath(treeId: string, nodeId: string): Node[] {
-    return this.transaction(() => {
-      const rows = this.#sql.pathNodes.all({ node: nodeId, tree: treeId }) as NodeRow[];
-      if (rows.length === 0) throw ArborError.nodeNotFound(nodeId, treeId);
-      const ids = JSON.stringify(rows.map((r) => r.id));
-      const children = groupChildren(this.#sql.childrenOf.all(ids) as ChildRow[]);
-      const owners = groupOwners(this.#sql.refsOf.all(ids) as OwnerRow[]);
-      return rows.map((r) => toNode(r, children.get(r.id) ?? [], owners.get(r.id) ?? {}));
-    });
+    // One statement: the ancestors with their children and owners (a recursive CTE yields them node first).
+    const rows = this.#sql.pathNodes.all({ node: nodeId, tree: treeId }) as (NodeRow & { children_json: string; owners_json: string | null })[];
+    if (rows.length === 0) throw ArborError.nodeNotFound(nodeId, treeId);
+    const nodes = new Array<Node>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      nodes[rows.length - 1 - i] = toNode(r, JSON.parse(r.children_json) as string[], r.owners_json === null ? {} : (JSON.parse(r.owners_json) as Record<string, number>));
+    }
+    return nodes;
   }
 
   /** The handles of the external nodes on the path to `nodeId`, root first. */
@@ -416,11 +417,16 @@ function statements(db: SqliteDatabase) {
     activeChildIds: s(`SELECT n.id FROM node_children c JOIN nodes n ON n.id = c.child_id
       WHERE c.parent_id = ? AND n.state = 'active' ORDER BY c.position`),
     pathIds: s(`${PATH_UP} SELECT id FROM up ORDER BY depth DESC`),
-    pathNodes: s(`${PATH_UP} SELECT n.* FROM up JOIN nodes n ON n.id = up.id ORDER BY up.depth DESC`),
-    childrenOf: s(`SELECT parent_id, child_id FROM node_children WHERE parent_id IN (SELECT value FROM json_each(?))
-      ORDER BY parent_id, position`),
-    refsOf: s(`SELECT node_id AS id, owner_id, count FROM node_refs WHERE node_id IN (SELECT value FROM json_each(?))
-      ORDER BY node_id, owner_id`),
+    // Rows come out in generation order (SQLite's recursive queue is FIFO): the node first, the root last.
+    pathNodes: s(`WITH RECURSIVE up AS (
+        SELECT nodes.* FROM nodes WHERE id = @node AND tree_id = @tree
+        UNION ALL
+        SELECT n.* FROM nodes n JOIN up ON n.id = up.parent_id
+      )
+      SELECT up.*,
+        (SELECT json_group_array(child_id) FROM (SELECT child_id FROM node_children WHERE parent_id = up.id ORDER BY position)) AS children_json,
+        (SELECT json_group_object(owner_id, count) FROM (SELECT owner_id, count FROM node_refs WHERE node_id = up.id ORDER BY owner_id)) AS owners_json
+      FROM up`),
     leaves: s(`SELECT id FROM nodes n WHERE tree_id = ? AND state = 'active'
       AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent_id = n.id) ORDER BY rowid`),
     archiveTrees: s(`UPDATE trees SET state = 'archived', archived_at = @now, updated_at = @now

@@ -1,6 +1,7 @@
 import { activation, method, type CallContext, type DynamicHub } from '../../src/index.js';
 import { type Clock, systemClock } from '../storage/clock.js';
 import { type DatabaseOption, resolveDatabase, type SqliteDatabase } from '../storage/sqlite.js';
+import { type GroupCommit, groupCommit } from '../storage/group-commit.js';
 import { changedPaths, hashSnapshot } from './hash-tree.js';
 import { ChangelogStorage } from './storage.js';
 import type {
@@ -36,6 +37,8 @@ export class Changelog {
   readonly storage: ChangelogStorage;
   readonly #db: SqliteDatabase;
   readonly #ownsDb: boolean;
+  /** Writes of one event-loop turn share one transaction, answered after it commits. */
+  readonly #batch: GroupCommit;
   readonly #log: (line: string) => void;
   readonly #watchers = new Set<(change: HashChange) => void>();
   #detach?: () => void;
@@ -48,6 +51,7 @@ export class Changelog {
     this.#db = db;
     this.#ownsDb = owned;
     this.storage = new ChangelogStorage(db, options.clock ?? systemClock);
+    this.#batch = groupCommit(db);
     this.#log = options.log ?? ((line) => process.stderr.write(`changelog: ${line}\n`));
   }
 
@@ -111,7 +115,7 @@ export class Changelog {
     if (previous === hash) return;
     const snapshot = await hashSnapshot(hub, hub.namespace);
     if (hub.hash() !== hash) return; // changed again meanwhile: the next observation records it
-    const change = this.storage.recordChange(previous, hash, changedPaths(this.storage.snapshot(), snapshot), snapshot);
+    const change = await this.#batch.run(() => this.storage.recordChange(previous, hash, changedPaths(this.storage.snapshot(), snapshot), snapshot));
     for (const w of this.#watchers) w(change);
   }
 
@@ -127,8 +131,10 @@ export class Changelog {
    * @param queue_id - The queued change this implements (it is marked completed)
    */
   @method({ description: 'Add a changelog entry documenting a plexus hash change' })
-  add(hash: string, summary: string, previous_hash?: string, details?: string[], author?: string, queue_id?: string): EntryAdded {
-    return { type: 'entry_added', entry: this.storage.addEntry({ hash, summary, previous_hash, details, author, queue_id }) };
+  add(hash: string, summary: string, previous_hash?: string, details?: string[], author?: string, queue_id?: string): Promise<EntryAdded> {
+    return this.#batch.run(() => {
+      return { type: 'entry_added', entry: this.storage.addEntry({ hash, summary, previous_hash, details, author, queue_id }) };
+    });
   }
 
   /** List all changelog entries (newest first) */
@@ -166,8 +172,10 @@ export class Changelog {
    * @param tags - Affected systems
    */
   @method({ description: "Queue a planned change that systems should implement. Tags identify which systems are affected (e.g., 'frontend', 'api', 'breaking')" })
-  queueAdd(description: string, tags?: string[]): QueueAdded {
-    return { type: 'queue_added', entry: this.storage.queueAdd(description, tags) };
+  queueAdd(description: string, tags?: string[]): Promise<QueueAdded> {
+    return this.#batch.run(() => {
+      return { type: 'queue_added', entry: this.storage.queueAdd(description, tags) };
+    });
   }
 
   /**
@@ -203,8 +211,10 @@ export class Changelog {
    * @param hash - The plexus hash that implements it
    */
   @method({ description: 'Mark a queued change as complete, linking it to the hash where it was implemented' })
-  queueComplete(id: string, hash: string): QueueUpdated {
-    return { type: 'queue_updated', entry: this.storage.queueComplete(id, hash) };
+  queueComplete(id: string, hash: string): Promise<QueueUpdated> {
+    return this.#batch.run(() => {
+      return { type: 'queue_updated', entry: this.storage.queueComplete(id, hash) };
+    });
   }
 
   // ---- plexus-hub additions ----------------------------------------------------------

@@ -1,6 +1,7 @@
 import { activation, method } from '../../src/index.js';
 import { type Clock, systemClock } from '../storage/clock.js';
 import { type DatabaseOption, resolveDatabase, type SqliteDatabase } from '../storage/sqlite.js';
+import { type GroupCommit, groupCommit } from '../storage/group-commit.js';
 import { uuidParam } from '../storage/uuid.js';
 import { MustacheError } from './errors.js';
 import { checkTemplate, renderTemplate } from './render.js';
@@ -26,12 +27,15 @@ export class Mustache {
   readonly storage: MustacheStorage;
   readonly #db: SqliteDatabase;
   readonly #ownsDb: boolean;
+  /** Writes of one event-loop turn share one transaction, answered after it commits. */
+  readonly #batch: GroupCommit;
 
   constructor(options: MustacheOptions = {}) {
     const { db, owned } = resolveDatabase(options.database);
     this.#db = db;
     this.#ownsDb = owned;
     this.storage = new MustacheStorage(db, options.clock ?? systemClock);
+    this.#batch = groupCommit(db);
   }
 
   /** Closes the database if mustache opened it. */
@@ -63,10 +67,12 @@ export class Mustache {
    * @param template - Mustache template content
    */
   @method()
-  registerTemplate(plugin_id: string, method: string, name: string, template: string): TemplateInfo {
-    const id = uuidParam('plugin_id', plugin_id);
-    checkTemplate(template);
-    return this.storage.register(id, method, name, template);
+  registerTemplate(plugin_id: string, method: string, name: string, template: string): Promise<TemplateInfo> {
+    return this.#batch.run(() => {
+      const id = uuidParam('plugin_id', plugin_id);
+      checkTemplate(template);
+      return this.storage.register(id, method, name, template);
+    });
   }
 
   /**
@@ -99,7 +105,9 @@ export class Mustache {
    * @param name - Template name
    */
   @method()
-  deleteTemplate(plugin_id: string, method: string, name: string): number {
-    return this.storage.delete(uuidParam('plugin_id', plugin_id), method, name);
+  deleteTemplate(plugin_id: string, method: string, name: string): Promise<number> {
+    return this.#batch.run(() => {
+      return this.storage.delete(uuidParam('plugin_id', plugin_id), method, name);
+    });
   }
 }

@@ -4,3 +4,4 @@ export { migrate, type Migration } from './migrations.js';
 export { systemClock, seconds, type Clock } from './clock.js';
 export { newId, isUuid, uuidParam } from './uuid.js';
 export { pluginId, uuidV5 } from './plugin-id.js';
+export { GroupCommit, groupCommit } from './group-commit.js';

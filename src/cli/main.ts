@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
 import { builtinActivations } from '../../activations/index.js';
-import { createOptional, OPTIONAL_ACTIVATIONS, parseOptional, type OptionalSet } from '../../activations/optional.js';
+import { createOptional, OPTIONAL_ACTIVATIONS, parseOptional, readStorageConfig, type OptionalSet } from '../../activations/optional.js';
 import { defaultDataDir } from '../../activations/storage/data-dir.js';
 import { pluginId } from '../../activations/storage/plugin-id.js';
 import { PlexusClient } from '../client/plexus-client.js';
@@ -50,9 +50,13 @@ async function buildHub(modules: readonly string[], root: string, builtins: bool
 const withOption = () => new Option('--with <names>', `opt-in activations, comma-separated: ${OPTIONAL_ACTIVATIONS.join(', ')}`).argParser(parseOptional);
 const dataDirOption = () => new Option('--data-dir <dir>', 'where --with activations keep hub.db (default $PLEXUS_HUB_DATA or ./.plexus-hub)');
 
-async function optionalSet(opts: { with?: ReturnType<typeof parseOptional>; dataDir?: string }): Promise<OptionalSet | undefined> {
-  if (!opts.with || opts.with.length === 0) return undefined;
-  return createOptional(opts.with, opts.dataDir ?? defaultDataDir());
+const configOption = () => new Option('--config <file>', 'a JSON file: {"with": ["arbor", …], "data_dir": "…"} (flags win)');
+
+async function optionalSet(opts: { with?: ReturnType<typeof parseOptional>; dataDir?: string; config?: string }): Promise<OptionalSet | undefined> {
+  const config = opts.config ? readStorageConfig(opts.config) : undefined;
+  const names = opts.with ?? config?.with ?? [];
+  if (names.length === 0) return undefined;
+  return createOptional(names, opts.dataDir ?? config?.dataDir ?? defaultDataDir());
 }
 
 const toolNamesOption = () =>
@@ -91,6 +95,7 @@ federationOptions(program
   .option('--max-frame-bytes <n>', 'largest accepted message in bytes', integer, 1024 * 1024)
   .addOption(withOption())
   .addOption(dataDirOption())
+  .addOption(configOption())
   .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
@@ -209,6 +214,7 @@ mountOptions(program
   .option('--no-builtins', 'leave out echo, health and solar')
   .addOption(withOption())
   .addOption(dataDirOption())
+  .addOption(configOption())
   .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
     const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(opts), opts);
