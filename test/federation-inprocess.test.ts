@@ -2,6 +2,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DynamicHub, ErrorCode, PlexusError, RemoteHub, defineActivation, serveWebSocket, type PlexusServer, type PluginSchema } from '../src/index.js';
 import { ToolCatalog } from '../src/mcp/bridge.js';
+import { connect, createServer, type Socket } from 'node:net';
 import { collect, contents, errorOf, eventually } from './helpers.js';
 
 /**
@@ -88,6 +89,36 @@ describe('federation in process', () => {
     assert.deepEqual(contents(allowed), [{ sku: 'x' }]);
     assert.equal(gets, before + 1);
     a.unmount('b');
+  });
+
+  it('a remote that goes silent (no close, e.g. a network partition) is dropped by the hash watch: the call in flight ends remote_unavailable', async () => {
+    const b = await remoteHub(stock);
+    // A TCP relay between A and B that can stop forwarding without closing anything.
+    const target = new URL(b.url);
+    const pipes: Socket[] = [];
+    const relay = createServer((inbound) => {
+      const outbound = connect(Number(target.port), target.hostname);
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => {});
+      outbound.on('error', () => {});
+      pipes.push(inbound, outbound);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const a = new DynamicHub();
+    const mount = a.mount('b', `ws://127.0.0.1:${(relay.address() as { port: number }).port}`, { watchMs: 50, maxBackoffMs: 100 });
+    await a.ready();
+    assert.deepEqual(contents(await collect(a.call('b.stock.get', { sku: 'up' }))), [{ sku: 'up' }]);
+    for (const p of pipes) {
+      p.unpipe();
+      p.pause();
+    }
+    const items = await collect(a.call('b.stock.get', { sku: 'partitioned' }));
+    assert.equal(errorOf(items)?.code, 'remote_unavailable');
+    assert.match(errorOf(items)!.message, /did not answer for 2000 ms/);
+    assert.equal(mount.connected, false);
+    a.unmount('b');
+    for (const p of pipes) p.destroy();
+    relay.close();
   });
 
   it('a mount name must be a path segment and a URL a WebSocket URL', () => {

@@ -106,6 +106,17 @@ export class RemoteConnection {
     this.#closed(reason);
   }
 
+  /** Drops a connection that stopped answering (no closing handshake: the peer may be gone). */
+  terminate(reason: string): void {
+    this.ws.terminate();
+    this.#closed(reason);
+  }
+
+  /** True while this side has stopped reading because local consumers are behind. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
   /** A plain request (subscribe, unsubscribe); the answer's `result`. */
   request(method: string, params: unknown): Promise<unknown> {
     if (this.lost) return Promise.reject(this.lost);
@@ -213,8 +224,9 @@ export class RemoteConnection {
     const ctEnd = text.indexOf(CONTENT, ct + CONTENT_TYPE.length);
     if (ctEnd < 0) return false;
     // A content_type is a dot path: a quote or escape inside means this is not the framing we know.
-    const path = text.slice(ct + CONTENT_TYPE.length, ctEnd);
-    if (path.includes('"') || path.includes('\\')) return false;
+    if (text.indexOf('"', ct + CONTENT_TYPE.length) !== ctEnd) return false;
+    const escape = text.indexOf('\\', ct);
+    if (escape >= 0 && escape < ctEnd) return false;
     const json = text.slice(ctEnd + CONTENT.length, text.length - 3);
     const first = json.charCodeAt(0);
     const last = json.charCodeAt(json.length - 1);

@@ -223,9 +223,20 @@ export class RemoteHub implements Activation {
     clearInterval(this.#watch);
     const every = this.options.watchMs ?? 2000;
     if (every <= 0) return;
+    // The poll doubles as a liveness check: a remote that stops answering (a silent
+    // network partition sends no close) is dropped, which fails the calls in flight
+    // and starts reconnecting. Not while this side is paused: answers then wait unread.
+    const deadline = Math.max(10 * every, 2000);
+    let pollStarted = 0;
     this.#watch = setInterval(() => {
-      if (this.#polling || this.#conn !== conn || !conn.open) return;
+      if (this.#conn !== conn || !conn.open) return;
+      if (this.#polling) {
+        if (conn.paused) pollStarted = Date.now();
+        else if (Date.now() - pollStarted > deadline) conn.terminate(`the remote did not answer for ${deadline} ms`);
+        return;
+      }
       this.#polling = true;
+      pollStarted = Date.now();
       this.#refresh(conn)
         .catch(() => {}) // a lost connection is handled by its close
         .finally(() => (this.#polling = false));
