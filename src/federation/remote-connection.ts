@@ -73,7 +73,6 @@ export class RemoteConnection {
   readonly #low: number;
   /** Set once the socket closed: the error every call gets from then on. */
   lost?: Error;
-  readonly #closeListeners: ((reason: string) => void)[] = [];
 
   constructor(
     readonly ws: WebSocket,
@@ -96,11 +95,6 @@ export class RemoteConnection {
     return this.lost === undefined;
   }
 
-  onClose(listener: (reason: string) => void): void {
-    if (this.lost) listener(this.lost.message);
-    else this.#closeListeners.push(listener);
-  }
-
   close(code = 1000, reason = 'unmounted'): void {
     this.ws.close(code, reason);
     this.#closed(reason);
@@ -115,16 +109,6 @@ export class RemoteConnection {
   /** True while this side has stopped reading because local consumers are behind. */
   get paused(): boolean {
     return this.#paused;
-  }
-
-  /** A plain request (subscribe, unsubscribe); the answer's `result`. */
-  request(method: string, params: unknown): Promise<unknown> {
-    if (this.lost) return Promise.reject(this.lost);
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#send(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}`);
-    });
   }
 
   /**
@@ -313,7 +297,6 @@ export class RemoteConnection {
       else p.reject(err);
     }
     for (const s of streams) s.fail(err);
-    for (const l of this.#closeListeners.splice(0)) l(reason);
   }
 }
 
