@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { DynamicHub } from '../src/index.js';
 
 /** Activations `hub serve --with` can add; each is loaded only when asked for (better-sqlite3 is a native addon). */
-export const OPTIONAL_ACTIVATIONS = ['arbor', 'changelog', 'mustache'] as const;
+export const OPTIONAL_ACTIVATIONS = ['arbor', 'changelog', 'mustache', 'cone'] as const;
 export type OptionalActivation = (typeof OPTIONAL_ACTIVATIONS)[number];
 
 export interface OptionalSet {
@@ -23,7 +23,9 @@ export function parseOptional(list: string): OptionalActivation[] {
       throw new Error(`unknown activation "${n}" for --with (known: ${OPTIONAL_ACTIVATIONS.join(', ')})`);
     }
   }
-  return [...new Set(names)] as OptionalActivation[];
+  // cone keeps its conversations in arbor: asking for cone brings arbor along, made first.
+  if (names.includes('cone') && !names.includes('arbor')) names.unshift('arbor');
+  return [...new Set(names)].sort((a, b) => Number(b === 'arbor') - Number(a === 'arbor')) as OptionalActivation[];
 }
 
 /** What a config file (`hub serve --config plexus-hub.json`) may say: `{"with": ["arbor"], "data_dir": "./data"}`. */
@@ -61,12 +63,20 @@ export async function createOptional(names: readonly OptionalActivation[], dataD
   const activations: object[] = [];
   const closers: (() => void)[] = [];
   let changelog: import('./changelog/index.js').Changelog | undefined;
+  let arbor: import('./arbor/index.js').Arbor | undefined;
   for (const name of names) {
     if (name === 'arbor') {
       const { Arbor } = await import('./arbor/index.js');
-      const arbor = new Arbor({ database: db });
-      activations.push(arbor);
-      closers.push(() => arbor.close());
+      const a = (arbor = new Arbor({ database: db }));
+      activations.push(a);
+      closers.push(() => a.close());
+    } else if (name === 'cone') {
+      if (!arbor) throw new Error('cone needs arbor: list arbor before cone in --with');
+      const { Cone } = await import('./cone/index.js');
+      // LLM services from the env (ANTHROPIC_API_KEY, OPENAI_BASE_URL, …) and $PLEXUS_LLM_CONFIG.
+      const cone = new Cone({ arbor });
+      activations.push(cone);
+      closers.unshift(() => cone.close());
     } else if (name === 'changelog') {
       const { Changelog } = await import('./changelog/index.js');
       changelog = new Changelog({ database: db });

@@ -16,6 +16,7 @@ import type { Router } from './servers/trpc.js';
 import { WireClient } from './wire-client.js';
 import { arborBenchmarks } from './arbor.js';
 import { explorerPaint } from './explorer-paint.js';
+import { coneTtftBenchmark } from './cone-ttft.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);
@@ -367,7 +368,7 @@ async function federationBenchmarks(): Promise<{ rows: { workload: string; unit:
 }
 
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
-const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory,federation,explorer,arbor').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory,federation,explorer,arbor,cone').split(','));
 const started = performance.now();
 const lap = (() => {
   let last = performance.now();
@@ -389,7 +390,6 @@ const start_ = only.has('startup') ? await startupBenchmarks() : { cold_start_ms
 lap('start-up');
 log('memory…');
 const memory = only.has('memory') ? await memoryBenchmarks() : ({} as Awaited<ReturnType<typeof memoryBenchmarks>>);
-
 lap('memory');
 log('federation (client → A → B vs client → B)…');
 const federation = only.has('federation') ? await federationBenchmarks() : undefined;
@@ -408,6 +408,9 @@ lap('explorer');
 log('arbor…');
 const arbor = only.has('arbor') ? await arborBenchmarks(RUNS, MEASURE_MS, start, throughput, log) : undefined;
 lap('arbor');
+log('cone time to first token…');
+const coneTtft = only.has('cone') ? await coneTtftBenchmark(undefined, log) : [];
+lap('cone');
 const results = {
   date: new Date().toISOString(),
   node: process.version,
@@ -423,6 +426,7 @@ const results = {
   explorer_paint: paint,
   federation,
   arbor,
+  cone_ttft: coneTtft,
   duration_s: (performance.now() - started) / 1000,
 };
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -452,5 +456,10 @@ if (arbor) {
   console.log('arbor (SQLite file, WAL):');
   console.log(`  node_create_text over WebSocket, 64 in flight: ${Math.round(arbor.node_create_text_ws_64).toLocaleString('en')}/s vs direct better-sqlite3 in process with the same JSON envelope work: ${Math.round(arbor.node_create_text_direct).toLocaleString('en')}/s = ${arbor.ratio.toFixed(2)}× (target ≥ 0.7× ${arbor.ratio >= 0.7 ? '✓' : '✗'})`);
   console.log(`  context_get_path of a 1,000-deep path: ${arbor.context_get_path_1000_in_process_ms.toFixed(2)} ms in process, ${arbor.context_get_path_1000_ws_ms.toFixed(2)} ms over WebSocket (target < 10 ms ${arbor.context_get_path_1000_ws_ms < 10 ? '✓' : '✗'})`);
+}
+for (const r of coneTtft) {
+  console.log(
+    `cone.chat time to first token (${r.format}, ${r.samples} chats, fake provider in its own process): direct p50 ${r.direct_ms.p50.toFixed(3)} / p99 ${r.direct_ms.p99.toFixed(3)} ms, through the hub p50 ${r.hub_ms.p50.toFixed(3)} / p99 ${r.hub_ms.p99.toFixed(3)} ms: +${r.added_p50_ms.toFixed(3)} ms (target < 2 ms ${r.added_p50_ms < 2 ? '✓' : '✗'})`,
+  );
 }
 console.log(`\nbench/results.json written; ${results.duration_s.toFixed(0)} s`);

@@ -1,10 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildIr, type BuildOptions, type CodegenIR, type SchemaSource } from './ir.js';
+import { emitPython } from './python/emit.js';
 import { emitTypeScript, type EmittedFile } from './typescript/emit.js';
 
 export { buildIr, rewriteRefs, type CodegenIR, type IrMethod, type IrNamespace, type SchemaSource } from './ir.js';
 export { emitTypeScript, type EmittedFile } from './typescript/emit.js';
+export { emitPython } from './python/emit.js';
 
 /** An emitter turns the IR into the files of a client package, in one language. Same IR → same bytes. */
 export type Emitter = (ir: CodegenIR) => Promise<EmittedFile[]>;
@@ -12,6 +14,7 @@ export type Emitter = (ir: CodegenIR) => Promise<EmittedFile[]>;
 /** The emitters `hub codegen --lang` offers. A new language is one entry here plus its folder. */
 export const emitters = {
   typescript: emitTypeScript,
+  python: emitPython,
 } as const satisfies Record<string, Emitter>;
 
 export type Language = keyof typeof emitters;

@@ -34,6 +34,8 @@ export interface IrMethod {
   readonly description: string;
   readonly hash: string;
   readonly streaming: boolean;
+  /** The method asks its caller questions mid-stream (`request` items). */
+  readonly bidirectional: boolean;
   /** Params object schema, or null when the method takes none. */
   readonly params: JsonSchema | null;
   /** Schema of one data item. */
@@ -139,6 +141,7 @@ export async function buildIr(source: SchemaSource, options: BuildOptions = {}):
         description: m.description,
         hash: m.hash,
         streaming: m.streaming,
+        bidirectional: m.bidirectional,
         params: m.params ? table.intern(m.params) : null,
         item: table.intern(m.returns ?? {}),
       }));

@@ -63,12 +63,12 @@ describe('codegen: golden IR and emitted code of the built-in activations', () =
 });
 
 describe('codegen: emitter table', () => {
-  it('offers typescript and refuses an unknown language by name', async () => {
-    assert.deepEqual(Object.keys(emitters), ['typescript']);
-    await assert.rejects(generate(oddSource(), { out: join(tmp, 'cobol'), lang: 'cobol' as never }), /Unknown language "cobol": choose one of typescript/);
+  it('offers typescript and python and refuses an unknown language by name', async () => {
+    assert.deepEqual(Object.keys(emitters), ['typescript', 'python']);
+    await assert.rejects(generate(oddSource(), { out: join(tmp, 'cobol'), lang: 'cobol' as never }), /Unknown language "cobol": choose one of typescript, python/);
     assert.equal(existsSync(join(tmp, 'cobol')), false);
     const cli = run(process.execPath, [join(root, 'bin', 'hub.js'), 'codegen', '--lang', 'cobol', '--url', 'ws://127.0.0.1:1', '--out', join(tmp, 'cobol')], { cwd: root });
-    await assert.rejects(cli, (e: { code: number; stderr: string }) => e.code === 1 && /hub: Unknown language "cobol": choose one of typescript/.test(e.stderr));
+    await assert.rejects(cli, (e: { code: number; stderr: string }) => e.code === 1 && /hub: Unknown language "cobol": choose one of typescript, python/.test(e.stderr));
   });
 });
 

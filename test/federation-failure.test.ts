@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DynamicHub, PlexusClient, joinParent, type PluginSchema, type StreamItem } from '../src/index.js';
+import { DynamicHub, PlexusClient, joinParent, type DataItem, type PluginSchema, type StreamItem } from '../src/index.js';
 import { INVENTORY, callItems, freePort, serveHub, until, type HubProcess } from './federation-helpers.js';
 
 const data = (items: readonly StreamItem[]) => items.filter((i) => i.type === 'data').map((i) => (i as { content: unknown }).content);
@@ -90,7 +90,7 @@ describe('reverse mount: a hub dials its parent and is mounted there (--join)', 
       return got;
     });
     assert.deepEqual(data(items), [{ sku: 'nat', count: 3 }]);
-    assert.deepEqual(items[0]!.metadata.provenance, ['edge1', 'inventory']);
+    assert.deepEqual((items[0] as DataItem).metadata.provenance, ['edge1', 'inventory']);
     // Same federation as a forward mount: A's view of edge1 carries edge1's hashes.
     const toA = new PlexusClient({ url: a.url });
     const toEdge = new PlexusClient({ url: edge.url });

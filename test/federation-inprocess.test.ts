@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DynamicHub, ErrorCode, PlexusError, RemoteHub, defineActivation, serveWebSocket, type PlexusServer, type PluginSchema } from '../src/index.js';
+import { DynamicHub, ErrorCode, PlexusError, RemoteHub, defineActivation, serveWebSocket, type CallContext, type PlexusServer, type PluginSchema } from '../src/index.js';
 import { ToolCatalog } from '../src/mcp/bridge.js';
 import { connect, createServer, type Socket } from 'node:net';
 import { collect, contents, errorOf, eventually } from './helpers.js';
@@ -119,6 +119,47 @@ describe('federation in process', () => {
     a.unmount('b');
     for (const p of pipes) p.destroy();
     relay.close();
+  });
+
+  it('a question the remote asks mid-stream reaches the local caller, and the answer (or a decline) goes back', async () => {
+    const b = await remoteHub(
+      defineActivation({
+        namespace: 'asker',
+        methods: {
+          confirm: {
+            bidirectional: true,
+            streaming: true,
+            params: { type: 'object', properties: { what: { type: 'string' } }, required: ['what'] },
+            handler: async function* ({ what }, ctx: CallContext) {
+              yield 'asking';
+              try {
+                yield { answer: await ctx.request<boolean>({ prompt: `Delete ${what}?`, schema: { type: 'boolean' }, timeoutMs: 5000 }) };
+              } catch (err) {
+                yield { refused: (err as PlexusError).message };
+              }
+            },
+          },
+        },
+      }),
+    );
+    const a = new DynamicHub();
+    a.mount('b', b.url, { watchMs: 0 });
+    await a.ready();
+    const run = async (answer: unknown): Promise<unknown[]> => {
+      const seen: unknown[] = [];
+      for await (const item of a.call('b.asker.confirm', { what: 'x.txt' })) {
+        if (item.type === 'request') {
+          seen.push(['request', item.requestData]);
+          a.respond(item.requestId, answer);
+        } else if (item.type === 'data') seen.push(item.content);
+        else if (item.type === 'error') seen.push(['error', item.message]);
+      }
+      return seen;
+    };
+    assert.deepEqual(await run(true), ['asking', ['request', { prompt: 'Delete x.txt?', schema: { type: 'boolean' } }], { answer: true }]);
+    assert.deepEqual(await run({ type: 'cancelled' }), ['asking', ['request', { prompt: 'Delete x.txt?', schema: { type: 'boolean' } }], { refused: 'Request declined by the caller' }]);
+    assert.equal(b.hub.pendingRequests, 0);
+    a.unmount('b');
   });
 
   it('a mount name must be a path segment and a URL a WebSocket URL', () => {

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { PlexusClient, type PluginSchema, type StreamItem } from '../src/index.js';
+import { PlexusClient, type DataItem, type PluginSchema, type StreamItem } from '../src/index.js';
 import { HUB, INVENTORY, callItems, root, rssOf, serveHub, until, type HubProcess } from './federation-helpers.js';
 import { eventually, tick } from './helpers.js';
 
@@ -40,7 +40,7 @@ describe('a remote hub mounted by URL (two processes: A mounts B)', () => {
   it('calls reach B under b.; provenance shows the full path; progress keeps its place', async () => {
     const items = await callItems(a.url, 'b.inventory.get', { sku: 'abc' });
     assert.deepEqual(data(items), [{ sku: 'abc', count: 3 }]);
-    const item = items[0]!;
+    const item = items[0] as DataItem;
     assert.equal(item.type === 'data' && item.content_type, 'b.inventory.get');
     assert.deepEqual(item.metadata.provenance, ['b', 'inventory']);
     const counted = await callItems(a.url, 'b.inventory.count', { n: 4 });
@@ -222,7 +222,7 @@ describe('three processes: A mounts B, B mounts C', () => {
   it('a call through two mounts reaches C, with the full path as provenance and C\'s hashes in A\'s schema', async () => {
     const items = await callItems(a.url, 'b.c.inventory.get', { sku: 'deep' });
     assert.deepEqual(data(items), [{ sku: 'deep', count: 4 }]);
-    assert.deepEqual(items[0]!.metadata.provenance, ['b', 'c', 'inventory']);
+    assert.deepEqual((items[0] as DataItem).metadata.provenance, ['b', 'c', 'inventory']);
     const toA = new PlexusClient({ url: a.url });
     const toC = new PlexusClient({ url: c.url });
     try {

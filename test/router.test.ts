@@ -61,7 +61,9 @@ describe('router: the access-check seam', () => {
     seen.length = 0;
     const items = await collect(hub.call('solar.pluto.info'));
     assert.equal(errorOf(items)!.message, 'Activation not found: pluto');
-    assert.deepEqual(items[0]!.metadata.provenance, ['plexus']);
+    const first = items[0]!;
+    assert.ok(first.type === 'error');
+    assert.deepEqual(first.metadata.provenance, ['plexus']);
     assert.deepEqual(seen, ['(root)', 'solar']);
   });
 

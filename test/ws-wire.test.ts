@@ -156,7 +156,7 @@ describe('WebSocket wire contract (raw frames)', () => {
     assert.match(bin.error.message, /binary frames/);
     c.send({ jsonrpc: '2.0', method: 'plexus.hash' }); // a notification: no answer
     c.send({ jsonrpc: '2.0', id: 12, method: 'plexus.respond', params: { request_id: 'x', response_data: 1 } });
-    assert.equal((await c.response(12)).error.code, -32601);
+    assert.deepEqual((await c.response(12)).error, { code: -32602, message: 'Unknown request ID: x. The request may have timed out or been cancelled.' });
     assert.equal(c.frames.filter((f) => f.params?.subscription).length, 0);
     c.close();
   });

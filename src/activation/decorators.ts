@@ -21,6 +21,11 @@ export interface MethodOptions {
   readonly description?: string;
   /** Overrides what the return type says (streams: AsyncIterable, Generator, Observable). */
   readonly streaming?: boolean;
+  /**
+   * The method asks its caller questions mid-stream with `ctx.request()`. Shown as
+   * `bidirectional: true` in its schema (not part of its hash, as in the spec).
+   */
+  readonly bidirectional?: boolean;
 }
 
 export interface DecoratedMethod {

@@ -7,6 +7,8 @@ export interface DynamicMethod {
   /** JSON Schema of one data item's content; defaults to `{}` (anything). */
   readonly returns?: JsonSchema;
   readonly streaming?: boolean;
+  /** The handler asks its caller questions with `ctx.request()`. */
+  readonly bidirectional?: boolean;
   /** Same return forms as a decorated method: value, Promise, AsyncIterable, Generator, Observable. */
   readonly handler: (params: Readonly<Record<string, unknown>>, ctx: CallContext) => unknown;
 }
@@ -38,6 +40,7 @@ export function defineActivation(spec: DynamicActivationSpec): Activation {
       ...(m.params ? { params: m.params } : {}),
       returns: m.returns ?? {},
       streaming: m.streaming ?? false,
+      ...(m.bidirectional ? { bidirectional: true } : {}),
     };
   });
   const handlers = new Map(entries.map(([name, m]) => [name, m.handler]));

@@ -17,6 +17,8 @@ export interface MethodInfo {
    * computed it, used as-is. Otherwise the hash is computed from the fields above.
    */
   readonly hash?: string;
+  /** The method may ask its caller questions mid-stream (`ctx.request`). */
+  readonly bidirectional?: boolean;
 }
 
 /**
@@ -33,6 +35,24 @@ export interface CallContext {
    * undefined when nobody said. The hub's route guard has already checked it.
    */
   readonly principal?: unknown;
+  /**
+   * Asks the caller a question mid-stream and resolves with the answer, validated
+   * against `schema`. Rejects with a PlexusError when the caller declines
+   * (`{"type":"cancelled"}`), answers something the schema refuses, does not answer
+   * within `timeoutMs` (default 30 s), or cancels the call. Only for methods declared
+   * `@method({ bidirectional: true })`.
+   */
+  request<T = unknown>(question: RequestOptions): Promise<T>;
+}
+
+/** A question for `ctx.request()`. */
+export interface RequestOptions {
+  /** What to ask, for a person: `Delete 3 files?` */
+  readonly prompt: string;
+  /** JSON Schema of the answer (e.g. `{ "type": "boolean" }`); any JSON when omitted. */
+  readonly schema?: JsonSchema;
+  /** How long to wait (default 30 000 ms). */
+  readonly timeoutMs?: number;
 }
 
 /**

@@ -57,8 +57,46 @@ export function itemText(item: StreamItem): string | undefined {
       return `… ${item.message}${item.percentage !== undefined ? ` (${item.percentage}%)` : ''}`;
     case 'error':
       return `error ${item.code ?? ''}: ${item.message}`;
+    // `request` items are answered by the prompter, which shows them.
     default:
       return undefined;
+  }
+}
+
+/**
+ * `hub call --text <field>`: writes the string `field` of each data item as it
+ * arrives, with nothing between (streamed tokens read as running text). Data items
+ * without that field are left out; progress and errors go to stderr, on a line of
+ * their own; the output ends with a newline.
+ */
+export class TextPrinter {
+  #midLine = false;
+
+  constructor(
+    readonly field: string,
+    readonly out: { write(s: string): unknown },
+    readonly err: { write(s: string): unknown },
+  ) {}
+
+  print(item: StreamItem): void {
+    if (item.type === 'data') {
+      const value = (item.content as Record<string, unknown> | null)?.[this.field];
+      if (typeof value === 'string' && value !== '') {
+        this.out.write(value);
+        this.#midLine = !value.endsWith('\n');
+      }
+      return;
+    }
+    const line = itemText(item);
+    if (line === undefined) return;
+    this.end();
+    this.err.write(`${line}\n`);
+  }
+
+  /** Finishes the line of text, if one is open. */
+  end(): void {
+    if (this.#midLine) this.out.write('\n');
+    this.#midLine = false;
   }
 }
 

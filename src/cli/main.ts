@@ -17,9 +17,10 @@ import { DynamicHub } from '../hub/dynamic-hub.js';
 import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
-import { itemText, paramsFromArgs, pluginText } from './format.js';
+import { itemText, paramsFromArgs, pluginText, TextPrinter } from './format.js';
 import { loadActivations } from './load-modules.js';
 import { applyMounts, federationOptions, mountOptions, startFederation } from './federation-options.js';
+import { TerminalPrompter } from './prompt.js';
 
 const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
 
@@ -155,9 +156,12 @@ program
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--raw', 'print every item as a JSON line')
   .option('--template <name>', "print data items rendered by the server's mustache template of that name for this method")
+  .option('--text <field>', 'print only that string field of each data item, as plain text as it arrives (streamed tokens: --text content)')
   .allowUnknownOption()
   .action(async (path: string, words: string[], opts) => {
-    const client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+    // Questions the method asks mid-stream are prompted on the terminal (or read from a piped stdin).
+    const prompter = new TerminalPrompter();
+    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, onRequest: prompter.answer });
     try {
       let params: Record<string, unknown> = {};
       if (opts.json) params = JSON.parse(opts.json);
@@ -167,13 +171,20 @@ program
       }
       const render = opts.template ? await templateRenderer(client, path, opts.template) : undefined;
       let failed = false;
+      const text = opts.raw || opts.text === undefined ? undefined : new TextPrinter(opts.text, process.stdout, process.stderr);
       for await (const item of client.call(path, params)) {
         if (item.type === 'error') failed = true;
+        if (text) {
+          text.print(item);
+          continue;
+        }
         const line = opts.raw ? JSON.stringify(item) : render && item.type === 'data' ? await render(item.content) : itemText(item);
         if (line !== undefined) (item.type === 'error' && !opts.raw ? process.stderr : process.stdout).write(`${line}\n`);
       }
+      text?.end();
       process.exitCode = failed ? 1 : 0;
     } finally {
+      prompter.close();
       client.close();
     }
   });
@@ -233,12 +244,12 @@ mountOptions(program
 
 program
   .command('codegen')
-  .description('generate a typed TypeScript client package from a live server (--url) or an in-process hub (--module)')
+  .description('generate a typed client package (TypeScript or Python) from a live server (--url) or an in-process hub (--module)')
   .requiredOption('--out <dir>', 'output directory')
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
   .option('--emit-ir', 'also write the language-neutral IR as ir.json')
-  .option('--lang <language>', 'target language of the client (emitters: typescript)', 'typescript')
+  .option('--lang <language>', 'target language of the client: typescript or python', 'typescript')
   .action(async (opts) => {
     const { generate } = await import('../../codegen/index.js');
     let source: SchemaSource;

@@ -1,5 +1,5 @@
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
-import type { StreamItem } from '../wire/items.js';
+import type { RequestItem, StreamItem } from '../wire/items.js';
 import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
 
 /** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
@@ -26,7 +26,26 @@ export interface ClientOptions {
   /** First backoff delay (default 100 ms), doubled per attempt up to `maxBackoffMs` (default 3000). */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
+  /**
+   * Answers the server's mid-stream questions (`request` items): the value it returns
+   * (or resolves to) is sent as the answer. Without it, or when it throws, requests
+   * are declined with `{"type":"cancelled"}`.
+   */
+  readonly onRequest?: (request: ClientRequest) => unknown;
 }
+
+/** A question a method asks mid-stream (a `request` item), as `onRequest` gets it. */
+export interface ClientRequest {
+  readonly requestId: string;
+  /** `requestData`: `{ prompt, schema? }` for questions asked with `ctx.request()`. */
+  readonly data: unknown;
+  readonly timeoutMs: number;
+  /** The method whose stream asked. */
+  readonly path: string;
+}
+
+/** The answer that declines a request. */
+export const CANCELLED = { type: 'cancelled' } as const;
 
 /** What `_info` answers. */
 export interface ServerInfo {
@@ -182,12 +201,13 @@ export class PlexusClient {
 
   /** Streams the items of a call; stop iterating (or abort) to cancel it on the server. */
   async *call(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): AsyncGenerator<StreamItem> {
-    yield* this.#stream(`${this.root}.call`, { method: path, params }, options);
+    yield* this.#stream(`${this.root}.call`, { method: path, params }, options, path);
   }
+
 
   /** The data contents of a call, all of them; an `error` item throws `PlexusError` (numeric code). */
   async collect<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T[]> {
-    return (await this.#contents(`${this.root}.call`, { method: path, params }, options)) as T[];
+    return (await this.#contents(`${this.root}.call`, { method: path, params }, options, path)) as T[];
   }
 
   /** The single result of a unary call (the first data item). */
@@ -230,16 +250,29 @@ export class PlexusClient {
     this.#connection = undefined;
   }
 
-  async #contents(method: string, params: unknown, options: ClientCallOptions = {}): Promise<unknown[]> {
+  async #contents(method: string, params: unknown, options: ClientCallOptions = {}, path = method): Promise<unknown[]> {
     const out: unknown[] = [];
-    for await (const item of this.#stream(method, params, options)) {
+    for await (const item of this.#stream(method, params, options, path)) {
       if (item.type === 'data') out.push(item.content);
       else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
     }
     return out;
   }
 
-  async *#stream(method: string, params: unknown, { signal }: ClientCallOptions): AsyncGenerator<StreamItem> {
+  async #answer(conn: Connection, item: RequestItem, path: string): Promise<void> {
+    let answer: unknown = CANCELLED;
+    if (this.options.onRequest) {
+      try {
+        answer = await this.options.onRequest({ requestId: item.requestId, data: item.requestData, timeoutMs: item.timeoutMs, path });
+      } catch {
+        answer = CANCELLED;
+      }
+    }
+    // A refused answer (expired, invalid) also fails the request on the server: the stream tells what follows.
+    await conn.request(`${this.root}.respond`, { request_id: item.requestId, response_data: answer }).catch(() => {});
+  }
+
+  async *#stream(method: string, params: unknown, { signal }: ClientCallOptions, path = method): AsyncGenerator<StreamItem> {
     signal?.throwIfAborted();
     const conn = await this.#connect();
     const { id, queue } = await conn.subscribe(method, params);
@@ -252,6 +285,7 @@ export class PlexusClient {
         const item = await queue.next();
         if (!item) break;
         if (item.type === 'done' || item.type === 'error') finished = true;
+        if (item.type === 'request') await this.#answer(conn, item, path);
         yield item;
         if (finished) break;
       }

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import type { DataItem, ErrorItem, ProgressItem, StreamItem, StreamMetadata } from '../wire/items.js';
+import type { DataItem, ErrorItem, ProgressItem, RequestItem, StreamItem, StreamMetadata } from '../wire/items.js';
+import type { JsonSchema } from '../wire/schema-types.js';
 import { PlexusError, errorItemCode } from '../wire/errors.js';
 import { progress } from '../stream/progress.js';
 import { provenanceBelow, rawContent } from '../stream/provenance.js';
@@ -20,6 +21,11 @@ export interface RelayOptions {
   readonly remoteRoot: string;
   /** Rewrites each data item's content (the mount renames the remote root's schema). */
   readonly transform?: (content: unknown) => unknown;
+}
+
+/** What a relayed stream needs of its local call: a way to ask the local caller the remote's questions. */
+export interface RelayCaller {
+  request<T = unknown>(question: { prompt: string; schema?: JsonSchema; timeoutMs?: number }): Promise<T>;
 }
 
 interface Pending {
@@ -43,6 +49,10 @@ interface RawItem {
   readonly metadata?: StreamMetadata;
 }
 const DONE_SEEN = { type: 'done' } as StreamItem;
+/** Yields nothing: a request item is put into the local stream by `ctx.request` itself. */
+const NOTHING: IteratorResult<unknown> = { done: false, value: provenanceBelow([]) };
+/** What declines a question (the reference clients' answer without a handler). */
+const DECLINED = { type: 'cancelled' };
 
 const IGNORE: Pending = { resolve: () => {}, reject: () => {} };
 const DONE: IteratorResult<unknown> = { done: true, value: undefined };
@@ -116,9 +126,9 @@ export class RemoteConnection {
    * progress marks, a provenance mark, and a thrown `PlexusError` (code kept) for an
    * error item. `return()` unsubscribes on the remote at once.
    */
-  relay(method: string, params: unknown, options: RelayOptions): RelayStream {
+  relay(method: string, params: unknown, options: RelayOptions, caller?: RelayCaller): RelayStream {
     if (this.lost) throw this.lost;
-    const stream = new RelayStream(this, method, options);
+    const stream = new RelayStream(this, method, options, caller);
     const id = this.#nextId++;
     this.#pending.set(id, stream);
     this.#send(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}`);
@@ -159,6 +169,14 @@ export class RemoteConnection {
     const id = this.#nextId++;
     this.#pending.set(id, IGNORE);
     this.#send(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(`${method}_unsub`)},"params":[${sub}]}`);
+  }
+
+  /** Answers a question the remote asked (`<remote>.respond`); the remote reports a late or unknown id itself. */
+  respond(respondMethod: string, requestId: string, response: unknown): void {
+    if (this.lost) return;
+    const id = this.#nextId++;
+    this.#pending.set(id, IGNORE);
+    this.#send(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(respondMethod)},"params":${JSON.stringify({ request_id: requestId, response_data: response })}}`);
   }
 
   /** A stream's consumer took `size` bytes' worth of items: maybe read the socket again. */
@@ -329,6 +347,7 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
     private readonly conn: RemoteConnection,
     private readonly method: string,
     private readonly options: RelayOptions,
+    private readonly caller?: RelayCaller,
   ) {}
 
   [Symbol.asyncIterator](): this {
@@ -403,11 +422,32 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
   }
 
   /** Turns one remote item into what the local stream yields. */
+  /**
+   * The remote asks its caller something: ask ours the same (a new local request id,
+   * in order with the items), and send the answer back as `<remote>.respond` — or a
+   * decline when ours does not answer, declines, or the call ends.
+   */
+  #ask(item: RequestItem): void {
+    const remoteRespond = `${this.options.remoteRoot}.respond`;
+    const data = item.requestData as { prompt?: unknown; schema?: JsonSchema } | null;
+    const question = {
+      // A plexus-hub question is `{prompt, schema}`; anything else is shown as its JSON.
+      prompt: typeof data?.prompt === 'string' && data.prompt ? data.prompt : JSON.stringify(item.requestData),
+      ...(data && typeof data.schema === 'object' && data.schema !== null ? { schema: data.schema } : {}),
+      ...(Number.isInteger(item.timeoutMs) && item.timeoutMs > 0 ? { timeoutMs: item.timeoutMs } : {}),
+    };
+    const asked = this.caller ? this.caller.request(question) : Promise.reject(new Error('no local caller to ask'));
+    asked.then(
+      (answer) => this.conn.respond(remoteRespond, item.requestId, answer),
+      () => this.conn.respond(remoteRespond, item.requestId, DECLINED),
+    );
+  }
+
   /** Turns one remote item into what the local stream yields; an error item throws (its code kept). */
   #convert(item: StreamItem): IteratorResult<unknown> {
-    if (!this.#located) {
+    if (!this.#located && item.type !== 'request') {
       this.#located = true;
-      const where = item.metadata?.provenance;
+      const where = (item as { metadata?: StreamMetadata }).metadata?.provenance;
       // Items of the remote's root carry [<root>]; anything deeper is a path below the mount.
       if (Array.isArray(where) && !(where.length === 1 && where[0] === this.options.remoteRoot) && where.length > 0) {
         // The item itself is converted on the next pull; the mark goes first.
@@ -426,6 +466,9 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
         const p = item as ProgressItem;
         return { done: false, value: progress(p.message, p.percentage) };
       }
+      case 'request':
+        this.#ask(item as RequestItem);
+        return NOTHING;
       case 'error': {
         const e = item as ErrorItem;
         throw (this.#failure = RemoteUnavailableError.from(e) ?? new PlexusError(errorItemCode(e.code), e.message, e.recoverable));

@@ -89,7 +89,7 @@ export class RemoteHub implements Activation {
     throw new Error(`${this.namespace}.${method} is routed through forward()`);
   }
 
-  forward(rest: string, params: Readonly<Record<string, unknown>>, _ctx: CallContext): RelayStream | PluginSchema | MethodSchema {
+  forward(rest: string, params: Readonly<Record<string, unknown>>, ctx: CallContext): RelayStream | PluginSchema | MethodSchema {
     const conn = this.#conn;
     if (!conn?.open) {
       // Schemas are still answered while the remote is down, from its last known tree.
@@ -98,7 +98,7 @@ export class RemoteHub implements Activation {
     }
     // The remote strips its own root name, so `<root>.schema` and `<root>.stock.get` both route.
     const options = rest === 'schema' && params.method === undefined ? this.#rootSchema : this.#relay;
-    return conn.relay(`${this.#remoteRoot}.call`, { method: `${this.#remoteRoot}.${rest}`, params }, options);
+    return conn.relay(`${this.#remoteRoot}.call`, { method: `${this.#remoteRoot}.${rest}`, params }, options, ctx);
   }
 
   /** The hub awaits this before routing: the first connection attempt (bounded by the dialer). */

@@ -5,6 +5,7 @@ import { CallStream, type CallStart } from '../stream/call-stream.js';
 import { ItemFactory } from '../stream/item-factory.js';
 import { foldHash } from '../hash/content-hash.js';
 import { PlexusError, errorItemCode } from '../wire/errors.js';
+import { PendingRequests } from './pending-requests.js';
 import { RootMethods } from './root-methods.js';
 import { Router, type RouteGuard } from './router.js';
 import { TreeHashes, methodSchema, type HashesReport, type MethodSchema, type PluginSchema } from './tree-hashes.js';
@@ -41,6 +42,8 @@ export class DynamicHub implements Activation {
   #childList?: readonly Activation[];
   #hashes = new TreeHashes();
   readonly #router: Router;
+  /** Questions methods asked mid-stream (`ctx.request`), until answered. */
+  readonly #requests = new PendingRequests();
   /** Items before routing (errors and done carry no content_type, so one factory serves all calls). */
   readonly #rootItems: ItemFactory;
   #ready?: Promise<void>;
@@ -66,6 +69,7 @@ export class DynamicHub implements Activation {
     this.#router = new Router(
       {
         namespace,
+        requests: this.#requests,
         root: this,
         child: (name) => this.#children.get(name),
         items: (provenance, contentType) => this.#items(provenance, contentType),
@@ -223,6 +227,24 @@ export class DynamicHub implements Activation {
       }
     }
     return stream;
+  }
+
+  /**
+   * Answers a `request` item (what `<root>.respond` does). Throws a PlexusError for
+   * an unknown or expired id, or an answer the question's schema refuses.
+   */
+  respond(requestId: string, responseData: unknown): void {
+    this.#requests.respond(requestId, responseData);
+  }
+
+  /** Fails a pending request with a message for the method (a caller that cannot answer). False when unknown. */
+  rejectRequest(requestId: string, message: string): boolean {
+    return this.#requests.reject(requestId, message);
+  }
+
+  /** How many requests are waiting for an answer. */
+  get pendingRequests(): number {
+    return this.#requests.size;
   }
 
   /** The `_info` stream: which backend this is and how to authenticate (anonymously, for now). */

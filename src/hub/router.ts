@@ -1,11 +1,12 @@
 import { DecoratedActivation } from '../activation/decorated.js';
-import type { Activation, CallContext, MethodInfo } from '../activation/types.js';
+import type { Activation, CallContext, MethodInfo, RequestOptions } from '../activation/types.js';
 import { paramsProblem } from '../schema/validate.js';
 import type { CallStart } from '../stream/call-stream.js';
 import type { ItemFactory } from '../stream/item-factory.js';
-import { PlexusError } from '../wire/errors.js';
+import { ErrorCode, PlexusError } from '../wire/errors.js';
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import { SCHEMA_PARAMS, methodSchema } from './tree-hashes.js';
+import type { PendingRequests } from './pending-requests.js';
 
 /**
  * What a route guard is asked, once per hop of a call: the root first, then each
@@ -55,6 +56,8 @@ export interface Route {
 /** What the router needs from the hub that owns it. */
 export interface RouterHost {
   readonly namespace: string;
+  /** Where `ctx.request()` registers the questions methods ask. */
+  readonly requests: PendingRequests;
   /** The root node (the hub). */
   readonly root: Activation;
   /** A child of the root by namespace (the root's children are looked up by map). */
@@ -229,7 +232,8 @@ export class Router {
     // Before `use`: a path that leads nowhere is answered by the root, as it always was.
     if (route.missing) throw route.missing;
     call.use(items);
-    if (route.rest !== undefined) return route.node.forward!(route.rest, params, context(call, route.path, principal));
+    // A mounted node answers for its own methods, so its calls may ask.
+    if (route.rest !== undefined) return route.node.forward!(route.rest, params, context(call, route.path, principal, this.host.requests));
     if (route.method === 'schema') {
       const problem = paramsProblem(SCHEMA_PARAMS, params);
       if (problem) throw PlexusError.invalidParams(problem);
@@ -239,16 +243,41 @@ export class Router {
     if (!info) throw PlexusError.methodNotFound(route.path);
     const problem = paramsProblem(info.params, params);
     if (problem) throw PlexusError.invalidParams(problem);
-    return route.node.invoke(route.method, params, context(call, route.path, principal));
+    return route.node.invoke(route.method, params, context(call, route.path, principal, info.bidirectional ? this.host.requests : undefined));
   }
 }
 
-function context(call: CallStart, path: string, principal: unknown): CallContext {
-  return {
-    get signal() {
-      return call.signal; // lazy: made only if the method asks
-    },
-    path,
-    principal,
-  };
+/**
+ * The method's view of its call. A class, so the hot path allocates one object and
+ * no closures; `requests` is given only to methods that may ask (bidirectional).
+ */
+class MethodContext implements CallContext {
+  readonly #call: CallStart;
+  readonly #requests?: PendingRequests;
+
+  constructor(call: CallStart, readonly path: string, readonly principal: unknown, requests?: PendingRequests) {
+    this.#call = call;
+    this.#requests = requests;
+  }
+
+  get signal(): AbortSignal {
+    return this.#call.signal; // lazy: made only if the method asks
+  }
+
+  request<T>(question: RequestOptions): Promise<T> {
+    if (!this.#requests) {
+      return Promise.reject(new PlexusError(ErrorCode.InternalError, `${this.path} asked its caller a question but is not declared bidirectional (@method({ bidirectional: true }))`));
+    }
+    try {
+      const { item, answer } = this.#requests.ask<T>(question, this.#call.signal);
+      this.#call.ask(item);
+      return answer;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
+function context(call: CallStart, path: string, principal: unknown, requests?: PendingRequests): CallContext {
+  return new MethodContext(call, path, principal, requests);
 }

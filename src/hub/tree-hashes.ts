@@ -38,7 +38,7 @@ export function methodSchema(m: MethodInfo): MethodSchema {
       ...(m.params ? { params: m.params } : {}),
       returns: m.returns,
       streaming: m.streaming,
-      bidirectional: false,
+      bidirectional: m.bidirectional ?? false,
     };
     methodSchemas.set(m, s);
   }

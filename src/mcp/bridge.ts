@@ -9,6 +9,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Activation, JsonSchema, MethodInfo } from '../activation/types.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { CANCELLED_ANSWER } from '../hub/pending-requests.js';
 import { paramsProblem } from '../schema/validate.js';
 import { resolveNaming, toolName, type ToolNaming } from './tool-names.js';
 
@@ -33,7 +34,10 @@ type ToolItem =
   | { readonly type: 'data'; readonly content: unknown }
   | { readonly type: 'progress'; readonly message: string; readonly percentage?: number }
   | { readonly type: 'error'; readonly message: string }
-  | { readonly type: 'done' };
+  | { readonly type: 'done' }
+  | RequestToolItem;
+
+type RequestToolItem = { readonly type: 'request'; readonly requestId: string; readonly requestData: unknown; readonly timeoutMs: number };
 
 async function* schemaItems(hub: DynamicHub, path: string | undefined): AsyncGenerator<ToolItem> {
   try {
@@ -150,32 +154,27 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
     const problem = paramsProblem(entry.inputSchema, args);
     if (problem) return { isError: true, content: [{ type: 'text', text: `Invalid params: ${problem}` }] };
     const progressToken = req.params._meta?.progressToken;
-    const contents: unknown[] = [];
     let notified = 0;
-    const notify = async (message: string, total?: number): Promise<void> => {
+    const notify = async (message: string): Promise<void> => {
       if (progressToken === undefined) return;
-      await extra.sendNotification({
-        method: 'notifications/progress',
-        params: { progressToken, progress: ++notified, ...(total !== undefined ? { total } : {}), message },
-      });
+      await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: ++notified, message } });
     };
-    for await (const item of entry.run(args, extra.signal)) {
-      if (item.type === 'data') {
-        contents.push(item.content);
-        if (entry.streaming) await notify(JSON.stringify(item.content));
-      } else if (item.type === 'progress') {
-        await notify(item.percentage !== undefined ? `${item.message} (${item.percentage}%)` : item.message);
-      } else if (item.type === 'error') {
-        return { isError: true, content: [{ type: 'text', text: item.message }] };
-      }
+    // Elicitations run beside the stream (so a timeout or an error item is not held up
+    // behind an open question) and are abandoned when the call ends.
+    const asking = new AbortController();
+    const stopAsking = (): void => asking.abort();
+    extra.signal.addEventListener('abort', stopAsking, { once: true });
+    try {
+      const result = await toolResult(entry, args, extra.signal, notify, (item) => void elicit(server, hub, item, asking.signal));
+      // The SDK client drops progress it reads in the same chunk as the result
+      // (typescript-sdk#2580). A millisecond between them lets a pipe deliver them
+      // apart: measured over stdio, 55 of 150 notifications lost without it, 2-6 with it.
+      if (notified > 0 && !result.isError) await new Promise((r) => setTimeout(r, 1));
+      return result;
+    } finally {
+      extra.signal.removeEventListener('abort', stopAsking);
+      asking.abort();
     }
-    // The SDK client drops progress it reads in the same chunk as the result
-    // (typescript-sdk#2580). A millisecond between them lets a pipe deliver them
-    // apart: measured over stdio, 55 of 150 notifications lost without it, 2-6 with it.
-    if (notified > 0) await new Promise((r) => setTimeout(r, 1));
-    const structuredContent = entry.streaming ? { items: contents } : { result: contents[0] ?? null };
-    const text = contents.map((c) => ({ type: 'text' as const, text: JSON.stringify(c) }));
-    return { content: text.length > 0 ? text : [{ type: 'text', text: 'null' }], structuredContent };
   });
 
   const off = hub.onChange(() => void server.sendToolListChanged().catch(() => {}));
@@ -185,6 +184,72 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
     onclose?.();
   };
   return server;
+}
+
+/** Runs a tool's stream into one result; progress and streamed data go to `notify`, questions to `ask`. */
+async function toolResult(
+  entry: ToolEntry,
+  args: Record<string, unknown>,
+  signal: AbortSignal,
+  notify: (message: string) => Promise<void>,
+  ask: (item: RequestToolItem) => void,
+): Promise<CallToolResult> {
+  const contents: unknown[] = [];
+  for await (const item of entry.run(args, signal)) {
+    if (item.type === 'data') {
+      contents.push(item.content);
+      if (entry.streaming) await notify(JSON.stringify(item.content));
+    } else if (item.type === 'progress') {
+      await notify(item.percentage !== undefined ? `${item.message} (${item.percentage}%)` : item.message);
+    } else if (item.type === 'error') {
+      return { isError: true, content: [{ type: 'text', text: item.message }] };
+    } else if (item.type === 'request') {
+      ask(item);
+    }
+  }
+  const structuredContent = entry.streaming ? { items: contents } : { result: contents[0] ?? null };
+  const text = contents.map((c) => ({ type: 'text' as const, text: JSON.stringify(c) }));
+  return { content: text.length > 0 ? text : [{ type: 'text', text: 'null' }], structuredContent };
+}
+
+/** MCP elicitation takes a flat object of primitives; anything else is asked as `{ value: <schema> }`. */
+function elicitationSchema(schema: JsonSchema | undefined): { requested: JsonSchema; wrapped: boolean } {
+  const properties = schema?.properties as Record<string, JsonSchema> | undefined;
+  const primitive = (s: JsonSchema): boolean => ['string', 'number', 'integer', 'boolean'].includes(s.type as string);
+  if (schema?.type === 'object' && properties && Object.values(properties).every(primitive)) return { requested: schema, wrapped: false };
+  const value: JsonSchema = schema && primitive(schema) ? schema : { type: 'string', description: 'the answer (JSON)' };
+  return { requested: { type: 'object', properties: { value }, required: ['value'] }, wrapped: true };
+}
+
+/**
+ * Answers a hub `request` item by MCP elicitation, when the client declared the
+ * capability; otherwise the method's `ctx.request()` fails with a message saying so.
+ */
+async function elicit(server: Server, hub: DynamicHub, item: RequestToolItem, signal: AbortSignal): Promise<void> {
+  const { prompt, schema } = (item.requestData ?? {}) as { prompt?: string; schema?: JsonSchema };
+  if (!server.getClientCapabilities()?.elicitation) {
+    hub.rejectRequest(item.requestId, `Cannot ask "${prompt}": this MCP client does not support elicitation (it did not declare the capability)`);
+    return;
+  }
+  const { requested, wrapped } = elicitationSchema(schema);
+  try {
+    // The hub's own timer decides when the question expires; the SDK's only backs it up.
+    const result = await server.elicitInput({ message: prompt ?? '', requestedSchema: requested as never }, { signal, timeout: item.timeoutMs + 1000 });
+    if (result.action !== 'accept') return hub.respond(item.requestId, CANCELLED_ANSWER);
+    let answer: unknown = wrapped ? result.content?.value : result.content;
+    // A non-primitive answer was asked for as JSON text.
+    if (wrapped && !(schema && ['string', 'number', 'integer', 'boolean'].includes(schema.type as string)) && typeof answer === 'string') {
+      try {
+        answer = JSON.parse(answer);
+      } catch {
+        /* not JSON: validated as the string it is */
+      }
+    }
+    hub.respond(item.requestId, answer);
+  } catch (err) {
+    // Invalid answers already failed the request (the method says why); anything else fails it here.
+    hub.rejectRequest(item.requestId, `Elicitation failed: ${(err as Error).message}`);
+  }
 }
 
 /** Either naming form (and the shortened forms) finds the tool. */

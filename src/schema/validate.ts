@@ -26,6 +26,23 @@ export function paramsProblem(schema: JsonSchema | undefined, params: unknown): 
   return describe(union && union.instancePath.length <= (errors[0]?.instancePath.length ?? 0) ? union : errors[0]);
 }
 
+/** Returns undefined when `value` fits `schema`, else what is wrong, e.g. `answer must be boolean`. */
+export function valueProblem(schema: JsonSchema, value: unknown, what = 'answer'): string | undefined {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
+  if (validate(value)) return undefined;
+  const error = validate.errors?.[0];
+  const where = (error?.instancePath ?? '').split('/').slice(1).join('.');
+  const params = (error?.params ?? {}) as Record<string, unknown>;
+  const subject = where ? `${what}.${where}` : what;
+  if (error?.keyword === 'enum') return `${subject} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  if (error?.keyword === 'required') return `${subject} is missing '${String(params.missingProperty)}'`;
+  return `${subject} ${error?.message ?? 'does not match the schema'}`;
+}
+
 function describe(error: ErrorObject | null | undefined): string {
   if (!error) return 'params do not match the schema';
   const where = error.instancePath

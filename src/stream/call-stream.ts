@@ -1,6 +1,6 @@
 import { toPlexusError } from '../wire/errors.js';
 import type { ItemFactory } from './item-factory.js';
-import type { StreamItem } from '../wire/items.js';
+import type { RequestItem, StreamItem } from '../wire/items.js';
 import type { ProvenanceMark, RawContentMark } from './provenance.js';
 
 /** What a call's start function gets: the cancellation signal and a way to name the producer. */
@@ -8,6 +8,8 @@ export interface CallStart {
   readonly signal: AbortSignal;
   /** Switches item metadata to the routed activation (before routing, items are the root's). */
   use(items: ItemFactory): void;
+  /** Puts a `request` item into the stream, in order with the items produced so far. */
+  ask(item: RequestItem): void;
 }
 
 interface Subscribable {
@@ -98,6 +100,10 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
   /** For the start function: item metadata of the routed activation from now on. */
   use(items: ItemFactory): void {
     this.#items = items;
+  }
+
+  ask(item: RequestItem): void {
+    if (!this.#finished) this.#emit(item);
   }
 
   [Symbol.asyncIterator](): this {

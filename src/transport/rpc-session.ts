@@ -49,7 +49,7 @@ export class RpcSession {
       [`${root}.schema_unsub`, (req) => this.#unsubscribe(req)],
       [`${root}.hash_unsub`, (req) => this.#unsubscribe(req)],
       ['_info_unsub', (req) => this.#unsubscribe(req)],
-      [`${root}.respond`, (req) => this.#reply(req.id, undefined, { code: ErrorCode.MethodNotFound, message: `Method not supported: ${root}.respond (bidirectional requests are not implemented by this server)` })],
+      [`${root}.respond`, (req) => this.#respond(hub, req)],
     ]);
   }
 
@@ -134,6 +134,22 @@ export class RpcSession {
       throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: "params" must be an object');
     }
     return [method, inner ?? {}];
+  }
+
+  /** `<root>.respond {"request_id", "response_data"}`: answers a `request` item of any stream. */
+  #respond(hub: DynamicHub, req: JsonRpcRequest): void {
+    const p = req.params;
+    const [requestId, data, given] = Array.isArray(p)
+      ? [p[0], p[1], p.length >= 2]
+      : p && typeof p === 'object'
+        ? [(p as { request_id?: unknown }).request_id, (p as { response_data?: unknown }).response_data, 'response_data' in p]
+        : [undefined, undefined, false];
+    if (typeof requestId !== 'string' || !given) {
+      throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: expected {"request_id": "<id of the request item>", "response_data": <the answer>}');
+    }
+    // A PlexusError (unknown id, refused answer) becomes the JSON-RPC error answer.
+    hub.respond(requestId, data);
+    this.#reply(req.id, { success: true });
   }
 
   #noParams(params: unknown): Record<string, never> {

@@ -12,6 +12,8 @@ export const ErrorCode = {
   AuthenticationRequired: -32001,
   Forbidden: -32003,
   TooManyStreams: -32005,
+  /** A bidirectional request was declined, timed out or cancelled (OUR CHOICE). */
+  RequestFailed: -32006,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -47,7 +47,21 @@ export interface DoneItem {
  */
 export const RAW_CONTENT: unique symbol = Symbol.for('plexus.raw_content');
 
-export type StreamItem<T = unknown> = DataItem<T> | ProgressItem | ErrorItem | DoneItem;
+/**
+ * The server asks the caller something mid-stream; the caller answers with
+ * `<root>.respond {"request_id", "response_data"}`. The one item without metadata,
+ * and camelCase, as the reference has it.
+ */
+export interface RequestItem {
+  readonly type: 'request';
+  readonly requestId: string;
+  /** What the method asks: `{"prompt": "...", "schema": {...}}` for `ctx.request()`. */
+  readonly requestData: unknown;
+  /** How long the server waits for the answer. */
+  readonly timeoutMs: number;
+}
+
+export type StreamItem<T = unknown> = DataItem<T> | ProgressItem | ErrorItem | DoneItem | RequestItem;
 
 /** True for the items after which a stream carries nothing more. */
 export function isTerminal(item: StreamItem): item is ErrorItem | DoneItem {

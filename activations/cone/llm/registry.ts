@@ -1,0 +1,292 @@
+import { readFileSync } from 'node:fs';
+import { AnthropicProvider } from './anthropic.js';
+import { OpenAiProvider } from './openai.js';
+import { Secret } from './secret.js';
+import type { ServiceConfig, WireFormat } from './service.js';
+import type { LlmProvider } from './types.js';
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+
+/** A service known without any configuration; its base URL and key come from env vars. */
+interface BuiltinService {
+  readonly name: string;
+  readonly format: WireFormat;
+  readonly defaultBaseUrl: string;
+  readonly baseUrlEnv: string;
+  /** First one set wins. */
+  readonly keyEnvs: readonly string[];
+}
+
+const BUILTIN_SERVICES: readonly BuiltinService[] = [
+  { name: 'anthropic', format: 'anthropic', defaultBaseUrl: 'https://api.anthropic.com', baseUrlEnv: 'ANTHROPIC_BASE_URL', keyEnvs: ['ANTHROPIC_API_KEY'] },
+  { name: 'openai', format: 'openai', defaultBaseUrl: 'https://api.openai.com/v1', baseUrlEnv: 'OPENAI_BASE_URL', keyEnvs: ['OPENAI_API_KEY'] },
+  { name: 'deepseek', format: 'openai', defaultBaseUrl: 'https://api.deepseek.com/v1', baseUrlEnv: 'DEEPSEEK_BASE_URL', keyEnvs: ['DEEPSEEK_API_KEY'] },
+  {
+    name: 'openrouter',
+    format: 'openai',
+    defaultBaseUrl: 'https://openrouter.ai/api/v1',
+    baseUrlEnv: 'OPENROUTER_BASE_URL',
+    keyEnvs: ['OPEN_ROUTER_API_KEY', 'OPENROUTER_API_KEY'],
+  },
+];
+
+/** Model ids recognised by shape, so any current model of a family works without a table entry. */
+const FAMILY_RULES: readonly { readonly test: RegExp; readonly service: string; readonly family: string }[] = [
+  { test: /^claude-/, service: 'anthropic', family: 'claude' },
+  { test: /^(gpt-|chatgpt-|o\d)/, service: 'openai', family: 'gpt' },
+  { test: /^deepseek-/, service: 'deepseek', family: 'deepseek' },
+  // OpenRouter ids are `<vendor>/<model>`.
+  { test: /^[a-z0-9][a-z0-9._-]*\/[^/\s]+$/i, service: 'openrouter', family: 'openrouter' },
+];
+
+/** Listed by `cone.registry`; any id matching a family rule works too. */
+const KNOWN_MODELS: readonly string[] = [
+  'claude-3-haiku-20240307',
+  'claude-3-5-haiku-latest',
+  'claude-sonnet-4-5',
+  'gpt-4o-mini',
+  'gpt-4o',
+  'gpt-4.1-mini',
+  'deepseek-chat',
+  'deepseek-reasoner',
+];
+
+/** What a model id resolves to. */
+export interface ResolvedModel {
+  readonly id: string;
+  readonly service: ServiceConfig;
+  /** The name sent to the provider. */
+  readonly model: string;
+  readonly family: string;
+  readonly maxTokens?: number;
+  readonly temperature?: number;
+}
+
+/** `PLEXUS_LLM_CONFIG` / `new LlmRegistry({ configFile })` JSON. Keys may be given literally or by env var name. */
+export interface LlmConfigFile {
+  request_timeout_ms?: number;
+  idle_timeout_ms?: number;
+  services?: Record<
+    string,
+    {
+      format?: WireFormat;
+      base_url?: string;
+      api_key?: string;
+      api_key_env?: string;
+      request_timeout_ms?: number;
+      idle_timeout_ms?: number;
+      include_usage?: boolean;
+    }
+  >;
+  models?: Record<string, { service: string; model?: string; family?: string; max_tokens?: number; temperature?: number }>;
+}
+
+export interface LlmRegistryOptions {
+  /** Defaults to `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** JSON config file; defaults to `$PLEXUS_LLM_CONFIG` when set. */
+  readonly configFile?: string;
+  /** The same, already parsed (tests, embedding). */
+  readonly config?: LlmConfigFile;
+}
+
+/** `RegistryExport` of the reference (cllient), from this registry's services and models. */
+export interface RegistryExport {
+  services: { name: string; base_url: string; message_format: WireFormat; rate_limits: null; model_count: number }[];
+  families: string[];
+  models: {
+    id: string;
+    family: string;
+    name: string;
+    service: string;
+    status: 'configured' | 'unverified';
+    capabilities: { streaming: boolean; system_prompt: boolean };
+    pricing: null;
+    constraints: { max_tokens: number | null; temperature: number | null };
+    use_cases: string[];
+  }[];
+  stats: { service_count: number; family_count: number; model_count: number; verified_count: number; unverified_count: number };
+}
+
+export class UnknownModelError extends Error {
+  override readonly name = 'UnknownModelError';
+}
+
+export class LlmConfigError extends Error {
+  override readonly name = 'LlmConfigError';
+}
+
+function readConfigFile(path: string): LlmConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new LlmConfigError(`cannot read LLM config ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the top level must be an object');
+    return parsed as LlmConfigFile;
+  } catch (err) {
+    // Never quote the file: it may hold keys.
+    throw new LlmConfigError(`LLM config ${path} is not valid: ${(err as Error).message.replace(/".*"/, '…')}`);
+  }
+}
+
+const positive = (v: unknown, what: string): number | undefined => {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v > 0)) throw new LlmConfigError(`${what} must be a positive number`);
+  return v;
+};
+
+/**
+ * The services and models cone can call: the built-in services (Anthropic, OpenAI,
+ * DeepSeek, OpenRouter) configured from env vars, plus services and models from a
+ * config file. Resolves a cone's `model_id` to a provider.
+ */
+export class LlmRegistry {
+  readonly #services = new Map<string, ServiceConfig>();
+  readonly #models = new Map<string, { service: string; model: string; family: string; maxTokens?: number; temperature?: number }>();
+  readonly #providers = new Map<string, LlmProvider>();
+
+  constructor(options: LlmRegistryOptions = {}) {
+    const env = options.env ?? process.env;
+    const file = options.configFile ?? env.PLEXUS_LLM_CONFIG;
+    const config: LlmConfigFile = options.config ?? (file ? readConfigFile(file) : {});
+    const requestTimeoutMs = positive(config.request_timeout_ms, 'request_timeout_ms') ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const idleTimeoutMs = positive(config.idle_timeout_ms, 'idle_timeout_ms') ?? DEFAULT_IDLE_TIMEOUT_MS;
+
+    for (const b of BUILTIN_SERVICES) {
+      const keyEnv = b.keyEnvs.find((k) => env[k]) ?? b.keyEnvs[0]!;
+      const key = env[keyEnv];
+      const baseUrl = env[b.baseUrlEnv] || b.defaultBaseUrl;
+      this.#services.set(b.name, {
+        name: b.name,
+        format: b.format,
+        baseUrl,
+        ...(key ? { apiKey: new Secret(key) } : {}),
+        apiKeyEnv: keyEnv,
+        keyRequired: baseUrl === b.defaultBaseUrl,
+        requestTimeoutMs,
+        idleTimeoutMs,
+        includeUsage: true,
+      });
+    }
+    for (const [name, s] of Object.entries(config.services ?? {})) {
+      const base = this.#services.get(name);
+      const format = s.format ?? base?.format;
+      if (format !== 'anthropic' && format !== 'openai') throw new LlmConfigError(`service '${name}': format must be "anthropic" or "openai"`);
+      const baseUrl = s.base_url ?? base?.baseUrl;
+      if (!baseUrl) throw new LlmConfigError(`service '${name}': base_url is required`);
+      try {
+        new URL(baseUrl);
+      } catch {
+        throw new LlmConfigError(`service '${name}': base_url is not a URL`);
+      }
+      const keyEnv = s.api_key_env ?? base?.apiKeyEnv;
+      const key = s.api_key ?? (keyEnv ? env[keyEnv] : undefined);
+      const apiKey = key ? new Secret(key) : base?.apiKey;
+      this.#services.set(name, {
+        name,
+        format,
+        baseUrl,
+        ...(apiKey ? { apiKey } : {}),
+        ...(keyEnv ? { apiKeyEnv: keyEnv } : {}),
+        keyRequired: base ? base.keyRequired && baseUrl === base.baseUrl : false,
+        requestTimeoutMs: positive(s.request_timeout_ms, `service '${name}': request_timeout_ms`) ?? requestTimeoutMs,
+        idleTimeoutMs: positive(s.idle_timeout_ms, `service '${name}': idle_timeout_ms`) ?? idleTimeoutMs,
+        includeUsage: s.include_usage ?? true,
+      });
+    }
+    for (const [id, m] of Object.entries(config.models ?? {})) {
+      if (!m || typeof m.service !== 'string' || !this.#services.has(m.service)) {
+        throw new LlmConfigError(`model '${id}': service must name a configured service (${[...this.#services.keys()].join(', ')})`);
+      }
+      this.#models.set(id, {
+        service: m.service,
+        model: m.model ?? id,
+        family: m.family ?? m.service,
+        ...(m.max_tokens !== undefined ? { maxTokens: positive(m.max_tokens, `model '${id}': max_tokens`)! } : {}),
+        ...(m.temperature !== undefined ? { temperature: m.temperature } : {}),
+      });
+    }
+  }
+
+  services(): readonly ServiceConfig[] {
+    return [...this.#services.values()];
+  }
+
+  /**
+   * A model id as a cone stores it: a configured model, `<service>:<model>` (any
+   * model of a configured service, e.g. `openai:llama3.1:8b` for a local
+   * OpenAI-compatible server), or an id of a known family (`claude-*`, `gpt-*`,
+   * `o1…`, `deepseek-*`, `<vendor>/<model>` via OpenRouter).
+   */
+  resolve(modelId: string): ResolvedModel {
+    const configured = this.#models.get(modelId);
+    if (configured) {
+      const { service, ...rest } = configured;
+      return { id: modelId, service: this.#services.get(service)!, ...rest };
+    }
+    const colon = modelId.indexOf(':');
+    if (colon > 0) {
+      const service = this.#services.get(modelId.slice(0, colon));
+      const model = modelId.slice(colon + 1);
+      if (service && model) return { id: modelId, service, model, family: service.name };
+    }
+    for (const rule of FAMILY_RULES) {
+      if (rule.test.test(modelId)) {
+        const family = rule.family === 'openrouter' ? modelId.slice(0, modelId.indexOf('/')) : rule.family;
+        return { id: modelId, service: this.#services.get(rule.service)!, model: modelId, family };
+      }
+    }
+    throw new UnknownModelError(
+      `unknown model; use an id of a known family (claude-*, gpt-*, o1…, deepseek-*, <vendor>/<model>), '<service>:<model>' with a service of ${[...this.#services.keys()].join(', ')}, or a model from the LLM config file`,
+    );
+  }
+
+  /** The provider for a service, made once. */
+  provider(service: ServiceConfig): LlmProvider {
+    let p = this.#providers.get(service.name);
+    if (!p) {
+      p = service.format === 'anthropic' ? new AnthropicProvider(service) : new OpenAiProvider(service);
+      this.#providers.set(service.name, p);
+    }
+    return p;
+  }
+
+  export(): RegistryExport {
+    const rows = [...this.#models.keys(), ...KNOWN_MODELS.filter((id) => !this.#models.has(id))].map((id) => ({ id, m: this.resolve(id), configured: this.#models.has(id) }));
+    const models = rows.map(({ id, m, configured }) => ({
+      id,
+      family: m.family,
+      name: m.model,
+      service: m.service.name,
+      status: configured ? ('configured' as const) : ('unverified' as const),
+      capabilities: { streaming: true, system_prompt: true },
+      pricing: null,
+      constraints: { max_tokens: m.maxTokens ?? null, temperature: m.temperature ?? null },
+      use_cases: [],
+    }));
+    const families = [...new Set(models.map((m) => m.family))].sort();
+    return {
+      services: this.services().map((s) => ({
+        name: s.name,
+        base_url: s.baseUrl,
+        message_format: s.format,
+        rate_limits: null,
+        model_count: models.filter((m) => m.service === s.name).length,
+      })),
+      families,
+      models,
+      stats: {
+        service_count: this.#services.size,
+        family_count: families.length,
+        model_count: models.length,
+        verified_count: models.filter((m) => m.status === 'configured').length,
+        unverified_count: models.filter((m) => m.status !== 'configured').length,
+      },
+    };
+  }
+}
