@@ -2,6 +2,8 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DynamicHub, ErrorCode, PlexusError, RemoteHub, defineActivation, serveWebSocket, type CallContext, type PlexusServer, type PluginSchema } from '../src/index.js';
 import { ToolCatalog } from '../src/mcp/bridge.js';
+import { jittered } from '../src/federation/dial.js';
+import { acceptJoins, joinParent } from '../src/index.js';
 import { connect, createServer, type Socket } from 'node:net';
 import { collect, contents, errorOf, eventually } from './helpers.js';
 
@@ -160,6 +162,40 @@ describe('federation in process', () => {
     assert.deepEqual(await run({ type: 'cancelled' }), ['asking', ['request', { prompt: 'Delete x.txt?', schema: { type: 'boolean' } }], { refused: 'Request declined by the caller' }]);
     assert.equal(b.hub.pendingRequests, 0);
     a.unmount('b');
+  });
+
+  it('joins in process: a hub joins a parent (serveWebSocket takeOver), a taken name is refused, unmounting ends it', async () => {
+    const parent = new DynamicHub('parent').register(defineActivation({ namespace: 'taken', methods: { x: { handler: () => 1 } } }));
+    const acceptor = acceptJoins(parent, { watchMs: 0 });
+    const server = await serveWebSocket(parent, { port: 0, takeOver: acceptor.takeOver });
+    servers.push(server);
+    const child = new DynamicHub('edge').register(stock);
+    const joined = joinParent(child, server.url, { name: 'edge1' });
+    await joined.joined;
+    await eventually(() => acceptor.mounts.get('edge1')?.connected === true, 5000);
+    await parent.ready();
+    assert.deepEqual(contents(await collect(parent.call('edge1.stock.get', { sku: 'in' }))), [{ sku: 'in' }]);
+    // An ordinary client on the same port is unaffected by the hook.
+    assert.equal(((await parent.schema('edge1')) as PluginSchema).hash, child.hash());
+
+    const states: string[] = [];
+    const taken = joinParent(new DynamicHub('other'), server.url, { name: 'taken', onState: (s, d) => states.push(`${s} ${d}`) });
+    await eventually(() => states.some((s) => s.startsWith('refused')), 5000);
+    await taken.close();
+    assert.match(states.find((s) => s.startsWith('refused'))!, /-32003: Join refused: "taken" is already a child of parent/);
+    assert.throws(() => joinParent(child, server.url, { name: 'Not-A-Segment' }), /not a valid path segment/);
+    await joined.close();
+    acceptor.close();
+  });
+
+  it('reconnect delays grow exponentially up to the cap, each jittered into its upper half', () => {
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const ceiling = Math.min(5000, 200 * 2 ** attempt);
+      for (let i = 0; i < 50; i++) {
+        const d = jittered(attempt, 200, 5000);
+        assert.ok(d >= ceiling / 2 && d <= ceiling, `attempt ${attempt}: ${d} in [${ceiling / 2}, ${ceiling}]`);
+      }
+    }
   });
 
   it('a mount name must be a path segment and a URL a WebSocket URL', () => {
