@@ -324,7 +324,9 @@ export class RemoteConnection {
  * CallStream asks for them.
  */
 export class RelayStream implements AsyncIterableIterator<unknown> {
-  readonly #queue: { item: StreamItem; size: number }[] = [];
+  /** Items not yet taken, from `#head` on (an index, not shift(): a paused stream may hold thousands). */
+  #queue: { item: StreamItem; size: number }[] = [];
+  #head = 0;
   #waiter?: { resolve(r: IteratorResult<unknown>): void; reject(e: Error): void };
   #failure?: Error;
   /** No more items will come (terminal item received, failed, or stopped). */
@@ -392,7 +394,7 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
    * saves a promise and a microtask per relayed item. `await` accepts either.
    */
   next(): Promise<IteratorResult<unknown>> {
-    const queued = this.#queue.shift();
+    const queued = this.#take();
     if (queued) {
       this.conn.consumed(queued.size);
       try {
@@ -406,12 +408,28 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
     return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
   }
 
+  #take(): { item: StreamItem; size: number } | undefined {
+    if (this.#head >= this.#queue.length) return undefined;
+    const entry = this.#queue[this.#head]!;
+    this.#queue[this.#head++] = undefined as never;
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    return entry;
+  }
+
   /** The local caller went away: unsubscribe on the remote (its producer's `finally` runs). */
   return(): Promise<IteratorResult<unknown>> {
     if (!this.#stopped) {
       this.#stopped = true;
       let unread = 0;
-      for (const q of this.#queue.splice(0)) unread += q.size;
+      for (let i = this.#head; i < this.#queue.length; i++) unread += this.#queue[i]!.size;
+      this.#queue = [];
+      this.#head = 0;
       if (unread > 0) this.conn.consumed(unread);
       if (!this.#ended && this.#sub !== undefined) this.conn.unsubscribe(this.method, this.#sub);
       const waiter = this.#waiter;
@@ -451,7 +469,8 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
       // Items of the remote's root carry [<root>]; anything deeper is a path below the mount.
       if (Array.isArray(where) && !(where.length === 1 && where[0] === this.options.remoteRoot) && where.length > 0) {
         // The item itself is converted on the next pull; the mark goes first.
-        this.#queue.unshift({ item, size: 0 });
+        if (this.#head > 0) this.#queue[--this.#head] = { item, size: 0 };
+        else this.#queue.unshift({ item, size: 0 });
         return { done: false, value: provenanceBelow(where) };
       }
     }
