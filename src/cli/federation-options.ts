@@ -43,9 +43,10 @@ export interface Federation {
 }
 
 /** Mounts what `--mount` names (before the hub's first ready()). */
-export function applyMounts(hub: DynamicHub, opts: Record<string, unknown>): void {
+export function applyMounts(hub: DynamicHub, opts: Record<string, unknown>, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): void {
+  const onState = (mount: string, state: 'up' | 'down', detail: string) => log(`plexus-hub: mount ${mount} ${state === 'up' ? 'connected' : 'unavailable'} (${detail})`);
   for (const [name, url] of (opts.mount as [string, string][] | undefined) ?? []) {
-    mountRemote(hub, name, url, { watchMs: opts.watchMs as number, maxBackoffMs: opts.reconnectMaxMs as number, ...(opts.mountToken ? { token: opts.mountToken as string } : {}) });
+    mountRemote(hub, name, url, { watchMs: opts.watchMs as number, maxBackoffMs: opts.reconnectMaxMs as number, onState, ...(opts.mountToken ? { token: opts.mountToken as string } : {}) });
   }
 }
 
@@ -57,6 +58,7 @@ export function startFederation(hub: DynamicHub, opts: Record<string, unknown>, 
         watchMs: opts.watchMs as number,
         ...(opts.joinToken ? { token: opts.joinToken as string } : {}),
         onJoin: (name, outcome, detail) => log(`plexus-hub: join ${name}: ${outcome}${detail ? ` (${detail})` : ''}`),
+        onState: (mount, state, detail) => state === 'down' && log(`plexus-hub: joined hub ${mount} unavailable (${detail})`),
       })
     : undefined;
   const join = opts.join

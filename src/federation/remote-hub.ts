@@ -13,6 +13,8 @@ export interface RemoteHubOptions extends FlowLimits {
    * listeners, so the local root hash follows the remote's.
    */
   readonly watchMs?: number;
+  /** Told when the connection comes up (detail: the remote's root hash) or goes down (detail: why), for logs. */
+  readonly onState?: (mount: string, state: 'up' | 'down', detail: string) => void;
 }
 
 /**
@@ -162,6 +164,7 @@ export class RemoteHub implements Activation {
     this.#conn = conn;
     if (previous?.open) previous.close(1000, 'replaced by a new connection');
     this.#startWatch(conn);
+    this.options.onState?.(this.namespace, 'up', `hash ${this.remoteHash}`);
   }
 
   /** Unmounts for good: stops watching and dialling, closes the connection. */
@@ -175,6 +178,7 @@ export class RemoteHub implements Activation {
   #down(reason: string): void {
     this.#since = new Date().toISOString();
     this.#reason = reason;
+    this.options.onState?.(this.namespace, 'down', reason);
     clearInterval(this.#watch);
     this.#watch = undefined;
   }
