@@ -5,7 +5,8 @@ import { ToolCatalog } from '../src/mcp/bridge.js';
 import { jittered } from '../src/federation/dial.js';
 import { acceptJoins, joinParent } from '../src/index.js';
 import { connect, createServer, type Socket } from 'node:net';
-import { collect, contents, errorOf, eventually } from './helpers.js';
+import { collect, contents, errorOf, eventually, tick } from './helpers.js';
+import WebSocket from 'ws';
 
 /**
  * Hubs in this process, the WebSocket between them real (loopback): what the
@@ -196,6 +197,62 @@ describe('federation in process', () => {
         assert.ok(d >= ceiling / 2 && d <= ceiling, `attempt ${attempt}: ${d} in [${ceiling / 2}, ${ceiling}]`);
       }
     }
+  });
+
+  it('<root>.call_pause holds one stream at the server (its producer stops), call_resume lets it go on, unsubscribing a held stream ends it', async () => {
+    let produced = 0;
+    let finalized = 0;
+    const b = await remoteHub(
+      defineActivation({
+        namespace: 'tick',
+        methods: {
+          forever: {
+            streaming: true,
+            handler: async function* () {
+              try {
+                for (;;) {
+                  produced++;
+                  yield produced;
+                  await new Promise((r) => setImmediate(r));
+                }
+              } finally {
+                finalized++;
+              }
+            },
+          },
+        },
+      }),
+      stock,
+    );
+    const ws = new WebSocket(b.url);
+    await new Promise((r) => ws.once('open', r));
+    const answers = new Map<number, unknown>();
+    ws.on('message', (raw) => {
+      const msg = JSON.parse(String(raw)) as { id?: number; result?: unknown };
+      if (typeof msg.id === 'number') answers.set(msg.id, msg.result);
+    });
+    const send = (id: number, method: string, params: unknown) => ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    send(1, 'remote.call', { method: 'tick.forever' });
+    await eventually(() => produced > 50);
+    send(2, 'remote.call_pause', [answers.get(1)]);
+    await eventually(() => answers.get(2) === true);
+    await tick(50);
+    const held = produced;
+    await tick(100);
+    assert.ok(produced <= held + 33, `the producer stops within its read-ahead (${held} → ${produced})`);
+    const stopped = produced;
+    send(3, 'remote.call_resume', [answers.get(1)]);
+    await eventually(() => produced > stopped + 100);
+    send(4, 'remote.call_pause', [answers.get(1)]);
+    await eventually(() => answers.get(4) === true);
+    send(5, 'remote.call_unsub', [answers.get(1)]);
+    await eventually(() => finalized === 1);
+    // The server is not spinning on the released hold: it still answers.
+    assert.deepEqual(contents(await collect(b.hub.call('stock.get', { sku: 'alive' }))), [{ sku: 'alive' }]);
+    send(6, 'remote.call_pause', [999]);
+    await eventually(() => answers.has(6));
+    assert.equal(answers.get(6), false);
+    ws.close();
   });
 
   it('a mount name must be a path segment and a URL a WebSocket URL', () => {

@@ -190,6 +190,37 @@ client.$close();
     ws.close();
   });
 
+  it('one stalled consumer does not stall the mount: its stream is held at B, other streams through A keep flowing', async () => {
+    const stats = async (): Promise<Stats> => data(await callItems(b.url, 'inventory.stats'))[0] as Stats;
+    const slow = new WebSocket(a.url);
+    await new Promise((r) => slow.once('open', r));
+    let received = 0;
+    slow.on('message', () => received++);
+    slow.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'plexus.call', params: { method: 'b.inventory.flood', params: { size: 16 * 1024 } } }));
+    await eventually(() => received > 20, 10_000);
+    (slow as unknown as { _socket: { pause(): void } })._socket.pause();
+    let last = -1;
+    let settled = 0;
+    await until(async () => {
+      const { produced } = await stats();
+      settled = produced === last ? settled + 1 : 0;
+      last = produced;
+      if (settled < 3) throw new Error('still producing');
+    }, 20_000);
+    // The flood is paused at B; a second client's stream through the same mount completes.
+    const other = new PlexusClient({ url: a.url });
+    const counted: unknown[] = [];
+    const done = (async () => {
+      for await (const item of other.call('b.inventory.count', { n: 3000 })) if (item.type === 'data') counted.push(item.content);
+    })();
+    const outcome = await Promise.race([done.then(() => 'completed'), new Promise((r) => setTimeout(() => r('stalled'), 20_000))]);
+    assert.equal(outcome, 'completed', `the other stream got ${counted.length} of 3000 items`);
+    assert.equal(counted.length, 3000);
+    assert.equal((await stats()).produced, last, 'the flood stayed paused meanwhile');
+    other.close();
+    slow.terminate();
+  });
+
   it('breaking a client loop on A cancels the remote stream (generator finally on B)', async () => {
     const before = (data(await callItems(b.url, 'inventory.stats'))[0] as Stats).finalized;
     const client = new PlexusClient({ url: a.url });

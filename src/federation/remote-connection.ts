@@ -9,10 +9,13 @@ import { RemoteUnavailableError } from './remote-errors.js';
 
 /** How much a connection may hold of items its local consumers have not taken yet. */
 export interface FlowLimits {
-  /** Above this many unread bytes the socket stops being read (default 1 MiB)... */
+  /**
+   * Default 1 MiB. A stream with more than a quarter of this unread locally is held at
+   * the remote (`<root>.call_pause`) until it drops below a sixteenth; the socket
+   * itself stops being read above 8× this in all (1× for a remote that cannot hold
+   * single streams), until a quarter of that.
+   */
   readonly highWaterBytes?: number;
-  /** ...until they fall below this (default a quarter of it). */
-  readonly lowWaterBytes?: number;
 }
 
 /** What `relay` does with the items of a remote call. */
@@ -62,9 +65,10 @@ const MiB = 1024 * 1024;
  * The client side of the Plexus protocol on one WebSocket, for a mounted hub: the
  * socket was dialled by this hub (`--mount`) or dialled *to* it by the remote and
  * turned around (`--join`). Unlike `PlexusClient`, a stream's items are pulled: when
- * local consumers leave more than `highWaterBytes` unread, the socket is paused, the
- * kernel buffers fill, and the remote server's own backpressure pauses its producer.
- * (One paused socket stalls every stream on it: the price of one connection.)
+ * a local consumer falls behind, its stream is held at the remote (`…_pause`, the
+ * remote's pump stops, so its producer does), and the others keep flowing. A remote
+ * that cannot hold single streams gets the blunt version: the socket is paused, the
+ * kernel buffers fill, and the remote server's own backpressure pauses every producer.
  */
 export class RemoteConnection {
   /** Requests awaiting their answer: a subscribe of a relayed stream, or a plain request. */
@@ -80,7 +84,17 @@ export class RemoteConnection {
   #corked = false;
   readonly #socket?: Socket;
   readonly #high: number;
-  readonly #low: number;
+  /** Unread bytes of one stream above which it is held at the remote; resumed at a quarter of it. */
+  readonly #streamHigh: number;
+  /** The remote holds single streams (`<root>.call_pause`); false once it refused, then only the socket is paused. */
+  #holds = true;
+  readonly #holdAnswer: Pending = {
+    resolve: () => {},
+    reject: () => {
+      this.#holds = false;
+      this.#checkPause();
+    },
+  };
   /** Set once the socket closed: the error every call gets from then on. */
   lost?: Error;
 
@@ -91,7 +105,7 @@ export class RemoteConnection {
     limits: FlowLimits = {},
   ) {
     this.#high = limits.highWaterBytes ?? MiB;
-    this.#low = limits.lowWaterBytes ?? this.#high / 4;
+    this.#streamHigh = this.#high / 4;
     // ws keeps its net.Socket here; corking it coalesces a burst of requests into one write.
     this.#socket = (ws as unknown as { _socket?: Socket })._socket;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -179,13 +193,40 @@ export class RemoteConnection {
     this.#send(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(respondMethod)},"params":${JSON.stringify({ request_id: requestId, response_data: response })}}`);
   }
 
-  /** A stream's consumer took `size` bytes' worth of items: maybe read the socket again. */
-  consumed(size: number): void {
+  /**
+   * Unread bytes above which the socket itself stops being read: the connection's
+   * limit when the remote cannot hold single streams, else a safety net well above the
+   * per-stream holds (which keep one slow stream from stalling the others).
+   */
+  get #socketLimit(): number {
+    return this.#holds ? this.#high * 8 : this.#high;
+  }
+
+  #checkPause(): void {
+    if (!this.#paused && this.#unread > this.#socketLimit) {
+      this.#paused = true;
+      this.ws.pause();
+    }
+  }
+
+  /** A stream's consumer took `size` bytes' worth of items: maybe resume the stream, or read the socket again. */
+  consumed(size: number, stream: RelayStream): void {
     this.#unread -= size;
-    if (this.#paused && this.#unread <= this.#low) {
+    stream.unread -= size;
+    if (stream.held && stream.unread <= this.#streamHigh / 4) this.#hold(stream, false);
+    if (this.#paused && this.#unread <= this.#socketLimit / 4) {
       this.#paused = false;
       this.ws.resume();
     }
+  }
+
+  /** Asks the remote to stop (or go on) sending one stream's items. */
+  #hold(stream: RelayStream, on: boolean): void {
+    stream.held = on;
+    if (stream.sub === undefined || this.lost) return;
+    const id = this.#nextId++;
+    this.#pending.set(id, this.#holdAnswer);
+    this.#send(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(`${stream.method}_${on ? 'pause' : 'resume'}`)},"params":[${stream.sub}]}`);
   }
 
   #send(text: string): void {
@@ -296,10 +337,9 @@ export class RemoteConnection {
     if (item.type === 'done') this.#streams.delete(sub);
     if (!stream.push(item, size)) return;
     this.#unread += size;
-    if (!this.#paused && this.#unread > this.#high) {
-      this.#paused = true;
-      this.ws.pause();
-    }
+    stream.unread += size;
+    if (this.#holds && !stream.held && stream.unread > this.#streamHigh && item.type !== 'done') this.#hold(stream, true);
+    this.#checkPause();
   }
 
   #closed(reason: string): void {
@@ -334,6 +374,15 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
   #stopped = false;
   #sub?: number;
   #located = false;
+  /** Bytes of items queued here, not yet taken (kept by the connection). */
+  unread = 0;
+  /** True while the remote was asked to hold this stream. */
+  held = false;
+
+  /** The remote's subscription id, once it answered. */
+  get sub(): number | undefined {
+    return this.#sub;
+  }
 
   /** True once the first item (which carries the provenance) went through. */
   get located(): boolean {
@@ -347,7 +396,7 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
 
   constructor(
     private readonly conn: RemoteConnection,
-    private readonly method: string,
+    readonly method: string,
     private readonly options: RelayOptions,
     private readonly caller?: RelayCaller,
   ) {}
@@ -396,7 +445,7 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
   next(): Promise<IteratorResult<unknown>> {
     const queued = this.#take();
     if (queued) {
-      this.conn.consumed(queued.size);
+      this.conn.consumed(queued.size, this);
       try {
         return this.#convert(queued.item) as unknown as Promise<IteratorResult<unknown>>;
       } catch (err) {
@@ -430,7 +479,8 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
       for (let i = this.#head; i < this.#queue.length; i++) unread += this.#queue[i]!.size;
       this.#queue = [];
       this.#head = 0;
-      if (unread > 0) this.conn.consumed(unread);
+      this.held = false; // the unsubscribe ends it at the remote
+      if (unread > 0) this.conn.consumed(unread, this);
       if (!this.#ended && this.#sub !== undefined) this.conn.unsubscribe(this.method, this.#sub);
       const waiter = this.#waiter;
       this.#waiter = undefined;

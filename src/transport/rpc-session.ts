@@ -8,6 +8,8 @@ import { errorResponse, itemNotification, parseRequest, resultResponse, type Jso
 interface Subscription {
   readonly id: number;
   readonly stream: CallStream;
+  /** Set while the peer holds this stream (`<root>.call_pause`): its pump sends nothing. */
+  held?: { readonly promise: Promise<void>; readonly release: () => void };
 }
 
 /** Kept importable from here for code written before `transport/types.ts`. */
@@ -46,6 +48,10 @@ export class RpcSession {
       [`${root}.hash`, (req) => this.#subscribe(req, () => hub.call(`${root}.hash`, this.#noParams(req.params)))],
       ['_info', (req) => this.#subscribe(req, () => (this.#noParams(req.params), hub.info()))],
       [`${root}.call_unsub`, (req) => this.#unsubscribe(req)],
+      // Per-stream flow control for a peer that multiplexes many streams (a hub mounting
+      // this one): holding one slow stream leaves the others flowing on the connection.
+      [`${root}.call_pause`, (req) => this.#hold(req, true)],
+      [`${root}.call_resume`, (req) => this.#hold(req, false)],
       [`${root}.schema_unsub`, (req) => this.#unsubscribe(req)],
       [`${root}.hash_unsub`, (req) => this.#unsubscribe(req)],
       ['_info_unsub', (req) => this.#unsubscribe(req)],
@@ -96,7 +102,10 @@ export class RpcSession {
   close(): void {
     this.#closed = true;
     this.#refusing = true;
-    for (const sub of this.#subs.values()) sub.stream.cancel();
+    for (const sub of this.#subs.values()) {
+      sub.stream.cancel();
+      this.#unhold(sub);
+    }
     this.#subs.clear();
     this.#wakeIdle();
   }
@@ -190,7 +199,7 @@ export class RpcSession {
 
   /** Sends every ready item while the sink takes them; true when the stream has ended. */
   #flush(sub: Subscription): boolean {
-    while (!this.sink.congested()) {
+    while (!this.sink.congested() && !sub.held) {
       const item = sub.stream.poll();
       if (!item) return false;
       if (this.#send(sub, item)) return true;
@@ -198,18 +207,40 @@ export class RpcSession {
     return false;
   }
 
-  #unsubscribe(req: JsonRpcRequest): void {
+  #subscriptionOf(req: JsonRpcRequest): Subscription | undefined {
     const p = req.params;
     const raw = Array.isArray(p) ? p[0] : p && typeof p === 'object' ? (p as { subscription?: unknown }).subscription : undefined;
     if (typeof raw !== 'number' && typeof raw !== 'string') {
       throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: expected [<subscription id>]');
     }
-    const sub = this.#subs.get(Number(raw));
+    return this.#subs.get(Number(raw));
+  }
+
+  #unsubscribe(req: JsonRpcRequest): void {
+    const sub = this.#subscriptionOf(req);
     if (sub) {
       this.#forget(sub.id);
       sub.stream.cancel();
+      this.#unhold(sub);
     }
     this.#reply(req.id, sub !== undefined);
+  }
+
+  /** `<root>.call_pause [id]` / `call_resume [id]`: true when the stream exists. */
+  #hold(req: JsonRpcRequest, on: boolean): void {
+    const sub = this.#subscriptionOf(req);
+    if (sub && on && !sub.held) {
+      let release!: () => void;
+      const promise = new Promise<void>((r) => (release = r));
+      sub.held = { promise, release };
+    } else if (sub && !on) this.#unhold(sub);
+    this.#reply(req.id, sub !== undefined);
+  }
+
+  #unhold(sub: Subscription): void {
+    const held = sub.held;
+    sub.held = undefined; // first: the pump re-checks it when it wakes
+    held?.release();
   }
 
   /** Moves items from the stream to the peer, pausing while the peer is congested. */
@@ -218,6 +249,11 @@ export class RpcSession {
     try {
       for (;;) {
         if (this.sink.congested()) await this.sink.drained();
+        if (sub.held) {
+          await sub.held.promise;
+          if (!this.#subs.has(id)) break;
+          continue;
+        }
         // Items that are ready go out synchronously; only an empty queue waits.
         let item = stream.poll();
         if (!item) {
