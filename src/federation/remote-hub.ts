@@ -2,7 +2,8 @@ import type { WebSocket } from 'ws';
 import { assertSegment, type Activation, type CallContext, type MethodInfo } from '../activation/types.js';
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import { PlexusError } from '../wire/errors.js';
-import { RemoteConnection, type FlowLimits, type RelayOptions, type RelayStream } from './remote-connection.js';
+import { RemoteConnection, type FlowLimits } from './remote-connection.js';
+import type { RelayOptions, RelayStream } from './relay-stream.js';
 import { RemoteUnavailableError } from './remote-errors.js';
 import { loadRemoteTree, type RemoteNode } from './remote-tree.js';
 
