@@ -14,6 +14,8 @@ import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import WebSocket from 'ws';
 import type { Router } from './servers/trpc.js';
 import { WireClient } from './wire-client.js';
+import { parseGrant } from '../src/auth/grants.js';
+import { TokenStore } from '../src/auth/token-store.js';
 import { arborBenchmarks } from './arbor.js';
 import { explorerPaint } from './explorer-paint.js';
 import { coneTtftBenchmark } from './cone-ttft.js';
@@ -65,7 +67,7 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}, ready = /READY (\d+)
   });
 }
 
-const startServer = (kind: Kind) => start(['--import', 'tsx', SERVERS[kind], '0']);
+const startServer = (kind: Kind, env: NodeJS.ProcessEnv = {}) => start(['--import', 'tsx', SERVERS[kind], '0'], env);
 
 function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -181,6 +183,37 @@ async function protocolBenchmarks(): Promise<{ rows: Row[]; latency: Record<Kind
       { workload: `${CONCURRENT_STREAMS} streams × ${CONCURRENT_STREAM_ITEMS.toLocaleString('en')} items`, unit: 'items/s', results: med('streams100'), target: { vsBare: 2, vsTrpc: 3 } },
     ],
   };
+}
+
+/**
+ * Auth overhead: the same plexus-hub server with auth off (open) and on (a token
+ * store: bearer token on the upgrade, the access check at every hop, an audit
+ * record per call), unary echo.once at 64 and at 1 in flight, side by side.
+ */
+async function authBenchmarks(): Promise<{ rows: Row[]; samples: Record<string, Record<string, number[]>> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-auth-'));
+  const { token } = new TokenStore(dir).create({ name: 'bench', hub: 'plexus', grants: [parseGrant('echo.*:read'), parseGrant('bench.*:read')] });
+  const samples: Record<string, Record<string, number[]>> = { unary64: { open: [], auth: [] }, unary1: { open: [], auth: [] } };
+  try {
+    for (let run = 0; run < RUNS; run++) {
+      const variants = run % 2 === 0 ? (['open', 'auth'] as const) : (['auth', 'open'] as const);
+      for (const variant of variants) {
+        const server = await startServer('plexus', variant === 'auth' ? { BENCH_AUTH_DIR: dir } : {});
+        const client = await WireClient.open(`ws://127.0.0.1:${server.port}`, variant === 'auth' ? { authorization: `Bearer ${token}` } : {});
+        const unary = async () => (await client.call('echo.once', { message: 'hi' }), 1);
+        await throughput(unary, 8);
+        samples.unary64![variant]!.push(await throughput(unary, 64));
+        samples.unary1![variant]!.push(await throughput(unary, 1));
+        client.close();
+        await server.stop();
+        log(`  run ${run + 1}/${RUNS} ${variant}: unary64 ${Math.round(samples.unary64![variant]!.at(-1)!)}, unary1 ${Math.round(samples.unary1![variant]!.at(-1)!)}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const row = (w: string, label: string): Row => ({ workload: label, unit: 'calls/s', results: { plexus: median(samples[w]!.auth!), bare: median(samples[w]!.open!) } });
+  return { rows: [row('unary64', 'auth on vs off: unary, 64 in flight'), row('unary1', 'auth on vs off: unary, 1 in flight')], samples };
 }
 
 async function mcpCallsPerSecond(client: Client): Promise<number> {
@@ -368,7 +401,7 @@ async function federationBenchmarks(): Promise<{ rows: { workload: string; unit:
 }
 
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
-const only = new Set((process.env.BENCH_ONLY ?? 'protocol,mcp,startup,memory,federation,explorer,arbor,cone').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'protocol,auth,mcp,startup,memory,federation,explorer,arbor,cone').split(','));
 const started = performance.now();
 const lap = (() => {
   let last = performance.now();
@@ -382,6 +415,9 @@ log(`plexus-hub benchmark: ${RUNS} runs of ${MEASURE_MS} ms per protocol workloa
 log('protocol workloads…');
 const protocol = only.has('protocol') ? await protocolBenchmarks() : { rows: [], latency: { plexus: { p50: NaN, p99: NaN }, bare: { p50: NaN, p99: NaN }, trpc: { p50: NaN, p99: NaN } } };
 lap('protocol');
+log('auth overhead…');
+const authRows = only.has('auth') ? await authBenchmarks() : { rows: [], samples: {} };
+lap('auth');
 log('MCP…');
 const mcp = only.has('mcp') ? await mcpBenchmarks() : [];
 lap('MCP');
@@ -420,6 +456,8 @@ const results = {
   protocol: protocol.rows,
   protocol_samples: protocol.samples,
   latency_ms_1_in_flight: protocol.latency,
+  auth: authRows.rows.map((r) => ({ ...r, overhead: 1 - r.results.plexus! / r.results.bare! })),
+  auth_samples: authRows.samples,
   mcp,
   startup: start_,
   memory,
@@ -434,6 +472,10 @@ writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, nu
 const lat = protocol.latency;
 console.log(`\n${table([...protocol.rows, ...mcp])}`);
 console.log(`\n(MCP rows: "bare ws" column = the same tool on the SDK's own McpServer, same transport and client.)`);
+for (const r of authRows.rows) {
+  const overhead = 1 - r.results.plexus! / r.results.bare!;
+  console.log(`${r.workload}: ${fmt(r.results.plexus)} vs ${fmt(r.results.bare)} calls/s, overhead ${(overhead * 100).toFixed(1)}%${r.workload.includes('64') ? ` (goal ≤ 5% ${overhead <= 0.05 ? '✓' : '✗'})` : ''}`);
+}
 console.log(`\nlatency, 1 in flight (ms): plexus-hub p50 ${lat.plexus.p50.toFixed(3)} p99 ${lat.plexus.p99.toFixed(3)} | bare ws p50 ${lat.bare.p50.toFixed(3)} p99 ${lat.bare.p99.toFixed(3)} | tRPC p50 ${lat.trpc.p50.toFixed(3)} p99 ${lat.trpc.p99.toFixed(3)}`);
 console.log(`start-up to first answer: cold cache ${Math.round(start_.cold_start_ms)} ms, warm cache ${Math.round(start_.warm_start_ms)} ms (target ≤ 1000 ms ${start_.warm_start_ms <= 1000 ? '✓' : '✗'}); schema generation for the built-ins ${start_.schema_generation_ms} ms`);
 console.log('memory (RSS, MB):');

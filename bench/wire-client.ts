@@ -16,9 +16,9 @@ export class WireClient {
     ws.on('message', (data) => this.#receive(data.toString()));
   }
 
-  static async open(url: string): Promise<WireClient> {
+  static async open(url: string, headers: Record<string, string> = {}): Promise<WireClient> {
     // The client must not be the bottleneck when measuring servers: skip UTF-8 validation.
-    const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
+    const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, headers });
     await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
     return new WireClient(ws);
   }

@@ -29,6 +29,16 @@ export type { CloseOptions, MessageSink, SessionLimits } from './transport/types
 export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './mcp/http.js';
 export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './mcp/stdio.js';
 export type { ToolNaming } from './mcp/tool-names.js';
+// Auth: tokens, grants, principals, the audit log, discovery.
+export { HubAuth, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOptions } from './auth/hub-auth.js';
+export { TokenStore, type TokenRecord, type TokenCheck } from './auth/token-store.js';
+export { parseGrant, patternMatches, formatGrant, type Grant } from './auth/grants.js';
+export { asPrincipal, openPrincipal, trustedPrincipal, type Principal } from './auth/principal.js';
+export type { Verb } from './auth/verbs.js';
+export { AuditLog, type AuditEvent, type AuditOutcome, type AuditRecord } from './auth/audit-log.js';
+export { verifyAuditLog, type AuditVerdict } from './auth/audit-verify.js';
+export { resolveDataDir } from './auth/data-dir.js';
+export { discoveryHandler, DISCOVERY_PATH, type DiscoveryDocument, type DiscoveryOptions } from './transport/discovery.js';
 export {
   mountRemote,
   RemoteHub,

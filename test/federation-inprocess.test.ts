@@ -7,6 +7,12 @@ import { acceptJoins, joinParent } from '../src/index.js';
 import { connect, createServer, type Socket } from 'node:net';
 import { collect, contents, errorOf, eventually, tick } from './helpers.js';
 import WebSocket from 'ws';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HubAuth } from '../src/auth/hub-auth.js';
+import { TokenStore } from '../src/auth/token-store.js';
+import { parseGrant } from '../src/auth/grants.js';
 
 /**
  * Hubs in this process, the WebSocket between them real (loopback): what the
@@ -87,7 +93,11 @@ describe('federation in process', () => {
     const refused = await collect(a.call('b.stock.get', { sku: 'x' }, { principal: 'mallory' }));
     assert.deepEqual([errorOf(refused)?.code, errorOf(refused)?.message], ['-32003', 'Forbidden: b.stock.get']);
     assert.equal(gets, before, 'the remote method did not run');
-    assert.deepEqual(seen, ['(root)', 'b final']);
+    // Every hop of the full path is checked, down to the method the remote described.
+    assert.deepEqual(seen, ['(root)', 'b', 'b.stock final']);
+    seen.length = 0;
+    const unknown = await collect(a.call('b.stock.nothing', {}, { principal: 'alice' }));
+    assert.deepEqual([errorOf(unknown)?.code, errorOf(unknown)?.message], ['-32601', 'Method not found: b.stock.nothing']);
     const allowed = await collect(a.call('b.stock.get', { sku: 'x' }, { principal: 'alice' }));
     assert.deepEqual(contents(allowed), [{ sku: 'x' }]);
     assert.equal(gets, before + 1);
@@ -253,6 +263,36 @@ describe('federation in process', () => {
     await eventually(() => answers.has(6));
     assert.equal(answers.get(6), false);
     ws.close();
+  });
+
+  it('auth: a local token\'s grants restrict the mounted path (calls, schemas, MCP tools); the remote is not asked', async () => {
+    const b = await remoteHub(stock, defineActivation({ namespace: 'secret', methods: { read: { handler: () => 'classified' } } }));
+    const dir = mkdtempSync(join(tmpdir(), 'plexus-fed-auth-'));
+    const store = new TokenStore(dir);
+    const token = store.create({ name: 'clerk', hub: 'plexus', grants: [parseGrant('b.stock.get:read')] }).token;
+    const auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 } });
+    try {
+      const a = new DynamicHub('plexus', { auth });
+      a.mount('b', b.url, { watchMs: 0 });
+      await a.ready();
+      const result = auth.authenticate(token, 'test', 'test');
+      assert.ok(result.ok);
+      const clerk = result.principal;
+      const before = gets;
+      assert.deepEqual(contents(await collect(a.call('b.stock.get', { sku: 'ok' }, { principal: clerk }))), [{ sku: 'ok' }]);
+      assert.equal(gets, before + 1);
+      const secret = await collect(a.call('b.secret.read', {}, { principal: clerk }));
+      assert.deepEqual([errorOf(secret)?.code, errorOf(secret)?.message], ['-32601', 'Activation not found: secret']);
+      const viaRemoteRoot = await collect(a.call('b.call', { method: 'secret.read' }, { principal: clerk }));
+      assert.equal(errorOf(viaRemoteRoot)?.code, '-32601', 'the remote root\'s call method is not granted either');
+      const schema = (await a.schema('b', { principal: clerk })) as PluginSchema;
+      assert.deepEqual(schema.children?.map((c) => c.namespace), ['stock']);
+      await assert.rejects(a.schema('b.secret', { principal: clerk }), /Activation not found: secret/);
+      a.unmount('b');
+    } finally {
+      auth.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a mount name must be a path segment and a URL a WebSocket URL', () => {

@@ -78,6 +78,7 @@ export class DecoratedActivation implements Activation {
         ...(extracted.params ? { params: extracted.params } : {}),
         returns: extracted.returns,
         streaming: m.options.streaming ?? extracted.streaming,
+        ...(m.options.verbs ? { verbs: m.options.verbs } : {}),
         ...(m.options.bidirectional ? { bidirectional: true } : {}),
         args: extracted.args,
       };

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
+import { checkVerbs } from '../auth/verbs.js';
 import { assertSegment } from './types.js';
 
 export interface ActivationOptions {
@@ -21,6 +22,8 @@ export interface MethodOptions {
   readonly description?: string;
   /** Overrides what the return type says (streams: AsyncIterable, Generator, Observable). */
   readonly streaming?: boolean;
+  /** What a caller must be granted to call this method (default `read`). */
+  readonly verbs?: readonly ('read' | 'write' | 'execute')[];
   /**
    * The method asks its caller questions mid-stream with `ctx.request()`. Shown as
    * `bidirectional: true` in its schema (not part of its hash, as in the spec).
@@ -72,6 +75,7 @@ export function method(options: MethodOptions = {}) {
     const name = options.name ?? snakeCase(key);
     assertSegment('Method name', name);
     if (name === 'schema') throw new TypeError('"schema" is a built-in method of every activation');
+    if (options.verbs) checkVerbs(`@method() ${key}`, options.verbs);
     const entry: DecoratedMethod = { key, name, options };
     if (standard) {
       pendingStandardMethods.push(entry);

@@ -1,3 +1,4 @@
+import { checkVerbs, type Verb } from '../auth/verbs.js';
 import { assertSegment, type Activation, type CallContext, type JsonSchema, type MethodInfo } from './types.js';
 
 export interface DynamicMethod {
@@ -7,6 +8,8 @@ export interface DynamicMethod {
   /** JSON Schema of one data item's content; defaults to `{}` (anything). */
   readonly returns?: JsonSchema;
   readonly streaming?: boolean;
+  /** What a caller must be granted to call it (default `['read']`). */
+  readonly verbs?: readonly Verb[];
   /** The handler asks its caller questions with `ctx.request()`. */
   readonly bidirectional?: boolean;
   /** Same return forms as a decorated method: value, Promise, AsyncIterable, Generator, Observable. */
@@ -40,6 +43,7 @@ export function defineActivation(spec: DynamicActivationSpec): Activation {
       ...(m.params ? { params: m.params } : {}),
       returns: m.returns ?? {},
       streaming: m.streaming ?? false,
+      ...(m.verbs ? { verbs: checkVerbs(`${spec.namespace}.${name}`, m.verbs) } : {}),
       ...(m.bidirectional ? { bidirectional: true } : {}),
     };
   });

@@ -1,3 +1,4 @@
+import type { Verb } from '../auth/verbs.js';
 import type { JsonSchema } from '../wire/schema-types.js';
 
 export type { JsonSchema } from '../wire/schema-types.js';
@@ -17,6 +18,8 @@ export interface MethodInfo {
    * computed it, used as-is. Otherwise the hash is computed from the fields above.
    */
   readonly hash?: string;
+  /** What a caller must be granted to call it; absent means `['read']`. */
+  readonly verbs?: readonly Verb[];
   /** The method may ask its caller questions mid-stream (`ctx.request`). */
   readonly bidirectional?: boolean;
 }
@@ -32,7 +35,9 @@ export interface CallContext {
   readonly path: string;
   /**
    * Who is calling, as the caller's transport established it (`CallOptions.principal`);
-   * undefined when nobody said. The hub's route guard has already checked it.
+   * undefined when nobody said. The hub's route guard has already checked it. With
+   * the hub's own auth it is a `Principal` (`name`: a token's principal, `anonymous`
+   * on an open hub, `stdio-parent`); see `asPrincipal()`.
    */
   readonly principal?: unknown;
   /**

@@ -17,6 +17,11 @@ import { DynamicHub } from '../hub/dynamic-hub.js';
 import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
+import { resolveDataDir } from '../auth/data-dir.js';
+import { HubAuth, isLoopbackHost } from '../auth/hub-auth.js';
+import type { Principal } from '../auth/principal.js';
+import { discoveryHandler } from '../transport/discovery.js';
+import { addAuthCommands } from './auth-commands.js';
 import { itemText, paramsFromArgs, pluginText, TextPrinter } from './format.js';
 import { loadActivations } from './load-modules.js';
 import { applyMounts, federationOptions, mountOptions, startFederation } from './federation-options.js';
@@ -36,8 +41,8 @@ function integer(value: string): number {
   return n;
 }
 
-async function buildHub(modules: readonly string[], root: string, builtins: boolean, optional?: OptionalSet, opts: Record<string, unknown> = {}): Promise<DynamicHub> {
-  const hub = new DynamicHub(root);
+async function buildHub(modules: readonly string[], root: string, builtins: boolean, optional?: OptionalSet, auth?: HubAuth, opts: Record<string, unknown> = {}): Promise<DynamicHub> {
+  const hub = new DynamicHub(root, auth ? { auth } : {});
   if (builtins) hub.register(...builtinActivations());
   if (optional) hub.register(...optional.activations);
   hub.register(...(await loadActivations(modules)));
@@ -47,9 +52,45 @@ async function buildHub(modules: readonly string[], root: string, builtins: bool
   return hub;
 }
 
+/**
+ * The hub's auth from the data dir: required when it has a token store, else open.
+ * A server reachable beyond loopback refuses to run open unless told to.
+ */
+function hubAuth(opts: { root: string; dataDir?: string; audit?: boolean; insecureNoAuth?: boolean }, bind?: string): HubAuth {
+  const dataDir = resolveDataDir(opts.dataDir);
+  const auth = new HubAuth({ hub: opts.root, dataDir, audit: opts.audit === true });
+  if (auth.mode === 'open' && bind !== undefined && !isLoopbackHost(bind) && !opts.insecureNoAuth) {
+    auth.close();
+    throw new Error(
+      `refusing to serve on ${bind} without authentication: create a token first (hub token create <name> --grant '<pattern>:read' --data-dir ${dataDir}), or pass --insecure-no-auth to serve every method to anyone who can reach the port`,
+    );
+  }
+  // Flush the audit log and its head on any exit.
+  process.once('exit', () => auth.close());
+  return auth;
+}
+
+function authLine(auth: HubAuth, bind: string | undefined): string {
+  const audit = auth.audit ? `; audit log ${auth.audit.file}` : '';
+  if (auth.mode === 'required') return `plexus-hub: auth required: bearer tokens from ${auth.store!.file}${audit}`;
+  const where = bind === undefined ? 'stdio' : isLoopbackHost(bind) ? `loopback ${bind}` : `${bind} (--insecure-no-auth)`;
+  return `plexus-hub: auth open (${where}, no token store): every client may call every method${audit}`;
+}
+
+/** `--token` (or $PLEXUS_HUB_TOKEN) for stdio transports: that principal instead of the trusted parent. */
+function stdioPrincipal(auth: HubAuth, token: string | undefined, transport: string): Principal | undefined {
+  if (token === undefined) return undefined;
+  if (auth.mode !== 'required') throw new Error('--token needs a token store in the data dir (hub token create …)');
+  const result = auth.authenticate(token, transport, transport);
+  if (!result.ok) throw new Error(result.message);
+  return result.principal;
+}
+
+const tokenOption = (what: string) => new Option('--token <token>', what).env('PLEXUS_HUB_TOKEN');
+
 /** `--with` and `--data-dir`: the opt-in storage activations over one SQLite file. */
 const withOption = () => new Option('--with <names>', `opt-in activations, comma-separated: ${OPTIONAL_ACTIVATIONS.join(', ')}`).argParser(parseOptional);
-const dataDirOption = () => new Option('--data-dir <dir>', 'where --with activations keep hub.db (default $PLEXUS_HUB_DATA or ./.plexus-hub)');
+const dataDirOption = () => new Option('--data-dir <dir>', 'the hub\'s state: tokens.json, audit.jsonl, hub.db of --with activations (default $PLEXUS_HUB_DATA or ./.plexus-hub)');
 
 const configOption = () => new Option('--config <file>', 'a JSON file: {"with": ["arbor", …], "data_dir": "…"} (flags win)');
 
@@ -97,21 +138,29 @@ federationOptions(program
   .addOption(withOption())
   .addOption(dataDirOption())
   .addOption(configOption())
+  .option('--insecure-no-auth', 'serve on a non-loopback address without a token store (everyone may call everything)')
+  .option('--audit', 'write the audit log even when auth is open')
+  .addOption(tokenOption('with --stdio: act as this token\'s principal instead of trusting the parent process'))
   .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
+    const auth = hubAuth(opts, opts.stdio ? undefined : opts.host);
     const optional = await optionalSet(opts);
-    const hub = await buildHub(modules, opts.root, opts.builtins, optional, opts);
+    const hub = await buildHub(modules, opts.root, opts.builtins, optional, auth, opts);
     const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes };
     const federation = startFederation(hub, opts, log);
     if (opts.stdio) {
-      log(`plexus-hub: serving ${hub.namespace} (hash ${hub.hash()}) on stdio`);
-      await serveStdio(hub, limits);
+      const principal = stdioPrincipal(auth, opts.token, 'stdio');
+      log(`plexus-hub: serving ${hub.namespace} (hash ${hub.hash()}) on stdio as ${principal ? `principal ${principal.name}` : 'the trusted parent process'}`);
+      if (auth.audit) log(`plexus-hub: audit log ${auth.audit.file}`);
+      await serveStdio(hub, { ...limits, ...(principal ? { principal } : {}) });
+      auth.close();
       return;
     }
     const mcp = mcpHttpHandler(hub, { toolNames: opts.toolNames as ToolNaming });
     const explorer = opts.explorer ? explorerHandler() : undefined;
-    const http = (req: IncomingMessage, res: ServerResponse) => mcp(req, res) || (explorer?.(req, res) ?? false);
+    const discovery = discoveryHandler(hub, { mcpPath: '/mcp' });
+    const http = (req: IncomingMessage, res: ServerResponse) => discovery(req, res) || mcp(req, res) || (explorer?.(req, res) ?? false);
     const takeOver = federation.acceptor?.takeOver;
     const server = await serveWebSocket(hub, { host: opts.host, port: opts.port, ...limits, http, ...(takeOver ? { takeOver } : {}) });
     mcp.bind(server.host, server.port);
@@ -119,12 +168,14 @@ federationOptions(program
     log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);
     log(`plexus-hub: MCP (streamable HTTP) on http://${server.url.slice('ws://'.length)}/mcp`);
     if (explorer) log(`plexus-hub: schema explorer on http://${server.url.slice('ws://'.length)}/`);
+    log(authLine(auth, opts.host));
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) process.exit(130); // a second signal: don't wait
       stopping = true;
       log(`plexus-hub: ${signal}, shutting down`);
       void Promise.all([mcp.close(), federation.close(), server.close({ reason: 'Server shutting down' })]).then(() => {
+        auth.close();
         optional?.close(); // checkpoints the WAL into hub.db
         process.exit(0);
       });
@@ -157,11 +208,12 @@ program
   .option('--raw', 'print every item as a JSON line')
   .option('--template <name>', "print data items rendered by the server's mustache template of that name for this method")
   .option('--text <field>', 'print only that string field of each data item, as plain text as it arrives (streamed tokens: --text content)')
+  .addOption(tokenOption('a hub token (sent as Authorization: Bearer)'))
   .allowUnknownOption()
   .action(async (path: string, words: string[], opts) => {
     // Questions the method asks mid-stream are prompted on the terminal (or read from a piped stdin).
     const prompter = new TerminalPrompter();
-    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, onRequest: prompter.answer });
+    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, onRequest: prompter.answer, ...(opts.token ? { token: opts.token } : {}) });
     try {
       let params: Record<string, unknown> = {};
       if (opts.json) params = JSON.parse(opts.json);
@@ -195,8 +247,9 @@ program
   .argument('[path]', 'an activation (solar.earth) or method (echo.echo); the whole tree when omitted')
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--json', 'print the raw schema JSON')
+  .addOption(tokenOption('a hub token (sent as Authorization: Bearer)'))
   .action(async (path: string | undefined, opts) => {
-    const client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, ...(opts.token ? { token: opts.token } : {}) });
     try {
       const top = await client.schema(path);
       if (opts.json) return void process.stdout.write(`${JSON.stringify(top, null, 2)}\n`);
@@ -226,19 +279,30 @@ mountOptions(program
   .addOption(withOption())
   .addOption(dataDirOption())
   .addOption(configOption())
+  .option('--insecure-no-auth', 'with --http on a non-loopback address: serve without a token store')
+  .option('--audit', 'write the audit log even when auth is open')
+  .addOption(tokenOption('over stdio: act as this token\'s principal instead of trusting the parent process'))
   .addOption(toolNamesOption())
   .action(async (modules: string[], opts) => {
-    const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(opts), opts);
+    const auth = hubAuth(opts, opts.http ? opts.host : undefined);
+    const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(opts), auth, opts);
     const toolNames = opts.toolNames as ToolNaming;
     if (opts.http) {
       const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, toolNames });
       process.stdout.write(`plexus-hub: MCP (streamable HTTP) on ${server.url}\n`);
-      const stop = () => void server.close().then(() => process.exit(0));
+      process.stdout.write(`${authLine(auth, opts.host)}\n`);
+      const stop = () =>
+        void server.close().then(() => {
+          auth.close();
+          process.exit(0);
+        });
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       return;
     }
-    await serveMcpStdio(hub, { toolNames });
+    const principal = stdioPrincipal(auth, opts.token, 'mcp-stdio');
+    const mcp = await serveMcpStdio(hub, { toolNames, ...(principal ? { principal } : {}) });
+    void mcp;
     process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
   });
 
@@ -249,6 +313,7 @@ program
   .option('--url <url>', 'server URL', DEFAULT_URL)
   .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
   .option('--emit-ir', 'also write the language-neutral IR as ir.json')
+  .addOption(tokenOption('a hub token (sent as Authorization: Bearer)'))
   .option('--lang <language>', 'target language of the client: typescript or python', 'typescript')
   .action(async (opts) => {
     const { generate } = await import('../../codegen/index.js');
@@ -258,7 +323,7 @@ program
       const hub = await hubFromModule(opts.module);
       source = { schema: (path?: string) => hub.schema(path) };
     } else {
-      client = new PlexusClient({ url: opts.url, connectAttempts: 1 });
+      client = new PlexusClient({ url: opts.url, connectAttempts: 1, ...(opts.token ? { token: opts.token } : {}) });
       source = { schema: (path?: string) => client!.schema(path) };
     }
     try {
@@ -287,6 +352,8 @@ program
     const hub = await buildHub(modules, 'plexus', opts.builtins);
     process.stdout.write(`schemas ready in ${Math.round(performance.now() - started)} ms (root hash ${hub.hash()})\n`);
   });
+
+addAuthCommands(program);
 
 try {
   await program.parseAsync(process.argv);

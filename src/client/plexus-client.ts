@@ -27,6 +27,12 @@ export interface ClientOptions {
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
   /**
+   * A hub token (`hub token create`). In Node it is sent as `Authorization: Bearer`
+   * on the upgrade request; with a browser WebSocket (which cannot set headers) or
+   * a given `WebSocket` implementation, as the `token` query parameter.
+   */
+  readonly token?: string;
+  /**
    * Answers the server's mid-stream questions (`request` items): the value it returns
    * (or resolves to) is sent as the answer. Without it, or when it throws, requests
    * are declined with `{"type":"cancelled"}`.
@@ -56,6 +62,15 @@ export interface ServerInfo {
 
 export interface ClientCallOptions {
   readonly signal?: AbortSignal;
+}
+
+/** What an upgrade refused by the hub's auth means, in words (the `ws` package only gives the status). */
+function explainRefusal(message: string): string {
+  const status = /Unexpected server response: (\d+)/.exec(message)?.[1];
+  if (status === '401') return 'authentication failed (HTTP 401): the hub does not accept this token (unknown, revoked, expired or for another hub)';
+  if (status === '429') return 'too many failed authentications from this address (HTTP 429): try again later';
+  if (status === '403') return 'forbidden (HTTP 403)';
+  return message;
 }
 
 /** The connection went away (or never came) while a call needed it. */
@@ -309,7 +324,18 @@ export class PlexusClient {
   }
 
   async #open(): Promise<Connection> {
-    const Impl = this.options.WebSocket ?? ((globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? (await import('ws')).WebSocket as unknown as WebSocketConstructor);
+    const token = this.options.token;
+    const inNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+    // In Node, a token goes in a header, which needs the `ws` package (the global WebSocket cannot send headers).
+    const headerToken = token !== undefined && !this.options.WebSocket && inNode;
+    const Impl = this.options.WebSocket ?? (headerToken ? undefined : (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket) ?? ((await import('ws')).WebSocket as unknown as WebSocketConstructor);
+    const open = (): WebSocketLike => {
+      if (token === undefined) return new Impl(this.options.url);
+      if (headerToken) return new (Impl as unknown as new (url: string, o: object) => WebSocketLike)(this.options.url, { headers: { authorization: `Bearer ${token}` } });
+      const url = new URL(this.options.url);
+      url.searchParams.set('token', token);
+      return new Impl(url.href);
+    };
     const attempts = this.options.connectAttempts ?? 5;
     let delay = this.options.backoffMs ?? 100;
     let last: unknown;
@@ -320,7 +346,7 @@ export class PlexusClient {
       }
       try {
         return await new Promise<Connection>((resolve, reject) => {
-          const ws = new Impl(this.options.url);
+          const ws = open();
           ws.onopen = () => {
             ws.onerror = null;
             resolve(
@@ -331,11 +357,13 @@ export class PlexusClient {
               }),
             );
           };
-          ws.onerror = (ev) => reject(new PlexusConnectionError(`Cannot connect to ${this.options.url}: ${(ev as { message?: string }).message ?? 'connection failed'}`));
+          ws.onerror = (ev) => reject(new PlexusConnectionError(`Cannot connect to ${this.options.url}: ${explainRefusal((ev as { message?: string }).message ?? 'connection failed')}`));
           ws.onclose = () => reject(new PlexusConnectionError(`Cannot connect to ${this.options.url}`));
         });
       } catch (err) {
         last = err;
+        // A refused credential stays refused; retrying only trips the server's failed-auth limit.
+        if (/\(HTTP (401|403|429)\)/.test((err as Error).message)) break;
       }
     }
     throw last;

@@ -4,7 +4,12 @@ import { assertSegment, type Activation, type CallContext, type MethodInfo } fro
 import { CallStream, type CallStart } from '../stream/call-stream.js';
 import { ItemFactory } from '../stream/item-factory.js';
 import { foldHash } from '../hash/content-hash.js';
-import { PlexusError, errorItemCode } from '../wire/errors.js';
+import { AccessControl, AccessDenied } from '../auth/access.js';
+import { auditCall } from '../auth/audit-call.js';
+import type { HubAuth } from '../auth/hub-auth.js';
+import { asPrincipal } from '../auth/principal.js';
+import { DEFAULT_VERBS, type Verb } from '../auth/verbs.js';
+import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
 import { PendingRequests } from './pending-requests.js';
 import { RootMethods } from './root-methods.js';
 import { Router, type RouteGuard } from './router.js';
@@ -18,12 +23,22 @@ export interface DynamicHubOptions {
    * Default: none (every call passes). See `RouteGuard`.
    */
   readonly guard?: RouteGuard;
+  /**
+   * Authentication and access control (token store, audit log, mode). Transports
+   * ask it who a connection is; the router checks that principal at every hop, and
+   * every call made by a principal is audited.
+   */
+  readonly auth?: HubAuth;
 }
 
 export interface CallOptions {
   /** Aborting it cancels the call, like breaking out of the loop. */
   readonly signal?: AbortSignal;
-  /** Who is calling, for the route guard and `CallContext.principal`. */
+  /**
+   * Who is calling (transports pass the connection's principal): checked at every
+   * hop, audited, and `CallContext.principal`. Without one the call is trusted
+   * in-process code.
+   */
   readonly principal?: unknown;
 }
 
@@ -35,6 +50,9 @@ export interface CallOptions {
 export class DynamicHub implements Activation {
   readonly version: string;
   readonly description: string;
+  readonly auth?: HubAuth;
+  /** The access rules (what a principal sees); they restrict only token holders and unauthenticated callers. */
+  readonly access: AccessControl;
   readonly #children = new Map<string, Activation>();
   readonly #childUnsubscribes = new Map<string, () => void>();
   readonly #listeners = new Set<() => void>();
@@ -58,6 +76,11 @@ export class DynamicHub implements Activation {
     assertSegment('Hub namespace', namespace);
     this.version = options.version ?? '1.0.0';
     this.description = options.description ?? 'Plexus RPC hub';
+    this.access = new AccessControl(namespace);
+    if (options.auth) {
+      if (options.auth.hub !== namespace) throw new Error(`The hub's auth is for hub "${options.auth.hub}", not "${namespace}"`);
+      this.auth = options.auth;
+    }
     const view = {
       call: (path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: unknown) => this.#contents(path, params, signal, principal),
       rootHash: () => this.hash(),
@@ -73,9 +96,11 @@ export class DynamicHub implements Activation {
         root: this,
         child: (name) => this.#children.get(name),
         items: (provenance, contentType) => this.#items(provenance, contentType),
-        plugin: (node) => this.#hashes.plugin(node),
+        plugin: (node, at, principal) => this.access.plugin(principal, node, at, this.#hashes.plugin(node)),
+        methodVisible: (principal, at, info) => this.access.methodVisible(principal, at, info),
       },
-      { guard: options.guard },
+      // Open mode needs no guard: every principal there may call everything, and the hot path skips the hop loop.
+      { guard: composeGuards(this.auth?.mode === 'required' ? (check) => this.access.guard(check) : undefined, options.guard) },
     );
   }
 
@@ -118,6 +143,7 @@ export class DynamicHub implements Activation {
     this.#childList = undefined;
     this.#hashes = new TreeHashes();
     this.#router.clear();
+    this.access.invalidate();
     this.#isReady = false;
     this.#ready = undefined;
     for (const l of this.#listeners) l();
@@ -175,36 +201,64 @@ export class DynamicHub implements Activation {
     return this.#hashes.report(this);
   }
 
-  /** The schema of the activation at `path` (the root when omitted), or of one method. */
-  async schema(path?: string): Promise<PluginSchema | MethodSchema> {
+  /**
+   * The schema of the activation at `path` (the root when omitted), or of one
+   * method, as `principal` may see it (everything when omitted): the same rules as
+   * a call, and a hidden path fails exactly like a missing one.
+   */
+  async schema(path?: string, options: { principal?: unknown } = {}): Promise<PluginSchema | MethodSchema> {
     await this.ready();
+    const principal = options.principal;
+    const why = asPrincipal(principal)?.unauthenticated();
+    if (why) throw new AccessDenied(ErrorCode.AuthenticationRequired, why);
     const segments = path ? this.#segments(path) : [];
     const walk = await this.#router.walk(segments, segments.length);
-    if (walk.mountedAt !== undefined && walk.mountedAt < segments.length) return this.#mountedSchema(walk.hops[walk.hops.length - 1]!, segments.slice(walk.mountedAt));
-    if (!walk.missing && (walk.mountedAt === undefined || walk.mountedAt === segments.length)) return this.#hashes.plugin(walk.hops[walk.hops.length - 1]!);
-    if (segments.length === 0) throw walk.missing;
+    let missing = walk.missing;
+    if (walk.mountedAt !== undefined && walk.mountedAt < segments.length) {
+      const hidden = this.#hiddenHop(walk.hops, segments, principal);
+      if (hidden) throw hidden;
+      return this.#mountedSchema(walk.hops[walk.hops.length - 1]!, segments, walk.mountedAt, principal);
+    }
+    if (!missing && (walk.mountedAt === undefined || walk.mountedAt === segments.length)) {
+      const hidden = this.#hiddenHop(walk.hops, segments, principal);
+      if (!hidden) return this.access.plugin(principal, walk.hops[walk.hops.length - 1]!, segments, this.#hashes.plugin(walk.hops[walk.hops.length - 1]!));
+      missing = hidden;
+    }
+    if (segments.length === 0) throw missing;
     // Not an activation: maybe a method.
     const route = await this.#router.resolve(segments.join('.'));
+    const hidden = this.#hiddenHop(route.hops, route.provenance, principal);
+    if (hidden) throw hidden;
     if (route.missing) throw route.missing;
     if (route.method === 'schema') throw PlexusError.methodNotFound(route.path);
-    return this.#router.methodSchema(route);
+    return this.#router.methodSchema(route, principal);
   }
 
-  /** Below a mounted node, its description (the remote's tree, as last fetched) answers. */
-  #mountedSchema(mount: Activation, below: readonly string[]): PluginSchema | MethodSchema {
+  /** The refusal for the first activation on the way that the principal may not see, if any. */
+  #hiddenHop(hops: readonly Activation[], segments: readonly string[], principal: unknown): PlexusError | undefined {
+    for (let i = 1; i < hops.length; i++) {
+      if (!this.access.nodeVisible(principal, hops[i]!, segments.slice(0, i))) return PlexusError.activationNotFound(segments[i - 1]!);
+    }
+    return undefined;
+  }
+
+  /** Below a mounted node, its description (the remote's tree, as last fetched) answers, filtered like any other. */
+  #mountedSchema(mount: Activation, segments: readonly string[], mountedAt: number, principal: unknown): PluginSchema | MethodSchema {
     let node = mount;
-    for (let i = 0; i < below.length; i++) {
-      const next = node.children?.().find((c) => c.namespace === below[i]);
+    for (let i = mountedAt; i < segments.length; i++) {
+      const next = node.children?.().find((c) => c.namespace === segments[i]);
       if (next) {
+        if (!this.access.nodeVisible(principal, next, segments.slice(0, i + 1))) throw PlexusError.activationNotFound(segments[i]!);
         node = next;
         continue;
       }
-      const info = i === below.length - 1 ? node.methods().find((m) => m.name === below[i]) : undefined;
-      if (info) return methodSchema(info);
-      throw PlexusError.activationNotFound(below[i]!);
+      const info = i === segments.length - 1 ? node.methods().find((m) => m.name === segments[i]) : undefined;
+      if (info && this.access.methodVisible(principal, segments.slice(0, i), info)) return methodSchema(info);
+      throw PlexusError.activationNotFound(segments[i]!);
     }
-    return this.#hashes.plugin(node);
+    return this.access.plugin(principal, node, segments, this.#hashes.plugin(node));
   }
+
 
   // ---- calls --------------------------------------------------------------------------
 
@@ -216,6 +270,9 @@ export class DynamicHub implements Activation {
   call(path: string, params: unknown = {}, options: CallOptions = {}): CallStream {
     const principal = options.principal;
     const stream = new CallStream((call) => this.#start(path, params, call, principal), this.#rootItems);
+    const audit = this.auth?.audit;
+    const caller = audit ? asPrincipal(principal) : undefined;
+    if (caller) stream.observe(auditCall(audit!, caller, path, params, () => this.#verbsOf(path)));
     const signal = options.signal;
     if (signal) {
       if (signal.aborted) stream.cancel();
@@ -227,6 +284,12 @@ export class DynamicHub implements Activation {
       }
     }
     return stream;
+  }
+
+  /** What a resolved method path needs, for the audit record (undefined when it did not resolve to a method). */
+  #verbsOf(path: string): readonly Verb[] | undefined {
+    const info = this.#router.cachedMethod(path);
+    return info ? (info.verbs ?? DEFAULT_VERBS) : undefined;
   }
 
   /**
@@ -247,9 +310,9 @@ export class DynamicHub implements Activation {
     return this.#requests.size;
   }
 
-  /** The `_info` stream: which backend this is and how to authenticate (anonymously, for now). */
+  /** The `_info` stream: which backend this is and how to authenticate. */
   info(): CallStream {
-    const content = { backend: this.namespace, auth_capabilities: { mechanisms: [{ kind: 'anonymous' }] } };
+    const content = { backend: this.namespace, auth_capabilities: { mechanisms: this.auth?.mechanisms() ?? [{ kind: 'anonymous' }] } };
     return new CallStream(() => this.ready().then(() => content), this.#items([this.namespace], '_info'));
   }
 
@@ -270,11 +333,21 @@ export class DynamicHub implements Activation {
 
   /** The data contents of a call; an error item becomes a thrown PlexusError. */
   async *#contents(path: string, params: Record<string, unknown>, signal: AbortSignal, principal: unknown): AsyncGenerator<unknown> {
+    // The inner call is checked as the same principal: `<root>.call` is no way around the rules.
     for await (const item of this.call(path, params, { signal, principal })) {
       if (item.type === 'data') yield item.content;
       else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
     }
   }
+}
+
+/** Both guards, the auth one first; none when neither is set (the router then skips the hop loop). */
+function composeGuards(first: RouteGuard | undefined, second: RouteGuard | undefined): RouteGuard | undefined {
+  if (!first || !second) return first ?? second;
+  return (check) => {
+    const verdict = first(check);
+    return verdict && typeof (verdict as PromiseLike<void>).then === 'function' ? Promise.resolve(verdict).then(() => second(check)) : second(check);
+  };
 }
 
 /** Prepares all nodes at once, so the schema loader can batch them into one compiler run. */

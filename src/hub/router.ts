@@ -64,8 +64,10 @@ export interface RouterHost {
   child(namespace: string): Activation | undefined;
   /** The item factory of a route: provenance and `content_type` of its items. */
   items(provenance: readonly string[], contentType: string): ItemFactory;
-  /** What `<node>.schema` returns. */
-  plugin(node: Activation): PluginSchema;
+  /** What `<node>.schema` returns to `principal` (`at`: the node's segments below the root). */
+  plugin(node: Activation, at: readonly string[], principal: unknown): PluginSchema;
+  /** May `principal` see this method of the node at `at`? A hidden one is "not found" in `schema {method}` too. */
+  methodVisible?(principal: unknown, at: readonly string[], method: MethodInfo): boolean;
 }
 
 export interface RouterOptions {
@@ -182,12 +184,17 @@ export class Router {
     return { hops, provenance: segments.slice(0, depth) };
   }
 
-  /** The schema of one method of a route's node. */
-  methodSchema(route: Route): MethodSchema {
+  /** The schema of one method of a route's node, as `principal` may see it. */
+  methodSchema(route: Route, principal?: unknown): MethodSchema {
     if (route.missing) throw route.missing;
     const info = route.node.methods().find((m) => m.name === route.method);
-    if (!info) throw PlexusError.methodNotFound(route.path);
+    if (!info || (this.host.methodVisible && !this.host.methodVisible(principal, route.provenance, info))) throw PlexusError.methodNotFound(route.path);
     return methodSchema(info);
+  }
+
+  /** The method a path resolved to, if it is in the route cache (for the audit record). */
+  cachedMethod(path: string): MethodInfo | undefined {
+    return this.#routes.get(path)?.info;
   }
 
   #remember(path: string, route: Route): CachedRoute {
@@ -207,15 +214,30 @@ export class Router {
   #guarded(entry: CachedRoute, params: Record<string, unknown>, call: CallStart, principal: unknown): unknown {
     const guard = this.#guard;
     if (!guard) return this.#invoke(entry, params, call, principal);
-    const { route, info } = entry;
-    const hops = route.hops;
-    const last = route.missing ? -1 : hops.length - 1;
+    const { route } = entry;
+    let { info } = entry;
+    let hops = route.hops;
+    let at = route.provenance;
+    let missing: PlexusError | undefined = route.missing;
+    if (route.rest !== undefined) {
+      // A mounted node that describes the tree below it (a remote's, never trusted for
+      // policy, only for names): the guard checks every hop of the full path and the
+      // method itself, as for a local one, and a path the description does not know is
+      // refused here. A mount that describes nothing is guarded down to itself.
+      const below = mountedHops(route);
+      hops = [...route.hops, ...below.hops];
+      at = [...route.provenance, ...route.rest.split('.').slice(0, below.hops.length)];
+      info = below.info;
+      const describes = route.node.methods().length > 0 || (route.node.children?.().length ?? 0) > 0;
+      if (below.unknown && describes) missing = PlexusError.methodNotFound(route.path);
+    }
+    const last = missing ? -1 : hops.length - 1;
     const step = (from: number): unknown => {
       for (let i = from; i < hops.length; i++) {
         const check: AccessCheck = {
           principal,
           node: hops[i]!,
-          at: route.provenance.slice(0, i),
+          at: at.slice(0, i),
           path: route.path,
           final: i === last,
           ...(i === last && info ? { method: info } : {}),
@@ -223,6 +245,7 @@ export class Router {
         const verdict = guard(check);
         if (isPromiseLike(verdict)) return Promise.resolve(verdict).then(() => step(i + 1));
       }
+      if (missing && !route.missing) throw missing;
       return this.#invoke(entry, params, call, principal);
     };
     return step(0);
@@ -238,7 +261,9 @@ export class Router {
       const problem = paramsProblem(SCHEMA_PARAMS, params);
       if (problem) throw PlexusError.invalidParams(problem);
       const name = params.method as string | undefined;
-      return name === undefined ? this.host.plugin(route.node) : this.methodSchema({ ...route, method: name, path: `${route.path.slice(0, -'.schema'.length)}.${name}` });
+      return name === undefined
+        ? this.host.plugin(route.node, route.provenance, principal)
+        : this.methodSchema({ ...route, method: name, path: `${route.path.slice(0, -'.schema'.length)}.${name}` }, principal);
     }
     if (!info) throw PlexusError.methodNotFound(route.path);
     const problem = paramsProblem(info.params, params);
@@ -276,6 +301,23 @@ class MethodContext implements CallContext {
       return Promise.reject(err);
     }
   }
+}
+
+/** The nodes a mounted node describes along the rest of a route, and the method at its end. */
+function mountedHops(route: Route): { hops: Activation[]; info?: MethodInfo; unknown: boolean } {
+  const below = route.rest!.split('.');
+  const hops: Activation[] = [];
+  let node = route.node;
+  for (let i = 0; i < below.length - 1; i++) {
+    const next = node.children?.().find((c) => c.namespace === below[i]);
+    if (!next) return { hops, unknown: true };
+    hops.push(next);
+    node = next;
+  }
+  const name = below[below.length - 1]!;
+  if (name === 'schema') return { hops, unknown: false };
+  const info = node.methods().find((m) => m.name === name);
+  return info ? { hops, info, unknown: false } : { hops, unknown: true };
 }
 
 function context(call: CallStart, path: string, principal: unknown, requests?: PendingRequests): CallContext {

@@ -8,6 +8,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Activation, JsonSchema, MethodInfo } from '../activation/types.js';
+import { trustedPrincipal, type Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { CANCELLED_ANSWER } from '../hub/pending-requests.js';
 import { paramsProblem } from '../schema/validate.js';
@@ -18,6 +19,14 @@ export interface McpBridgeOptions {
   readonly toolNames?: ToolNaming;
 }
 
+export interface McpServerOptions extends McpBridgeOptions {
+  /**
+   * Who the MCP client is: `tools/list` shows only what it may call, and every
+   * call is checked as it. Default: trusted (a stdio parent).
+   */
+  readonly principal?: Principal;
+}
+
 /** One hub method as an MCP tool, before naming. */
 interface ToolEntry {
   readonly path: string;
@@ -25,8 +34,10 @@ interface ToolEntry {
   readonly inputSchema: JsonSchema;
   readonly outputSchema: JsonSchema;
   readonly streaming: boolean;
+  /** May this principal see (and so call) the tool? */
+  readonly visible: (principal: Principal | undefined) => boolean;
   /** Runs the tool: a stream of hub items. */
-  readonly run: (args: Record<string, unknown>, signal: AbortSignal) => AsyncIterable<ToolItem>;
+  readonly run: (args: Record<string, unknown>, signal: AbortSignal, principal: Principal | undefined) => AsyncIterable<ToolItem>;
 }
 
 /** What the bridge reads from a stream item (hub items have more). */
@@ -39,9 +50,9 @@ type ToolItem =
 
 type RequestToolItem = { readonly type: 'request'; readonly requestId: string; readonly requestData: unknown; readonly timeoutMs: number };
 
-async function* schemaItems(hub: DynamicHub, path: string | undefined): AsyncGenerator<ToolItem> {
+async function* schemaItems(hub: DynamicHub, path: string | undefined, principal: Principal | undefined): AsyncGenerator<ToolItem> {
   try {
-    yield { type: 'data', content: await hub.schema(path) };
+    yield { type: 'data', content: await hub.schema(path, { principal }) };
   } catch (err) {
     yield { type: 'error', message: (err as Error).message };
   }
@@ -84,7 +95,8 @@ export class ToolCatalog {
     await hub.ready();
     const root = hub.namespace;
     const out = new Map<string, ToolEntry>();
-    const visit = (node: Activation, prefix: string): void => {
+    const access = hub.access;
+    const visit = (node: Activation, prefix: string, hops: readonly Activation[], at: readonly string[]): void => {
       for (const m of node.methods()) {
         const path = `${prefix}.${m.name}`;
         if (path === `${root}.call`) continue; // replaced by the meta-tool below
@@ -94,12 +106,17 @@ export class ToolCatalog {
           inputSchema: m.params ?? EMPTY_OBJECT,
           outputSchema: outputSchemaOf(m),
           streaming: m.streaming,
-          run: (args, signal) => hub.call(path, args, { signal }),
+          // The same rules as the router's: every activation on the way visible, then the method.
+          visible: (p) => hops.every((h, i) => access.nodeVisible(p, h, at.slice(0, i))) && access.methodVisible(p, at, m),
+          run: (args, signal, principal) => hub.call(path, args, { signal, principal }),
         });
       }
-      for (const child of node.children?.() ?? []) visit(child, prefix === root ? child.namespace : `${prefix}.${child.namespace}`);
+      for (const child of node.children?.() ?? []) {
+        visit(child, prefix === root ? child.namespace : `${prefix}.${child.namespace}`, [...hops, child], [...at, child.namespace]);
+      }
     };
-    visit(hub, root);
+    visit(hub, root, [hub], []);
+    const authenticated = (p: Principal | undefined) => !p?.unauthenticated();
     out.set(`${root}.call`, {
       path: `${root}.call`,
       description: 'Call any hub method by its dot path (e.g. "echo.echo") with its params; returns its data items. Use it for methods added after the tool list was read.',
@@ -111,7 +128,8 @@ export class ToolCatalog {
       },
       outputSchema: { type: 'object', properties: { items: { type: 'array' } }, required: ['items'] },
       streaming: true,
-      run: (args, signal) => hub.call(String(args.method), args.params ?? {}, { signal }),
+      visible: authenticated,
+      run: (args, signal, principal) => hub.call(String(args.method), args.params ?? {}, { signal, principal }),
     });
     out.set(`${root}.schema`, {
       path: `${root}.schema`,
@@ -119,15 +137,17 @@ export class ToolCatalog {
       inputSchema: { type: 'object', properties: { path: { type: 'string', description: 'dot path; omit for the root' } }, additionalProperties: false },
       outputSchema: { type: 'object', properties: { result: { type: 'object' } }, required: ['result'] },
       streaming: false,
-      run: (args) => schemaItems(hub, args.path === undefined ? undefined : String(args.path)),
+      visible: authenticated,
+      run: (args, _signal, principal) => schemaItems(hub, args.path === undefined ? undefined : String(args.path), principal),
     });
     return out;
   }
 }
 
 /** Creates an MCP server (one per client session) whose tools are the hub's methods. */
-export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions = {}): Server {
+export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions = {}): Server {
   const hub = catalog.hub;
+  const principal = options.principal ?? trustedPrincipal('mcp-stdio-parent', 'mcp-stdio');
   const server = new Server(
     { name: `plexus-hub (${hub.namespace})`, version: hub.version },
     { capabilities: { tools: { listChanged: true } }, instructions: `Tools are the methods of the Plexus RPC hub "${hub.namespace}", named by dot path. ${hub.namespace}.call reaches any method by path; ${hub.namespace}.schema describes any path.` },
@@ -136,7 +156,7 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     const form = naming();
-    const tools: Tool[] = [...(await catalog.entries()).values()].map((e) => ({
+    const tools: Tool[] = [...(await catalog.entries()).values()].filter((e) => e.visible(principal)).map((e) => ({
       name: toolName(e.path, form),
       title: e.path,
       description: e.description,
@@ -148,7 +168,9 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     const entries = await catalog.entries();
-    const entry = findTool(entries, req.params.name);
+    const found = findTool(entries, req.params.name);
+    // A tool the principal may not see is unknown, exactly like one that does not exist.
+    const entry = found?.visible(principal) ? found : undefined;
     if (!entry) throw new McpError(McpErrorCode.InvalidParams, `Unknown tool: ${req.params.name}`);
     const args = req.params.arguments ?? {};
     const problem = paramsProblem(entry.inputSchema, args);
@@ -165,7 +187,7 @@ export function createMcpServer(catalog: ToolCatalog, options: McpBridgeOptions 
     const stopAsking = (): void => asking.abort();
     extra.signal.addEventListener('abort', stopAsking, { once: true });
     try {
-      const result = await toolResult(entry, args, extra.signal, notify, (item) => void elicit(server, hub, item, asking.signal));
+      const result = await toolResult(entry, args, extra.signal, notify, (item) => void elicit(server, hub, item, asking.signal), principal);
       // The SDK client drops progress it reads in the same chunk as the result
       // (typescript-sdk#2580). A millisecond between them lets a pipe deliver them
       // apart: measured over stdio, 55 of 150 notifications lost without it, 2-6 with it.
@@ -193,9 +215,10 @@ async function toolResult(
   signal: AbortSignal,
   notify: (message: string) => Promise<void>,
   ask: (item: RequestToolItem) => void,
+  principal: Principal | undefined,
 ): Promise<CallToolResult> {
   const contents: unknown[] = [];
-  for await (const item of entry.run(args, signal)) {
+  for await (const item of entry.run(args, signal, principal)) {
     if (item.type === 'data') {
       contents.push(item.content);
       if (entry.streaming) await notify(JSON.stringify(item.content));

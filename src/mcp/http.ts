@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { openPrincipal, type Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { ErrorCode } from '../wire/errors.js';
 import type { McpBridgeOptions, ToolCatalog } from './bridge.js';
 
 /**
@@ -84,13 +86,42 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
     return undefined;
   };
 
+  /** Who each session belongs to: a later request must present the same token. */
+  const owners = new Map<string, Principal>();
+
+  /** The request's principal, or undefined after answering 401/429. */
+  const authenticate = (req: IncomingMessage, res: ServerResponse): Principal | undefined => {
+    if (!hub.auth) return openPrincipal('mcp-http', req.socket.remoteAddress);
+    const result = hub.auth.authenticateRequest(req, 'mcp-http');
+    if (!result.ok) {
+      if (result.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(result.retryAfterSeconds));
+      if (result.status === 401) res.setHeader('www-authenticate', 'Bearer realm="plexus-hub"');
+      jsonError(res, result.status, ErrorCode.AuthenticationRequired, result.message);
+      return undefined;
+    }
+    const why = result.principal.unauthenticated();
+    if (why) {
+      // MCP clients expect HTTP 401 with a challenge, not a session that can do nothing.
+      res.setHeader('www-authenticate', 'Bearer realm="plexus-hub"');
+      jsonError(res, 401, ErrorCode.AuthenticationRequired, why);
+      return undefined;
+    }
+    return result.principal;
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const rejected = hostAllowed(req);
     if (rejected) return jsonError(res, 403, -32000, rejected);
+    const principal = authenticate(req, res);
+    if (!principal) return;
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const transport = transports.get(sessionId);
-      if (!transport) return jsonError(res, 404, -32001, `Session not found: ${sessionId}`);
+      const owner = owners.get(sessionId);
+      // Another credential cannot ride on someone else's session: it looks like no session at all.
+      if (!transport || (owner && (owner.kind !== principal.kind || owner.tokenId !== principal.tokenId))) {
+        return jsonError(res, 404, -32001, `Session not found: ${sessionId}`);
+      }
       const body = req.method === 'POST' ? await readJson(req) : undefined;
       return transport.handleRequest(req, res, body);
     }
@@ -101,12 +132,18 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
     catalog ??= new bridge.ToolCatalog(hub);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => void transports.set(id, transport),
+      onsessioninitialized: (id) => {
+        transports.set(id, transport);
+        owners.set(id, principal);
+      },
     });
     transport.onclose = () => {
-      if (transport.sessionId) transports.delete(transport.sessionId);
+      if (transport.sessionId) {
+        transports.delete(transport.sessionId);
+        owners.delete(transport.sessionId);
+      }
     };
-    await bridge.createMcpServer(catalog, options).connect(transport);
+    await bridge.createMcpServer(catalog, { ...options, principal }).connect(transport);
     await transport.handleRequest(req, res, body);
   };
 

@@ -1,8 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import type { McpBridgeOptions } from './bridge.js';
+import type { McpServerOptions } from './bridge.js';
 
-export interface McpStdioOptions extends McpBridgeOptions {
+export interface McpStdioOptions extends McpServerOptions {
   /** Default `process.stdin`. */
   readonly input?: Readable;
   /** Default `process.stdout`. */

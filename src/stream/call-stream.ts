@@ -12,6 +12,22 @@ export interface CallStart {
   ask(item: RequestItem): void;
 }
 
+/** How a call ended, for an observer (the audit log). */
+export interface CallEnd {
+  /** Data items produced. */
+  readonly items: number;
+  /** What failed the call, when it failed (the thrown value, before it became an error item). */
+  readonly error?: unknown;
+  /** The consumer stopped it before its end. */
+  readonly cancelled: boolean;
+}
+
+/**
+ * Told once how a call ended: before its `done` item is made, or when it is
+ * cancelled. What it returns is added to the `done` item's metadata.
+ */
+export type CallObserver = (end: CallEnd) => Readonly<Record<string, unknown>> | undefined;
+
 interface Subscribable {
   subscribe(observer: { next(v: unknown): void; error(e: unknown): void; complete(): void }): { unsubscribe(): void };
 }
@@ -70,6 +86,9 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
   #pulling = false;
   #subscription?: { unsubscribe(): void };
   #onEnd?: () => void;
+  #observer?: CallObserver;
+  #dataItems = 0;
+  #error?: unknown;
 
   constructor(
     private readonly start: (call: CallStart) => unknown,
@@ -95,6 +114,18 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     const listener = this.#onEnd;
     this.#onEnd = undefined;
     listener?.();
+  }
+
+  /** Sets the observer told how the call ended (one per stream). */
+  observe(observer: CallObserver): void {
+    this.#observer = observer;
+  }
+
+  #observed(cancelled: boolean): Readonly<Record<string, unknown>> | undefined {
+    const observer = this.#observer;
+    if (!observer) return undefined;
+    this.#observer = undefined;
+    return observer({ items: this.#dataItems, cancelled, ...(this.#error !== undefined ? { error: this.#error } : {}) });
   }
 
   /** For the start function: item metadata of the routed activation from now on. */
@@ -158,6 +189,7 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     this.#subscription?.unsubscribe();
     this.#subscription = undefined;
     for (const w of this.#waiters.splice(0)) w(DONE);
+    this.#observed(true);
     this.#ended();
   }
 
@@ -169,13 +201,20 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
 
   #value(value: unknown): void {
     const mark = typeof value === 'object' && value !== null ? (value as { __plexus?: unknown }).__plexus : undefined;
-    if (mark === undefined) this.#emit(this.#items.data(value === undefined ? null : value));
-    else if (mark === 'progress') {
+    if (mark === undefined) {
+      this.#dataItems++;
+      this.#emit(this.#items.data(value === undefined ? null : value));
+    } else if (mark === 'progress') {
       const p = value as { message: string; percentage?: number };
       this.#emit(this.#items.progress(p.message, p.percentage));
-    } else if (mark === 'raw') this.#emit(this.#items.rawData((value as RawContentMark).json));
-    else if (mark === 'provenance') this.#items = this.#items.below((value as ProvenanceMark).below);
-    else this.#emit(this.#items.data(value));
+    } else if (mark === 'raw') {
+      this.#dataItems++;
+      this.#emit(this.#items.rawData((value as RawContentMark).json));
+    } else if (mark === 'provenance') this.#items = this.#items.below((value as ProvenanceMark).below);
+    else {
+      this.#dataItems++;
+      this.#emit(this.#items.data(value));
+    }
   }
 
   #end(): void {
@@ -183,12 +222,15 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     this.#finished = true;
     this.#iterator = undefined;
     this.#subscription = undefined;
-    this.#emit(this.#items.done());
+    const extra = this.#observed(false);
+    const done = this.#items.done();
+    this.#emit(extra ? { ...done, metadata: { ...done.metadata, ...extra } } : done);
     this.#ended();
   }
 
   #fail(err: unknown): void {
     if (this.#finished) return;
+    this.#error = err;
     this.#emit(this.#items.error(toPlexusError(err)));
     this.#end();
   }

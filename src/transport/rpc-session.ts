@@ -1,9 +1,15 @@
+import type { Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { CallStream } from '../stream/call-stream.js';
 import type { StreamItem } from '../wire/items.js';
 import { ErrorCode, PlexusError } from '../wire/errors.js';
 import { DEFAULT_MAX_STREAMS, type MessageSink, type SessionLimits } from './types.js';
 import { errorResponse, itemNotification, parseRequest, resultResponse, type JsonRpcRequest, type RequestId } from '../wire/jsonrpc.js';
+
+export interface SessionOptions extends SessionLimits {
+  /** Who this connection is (the transport authenticated it); every call is checked as this principal. */
+  readonly principal?: Principal;
+}
 
 interface Subscription {
   readonly id: number;
@@ -38,14 +44,18 @@ export class RpcSession {
   constructor(
     hub: DynamicHub,
     private readonly sink: MessageSink,
-    limits: SessionLimits = {},
+    options: SessionOptions = {},
   ) {
-    this.#maxStreams = limits.maxStreams ?? DEFAULT_MAX_STREAMS;
+    this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
     const root = hub.namespace;
+    const as = { principal: options.principal };
     this.#methods = new Map<string, (req: JsonRpcRequest) => void>([
-      [`${root}.call`, (req) => this.#subscribe(req, () => hub.call(...this.#callParams(req.params)))],
-      [`${root}.schema`, (req) => this.#subscribe(req, () => hub.call(`${root}.schema`, this.#optionalObject(req.params)))],
-      [`${root}.hash`, (req) => this.#subscribe(req, () => hub.call(`${root}.hash`, this.#noParams(req.params)))],
+      [`${root}.call`, (req) => this.#subscribe(req, () => {
+        const [method, params] = this.#callParams(req.params);
+        return hub.call(method, params, as);
+      })],
+      [`${root}.schema`, (req) => this.#subscribe(req, () => hub.call(`${root}.schema`, this.#optionalObject(req.params), as))],
+      [`${root}.hash`, (req) => this.#subscribe(req, () => hub.call(`${root}.hash`, this.#noParams(req.params), as))],
       ['_info', (req) => this.#subscribe(req, () => (this.#noParams(req.params), hub.info()))],
       [`${root}.call_unsub`, (req) => this.#unsubscribe(req)],
       // Per-stream flow control for a peer that multiplexes many streams (a hub mounting
@@ -55,7 +65,12 @@ export class RpcSession {
       [`${root}.schema_unsub`, (req) => this.#unsubscribe(req)],
       [`${root}.hash_unsub`, (req) => this.#unsubscribe(req)],
       ['_info_unsub', (req) => this.#unsubscribe(req)],
-      [`${root}.respond`, (req) => this.#respond(hub, req)],
+      [`${root}.respond`, (req) => {
+        // Answering a method's question is acting in a call: a connection without a credential may not.
+        const why = options.principal?.unauthenticated();
+        if (why) throw new PlexusError(ErrorCode.AuthenticationRequired, why);
+        this.#respond(hub, req);
+      }],
     ]);
   }
 

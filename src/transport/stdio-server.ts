@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { trustedPrincipal, type Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { ErrorCode } from '../wire/errors.js';
 import { errorResponse } from '../wire/jsonrpc.js';
@@ -7,6 +8,11 @@ import { RpcSession } from './rpc-session.js';
 import { DEFAULT_MAX_FRAME_BYTES, type MessageSink, type SessionLimits } from './types.js';
 
 export interface StdioServeOptions extends SessionLimits {
+  /**
+   * Who the peer is. Default: the trusted parent process (it spawned us and owns
+   * our stdin); `hub serve --stdio --token …` passes the token's principal instead.
+   */
+  readonly principal?: Principal;
   readonly input?: Readable;
   readonly output?: Writable;
   /** Longest accepted line in bytes (default 1 MiB). */
@@ -45,7 +51,7 @@ export function serveStdio(hub: DynamicHub, options: StdioServeOptions = {}): Pr
   const output = options.output ?? process.stdout;
   const maxBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const sink = new LineSink(output);
-  const session = new RpcSession(hub, sink, options);
+  const session = new RpcSession(hub, sink, { ...options, principal: options.principal ?? trustedPrincipal() });
   const lines = createInterface({ input, crlfDelay: Infinity });
   lines.on('line', (line) => {
     if (line.trim() === '') return;

@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { openPrincipal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { ErrorCode } from '../wire/errors.js';
 import { RpcSession } from './rpc-session.js';
 import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type MessageSink, type SessionLimits } from './types.js';
 
@@ -102,6 +104,20 @@ class WebSocketSink implements MessageSink {
   }
 }
 
+/** Answers a refused upgrade with a plain HTTP response: 401 (with the Bearer challenge) or 429. */
+function refuseUpgrade(socket: Socket, refusal: { status: 401 | 429; message: string; retryAfterSeconds?: number }): void {
+  const body = JSON.stringify({ jsonrpc: '2.0', error: { code: ErrorCode.AuthenticationRequired, message: refusal.message }, id: null });
+  const head = [
+    refusal.status === 401 ? 'HTTP/1.1 401 Unauthorized' : 'HTTP/1.1 429 Too Many Requests',
+    ...(refusal.status === 401 ? ['WWW-Authenticate: Bearer realm="plexus-hub"'] : []),
+    ...(refusal.retryAfterSeconds !== undefined ? [`Retry-After: ${refusal.retryAfterSeconds}`] : []),
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
+
 /** Serves a hub over WebSocket with the Plexus RPC JSON-RPC protocol. */
 export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions = {}): Promise<PlexusServer> {
   const host = options.host ?? DEFAULT_HOST;
@@ -122,6 +138,9 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
+    const auth = hub.auth ? hub.auth.authenticateRequest(req, 'ws') : { ok: true as const, principal: openPrincipal('ws', req.socket.remoteAddress) };
+    if (!auth.ok) return refuseUpgrade(socket, auth);
+    const principal = auth.principal;
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.setNoDelay(true);
       // ws closes an oversized frame's connection with 1009 but no reason; give it one.
@@ -129,7 +148,7 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
       ws.close = (code?: number, reason?: string | Buffer) =>
         close(code, reason ?? (code === 1009 ? `Message too big: the limit is ${maxFrameBytes} bytes` : undefined));
       const sink = new WebSocketSink(ws, socket, highWaterMark);
-      const session = new RpcSession(hub, sink, options);
+      const session = new RpcSession(hub, sink, { ...options, principal });
       sessions.set(ws, session);
       let firstFrame = options.takeOver !== undefined;
       const onMessage = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {

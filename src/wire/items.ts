@@ -7,6 +7,8 @@ export interface StreamMetadata {
   readonly plexus_hash: string;
   /** Unix seconds. */
   readonly timestamp: number;
+  /** On the `done` item of a call the hub audited: the id (seq) of its audit log record. */
+  readonly audit_id?: number;
 }
 
 export interface DataItem<T = unknown> {

@@ -55,6 +55,8 @@ export function errorResponse(id: RequestId, error: JsonRpcErrorObject): string 
 const metadataJson = new WeakMap<StreamMetadata, string>();
 
 function metadataText(m: StreamMetadata): string {
+  // A done item's own metadata (with its audit id) is used once: not worth a WeakMap entry.
+  if (m.audit_id !== undefined) return JSON.stringify(m);
   let text = metadataJson.get(m);
   if (text === undefined) {
     text = JSON.stringify(m);

@@ -1,0 +1,49 @@
+import type { CallEnd, CallObserver } from '../stream/call-stream.js';
+import { ErrorCode, PlexusError } from '../wire/errors.js';
+import { AccessDenied } from './access.js';
+import type { AuditLog, AuditOutcome } from './audit-log.js';
+import type { Principal } from './principal.js';
+import { redact } from './redact.js';
+import type { Verb } from './verbs.js';
+
+function outcomeOf(end: CallEnd): { outcome: AuditOutcome; code?: number | string } {
+  if (end.cancelled) return { outcome: 'cancelled' };
+  const err = end.error;
+  if (err === undefined) return { outcome: 'ok' };
+  const code = err instanceof PlexusError ? err.code : ErrorCode.ExecutionError;
+  if (err instanceof AccessDenied) return { outcome: code === ErrorCode.AuthenticationRequired ? 'unauthenticated' : 'denied', code };
+  return { outcome: 'error', code };
+}
+
+/**
+ * Records one call in the audit log when it ends (outcome, duration, item count,
+ * error code, redacted params) and puts the record's id into the `done` item's
+ * metadata as `audit_id`.
+ */
+export function auditCall(
+  audit: AuditLog,
+  principal: Principal,
+  path: string,
+  params: unknown,
+  verbsOf: () => readonly Verb[] | undefined,
+): CallObserver {
+  const started = performance.now();
+  return (end) => {
+    const { outcome, code } = outcomeOf(end);
+    const id = audit.append({
+      event: 'call',
+      principal: principal.name,
+      token_id: principal.tokenId,
+      transport: principal.transport,
+      remote: principal.remote,
+      path,
+      verbs: verbsOf(),
+      outcome,
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      items: end.items,
+      code,
+      params: redact(params ?? {}),
+    });
+    return id > 0 ? { audit_id: id } : undefined;
+  };
+}

@@ -1,0 +1,247 @@
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import * as crypto from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { Worker } from 'node:worker_threads';
+import { AUDIT_WRITER_SOURCE } from './audit-writer.js';
+import { sha256Hex } from './token-store.js';
+import type { Verb } from './verbs.js';
+
+export type AuditOutcome =
+  /** The call ran and ended with `done`. */
+  | 'ok'
+  /** The call ended with an error item (not found, invalid params, the method threw). */
+  | 'error'
+  /** The router refused it: the principal may not see or use the path. */
+  | 'denied'
+  /** No valid credential on the connection. */
+  | 'unauthenticated'
+  /** The caller went away before the end. */
+  | 'cancelled'
+  /** A presented credential was wrong (unknown, revoked, expired, another hub's). */
+  | 'auth_failed'
+  /** Too many failed authentications from this address: refused without checking. */
+  | 'throttled';
+
+/** What is recorded; `seq`, `time`, `prev` and `hash` are added by the log. */
+export interface AuditEvent {
+  readonly event: 'call' | 'auth';
+  readonly principal: string;
+  readonly token_id?: string;
+  readonly transport?: string;
+  readonly remote?: string;
+  readonly path?: string;
+  readonly verbs?: readonly Verb[];
+  readonly outcome: AuditOutcome;
+  readonly duration_ms?: number;
+  readonly items?: number;
+  readonly code?: number | string;
+  /** Already redacted (see redact.ts). */
+  readonly params?: unknown;
+  readonly reason?: string;
+}
+
+/** A record's canonical body: what is hashed (everything but `prev` and `hash`). */
+type AuditBody = AuditEvent & { readonly seq: number; readonly time: string };
+
+export interface AuditRecord extends AuditEvent {
+  readonly seq: number;
+  readonly time: string;
+  readonly prev: string;
+  readonly hash: string;
+}
+
+/** `prev` of the first record. */
+export const GENESIS = '0'.repeat(64);
+/**
+ * Records wait at most this long (or until FLUSH_LINES are pending) before they go
+ * to the writer thread as one batch. On close and at exit they are written at once;
+ * a crash loses at most this window.
+ */
+const FLUSH_MS = 20;
+const FLUSH_LINES = 512;
+
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
+
+/** `hash = sha256(prev ‖ canonical(record))`, hex; the record is the line without `prev` and `hash`. */
+export function chainHash(prev: string, canonicalBody: string): string {
+  // The one-shot form (Node >= 20.12) costs a third of createHash() per record.
+  return oneShotHash ? oneShotHash('sha256', prev + canonicalBody) : sha256Hex(prev + canonicalBody);
+}
+
+const INDEX_KEY = /^(0|[1-9]\d*)$/;
+
+/**
+ * True when JSON.stringify would not emit RFC 8785 form for `value`: it orders
+ * integer-like keys numerically, and writes non-finite numbers as null.
+ */
+function needsGeneralForm(value: unknown, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value === 'number' && !Number.isFinite(value);
+  if (depth > 16) return true;
+  if (Array.isArray(value)) return value.some((v) => needsGeneralForm(v, depth + 1));
+  for (const k in value) {
+    if (INDEX_KEY.test(k) || needsGeneralForm((value as Record<string, unknown>)[k], depth + 1)) return true;
+  }
+  return false;
+}
+
+let isoMs = 0;
+let isoText = '';
+/** ISO time, remade only when the millisecond changes. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
+export function headFileOf(file: string): string {
+  return `${file}.head`;
+}
+
+/**
+ * An append-only JSONL audit log whose records are chained by SHA-256, so editing,
+ * removing or reordering lines breaks the chain (`hub audit verify`). The chain
+ * continues across restarts.
+ *
+ * The hub's thread only numbers each record and puts its fields in canonical
+ * order; every FLUSH_MS the batch goes, as one JSON string, to a writer thread that
+ * hashes, chains and appends (see audit-writer.ts). So a call pays well under a
+ * microsecond for its record, and a slow disk never stalls the event loop.
+ */
+export class AuditLog {
+  readonly file: string;
+  #seq = 0;
+  #prev = GENESIS;
+  /** Records (or pre-canonicalised bodies) not yet handed to the writer. */
+  #batch: (AuditBody | string)[] = [];
+  #flushTimer?: NodeJS.Timeout;
+  readonly #state = new Int32Array(new SharedArrayBuffer(8));
+  #writer?: Worker;
+  #closed = false;
+
+  constructor(file: string) {
+    this.file = file;
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const fd = openSync(file, 'a+', 0o600);
+    try {
+      this.#resume(fd);
+    } finally {
+      closeSync(fd);
+    }
+    Atomics.store(this.#state, 0, this.#seq);
+  }
+
+  /** The writer thread, started on the first record (a hub that records nothing starts none). */
+  #thread(): Worker {
+    if (!this.#writer) {
+      this.#writer = new Worker(AUDIT_WRITER_SOURCE, {
+        eval: true,
+        workerData: { file: this.file, headFile: headFileOf(this.file), state: this.#state, prev: this.#prev, seq: this.#seq },
+      });
+      this.#writer.unref();
+      this.#writer.on('error', (err) => process.stderr.write(`plexus-hub: audit log writer failed: ${err.message}\n`));
+    }
+    return this.#writer;
+  }
+
+  /** The seq of the last record appended (its id). */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /** Appends one record; returns its `seq` (the audit id callers see). */
+  append(event: AuditEvent): number {
+    if (this.#closed) return 0;
+    const seq = ++this.#seq;
+    // Fields in canonical (sorted) order, so JSON.stringify emits RFC 8785 form directly
+    // (it leaves out undefined ones); params from redact() have sorted keys already.
+    const e = event;
+    const record: AuditBody = {
+      code: e.code,
+      duration_ms: e.duration_ms,
+      event: e.event,
+      items: e.items,
+      outcome: e.outcome,
+      params: e.params,
+      path: e.path,
+      principal: e.principal,
+      reason: e.reason,
+      remote: e.remote,
+      seq,
+      time: isoNow(),
+      token_id: e.token_id,
+      transport: e.transport,
+      verbs: e.verbs,
+    };
+    this.#batch.push(needsGeneralForm(e.params) ? canonicalize(JSON.parse(JSON.stringify(record)))! : record);
+    if (this.#batch.length >= FLUSH_LINES) this.#post();
+    else if (!this.#flushTimer) {
+      this.#flushTimer = setTimeout(() => this.#post(), FLUSH_MS);
+      this.#flushTimer.unref();
+    }
+    return seq;
+  }
+
+  /** Hands the batch to the writer without waiting. */
+  #post(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#batch.length === 0) return;
+    const batch = JSON.stringify(this.#batch);
+    this.#batch = [];
+    this.#thread().postMessage({ batch, seq: this.#seq });
+  }
+
+  /** Writes every record appended so far, and returns once they are in the file. */
+  flush(timeoutMs = 10_000): void {
+    if (this.#closed) return;
+    this.#post();
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const written = Atomics.load(this.#state, 0);
+      if (written >= this.#seq || Date.now() > until) return;
+      Atomics.wait(this.#state, 0, written, until - Date.now());
+    }
+  }
+
+  /** Writes what is pending and the head file, then stops the writer (blocks until done; safe in an exit handler). */
+  close(): void {
+    if (this.#closed) return;
+    this.#post();
+    this.#closed = true;
+    const writer = this.#writer;
+    if (!writer) return;
+    writer.postMessage({ close: true });
+    Atomics.wait(this.#state, 1, 0, 10_000);
+    void writer.terminate();
+  }
+
+  /** Continues the chain from the last complete record of an existing log. */
+  #resume(fd: number): void {
+    const size = fstatSync(fd).size;
+    if (size === 0) return;
+    const chunk = Math.min(size, 256 * 1024);
+    const buf = Buffer.alloc(chunk);
+    readSync(fd, buf, 0, chunk, size - chunk);
+    const text = buf.toString('utf8');
+    // A torn last line (a crash mid-write) stays as it is, for verify to report; new records start on a fresh line.
+    if (!text.endsWith('\n')) writeSync(fd, '\n');
+    const lines = text.split('\n').filter((l) => l.trim() !== '');
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        const r = JSON.parse(lines[i]!) as Partial<AuditRecord>;
+        if (typeof r.seq === 'number' && typeof r.hash === 'string') {
+          this.#seq = r.seq;
+          this.#prev = r.hash;
+          return;
+        }
+      } catch {
+        /* torn or foreign line: look further back */
+      }
+    }
+    throw new Error(`Audit log ${this.file}: no valid record in its last ${chunk} bytes; move it aside to start a new chain`);
+  }
+}

@@ -1,0 +1,122 @@
+import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { AuditLog, type AuditEvent } from './audit-log.js';
+import { openPrincipal, TokenPrincipal, unauthenticatedPrincipal, type Principal } from './principal.js';
+import { FailedAuthLimiter, type FailedAuthLimiterOptions } from './rate-limit.js';
+import { TokenStore } from './token-store.js';
+
+export const AUDIT_FILE = 'audit.jsonl';
+
+/**
+ * `open`: every connection may call everything (a loopback hub without a token
+ * store, or `--insecure-no-auth`). `required`: a token decides, default deny.
+ */
+export type AuthMode = 'open' | 'required';
+
+export type AuthResult =
+  | { readonly ok: true; readonly principal: Principal }
+  /** `status` is the HTTP answer: 401 for a bad credential, 429 while the address is throttled. */
+  | { readonly ok: false; readonly status: 401 | 429; readonly message: string; readonly retryAfterSeconds?: number };
+
+export interface HubAuthOptions {
+  /** The root hub name: tokens issued for another hub are refused. */
+  readonly hub: string;
+  readonly dataDir: string;
+  /** Default: `required` when the data dir has a token store, else `open`. */
+  readonly mode?: AuthMode;
+  /** Write the audit log in open mode too (it is always written in required mode). */
+  readonly audit?: boolean;
+  readonly limiter?: FailedAuthLimiterOptions;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * A hub's authentication state: the mode, the token store, the audit log and the
+ * failed-auth limiter. Transports ask it for the principal of a connection; the
+ * router asks the principal.
+ */
+export class HubAuth {
+  readonly mode: AuthMode;
+  readonly hub: string;
+  readonly store?: TokenStore;
+  readonly audit?: AuditLog;
+  readonly limiter: FailedAuthLimiter;
+
+  constructor(options: HubAuthOptions) {
+    this.hub = options.hub;
+    const hasStore = TokenStore.existsIn(options.dataDir);
+    this.mode = options.mode ?? (hasStore ? 'required' : 'open');
+    if (this.mode === 'required') {
+      if (!hasStore) throw new Error(`Auth is required but ${join(options.dataDir, 'tokens.json')} does not exist: create a token with \`hub token create <name> --grant …\``);
+      this.store = new TokenStore(options.dataDir);
+    }
+    if (this.mode === 'required' || options.audit) this.audit = new AuditLog(join(options.dataDir, AUDIT_FILE));
+    this.limiter = new FailedAuthLimiter(options.limiter);
+  }
+
+  /** What `_info` and the discovery document advertise. */
+  mechanisms(): readonly Record<string, unknown>[] {
+    if (this.mode === 'open') return [{ kind: 'anonymous' }];
+    return [{ kind: 'bearer', header: 'Authorization', query_param: 'token' }];
+  }
+
+  /**
+   * The principal for a presented credential (or none). In required mode, no
+   * credential gives the unauthenticated principal (it may only ask `_info`); a
+   * wrong one is refused and counts against the address.
+   */
+  authenticate(credential: string | undefined, remote: string, transport: string): AuthResult {
+    if (this.mode === 'open') return { ok: true, principal: openPrincipal(transport, remote) };
+    if (credential === undefined) return { ok: true, principal: unauthenticatedPrincipal(transport, remote) };
+    const wait = this.limiter.retryAfter(remote);
+    if (wait > 0) {
+      this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'throttled' });
+      return { ok: false, status: 429, message: 'Too many failed authentications from this address: try again later', retryAfterSeconds: Math.ceil(wait / 1000) };
+    }
+    const check = this.store!.check(credential, this.hub);
+    if (!check.ok) {
+      this.limiter.fail(remote);
+      this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'auth_failed', reason: check.reason });
+      return { ok: false, status: 401, message: `Authentication failed: ${REASONS[check.reason]}` };
+    }
+    return { ok: true, principal: new TokenPrincipal(this.store!, check.record, transport, remote) };
+  }
+
+  /** `Authorization: Bearer <token>`, else a `token` query parameter (for browsers, which cannot set headers on a WebSocket). */
+  credentialOf(req: IncomingMessage): string | undefined {
+    const header = req.headers.authorization;
+    if (typeof header === 'string') {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      // A malformed header is a presented-but-wrong credential, not an absent one.
+      return m ? m[1]! : '';
+    }
+    const q = (req.url ?? '').indexOf('?');
+    if (q < 0) return undefined;
+    return new URLSearchParams(req.url!.slice(q + 1)).get('token') ?? undefined;
+  }
+
+  authenticateRequest(req: IncomingMessage, transport: string): AuthResult {
+    return this.authenticate(this.credentialOf(req), req.socket.remoteAddress ?? 'unknown', transport);
+  }
+
+  record(event: AuditEvent): number {
+    return this.audit?.append(event) ?? 0;
+  }
+
+  close(): void {
+    this.audit?.close();
+  }
+}
+
+/** Refusals say which rule failed, never echo the credential. */
+const REASONS: Readonly<Record<string, string>> = {
+  unknown: 'the token is not known to this hub',
+  revoked: 'the token was revoked',
+  expired: 'the token has expired',
+  other_hub: 'the token was issued for another hub',
+};
