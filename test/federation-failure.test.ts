@@ -83,7 +83,7 @@ describe('a mounted hub that is down at start, drops mid-stream, and comes back'
 describe('reverse mount: a hub dials its parent and is mounted there (--join)', () => {
   it('is mounted under its name over its own connection, refused with a wrong token, re-joins after a restart', async () => {
     const a = await start(['--no-builtins', '--allow-join', '--join-token', 's3cret', '--watch-ms', '100', '--reconnect-max-ms', '500']);
-    let edge = await start(['--no-builtins', '--join', a.url, '--name', 'edge1', '--token', 's3cret', '--reconnect-max-ms', '500', INVENTORY]);
+    let edge = await start(['--no-builtins', '--join', a.url, '--name', 'edge1', '--parent-token', 's3cret', '--reconnect-max-ms', '500', INVENTORY]);
     const items = await until(async () => {
       const got = await callItems(a.url, 'edge1.inventory.get', { sku: 'nat' });
       if (!data(got).length) throw new Error(errorItem(got)?.message);
@@ -120,7 +120,7 @@ describe('reverse mount: a hub dials its parent and is mounted there (--join)', 
       return e;
     });
     assert.match(down.message, /Remote hub 'edge1' is unavailable since/);
-    edge = await start(['--no-builtins', '--join', a.url, '--name', 'edge1', '--token', 's3cret', '--reconnect-max-ms', '500', INVENTORY]);
+    edge = await start(['--no-builtins', '--join', a.url, '--name', 'edge1', '--parent-token', 's3cret', '--reconnect-max-ms', '500', INVENTORY]);
     await until(async () => {
       const got = await callItems(a.url, 'edge1.inventory.get', { sku: 'again' });
       if (!data(got).length) throw new Error(errorItem(got)?.message);

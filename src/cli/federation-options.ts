@@ -30,7 +30,7 @@ export function federationOptions(cmd: Command): Command {
   return mountOptions(cmd)
     .option('--join <url>', "dial this parent hub and be mounted there (for a hub it cannot reach)")
     .option('--name <name>', 'the name to be mounted under with --join')
-    .option('--token <token>', 'with --join: the token presented to the parent')
+    .option('--parent-token <token>', 'with --join: the token presented to the parent (--token is this hub\'s own stdio principal)')
     .addOption(new Option('--allow-join', 'let hubs that dial this one mount themselves (_join)'))
     .option('--join-token <token>', 'with --allow-join: the token a joining hub must present');
 }
@@ -65,7 +65,7 @@ export function startFederation(hub: DynamicHub, opts: Record<string, unknown>, 
     ? joinParent(hub, opts.join as string, {
         name: opts.name as string,
         maxBackoffMs: opts.reconnectMaxMs as number,
-        ...(opts.token ? { token: opts.token as string } : {}),
+        ...(opts.parentToken ? { token: opts.parentToken as string } : {}),
         onState: (state, detail) => log(`plexus-hub: ${state} ${state === 'joined' ? `${opts.join} as ${opts.name}` : detail}`),
       })
     : undefined;
