@@ -355,8 +355,53 @@ function table(rows: Row[]): string {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
+/**
+ * Through one mount (client → A → B, three processes) against calling B directly:
+ * unary at 64 in flight, one stream, and the latency a hop adds at 1 in flight.
+ */
+async function federationBenchmarks(): Promise<{ rows: { workload: string; unit: string; direct: number; mounted: number; target: number }[]; latency: { direct_p50: number; mounted_p50: number; added_p50: number; direct_p99: number; mounted_p99: number } }> {
+  const s = { unary64: { direct: [] as number[], mounted: [] as number[] }, stream: { direct: [] as number[], mounted: [] as number[] }, streams100: { direct: [] as number[], mounted: [] as number[] } };
+  const lat = { direct: [] as number[], mounted: [] as number[] };
+  for (let run = 0; run < RUNS; run++) {
+    const b = await startServer('plexus');
+    const a = await start(['--import', 'tsx', 'bench/servers/plexus-mount.ts', '0', `ws://127.0.0.1:${b.port}`]);
+    for (const which of (run % 2 ? ['mounted', 'direct'] : ['direct', 'mounted']) as ('direct' | 'mounted')[]) {
+      const client = await WireClient.open(`ws://127.0.0.1:${which === 'direct' ? b.port : a.port}`);
+      const prefix = which === 'direct' ? '' : 'b.';
+      const unary = async () => (await client.call(`${prefix}echo.once`, { message: 'hi' }), 1);
+      const stream = (count: number) => client.call(`${prefix}bench.items`, { count });
+      await throughput(unary, 8);
+      await stream(STREAM_ITEMS);
+      await throughput(unary, 1, lat[which]);
+      s.unary64[which].push(await throughput(unary, 64));
+      s.stream[which].push(await timed(() => stream(STREAM_ITEMS), 1, 5));
+      s.streams100[which].push(await timed(() => stream(CONCURRENT_STREAM_ITEMS), CONCURRENT_STREAMS, 1));
+      client.close();
+    }
+    await a.stop();
+    await b.stop();
+    log(`  run ${run + 1}/${RUNS} federation: ${Object.entries(s).map(([w, v]) => `${w} ${Math.round(v.mounted.at(-1)!)}/${Math.round(v.direct.at(-1)!)}`).join(', ')} (mounted/direct)`);
+  }
+  const pct = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+  log(`  federation samples: ${JSON.stringify(s)}`);
+  return {
+    rows: [
+      { workload: 'unary echo.once, 64 in flight', unit: 'calls/s', direct: median(s.unary64.direct), mounted: median(s.unary64.mounted), target: 0.5 },
+      { workload: `1 stream of ${STREAM_ITEMS.toLocaleString('en')} items`, unit: 'items/s', direct: median(s.stream.direct), mounted: median(s.stream.mounted), target: 0.7 },
+      { workload: `${CONCURRENT_STREAMS} streams × ${CONCURRENT_STREAM_ITEMS.toLocaleString('en')} items`, unit: 'items/s', direct: median(s.streams100.direct), mounted: median(s.streams100.mounted), target: 0.7 },
+    ],
+    latency: {
+      direct_p50: pct(lat.direct, 50),
+      mounted_p50: pct(lat.mounted, 50),
+      added_p50: pct(lat.mounted, 50) - pct(lat.direct, 50),
+      direct_p99: pct(lat.direct, 99),
+      mounted_p99: pct(lat.mounted, 99),
+    },
+  };
+}
+
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
-const only = new Set((process.env.BENCH_ONLY ?? 'protocol,auth,mcp,startup,memory,explorer,arbor,cone').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'protocol,auth,mcp,startup,memory,federation,explorer,arbor,cone').split(','));
 const started = performance.now();
 const lap = (() => {
   let last = performance.now();
@@ -382,6 +427,9 @@ lap('start-up');
 log('memory…');
 const memory = only.has('memory') ? await memoryBenchmarks() : ({} as Awaited<ReturnType<typeof memoryBenchmarks>>);
 lap('memory');
+log('federation (client → A → B vs client → B)…');
+const federation = only.has('federation') ? await federationBenchmarks() : undefined;
+lap('federation');
 log('explorer first paint…');
 let paint: Awaited<ReturnType<typeof explorerPaint>>;
 if (only.has('explorer')) {
@@ -414,6 +462,7 @@ const results = {
   startup: start_,
   memory,
   explorer_paint: paint,
+  federation,
   arbor,
   cone_ttft: coneTtft,
   duration_s: (performance.now() - started) / 1000,
@@ -432,6 +481,15 @@ console.log(`start-up to first answer: cold cache ${Math.round(start_.cold_start
 console.log('memory (RSS, MB):');
 for (const [k, v] of Object.entries(memory)) {
   console.log(`  ${k.padEnd(7)} baseline ${v.baseline_mb!.toFixed(1)}, 1,000 idle connections ${v.idle_1000_connections_mb!.toFixed(1)}, peak during 100 streams ${v.streams_100_peak_mb!.toFixed(1)}, growth with a client that stopped reading (2 s) ${v.slow_client_growth_2s_mb!.toFixed(1)}`);
+}
+if (federation) {
+  console.log('\nthrough one mount (client → A → B) vs calling B directly:');
+  for (const r of federation.rows) {
+    const ratio = r.mounted / r.direct;
+    console.log(`  ${r.workload.padEnd(34)} ${fmt(r.mounted).padStart(9)} vs ${fmt(r.direct).padStart(9)} ${r.unit}  ${ratio.toFixed(2)}×  ${ratio >= r.target ? '✓' : '✗'} ≥${r.target}×`);
+  }
+  const l = federation.latency;
+  console.log(`  latency, 1 in flight (ms): direct p50 ${l.direct_p50.toFixed(3)} p99 ${l.direct_p99.toFixed(3)} | through the mount p50 ${l.mounted_p50.toFixed(3)} p99 ${l.mounted_p99.toFixed(3)} | added p50 ${l.added_p50.toFixed(3)}`);
 }
 if (paint) {
   console.log(`explorer in Chromium (medians, ms from navigation): first paint ${Math.round(paint.fcp_ms)} (a plain-text page: ${Math.round(paint.baseline_fcp_ms)}, ${(paint.fcp_ms / paint.baseline_fcp_ms).toFixed(2)}×), live tree on screen ${Math.round(paint.tree_ms)} (target < 300 ${paint.tree_ms < 300 ? '✓' : '✗'})`);

@@ -40,3 +40,19 @@ export { AuditLog, type AuditEvent, type AuditOutcome, type AuditRecord } from '
 export { verifyAuditLog, type AuditVerdict } from './auth/audit-verify.js';
 export { resolveDataDir } from './auth/data-dir.js';
 export { discoveryHandler, DISCOVERY_PATH, type DiscoveryDocument, type DiscoveryOptions } from './transport/discovery.js';
+export {
+  mountRemote,
+  RemoteHub,
+  RemoteUnavailableError,
+  REMOTE_UNAVAILABLE,
+  acceptJoins,
+  joinParent,
+  JOIN_METHOD,
+  type MountOptions,
+  type RemoteHubOptions,
+  type AcceptJoinsOptions,
+  type JoinAcceptor,
+  type JoinHandle,
+  type JoinOptions,
+} from './federation/index.js';
+export { provenanceBelow, type ProvenanceMark } from './stream/provenance.js';

@@ -13,6 +13,11 @@ export interface MethodInfo {
   /** JSON Schema of one data item's content. */
   readonly returns: JsonSchema;
   readonly streaming: boolean;
+  /**
+   * Set for methods a mounted (remote) hub describes: the hash as the remote
+   * computed it, used as-is. Otherwise the hash is computed from the fields above.
+   */
+  readonly hash?: string;
   /** What a caller must be granted to call it; absent means `['read']`. */
   readonly verbs?: readonly Verb[];
   /** The method may ask its caller questions mid-stream (`ctx.request`). */
@@ -90,6 +95,12 @@ export interface Activation {
    * describe the node for schemas and hashes.
    */
   forward?(rest: string, params: Readonly<Record<string, unknown>>, ctx: CallContext): unknown;
+  /**
+   * Nodes of a mounted hub's tree only: their hashes as the remote reported them.
+   * The local tree folds them like any other child's, so the local root hash
+   * changes exactly when the remote's does. Undefined: computed as usual.
+   */
+  contentHashes?(): { readonly self_hash: string; readonly children_hash?: string; readonly hash: string } | undefined;
 }
 
 export const SEGMENT_PATTERN = /^[a-z][a-z0-9_]*$/;

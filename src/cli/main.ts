@@ -26,6 +26,7 @@ import { discoveryHandler } from '../transport/discovery.js';
 import { addAuthCommands } from './auth-commands.js';
 import { itemText, paramsFromArgs, pluginText, TextPrinter } from './format.js';
 import { importUserModule, loadActivations } from './load-modules.js';
+import { applyMounts, federationOptions, mountOptions, startFederation } from './federation-options.js';
 import { TerminalPrompter } from './prompt.js';
 
 const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
@@ -48,11 +49,12 @@ function positive(value: string): number {
   return n;
 }
 
-async function buildHub(modules: readonly string[], root: string, builtins: boolean, optional?: OptionalSet, auth?: HubAuth): Promise<DynamicHub> {
+async function buildHub(modules: readonly string[], root: string, builtins: boolean, optional?: OptionalSet, auth?: HubAuth, opts: Record<string, unknown> = {}): Promise<DynamicHub> {
   const hub = new DynamicHub(root, auth ? { auth } : {});
   if (builtins) hub.register(...builtinActivations());
   if (optional) hub.register(...optional.activations);
   hub.register(...(await loadActivations(modules)));
+  applyMounts(hub, opts);
   await hub.ready();
   await optional?.start(hub);
   return hub;
@@ -166,8 +168,8 @@ const program = new Command('hub')
   .description('Plexus RPC hub: serve activations over WebSocket, call them, inspect their schemas')
   .showHelpAfterError();
 
-program
-  .command('serve')
+federationOptions(program
+  .command('serve'))
   .description('serve the built-in activations plus those exported by the given modules')
   .argument('[modules...]', 'TS/JS modules exporting @activation classes or Activations')
   .option('-p, --port <port>', 'port to listen on', integer, DEFAULT_PORT)
@@ -199,8 +201,9 @@ program
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
     const auth = hubAuth(opts, opts.stdio ? undefined : opts.host);
     const optional = await optionalSet(opts);
-    const hub = await buildHub(modules, opts.root, opts.builtins, optional, auth);
+    const hub = await buildHub(modules, opts.root, opts.builtins, optional, auth, opts);
     const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes };
+    const federation = startFederation(hub, opts, log);
     if (opts.stdio) {
       const principal = stdioPrincipal(auth, opts.token, 'stdio');
       log(`plexus-hub: serving ${hub.namespace} (hash ${hub.hash()}) on stdio as ${principal ? `principal ${principal.name}` : 'the trusted parent process'}`);
@@ -218,6 +221,7 @@ program
     const explorer = opts.explorer ? explorerHandler() : undefined;
     const discovery = discoveryHandler(hub, { mcpPath: '/mcp' });
     const http = (req: IncomingMessage, res: ServerResponse) => discovery(req, res) || mcp(req, res) || (explorer?.(req, res) ?? false);
+    const takeOver = federation.acceptor?.takeOver;
     const server = await serveWebSocket(hub, {
       host: opts.host,
       port: opts.port,
@@ -229,6 +233,7 @@ program
       allowedHosts: opts.allowHost,
       allowedOrigins: opts.allowOrigin,
       http,
+      ...(takeOver ? { takeOver } : {}),
     });
     mcp.bind(server.host, server.port);
     const names = hub.children().map((c) => c.namespace).join(', ');
@@ -241,7 +246,7 @@ program
       if (stopping) process.exit(130); // a second signal: don't wait
       stopping = true;
       log(`plexus-hub: ${signal}, shutting down`);
-      void Promise.all([mcp.close(), server.close({ reason: 'Server shutting down' })]).then(() => {
+      void Promise.all([mcp.close(), federation.close(), server.close({ reason: 'Server shutting down' })]).then(() => {
         auth.close();
         optional?.close(); // checkpoints the WAL into hub.db
         process.exit(0);
@@ -334,8 +339,8 @@ program
     }
   });
 
-program
-  .command('mcp')
+mountOptions(program
+  .command('mcp'))
   .description('serve the hub as MCP tools: over stdio (for Claude Desktop / Claude Code), or streamable HTTP with --http')
   .argument('[modules...]', 'TS/JS modules exporting activations')
   .option('--http', 'serve streamable HTTP at /mcp instead of stdio')
@@ -358,7 +363,7 @@ program
   .addOption(allowOriginOption())
   .action(async (modules: string[], opts) => {
     const auth = hubAuth(opts, opts.http ? opts.host : undefined);
-    const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(opts), auth);
+    const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(opts), auth, opts);
     const mcp = mcpOptions(opts);
     if (opts.http) {
       const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, ...mcp });

@@ -13,7 +13,7 @@ import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
 import { PendingRequests } from './pending-requests.js';
 import { RootMethods } from './root-methods.js';
 import { Router, type RouteGuard } from './router.js';
-import { TreeHashes, type HashesReport, type MethodSchema, type PluginSchema } from './tree-hashes.js';
+import { TreeHashes, methodSchema, type HashesReport, type MethodSchema, type PluginSchema } from './tree-hashes.js';
 
 export interface DynamicHubOptions {
   readonly version?: string;
@@ -214,6 +214,11 @@ export class DynamicHub implements Activation {
     const segments = path ? this.#segments(path) : [];
     const walk = await this.#router.walk(segments, segments.length);
     let missing = walk.missing;
+    if (walk.mountedAt !== undefined && walk.mountedAt < segments.length) {
+      const hidden = this.#hiddenHop(walk.hops, segments, principal);
+      if (hidden) throw hidden;
+      return this.#mountedSchema(walk.hops[walk.hops.length - 1]!, segments, walk.mountedAt, principal);
+    }
     if (!missing && (walk.mountedAt === undefined || walk.mountedAt === segments.length)) {
       const hidden = this.#hiddenHop(walk.hops, segments, principal);
       if (!hidden) return this.access.plugin(principal, walk.hops[walk.hops.length - 1]!, segments, this.#hashes.plugin(walk.hops[walk.hops.length - 1]!));
@@ -236,6 +241,24 @@ export class DynamicHub implements Activation {
     }
     return undefined;
   }
+
+  /** Below a mounted node, its description (the remote's tree, as last fetched) answers, filtered like any other. */
+  #mountedSchema(mount: Activation, segments: readonly string[], mountedAt: number, principal: unknown): PluginSchema | MethodSchema {
+    let node = mount;
+    for (let i = mountedAt; i < segments.length; i++) {
+      const next = node.children?.().find((c) => c.namespace === segments[i]);
+      if (next) {
+        if (!this.access.nodeVisible(principal, next, segments.slice(0, i + 1))) throw PlexusError.activationNotFound(segments[i]!);
+        node = next;
+        continue;
+      }
+      const info = i === segments.length - 1 ? node.methods().find((m) => m.name === segments[i]) : undefined;
+      if (info && this.access.methodVisible(principal, segments.slice(0, i), info)) return methodSchema(info);
+      throw PlexusError.activationNotFound(segments[i]!);
+    }
+    return this.access.plugin(principal, node, segments, this.#hashes.plugin(node));
+  }
+
 
   // ---- calls --------------------------------------------------------------------------
 

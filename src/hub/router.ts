@@ -214,15 +214,30 @@ export class Router {
   #guarded(entry: CachedRoute, params: Record<string, unknown>, call: CallStart, principal: unknown): unknown {
     const guard = this.#guard;
     if (!guard) return this.#invoke(entry, params, call, principal);
-    const { route, info } = entry;
-    const hops = route.hops;
-    const last = route.missing ? -1 : hops.length - 1;
+    const { route } = entry;
+    let { info } = entry;
+    let hops = route.hops;
+    let at = route.provenance;
+    let missing: PlexusError | undefined = route.missing;
+    if (route.rest !== undefined) {
+      // A mounted node that describes the tree below it (a remote's, never trusted for
+      // policy, only for names): the guard checks every hop of the full path and the
+      // method itself, as for a local one, and a path the description does not know is
+      // refused here. A mount that describes nothing is guarded down to itself.
+      const below = mountedHops(route);
+      hops = [...route.hops, ...below.hops];
+      at = [...route.provenance, ...route.rest.split('.').slice(0, below.hops.length)];
+      info = below.info;
+      const describes = route.node.methods().length > 0 || (route.node.children?.().length ?? 0) > 0;
+      if (below.unknown && describes) missing = PlexusError.methodNotFound(route.path);
+    }
+    const last = missing ? -1 : hops.length - 1;
     const step = (from: number): unknown => {
       for (let i = from; i < hops.length; i++) {
         const check: AccessCheck = {
           principal,
           node: hops[i]!,
-          at: route.provenance.slice(0, i),
+          at: at.slice(0, i),
           path: route.path,
           final: i === last,
           ...(i === last && info ? { method: info } : {}),
@@ -230,6 +245,7 @@ export class Router {
         const verdict = guard(check);
         if (isPromiseLike(verdict)) return Promise.resolve(verdict).then(() => step(i + 1));
       }
+      if (missing && !route.missing) throw missing;
       return this.#invoke(entry, params, call, principal);
     };
     return step(0);
@@ -285,6 +301,23 @@ class MethodContext implements CallContext {
       return Promise.reject(err);
     }
   }
+}
+
+/** The nodes a mounted node describes along the rest of a route, and the method at its end. */
+function mountedHops(route: Route): { hops: Activation[]; info?: MethodInfo; unknown: boolean } {
+  const below = route.rest!.split('.');
+  const hops: Activation[] = [];
+  let node = route.node;
+  for (let i = 0; i < below.length - 1; i++) {
+    const next = node.children?.().find((c) => c.namespace === below[i]);
+    if (!next) return { hops, unknown: true };
+    hops.push(next);
+    node = next;
+  }
+  const name = below[below.length - 1]!;
+  if (name === 'schema') return { hops, unknown: false };
+  const info = node.methods().find((m) => m.name === name);
+  return info ? { hops, info, unknown: false } : { hops, unknown: true };
 }
 
 function context(call: CallStart, path: string, principal: unknown, requests?: PendingRequests): CallContext {

@@ -34,7 +34,7 @@ export function methodSchema(m: MethodInfo): MethodSchema {
     s = {
       name: m.name,
       description: m.description,
-      hash: methodHash(m),
+      hash: m.hash ?? methodHash(m),
       ...(m.params ? { params: m.params } : {}),
       returns: m.returns,
       streaming: m.streaming,
@@ -59,6 +59,7 @@ export class TreeHashes {
 
   of(node: Activation): ActivationHashes {
     let h = this.#memo.get(node);
+    if (!h) h = node.contentHashes?.();
     if (!h) {
       const own = methodList(node).map((m) => m.hash);
       const children = node.children?.();

@@ -1,7 +1,7 @@
 import { toPlexusError, type PlexusError } from '../wire/errors.js';
 import type { ItemFactory } from './item-factory.js';
 import type { RequestItem, StreamItem } from '../wire/items.js';
-import { isProgressMark } from './progress.js';
+import type { ProvenanceMark, RawContentMark } from './provenance.js';
 
 /** What a call's start function gets: the cancellation signal and a way to name the producer. */
 export interface CallStart {
@@ -210,10 +210,20 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
   }
 
   #value(value: unknown): void {
-    if (isProgressMark(value)) this.#emit(this.#items.progress(value.message, value.percentage));
-    else {
+    const mark = typeof value === 'object' && value !== null ? (value as { __plexus?: unknown }).__plexus : undefined;
+    if (mark === undefined) {
       this.#dataItems++;
       this.#emit(this.#items.data(value === undefined ? null : value));
+    } else if (mark === 'progress') {
+      const p = value as { message: string; percentage?: number };
+      this.#emit(this.#items.progress(p.message, p.percentage));
+    } else if (mark === 'raw') {
+      this.#dataItems++;
+      this.#emit(this.#items.rawData((value as RawContentMark).json));
+    } else if (mark === 'provenance') this.#items = this.#items.below((value as ProvenanceMark).below);
+    else {
+      this.#dataItems++;
+      this.#emit(this.#items.data(value));
     }
   }
 

@@ -1,5 +1,7 @@
-import type { DataItem, DoneItem, ErrorItem, ProgressItem, StreamMetadata } from '../wire/items.js';
+import { RAW_CONTENT, type DataItem, type DoneItem, type ErrorItem, type ProgressItem, type StreamMetadata } from '../wire/items.js';
 import type { PlexusError } from '../wire/errors.js';
+
+const UNREAD = Symbol('unread');
 
 /**
  * Builds the items of one call. The metadata object is shared by consecutive
@@ -28,6 +30,20 @@ export class ItemFactory {
     return { type: 'data', metadata: this.metadata(), content_type: this.contentType, content };
   }
 
+  /** A data item whose content is JSON text from a mounted hub: written out as-is, parsed only when read. */
+  rawData(json: string): DataItem {
+    let parsed: unknown = UNREAD;
+    return {
+      type: 'data',
+      metadata: this.metadata(),
+      content_type: this.contentType,
+      get content(): unknown {
+        return parsed === UNREAD ? (parsed = JSON.parse(json)) : parsed;
+      },
+      [RAW_CONTENT]: json,
+    } as DataItem;
+  }
+
   progress(message: string, percentage?: number): ProgressItem {
     return percentage === undefined
       ? { type: 'progress', metadata: this.metadata(), message }
@@ -35,7 +51,19 @@ export class ItemFactory {
   }
 
   error(err: PlexusError): ErrorItem {
-    return { type: 'error', metadata: this.metadata(), message: err.message, code: String(err.code), recoverable: err.recoverable };
+    const item: ErrorItem = { type: 'error', metadata: this.metadata(), message: err.message, code: String(err.code), recoverable: err.recoverable };
+    // A mounted hub's `remote_unavailable` says since when (federation/remote-errors.ts).
+    const since = (err as { since?: unknown }).since;
+    return typeof since === 'string' ? { ...item, since } : item;
+  }
+
+  /**
+   * The factory for items produced further down than this route's node: a mounted
+   * hub reports where in its own tree the producer is, and provenance becomes the
+   * full path (`['inventory', 'stock']`).
+   */
+  below(segments: readonly string[]): ItemFactory {
+    return segments.length === 0 ? this : new ItemFactory([...this.provenance, ...segments], this.contentType, this.rootHash);
   }
 
   done(): DoneItem {

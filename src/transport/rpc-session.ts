@@ -15,6 +15,8 @@ export interface SessionOptions extends SessionLimits {
 interface Subscription {
   readonly id: number;
   readonly stream: CallStream;
+  /** Set while the peer holds this stream (`<root>.call_pause`): its pump sends nothing. */
+  held?: { readonly promise: Promise<void>; readonly release: () => void };
 }
 
 /** Kept importable from here for code written before `transport/types.ts`. */
@@ -59,6 +61,10 @@ export class RpcSession {
       [`${root}.hash`, (req) => this.#subscribe(req, () => hub.call(`${root}.hash`, this.#noParams(req.params), as))],
       ['_info', (req) => this.#subscribe(req, () => (this.#noParams(req.params), hub.info()))],
       [`${root}.call_unsub`, (req) => this.#unsubscribe(req)],
+      // Per-stream flow control for a peer that multiplexes many streams (a hub mounting
+      // this one): holding one slow stream leaves the others flowing on the connection.
+      [`${root}.call_pause`, (req) => this.#hold(req, true)],
+      [`${root}.call_resume`, (req) => this.#hold(req, false)],
       [`${root}.schema_unsub`, (req) => this.#unsubscribe(req)],
       [`${root}.hash_unsub`, (req) => this.#unsubscribe(req)],
       ['_info_unsub', (req) => this.#unsubscribe(req)],
@@ -120,11 +126,9 @@ export class RpcSession {
     this.#closed = true;
     this.#refusing = true;
     for (const sub of this.#subs.values()) {
-      if (reason === undefined || wasClosed) {
-        sub.stream.cancel();
-        continue;
-      }
-      for (const item of sub.stream.cancelWith(new PlexusError(ErrorCode.ExecutionError, reason))) this.sink.send(itemNotification(sub.id, item));
+      if (reason === undefined || wasClosed) sub.stream.cancel();
+      else for (const item of sub.stream.cancelWith(new PlexusError(ErrorCode.ExecutionError, reason))) this.sink.send(itemNotification(sub.id, item));
+      this.#unhold(sub);
     }
     this.#budget.release(this.#subs.size);
     this.#subs.clear();
@@ -231,7 +235,7 @@ export class RpcSession {
 
   /** Sends every ready item while the sink takes them; true when the stream has ended. */
   #flush(sub: Subscription): boolean {
-    while (!this.sink.congested()) {
+    while (!this.sink.congested() && !sub.held) {
       const item = sub.stream.poll();
       if (!item) return false;
       if (this.#send(sub, item)) return true;
@@ -239,18 +243,40 @@ export class RpcSession {
     return false;
   }
 
-  #unsubscribe(req: JsonRpcRequest): void {
+  #subscriptionOf(req: JsonRpcRequest): Subscription | undefined {
     const p = req.params;
     const raw = Array.isArray(p) ? p[0] : p && typeof p === 'object' ? (p as { subscription?: unknown }).subscription : undefined;
     if (typeof raw !== 'number' && typeof raw !== 'string') {
       throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: expected [<subscription id>]');
     }
-    const sub = this.#subs.get(Number(raw));
+    return this.#subs.get(Number(raw));
+  }
+
+  #unsubscribe(req: JsonRpcRequest): void {
+    const sub = this.#subscriptionOf(req);
     if (sub) {
       this.#forget(sub.id);
       sub.stream.cancel();
+      this.#unhold(sub);
     }
     this.#reply(req.id, sub !== undefined);
+  }
+
+  /** `<root>.call_pause [id]` / `call_resume [id]`: true when the stream exists. */
+  #hold(req: JsonRpcRequest, on: boolean): void {
+    const sub = this.#subscriptionOf(req);
+    if (sub && on && !sub.held) {
+      let release!: () => void;
+      const promise = new Promise<void>((r) => (release = r));
+      sub.held = { promise, release };
+    } else if (sub && !on) this.#unhold(sub);
+    this.#reply(req.id, sub !== undefined);
+  }
+
+  #unhold(sub: Subscription): void {
+    const held = sub.held;
+    sub.held = undefined; // first: the pump re-checks it when it wakes
+    held?.release();
   }
 
   /** Moves items from the stream to the peer, pausing while the peer is congested. */
@@ -259,6 +285,11 @@ export class RpcSession {
     try {
       for (;;) {
         if (this.sink.congested()) await this.sink.drained();
+        if (sub.held) {
+          await sub.held.promise;
+          if (!this.#subs.has(id)) break;
+          continue;
+        }
         // Items that are ready go out synchronously; only an empty queue waits.
         let item = stream.poll();
         if (!item) {

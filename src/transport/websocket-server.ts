@@ -34,6 +34,13 @@ export interface WebSocketServeOptions extends SessionLimits, OriginPolicy {
   readonly idleTimeoutMs?: number;
   /** The server pings every connection this often; one that has not answered the previous ping is dropped (default 30 s). */
   readonly pingIntervalMs?: number;
+  /**
+   * Asked about the first text frame of each connection. Returning a function hands
+   * the socket over to it: this server's session for it is closed and the frame
+   * and everything after it are the new owner's. The reverse mount uses it: a child
+   * hub's `_join` turns the connection around (federation/join.ts).
+   */
+  readonly takeOver?: (firstFrame: string, req: IncomingMessage) => ((ws: WebSocket) => void) | undefined;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
@@ -170,11 +177,25 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
         const session = new RpcSession(hub, sink, { ...options, principal, streamBudget });
         sessions.set(ws, session);
         liveness.watch(ws);
-        ws.on('message', (data, isBinary) => {
+        let firstFrame = options.takeOver !== undefined;
+        const onMessage = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
           liveness.seen(ws);
+          if (firstFrame) {
+            firstFrame = false;
+            const adopt = isBinary ? undefined : options.takeOver!(data.toString(), req);
+            if (adopt) {
+              // The new owner runs the connection: this server's session and liveness let go of it.
+              ws.off('message', onMessage);
+              liveness.forget(ws);
+              session.close();
+              sessions.delete(ws);
+              return adopt(ws);
+            }
+          }
           if (isBinary) session.rejectBinary();
           else session.receive(data.toString());
-        });
+        };
+        ws.on('message', onMessage);
         ws.on('error', () => {}); // protocol errors (oversize, bad frames) close the socket; 'close' cleans up
         ws.on('close', () => {
           liveness.forget(ws);

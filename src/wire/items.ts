@@ -33,12 +33,21 @@ export interface ErrorItem {
   /** A JSON-RPC style code as a string, e.g. `"-32601"`; omitted when none. */
   readonly code?: string;
   readonly recoverable: boolean;
+  /** `remote_unavailable` only: when the mounted remote hub became unreachable (ISO 8601). */
+  readonly since?: string;
 }
 
 export interface DoneItem {
   readonly type: 'done';
   readonly metadata: StreamMetadata;
 }
+
+/**
+ * A data item relayed from a mounted hub may carry its content's JSON text under
+ * this (non-enumerable) key: it is written out as-is instead of being serialised
+ * again, and `content` parses it only if someone reads it.
+ */
+export const RAW_CONTENT: unique symbol = Symbol.for('plexus.raw_content');
 
 /**
  * The server asks the caller something mid-stream; the caller answers with

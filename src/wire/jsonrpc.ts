@@ -1,5 +1,5 @@
 /** JSON-RPC 2.0 framing: parsing requests and serialising responses and notifications. */
-import type { StreamItem, StreamMetadata } from './items.js';
+import { RAW_CONTENT, type StreamItem, type StreamMetadata } from './items.js';
 
 export type RequestId = string | number | null;
 
@@ -75,7 +75,8 @@ function metadataText(m: StreamMetadata): string {
  */
 export function itemJson(item: StreamItem): string {
   if (item.type === 'data') {
-    return `{"type":"data","metadata":${metadataText(item.metadata)},"content_type":${JSON.stringify(item.content_type)},"content":${JSON.stringify(item.content)}}`;
+    const raw = (item as { [RAW_CONTENT]?: string })[RAW_CONTENT];
+    return `{"type":"data","metadata":${metadataText(item.metadata)},"content_type":${JSON.stringify(item.content_type)},"content":${raw ?? JSON.stringify(item.content)}}`;
   }
   if (item.type === 'done') return `{"type":"done","metadata":${metadataText(item.metadata)}}`;
   return JSON.stringify(item);

@@ -1,0 +1,80 @@
+import { Option, InvalidArgumentError, type Command } from 'commander';
+import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { acceptJoins, joinParent, type JoinAcceptor, type JoinHandle } from '../federation/join.js';
+import { mountRemote } from '../federation/mount.js';
+
+/** `name=ws://host:port`, repeatable. */
+function mountSpec(value: string, previous: [string, string][] = []): [string, string][] {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || !/^wss?:\/\//.test(value.slice(eq + 1))) throw new InvalidArgumentError('expected name=ws://host:port');
+  return [...previous, [value.slice(0, eq), value.slice(eq + 1)]];
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+/** Options to mount remote hubs by URL (`hub serve`, `hub mcp`). */
+export function mountOptions(cmd: Command): Command {
+  return cmd
+    .option('--mount <name=url>', 'mount the hub at url as the child name (repeatable)', mountSpec)
+    .option('--mount-token <token>', 'bearer token presented to mounted hubs')
+    .option('--watch-ms <ms>', 'how often mounted hubs are asked for their root hash', positive, 2000)
+    .option('--reconnect-max-ms <ms>', 'longest wait between reconnect attempts (mounts and --join; jittered exponential backoff)', positive, 5000);
+}
+
+/** The options of `hub serve` for remote hubs: mount by URL, join a parent, accept joins. */
+export function federationOptions(cmd: Command): Command {
+  return mountOptions(cmd)
+    .option('--join <url>', "dial this parent hub and be mounted there (for a hub it cannot reach)")
+    .option('--name <name>', 'the name to be mounted under with --join')
+    .option('--parent-token <token>', 'with --join: the token presented to the parent (--token is this hub\'s own stdio principal)')
+    .addOption(new Option('--allow-join', 'let hubs that dial this one mount themselves (_join)'))
+    .option('--join-token <token>', 'with --allow-join: the token a joining hub must present');
+}
+
+export interface Federation {
+  /** For serveWebSocket's `takeOver` (set when --allow-join). */
+  readonly acceptor?: JoinAcceptor;
+  readonly join?: JoinHandle;
+  close(): Promise<void>;
+}
+
+/** Mounts what `--mount` names (before the hub's first ready()). */
+export function applyMounts(hub: DynamicHub, opts: Record<string, unknown>, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): void {
+  const onState = (mount: string, state: 'up' | 'down', detail: string) => log(`plexus-hub: mount ${mount} ${state === 'up' ? 'connected' : 'unavailable'} (${detail})`);
+  for (const [name, url] of (opts.mount as [string, string][] | undefined) ?? []) {
+    mountRemote(hub, name, url, { watchMs: opts.watchMs as number, maxBackoffMs: opts.reconnectMaxMs as number, onState, ...(opts.mountToken ? { token: opts.mountToken as string } : {}) });
+  }
+}
+
+/** Starts accepting joins and/or joining a parent, as the options say. */
+export function startFederation(hub: DynamicHub, opts: Record<string, unknown>, log: (line: string) => void): Federation {
+  if (opts.join && !opts.name) throw new InvalidArgumentError('--join needs --name <name>');
+  const acceptor = opts.allowJoin
+    ? acceptJoins(hub, {
+        watchMs: opts.watchMs as number,
+        ...(opts.joinToken ? { token: opts.joinToken as string } : {}),
+        onJoin: (name, outcome, detail) => log(`plexus-hub: join ${name}: ${outcome}${detail ? ` (${detail})` : ''}`),
+        onState: (mount, state, detail) => state === 'down' && log(`plexus-hub: joined hub ${mount} unavailable (${detail})`),
+      })
+    : undefined;
+  const join = opts.join
+    ? joinParent(hub, opts.join as string, {
+        name: opts.name as string,
+        maxBackoffMs: opts.reconnectMaxMs as number,
+        ...(opts.parentToken ? { token: opts.parentToken as string } : {}),
+        onState: (state, detail) => log(`plexus-hub: ${state} ${state === 'joined' ? `${opts.join} as ${opts.name}` : detail}`),
+      })
+    : undefined;
+  return {
+    ...(acceptor ? { acceptor } : {}),
+    ...(join ? { join } : {}),
+    async close() {
+      acceptor?.close();
+      await join?.close();
+    },
+  };
+}

@@ -1,0 +1,7 @@
+/** Remote hubs mounted as children: by URL (`mountRemote`, `hub.mount`) or by the remote joining (`joinParent` / `acceptJoins`). */
+export { mountRemote, type MountOptions } from './mount.js';
+export { RemoteHub, type RemoteHubOptions } from './remote-hub.js';
+export { RemoteUnavailableError, REMOTE_UNAVAILABLE } from './remote-errors.js';
+export { MountDialer, type DialOptions } from './dial.js';
+export { acceptJoins, joinParent, JOIN_METHOD, type AcceptJoinsOptions, type JoinAcceptor, type JoinHandle, type JoinOptions } from './join.js';
+export type { FlowLimits } from './remote-connection.js';

@@ -1,0 +1,250 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import { SEGMENT_PATTERN } from '../activation/types.js';
+import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { RpcSession } from '../transport/rpc-session.js';
+import type { MessageSink, SessionLimits } from '../transport/types.js';
+import { ErrorCode } from '../wire/errors.js';
+import { errorResponse, resultResponse, type RequestId } from '../wire/jsonrpc.js';
+import { jittered, openSocket } from './dial.js';
+import { RemoteHub, type RemoteHubOptions } from './remote-hub.js';
+
+/**
+ * The reverse mount. A hub that cannot be reached (behind NAT) dials its parent and
+ * asks to be mounted; the parent needs no route to it. Protocol, on one WebSocket:
+ *
+ * 1. The child opens a WebSocket to the parent's ordinary port (credentials on the
+ *    upgrade, as any client) and sends, as its **first frame**, the request
+ *    `{"jsonrpc":"2.0","id":1,"method":"_join","params":{"name":"edge1","token":"…"}}`.
+ * 2. The parent answers `{"jsonrpc":"2.0","id":1,"result":{"mounted":"edge1","parent":"<root>"}}`
+ *    (or a JSON-RPC error, then closes with 1008), and from then on the roles are
+ *    reversed: the parent sends requests (`_info`, `<child>.call`, `…_unsub`) and the
+ *    child serves them with an ordinary `RpcSession` over its hub, exactly as if the
+ *    parent had dialled it. Everything a forward mount does (relay, backpressure,
+ *    cancel, hash watch) then runs unchanged.
+ * 3. When the socket drops, the parent keeps the mount (calls fail fast with
+ *    `remote_unavailable`) and the child dials again with jittered backoff; its next
+ *    `_join` under the same name re-attaches the same mount.
+ */
+export const JOIN_METHOD = '_join';
+
+export interface JoinOptions extends SessionLimits {
+  /** The name to be mounted under at the parent. */
+  readonly name: string;
+  /** Presented on the upgrade (`Authorization: Bearer`) and in the `_join` params. */
+  readonly token?: string;
+  readonly backoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Bytes queued towards the parent above which this hub's producers pause (default 1 MiB). */
+  readonly highWaterMark?: number;
+  /** Told about each joined connection and each loss, for logs. */
+  readonly onState?: (state: 'joined' | 'lost' | 'refused', detail: string) => void;
+}
+
+export interface JoinHandle {
+  /** Resolves on the first successful join. */
+  readonly joined: Promise<void>;
+  /** True while joined. */
+  readonly connected: boolean;
+  close(): Promise<void>;
+}
+
+/** Where a session writes on a turned-around socket: ws, with its buffered bytes as backpressure. */
+class JoinedSink implements MessageSink {
+  #waiting: (() => void)[] = [];
+  #open = true;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly highWaterMark: number,
+  ) {
+    const socket = (ws as unknown as { _socket?: Socket })._socket;
+    socket?.on('drain', () => this.#wake());
+  }
+
+  send(message: string): void {
+    if (this.#open) this.ws.send(message);
+  }
+
+  congested(): boolean {
+    return this.#open && this.ws.bufferedAmount > this.highWaterMark;
+  }
+
+  drained(): Promise<void> {
+    if (!this.congested()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  closed(): void {
+    this.#open = false;
+    this.#wake();
+  }
+
+  #wake(): void {
+    if (this.congested()) return;
+    for (const resolve of this.#waiting.splice(0)) resolve();
+  }
+}
+
+/** The child side: dials the parent, joins, serves the hub over that socket, and re-joins after drops. */
+export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): JoinHandle {
+  if (!SEGMENT_PATTERN.test(options.name)) throw new TypeError(`Join name "${options.name}" is not a valid path segment: it must match ${SEGMENT_PATTERN.source}`);
+  let stopped = false;
+  let attempt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let current: { ws: WebSocket; session?: RpcSession } | undefined;
+  let markJoined!: () => void;
+  const joined = new Promise<void>((r) => (markJoined = r));
+
+  const again = (): void => {
+    if (stopped || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void dial();
+    }, jittered(attempt++, options.backoffMs ?? 200, options.maxBackoffMs ?? 5000));
+  };
+
+  const dial = async (): Promise<void> => {
+    if (stopped) return;
+    let ws: WebSocket;
+    try {
+      ws = await openSocket(url, options.token ? { token: options.token } : {});
+    } catch (err) {
+      options.onState?.('lost', (err as Error).message);
+      return again();
+    }
+    const me: { ws: WebSocket; session?: RpcSession } = { ws };
+    current = me;
+    let sink: JoinedSink | undefined;
+    ws.on('error', () => {});
+    ws.on('close', (code, reason) => {
+      sink?.closed();
+      me.session?.close();
+      if (current === me) current = undefined;
+      if (me.session) options.onState?.('lost', `connection closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`);
+      again();
+    });
+    ws.on('message', (data, isBinary) => {
+      if (me.session) {
+        if (isBinary) me.session.rejectBinary();
+        else me.session.receive(data.toString());
+        return;
+      }
+      // Before the answer to `_join`, the only frame expected is that answer.
+      let answer: { id?: unknown; result?: unknown; error?: { code: number; message: string } };
+      try {
+        answer = JSON.parse(data.toString());
+      } catch {
+        return void ws.close(1002, 'expected the answer to _join');
+      }
+      if (answer.error) {
+        options.onState?.('refused', `${answer.error.code}: ${answer.error.message}`);
+        return void ws.close(1000, 'join refused');
+      }
+      sink = new JoinedSink(ws, options.highWaterMark ?? 1024 * 1024);
+      me.session = new RpcSession(hub, sink, options);
+      attempt = 0;
+      options.onState?.('joined', url);
+      markJoined();
+    });
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: JOIN_METHOD, params: { name: options.name, ...(options.token ? { token: options.token } : {}) } }));
+  };
+
+  void dial();
+  return {
+    joined,
+    get connected() {
+      return current?.session !== undefined;
+    },
+    async close() {
+      stopped = true;
+      clearTimeout(timer);
+      const c = current;
+      if (!c) return;
+      await c.session?.shutdown(0);
+      await new Promise<void>((resolve) => {
+        c.ws.once('close', () => resolve());
+        c.ws.close(1001, 'Server shutting down');
+      });
+    },
+  };
+}
+
+export interface AcceptJoinsOptions extends RemoteHubOptions {
+  /** When set, a `_join` must carry this token. */
+  readonly token?: string;
+  /** Told about each join and refusal, for logs. */
+  readonly onJoin?: (name: string, outcome: 'mounted' | 'remounted' | 'refused', detail?: string) => void;
+}
+
+export interface JoinAcceptor {
+  /** For `serveWebSocket({ takeOver })`: claims connections whose first frame is `_join`. */
+  readonly takeOver: (firstFrame: string, req: IncomingMessage) => ((ws: WebSocket) => void) | undefined;
+  /** The mounts made by joins, by name. */
+  readonly mounts: ReadonlyMap<string, RemoteHub>;
+  /** Unmounts every joined hub. */
+  close(): void;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  // Hash first: timingSafeEqual needs equal lengths, and the length must not leak either.
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+/** The parent side: mounts hubs that join, under the name they ask for, over the socket they dialled. */
+export function acceptJoins(hub: DynamicHub, options: AcceptJoinsOptions = {}): JoinAcceptor {
+  const mounts = new Map<string, RemoteHub>();
+
+  const refuse = (ws: WebSocket, id: RequestId, code: number, message: string, name: string): void => {
+    options.onJoin?.(name, 'refused', message);
+    ws.send(errorResponse(id, { code, message }));
+    ws.close(1008, message.slice(0, 120));
+  };
+
+  const adopt = (id: RequestId, params: Record<string, unknown>) => (ws: WebSocket): void => {
+    const name = params.name;
+    if (typeof name !== 'string' || !SEGMENT_PATTERN.test(name)) {
+      return refuse(ws, id, ErrorCode.InvalidParams, `Invalid params: "name" must be a path segment matching ${SEGMENT_PATTERN.source}`, String(name));
+    }
+    if (options.token !== undefined && (typeof params.token !== 'string' || !sameSecret(params.token, options.token))) {
+      return refuse(ws, id, ErrorCode.AuthenticationRequired, 'Join refused: a valid join token is required', name);
+    }
+    let mount = mounts.get(name);
+    const existing = hub.children().find((c) => c.namespace === name);
+    if (existing && existing !== mount) return refuse(ws, id, ErrorCode.Forbidden, `Join refused: "${name}" is already a child of ${hub.namespace}`, name);
+    const again = mount !== undefined;
+    if (!mount) {
+      mount = new RemoteHub(name, options);
+      mounts.set(name, mount);
+      hub.register(mount);
+    }
+    ws.send(resultResponse(id, { mounted: name, parent: hub.namespace }));
+    mount.attach(ws).then(
+      () => options.onJoin?.(name, again ? 'remounted' : 'mounted'),
+      (err: Error) => options.onJoin?.(name, 'refused', err.message),
+    );
+  };
+
+  return {
+    mounts,
+    takeOver(firstFrame) {
+      // Cheap test first: every connection's first frame passes here.
+      if (!firstFrame.includes(JOIN_METHOD)) return undefined;
+      let msg: { method?: unknown; id?: unknown; params?: unknown };
+      try {
+        msg = JSON.parse(firstFrame);
+      } catch {
+        return undefined;
+      }
+      if (msg.method !== JOIN_METHOD) return undefined;
+      const id = typeof msg.id === 'number' || typeof msg.id === 'string' ? msg.id : null;
+      const params = typeof msg.params === 'object' && msg.params !== null && !Array.isArray(msg.params) ? (msg.params as Record<string, unknown>) : {};
+      return adopt(id, params);
+    },
+    close() {
+      for (const m of mounts.values()) m.close();
+    },
+  };
+}
