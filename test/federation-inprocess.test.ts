@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DynamicHub, ErrorCode, PlexusError, RemoteHub, defineActivation, serveWebSocket, type CallContext, type PlexusServer, type PluginSchema } from '../src/index.js';
+import { DynamicHub, ErrorCode, PlexusError, RemoteHub, defineActivation, serveWebSocket, type CallContext, type PlexusServer, type PluginSchema, type WebSocketServeOptions } from '../src/index.js';
 import { ToolCatalog } from '../src/mcp/bridge.js';
 import { jittered } from '../src/federation/dial.js';
 import { acceptJoins, joinParent } from '../src/index.js';
@@ -24,9 +24,13 @@ after(async () => {
 });
 
 async function remoteHub(...activations: object[]): Promise<{ hub: DynamicHub; url: string }> {
+  return remoteHubWith({}, ...activations);
+}
+
+async function remoteHubWith(options: WebSocketServeOptions, ...activations: object[]): Promise<{ hub: DynamicHub; url: string }> {
   const hub = new DynamicHub('remote').register(...activations);
   await hub.ready();
-  const server = await serveWebSocket(hub, { port: 0 });
+  const server = await serveWebSocket(hub, { port: 0, ...options });
   servers.push(server);
   return { hub, url: server.url };
 }
@@ -105,7 +109,9 @@ describe('federation in process', () => {
   });
 
   it('a remote that goes silent (no close, e.g. a network partition) is dropped by the hash watch: the call in flight ends remote_unavailable', async () => {
-    const b = await remoteHub(stock);
+    // A reaches B through a relay on another port, so B's Host check (DNS-rebinding
+    // protection, which wants B's own port) is off for this test.
+    const b = await remoteHubWith({ allowedHosts: false }, stock);
     // A TCP relay between A and B that can stop forwarding without closing anything.
     const target = new URL(b.url);
     const pipes: Socket[] = [];
@@ -119,19 +125,23 @@ describe('federation in process', () => {
     await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
     const a = new DynamicHub();
     const mount = a.mount('b', `ws://127.0.0.1:${(relay.address() as { port: number }).port}`, { watchMs: 50, maxBackoffMs: 100 });
-    await a.ready();
-    assert.deepEqual(contents(await collect(a.call('b.stock.get', { sku: 'up' }))), [{ sku: 'up' }]);
-    for (const p of pipes) {
-      p.unpipe();
-      p.pause();
+    try {
+      await a.ready();
+      assert.deepEqual(contents(await collect(a.call('b.stock.get', { sku: 'up' }))), [{ sku: 'up' }]);
+      for (const p of pipes) {
+        p.unpipe();
+        p.pause();
+      }
+      const items = await collect(a.call('b.stock.get', { sku: 'partitioned' }));
+      assert.equal(errorOf(items)?.code, 'remote_unavailable');
+      assert.match(errorOf(items)!.message, /did not answer for 2000 ms/);
+      assert.equal(mount.connected, false);
+    } finally {
+      // Also on failure: a live mount or relay would keep the test process from ever exiting.
+      a.unmount('b');
+      for (const p of pipes) p.destroy();
+      relay.close();
     }
-    const items = await collect(a.call('b.stock.get', { sku: 'partitioned' }));
-    assert.equal(errorOf(items)?.code, 'remote_unavailable');
-    assert.match(errorOf(items)!.message, /did not answer for 2000 ms/);
-    assert.equal(mount.connected, false);
-    a.unmount('b');
-    for (const p of pipes) p.destroy();
-    relay.close();
   });
 
   it('a question the remote asks mid-stream reaches the local caller, and the answer (or a decline) goes back', async () => {
