@@ -102,7 +102,13 @@ export class Bash {
    * @param env - variables added to (or overriding) the command's environment
    */
   @method({ verbs: ['execute'], streaming: true })
-  async *execute(command: string, timeout_ms?: number, cwd?: string, env?: Record<string, string>, ctx?: CallContext): AsyncGenerator<BashEvent> {
+  async *execute(
+    command: string,
+    timeout_ms?: number,
+    cwd?: string,
+    env?: Record<string, string>,
+    ctx?: CallContext,
+  ): AsyncGenerator<BashEvent> {
     if (command.includes('\0')) throw PlexusError.invalidParams('command contains a NUL byte');
     const timeoutMs = timeout_ms ?? this.#defaultTimeoutMs;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > this.#maxTimeoutMs) {

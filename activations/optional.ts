@@ -21,7 +21,10 @@ export interface OptionalSet {
 
 /** Parses `arbor,changelog` into names; unknown names are an error that lists the known ones. */
 export function parseOptional(list: string): OptionalActivation[] {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of names) {
     if (!(OPTIONAL_ACTIVATIONS as readonly string[]).includes(n)) {
       throw new Error(`unknown activation "${n}" for --with (known: ${OPTIONAL_ACTIVATIONS.join(', ')})`);
@@ -51,9 +54,13 @@ export function readStorageConfig(file: string): StorageConfig {
   const { with: names = [], data_dir, ...rest } = parsed as Record<string, unknown>;
   const unknownKeys = Object.keys(rest);
   if (unknownKeys.length > 0) throw new Error(`config ${file}: unknown key ${JSON.stringify(unknownKeys[0])} (known: with, data_dir)`);
-  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new Error(`config ${file}: "with" must be an array of names`);
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))
+    throw new Error(`config ${file}: "with" must be an array of names`);
   if (data_dir !== undefined && typeof data_dir !== 'string') throw new Error(`config ${file}: "data_dir" must be a string`);
-  return { with: parseOptional(names.join(',')), ...(data_dir !== undefined ? { dataDir: resolve(dirname(resolve(file)), data_dir) } : {}) };
+  return {
+    with: parseOptional(names.join(',')),
+    ...(data_dir !== undefined ? { dataDir: resolve(dirname(resolve(file)), data_dir) } : {}),
+  };
 }
 
 /**

@@ -58,7 +58,21 @@ function directInserts(file: string, treeId: string, parent: string, ms: number)
       const node_id = create(p.tree_id, p.parent, p.content);
       const metadata = { provenance: ['arbor'], plexus_hash: '0000000000000000', timestamp: Math.floor(Date.now() / 1000) };
       sink.push(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: n }));
-      sink.push(JSON.stringify({ jsonrpc: '2.0', method: 'result', params: { subscription: n, result: { type: 'data', metadata, content_type: 'arbor.node_create_text', content: { type: 'node_created', tree_id: p.tree_id, node_id, parent: p.parent } } } }));
+      sink.push(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'result',
+          params: {
+            subscription: n,
+            result: {
+              type: 'data',
+              metadata,
+              content_type: 'arbor.node_create_text',
+              content: { type: 'node_created', tree_id: p.tree_id, node_id, parent: p.parent },
+            },
+          },
+        }),
+      );
       sink.push(JSON.stringify({ jsonrpc: '2.0', method: 'result', params: { subscription: n, result: { type: 'done', metadata } } }));
       sink.length = 0;
     }
@@ -68,7 +82,13 @@ function directInserts(file: string, treeId: string, parent: string, ms: number)
   return rate;
 }
 
-export async function arborBenchmarks(runs: number, measureMs: number, start: Start, throughput: Throughput, log: (line: string) => void): Promise<ArborBenchResult> {
+export async function arborBenchmarks(
+  runs: number,
+  measureMs: number,
+  start: Start,
+  throughput: Throughput,
+  log: (line: string) => void,
+): Promise<ArborBenchResult> {
   const ws: number[] = [];
   const direct: number[] = [];
   const pathInProcess: number[] = [];
@@ -106,7 +126,8 @@ export async function arborBenchmarks(runs: number, measureMs: number, start: St
         try {
           const client = await WireClient.open(`ws://127.0.0.1:${server.port}`);
           let n = 0;
-          const insert = () => client.call('arbor.node_create_text', { tree_id: treeId, parent: root, content: `message ${n++} ${'x'.repeat(64)}` });
+          const insert = () =>
+            client.call('arbor.node_create_text', { tree_id: treeId, parent: root, content: `message ${n++} ${'x'.repeat(64)}` });
           // Warm the server (tsx, JIT, statement cache) before measuring, as the protocol suite does.
           for (let i = 0; i < 16; i++) await Promise.all(Array.from({ length: 64 }, insert));
           ws.push(await throughput(insert, 64));
@@ -125,7 +146,9 @@ export async function arborBenchmarks(runs: number, measureMs: number, start: St
           await server.stop();
         }
       }
-      log(`  run ${run + 1}/${runs} arbor: ws ${Math.round(ws.at(-1)!)}/s, direct ${Math.round(direct.at(-1)!)}/s, context_get_path(1000) ${pathInProcess.at(-1)!.toFixed(2)} ms in process, ${pathWs.at(-1)!.toFixed(2)} ms over ws`);
+      log(
+        `  run ${run + 1}/${runs} arbor: ws ${Math.round(ws.at(-1)!)}/s, direct ${Math.round(direct.at(-1)!)}/s, context_get_path(1000) ${pathInProcess.at(-1)!.toFixed(2)} ms in process, ${pathWs.at(-1)!.toFixed(2)} ms over ws`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

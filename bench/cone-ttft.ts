@@ -17,7 +17,11 @@ interface Child {
 }
 
 function spawnReady(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<Child> {
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout! });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
@@ -110,8 +114,15 @@ export interface TtftResult {
 }
 
 /** Runs the comparison for both wire formats; `samples` chats each way per format. */
-export async function coneTtftBenchmark(samples = Number(process.env.BENCH_TTFT_SAMPLES ?? 300), log: (line: string) => void = () => {}): Promise<TtftResult[]> {
-  const fake = await spawnReady(['--import', 'tsx', 'test/support/fake-llm-server.ts', '0'], { FAKE_LLM_DELAY_MS: '0' }, /on http:\/\/[^:]+:(\d+)/);
+export async function coneTtftBenchmark(
+  samples = Number(process.env.BENCH_TTFT_SAMPLES ?? 300),
+  log: (line: string) => void = () => {},
+): Promise<TtftResult[]> {
+  const fake = await spawnReady(
+    ['--import', 'tsx', 'test/support/fake-llm-server.ts', '0'],
+    { FAKE_LLM_DELAY_MS: '0' },
+    /on http:\/\/[^:]+:(\d+)/,
+  );
   const env = {
     ANTHROPIC_BASE_URL: `http://127.0.0.1:${fake.port}`,
     ANTHROPIC_API_KEY: KEY,
@@ -133,7 +144,8 @@ export async function coneTtftBenchmark(samples = Number(process.env.BENCH_TTFT_
       const freshCone = async (): Promise<string> => {
         const name = `bench-${format}-${seq++}`;
         await (await client.call('cone.create', { name, model_id: model, system_prompt: 'You are a benchmark.' })).done;
-        for (let i = 0; i < 2; i++) await (await client.call('cone.chat', { identifier: { type: 'by_name', name }, prompt: `turn ${i}` })).done;
+        for (let i = 0; i < 2; i++)
+          await (await client.call('cone.chat', { identifier: { type: 'by_name', name }, prompt: `turn ${i}` })).done;
         return name;
       };
       const resolved = llm.resolve(model);
@@ -147,7 +159,11 @@ export async function coneTtftBenchmark(samples = Number(process.env.BENCH_TTFT_
       const direct = async (): Promise<number> => {
         const t0 = performance.now();
         let first = NaN;
-        for await (const e of provider.stream({ model: resolved.model, system: 'You are a benchmark.', messages: [...history, { role: 'user', content: 'how fast?' }] })) {
+        for await (const e of provider.stream({
+          model: resolved.model,
+          system: 'You are a benchmark.',
+          messages: [...history, { role: 'user', content: 'how fast?' }],
+        })) {
           if (e.type === 'content' && Number.isNaN(first)) first = performance.now() - t0;
         }
         return first;
@@ -171,8 +187,17 @@ export async function coneTtftBenchmark(samples = Number(process.env.BENCH_TTFT_
         }
       }
       const stats = (xs: number[]) => ({ p50: pct(xs, 50), p90: pct(xs, 90), p99: pct(xs, 99) });
-      const result: TtftResult = { format, samples, direct_ms: stats(d), hub_ms: stats(h), added_p50_ms: pct(h, 50) - pct(d, 50), raw: { direct: d, hub: h } };
-      log(`  cone ttft ${format}: direct p50 ${result.direct_ms.p50.toFixed(3)} ms, hub p50 ${result.hub_ms.p50.toFixed(3)} ms, added ${result.added_p50_ms.toFixed(3)} ms`);
+      const result: TtftResult = {
+        format,
+        samples,
+        direct_ms: stats(d),
+        hub_ms: stats(h),
+        added_p50_ms: pct(h, 50) - pct(d, 50),
+        raw: { direct: d, hub: h },
+      };
+      log(
+        `  cone ttft ${format}: direct p50 ${result.direct_ms.p50.toFixed(3)} ms, hub p50 ${result.hub_ms.p50.toFixed(3)} ms, added ${result.added_p50_ms.toFixed(3)} ms`,
+      );
       out.push(result);
     }
   } finally {

@@ -25,7 +25,15 @@ export async function explorerPaint(port: number, runs: number, log: (line: stri
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const fcp: number[] = [];
   const tree: number[] = [];
@@ -50,6 +58,8 @@ export async function explorerPaint(port: number, runs: number, log: (line: stri
   } finally {
     await browser.close();
   }
-  log(`  explorer: first paint ${fcp.map(Math.round).join('/')} ms, tree ${tree.map(Math.round).join('/')} ms, baseline ${baseline.map(Math.round).join('/')} ms`);
+  log(
+    `  explorer: first paint ${fcp.map(Math.round).join('/')} ms, tree ${tree.map(Math.round).join('/')} ms, baseline ${baseline.map(Math.round).join('/')} ms`,
+  );
   return { fcp_ms: median(fcp), tree_ms: median(tree), baseline_fcp_ms: median(baseline), samples: { fcp, tree, baseline } };
 }

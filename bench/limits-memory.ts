@@ -25,10 +25,18 @@ async function live(): Promise<number> {
 async function open(url: string, n: number): Promise<WebSocket[]> {
   const out: WebSocket[] = [];
   for (let i = 0; i < n; i += 100) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(url);
-      ws.once('open', () => resolve(ws)).once('error', reject);
-    })))));
+    out.push(
+      ...(await Promise.all(
+        Array.from(
+          { length: Math.min(100, n - i) },
+          () =>
+            new Promise<WebSocket>((resolve, reject) => {
+              const ws = new WebSocket(url);
+              ws.once('open', () => resolve(ws)).once('error', reject);
+            }),
+        ),
+      )),
+    );
   }
   return out;
 }
@@ -36,7 +44,14 @@ async function open(url: string, n: number): Promise<WebSocket[]> {
 async function stall(sockets: WebSocket[], streamsEach: number, message: string): Promise<void> {
   for (const ws of sockets) {
     for (let i = 0; i < streamsEach; i++) {
-      ws.send(JSON.stringify({ jsonrpc: '2.0', id: i + 1, method: 'plexus.call', params: { method: 'echo.echo', params: { message, count: 1e9 } } }));
+      ws.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: i + 1,
+          method: 'plexus.call',
+          params: { method: 'echo.echo', params: { message, count: 1e9 } },
+        }),
+      );
     }
   }
   // Let each fill its send buffer, then stop reading, as a client that vanished would.
@@ -70,9 +85,13 @@ const perExtraStream = (withMany - withSingles - MANY * perStalledConnection) / 
 const worst = { connections: 10_000, streams: 100_000 };
 const worstMiB = (worst.connections * perStalledConnection + (worst.streams - worst.connections) * perExtraStream) / MiB;
 console.log(`idle connection: ${(perIdle / 1024).toFixed(1)} KiB (both ends; ${IDLE} open)`);
-console.log(`connection whose reader stalled, one endless stream of 1 KiB items: ${(perStalledConnection / 1024).toFixed(0)} KiB (${SINGLE} of them)`);
+console.log(
+  `connection whose reader stalled, one endless stream of 1 KiB items: ${(perStalledConnection / 1024).toFixed(0)} KiB (${SINGLE} of them)`,
+);
 console.log(`each further paused stream on such a connection: ${(perExtraStream / 1024).toFixed(1)} KiB (${MANY} × ${STREAMS_EACH})`);
-console.log(`worst case at the defaults (${worst.connections} stalled connections, ${worst.streams} paused streams of 1 KiB items): about ${Math.round(worstMiB)} MiB live`);
+console.log(
+  `worst case at the defaults (${worst.connections} stalled connections, ${worst.streams} paused streams of 1 KiB items): about ${Math.round(worstMiB)} MiB live`,
+);
 for (const ws of [...idle, ...singles, ...many]) ws.terminate();
 await server.close({ graceMs: 0 });
 process.exit(0);

@@ -31,7 +31,11 @@ const CONCURRENT_STREAMS = 100;
 const CONCURRENT_STREAM_ITEMS = 1_000;
 
 type Kind = 'plexus' | 'bare' | 'trpc';
-const SERVERS: Record<Kind, string> = { plexus: 'bench/servers/plexus.ts', bare: 'bench/servers/bare-ws.ts', trpc: 'bench/servers/trpc.ts' };
+const SERVERS: Record<Kind, string> = {
+  plexus: 'bench/servers/plexus.ts',
+  bare: 'bench/servers/bare-ws.ts',
+  trpc: 'bench/servers/trpc.ts',
+};
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -44,7 +48,11 @@ interface Started {
 }
 
 /** Spawns a process and waits for the line `READY <port>` (or any line matching `ready`). */
-function start(args: string[], env: NodeJS.ProcessEnv = {}, ready = /READY (\d+)|on ws:\/\/[^:]+:(\d+)|on http:\/\/[^:]+:(\d+)/): Promise<Started> {
+function start(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  ready = /READY (\d+)|on ws:\/\/[^:]+:(\d+)|on http:\/\/[^:]+:(\d+)/,
+): Promise<Started> {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   return new Promise((resolve, reject) => {
@@ -147,10 +155,14 @@ interface Row {
   readonly target?: { readonly vsBare?: number; readonly vsTrpc?: number };
 }
 
-async function protocolBenchmarks(): Promise<{ rows: Row[]; latency: Record<Kind, { p50: number; p99: number }>; samples?: Record<string, Record<Kind, number[]>> }> {
+async function protocolBenchmarks(): Promise<{
+  rows: Row[];
+  latency: Record<Kind, { p50: number; p99: number }>;
+  samples?: Record<string, Record<Kind, number[]>>;
+}> {
   const samples: Record<string, Record<Kind, number[]>> = {};
   const latencies: Record<Kind, number[]> = { plexus: [], bare: [], trpc: [] };
-  const record = (w: string, k: Kind, v: number) => ((samples[w] ??= { plexus: [], bare: [], trpc: [] })[k].push(v));
+  const record = (w: string, k: Kind, v: number) => (samples[w] ??= { plexus: [], bare: [], trpc: [] })[k].push(v);
   const kinds: Kind[] = ['plexus', 'bare', 'trpc'];
   for (let run = 0; run < RUNS; run++) {
     // Rotate the order each run so machine noise does not favour one server.
@@ -166,12 +178,18 @@ async function protocolBenchmarks(): Promise<{ rows: Row[]; latency: Record<Kind
       record('streams100', kind, await timed(() => d.stream(CONCURRENT_STREAM_ITEMS), CONCURRENT_STREAMS, 1));
       d.close();
       await server.stop();
-      log(`  run ${run + 1}/${RUNS} ${kind}: ${Object.keys(samples).map((w) => `${w} ${Math.round(samples[w]![kind].at(-1)!)}`).join(', ')}`);
+      log(
+        `  run ${run + 1}/${RUNS} ${kind}: ${Object.keys(samples)
+          .map((w) => `${w} ${Math.round(samples[w]![kind].at(-1)!)}`)
+          .join(', ')}`,
+      );
     }
   }
   const med = (w: string) => ({ plexus: median(samples[w]!.plexus), bare: median(samples[w]!.bare), trpc: median(samples[w]!.trpc) });
   const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
-  const latency = Object.fromEntries((['plexus', 'bare', 'trpc'] as Kind[]).map((k) => [k, { p50: pct(latencies[k], 50), p99: pct(latencies[k], 99) }])) as Record<Kind, { p50: number; p99: number }>;
+  const latency = Object.fromEntries(
+    (['plexus', 'bare', 'trpc'] as Kind[]).map((k) => [k, { p50: pct(latencies[k], 50), p99: pct(latencies[k], 99) }]),
+  ) as Record<Kind, { p50: number; p99: number }>;
   log(`  samples: ${JSON.stringify(samples)}`);
   return {
     latency,
@@ -179,8 +197,18 @@ async function protocolBenchmarks(): Promise<{ rows: Row[]; latency: Record<Kind
     rows: [
       { workload: 'unary echo.once, 1 in flight', unit: 'calls/s', results: med('unary1'), target: { vsBare: 0.9, vsTrpc: 6 } },
       { workload: 'unary echo.once, 64 in flight', unit: 'calls/s', results: med('unary64'), target: { vsBare: 1.0, vsTrpc: 2 } },
-      { workload: `1 stream of ${STREAM_ITEMS.toLocaleString('en')} items`, unit: 'items/s', results: med('stream'), target: { vsBare: 2, vsTrpc: 3 } },
-      { workload: `${CONCURRENT_STREAMS} streams × ${CONCURRENT_STREAM_ITEMS.toLocaleString('en')} items`, unit: 'items/s', results: med('streams100'), target: { vsBare: 2, vsTrpc: 3 } },
+      {
+        workload: `1 stream of ${STREAM_ITEMS.toLocaleString('en')} items`,
+        unit: 'items/s',
+        results: med('stream'),
+        target: { vsBare: 2, vsTrpc: 3 },
+      },
+      {
+        workload: `${CONCURRENT_STREAMS} streams × ${CONCURRENT_STREAM_ITEMS.toLocaleString('en')} items`,
+        unit: 'items/s',
+        results: med('streams100'),
+        target: { vsBare: 2, vsTrpc: 3 },
+      },
     ],
   };
 }
@@ -192,27 +220,40 @@ async function protocolBenchmarks(): Promise<{ rows: Row[]; latency: Record<Kind
  */
 async function authBenchmarks(): Promise<{ rows: Row[]; samples: Record<string, Record<string, number[]>> }> {
   const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-auth-'));
-  const { token } = new TokenStore(dir).create({ name: 'bench', hub: 'plexus', grants: [parseGrant('echo.*:read'), parseGrant('bench.*:read')] });
+  const { token } = new TokenStore(dir).create({
+    name: 'bench',
+    hub: 'plexus',
+    grants: [parseGrant('echo.*:read'), parseGrant('bench.*:read')],
+  });
   const samples: Record<string, Record<string, number[]>> = { unary64: { open: [], auth: [] }, unary1: { open: [], auth: [] } };
   try {
     for (let run = 0; run < RUNS; run++) {
       const variants = run % 2 === 0 ? (['open', 'auth'] as const) : (['auth', 'open'] as const);
       for (const variant of variants) {
         const server = await startServer('plexus', variant === 'auth' ? { BENCH_AUTH_DIR: dir } : {});
-        const client = await WireClient.open(`ws://127.0.0.1:${server.port}`, variant === 'auth' ? { authorization: `Bearer ${token}` } : {});
+        const client = await WireClient.open(
+          `ws://127.0.0.1:${server.port}`,
+          variant === 'auth' ? { authorization: `Bearer ${token}` } : {},
+        );
         const unary = async () => (await client.call('echo.once', { message: 'hi' }), 1);
         await throughput(unary, 8);
         samples.unary64![variant]!.push(await throughput(unary, 64));
         samples.unary1![variant]!.push(await throughput(unary, 1));
         client.close();
         await server.stop();
-        log(`  run ${run + 1}/${RUNS} ${variant}: unary64 ${Math.round(samples.unary64![variant]!.at(-1)!)}, unary1 ${Math.round(samples.unary1![variant]!.at(-1)!)}`);
+        log(
+          `  run ${run + 1}/${RUNS} ${variant}: unary64 ${Math.round(samples.unary64![variant]!.at(-1)!)}, unary1 ${Math.round(samples.unary1![variant]!.at(-1)!)}`,
+        );
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const row = (w: string, label: string): Row => ({ workload: label, unit: 'calls/s', results: { plexus: median(samples[w]!.auth!), bare: median(samples[w]!.open!) } });
+  const row = (w: string, label: string): Row => ({
+    workload: label,
+    unit: 'calls/s',
+    results: { plexus: median(samples[w]!.auth!), bare: median(samples[w]!.open!) },
+  });
   return { rows: [row('unary64', 'auth on vs off: unary, 64 in flight'), row('unary1', 'auth on vs off: unary, 1 in flight')], samples };
 }
 
@@ -233,7 +274,11 @@ async function mcpBenchmarks(): Promise<Row[]> {
       stdio[which].push(await mcpCallsPerSecond(client));
       await client.close();
 
-      const server = await start(which === 'bridge' ? [join(root, 'bin/hub.js'), 'mcp', '--http', '--port', '0'] : ['--import', 'tsx', join(root, 'bench/servers/mcp-plain.ts'), '--http']);
+      const server = await start(
+        which === 'bridge'
+          ? [join(root, 'bin/hub.js'), 'mcp', '--http', '--port', '0']
+          : ['--import', 'tsx', join(root, 'bench/servers/mcp-plain.ts'), '--http'],
+      );
       const hc = new Client({ name: 'bench', version: '1.0.0' });
       await hc.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${server.port}/mcp`)));
       await hc.listTools();
@@ -241,11 +286,23 @@ async function mcpBenchmarks(): Promise<Row[]> {
       await hc.close();
       await server.stop();
     }
-    log(`  run ${run + 1}/${SLOW_RUNS} mcp: stdio ${Math.round(stdio.bridge.at(-1)!)} vs ${Math.round(stdio.plain.at(-1)!)}, http ${Math.round(http.bridge.at(-1)!)} vs ${Math.round(http.plain.at(-1)!)}`);
+    log(
+      `  run ${run + 1}/${SLOW_RUNS} mcp: stdio ${Math.round(stdio.bridge.at(-1)!)} vs ${Math.round(stdio.plain.at(-1)!)}, http ${Math.round(http.bridge.at(-1)!)} vs ${Math.round(http.plain.at(-1)!)}`,
+    );
   }
   return [
-    { workload: 'MCP tools/call over stdio', unit: 'calls/s', results: { plexus: median(stdio.bridge), bare: median(stdio.plain) }, target: { vsBare: 0.8 } },
-    { workload: 'MCP tools/call over streamable HTTP', unit: 'calls/s', results: { plexus: median(http.bridge), bare: median(http.plain) }, target: { vsBare: 0.8 } },
+    {
+      workload: 'MCP tools/call over stdio',
+      unit: 'calls/s',
+      results: { plexus: median(stdio.bridge), bare: median(stdio.plain) },
+      target: { vsBare: 0.8 },
+    },
+    {
+      workload: 'MCP tools/call over streamable HTTP',
+      unit: 'calls/s',
+      results: { plexus: median(http.bridge), bare: median(http.plain) },
+      target: { vsBare: 0.8 },
+    },
   ];
 }
 
@@ -300,7 +357,7 @@ async function memoryBenchmarks(): Promise<Record<Kind, Record<string, number>>>
     const idle = await openIdle(server.port, 1000);
     await sleep(300);
     const idleRss = rss(pid);
-    idle.forEach((ws) => ws.terminate());
+    for (const ws of idle) ws.terminate();
     await sleep(200);
     // 100 streams in flight: peak RSS while they run.
     const d = await driver(kind, server.port);
@@ -332,7 +389,11 @@ async function memoryBenchmarks(): Promise<Record<Kind, Record<string, number>>>
       streams_100_peak_mb: peak / MB,
       slow_client_growth_2s_mb: slowGrowth / MB,
     };
-    log(`  memory ${kind}: ${Object.entries(out[kind]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    log(
+      `  memory ${kind}: ${Object.entries(out[kind])
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ')}`,
+    );
   }
   return out;
 }
@@ -347,8 +408,18 @@ function table(rows: Row[]): string {
   const body = rows.map((r) => {
     const vsBare = r.results.bare ? r.results.plexus! / r.results.bare : undefined;
     const vsTrpc = r.results.trpc ? r.results.plexus! / r.results.trpc : undefined;
-    const mark = (v: number | undefined, t: number | undefined) => (v === undefined || t === undefined ? '' : `${v >= t ? '✓' : '✗'} ≥${t}×`);
-    return [r.workload, r.unit, fmt(r.results.plexus), fmt(r.results.bare), fmt(r.results.trpc), vsBare ? `${vsBare.toFixed(2)}×` : '—', vsTrpc ? `${vsTrpc.toFixed(2)}×` : '—', [mark(vsBare, r.target?.vsBare), mark(vsTrpc, r.target?.vsTrpc)].filter(Boolean).join(' ')];
+    const mark = (v: number | undefined, t: number | undefined) =>
+      v === undefined || t === undefined ? '' : `${v >= t ? '✓' : '✗'} ≥${t}×`;
+    return [
+      r.workload,
+      r.unit,
+      fmt(r.results.plexus),
+      fmt(r.results.bare),
+      fmt(r.results.trpc),
+      vsBare ? `${vsBare.toFixed(2)}×` : '—',
+      vsTrpc ? `${vsTrpc.toFixed(2)}×` : '—',
+      [mark(vsBare, r.target?.vsBare), mark(vsTrpc, r.target?.vsTrpc)].filter(Boolean).join(' '),
+    ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -359,8 +430,15 @@ function table(rows: Row[]): string {
  * Through one mount (client → A → B, three processes) against calling B directly:
  * unary at 64 in flight, one stream, and the latency a hop adds at 1 in flight.
  */
-async function federationBenchmarks(): Promise<{ rows: { workload: string; unit: string; direct: number; mounted: number; target: number }[]; latency: { direct_p50: number; mounted_p50: number; added_p50: number; direct_p99: number; mounted_p99: number } }> {
-  const s = { unary64: { direct: [] as number[], mounted: [] as number[] }, stream: { direct: [] as number[], mounted: [] as number[] }, streams100: { direct: [] as number[], mounted: [] as number[] } };
+async function federationBenchmarks(): Promise<{
+  rows: { workload: string; unit: string; direct: number; mounted: number; target: number }[];
+  latency: { direct_p50: number; mounted_p50: number; added_p50: number; direct_p99: number; mounted_p99: number };
+}> {
+  const s = {
+    unary64: { direct: [] as number[], mounted: [] as number[] },
+    stream: { direct: [] as number[], mounted: [] as number[] },
+    streams100: { direct: [] as number[], mounted: [] as number[] },
+  };
   const lat = { direct: [] as number[], mounted: [] as number[] };
   for (let run = 0; run < RUNS; run++) {
     const b = await startServer('plexus');
@@ -380,15 +458,37 @@ async function federationBenchmarks(): Promise<{ rows: { workload: string; unit:
     }
     await a.stop();
     await b.stop();
-    log(`  run ${run + 1}/${RUNS} federation: ${Object.entries(s).map(([w, v]) => `${w} ${Math.round(v.mounted.at(-1)!)}/${Math.round(v.direct.at(-1)!)}`).join(', ')} (mounted/direct)`);
+    log(
+      `  run ${run + 1}/${RUNS} federation: ${Object.entries(s)
+        .map(([w, v]) => `${w} ${Math.round(v.mounted.at(-1)!)}/${Math.round(v.direct.at(-1)!)}`)
+        .join(', ')} (mounted/direct)`,
+    );
   }
   const pct = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
   log(`  federation samples: ${JSON.stringify(s)}`);
   return {
     rows: [
-      { workload: 'unary echo.once, 64 in flight', unit: 'calls/s', direct: median(s.unary64.direct), mounted: median(s.unary64.mounted), target: 0.5 },
-      { workload: `1 stream of ${STREAM_ITEMS.toLocaleString('en')} items`, unit: 'items/s', direct: median(s.stream.direct), mounted: median(s.stream.mounted), target: 0.7 },
-      { workload: `${CONCURRENT_STREAMS} streams × ${CONCURRENT_STREAM_ITEMS.toLocaleString('en')} items`, unit: 'items/s', direct: median(s.streams100.direct), mounted: median(s.streams100.mounted), target: 0.7 },
+      {
+        workload: 'unary echo.once, 64 in flight',
+        unit: 'calls/s',
+        direct: median(s.unary64.direct),
+        mounted: median(s.unary64.mounted),
+        target: 0.5,
+      },
+      {
+        workload: `1 stream of ${STREAM_ITEMS.toLocaleString('en')} items`,
+        unit: 'items/s',
+        direct: median(s.stream.direct),
+        mounted: median(s.stream.mounted),
+        target: 0.7,
+      },
+      {
+        workload: `${CONCURRENT_STREAMS} streams × ${CONCURRENT_STREAM_ITEMS.toLocaleString('en')} items`,
+        unit: 'items/s',
+        direct: median(s.streams100.direct),
+        mounted: median(s.streams100.mounted),
+        target: 0.7,
+      },
     ],
     latency: {
       direct_p50: pct(lat.direct, 50),
@@ -411,9 +511,13 @@ const lap = (() => {
     last = now;
   };
 })();
-log(`plexus-hub benchmark: ${RUNS} runs of ${MEASURE_MS} ms per protocol workload, ${SLOW_RUNS} runs for MCP and start-up (medians); servers in child processes`);
+log(
+  `plexus-hub benchmark: ${RUNS} runs of ${MEASURE_MS} ms per protocol workload, ${SLOW_RUNS} runs for MCP and start-up (medians); servers in child processes`,
+);
 log('protocol workloads…');
-const protocol = only.has('protocol') ? await protocolBenchmarks() : { rows: [], latency: { plexus: { p50: NaN, p99: NaN }, bare: { p50: NaN, p99: NaN }, trpc: { p50: NaN, p99: NaN } } };
+const protocol = only.has('protocol')
+  ? await protocolBenchmarks()
+  : { rows: [], latency: { plexus: { p50: NaN, p99: NaN }, bare: { p50: NaN, p99: NaN }, trpc: { p50: NaN, p99: NaN } } };
 lap('protocol');
 log('auth overhead…');
 const authRows = only.has('auth') ? await authBenchmarks() : { rows: [], samples: {} };
@@ -452,7 +556,8 @@ const results = {
   node: process.version,
   runs: RUNS,
   measure_ms: MEASURE_MS,
-  notes: 'bare ws = the same wire protocol with no routing, validation or write coalescing: one ws.send per message (naive on purpose). MCP "bare" column = the same tool registered directly on the SDK McpServer.',
+  notes:
+    'bare ws = the same wire protocol with no routing, validation or write coalescing: one ws.send per message (naive on purpose). MCP "bare" column = the same tool registered directly on the SDK McpServer.',
   protocol: protocol.rows,
   protocol_samples: protocol.samples,
   latency_ms_1_in_flight: protocol.latency,
@@ -474,30 +579,48 @@ console.log(`\n${table([...protocol.rows, ...mcp])}`);
 console.log(`\n(MCP rows: "bare ws" column = the same tool on the SDK's own McpServer, same transport and client.)`);
 for (const r of authRows.rows) {
   const overhead = 1 - r.results.plexus! / r.results.bare!;
-  console.log(`${r.workload}: ${fmt(r.results.plexus)} vs ${fmt(r.results.bare)} calls/s, overhead ${(overhead * 100).toFixed(1)}%${r.workload.includes('64') ? ` (goal ≤ 5% ${overhead <= 0.05 ? '✓' : '✗'})` : ''}`);
+  console.log(
+    `${r.workload}: ${fmt(r.results.plexus)} vs ${fmt(r.results.bare)} calls/s, overhead ${(overhead * 100).toFixed(1)}%${r.workload.includes('64') ? ` (goal ≤ 5% ${overhead <= 0.05 ? '✓' : '✗'})` : ''}`,
+  );
 }
-console.log(`\nlatency, 1 in flight (ms): plexus-hub p50 ${lat.plexus.p50.toFixed(3)} p99 ${lat.plexus.p99.toFixed(3)} | bare ws p50 ${lat.bare.p50.toFixed(3)} p99 ${lat.bare.p99.toFixed(3)} | tRPC p50 ${lat.trpc.p50.toFixed(3)} p99 ${lat.trpc.p99.toFixed(3)}`);
-console.log(`start-up to first answer: cold cache ${Math.round(start_.cold_start_ms)} ms, warm cache ${Math.round(start_.warm_start_ms)} ms (target ≤ 300 ms ${start_.warm_start_ms <= 300 ? "✓" : "✗"}); schema generation for the built-ins ${start_.schema_generation_ms} ms`);
+console.log(
+  `\nlatency, 1 in flight (ms): plexus-hub p50 ${lat.plexus.p50.toFixed(3)} p99 ${lat.plexus.p99.toFixed(3)} | bare ws p50 ${lat.bare.p50.toFixed(3)} p99 ${lat.bare.p99.toFixed(3)} | tRPC p50 ${lat.trpc.p50.toFixed(3)} p99 ${lat.trpc.p99.toFixed(3)}`,
+);
+console.log(
+  `start-up to first answer: cold cache ${Math.round(start_.cold_start_ms)} ms, warm cache ${Math.round(start_.warm_start_ms)} ms (target ≤ 300 ms ${start_.warm_start_ms <= 300 ? '✓' : '✗'}); schema generation for the built-ins ${start_.schema_generation_ms} ms`,
+);
 console.log('memory (RSS, MB):');
 for (const [k, v] of Object.entries(memory)) {
-  console.log(`  ${k.padEnd(7)} baseline ${v.baseline_mb!.toFixed(1)}, 1,000 idle connections ${v.idle_1000_connections_mb!.toFixed(1)}, peak during 100 streams ${v.streams_100_peak_mb!.toFixed(1)}, growth with a client that stopped reading (2 s) ${v.slow_client_growth_2s_mb!.toFixed(1)}`);
+  console.log(
+    `  ${k.padEnd(7)} baseline ${v.baseline_mb!.toFixed(1)}, 1,000 idle connections ${v.idle_1000_connections_mb!.toFixed(1)}, peak during 100 streams ${v.streams_100_peak_mb!.toFixed(1)}, growth with a client that stopped reading (2 s) ${v.slow_client_growth_2s_mb!.toFixed(1)}`,
+  );
 }
 if (federation) {
   console.log('\nthrough one mount (client → A → B) vs calling B directly:');
   for (const r of federation.rows) {
     const ratio = r.mounted / r.direct;
-    console.log(`  ${r.workload.padEnd(34)} ${fmt(r.mounted).padStart(9)} vs ${fmt(r.direct).padStart(9)} ${r.unit}  ${ratio.toFixed(2)}×  ${ratio >= r.target ? '✓' : '✗'} ≥${r.target}×`);
+    console.log(
+      `  ${r.workload.padEnd(34)} ${fmt(r.mounted).padStart(9)} vs ${fmt(r.direct).padStart(9)} ${r.unit}  ${ratio.toFixed(2)}×  ${ratio >= r.target ? '✓' : '✗'} ≥${r.target}×`,
+    );
   }
   const l = federation.latency;
-  console.log(`  latency, 1 in flight (ms): direct p50 ${l.direct_p50.toFixed(3)} p99 ${l.direct_p99.toFixed(3)} | through the mount p50 ${l.mounted_p50.toFixed(3)} p99 ${l.mounted_p99.toFixed(3)} | added p50 ${l.added_p50.toFixed(3)}`);
+  console.log(
+    `  latency, 1 in flight (ms): direct p50 ${l.direct_p50.toFixed(3)} p99 ${l.direct_p99.toFixed(3)} | through the mount p50 ${l.mounted_p50.toFixed(3)} p99 ${l.mounted_p99.toFixed(3)} | added p50 ${l.added_p50.toFixed(3)}`,
+  );
 }
 if (paint) {
-  console.log(`explorer in Chromium (medians, ms from navigation): first paint ${Math.round(paint.fcp_ms)} (a plain-text page: ${Math.round(paint.baseline_fcp_ms)}, ${(paint.fcp_ms / paint.baseline_fcp_ms).toFixed(2)}×), live tree on screen ${Math.round(paint.tree_ms)} (target < 300 ${paint.tree_ms < 300 ? '✓' : '✗'})`);
+  console.log(
+    `explorer in Chromium (medians, ms from navigation): first paint ${Math.round(paint.fcp_ms)} (a plain-text page: ${Math.round(paint.baseline_fcp_ms)}, ${(paint.fcp_ms / paint.baseline_fcp_ms).toFixed(2)}×), live tree on screen ${Math.round(paint.tree_ms)} (target < 300 ${paint.tree_ms < 300 ? '✓' : '✗'})`,
+  );
 }
 if (arbor) {
   console.log('arbor (SQLite file, WAL):');
-  console.log(`  node_create_text over WebSocket, 64 in flight: ${Math.round(arbor.node_create_text_ws_64).toLocaleString('en')}/s vs direct better-sqlite3 in process with the same JSON envelope work: ${Math.round(arbor.node_create_text_direct).toLocaleString('en')}/s = ${arbor.ratio.toFixed(2)}× (target ≥ 0.7× ${arbor.ratio >= 0.7 ? '✓' : '✗'})`);
-  console.log(`  context_get_path of a 1,000-deep path: ${arbor.context_get_path_1000_in_process_ms.toFixed(2)} ms in process, ${arbor.context_get_path_1000_ws_ms.toFixed(2)} ms over WebSocket (target < 10 ms ${arbor.context_get_path_1000_ws_ms < 10 ? '✓' : '✗'})`);
+  console.log(
+    `  node_create_text over WebSocket, 64 in flight: ${Math.round(arbor.node_create_text_ws_64).toLocaleString('en')}/s vs direct better-sqlite3 in process with the same JSON envelope work: ${Math.round(arbor.node_create_text_direct).toLocaleString('en')}/s = ${arbor.ratio.toFixed(2)}× (target ≥ 0.7× ${arbor.ratio >= 0.7 ? '✓' : '✗'})`,
+  );
+  console.log(
+    `  context_get_path of a 1,000-deep path: ${arbor.context_get_path_1000_in_process_ms.toFixed(2)} ms in process, ${arbor.context_get_path_1000_ws_ms.toFixed(2)} ms over WebSocket (target < 10 ms ${arbor.context_get_path_1000_ws_ms < 10 ? '✓' : '✗'})`,
+  );
 }
 for (const r of coneTtft) {
   console.log(

@@ -150,7 +150,15 @@ export async function buildIr(source: SchemaSource, options: BuildOptions = {}):
       const childPath = path ? `${path}.${child.namespace}` : child.namespace;
       children.push(await visit((await source.schema(childPath)) as PluginSchema, childPath));
     }
-    return { namespace: schema.namespace, path, description: schema.description, version: schema.version, hash: schema.hash, methods, children };
+    return {
+      namespace: schema.namespace,
+      path,
+      description: schema.description,
+      version: schema.version,
+      hash: schema.hash,
+      methods,
+      children,
+    };
   };
 
   const tree = await visit(rootSchema, '');

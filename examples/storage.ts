@@ -19,14 +19,20 @@ const tree = arbor.storage.treeCreate({ title: 'chat' }, 'cone-1');
 const root = arbor.storage.treeGet(tree).root;
 const [, reply] = arbor.storage.transaction(() => {
   // several writes, one transaction
-  const user = arbor.storage.nodeCreateExternal(tree, root, { plugin_id: pluginId('cone', '1.0.0'), version: '1.0.0', method: 'chat', meta: ['msg-1', 'user', 'user'] });
+  const user = arbor.storage.nodeCreateExternal(tree, root, {
+    plugin_id: pluginId('cone', '1.0.0'),
+    version: '1.0.0',
+    method: 'chat',
+    meta: ['msg-1', 'user', 'user'],
+  });
   return [user, arbor.storage.nodeCreateText(tree, user, 'hi!')];
 });
 console.log(arbor.storage.contextGetPath(tree, reply).map((n) => n.data.type)); // root → reply, full nodes
 
 // tree_render shows external nodes through their owner's resolver:
 arbor.registerHandleResolver(pluginId('cone', '1.0.0'), (handle) => ({ role: handle.meta?.[1], content: 'hello' }));
-for await (const item of hub.call('arbor.tree_render', { tree_id: tree })) if (item.type === 'data') console.log((item.content as { render: string }).render);
+for await (const item of hub.call('arbor.tree_render', { tree_id: tree }))
+  if (item.type === 'data') console.log((item.content as { render: string }).render);
 
 arbor.close();
 changelog.close();

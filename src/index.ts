@@ -18,11 +18,37 @@ export { canonicalJson } from './hash/content-hash.js';
 export { foldHash, methodHash, activationHashes, type ActivationHashes } from './hash/content-hash.js';
 export { progress, type ProgressMark } from './stream/progress.js';
 export { collectItems, type CallStream } from './stream/call-stream.js';
-export { isTerminal, type DataItem, type DoneItem, type ErrorItem, type ProgressItem, type RequestItem, type StreamItem, type StreamMetadata } from './wire/items.js';
+export {
+  isTerminal,
+  type DataItem,
+  type DoneItem,
+  type ErrorItem,
+  type ProgressItem,
+  type RequestItem,
+  type StreamItem,
+  type StreamMetadata,
+} from './wire/items.js';
 export { canonicalSchema } from './schema/normalize.js';
 export { SchemaExtractionError } from './schema/type-source.js';
-export { PlexusClient, PlexusConnectionError, type ClientOptions, type ClientRequest, type ClientCallOptions, type WebSocketConstructor, type WebSocketLike } from './client/plexus-client.js';
-export { serveWebSocket, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, type PlexusServer, type WebSocketServeOptions } from './transport/websocket-server.js';
+export {
+  PlexusClient,
+  PlexusConnectionError,
+  type ClientOptions,
+  type ClientRequest,
+  type ClientCallOptions,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './client/plexus-client.js';
+export {
+  serveWebSocket,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_PING_INTERVAL_MS,
+  type PlexusServer,
+  type WebSocketServeOptions,
+} from './transport/websocket-server.js';
 export { StreamBudget, DEFAULT_MAX_TOTAL_STREAMS } from './transport/stream-budget.js';
 export { serveStdio, type StdioServeOptions } from './transport/stdio-server.js';
 export { RpcSession } from './transport/rpc-session.js';
@@ -35,7 +61,7 @@ export { HubAuth, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOp
 export { TokenStore, type TokenRecord, type TokenCheck } from './auth/token-store.js';
 export { parseGrant, patternMatches, formatGrant, type Grant } from './auth/grants.js';
 export { asPrincipal, openPrincipal, trustedPrincipal, type Principal } from './auth/principal.js';
-export type { Verb } from './auth/verbs.js';
+export type { Verb } from './activation/verbs.js';
 export { AuditLog, type AuditEvent, type AuditOutcome, type AuditRecord } from './auth/audit-log.js';
 export { verifyAuditLog, type AuditVerdict } from './auth/audit-verify.js';
 export { resolveDataDir } from './auth/data-dir.js';

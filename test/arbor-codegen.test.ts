@@ -55,11 +55,32 @@ client.$close();
 `,
     );
     try {
-      await run(process.execPath, [TSC, '--strict', '--noEmit', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--skipLibCheck', '--types', 'node', program], { cwd: root });
+      await run(
+        process.execPath,
+        [
+          TSC,
+          '--strict',
+          '--noEmit',
+          '--target',
+          'ES2022',
+          '--module',
+          'NodeNext',
+          '--moduleResolution',
+          'NodeNext',
+          '--skipLibCheck',
+          '--types',
+          'node',
+          program,
+        ],
+        { cwd: root },
+      );
     } catch (e) {
       assert.fail(`tsc failed:\n${(e as { stdout: string }).stdout}`);
     }
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', program], { cwd: root, env: { ...process.env, HUB_URL: server.url } });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', program], {
+      cwd: root,
+      env: { ...process.env, HUB_URL: server.url },
+    });
     assert.deepEqual(JSON.parse(stdout), {
       type: 'tree_created',
       contents: ['', 'hello', 'chat'],

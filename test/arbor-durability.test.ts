@@ -30,7 +30,9 @@ function killWhen(when: RegExp, ...args: string[]): Promise<string> {
         proc.kill('SIGKILL');
       }
     });
-    proc.once('exit', (code, signal) => (seen !== undefined && signal === 'SIGKILL' ? resolve(seen) : reject(new Error(`child exited (${code ?? signal}) before ${when}`))));
+    proc.once('exit', (code, signal) =>
+      seen !== undefined && signal === 'SIGKILL' ? resolve(seen) : reject(new Error(`child exited (${code ?? signal}) before ${when}`)),
+    );
   });
 }
 
@@ -39,7 +41,9 @@ function dump(file: string): string {
   const arbor = new Arbor({ database: file, sweepIntervalMs: 0 });
   try {
     const db = arbor.storage.db;
-    return ['trees', 'tree_refs', 'nodes', 'node_refs', 'node_children'].map((t) => JSON.stringify(db.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all())).join('\n');
+    return ['trees', 'tree_refs', 'nodes', 'node_refs', 'node_children']
+      .map((t) => JSON.stringify(db.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all()))
+      .join('\n');
   } finally {
     arbor.close();
   }
@@ -69,7 +73,14 @@ describe('arbor durability: a real SQLite file and real child processes', () => 
 
     it('node_create_text killed after the node row, before the child link', async () => {
       const before = dump(file);
-      await killWhen(/MID-WRITE/, 'freeze-in', file, 'node_children', 'node_create_text', JSON.stringify({ tree_id, parent: rootNode, content: 'lost turn' }));
+      await killWhen(
+        /MID-WRITE/,
+        'freeze-in',
+        file,
+        'node_children',
+        'node_create_text',
+        JSON.stringify({ tree_id, parent: rootNode, content: 'lost turn' }),
+      );
       assert.equal(dump(file), before);
     });
 
@@ -87,8 +98,10 @@ describe('arbor durability: a real SQLite file and real child processes', () => 
         const db = arbor.storage.db;
         assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
         assert.deepEqual(db.pragma('foreign_key_check'), []);
-        const orphans = db.prepare(`SELECT COUNT(*) AS n FROM nodes n WHERE parent_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM node_children c WHERE c.child_id = n.id AND c.parent_id = n.parent_id)`).get() as { n: number };
+        const orphans = db
+          .prepare(`SELECT COUNT(*) AS n FROM nodes n WHERE parent_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM node_children c WHERE c.child_id = n.id AND c.parent_id = n.parent_id)`)
+          .get() as { n: number };
         assert.equal(orphans.n, 0, 'every node with a parent has its child link');
         const leaves = arbor.storage.contextListLeaves(tree_id);
         const deepest = leaves.map((l) => arbor.storage.nodeGetPath(tree_id, l)).sort((a, b) => b.length - a.length)[0]!;

@@ -50,7 +50,8 @@ function harness(options: ConstructorParameters<typeof Arbor>[0] = {}) {
     const { tree } = await ok('tree_get', { tree_id });
     return { tree_id: tree_id as string, root: (tree as Tree).root };
   };
-  const text = async (tree_id: string, parent: string | null, content: string) => (await ok('node_create_text', { tree_id, parent, content })).node_id as string;
+  const text = async (tree_id: string, parent: string | null, content: string) =>
+    (await ok('node_create_text', { tree_id, parent, content })).node_id as string;
   return { arbor, hub, call, ok, fails, newTree, text };
 }
 
@@ -71,8 +72,25 @@ describe('arbor: trees', () => {
     const { tree } = await h.ok('tree_get', { tree_id: created.tree_id });
     const root: Node = tree.nodes[tree.root];
     assert.deepEqual(Object.keys(tree.nodes), [tree.root]);
-    assert.deepEqual(root, { id: tree.root, parent: null, children: [], data: { type: 'text', content: '' }, state: 'active', refs: { ref_count: 1, owners: {} }, created_at: t.seconds() });
-    assert.deepEqual(tree, { id: created.tree_id, root: tree.root, nodes: tree.nodes, state: 'active', refs: { ref_count: 1, owners: { alice: 1 } }, created_at: t.seconds(), updated_at: t.seconds(), metadata: { name: 'chat' } });
+    assert.deepEqual(root, {
+      id: tree.root,
+      parent: null,
+      children: [],
+      data: { type: 'text', content: '' },
+      state: 'active',
+      refs: { ref_count: 1, owners: {} },
+      created_at: t.seconds(),
+    });
+    assert.deepEqual(tree, {
+      id: created.tree_id,
+      root: tree.root,
+      nodes: tree.nodes,
+      state: 'active',
+      refs: { ref_count: 1, owners: { alice: 1 } },
+      created_at: t.seconds(),
+      updated_at: t.seconds(),
+      metadata: { name: 'chat' },
+    });
   });
 
   it('tree_create: owner_id is required (the reference applies no default)', async () => {
@@ -145,7 +163,12 @@ describe('arbor: trees', () => {
 
   it('tree_claim adds references per owner and reactivates a tree scheduled for deletion', async () => {
     const { tree_id } = await h.newTree();
-    assert.deepEqual(await h.ok('tree_claim', { tree_id, owner_id: 'bob', count: 2 }), { type: 'tree_claimed', tree_id, owner_id: 'bob', new_count: 3 });
+    assert.deepEqual(await h.ok('tree_claim', { tree_id, owner_id: 'bob', count: 2 }), {
+      type: 'tree_claimed',
+      tree_id,
+      owner_id: 'bob',
+      new_count: 3,
+    });
     assert.equal((await h.ok('tree_claim', { tree_id, owner_id: 'alice', count: 1 })).new_count, 4);
     assert.deepEqual((await h.ok('tree_get', { tree_id })).tree.refs, { ref_count: 4, owners: { alice: 2, bob: 2 } });
 
@@ -174,7 +197,12 @@ describe('arbor: trees', () => {
   it('tree_release removes references; at zero the tree is scheduled for deletion', async () => {
     const { tree_id } = await h.newTree();
     await h.ok('tree_claim', { tree_id, owner_id: 'bob', count: 2 });
-    assert.deepEqual(await h.ok('tree_release', { tree_id, owner_id: 'bob', count: 2 }), { type: 'tree_released', tree_id, owner_id: 'bob', new_count: 1 });
+    assert.deepEqual(await h.ok('tree_release', { tree_id, owner_id: 'bob', count: 2 }), {
+      type: 'tree_released',
+      tree_id,
+      owner_id: 'bob',
+      new_count: 1,
+    });
     assert.deepEqual((await h.ok('tree_get', { tree_id })).tree.refs, { ref_count: 1, owners: { alice: 1 } });
     t.advance(1000);
     assert.equal((await h.ok('tree_release', { tree_id, owner_id: 'alice', count: 1 })).new_count, 0);
@@ -187,8 +215,18 @@ describe('arbor: trees', () => {
   it('tree_release errors: unknown tree, owner without references, more than the owner holds, bad count', async () => {
     await h.fails('tree_release', { tree_id: MISSING, owner_id: 'alice', count: 1 }, 'arbor.tree_not_found');
     const { tree_id } = await h.newTree();
-    await h.fails('tree_release', { tree_id, owner_id: 'mallory', count: 1 }, 'arbor.storage_error', 'Storage error during tree_release: No reference found for owner mallory');
-    await h.fails('tree_release', { tree_id, owner_id: 'alice', count: 2 }, 'arbor.storage_error', 'Storage error during tree_release: Cannot release 2 references, owner only has 1');
+    await h.fails(
+      'tree_release',
+      { tree_id, owner_id: 'mallory', count: 1 },
+      'arbor.storage_error',
+      'Storage error during tree_release: No reference found for owner mallory',
+    );
+    await h.fails(
+      'tree_release',
+      { tree_id, owner_id: 'alice', count: 2 },
+      'arbor.storage_error',
+      'Storage error during tree_release: Cannot release 2 references, owner only has 1',
+    );
     await h.fails('tree_release', { tree_id, owner_id: 'alice', count: -1 }, '-32602');
     assert.equal((await h.ok('tree_get', { tree_id })).tree.refs.ref_count, 1, 'failed releases change nothing');
   });
@@ -245,7 +283,12 @@ describe('arbor: nodes and context', () => {
     const { tree_id, root } = await h.newTree();
     const other = await h.newTree();
     await h.fails('node_create_text', { tree_id: MISSING, content: 'x' }, 'arbor.tree_not_found');
-    await h.fails('node_create_text', { tree_id, parent: MISSING, content: 'x' }, 'arbor.node_not_found', `Node not found: ${MISSING} in tree ${tree_id}`);
+    await h.fails(
+      'node_create_text',
+      { tree_id, parent: MISSING, content: 'x' },
+      'arbor.node_not_found',
+      `Node not found: ${MISSING} in tree ${tree_id}`,
+    );
     await h.fails('node_create_text', { tree_id: other.tree_id, parent: root, content: 'x' }, 'arbor.node_not_found');
     await h.fails('node_create_text', { tree_id, parent: 'abc', content: 'x' }, '-32602', /param 'parent' must be a UUID/);
     await h.fails('node_create_text', { tree_id }, '-32602', "Invalid params: missing required param 'content'");
@@ -268,8 +311,16 @@ describe('arbor: nodes and context', () => {
     const { node_id } = await h.ok('node_create_external', { tree_id, parent: root, handle: handle(7), metadata: { k: 1 } });
     const { node } = await h.ok('node_get', { tree_id, node_id });
     assert.deepEqual(node.data, { type: 'external', handle: handle(7) });
-    const bare = await h.ok('node_create_external', { tree_id, parent: node_id, handle: { plugin_id: CONE, version: '1.0.0', method: 'chat' } });
-    assert.deepEqual((await h.ok('node_get', { tree_id, node_id: bare.node_id })).node.data.handle, { plugin_id: CONE, version: '1.0.0', method: 'chat' });
+    const bare = await h.ok('node_create_external', {
+      tree_id,
+      parent: node_id,
+      handle: { plugin_id: CONE, version: '1.0.0', method: 'chat' },
+    });
+    assert.deepEqual((await h.ok('node_get', { tree_id, node_id: bare.node_id })).node.data.handle, {
+      plugin_id: CONE,
+      version: '1.0.0',
+      method: 'chat',
+    });
   });
 
   it('node_create_external errors: unknown tree, unknown parent, handle without method, handle plugin_id not a UUID', async () => {
@@ -277,7 +328,12 @@ describe('arbor: nodes and context', () => {
     await h.fails('node_create_external', { tree_id: MISSING, handle: handle(1) }, 'arbor.tree_not_found');
     await h.fails('node_create_external', { tree_id, parent: MISSING, handle: handle(1) }, 'arbor.node_not_found');
     await h.fails('node_create_external', { tree_id, parent: root, handle: { plugin_id: CONE, version: '1.0.0' } }, '-32602', /method/);
-    await h.fails('node_create_external', { tree_id, parent: root, handle: { ...handle(1), plugin_id: 'cone' } }, '-32602', /handle\.plugin_id/);
+    await h.fails(
+      'node_create_external',
+      { tree_id, parent: root, handle: { ...handle(1), plugin_id: 'cone' } },
+      '-32602',
+      /handle\.plugin_id/,
+    );
   });
 
   it('node_get: a node, and errors for an unknown node, a node of another tree, an unknown tree', async () => {
@@ -295,7 +351,12 @@ describe('arbor: nodes and context', () => {
     const a = await h.text(tree_id, root, 'a');
     h.arbor.storage.nodeCreateExternalEphemeral(tree_id, root, handle(2));
     const b = await h.text(tree_id, root, 'b');
-    assert.deepEqual(await h.ok('node_get_children', { tree_id, node_id: root }), { type: 'node_children', tree_id, node_id: root, children: [a, b] });
+    assert.deepEqual(await h.ok('node_get_children', { tree_id, node_id: root }), {
+      type: 'node_children',
+      tree_id,
+      node_id: root,
+      children: [a, b],
+    });
     assert.equal((await h.ok('node_get', { tree_id, node_id: root })).node.children.length, 3, 'Node.children includes the ephemeral one');
     await h.fails('node_get_children', { tree_id, node_id: MISSING }, 'arbor.node_not_found');
   });
@@ -318,10 +379,17 @@ describe('arbor: nodes and context', () => {
     assert.deepEqual(await h.ok('node_get_path', { tree_id, node_id: d }), { type: 'context_path', tree_id, path: [root, a, b, c, d] });
     const data = await h.ok('context_get_path', { tree_id, node_id: c });
     assert.equal(data.type, 'context_path_data');
-    assert.deepEqual(data.nodes.map((n: Node) => n.id), [root, a, b, c]);
+    assert.deepEqual(
+      data.nodes.map((n: Node) => n.id),
+      [root, a, b, c],
+    );
     assert.deepEqual(data.nodes[3].children, [d]);
     assert.deepEqual(data.nodes[0], (await h.ok('node_get', { tree_id, node_id: root })).node);
-    assert.deepEqual(await h.ok('context_get_handles', { tree_id, node_id: d }), { type: 'context_handles', tree_id, handles: [handle(1), handle(2)] });
+    assert.deepEqual(await h.ok('context_get_handles', { tree_id, node_id: d }), {
+      type: 'context_handles',
+      tree_id,
+      handles: [handle(1), handle(2)],
+    });
     for (const m of ['node_get_path', 'context_get_path', 'context_get_handles']) {
       await h.fails(m, { tree_id, node_id: MISSING }, 'arbor.node_not_found');
       await h.fails(m, { tree_id: MISSING, node_id: root }, 'arbor.node_not_found');
@@ -369,7 +437,14 @@ describe('arbor: tree_render', () => {
   it('resolves external nodes through registered handle resolvers', async () => {
     const { tree_id, root } = await h.newTree();
     const other = '51b330e5-ed88-5fe2-8b58-0c57f2b02ab3';
-    const nodes = [handle(1), { ...handle(2), meta: ['fail'] }, { ...handle(3), meta: ['empty'] }, { ...handle(4), meta: ['typed'] }, { ...handle(5), meta: ['json'] }, { plugin_id: other, version: '1.0.0', method: 'chat' }];
+    const nodes = [
+      handle(1),
+      { ...handle(2), meta: ['fail'] },
+      { ...handle(3), meta: ['empty'] },
+      { ...handle(4), meta: ['typed'] },
+      { ...handle(5), meta: ['json'] },
+      { plugin_id: other, version: '1.0.0', method: 'chat' },
+    ];
     for (const hd of nodes) await h.ok('node_create_external', { tree_id, parent: root, handle: hd });
     const off = h.arbor.registerHandleResolver(CONE, async (hd) => {
       switch (hd.meta?.[0]) {
@@ -520,7 +595,10 @@ describe('arbor: storage API for other activations', () => {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       db.prepare(`INSERT INTO schema_migrations VALUES ('arbor', 99, 'from the future', 0)`).run();
       db.close();
-      assert.throws(() => new Arbor({ database: file, sweepIntervalMs: 0 }), (e: unknown) => e instanceof ArborError && e.code === 'arbor.init_error' && /schema version 99/.test(e.message));
+      assert.throws(
+        () => new Arbor({ database: file, sweepIntervalMs: 0 }),
+        (e: unknown) => e instanceof ArborError && e.code === 'arbor.init_error' && /schema version 99/.test(e.message),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -545,11 +623,21 @@ describe('arbor over WebSocket', () => {
   it('serves the methods with reference-shaped items and named error codes', async () => {
     const created = (await client.result('arbor.tree_create', { owner_id: 'ws' })) as { tree_id: string };
     const { tree } = (await client.result('arbor.tree_get', { tree_id: created.tree_id })) as { tree: Tree };
-    const node = (await client.result('arbor.node_create_text', { tree_id: created.tree_id, parent: tree.root, content: 'over the wire' })) as { node_id: string };
+    const node = (await client.result('arbor.node_create_text', {
+      tree_id: created.tree_id,
+      parent: tree.root,
+      content: 'over the wire',
+    })) as { node_id: string };
     const items = [];
     for await (const item of client.call('arbor.node_get', { tree_id: created.tree_id, node_id: node.node_id })) items.push(item);
-    assert.deepEqual(items.map((i) => i.type), ['data', 'done']);
+    assert.deepEqual(
+      items.map((i) => i.type),
+      ['data', 'done'],
+    );
     assert.equal((items[0] as { content_type: string }).content_type, 'arbor.node_get');
-    await assert.rejects(client.result('arbor.tree_get', { tree_id: MISSING }), (e: unknown) => e instanceof PlexusError && e.code === 'arbor.tree_not_found' && e.message === `Tree not found: ${MISSING}`);
+    await assert.rejects(
+      client.result('arbor.tree_get', { tree_id: MISSING }),
+      (e: unknown) => e instanceof PlexusError && e.code === 'arbor.tree_not_found' && e.message === `Tree not found: ${MISSING}`,
+    );
   });
 });

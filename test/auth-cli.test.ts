@@ -26,7 +26,11 @@ async function hub(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
 
 /** Starts `hub serve`; resolves with its URL and everything it printed so far, or rejects with its output when it exits. */
 function serve(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', '--no-builtins', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', '--no-builtins', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const lines = createInterface({ input: child.stdout! });
@@ -43,7 +47,19 @@ function serve(args: string[], env: NodeJS.ProcessEnv = {}) {
 describe('hub token and hub audit commands, hub serve modes', () => {
   it('token create prints the token once on stdout; list and revoke never show it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plexus-cli-auth-'));
-    const created = await hub(['token', 'create', 'ci', '--grant', 'vault.*:read,write', '--grant', 'shell.execute:execute:once', '--ttl', '7d', '--data-dir', dir]);
+    const created = await hub([
+      'token',
+      'create',
+      'ci',
+      '--grant',
+      'vault.*:read,write',
+      '--grant',
+      'shell.execute:execute:once',
+      '--ttl',
+      '7d',
+      '--data-dir',
+      dir,
+    ]);
     assert.equal(created.code, 0, created.stderr);
     const token = created.stdout.trim();
     assert.match(token, /^phub_[A-Za-z0-9_-]{43}$/);
@@ -71,7 +87,10 @@ describe('hub token and hub audit commands, hub serve modes', () => {
     assert.match(err.output(), /refusing to serve on 0\.0\.0\.0 without authentication: create a token first \(hub token create/);
     const insecure = serve(['--host', '0.0.0.0', '--data-dir', dir, '--insecure-no-auth']);
     await insecure.ready;
-    assert.match(insecure.output(), /plexus-hub: auth open \(0\.0\.0\.0 \(--insecure-no-auth\), no token store\): every client may call every method/);
+    assert.match(
+      insecure.output(),
+      /plexus-hub: auth open \(0\.0\.0\.0 \(--insecure-no-auth\), no token store\): every client may call every method/,
+    );
     insecure.child.kill('SIGKILL');
     const open = serve(['--data-dir', dir]);
     await open.ready;
@@ -87,7 +106,10 @@ describe('hub token and hub audit commands, hub serve modes', () => {
     try {
       assert.match(server.output(), /plexus-hub: auth required: bearer tokens from .*tokens\.json; audit log .*audit\.jsonl/);
       const anon = await hub(['call', 'vault.peek', '--key', 'a', '--url', url]);
-      assert.deepEqual([anon.code, anon.stderr.trim()], [1, 'error -32001: Authentication required: present a token as "Authorization: Bearer <token>"']);
+      assert.deepEqual(
+        [anon.code, anon.stderr.trim()],
+        [1, 'error -32001: Authentication required: present a token as "Authorization: Bearer <token>"'],
+      );
       const ok = await hub(['call', 'vault.peek', '--key', 'a', '--url', url, '--token', token]);
       assert.deepEqual([ok.code, ok.stdout.trim()], [0, '"value of a"']);
       const viaEnv = await hub(['call', 'shell.execute', '--command', 'ls', '--url', url], { PLEXUS_HUB_TOKEN: token });

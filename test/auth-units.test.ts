@@ -105,7 +105,10 @@ describe('token store', () => {
 
   it('refuses a hand-edited store that does not make sense', () => {
     const dir = tmp();
-    writeFileSync(join(dir, 'tokens.json'), JSON.stringify({ version: 1, tokens: [{ id: 't', name: 'n', hub: 'plexus', sha256: 'zz', grants: [] }] }));
+    writeFileSync(
+      join(dir, 'tokens.json'),
+      JSON.stringify({ version: 1, tokens: [{ id: 't', name: 'n', hub: 'plexus', sha256: 'zz', grants: [] }] }),
+    );
     assert.throws(() => new TokenStore(dir), /sha256 must be 64 hex digits/);
   });
 });
@@ -173,8 +176,14 @@ describe('audit log', () => {
     log = new AuditLog(file);
     assert.equal(log.append(event('solar.info')), 3);
     log.close();
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((l) => l.seq), [1, 2, 3]);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => l.seq),
+      [1, 2, 3],
+    );
     assert.equal(lines[1].prev, lines[0].hash);
     assert.equal(lines[2].prev, lines[1].hash);
     assert.deepEqual(await verifyAuditLog(file), { ok: true, records: 3, lastHash: lines[2].hash });
@@ -259,8 +268,21 @@ describe('verbs on methods', () => {
     );
     await hub.ready();
     const vault = hub.children().find((c) => c.namespace === 'vault')!;
-    assert.deepEqual(vault.methods().map((m) => [m.name, m.verbs]), [['peek', undefined], ['put', ['write']], ['whoami', undefined]]);
-    assert.deepEqual(hub.children().find((c) => c.namespace === 'sh')!.methods()[0]!.verbs, ['execute']);
+    assert.deepEqual(
+      vault.methods().map((m) => [m.name, m.verbs]),
+      [
+        ['peek', undefined],
+        ['put', ['write']],
+        ['whoami', undefined],
+      ],
+    );
+    assert.deepEqual(
+      hub
+        .children()
+        .find((c) => c.namespace === 'sh')!
+        .methods()[0]!.verbs,
+      ['execute'],
+    );
     assert.throws(() => method({ verbs: ['delete' as 'read'] })({}, 'x'), /unknown verb "delete"/);
     assert.throws(() => defineActivation({ namespace: 'z', methods: { m: { verbs: [], handler: () => 1 } } }), /at least one/);
   });

@@ -90,7 +90,11 @@ function upgrade(url: string, headers: Record<string, string> = {}): Promise<{ s
 }
 
 /** One plain JSON-RPC request over a raw connection with no credential; its answer. */
-function rawRequest(url: string, method: string, params: unknown): Promise<{ result?: unknown; error?: { code: number; message: string } }> {
+function rawRequest(
+  url: string,
+  method: string,
+  params: unknown,
+): Promise<{ result?: unknown; error?: { code: number; message: string } }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.once('error', reject);
@@ -160,7 +164,11 @@ describe('auth over WebSocket', () => {
 
   it('no token: every call and schema is -32001, only _info answers (and advertises bearer); nothing ran', async () => {
     const call = await as(undefined, 'vault.peek', { key: 'a' });
-    assert.deepEqual(errorOf(call), { ...errorOf(call), code: '-32001', message: 'Authentication required: present a token as "Authorization: Bearer <token>"' });
+    assert.deepEqual(errorOf(call), {
+      ...errorOf(call),
+      code: '-32001',
+      message: 'Authentication required: present a token as "Authorization: Bearer <token>"',
+    });
     const client = connect(server.url);
     try {
       await assert.rejects(client.schema(), (e: Error & { code?: number }) => e.code === -32001);
@@ -173,12 +181,15 @@ describe('auth over WebSocket', () => {
       client.close();
     }
     // Nor may it answer another call's mid-stream question.
-    const respond = await rawRequest(server.url, 'plexus.respond', { request_id: '00000000-0000-4000-8000-000000000000', response_data: true });
+    const respond = await rawRequest(server.url, 'plexus.respond', {
+      request_id: '00000000-0000-4000-8000-000000000000',
+      response_data: true,
+    });
     assert.deepEqual(respond.error?.code, -32001);
     assert.deepEqual(ran, []);
   });
 
-  it('a revoked, an expired, another hub\'s and a made-up token are refused at the upgrade with 401; nothing ran', async () => {
+  it("a revoked, an expired, another hub's and a made-up token are refused at the upgrade with 401; nothing ran", async () => {
     for (const [token, reason] of [
       [env.tokens.revoked, 'the token was revoked'],
       [env.tokens.expired, 'the token has expired'],
@@ -250,11 +261,17 @@ describe('auth over WebSocket', () => {
   it('<root>.call wrapping a denied path is refused for the inner path; nothing ran', async () => {
     const nested = await as(env.tokens.reader, 'plexus.call', { method: 'shell.execute', params: { command: 'ls' } });
     assert.equal(errorOf(nested)?.message, 'Activation not found: shell');
-    const deeper = await as(env.tokens.reader, 'plexus.call', { method: 'plexus.call', params: { method: 'vault.put', params: { key: 'k', value: 'v' } } });
+    const deeper = await as(env.tokens.reader, 'plexus.call', {
+      method: 'plexus.call',
+      params: { method: 'vault.put', params: { key: 'k', value: 'v' } },
+    });
     assert.equal(errorOf(deeper)?.message, 'Method not found: vault.put');
     assert.deepEqual(ran, []);
     const allowed = await as(env.tokens.reader, 'plexus.call', { method: 'vault.peek', params: { key: 'k' } });
-    assert.deepEqual(allowed.filter((i) => i.type === 'data').map((i) => (i as { content: unknown }).content), ['value of k']);
+    assert.deepEqual(
+      allowed.filter((i) => i.type === 'data').map((i) => (i as { content: unknown }).content),
+      ['value of k'],
+    );
   });
 
   it('schemas show only what the principal may call; hidden paths are "not found", like missing ones', async () => {
@@ -263,11 +280,20 @@ describe('auth over WebSocket', () => {
       const top = await client.schema();
       seen.push(JSON.stringify(top));
       assert.ok('children' in top);
-      assert.deepEqual(top.children?.map((c) => c.namespace), ['vault']);
-      assert.deepEqual(top.methods.map((m) => m.name), ['call', 'hash', 'schema']);
+      assert.deepEqual(
+        top.children?.map((c) => c.namespace),
+        ['vault'],
+      );
+      assert.deepEqual(
+        top.methods.map((m) => m.name),
+        ['call', 'hash', 'schema'],
+      );
       const vault = await client.schema('vault');
       assert.ok('methods' in vault);
-      assert.deepEqual(vault.methods.map((m) => m.name), ['peek', 'whoami', 'schema']);
+      assert.deepEqual(
+        vault.methods.map((m) => m.name),
+        ['peek', 'whoami', 'schema'],
+      );
       const hidden = (await client.schema('shell').catch((e: Error) => e.message)) as string;
       const missing = (await client.schema('nosuch').catch((e: Error) => e.message)) as string;
       assert.equal(hidden, missing.replace('nosuch', 'shell'));
@@ -287,14 +313,18 @@ describe('auth over WebSocket', () => {
     assert.deepEqual(ran, []);
   });
 
-  it('methods see ctx.principal; the done item carries the audit id of the call\'s record', async () => {
+  it("methods see ctx.principal; the done item carries the audit id of the call's record", async () => {
     const list = await as(env.tokens.reader, 'vault.whoami');
     assert.deepEqual((list[0] as { content: unknown }).content, 'reader');
     const done = list.at(-1)! as { metadata: object };
     const id = (done.metadata as { audit_id?: number }).audit_id;
     assert.equal(typeof id, 'number');
     auth.audit!.flush();
-    const record = readFileSync(auth.audit!.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((r) => r.seq === id);
+    const record = readFileSync(auth.audit!.file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((r) => r.seq === id);
     assert.equal(record.principal, 'reader');
     assert.equal(record.path, 'vault.whoami');
     assert.equal(record.outcome, 'ok');
@@ -306,7 +336,10 @@ describe('auth over WebSocket', () => {
     await as(env.tokens.writer, 'vault.put', { key: 'api', value: 'v', password: 'hunter2' });
     await as(env.tokens.reader, 'shell.execute', { command: 'ls' });
     auth.audit!.flush();
-    const records = readFileSync(auth.audit!.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const records = readFileSync(auth.audit!.file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const put = records.findLast((r) => r.path === 'vault.put' && r.principal === 'writer');
     assert.equal(put.params.password, '[redacted]');
     assert.deepEqual(put.verbs, ['write']);
@@ -323,12 +356,21 @@ describe('auth over WebSocket', () => {
     const anon = new Client({ name: 'anon', version: '1.0.0' });
     await assert.rejects(anon.connect(new StreamableHTTPClientTransport(url)), /Authentication required/);
     const bad = new Client({ name: 'bad', version: '1.0.0' });
-    await assert.rejects(bad.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${env.tokens.revoked}` } } })), /Authentication failed: the token was revoked/);
-    const raw = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    await assert.rejects(
+      bad.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${env.tokens.revoked}` } } })),
+      /Authentication failed: the token was revoked/,
+    );
+    const raw = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
     assert.equal(raw.status, 401);
     assert.equal(raw.headers.get('www-authenticate'), 'Bearer realm="plexus-hub"');
     const client = new Client({ name: 'reader', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${env.tokens.reader}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${env.tokens.reader}` } } }),
+    );
     try {
       const { tools } = await client.listTools();
       seen.push(JSON.stringify(tools));
@@ -350,17 +392,30 @@ describe('auth over WebSocket', () => {
 
   it('an MCP session stays bound to its token: another credential on its session id finds no session', async () => {
     const url = `http://127.0.0.1:${server.port}/mcp`;
-    const headers = (token: string) => ({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` });
+    const headers = (token: string) => ({
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+    });
     const init = await fetch(url, {
       method: 'POST',
       headers: headers(env.tokens.reader),
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
     });
     assert.equal(init.status, 200);
     const session = init.headers.get('mcp-session-id')!;
     await init.text();
     const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
-    const hijack = await fetch(url, { method: 'POST', headers: { ...headers(env.tokens.writer), 'mcp-session-id': session }, body: JSON.stringify(list) });
+    const hijack = await fetch(url, {
+      method: 'POST',
+      headers: { ...headers(env.tokens.writer), 'mcp-session-id': session },
+      body: JSON.stringify(list),
+    });
     assert.equal(hijack.status, 404);
     assert.match(((await hijack.json()) as { error: { message: string } }).error.message, /^Session not found/);
   });
@@ -402,7 +457,10 @@ describe('failed-auth rate limit', () => {
       // A connection without a credential is not an authentication attempt: it still opens (and can do nothing).
       assert.equal((await upgrade(server.url)).status, 101);
       auth.audit!.flush();
-      const outcomes = readFileSync(auth.audit!.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).outcome);
+      const outcomes = readFileSync(auth.audit!.file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).outcome);
       assert.deepEqual(outcomes, ['auth_failed', 'auth_failed', 'auth_failed', 'throttled']);
     } finally {
       await server.close({ graceMs: 0 });
@@ -437,7 +495,9 @@ async function stdioHub(env: NodeJS.ProcessEnv, args: string[]) {
       if (answer) {
         if (answer.error) return [{ type: 'error', ...(answer.error as object) }];
         const sub = answer.result;
-        const mine = messages.filter((m) => (m.params as { subscription?: unknown } | undefined)?.subscription === sub).map((m) => (m.params as { result: Record<string, unknown> }).result);
+        const mine = messages
+          .filter((m) => (m.params as { subscription?: unknown } | undefined)?.subscription === sub)
+          .map((m) => (m.params as { result: Record<string, unknown> }).result);
         if (mine.some((i) => i.type === 'done')) return mine;
       }
       await new Promise<void>((r) => waiters.push(r));
@@ -465,17 +525,29 @@ describe('auth over stdio and MCP stdio (child processes)', () => {
     const hub = await stdioHub({ PLEXUS_HUB_DATA: env.dir, GUARDED_SIDE_EFFECTS: effects }, ['--token', env.tokens.reader]);
     const err = (items: Record<string, unknown>[]) => items.find((i) => i.type === 'error')?.message;
     assert.equal(err(await hub.call('plexus.call', { method: 'shell.execute', params: { command: 'ls' } })), 'Activation not found: shell');
-    assert.equal(err(await hub.call('plexus.call', { method: 'vault.put', params: { key: 'a', value: 'b' } })), 'Method not found: vault.put');
-    assert.equal(err(await hub.call('plexus.call', { method: 'plexus.call', params: { method: 'shell.execute', params: { command: 'x' } } })), 'Activation not found: shell');
+    assert.equal(
+      err(await hub.call('plexus.call', { method: 'vault.put', params: { key: 'a', value: 'b' } })),
+      'Method not found: vault.put',
+    );
+    assert.equal(
+      err(await hub.call('plexus.call', { method: 'plexus.call', params: { method: 'shell.execute', params: { command: 'x' } } })),
+      'Activation not found: shell',
+    );
     const schema = await hub.call('plexus.schema', {});
-    assert.deepEqual((schema[0]!.content as { children: { namespace: string }[] }).children.map((c) => c.namespace), ['vault']);
+    assert.deepEqual(
+      (schema[0]!.content as { children: { namespace: string }[] }).children.map((c) => c.namespace),
+      ['vault'],
+    );
     assert.deepEqual(ranInChild(), []);
     const whoami = await hub.call('plexus.call', { method: 'vault.whoami' });
     assert.equal(whoami[0]!.content, 'reader');
     const stderr = await hub.stop();
     assert.match(stderr, /on stdio as principal reader/);
     assert.ok(!stderr.includes(env.tokens.reader), 'the token is not logged');
-    const records = readFileSync(join(env.dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const records = readFileSync(join(env.dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(records.some((r) => r.transport === 'stdio' && r.outcome === 'denied' && r.path === 'shell.execute'));
     assert.deepEqual(ranInChild(), ['vault.whoami']);
   });
@@ -487,10 +559,14 @@ describe('auth over stdio and MCP stdio (child processes)', () => {
     assert.equal(out[0]!.content, 'ran ls');
     await hub.stop();
     assert.deepEqual(ranInChild(), ['shell.execute ls']);
-    const refused = spawn(process.execPath, [`${root}bin/hub.js`, 'serve', '--stdio', '--no-builtins', '--token', env.tokens.revoked, 'test/fixtures/guarded.ts'], {
-      cwd: root,
-      env: { ...process.env, PLEXUS_HUB_DATA: env.dir },
-    });
+    const refused = spawn(
+      process.execPath,
+      [`${root}bin/hub.js`, 'serve', '--stdio', '--no-builtins', '--token', env.tokens.revoked, 'test/fixtures/guarded.ts'],
+      {
+        cwd: root,
+        env: { ...process.env, PLEXUS_HUB_DATA: env.dir },
+      },
+    );
     let stderr = '';
     refused.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise((r) => refused.once('exit', r));

@@ -30,7 +30,8 @@ async function run(params: Record<string, unknown>, on: DynamicHub = hub): Promi
   return { items, events: contents(items) as BashEvent[] };
 }
 
-const lines = (events: BashEvent[]) => events.filter((e) => e.type === 'stdout' || e.type === 'stderr').map((e) => `${e.type}:${(e as { line: string }).line}`);
+const lines = (events: BashEvent[]) =>
+  events.filter((e) => e.type === 'stdout' || e.type === 'stderr').map((e) => `${e.type}:${(e as { line: string }).line}`);
 
 /** Prints the shell's pid, starts a grandchild, prints its pid, waits. */
 const TREE = 'echo $$; sleep 300 & echo $!; wait';
@@ -73,13 +74,17 @@ class Raw {
   async pids(sub: number, n = 2): Promise<number[]> {
     const out = () => this.frames.filter((f) => f.params?.subscription === sub && f.params.result.content?.type === 'stdout');
     await eventually(() => out().length >= n, 5000);
-    return out().slice(0, n).map((f) => Number(f.params.result.content.line));
+    return out()
+      .slice(0, n)
+      .map((f) => Number(f.params.result.content.line));
   }
 }
 
 describe('bash.execute: output', () => {
   it('streams stdout and stderr interleaved in the order they were written, then the exit', async () => {
-    const { items, events } = await run({ command: 'echo o1; sleep 0.1; echo e1 >&2; sleep 0.1; echo o2; sleep 0.1; echo e2 >&2; sleep 0.1; echo o3' });
+    const { items, events } = await run({
+      command: 'echo o1; sleep 0.1; echo e1 >&2; sleep 0.1; echo o2; sleep 0.1; echo e2 >&2; sleep 0.1; echo o3',
+    });
     assert.deepEqual(lines(events), ['stdout:o1', 'stderr:e1', 'stdout:o2', 'stderr:e2', 'stdout:o3']);
     assert.equal(events.at(-1)!.type, 'exit');
     assert.equal(items.at(-1)!.type, 'done');
@@ -117,7 +122,10 @@ describe('bash.execute: output', () => {
   it('a spawn failure is an error item and no exit', async () => {
     const broken = new DynamicHub().register(bash({ shell: join(dir, 'no-such-shell') }));
     const { items, events } = await run({ command: 'true' }, broken);
-    assert.deepEqual(events.map((e) => e.type), ['error']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['error'],
+    );
     assert.match((events[0] as { message: string }).message, /^failed to spawn .*no-such-shell \(command='true'\): .*ENOENT/);
     assert.equal(items.at(-1)!.type, 'done');
   });
@@ -133,20 +141,30 @@ describe('bash.execute: working directory and environment', () => {
     assert.deepEqual(lines((await run({ command: 'pwd' })).events), [`stdout:${dir}`]);
     assert.deepEqual(lines((await run({ command: 'pwd', cwd: 'sub' })).events), [`stdout:${join(dir, 'sub')}`]);
     const { items } = await run({ command: 'pwd', cwd: 'nope' });
-    assert.deepEqual(items.map((i) => i.type), ['error', 'done']);
+    assert.deepEqual(
+      items.map((i) => i.type),
+      ['error', 'done'],
+    );
     assert.equal((items[0] as { code?: string }).code, '-32602');
     assert.match((items[0] as { message: string }).message, /^Invalid params: cwd '.*nope' is not an existing directory/);
   });
 
   it('minimal environment by default: the hub’s secrets stay out, PATH and the call’s env get in', async () => {
-    const { events } = await run({ command: 'echo "${PLEXUS_TEST_SECRET:-unset}"; echo "$FOO"; command -v sh >/dev/null && echo path-ok', env: { FOO: 'bar' } });
+    const { events } = await run({
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, not a template.
+      command: 'echo "${PLEXUS_TEST_SECRET:-unset}"; echo "$FOO"; command -v sh >/dev/null && echo path-ok',
+      env: { FOO: 'bar' },
+    });
     assert.deepEqual(lines(events), ['stdout:unset', 'stdout:bar', 'stdout:path-ok']);
     const inherit = new DynamicHub().register(bash({ env: { ...process.env, PLEXUS_TEST_MARK: MARK } as Record<string, string> }));
     assert.deepEqual(lines((await run({ command: 'echo "$PLEXUS_TEST_SECRET"' }, inherit)).events), ['stdout:s3cret']);
     const bad = await run({ command: 'true', env: { 'A=B': 'x' } });
     assert.match((bad.items[0] as { message: string }).message, /^Invalid params: env name 'A=B'/);
     const nul = await run({ command: 'echo a\0b' });
-    assert.deepEqual([(nul.items[0] as { code?: string }).code, (nul.items[0] as { message: string }).message], ['-32602', 'Invalid params: command contains a NUL byte']);
+    assert.deepEqual(
+      [(nul.items[0] as { code?: string }).code, (nul.items[0] as { message: string }).message],
+      ['-32602', 'Invalid params: command contains a NUL byte'],
+    );
   });
 });
 
@@ -157,7 +175,10 @@ describe('bash.execute: timeouts', () => {
       if (item.type === 'data') items.push(item.content as BashEvent);
     }
     const [leader, grandchild] = lines(items).map((l) => Number(l.split(':')[1]));
-    assert.deepEqual(items.slice(2).map((e) => e.type), ['error', 'exit']);
+    assert.deepEqual(
+      items.slice(2).map((e) => e.type),
+      ['error', 'exit'],
+    );
     assert.match((items[2] as { message: string }).message, /^command timed out after 500 ms; its process group was terminated$/);
     assert.deepEqual(pick(items[3]), { type: 'exit', code: -1, signal: 'SIGTERM' });
     assert.equal((items[3] as { timed_out?: boolean }).timed_out, true);
@@ -167,7 +188,10 @@ describe('bash.execute: timeouts', () => {
   it('a process that left the group (setsid) and holds the pipes cannot hang the call past its timeout', async () => {
     const { events } = await run({ command: 'setsid sleep 300 & echo $!; wait', timeout_ms: 300 });
     const escaped = Number((events[0] as { line: string }).line);
-    assert.deepEqual(events.slice(1).map((e) => e.type), ['error', 'exit']);
+    assert.deepEqual(
+      events.slice(1).map((e) => e.type),
+      ['error', 'exit'],
+    );
     // Out of the group, out of reach: a documented limit (README). The test cleans up.
     assert.ok(isRunning(escaped));
     process.kill(escaped, 'SIGKILL');
@@ -193,7 +217,10 @@ describe('bash.execute: output cap', () => {
     assert.equal(out.length, 100); // 100 lines of 10 bytes = the 1000-byte cap
     assert.ok(out.every((e) => (e as { line: string }).line === 'abcdefghi'));
     const rest = events.slice(100);
-    assert.deepEqual(rest.map((e) => e.type), ['truncated', 'exit']);
+    assert.deepEqual(
+      rest.map((e) => e.type),
+      ['truncated', 'exit'],
+    );
     assert.deepEqual(rest[0], {
       type: 'truncated',
       limit_bytes: 1000,
@@ -204,7 +231,10 @@ describe('bash.execute: output cap', () => {
   it('an endless writer ends at the cap (SIGPIPE), not at the timeout; a line cut by the cap is partial', async () => {
     const { events } = await run({ command: "printf 'x%.0s' $(seq 1 1500); yes" });
     assert.deepEqual(events[0], { type: 'stdout', line: 'x'.repeat(1000), partial: true });
-    assert.deepEqual(events.slice(1).map((e) => e.type), ['truncated', 'exit']);
+    assert.deepEqual(
+      events.slice(1).map((e) => e.type),
+      ['truncated', 'exit'],
+    );
     const exit = events[2] as Extract<BashEvent, { type: 'exit' }>;
     assert.equal(exit.timed_out, undefined);
   });

@@ -10,7 +10,15 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { DynamicHub, PlexusClient, defineActivation, type CallContext, type JsonSchema, type MethodSchema, type StreamItem } from '../src/index.js';
+import {
+  DynamicHub,
+  PlexusClient,
+  defineActivation,
+  type CallContext,
+  type JsonSchema,
+  type MethodSchema,
+  type StreamItem,
+} from '../src/index.js';
 import { serveMcpHttp, type McpHttpServer } from '../src/mcp/http.js';
 import { serveWebSocket, type PlexusServer } from '../src/transport/websocket-server.js';
 import { parseAnswer } from '../src/cli/prompt.js';
@@ -45,7 +53,11 @@ function asker() {
         handler: async function* ({ prompt, schema, timeout_ms }, ctx: CallContext) {
           try {
             yield { step: 'before' };
-            const answer = await ctx.request({ prompt: prompt as string, ...(schema ? { schema: schema as JsonSchema } : {}), ...(timeout_ms ? { timeoutMs: timeout_ms as number } : {}) });
+            const answer = await ctx.request({
+              prompt: prompt as string,
+              ...(schema ? { schema: schema as JsonSchema } : {}),
+              ...(timeout_ms ? { timeoutMs: timeout_ms as number } : {}),
+            });
             yield { step: 'answered', answer };
           } finally {
             finished.ask++;
@@ -120,7 +132,9 @@ describe('bidirectional requests: schema and in-process calls', () => {
     assert.equal(empty.bidirectional, true);
     assert.equal(((await hub.schema('trash.list')) as MethodSchema).bidirectional, false);
     const twin = (bidirectional: boolean) =>
-      new DynamicHub().register(defineActivation({ namespace: 'x', methods: { m: { description: 'd', bidirectional, handler: () => 1 } } }));
+      new DynamicHub().register(
+        defineActivation({ namespace: 'x', methods: { m: { description: 'd', bidirectional, handler: () => 1 } } }),
+      );
     const [a, b] = [(await twin(true).schema('x.m')) as MethodSchema, (await twin(false).schema('x.m')) as MethodSchema];
     assert.deepEqual([a.bidirectional, b.bidirectional], [true, false]);
     assert.equal(a.hash, b.hash);
@@ -153,7 +167,8 @@ describe('bidirectional requests: schema and in-process calls', () => {
     const hub = newHub();
     const errors: string[] = [];
     for await (const item of hub.call('asker.ask', { prompt: 'Proceed?', schema: BOOL })) {
-      if (item.type === 'request') assert.throws(() => hub.respond(item.requestId, 'yes'), { code: -32602, message: 'Invalid response: answer must be boolean' });
+      if (item.type === 'request')
+        assert.throws(() => hub.respond(item.requestId, 'yes'), { code: -32602, message: 'Invalid response: answer must be boolean' });
       if (item.type === 'error') errors.push(`${item.code} ${item.message}`);
     }
     for await (const item of hub.call('asker.ask', { prompt: 'Proceed?' })) {
@@ -166,7 +181,10 @@ describe('bidirectional requests: schema and in-process calls', () => {
       '-32006 Request declined by the caller',
       '-32603 asker.rude asked its caller a question but is not declared bidirectional (@method({ bidirectional: true }))',
     ]);
-    assert.throws(() => hub.respond('no-such-id', true), { code: -32602, message: 'Unknown request ID: no-such-id. The request may have timed out or been cancelled.' });
+    assert.throws(() => hub.respond('no-such-id', true), {
+      code: -32602,
+      message: 'Unknown request ID: no-such-id. The request may have timed out or been cancelled.',
+    });
   });
 });
 
@@ -195,7 +213,10 @@ describe('bidirectional requests over WebSocket (raw frames)', () => {
       );
       // Answering twice: the id is gone.
       const again = await c.request('plexus.respond', { request_id: request.requestId, response_data: 'Bob' });
-      assert.deepEqual(again.error, { code: -32602, message: `Unknown request ID: ${request.requestId}. The request may have timed out or been cancelled.` });
+      assert.deepEqual(again.error, {
+        code: -32602,
+        message: `Unknown request ID: ${request.requestId}. The request may have timed out or been cancelled.`,
+      });
     } finally {
       c.close();
     }
@@ -225,7 +246,10 @@ describe('bidirectional requests over WebSocket (raw frames)', () => {
       const request = await c.item(sub, 'request');
       assert.equal(request.timeoutMs, 100);
       const error = await c.item(sub, 'error');
-      assert.deepEqual([error.code, error.message, error.recoverable], ['-32006', 'Request timed out waiting for response (after 100ms): Anyone?', true]);
+      assert.deepEqual(
+        [error.code, error.message, error.recoverable],
+        ['-32006', 'Request timed out waiting for response (after 100ms): Anyone?', true],
+      );
       await c.item(sub, 'done');
       const late = await c.request('plexus.respond', { request_id: request.requestId, response_data: 'here' });
       assert.equal(late.error.code, -32602);
@@ -235,7 +259,7 @@ describe('bidirectional requests over WebSocket (raw frames)', () => {
     }
   });
 
-  it('unsubscribing while a request is pending drops the request and runs the method\'s finally', async () => {
+  it("unsubscribing while a request is pending drops the request and runs the method's finally", async () => {
     const c = await RawClient.open(server.url);
     try {
       const before = finished.ask;
@@ -271,7 +295,10 @@ describe('bidirectional requests over WebSocket (raw frames)', () => {
     });
     const plain = new PlexusClient({ url: server.url });
     try {
-      assert.deepEqual(await client.collect('asker.ask', { prompt: 'OK?', schema: BOOL }), [{ step: 'before' }, { step: 'answered', answer: true }]);
+      assert.deepEqual(await client.collect('asker.ask', { prompt: 'OK?', schema: BOOL }), [
+        { step: 'before' },
+        { step: 'answered', answer: true },
+      ]);
       assert.deepEqual(asked, [['asker.ask', { prompt: 'OK?', schema: BOOL }, 30_000]]);
       await assert.rejects(plain.collect('asker.ask', { prompt: 'OK?' }), { code: -32006, message: 'Request declined by the caller' });
     } finally {
@@ -285,7 +312,10 @@ describe('bidirectional requests over stdio (hub serve --stdio)', () => {
   let child: ChildProcess;
   let lines: AsyncIterator<string>;
   before(() => {
-    child = spawn(process.execPath, [HUB, 'serve', '--stdio', '--no-builtins', `${root}examples/trash.ts`], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [HUB, 'serve', '--stdio', '--no-builtins', `${root}examples/trash.ts`], {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   });
   after(() => child.kill('SIGKILL'));
@@ -333,7 +363,10 @@ describe('bidirectional requests through the MCP bridge (elicitation)', () => {
   type Elicited = { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> };
   async function connect(elicitation?: (message: string, schema: unknown) => Elicited | Promise<Elicited>): Promise<Client> {
     const client = new Client({ name: 'elicit-test', version: '1.0.0' }, elicitation ? { capabilities: { elicitation: {} } } : {});
-    if (elicitation) client.setRequestHandler(ElicitRequestSchema, async (req) => elicitation(req.params.message, (req.params as { requestedSchema?: unknown }).requestedSchema));
+    if (elicitation)
+      client.setRequestHandler(ElicitRequestSchema, async (req) =>
+        elicitation(req.params.message, (req.params as { requestedSchema?: unknown }).requestedSchema),
+      );
     await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
     return client;
   }
@@ -345,9 +378,14 @@ describe('bidirectional requests through the MCP bridge (elicitation)', () => {
       return { action: 'accept', content: { value: 7 } };
     });
     try {
-      const result = (await client.callTool({ name: 'asker.ask', arguments: { prompt: 'Pick a number', schema: { type: 'integer' } } })) as CallToolResult;
+      const result = (await client.callTool({
+        name: 'asker.ask',
+        arguments: { prompt: 'Pick a number', schema: { type: 'integer' } },
+      })) as CallToolResult;
       assert.deepEqual(result.structuredContent, { items: [{ step: 'before' }, { step: 'answered', answer: 7 }] });
-      assert.deepEqual(asked, [{ message: 'Pick a number', schema: { type: 'object', properties: { value: { type: 'integer' } }, required: ['value'] } }]);
+      assert.deepEqual(asked, [
+        { message: 'Pick a number', schema: { type: 'object', properties: { value: { type: 'integer' } }, required: ['value'] } },
+      ]);
       const declined = await connect(() => ({ action: 'decline' }));
       try {
         const kept = (await declined.callTool({ name: 'trash.empty', arguments: {} })) as CallToolResult;
@@ -358,14 +396,21 @@ describe('bidirectional requests through the MCP bridge (elicitation)', () => {
       const confirmed = (await client.callTool({ name: 'trash.empty', arguments: {} })) as CallToolResult;
       // `trash.empty` asks for a boolean: the SDK refuses 7 against the requested schema, nothing is deleted, the method says why.
       assert.deepEqual(confirmed.structuredContent, {
-        items: [{ event: 'kept', count: 3, reason: 'Elicitation failed: MCP error -32602: Elicitation response content does not match requested schema: data/value must be boolean' }],
+        items: [
+          {
+            event: 'kept',
+            count: 3,
+            reason:
+              'Elicitation failed: MCP error -32602: Elicitation response content does not match requested schema: data/value must be boolean',
+          },
+        ],
       });
     } finally {
       await client.close();
     }
   });
 
-  it('cancelling the tool call while the elicitation is pending drops the request and runs the method\'s finally', async () => {
+  it("cancelling the tool call while the elicitation is pending drops the request and runs the method's finally", async () => {
     let elicited!: () => void;
     const asked = new Promise<void>((r) => (elicited = r));
     const client = await connect(() => {
@@ -403,7 +448,9 @@ describe('bidirectional requests through the MCP bridge (elicitation)', () => {
     try {
       const result = (await client.callTool({ name: 'asker.ask', arguments: { prompt: 'Proceed?', schema: BOOL } })) as CallToolResult;
       assert.equal(result.isError, true);
-      assert.deepEqual(result.content, [{ type: 'text', text: 'Cannot ask "Proceed?": this MCP client does not support elicitation (it did not declare the capability)' }]);
+      assert.deepEqual(result.content, [
+        { type: 'text', text: 'Cannot ask "Proceed?": this MCP client does not support elicitation (it did not declare the capability)' },
+      ]);
     } finally {
       await client.close();
     }
@@ -413,7 +460,10 @@ describe('bidirectional requests through the MCP bridge (elicitation)', () => {
 describe('hub call prompts for requests', () => {
   let server: { child: ChildProcess; url: string };
   before(async () => {
-    const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', '--no-builtins', `${root}examples/trash.ts`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', '--no-builtins', `${root}examples/trash.ts`], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const url = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout! }).on('line', (line) => {
         const m = / on (ws:\/\/\S+)$/.exec(line);
@@ -438,14 +488,20 @@ describe('hub call prompts for requests', () => {
   it('reads the answer from a piped stdin (re-asking on an unreadable one); end of input declines', async () => {
     const declined = await hubCall(['trash.empty'], '');
     assert.equal(declined.code, 0);
-    assert.match(declined.stderr, /^\? Permanently delete 3 items \(draft\.txt, old-notes\.md, screenshot\.png\)\? \(y\/n\) \n\(no answer: declined\)\n$/);
+    assert.match(
+      declined.stderr,
+      /^\? Permanently delete 3 items \(draft\.txt, old-notes\.md, screenshot\.png\)\? \(y\/n\) \n\(no answer: declined\)\n$/,
+    );
     assert.deepEqual(JSON.parse(declined.stdout), { event: 'kept', count: 3, reason: 'Request declined by the caller' });
 
     const confirmed = await hubCall(['trash.empty'], 'maybe\ny\n');
     assert.equal(confirmed.code, 0);
     assert.match(confirmed.stderr, /\(y\/n\) maybe\n\(expected y or n\)\n\? Permanently delete 3 items .*\(y\/n\) y\n$/);
     assert.deepEqual(
-      confirmed.stdout.trim().split(/\n(?=\{)/).map((j) => JSON.parse(j).name),
+      confirmed.stdout
+        .trim()
+        .split(/\n(?=\{)/)
+        .map((j) => JSON.parse(j).name),
       ['draft.txt', 'old-notes.md', 'screenshot.png'],
     );
   });
@@ -453,12 +509,20 @@ describe('hub call prompts for requests', () => {
   it('--raw shows the request item too', async () => {
     await hubCall(['trash.put', '--name', 'x'], '');
     const raw = await hubCall(['trash.empty', '--raw'], 'n\n');
-    const items = raw.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(items.map((i) => i.type), ['request', 'data', 'done']);
+    const items = raw.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      items.map((i) => i.type),
+      ['request', 'data', 'done'],
+    );
     assert.deepEqual(items[1].content, { event: 'kept', count: 1, reason: 'not confirmed' });
   });
 
-  it('prompts on a terminal: a pty through script(1)', { skip: existsSync('/usr/bin/script') ? false : 'script(1) is not installed (util-linux)' }, async () => {
+  it('prompts on a terminal: a pty through script(1)', {
+    skip: existsSync('/usr/bin/script') ? false : 'script(1) is not installed (util-linux)',
+  }, async () => {
     await hubCall(['trash.put', '--name', 'tty.txt'], '');
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const command = [process.execPath, HUB, 'call', 'trash.empty', '--url', server.url].map(quote).join(' ');
@@ -472,15 +536,23 @@ describe('hub call prompts for requests', () => {
     const code = await new Promise((resolve) => child.once('exit', resolve));
     assert.equal(code, 0);
     assert.match(screen, /\? Permanently delete \d+ items? \((.*, )?tty\.txt\)\? \(y\/n\) y\r?\n/);
-    assert.match(screen, /"event": "deleted",\r?\n  "name": "tty\.txt"/);
+    assert.match(screen, /"event": "deleted",\r?\n {2}"name": "tty\.txt"/);
   });
 
-  it('answers the reference server\'s standard payloads (confirm, prompt, select) in their response shapes', async () => {
+  it("answers the reference server's standard payloads (confirm, prompt, select) in their response shapes", async () => {
     // A stand-in for Substrate's `interactive` activation: raw frames, reference payloads.
     const questions = [
       { type: 'confirm', message: 'Sure?', default: false },
       { type: 'prompt', message: 'Project name?' },
-      { type: 'select', message: 'Template?', options: [{ value: 'rust', label: 'Rust' }, { value: 'ts', label: 'TypeScript', description: 'tsx' }], multi_select: false },
+      {
+        type: 'select',
+        message: 'Template?',
+        options: [
+          { value: 'rust', label: 'Rust' },
+          { value: 'ts', label: 'TypeScript', description: 'tsx' },
+        ],
+        multi_select: false,
+      },
     ];
     const answers: unknown[] = [];
     const fake = new WebSocketServer({ port: 0, host: '127.0.0.1' });
@@ -500,14 +572,19 @@ describe('hub call prompts for requests', () => {
           ws.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { success: true } }));
           if (++asked < questions.length) return ask();
           const meta = { provenance: ['interactive'], plexus_hash: '0000000000000000', timestamp: 0 };
-          ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'result', params: { subscription: 1, result: { type: 'done', metadata: meta } } }));
+          ws.send(
+            JSON.stringify({ jsonrpc: '2.0', method: 'result', params: { subscription: 1, result: { type: 'done', metadata: meta } } }),
+          );
         }
       });
     });
     await new Promise((r) => fake.once('listening', r));
     try {
       const url = `ws://127.0.0.1:${(fake.address() as { port: number }).port}`;
-      const child = spawn(process.execPath, [HUB, 'call', 'interactive.wizard', '--url', url], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [HUB, 'call', 'interactive.wizard', '--url', url], {
+        cwd: root,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
       child.stdin!.end('\nplexus\n3\n2\n');
@@ -517,7 +594,7 @@ describe('hub call prompts for requests', () => {
         { type: 'text', value: 'plexus' },
         { type: 'selected', values: ['ts'] },
       ]);
-      assert.match(stderr, /\? Template\?\n  1\) Rust\n  2\) TypeScript — tsx\n\(a number\) 3\n\(expected 1 to 2\)\n/);
+      assert.match(stderr, /\? Template\?\n {2}1\) Rust\n {2}2\) TypeScript — tsx\n\(a number\) 3\n\(expected 1 to 2\)\n/);
     } finally {
       fake.close();
     }
@@ -549,7 +626,10 @@ describe('bidirectional requests in a generated TypeScript client', () => {
     mkdirSync(dir, { recursive: true });
     const reader = new PlexusClient({ url: server.url });
     await generate({ schema: (p) => reader.schema(p) }, { out: join(dir, 'client') }).finally(() => reader.close());
-    assert.match(readFileSync(join(dir, 'client', 'client.ts'), 'utf8'), /@plexus trash\.empty \(stream, bidirectional, hash [0-9a-f]{16}\)/);
+    assert.match(
+      readFileSync(join(dir, 'client', 'client.ts'), 'utf8'),
+      /@plexus trash\.empty \(stream, bidirectional, hash [0-9a-f]{16}\)/,
+    );
     writeFileSync(
       join(dir, 'main.ts'),
       `import { createClient, PlexusError, type ClientRequest, type TrashEvent } from './client/index.js';
@@ -581,11 +661,32 @@ console.log(JSON.stringify({ asked, deleted: deleted.length, kept, declined }));
     );
     const TSC = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     try {
-      await run(process.execPath, [TSC, '--strict', '--noEmit', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--skipLibCheck', '--types', 'node', join(dir, 'main.ts')], { cwd: root });
+      await run(
+        process.execPath,
+        [
+          TSC,
+          '--strict',
+          '--noEmit',
+          '--target',
+          'ES2022',
+          '--module',
+          'NodeNext',
+          '--moduleResolution',
+          'NodeNext',
+          '--skipLibCheck',
+          '--types',
+          'node',
+          join(dir, 'main.ts'),
+        ],
+        { cwd: root },
+      );
     } catch (e) {
       assert.fail(`tsc failed:\n${(e as { stdout: string }).stdout}`);
     }
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(dir, 'main.ts')], { cwd: root, env: { ...process.env, HUB_URL: server.url } });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(dir, 'main.ts')], {
+      cwd: root,
+      env: { ...process.env, HUB_URL: server.url },
+    });
     assert.deepEqual(JSON.parse(stdout), {
       asked: ['trash.empty: Permanently delete 3 items (draft.txt, old-notes.md, screenshot.png)?'],
       deleted: 3,

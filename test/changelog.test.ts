@@ -46,7 +46,14 @@ describe('changelog: recording root-hash changes', () => {
       await s.changelog.attach(s.hub);
       assert.deepEqual(s.logs, ['First startup - no previous hash recorded']);
       const [first] = (await s.ok('changes')).changes as HashChange[];
-      assert.deepEqual(first, { id: 1, previous_hash: null, hash: s.hub.hash(), paths: ['changelog', 'echo', 'plexus.call', 'plexus.hash', 'plexus.hashes'], created_at: s.seconds(), is_documented: false });
+      assert.deepEqual(first, {
+        id: 1,
+        previous_hash: null,
+        hash: s.hub.hash(),
+        paths: ['changelog', 'echo', 'plexus.call', 'plexus.hash', 'plexus.hashes'],
+        created_at: s.seconds(),
+        is_documented: false,
+      });
 
       const watched: HashChange[] = [];
       const watching = (async () => {
@@ -70,12 +77,22 @@ describe('changelog: recording root-hash changes', () => {
       await new Promise((r) => setImmediate(r));
       await s.changelog.settled();
       await watching;
-      assert.deepEqual(watched[0], { id: 2, previous_hash: before, hash: added, paths: ['greeter'], created_at: s.seconds(), is_documented: false });
+      assert.deepEqual(watched[0], {
+        id: 2,
+        previous_hash: before,
+        hash: added,
+        paths: ['greeter'],
+        created_at: s.seconds(),
+        is_documented: false,
+      });
       assert.deepEqual(watched[1]!.paths, ['greeter']);
       assert.equal(watched[1]!.hash, before, 'unregistering returns to the old hash');
       assert.deepEqual(watched[2]!.paths, ['greeter']);
       const history = (await s.ok('changes', { limit: 2 })).changes as HashChange[];
-      assert.deepEqual(history.map((c) => c.id), [4, 3]);
+      assert.deepEqual(
+        history.map((c) => c.id),
+        [4, 3],
+      );
     } finally {
       s.changelog.close();
     }
@@ -156,8 +173,24 @@ describe('changelog: recording root-hash changes', () => {
   });
 
   it('changedPaths lists changed activations and methods, and only the root of an added or removed subtree', () => {
-    const before = new Map([['a', '1'], ['a.m', '1'], ['a.b', '1'], ['a.b.n', '1'], ['gone', '1'], ['gone.x', '1']]);
-    const after = new Map([['a', '2'], ['a.m', '2'], ['a.b', '1'], ['a.b.n', '1'], ['new', '1'], ['new.y', '1'], ['new.c', '1'], ['new.c.z', '1']]);
+    const before = new Map([
+      ['a', '1'],
+      ['a.m', '1'],
+      ['a.b', '1'],
+      ['a.b.n', '1'],
+      ['gone', '1'],
+      ['gone.x', '1'],
+    ]);
+    const after = new Map([
+      ['a', '2'],
+      ['a.m', '2'],
+      ['a.b', '1'],
+      ['a.b.n', '1'],
+      ['new', '1'],
+      ['new.y', '1'],
+      ['new.c', '1'],
+      ['new.c.z', '1'],
+    ]);
     assert.deepEqual(changedPaths(before, after), ['a', 'a.m', 'gone', 'new']);
   });
 
@@ -197,11 +230,17 @@ describe('changelog: the reference methods', () => {
       assert.deepEqual(entry, { hash: 'aaaa', created_at: s.seconds(), summary: 'first', author: 'ada' });
       s.advance(2000);
       const second = await s.ok('add', { hash: 'bbbb', summary: 'second', previous_hash: 'aaaa', details: ['one', 'two'] });
-      assert.deepEqual(second, { type: 'entry_added', entry: { hash: 'bbbb', previous_hash: 'aaaa', created_at: s.seconds(), summary: 'second', details: ['one', 'two'] } });
+      assert.deepEqual(second, {
+        type: 'entry_added',
+        entry: { hash: 'bbbb', previous_hash: 'aaaa', created_at: s.seconds(), summary: 'second', details: ['one', 'two'] },
+      });
       s.advance(2000);
       await s.ok('add', { hash: 'aaaa', summary: 'first, rewritten' });
       const { entries } = await s.ok('list');
-      assert.deepEqual(entries.map((e: { summary: string }) => e.summary), ['first, rewritten', 'second']);
+      assert.deepEqual(
+        entries.map((e: { summary: string }) => e.summary),
+        ['first, rewritten', 'second'],
+      );
     } finally {
       s.changelog.close();
     }
@@ -242,7 +281,13 @@ describe('changelog: the reference methods', () => {
     try {
       await s.changelog.attach(s.hub);
       const current = s.hub.hash();
-      assert.deepEqual(await s.ok('get', { hash: current }), { type: 'status', current_hash: current, previous_hash: current, is_documented: false, entry: null });
+      assert.deepEqual(await s.ok('get', { hash: current }), {
+        type: 'status',
+        current_hash: current,
+        previous_hash: current,
+        is_documented: false,
+        entry: null,
+      });
       await s.ok('add', { hash: current, summary: 'now documented' });
       const status = await s.ok('get', { hash: current });
       assert.equal(status.is_documented, true);
@@ -258,7 +303,14 @@ describe('changelog: the reference methods', () => {
     try {
       await s.changelog.attach(s.hub);
       const current = s.hub.hash();
-      assert.deepEqual(await s.ok('check', { current_hash: current }), { type: 'startup_check', current_hash: current, previous_hash: current, hash_changed: false, is_documented: false, message: 'Plexus hash unchanged' });
+      assert.deepEqual(await s.ok('check', { current_hash: current }), {
+        type: 'startup_check',
+        current_hash: current,
+        previous_hash: current,
+        hash_changed: false,
+        is_documented: false,
+        message: 'Plexus hash unchanged',
+      });
       const undocumented = await s.ok('check', { current_hash: 'ffff' });
       assert.equal(undocumented.message, "UNDOCUMENTED: Add changelog entry for hash 'ffff'");
       assert.equal(undocumented.hash_changed, true);
@@ -280,12 +332,24 @@ describe('changelog: the reference methods', () => {
       s.advance(1000);
       const b = (await s.ok('queue_add', { description: 'new colours' })).entry;
       assert.equal(b.tags, undefined, 'empty tags are omitted');
-      assert.deepEqual((await s.ok('queue_list')).entries.map((e: { id: string }) => e.id), [b.id, a.id]);
-      assert.deepEqual((await s.ok('queue_list', { tag: 'breaking' })).entries.map((e: { id: string }) => e.id), [a.id]);
+      assert.deepEqual(
+        (await s.ok('queue_list')).entries.map((e: { id: string }) => e.id),
+        [b.id, a.id],
+      );
+      assert.deepEqual(
+        (await s.ok('queue_list', { tag: 'breaking' })).entries.map((e: { id: string }) => e.id),
+        [a.id],
+      );
       assert.deepEqual((await s.ok('queue_list', { tag: 'frontend' })).entries, []);
       const done = await s.ok('queue_complete', { id: a.id, hash: 'abcd' });
-      assert.deepEqual(done, { type: 'queue_updated', entry: { ...a, status: 'completed', completed_hash: 'abcd', completed_at: s.seconds() } });
-      assert.deepEqual((await s.ok('queue_pending')).entries.map((e: { id: string }) => e.id), [b.id]);
+      assert.deepEqual(done, {
+        type: 'queue_updated',
+        entry: { ...a, status: 'completed', completed_hash: 'abcd', completed_at: s.seconds() },
+      });
+      assert.deepEqual(
+        (await s.ok('queue_pending')).entries.map((e: { id: string }) => e.id),
+        [b.id],
+      );
       assert.deepEqual((await s.ok('queue_pending', { tag: 'api' })).entries, []);
       assert.deepEqual(await s.ok('queue_get', { id: 'missing' }), { type: 'queue_item', entry: null });
       assert.equal((await s.call('queue_add', {})).error?.code, '-32602');

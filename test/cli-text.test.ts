@@ -29,7 +29,11 @@ describe('hub call --text', () => {
   }
 
   it('prints the field of every item back to back, then one newline', async () => {
-    assert.deepEqual(await hub(['echo.echo', '--message', 'ab', '--count', '3', '--text', 'message']), { code: 0, stdout: 'ababab\n', stderr: '' });
+    assert.deepEqual(await hub(['echo.echo', '--message', 'ab', '--count', '3', '--text', 'message']), {
+      code: 0,
+      stdout: 'ababab\n',
+      stderr: '',
+    });
   });
 
   it('items without the field print nothing; errors go to stderr with exit 1', async () => {

@@ -61,13 +61,22 @@ describe('hub CLI against a live hub serve', () => {
   it('hub call prints data items and exits 0; params are typed by the schema', async () => {
     const r = await hub(['call', 'echo.echo', '--message', '42', '--count', '2', '--url', server.url]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(`[${r.stdout.trim().replace(/}\n{/g, '},{')}]`), [{ message: '42', seq: 1 }, { message: '42', seq: 2 }]);
+    assert.deepEqual(JSON.parse(`[${r.stdout.trim().replace(/}\n{/g, '},{')}]`), [
+      { message: '42', seq: 1 },
+      { message: '42', seq: 2 },
+    ]);
   });
 
   it('hub call --raw prints JSON lines of every item; --json takes params as one object', async () => {
     const r = await hub(['call', 'solar.earth.luna.info', '--raw', '--url', server.url]);
-    const items = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(items.map((i) => i.type), ['data', 'done']);
+    const items = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      items.map((i) => i.type),
+      ['data', 'done'],
+    );
     assert.equal(items[0].content.name, 'Luna');
     const j = await hub(['call', 'echo.once', '--json', '{"message":"js"}', '--raw', '--url', server.url]);
     assert.equal(JSON.parse(j.stdout.split('\n')[0]!).content.message, 'js');
@@ -112,10 +121,15 @@ describe('hub CLI against a live hub serve', () => {
 
 describe('hub mcp --http', () => {
   it('serves streamable HTTP at /mcp and prints its URL', async () => {
-    const child = spawn(process.execPath, [HUB, 'mcp', '--http', '--port', '0', '--tool-names', 'underscore'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HUB, 'mcp', '--http', '--port', '0', '--tool-names', 'underscore'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const lines = createInterface({ input: child.stdout! });
-      const url = await new Promise<string>((resolve) => lines.on('line', (l) => /on (http:\S+)$/.test(l) && resolve(/on (http:\S+)$/.exec(l)![1]!)));
+      const url = await new Promise<string>((resolve) =>
+        lines.on('line', (l) => /on (http:\S+)$/.test(l) && resolve(/on (http:\S+)$/.exec(l)![1]!)),
+      );
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
       const tools = await mcpTools(url);
       assert.ok(tools.includes('echo_echo'));
@@ -139,7 +153,9 @@ describe('hub serve --stdio', () => {
     );
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
-    child.stdin!.write('{"jsonrpc":"2.0","id":1,"method":"plexus.call","params":{"method":"echo.echo","params":{"message":"s","count":2}}}\n');
+    child.stdin!.write(
+      '{"jsonrpc":"2.0","id":1,"method":"plexus.call","params":{"method":"echo.echo","params":{"message":"s","count":2}}}\n',
+    );
     child.stdin!.write('not json\n');
     child.stdin!.write('{"jsonrpc":"2.0","id":2,"method":"plexus.hash"}\n');
     await done;
@@ -147,7 +163,10 @@ describe('hub serve --stdio', () => {
     const code = await new Promise((r) => child.once('exit', r));
     assert.equal(code, 0);
     const sub1 = got.find((m) => m.id === 1).result;
-    assert.deepEqual(got.filter((m) => m.params?.subscription === sub1).map((m) => m.params.result.type), ['data', 'data', 'done']);
+    assert.deepEqual(
+      got.filter((m) => m.params?.subscription === sub1).map((m) => m.params.result.type),
+      ['data', 'data', 'done'],
+    );
     assert.equal(got.find((m) => m.id === null).error.code, -32700);
     assert.match(stderr, /serving plexus .* on stdio/);
   });
@@ -170,7 +189,10 @@ describe('graceful shutdown', () => {
     assert.equal(code, 1001);
     assert.equal(reason, 'Server shutting down');
     const later = frames.find((f) => f.id === 2).result;
-    assert.deepEqual(frames.filter((f) => f.params?.subscription === later).map((f) => f.params.result.content ?? f.params.result.type), [300, 'done']);
+    assert.deepEqual(
+      frames.filter((f) => f.params?.subscription === later).map((f) => f.params.result.content ?? f.params.result.type),
+      [300, 'done'],
+    );
     assert.equal(await exit, 0);
   });
 });
@@ -182,7 +204,10 @@ describe('npm run schema:build', () => {
       const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
       const { stdout } = await run(npm, ['run', '--silent', 'schema:build'], { cwd: root, env: { ...process.env, PLEXUS_HUB_CACHE: dir } });
       assert.match(stdout, /schemas ready in \d+ ms \(root hash [0-9a-f]{16}\)/);
-      assert.ok(readdirSync(dir).some((f) => f.endsWith('.json')), 'cache entries written');
+      assert.ok(
+        readdirSync(dir).some((f) => f.endsWith('.json')),
+        'cache entries written',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

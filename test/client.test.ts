@@ -1,6 +1,14 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DynamicHub, PlexusClient, PlexusConnectionError, PlexusError, type PluginSchema, type MethodSchema, type StreamItem } from '../src/index.js';
+import {
+  DynamicHub,
+  PlexusClient,
+  PlexusConnectionError,
+  PlexusError,
+  type PluginSchema,
+  type MethodSchema,
+  type StreamItem,
+} from '../src/index.js';
 import { serveWebSocket, type PlexusServer } from '../src/transport/websocket-server.js';
 import { builtinActivations } from '../activations/index.js';
 import { Kitchen } from './fixtures/kitchen.js';
@@ -24,12 +32,18 @@ describe('PlexusClient over a real socket', () => {
     const types: string[] = [];
     for await (const item of client.call('echo.echo', { message: 'a', count: 3 })) types.push(item.type);
     assert.deepEqual(types, ['data', 'data', 'data', 'done']);
-    assert.deepEqual(await client.collect('echo.echo', { message: 'b', count: 2 }), [{ message: 'b', seq: 1 }, { message: 'b', seq: 2 }]);
+    assert.deepEqual(await client.collect('echo.echo', { message: 'b', count: 2 }), [
+      { message: 'b', seq: 1 },
+      { message: 'b', seq: 2 },
+    ]);
     assert.equal((await client.result<{ name: string }>('solar.mars.deimos.info')).name, 'Deimos');
   });
 
   it('error items throw PlexusError with the numeric code', async () => {
-    await assert.rejects(client.result('echo.echo', {}), (e: PlexusError) => e instanceof PlexusError && e.code === -32602 && /missing required param 'message'/.test(e.message));
+    await assert.rejects(
+      client.result('echo.echo', {}),
+      (e: PlexusError) => e instanceof PlexusError && e.code === -32602 && /missing required param 'message'/.test(e.message),
+    );
     await assert.rejects(client.result('nowhere.x'), (e: PlexusError) => e.code === -32601);
   });
 
@@ -85,7 +99,10 @@ describe('PlexusClient over a real socket', () => {
     // The server ends the cancelled stream with an error item before it closes the connection.
     const rest: StreamItem[] = [];
     for await (const item of stream) rest.push(item);
-    assert.deepEqual(rest.filter((i) => i.type !== 'data').map((i) => [i.type, i.type === 'error' ? i.message : undefined]), [['error', 'Server shutting down']]);
+    assert.deepEqual(
+      rest.filter((i) => i.type !== 'data').map((i) => [i.type, i.type === 'error' ? i.message : undefined]),
+      [['error', 'Server shutting down']],
+    );
     // Restart on the same port a little later: the client's backoff bridges the gap.
     setTimeout(() => void serveWebSocket(hub, { port }).then((s) => (restarted = s)), 60);
     let restarted: PlexusServer | undefined;
@@ -96,7 +113,10 @@ describe('PlexusClient over a real socket', () => {
 
   it('gives up with a clear error when nothing listens', async () => {
     const c = new PlexusClient({ url: 'ws://127.0.0.1:1', connectAttempts: 2, backoffMs: 10 });
-    await assert.rejects(c.result('echo.once', { message: 'x' }), (e: Error) => e instanceof PlexusConnectionError && /Cannot connect to ws:\/\/127.0.0.1:1/.test(e.message));
+    await assert.rejects(
+      c.result('echo.once', { message: 'x' }),
+      (e: Error) => e instanceof PlexusConnectionError && /Cannot connect to ws:\/\/127.0.0.1:1/.test(e.message),
+    );
   });
 
   it('1,000 concurrent streams on 10 connections deliver every item, in order', async () => {

@@ -67,8 +67,21 @@ describe('codegen --lang python: golden output of the built-in activations', () 
 
 /** A hand-made schema tree with every awkward case the emitter must survive. */
 function oddSource(): SchemaSource {
-  const m = (name: string, extra: Partial<MethodSchema> = {}): MethodSchema => ({ name, description: `${name} method`, hash: '0000000000000000', returns: { type: 'string' }, streaming: false, bidirectional: false, ...extra });
-  const obj = (props: Record<string, unknown>, required: string[] = Object.keys(props)) => ({ type: 'object', properties: props, required, additionalProperties: false });
+  const m = (name: string, extra: Partial<MethodSchema> = {}): MethodSchema => ({
+    name,
+    description: `${name} method`,
+    hash: '0000000000000000',
+    returns: { type: 'string' },
+    streaming: false,
+    bidirectional: false,
+    ...extra,
+  });
+  const obj = (props: Record<string, unknown>, required: string[] = Object.keys(props)) => ({
+    type: 'object',
+    properties: props,
+    required,
+    additionalProperties: false,
+  });
   const plugin = (namespace: string, methods: MethodSchema[], children?: PluginSchema[]): PluginSchema => ({
     namespace,
     version: '1.0.0',
@@ -78,23 +91,52 @@ function oddSource(): SchemaSource {
     methods: [...methods, { name: 'schema', description: '', hash: 'auto_schema', streaming: false, bidirectional: false }],
     ...(children ? { children: children.map((c) => ({ namespace: c.namespace, description: c.description, hash: c.hash })) } : {}),
   });
-  const json = { anyOf: [{ type: 'string' }, { type: 'array', items: { $ref: '#/$defs/Json' } }, { type: 'object', additionalProperties: { $ref: '#/$defs/Json' } }] };
+  const json = {
+    anyOf: [
+      { type: 'string' },
+      { type: 'array', items: { $ref: '#/$defs/Json' } },
+      { type: 'object', additionalProperties: { $ref: '#/$defs/Json' } },
+    ],
+  };
   const kebab = plugin('kebab-case', [
     m('delete'),
     m('tree_create', { params: { ...obj({ opts: { $ref: '#/$defs/Options' } }), $defs: { Options: obj({ depth: { type: 'number' } }) } } }),
     m('class', {
       params: {
-        ...obj({ opts: { $ref: '#/$defs/Options' }, from: { type: 'string' }, 'kebab-arg': { type: 'integer' }, kebab_arg: { type: 'boolean' }, self: { type: 'string' } }, ['opts']),
+        ...obj(
+          {
+            opts: { $ref: '#/$defs/Options' },
+            from: { type: 'string' },
+            'kebab-arg': { type: 'integer' },
+            kebab_arg: { type: 'boolean' },
+            self: { type: 'string' },
+          },
+          ['opts'],
+        ),
         $defs: { Options: obj({ color: { type: 'string' } }) },
       },
     }),
-    m('list', { returns: { title: 'Weird', ...obj({ class: { type: 'string' }, str: { type: 'number' }, 'a-b': { type: ['string', 'null'] } }, ['class']) } }),
-    m('str', { params: obj({ x: { type: 'string' }, y: { anyOf: [{ type: 'integer' }, { $ref: '#/$defs/Json' }] } }, ['x']), returns: { $ref: '#/$defs/Json', $defs: { Json: json } } }),
+    m('list', {
+      returns: {
+        title: 'Weird',
+        ...obj({ class: { type: 'string' }, str: { type: 'number' }, 'a-b': { type: ['string', 'null'] } }, ['class']),
+      },
+    }),
+    m('str', {
+      params: obj({ x: { type: 'string' }, y: { anyOf: [{ type: 'integer' }, { $ref: '#/$defs/Json' }] } }, ['x']),
+      returns: { $ref: '#/$defs/Json', $defs: { Json: json } },
+    }),
   ]);
   const tree = plugin(
     'tree',
     [
-      m('node', { returns: { title: 'Node', ...obj({ children: { type: 'array', items: { $ref: '#/$defs/Node' } } }), $defs: { Node: obj({ children: { type: 'array', items: { $ref: '#/$defs/Node' } } }) } } }),
+      m('node', {
+        returns: {
+          title: 'Node',
+          ...obj({ children: { type: 'array', items: { $ref: '#/$defs/Node' } } }),
+          $defs: { Node: obj({ children: { type: 'array', items: { $ref: '#/$defs/Node' } } }) },
+        },
+      }),
       m('error', { returns: { title: 'Exception', ...obj({ then: { type: 'string' } }) } }),
       m('stream', { streaming: true, params: obj({ n: { type: 'integer' } }, []) }),
       m('leaf'),
@@ -113,7 +155,10 @@ describe('codegen --lang python: awkward names and types', () => {
     await writePackage(await buildIr(oddSource()), join(dir, 'odd_client'));
     const models = readFileSync(join(dir, 'odd_client', 'models.py'), 'utf8');
     // A TypedDict whose keys are not identifiers (or shadow `str`) uses the functional syntax.
-    assert.match(models, /^Weird = TypedDict\("Weird", \{"class": str, "str": NotRequired\[float\], "a-b": NotRequired\[Union\[str, None\]\]\}\)$/m);
+    assert.match(
+      models,
+      /^Weird = TypedDict\("Weird", \{"class": str, "str": NotRequired\[float\], "a-b": NotRequired\[Union\[str, None\]\]\}\)$/m,
+    );
     assert.match(models, /^Json: TypeAlias = Union\[str, list\["Json"\], dict\[str, "Json"\]\]$/m);
     assert.match(models, /^class ExceptionType\(TypedDict\):/m, 'a type named like a builtin is renamed');
     assert.match(models, /children: list\[Node\]/);
@@ -147,7 +192,10 @@ async def use() -> None:
     );
     await pyrightStrict(dir);
     // And a wrong call is caught: the checker really checks the generated signatures.
-    writeFileSync(join(dir, 'use.py'), `from odd_client import HubClient\n\n\nasync def use() -> None:\n    await HubClient().kebab_case.tree_create(opts={"depth": "deep"})\n`);
+    writeFileSync(
+      join(dir, 'use.py'),
+      `from odd_client import HubClient\n\n\nasync def use() -> None:\n    await HubClient().kebab_case.tree_create(opts={"depth": "deep"})\n`,
+    );
     await assert.rejects(pyrightStrict(dir), /"Literal\['deep'\]" is not assignable to "float"/);
   });
 });
@@ -218,13 +266,24 @@ describe('codegen --lang python end to end against a live hub serve', { skip: py
   before(async () => {
     mkdirSync(join(dir, 'modules'), { recursive: true });
     writeFileSync(join(dir, 'modules', 'probe.ts'), PROBE);
-    server = await serve([join(root, 'test', 'fixtures', 'kitchen.ts'), join(dir, 'modules', 'probe.ts'), join(root, 'examples', 'trash.ts')]);
+    server = await serve([
+      join(root, 'test', 'fixtures', 'kitchen.ts'),
+      join(dir, 'modules', 'probe.ts'),
+      join(root, 'examples', 'trash.ts'),
+    ]);
   });
   after(() => server.child.kill('SIGKILL'));
 
   it('a client generated from the built-ins and user activations calls unary, streaming and nested methods, and passes pyright --strict', async () => {
-    const { stdout } = await run(process.execPath, [HUB, 'codegen', '--lang', 'python', '--url', server.url, '--out', join(dir, 'py_client')], { cwd: root });
-    assert.match(stdout, /^wrote __init__\.py, models\.py, client\.py, _runtime\.py, py\.typed, requirements\.txt to .*py_client \(schema hash [0-9a-f]{16}\)$/m);
+    const { stdout } = await run(
+      process.execPath,
+      [HUB, 'codegen', '--lang', 'python', '--url', server.url, '--out', join(dir, 'py_client')],
+      { cwd: root },
+    );
+    assert.match(
+      stdout,
+      /^wrote __init__\.py, models\.py, client\.py, _runtime\.py, py\.typed, requirements\.txt to .*py_client \(schema hash [0-9a-f]{16}\)$/m,
+    );
     writeFileSync(
       join(dir, 'main.py'),
       `import asyncio
@@ -325,15 +384,25 @@ async def main() -> None:
 asyncio.run(main())
 `,
     );
-    const actual = (await run(process.execPath, [HUB, 'call', 'plexus.hash', '--url', server.url], { cwd: root })).stdout.match(/[0-9a-f]{16}/)![0];
+    const actual = (await run(process.execPath, [HUB, 'call', 'plexus.hash', '--url', server.url], { cwd: root })).stdout.match(
+      /[0-9a-f]{16}/,
+    )![0];
     const { stdout, stderr } = await runPython('old.py', [server.url], join(dir, 'drift'));
     assert.deepEqual(stdout.trim().split('\n'), ['a', `drift-error ${ir.hash} ${actual}`]);
     // Once per client, pointing at the caller's line (not the runtime's).
-    assert.match(stderr, new RegExp(`^.*old\\.py:9: SchemaDriftWarning: Schema drift: this client was generated for hash ${ir.hash}, the server has ${actual}; regenerate it with hub codegen`));
+    assert.match(
+      stderr,
+      new RegExp(
+        `^.*old\\.py:9: SchemaDriftWarning: Schema drift: this client was generated for hash ${ir.hash}, the server has ${actual}; regenerate it with hub codegen`,
+      ),
+    );
   });
 
-  it('answers the server\'s mid-stream requests with on_request, declines without it, and cancels a pending one', async () => {
-    assert.match(readFileSync(join(dir, 'py_client', 'client.py'), 'utf8'), /Asks questions mid-stream: answer them with `HubClient\(on_request=\.\.\.\)`\.\n\n\s+Plexus: trash\.empty \(stream, bidirectional, hash [0-9a-f]{16}\)/);
+  it("answers the server's mid-stream requests with on_request, declines without it, and cancels a pending one", async () => {
+    assert.match(
+      readFileSync(join(dir, 'py_client', 'client.py'), 'utf8'),
+      /Asks questions mid-stream: answer them with `HubClient\(on_request=\.\.\.\)`\.\n\n\s+Plexus: trash\.empty \(stream, bidirectional, hash [0-9a-f]{16}\)/,
+    );
     writeFileSync(
       join(dir, 'ask.py'),
       `import asyncio
@@ -389,7 +458,12 @@ asyncio.run(main())
     const { stdout } = await runPython('ask.py', [server.url], dir);
     assert.deepEqual(JSON.parse(stdout), {
       asked: [
-        ['trash.empty', 'Permanently delete 3 items (draft.txt, old-notes.md, screenshot.png)?', { type: 'boolean', description: 'true deletes them' }, 30000],
+        [
+          'trash.empty',
+          'Permanently delete 3 items (draft.txt, old-notes.md, screenshot.png)?',
+          { type: 'boolean', description: 'true deletes them' },
+          30000,
+        ],
         ['probe.double', 'A number?', { type: 'number' }, 30000],
       ],
       deleted: [

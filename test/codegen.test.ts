@@ -8,7 +8,16 @@ import { promisify } from 'node:util';
 import { DynamicHub, type PluginSchema, type MethodSchema } from '../src/index.js';
 import { serveWebSocket, type PlexusServer } from '../src/transport/websocket-server.js';
 import { builtinActivations } from '../activations/index.js';
-import { buildIr, emitTypeScript, emitters, irJson, generate, type IrMethod, type IrNamespace, type SchemaSource } from '../codegen/index.js';
+import {
+  buildIr,
+  emitTypeScript,
+  emitters,
+  irJson,
+  generate,
+  type IrMethod,
+  type IrNamespace,
+  type SchemaSource,
+} from '../codegen/index.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -23,7 +32,25 @@ const hubSource = (hub: DynamicHub): SchemaSource => ({ schema: (p) => hub.schem
 /** `tsc --strict --noEmit` over a program and the client it imports. */
 async function typecheck(file: string): Promise<void> {
   try {
-    await run(process.execPath, [TSC, '--strict', '--noEmit', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--skipLibCheck', '--types', 'node', file], { cwd: root });
+    await run(
+      process.execPath,
+      [
+        TSC,
+        '--strict',
+        '--noEmit',
+        '--target',
+        'ES2022',
+        '--module',
+        'NodeNext',
+        '--moduleResolution',
+        'NodeNext',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        file,
+      ],
+      { cwd: root },
+    );
   } catch (e) {
     assert.fail(`tsc failed:\n${(e as { stdout: string }).stdout}`);
   }
@@ -65,17 +92,41 @@ describe('codegen: golden IR and emitted code of the built-in activations', () =
 describe('codegen: emitter table', () => {
   it('offers typescript and python and refuses an unknown language by name', async () => {
     assert.deepEqual(Object.keys(emitters), ['typescript', 'python']);
-    await assert.rejects(generate(oddSource(), { out: join(tmp, 'cobol'), lang: 'cobol' as never }), /Unknown language "cobol": choose one of typescript, python/);
+    await assert.rejects(
+      generate(oddSource(), { out: join(tmp, 'cobol'), lang: 'cobol' as never }),
+      /Unknown language "cobol": choose one of typescript, python/,
+    );
     assert.equal(existsSync(join(tmp, 'cobol')), false);
-    const cli = run(process.execPath, [join(root, 'bin', 'hub.js'), 'codegen', '--lang', 'cobol', '--url', 'ws://127.0.0.1:1', '--out', join(tmp, 'cobol')], { cwd: root });
-    await assert.rejects(cli, (e: { code: number; stderr: string }) => e.code === 1 && /hub: Unknown language "cobol": choose one of typescript, python/.test(e.stderr));
+    const cli = run(
+      process.execPath,
+      [join(root, 'bin', 'hub.js'), 'codegen', '--lang', 'cobol', '--url', 'ws://127.0.0.1:1', '--out', join(tmp, 'cobol')],
+      { cwd: root },
+    );
+    await assert.rejects(
+      cli,
+      (e: { code: number; stderr: string }) =>
+        e.code === 1 && /hub: Unknown language "cobol": choose one of typescript, python/.test(e.stderr),
+    );
   });
 });
 
 /** A hand-made schema tree with every awkward case the emitter must survive. */
 function oddSource(): SchemaSource {
-  const m = (name: string, extra: Partial<MethodSchema> = {}): MethodSchema => ({ name, description: `${name} method`, hash: '0000000000000000', returns: { type: 'string' }, streaming: false, bidirectional: false, ...extra });
-  const obj = (props: Record<string, unknown>, required: string[] = Object.keys(props)) => ({ type: 'object', properties: props, required, additionalProperties: false });
+  const m = (name: string, extra: Partial<MethodSchema> = {}): MethodSchema => ({
+    name,
+    description: `${name} method`,
+    hash: '0000000000000000',
+    returns: { type: 'string' },
+    streaming: false,
+    bidirectional: false,
+    ...extra,
+  });
+  const obj = (props: Record<string, unknown>, required: string[] = Object.keys(props)) => ({
+    type: 'object',
+    properties: props,
+    required,
+    additionalProperties: false,
+  });
   const plugin = (namespace: string, methods: MethodSchema[], children?: PluginSchema[]): PluginSchema => ({
     namespace,
     version: '1.0.0',
@@ -90,12 +141,22 @@ function oddSource(): SchemaSource {
     m('tree_create', { params: { ...obj({ opts: { $ref: '#/$defs/Options' } }), $defs: { Options: obj({ depth: { type: 'number' } }) } } }),
     m('class', { params: { ...obj({ opts: { $ref: '#/$defs/Options' } }), $defs: { Options: obj({ color: { type: 'string' } }) } } }),
   ]);
-  const tree = plugin('tree', [
-    m('node', { returns: { title: 'Node', ...obj({ children: { type: 'array', items: { $ref: '#/$defs/Node' } } }), $defs: { Node: obj({ children: { type: 'array', items: { $ref: '#/$defs/Node' } } }) } } }),
-    m('promise', { returns: { title: 'Promise', ...obj({ then: { type: 'string' } }) } }),
-    m('stream', { streaming: true, params: obj({ n: { type: 'integer' } }, []) }),
-    m('leaf'),
-  ], [plugin('leaf', [m('info')])]);
+  const tree = plugin(
+    'tree',
+    [
+      m('node', {
+        returns: {
+          title: 'Node',
+          ...obj({ children: { type: 'array', items: { $ref: '#/$defs/Node' } } }),
+          $defs: { Node: obj({ children: { type: 'array', items: { $ref: '#/$defs/Node' } } }) },
+        },
+      }),
+      m('promise', { returns: { title: 'Promise', ...obj({ then: { type: 'string' } }) } }),
+      m('stream', { streaming: true, params: obj({ n: { type: 'integer' } }, []) }),
+      m('leaf'),
+    ],
+    [plugin('leaf', [m('info')])],
+  );
   const rootSchema = plugin('odd', [m('hash')], [kebab, tree]);
   const byPath: Record<string, PluginSchema> = { 'kebab-case': kebab, tree, 'tree.leaf': plugin('leaf', [m('info')]) };
   return { schema: async (p) => (p ? byPath[p]! : rootSchema) };
@@ -146,7 +207,11 @@ describe('codegen end to end against a live hub serve', () => {
   after(() => server.close({ graceMs: 0 }));
 
   it('hub codegen --url writes a client that compiles strictly and calls unary, streaming and nested methods', async () => {
-    const { stdout, stderr } = await run(process.execPath, [join(root, 'bin', 'hub.js'), 'codegen', '--url', server.url, '--out', out, '--emit-ir'], { cwd: root });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [join(root, 'bin', 'hub.js'), 'codegen', '--url', server.url, '--out', out, '--emit-ir'],
+      { cwd: root },
+    );
     assert.match(stdout, /wrote types\.ts, client\.ts, .*ir\.json/);
     assert.match(stderr, /codegen: 26 activations read/);
     const program = join(tmp, 'live', 'main.ts');
@@ -186,7 +251,9 @@ client.$close();
     const modules = join(tmp, 'drift');
     mkdirSync(modules, { recursive: true });
     const write = (name: string, signature: string) => {
-      writeFileSync(join(modules, `${name}.ts`), `import { activation, method } from '../../../../src/index.js';
+      writeFileSync(
+        join(modules, `${name}.ts`),
+        `import { activation, method } from '../../../../src/index.js';
 /** Greets. */
 @activation('greeter')
 export class Greeter {
@@ -194,7 +261,8 @@ export class Greeter {
   @method()
   ${signature} { return \`hello \${name}\`; }
 }
-`);
+`,
+      );
       return join(modules, `${name}.ts`);
     };
     const hubOf = async (file: string) => new DynamicHub().register(new (await import(pathToFileURL(file).href)).Greeter());

@@ -36,8 +36,30 @@ describe('compiled tsc output', () => {
   before(async () => {
     mkdirSync(out, { recursive: true });
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    execFileSync(process.execPath, [tsc, 'test/fixtures/kitchen.ts', '--outDir', join(out, 'mapped'), '--rootDir', '.', '--declaration', '--sourceMap',
-      '--experimentalDecorators', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--skipLibCheck', '--types', 'node'], { cwd: root });
+    execFileSync(
+      process.execPath,
+      [
+        tsc,
+        'test/fixtures/kitchen.ts',
+        '--outDir',
+        join(out, 'mapped'),
+        '--rootDir',
+        '.',
+        '--declaration',
+        '--sourceMap',
+        '--experimentalDecorators',
+        '--module',
+        'NodeNext',
+        '--moduleResolution',
+        'NodeNext',
+        '--target',
+        'ES2022',
+        '--skipLibCheck',
+        '--types',
+        'node',
+      ],
+      { cwd: root },
+    );
     cpSync(join(out, 'mapped'), join(out, 'dts'), { recursive: true });
     removeMaps(join(out, 'dts'));
     expected = (await new DynamicHub().register(new Kitchen()).schema('kitchen')) as PluginSchema;

@@ -24,7 +24,11 @@ describe('hub serve --with cone, hub call cone.chat', () => {
   let server: { child: ChildProcess; url: string } | undefined;
 
   async function serve(): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', '--no-builtins', '--with', 'cone', '--data-dir', dataDir], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', '--no-builtins', '--with', 'cone', '--data-dir', dataDir], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const url = await new Promise<string>((resolve, reject) => {
@@ -79,7 +83,11 @@ describe('hub serve --with cone, hub call cone.chat', () => {
 
   it('prints each token while the answer is still streaming', async () => {
     fake.enqueue({ chunks: ['first ', 'second ', 'never'], then: 'hang', after: 2 });
-    const child = spawn(process.execPath, [HUB, 'call', 'cone.chat', '--identifier', 'demo', '--prompt', 'stream', '--text', 'content', '--url', server!.url], { cwd: root, env });
+    const child = spawn(
+      process.execPath,
+      [HUB, 'call', 'cone.chat', '--identifier', 'demo', '--prompt', 'stream', '--text', 'content', '--url', server!.url],
+      { cwd: root, env },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     try {
@@ -101,7 +109,10 @@ describe('hub serve --with cone, hub call cone.chat', () => {
     const chat = await hub(['call', 'cone.chat', '--identifier', 'demo', '--prompt', 'again', '--text', 'content']);
     assert.equal(chat.code, 1);
     assert.equal(chat.stdout, '');
-    assert.equal(chat.stderr, 'error cone.provider_rate_limited: Failed to start LLM stream: openai answered HTTP 429 (rate_limit_exceeded): slow down; retry after 20 s\n');
+    assert.equal(
+      chat.stderr,
+      'error cone.provider_rate_limited: Failed to start LLM stream: openai answered HTTP 429 (rate_limit_exceeded): slow down; retry after 20 s\n',
+    );
   });
 
   it('the conversation survives a restart: the next chat sends it as context', async () => {
@@ -117,7 +128,10 @@ describe('hub serve --with cone, hub call cone.chat', () => {
   it('a broken LLM config stops hub serve with a clear error that does not quote the file', async () => {
     const config = join(dataDir, 'llm.json');
     writeFileSync(config, '{"services": {"local": {"format": "grpc", "api_key": "sk-secret-in-config-123456"}}}');
-    const r = await run(process.execPath, [HUB, 'serve', '--port', '0', '--with', 'cone', '--data-dir', join(dataDir, 'other')], { cwd: root, env: { ...env, PLEXUS_LLM_CONFIG: config } }).then(
+    const r = await run(process.execPath, [HUB, 'serve', '--port', '0', '--with', 'cone', '--data-dir', join(dataDir, 'other')], {
+      cwd: root,
+      env: { ...env, PLEXUS_LLM_CONFIG: config },
+    }).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => e,
     );

@@ -43,12 +43,33 @@ describe('examples/cone-client: a chat through the generated client', () => {
     const program = join(tmp, 'chat.ts');
     copyFileSync(join(root, 'examples', 'cone-client', 'chat.ts'), program);
     try {
-      await run(process.execPath, [TSC, '--strict', '--noEmit', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--skipLibCheck', '--types', 'node', program], { cwd: root });
+      await run(
+        process.execPath,
+        [
+          TSC,
+          '--strict',
+          '--noEmit',
+          '--target',
+          'ES2022',
+          '--module',
+          'NodeNext',
+          '--moduleResolution',
+          'NodeNext',
+          '--skipLibCheck',
+          '--types',
+          'node',
+          program,
+        ],
+        { cwd: root },
+      );
     } catch (e) {
       assert.fail(`tsc failed:\n${(e as { stdout: string }).stdout}`);
     }
     const env = { ...process.env, HUB_URL: server.url };
-    const first = await run(process.execPath, ['--import', 'tsx', program, 'demo', 'typed hello', 'claude-3-haiku-20240307'], { cwd: root, env });
+    const first = await run(process.execPath, ['--import', 'tsx', program, 'demo', 'typed hello', 'claude-3-haiku-20240307'], {
+      cwd: root,
+      env,
+    });
     assert.match(first.stdout, /^You said: typed hello\n\[head [0-9a-f-]{36}, \d+ tokens out\]\n$/);
     const second = await run(process.execPath, ['--import', 'tsx', program, 'demo', 'and again'], { cwd: root, env });
     assert.match(second.stdout, /^You said: and again\n/);

@@ -27,7 +27,17 @@ describe('cone over WebSocket and MCP', () => {
   before(async () => {
     fake = await FakeLlmServer.start({ apiKey: KEY });
     arbor = new Arbor({ database: ':memory:', sweepIntervalMs: 0 });
-    cone = new Cone({ arbor, llm: new LlmRegistry({ env: { OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, ANTHROPIC_API_KEY: KEY } }) });
+    cone = new Cone({
+      arbor,
+      llm: new LlmRegistry({
+        env: {
+          OPENAI_BASE_URL: fake.openaiBaseUrl,
+          OPENAI_API_KEY: KEY,
+          ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+          ANTHROPIC_API_KEY: KEY,
+        },
+      }),
+    });
     hub = new DynamicHub('plexus').register(arbor, cone);
     ws = await serveWebSocket(hub, { port: 0 });
     client = new PlexusClient({ url: ws.url });
@@ -119,7 +129,10 @@ describe('cone over WebSocket and MCP', () => {
 
   test('MCP: a provider failure makes the tool result an error with the code and message', async () => {
     fake.enqueue({ status: 429, headers: { 'retry-after': '3' }, errorMessage: 'too many' });
-    const result = await mcpClient.callTool({ name: 'cone.chat', arguments: { identifier: { type: 'by_name', name: 'mcp' }, prompt: 'again' } });
+    const result = await mcpClient.callTool({
+      name: 'cone.chat',
+      arguments: { identifier: { type: 'by_name', name: 'mcp' }, prompt: 'again' },
+    });
     assert.equal(result.isError, true);
     const text = (result.content as { text: string }[]).map((c) => c.text).join('\n');
     assert.match(text, /Failed to start LLM stream: anthropic answered HTTP 429 \(rate_limit_error\): too many; retry after 3 s/);
@@ -129,12 +142,16 @@ describe('cone over WebSocket and MCP', () => {
   test('MCP: cancelling the tool call aborts the provider request', async () => {
     fake.enqueue({ chunks: ['never ', 'done'], then: 'hang', after: 1 });
     const controller = new AbortController();
-    const call = mcpClient.callTool({ name: 'cone.chat', arguments: { identifier: { type: 'by_name', name: 'mcp' }, prompt: 'cancel via MCP' } }, undefined, {
-      signal: controller.signal,
-      onprogress: (p) => {
-        if ((JSON.parse(p.message!) as ChatEvent).type === 'chat_content') controller.abort();
+    const call = mcpClient.callTool(
+      { name: 'cone.chat', arguments: { identifier: { type: 'by_name', name: 'mcp' }, prompt: 'cancel via MCP' } },
+      undefined,
+      {
+        signal: controller.signal,
+        onprogress: (p) => {
+          if ((JSON.parse(p.message!) as ChatEvent).type === 'chat_content') controller.abort();
+        },
       },
-    });
+    );
     await assert.rejects(call);
     const sent = fake.last!;
     assert.ok(await settledWithin(sent), 'the provider connection is still open');

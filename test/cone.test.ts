@@ -32,7 +32,8 @@ async function rig(options: { idleTimeoutMs?: number } = {}): Promise<Rig> {
   });
   const cone = new Cone({ arbor, llm });
   const hub = new DynamicHub('plexus').register(arbor, cone);
-  const call = (path: string, params: Record<string, unknown> = {}, signal?: AbortSignal) => collect(hub.call(path, params, signal ? { signal } : {}));
+  const call = (path: string, params: Record<string, unknown> = {}, signal?: AbortSignal) =>
+    collect(hub.call(path, params, signal ? { signal } : {}));
   const r: Rig = {
     fake,
     arbor,
@@ -78,7 +79,12 @@ for (const format of ['anthropic', 'openai'] as const) {
     after(() => r.close());
 
     test('create makes a tree owned by the cone; get by name, prefix and id; list newest first', async () => {
-      const created = await r.one('cone.create', { name: `${format}-alpha`, model_id: MODEL[format], system_prompt: 'Be brief.', metadata: { purpose: 'test' } });
+      const created = await r.one('cone.create', {
+        name: `${format}-alpha`,
+        model_id: MODEL[format],
+        system_prompt: 'Be brief.',
+        metadata: { purpose: 'test' },
+      });
       assert.equal(created.type, 'cone_created');
       const tree = (await r.one('arbor.tree_get', { tree_id: created.head.tree_id })).tree as Tree;
       assert.equal(created.head.node_id, tree.root);
@@ -88,10 +94,22 @@ for (const format of ['anthropic', 'openai'] as const) {
       const { cone } = await r.one('cone.get', { identifier: byName(`${format}-alpha`) });
       assert.deepEqual(
         { ...cone, created_at: 0, updated_at: 0 },
-        { id: created.cone_id, name: `${format}-alpha`, model_id: MODEL[format], system_prompt: 'Be brief.', head: created.head, metadata: { purpose: 'test' }, created_at: 0, updated_at: 0 },
+        {
+          id: created.cone_id,
+          name: `${format}-alpha`,
+          model_id: MODEL[format],
+          system_prompt: 'Be brief.',
+          head: created.head,
+          metadata: { purpose: 'test' },
+          created_at: 0,
+          updated_at: 0,
+        },
       );
       assert.equal((await r.one('cone.get', { identifier: byName(`${format}-alp`) })).cone.id, created.cone_id, 'a unique prefix finds it');
-      assert.equal((await r.one('cone.get', { identifier: { type: 'by_id', id: created.cone_id.toUpperCase() } })).cone.id, created.cone_id);
+      assert.equal(
+        (await r.one('cone.get', { identifier: { type: 'by_id', id: created.cone_id.toUpperCase() } })).cone.id,
+        created.cone_id,
+      );
       // A plain string (a convenience for CLIs): a UUID is an id, anything else a name.
       assert.equal((await r.one('cone.get', { identifier: `${format}-alpha` })).cone.id, created.cone_id);
       assert.equal((await r.one('cone.get', { identifier: created.cone_id })).cone.id, created.cone_id);
@@ -107,10 +125,19 @@ for (const format of ['anthropic', 'openai'] as const) {
       const b = await r.one('cone.create', { name: `${format}-dup`, model_id: MODEL[format] });
       const { cone } = await r.one('cone.get', { identifier: { type: 'by_id', id: b.cone_id } });
       assert.equal(cone.name, `${format}-dup#${b.cone_id}`);
-      assert.equal((await r.one('cone.get', { identifier: byName(`${format}-dup`) })).cone.id, a.cone_id, 'the exact name wins over prefixes');
+      assert.equal(
+        (await r.one('cone.get', { identifier: byName(`${format}-dup`) })).cone.id,
+        a.cone_id,
+        'the exact name wins over prefixes',
+      );
       const ambiguous = errorOf(await r.call('cone.get', { identifier: byName(`${format}-d`) }))!;
       assert.equal(ambiguous.code, 'cone.invalid_state');
-      assert.match(ambiguous.message, new RegExp(`^Ambiguous name '${format}-d' matches multiple cones: ${format}-dup, ${format}-dup#.*Use full name with #uuid to disambiguate\\.$`));
+      assert.match(
+        ambiguous.message,
+        new RegExp(
+          `^Ambiguous name '${format}-d' matches multiple cones: ${format}-dup, ${format}-dup#.*Use full name with #uuid to disambiguate\\.$`,
+        ),
+      );
       const missing = errorOf(await r.call('cone.get', { identifier: byName('nobody') }))!;
       assert.deepEqual([missing.code, missing.message], ['cone.not_found', 'Cone not found: nobody']);
       const wildcard = errorOf(await r.call('cone.get', { identifier: byName('%') }))!;
@@ -123,7 +150,10 @@ for (const format of ['anthropic', 'openai'] as const) {
       const err = errorOf(await r.call('cone.create', { name: 'x', model_id: 'no-such-model' }))!;
       assert.equal(err.code, 'cone.invalid_state');
       assert.match(err.message, /^Invalid model_id 'no-such-model': unknown model/);
-      assert.equal(((await r.one('cone.list')).cones as { name: string }[]).some((c) => c.name === 'x'), false);
+      assert.equal(
+        ((await r.one('cone.list')).cones as { name: string }[]).some((c) => c.name === 'x'),
+        false,
+      );
     });
 
     test('chat streams start, each chunk as it arrives, complete with usage; stores both turns and moves the head', async () => {
@@ -192,11 +222,14 @@ for (const format of ['anthropic', 'openai'] as const) {
       const items = await r.chat(`${format}-ctx`, 'second question');
       assert.equal(answerOf(items), 'second answer');
       const sent = r.fake.last!.body.messages as { role: string; content: string }[];
-      assert.deepEqual(sent.filter((m) => m.role !== 'system'), [
-        { role: 'user', content: 'first question' },
-        { role: 'assistant', content: 'first answer' },
-        { role: 'user', content: 'second question' },
-      ]);
+      assert.deepEqual(
+        sent.filter((m) => m.role !== 'system'),
+        [
+          { role: 'user', content: 'first question' },
+          { role: 'assistant', content: 'first answer' },
+          { role: 'user', content: 'second question' },
+        ],
+      );
     });
 
     test('text nodes and foreign handles on the path become user context, as in the reference', async () => {
@@ -255,11 +288,17 @@ for (const format of ['anthropic', 'openai'] as const) {
       const [userNode] = childrenOf(tree, tree.root);
       const [assistantNode] = childrenOf(tree, userNode!.id);
       assert.deepEqual([userNode!.state, assistantNode!.state], ['scheduled_delete', 'scheduled_delete']);
-      assert.ok(r.cone.storage.messages(created.cone_id).every((m) => m.created_at < 0), 'ephemeral messages have negative created_at');
+      assert.ok(
+        r.cone.storage.messages(created.cone_id).every((m) => m.created_at < 0),
+        'ephemeral messages have negative created_at',
+      );
       // The next chat does not see the ephemeral turn.
       r.fake.enqueue({ chunks: ['fresh'] });
       await r.chat(`${format}-eph`, 'again');
-      assert.deepEqual((r.fake.last!.body.messages as { role: string }[]).filter((m) => m.role !== 'system'), [{ role: 'user', content: 'again' }]);
+      assert.deepEqual(
+        (r.fake.last!.body.messages as { role: string }[]).filter((m) => m.role !== 'system'),
+        [{ role: 'user', content: 'again' }],
+      );
     });
 
     test('set_head moves the head to a node of the tree (branching); other nodes are refused', async () => {
@@ -268,10 +307,15 @@ for (const format of ['anthropic', 'openai'] as const) {
       const first = events(await r.chat(`${format}-branch`, 'Q1'));
       r.fake.enqueue({ chunks: ['A2'] });
       const second = events(await r.chat(`${format}-branch`, 'Q2'));
-      const firstHead = first.at(-1)!.type === 'chat_complete' ? (first.at(-1) as { new_head: { node_id: string; tree_id: string } }).new_head : undefined;
-      const secondHead = second.at(-1)!.type === 'chat_complete' ? (second.at(-1) as { new_head: { node_id: string } }).new_head : undefined;
+      const firstHead =
+        first.at(-1)!.type === 'chat_complete' ? (first.at(-1) as { new_head: { node_id: string; tree_id: string } }).new_head : undefined;
+      const secondHead =
+        second.at(-1)!.type === 'chat_complete' ? (second.at(-1) as { new_head: { node_id: string } }).new_head : undefined;
       const moved = await r.one('cone.set_head', { identifier: byName(`${format}-branch`), node_id: firstHead!.node_id });
-      assert.deepEqual([moved.type, moved.old_head.node_id, moved.new_head.node_id], ['head_updated', secondHead!.node_id, firstHead!.node_id]);
+      assert.deepEqual(
+        [moved.type, moved.old_head.node_id, moved.new_head.node_id],
+        ['head_updated', secondHead!.node_id, firstHead!.node_id],
+      );
       r.fake.enqueue({ chunks: ['A2b'] });
       await r.chat(`${format}-branch`, 'Q2b');
       assert.deepEqual(
@@ -329,13 +373,56 @@ for (const format of ['anthropic', 'openai'] as const) {
 
 /** The failures a provider can cause, as a chat sees them. */
 const FAILURES: { name: string; reply: FakeReply; code: string; message: RegExp; partial: string; retryAfterMs?: number }[] = [
-  { name: '429 with retry-after', reply: { status: 429, headers: { 'retry-after': '12' }, errorMessage: 'rate limited' }, code: 'cone.provider_rate_limited', message: /^Failed to start LLM stream: \w+ answered HTTP 429 .*retry after 12 s$/, partial: '', retryAfterMs: 12_000 },
-  { name: 'HTTP 500', reply: { status: 500, errorMessage: 'boom' }, code: 'cone.provider_unavailable', message: /^Failed to start LLM stream: \w+ answered HTTP 500 .*boom/, partial: '' },
-  { name: 'HTTP 400', reply: { status: 400, errorMessage: 'prompt is too long' }, code: 'cone.provider_bad_request', message: /prompt is too long/, partial: '' },
-  { name: 'malformed SSE', reply: { chunks: ['one ', 'two'], then: 'bad_line', after: 1 }, code: 'cone.provider_malformed', message: /^Stream error: .*not server-sent events/, partial: 'one ' },
-  { name: 'stream cut mid-answer', reply: { chunks: ['half ', 'an ', 'answer'], then: 'cut', after: 2 }, code: 'cone.provider_stream_cut', message: /^Stream error: .*closed the connection in the middle of the answer/, partial: 'half an ' },
-  { name: 'provider error event', reply: { chunks: ['so ', 'far'], then: 'error_event', after: 1 }, code: 'cone.provider_unavailable', message: /^LLM error: .*mid-stream/, partial: 'so ' },
-  { name: 'timeout mid-answer', reply: { chunks: ['slow ', 'answer'], then: 'hang', after: 1 }, code: 'cone.provider_timeout', message: /^Stream error: .*sent nothing for 200 ms/, partial: 'slow ' },
+  {
+    name: '429 with retry-after',
+    reply: { status: 429, headers: { 'retry-after': '12' }, errorMessage: 'rate limited' },
+    code: 'cone.provider_rate_limited',
+    message: /^Failed to start LLM stream: \w+ answered HTTP 429 .*retry after 12 s$/,
+    partial: '',
+    retryAfterMs: 12_000,
+  },
+  {
+    name: 'HTTP 500',
+    reply: { status: 500, errorMessage: 'boom' },
+    code: 'cone.provider_unavailable',
+    message: /^Failed to start LLM stream: \w+ answered HTTP 500 .*boom/,
+    partial: '',
+  },
+  {
+    name: 'HTTP 400',
+    reply: { status: 400, errorMessage: 'prompt is too long' },
+    code: 'cone.provider_bad_request',
+    message: /prompt is too long/,
+    partial: '',
+  },
+  {
+    name: 'malformed SSE',
+    reply: { chunks: ['one ', 'two'], then: 'bad_line', after: 1 },
+    code: 'cone.provider_malformed',
+    message: /^Stream error: .*not server-sent events/,
+    partial: 'one ',
+  },
+  {
+    name: 'stream cut mid-answer',
+    reply: { chunks: ['half ', 'an ', 'answer'], then: 'cut', after: 2 },
+    code: 'cone.provider_stream_cut',
+    message: /^Stream error: .*closed the connection in the middle of the answer/,
+    partial: 'half an ',
+  },
+  {
+    name: 'provider error event',
+    reply: { chunks: ['so ', 'far'], then: 'error_event', after: 1 },
+    code: 'cone.provider_unavailable',
+    message: /^LLM error: .*mid-stream/,
+    partial: 'so ',
+  },
+  {
+    name: 'timeout mid-answer',
+    reply: { chunks: ['slow ', 'answer'], then: 'hang', after: 1 },
+    code: 'cone.provider_timeout',
+    message: /^Stream error: .*sent nothing for 200 ms/,
+    partial: 'slow ',
+  },
 ];
 
 for (const format of ['anthropic', 'openai'] as const) {
@@ -425,12 +512,19 @@ for (const format of ['anthropic', 'openai'] as const) {
       const node = await r.one('arbor.node_create_external', {
         tree_id: created.head.tree_id,
         parent: created.head.node_id,
-        handle: { plugin_id: '11429815-0a5e-5fcc-baf2-842ab3666e77', version: '1.0.0', method: 'chat', meta: [`msg-${missing}`, 'user', 'user'] },
+        handle: {
+          plugin_id: '11429815-0a5e-5fcc-baf2-842ab3666e77',
+          version: '1.0.0',
+          method: 'chat',
+          meta: [`msg-${missing}`, 'user', 'user'],
+        },
       });
       await r.one('cone.set_head', { identifier: byName(name), node_id: node.node_id });
       const before = r.fake.requests.length;
       const items = await r.chat(name, 'hi');
-      assert.deepEqual(events(items), [{ type: 'error', message: `Failed to resolve context: Cone not found: message:${missing}`, code: 'cone.not_found' }]);
+      assert.deepEqual(events(items), [
+        { type: 'error', message: `Failed to resolve context: Cone not found: message:${missing}`, code: 'cone.not_found' },
+      ]);
       assert.equal(r.fake.requests.length, before, 'the provider was not called');
       const tree = await r.tree(name);
       assert.deepEqual(tree.nodes[node.node_id]!.children, [], 'no user turn was stored');
@@ -438,7 +532,9 @@ for (const format of ['anthropic', 'openai'] as const) {
 
     test('chat on an unknown cone: the reference error event, then cone.not_found', async () => {
       const items = await r.chat('nobody-here', 'hi');
-      assert.deepEqual(events(items), [{ type: 'error', message: 'Failed to get cone: Cone not found: nobody-here', code: 'cone.not_found' }]);
+      assert.deepEqual(events(items), [
+        { type: 'error', message: 'Failed to get cone: Cone not found: nobody-here', code: 'cone.not_found' },
+      ]);
       assert.equal(errorOf(items)!.code, 'cone.not_found');
     });
 
@@ -490,7 +586,10 @@ for (const format of ['anthropic', 'openai'] as const) {
         const { cone } = await r.one('cone.get', { identifier: byName(name) });
         assert.equal(cone.head.node_id, tree.root);
         await eventually(() => r.cone.storage.messages(cone.id).length === 1);
-        assert.deepEqual(r.cone.storage.messages(cone.id).map((m) => m.role), ['user']);
+        assert.deepEqual(
+          r.cone.storage.messages(cone.id).map((m) => m.role),
+          ['user'],
+        );
       } finally {
         await r.close();
       }

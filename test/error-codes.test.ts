@@ -7,8 +7,20 @@ import { collect, errorOf } from './helpers.js';
 const failing = defineActivation({
   namespace: 'failing',
   methods: {
-    named: { description: 'fails with a named code', returns: { type: 'string' }, handler: () => { throw new PlexusError('failing.not_found', 'Thing not found: 7'); } },
-    numeric: { description: 'fails with a numeric code', returns: { type: 'string' }, handler: () => { throw new PlexusError(-32003, 'Forbidden: no'); } },
+    named: {
+      description: 'fails with a named code',
+      returns: { type: 'string' },
+      handler: () => {
+        throw new PlexusError('failing.not_found', 'Thing not found: 7');
+      },
+    },
+    numeric: {
+      description: 'fails with a numeric code',
+      returns: { type: 'string' },
+      handler: () => {
+        throw new PlexusError(-32003, 'Forbidden: no');
+      },
+    },
   },
 });
 
@@ -38,7 +50,10 @@ describe('named (string) error codes', () => {
   });
 
   it('the WebSocket client rejects with the string code, and numeric codes stay numbers', async () => {
-    await assert.rejects(client.result('failing.named'), (e: unknown) => e instanceof PlexusError && e.code === 'failing.not_found' && e.message === 'Thing not found: 7');
+    await assert.rejects(
+      client.result('failing.named'),
+      (e: unknown) => e instanceof PlexusError && e.code === 'failing.not_found' && e.message === 'Thing not found: 7',
+    );
     await assert.rejects(client.result('failing.numeric'), (e: unknown) => e instanceof PlexusError && e.code === -32003);
   });
 

@@ -67,7 +67,9 @@ describe('schema explorer in Chromium', { skip: missing }, () => {
   async function shot(page: Page, name: string): Promise<void> {
     const size = page.viewportSize()!;
     const height = await page.evaluate(
-      () => Math.max(...[...document.querySelectorAll('.detail, .tree-pane')].map((e) => e.scrollHeight)) + document.querySelector('.top')!.getBoundingClientRect().height,
+      () =>
+        Math.max(...[...document.querySelectorAll('.detail, .tree-pane')].map((e) => e.scrollHeight)) +
+        document.querySelector('.top')!.getBoundingClientRect().height,
     );
     await page.setViewportSize({ width: size.width, height: Math.max(size.height, Math.ceil(height)) });
     await page.screenshot({ path: join(SHOTS, `${name}.png`) });
@@ -243,7 +245,10 @@ describe('schema explorer in Chromium', { skip: missing }, () => {
       await hub.ready();
       const badge = page.getByTestId('drift');
       await badge.waitFor();
-      assert.match((await badge.textContent())!, new RegExp(`schema changed: 1 node updated · ${before!.slice(0, 8)} → ${hub.hash().slice(0, 8)}`));
+      assert.match(
+        (await badge.textContent())!,
+        new RegExp(`schema changed: 1 node updated · ${before!.slice(0, 8)} → ${hub.hash().slice(0, 8)}`),
+      );
       await page.locator('[data-path="latecomer"] > .row.changed').waitFor();
       assert.equal(await page.getByTestId('root-hash').textContent(), hub.hash());
       await shot(page, 'drift');

@@ -46,7 +46,10 @@ describe('explorer: schema tree', () => {
     const tree = new SchemaTree(src, 'plexus');
     await tree.load('plexus');
     assert.deepEqual(src.asked, ['<root>']);
-    assert.deepEqual(tree.children('plexus').map((c) => c.path), ['echo', 'health', 'solar']);
+    assert.deepEqual(
+      tree.children('plexus').map((c) => c.path),
+      ['echo', 'health', 'solar'],
+    );
     assert.equal(tree.nodes.get('solar')!.summary!.description, 'The solar system as a nested hub: `solar.earth.luna.info`.');
     await tree.loadPath('solar.earth.luna');
     assert.deepEqual(src.asked, ['<root>', 'solar', 'solar.earth', 'solar.earth.luna']);
@@ -119,7 +122,21 @@ describe('explorer: schema tree', () => {
     const deep = defineActivation({
       namespace: 'a',
       description: 'a',
-      children: () => [defineActivation({ namespace: 'b', description: 'b', children: () => [defineActivation({ namespace: 'c', description: 'c', children: () => [defineActivation({ namespace: 'd', description: 'd', methods: { go: { description: 'go', handler: () => 1 } } })] })] })],
+      children: () => [
+        defineActivation({
+          namespace: 'b',
+          description: 'b',
+          children: () => [
+            defineActivation({
+              namespace: 'c',
+              description: 'c',
+              children: () => [
+                defineActivation({ namespace: 'd', description: 'd', methods: { go: { description: 'go', handler: () => 1 } } }),
+              ],
+            }),
+          ],
+        }),
+      ],
     });
     const tree = new SchemaTree(source(new DynamicHub().register(deep)), 'plexus');
     await tree.loadPath('a.b.c.d');
@@ -137,14 +154,35 @@ describe('explorer: form model', () => {
     assert.ok(spec.field.kind === 'object');
     const props = spec.field.props;
     const kinds = Object.fromEntries(props.map((p) => [p.name, `${p.spec.field.kind}${p.required ? '*' : ''}`]));
-    assert.deepEqual(kinds, { name: 'string*', tags: 'array*', point: 'object*', color: 'enum*', mode: 'enum', shape: 'json', nested: 'object' });
+    assert.deepEqual(kinds, {
+      name: 'string*',
+      tags: 'array*',
+      point: 'object*',
+      color: 'enum*',
+      mode: 'enum',
+      shape: 'json',
+      nested: 'object',
+    });
     const color = props.find((p) => p.name === 'color')!.spec.field;
     assert.deepEqual(color.kind === 'enum' && color.options, ['red', 'green'], 'an enum behind a $ref');
   });
 
   it('starts with defaults, and empty values only for required fields', async () => {
-    assert.deepEqual(initialParams(await methodParams(hub, 'ticker.shapes')), { name: '', point: {}, count: 3, mode: 'slow', loud: false, tags: [] });
-    assert.deepEqual(initialParams(await methodParams(hub, 'kitchen.everything')), { name: '', tags: [], point: {}, color: 'red', mode: 'quiet' });
+    assert.deepEqual(initialParams(await methodParams(hub, 'ticker.shapes')), {
+      name: '',
+      point: {},
+      count: 3,
+      mode: 'slow',
+      loud: false,
+      tags: [],
+    });
+    assert.deepEqual(initialParams(await methodParams(hub, 'kitchen.everything')), {
+      name: '',
+      tags: [],
+      point: {},
+      color: 'red',
+      mode: 'quiet',
+    });
     assert.deepEqual(initialParams(undefined), {});
   });
 
@@ -152,7 +190,12 @@ describe('explorer: form model', () => {
     assert.equal(fieldSpec({ type: 'object', additionalProperties: { type: 'number' } }).field.kind, 'json');
     assert.equal(fieldSpec({ type: 'array', items: [{ type: 'string' }, { type: 'number' }] }).field.kind, 'json');
     assert.equal(fieldSpec({ $ref: '#/$defs/Missing' }).field.kind, 'json');
-    const tree = { $defs: { Tree: { type: 'object', properties: { children: { type: 'array', items: { $ref: '#/$defs/Tree' } } }, required: ['children'] } }, $ref: '#/$defs/Tree' };
+    const tree = {
+      $defs: {
+        Tree: { type: 'object', properties: { children: { type: 'array', items: { $ref: '#/$defs/Tree' } } }, required: ['children'] },
+      },
+      $ref: '#/$defs/Tree',
+    };
     assert.equal(fieldSpec(tree).field.kind, 'object', 'recursion is drawn a few levels deep, then JSON');
     assert.deepEqual(fieldSpec({ anyOf: [{ type: 'string' }, { type: 'null' }] }), { field: { kind: 'string' }, nullable: true });
     assert.deepEqual(fieldSpec({ anyOf: [{ const: 'a' }, { const: 'b' }] }).field, { kind: 'enum', options: ['a', 'b'] });
@@ -160,7 +203,11 @@ describe('explorer: form model', () => {
 
   it('drops undefined (not given) at any depth and keeps the schema order', () => {
     assert.deepEqual(pruneUndefined({ a: 1, b: undefined, c: { d: undefined, e: [1, { f: undefined }] } }), { a: 1, c: { e: [1, {}] } });
-    assert.deepEqual(Object.keys(inSchemaOrder({ ms: 5, extra: 1, to: 6 }, { type: 'object', properties: { to: {}, ms: {} } })), ['to', 'ms', 'extra']);
+    assert.deepEqual(Object.keys(inSchemaOrder({ ms: 5, extra: 1, to: 6 }, { type: 'object', properties: { to: {}, ms: {} } })), [
+      'to',
+      'ms',
+      'extra',
+    ]);
   });
 });
 
@@ -168,16 +215,25 @@ describe('explorer: snippets and schema text', () => {
   const echoParams = { type: 'object', properties: { message: { type: 'string' }, count: { type: 'number' } } };
 
   it('writes the hub call command, which the CLI parses back to the same params', () => {
-    assert.equal(cliCommand('echo.echo', { message: 'hi', count: 2 }, echoParams, 'ws://127.0.0.1:4444'), 'npx hub call echo.echo --message hi --count 2');
-    assert.equal(cliCommand('echo.echo', { message: "it's 42" }, echoParams, 'ws://h:1'), `npx hub call echo.echo --message 'it'\\''s 42' --url ws://h:1`);
+    assert.equal(
+      cliCommand('echo.echo', { message: 'hi', count: 2 }, echoParams, 'ws://127.0.0.1:4444'),
+      'npx hub call echo.echo --message hi --count 2',
+    );
+    assert.equal(
+      cliCommand('echo.echo', { message: "it's 42" }, echoParams, 'ws://h:1'),
+      `npx hub call echo.echo --message 'it'\\''s 42' --url ws://h:1`,
+    );
     assert.equal(cliCommand('x.y', { list: [1] }, undefined, 'ws://127.0.0.1:4444'), `npx hub call x.y --json '{"list":[1]}'`);
     const schema = { type: 'object', properties: { s: { type: 'string' }, n: { type: 'number' }, b: { type: 'boolean' } } };
     fc.assert(
-      fc.property(fc.record({ s: fc.string(), n: fc.double({ noNaN: true, noDefaultInfinity: true }), b: fc.boolean() }, { requiredKeys: [] }), (params) => {
-        const words = shellWords(cliCommand('x.y', params, schema, 'ws://127.0.0.1:4444')).slice(4);
-        const parsed = words[0] === '--json' ? JSON.parse(words[1]!) : paramsFromArgs(words, schema);
-        assert.deepEqual(parsed, JSON.parse(JSON.stringify(params)));
-      }),
+      fc.property(
+        fc.record({ s: fc.string(), n: fc.double({ noNaN: true, noDefaultInfinity: true }), b: fc.boolean() }, { requiredKeys: [] }),
+        (params) => {
+          const words = shellWords(cliCommand('x.y', params, schema, 'ws://127.0.0.1:4444')).slice(4);
+          const parsed = words[0] === '--json' ? JSON.parse(words[1]!) : paramsFromArgs(words, schema);
+          assert.deepEqual(parsed, JSON.parse(JSON.stringify(params)));
+        },
+      ),
     );
   });
 
@@ -188,7 +244,13 @@ describe('explorer: snippets and schema text', () => {
     assert.equal(clientAccessor('plexus', 'plexus.hash', of), 'hub.hash');
     assert.equal(clientAccessor('plexus', 'solar.earth.info', of), 'hub.solar.earth_ns.info', 'a child named like a method gets _ns');
     assert.equal(clientAccessor('plexus', 'my-ns.do-it', of), 'hub["my-ns"]["do-it"]');
-    const ts = typescriptSnippet({ accessor: 'hub.echo.once', params: { message: 'x' }, hasParams: true, streaming: false, url: 'ws://127.0.0.1:4444' });
+    const ts = typescriptSnippet({
+      accessor: 'hub.echo.once',
+      params: { message: 'x' },
+      hasParams: true,
+      streaming: false,
+      url: 'ws://127.0.0.1:4444',
+    });
     assert.match(ts, /^console\.log\(await hub\.echo\.once\(\{ message: "x" \}\)\);$/m);
     assert.equal(tsLiteral({ 'a-b': [1, 'two'], c: null }), '{ "a-b": [1, "two"], c: null }');
   });
@@ -197,8 +259,18 @@ describe('explorer: snippets and schema text', () => {
     assert.equal(typeText({ type: 'array', items: { $ref: '#/$defs/BodyInfo' } }), 'BodyInfo[]');
     assert.equal(typeText({ enum: ['a', 'b'] }), '"a" | "b"');
     assert.equal(typeText({ type: 'object', additionalProperties: { type: 'number' } }), '{ [key: string]: number }');
-    const rows = propertyRows({ type: 'object', properties: { p: { type: 'object', properties: { x: { type: 'number', description: 'across' } }, required: ['x'] } }, required: ['p'] });
-    assert.deepEqual(rows.map((r) => [r.name, r.depth, r.required, r.type]), [['p', 0, true, '{ x }'], ['x', 1, true, 'number']]);
+    const rows = propertyRows({
+      type: 'object',
+      properties: { p: { type: 'object', properties: { x: { type: 'number', description: 'across' } }, required: ['x'] } },
+      required: ['p'],
+    });
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.depth, r.required, r.type]),
+      [
+        ['p', 0, true, '{ x }'],
+        ['x', 1, true, 'number'],
+      ],
+    );
     assert.equal(shellQuote('a b'), "'a b'");
   });
 });
@@ -209,13 +281,17 @@ describe('explorer: snippets against the real code generator', () => {
       namespace: 'clash',
       description: 'a method and a child with one name',
       methods: { inner: { description: 'the method', handler: () => 1 } },
-      children: () => [defineActivation({ namespace: 'inner', description: 'the child', methods: { go: { description: 'go', handler: () => 2 } } })],
+      children: () => [
+        defineActivation({ namespace: 'inner', description: 'the child', methods: { go: { description: 'go', handler: () => 2 } } }),
+      ],
     });
     const hub = new DynamicHub().register(...builtinActivations(), clash);
     const out = join(fileURLToPath(new URL('.', import.meta.url)), '.tmp', 'explorer-codegen');
     rmSync(out, { recursive: true, force: true });
     await generate({ schema: (path?: string) => hub.schema(path) }, { out });
-    const { createClient } = (await import(pathToFileURL(join(out, 'index.ts')).href)) as { createClient(o: { url: string }): Record<string, unknown> };
+    const { createClient } = (await import(pathToFileURL(join(out, 'index.ts')).href)) as {
+      createClient(o: { url: string }): Record<string, unknown>;
+    };
     const client = createClient({ url: 'ws://127.0.0.1:1' }); // never called: only its shape is read
     const tree = new SchemaTree(source(hub), 'plexus');
     await tree.loadAll();
@@ -224,7 +300,9 @@ describe('explorer: snippets against the real code generator', () => {
       for (const m of node.schema?.methods ?? []) {
         if (m.hash === 'auto_schema') continue; // the built-in schema method is not in generated clients
         const path = tree.methodPath(node.path, m.name);
-        const accessor = clientAccessor('plexus', path, (n) => (tree.nodes.get(n)?.schema?.methods ?? []).filter((x) => x.hash !== 'auto_schema').map((x) => x.name));
+        const accessor = clientAccessor('plexus', path, (n) =>
+          (tree.nodes.get(n)?.schema?.methods ?? []).filter((x) => x.hash !== 'auto_schema').map((x) => x.name),
+        );
         let target: unknown = client;
         for (const [, plain, quoted] of accessor.slice('hub'.length).matchAll(/\.([A-Za-z_$][\w$]*)|\[("(?:[^"\\]|\\.)*")\]/g)) {
           target = (target as Record<string, unknown>)[plain ?? (JSON.parse(quoted!) as string)];
@@ -234,14 +312,22 @@ describe('explorer: snippets against the real code generator', () => {
       }
     }
     assert.ok(checked > 30, `${checked} methods checked`);
-    assert.equal(clientAccessor('plexus', 'clash.inner.go', (n) => (tree.nodes.get(n)?.schema?.methods ?? []).map((x) => x.name)), 'hub.clash.inner_ns.go');
+    assert.equal(
+      clientAccessor('plexus', 'clash.inner.go', (n) => (tree.nodes.get(n)?.schema?.methods ?? []).map((x) => x.name)),
+      'hub.clash.inner_ns.go',
+    );
   });
 });
 
 describe('explorer: bundle', () => {
   it('is under 100 KB gzipped', (t) => {
     const dir = explorerDir();
-    const files = [join(dir, 'index.html'), ...readdirSync(join(dir, 'assets')).filter((f) => !f.endsWith('.map')).map((f) => join(dir, 'assets', f))];
+    const files = [
+      join(dir, 'index.html'),
+      ...readdirSync(join(dir, 'assets'))
+        .filter((f) => !f.endsWith('.map'))
+        .map((f) => join(dir, 'assets', f)),
+    ];
     const gz = files.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
     t.diagnostic(`explorer bundle: ${files.length} files, ${(gz / 1024).toFixed(1)} KB gzipped`);
     assert.ok(gz < 100 * 1024, `${gz} bytes gzipped`);

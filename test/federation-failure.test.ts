@@ -4,10 +4,18 @@ import { DynamicHub, PlexusClient, joinParent, type DataItem, type PluginSchema,
 import { INVENTORY, callItems, freePort, serveHub, until, type HubProcess } from './federation-helpers.js';
 
 const data = (items: readonly StreamItem[]) => items.filter((i) => i.type === 'data').map((i) => (i as { content: unknown }).content);
-const errorItem = (items: readonly StreamItem[]) => items.find((i) => i.type === 'error') as (StreamItem & { code?: string; message: string; recoverable: boolean; since?: string }) | undefined;
+const errorItem = (items: readonly StreamItem[]) =>
+  items.find((i) => i.type === 'error') as
+    | (StreamItem & { code?: string; message: string; recoverable: boolean; since?: string })
+    | undefined;
 
 /** Reads a stream until it ends, returning its items; `onData` sees each data item as it arrives. */
-async function drain(client: PlexusClient, path: string, params: Record<string, unknown>, onData: (n: number) => void): Promise<StreamItem[]> {
+async function drain(
+  client: PlexusClient,
+  path: string,
+  params: Record<string, unknown>,
+  onData: (n: number) => void,
+): Promise<StreamItem[]> {
   const items: StreamItem[] = [];
   let n = 0;
   for await (const item of client.call(path, params)) {
@@ -83,7 +91,18 @@ describe('a mounted hub that is down at start, drops mid-stream, and comes back'
 describe('reverse mount: a hub dials its parent and is mounted there (--join)', () => {
   it('is mounted under its name over its own connection, refused with a wrong token, re-joins after a restart', async () => {
     const a = await start(['--no-builtins', '--allow-join', '--join-token', 's3cret', '--watch-ms', '100', '--reconnect-max-ms', '500']);
-    let edge = await start(['--no-builtins', '--join', a.url, '--name', 'edge1', '--parent-token', 's3cret', '--reconnect-max-ms', '500', INVENTORY]);
+    let edge = await start([
+      '--no-builtins',
+      '--join',
+      a.url,
+      '--name',
+      'edge1',
+      '--parent-token',
+      's3cret',
+      '--reconnect-max-ms',
+      '500',
+      INVENTORY,
+    ]);
     const items = await until(async () => {
       const got = await callItems(a.url, 'edge1.inventory.get', { sku: 'nat' });
       if (!data(got).length) throw new Error(errorItem(got)?.message);
@@ -104,7 +123,11 @@ describe('reverse mount: a hub dials its parent and is mounted there (--join)', 
 
     // A wrong token is refused, nothing is mounted.
     const states: string[] = [];
-    const intruder = joinParent(new DynamicHub('intruder'), a.url, { name: 'bad', token: 'nope', onState: (s, d) => states.push(`${s} ${d}`) });
+    const intruder = joinParent(new DynamicHub('intruder'), a.url, {
+      name: 'bad',
+      token: 'nope',
+      onState: (s, d) => states.push(`${s} ${d}`),
+    });
     await until(async () => {
       if (!states.some((s) => s.startsWith('refused'))) throw new Error('not refused yet');
     });
@@ -120,7 +143,18 @@ describe('reverse mount: a hub dials its parent and is mounted there (--join)', 
       return e;
     });
     assert.match(down.message, /Remote hub 'edge1' is unavailable since/);
-    edge = await start(['--no-builtins', '--join', a.url, '--name', 'edge1', '--parent-token', 's3cret', '--reconnect-max-ms', '500', INVENTORY]);
+    edge = await start([
+      '--no-builtins',
+      '--join',
+      a.url,
+      '--name',
+      'edge1',
+      '--parent-token',
+      's3cret',
+      '--reconnect-max-ms',
+      '500',
+      INVENTORY,
+    ]);
     await until(async () => {
       const got = await callItems(a.url, 'edge1.inventory.get', { sku: 'again' });
       if (!data(got).length) throw new Error(errorItem(got)?.message);

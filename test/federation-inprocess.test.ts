@@ -1,6 +1,17 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DynamicHub, ErrorCode, PlexusError, RemoteHub, defineActivation, serveWebSocket, type CallContext, type PlexusServer, type PluginSchema, type WebSocketServeOptions } from '../src/index.js';
+import {
+  DynamicHub,
+  ErrorCode,
+  PlexusError,
+  RemoteHub,
+  defineActivation,
+  serveWebSocket,
+  type CallContext,
+  type PlexusServer,
+  type PluginSchema,
+  type WebSocketServeOptions,
+} from '../src/index.js';
 import { ToolCatalog } from '../src/mcp/bridge.js';
 import { jittered } from '../src/federation/dial.js';
 import { acceptJoins, joinParent } from '../src/index.js';
@@ -47,7 +58,7 @@ const stock = defineActivation({
 });
 
 describe('federation in process', () => {
-  it('the local root hash follows the remote\'s: onChange fires, the schema and the MCP tool list show the new method', async () => {
+  it("the local root hash follows the remote's: onChange fires, the schema and the MCP tool list show the new method", async () => {
     const b = await remoteHub(stock);
     const a = new DynamicHub('plexus');
     const mount = a.mount('b', b.url, { watchMs: 25 });
@@ -68,7 +79,10 @@ describe('federation in process', () => {
     assert.equal(mount.remoteHash, b.hub.hash());
     const schema = (await a.schema('b')) as PluginSchema;
     assert.equal(schema.hash, b.hub.hash());
-    assert.deepEqual(schema.children?.map((c) => c.namespace), ['audit', 'stock']);
+    assert.deepEqual(
+      schema.children?.map((c) => c.namespace),
+      ['audit', 'stock'],
+    );
     assert.ok((await catalog.entries()).has('b.audit.log'));
     assert.deepEqual(contents(await collect(a.call('b.audit.log'))), ['logged']);
 
@@ -88,7 +102,8 @@ describe('federation in process', () => {
     const a = new DynamicHub('plexus', {
       guard: (check) => {
         seen.push(`${check.at.join('.') || '(root)'}${check.final ? ' final' : ''}`);
-        if (check.final && check.principal === 'mallory' && check.path.startsWith('b.stock.')) throw new PlexusError(ErrorCode.Forbidden, `Forbidden: ${check.path}`);
+        if (check.final && check.principal === 'mallory' && check.path.startsWith('b.stock.'))
+          throw new PlexusError(ErrorCode.Forbidden, `Forbidden: ${check.path}`);
       },
     });
     a.mount('b', b.url, { watchMs: 0 });
@@ -180,7 +195,11 @@ describe('federation in process', () => {
       return seen;
     };
     assert.deepEqual(await run(true), ['asking', ['request', { prompt: 'Delete x.txt?', schema: { type: 'boolean' } }], { answer: true }]);
-    assert.deepEqual(await run({ type: 'cancelled' }), ['asking', ['request', { prompt: 'Delete x.txt?', schema: { type: 'boolean' } }], { refused: 'Request declined by the caller' }]);
+    assert.deepEqual(await run({ type: 'cancelled' }), [
+      'asking',
+      ['request', { prompt: 'Delete x.txt?', schema: { type: 'boolean' } }],
+      { refused: 'Request declined by the caller' },
+    ]);
     assert.equal(b.hub.pendingRequests, 0);
     a.unmount('b');
   });
@@ -275,7 +294,7 @@ describe('federation in process', () => {
     ws.close();
   });
 
-  it('auth: a local token\'s grants restrict the mounted path (calls, schemas, MCP tools); the remote is not asked', async () => {
+  it("auth: a local token's grants restrict the mounted path (calls, schemas, MCP tools); the remote is not asked", async () => {
     const b = await remoteHub(stock, defineActivation({ namespace: 'secret', methods: { read: { handler: () => 'classified' } } }));
     const dir = mkdtempSync(join(tmpdir(), 'plexus-fed-auth-'));
     const store = new TokenStore(dir);
@@ -294,9 +313,12 @@ describe('federation in process', () => {
       const secret = await collect(a.call('b.secret.read', {}, { principal: clerk }));
       assert.deepEqual([errorOf(secret)?.code, errorOf(secret)?.message], ['-32601', 'Activation not found: secret']);
       const viaRemoteRoot = await collect(a.call('b.call', { method: 'secret.read' }, { principal: clerk }));
-      assert.equal(errorOf(viaRemoteRoot)?.code, '-32601', 'the remote root\'s call method is not granted either');
+      assert.equal(errorOf(viaRemoteRoot)?.code, '-32601', "the remote root's call method is not granted either");
       const schema = (await a.schema('b', { principal: clerk })) as PluginSchema;
-      assert.deepEqual(schema.children?.map((c) => c.namespace), ['stock']);
+      assert.deepEqual(
+        schema.children?.map((c) => c.namespace),
+        ['stock'],
+      );
       await assert.rejects(a.schema('b.secret', { principal: clerk }), /Activation not found: secret/);
       a.unmount('b');
     } finally {

@@ -26,7 +26,13 @@ describe('hash fold: the spec test vectors', () => {
     assert.equal(a.hash, foldHash(a.self_hash, a.children_hash!));
   });
   it('a method hash ignores key order but not content', () => {
-    const base = { name: 'm', description: 'd', params: { type: 'object', properties: { a: { type: 'string' } } }, returns: { type: 'number' }, streaming: false };
+    const base = {
+      name: 'm',
+      description: 'd',
+      params: { type: 'object', properties: { a: { type: 'string' } } },
+      returns: { type: 'number' },
+      streaming: false,
+    };
     const reordered = { ...base, params: { properties: { a: { type: 'string' } }, type: 'object' } };
     assert.equal(methodHash(base), methodHash(reordered));
     assert.notEqual(methodHash(base), methodHash({ ...base, streaming: true }));

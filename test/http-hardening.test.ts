@@ -1,7 +1,7 @@
 // No HTTP request of any shape may take the process down (issue #10, item 1): odd
 // paths (`//a:b` made `new URL` throw in the MCP handler), absolute forms, bad
 // upgrades, truncated bodies. Probed against the real `hub serve` and `hub mcp --http`.
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
@@ -12,7 +12,10 @@ import { ensureBuilt, repoRoot } from './built.js';
 ensureBuilt();
 
 async function start(args: string[], pattern: RegExp): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [`${repoRoot}bin/hub.js`, ...args, '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [`${repoRoot}bin/hub.js`, ...args, '--port', '0'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = pattern.exec(line);
@@ -69,7 +72,11 @@ async function probeAll(port: number): Promise<string[]> {
   // What Node's own fetch sends for this URL (the request of the bug report).
   await fetch(`http://127.0.0.1:${port}//a:b`).catch(() => undefined);
   // A client that goes away mid-upgrade.
-  await probe(port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', 1);
+  await probe(
+    port,
+    'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    1,
+  );
   return answers;
 }
 
@@ -104,7 +111,12 @@ describe('no HTTP request kills the process', { timeout: 60_000 }, () => {
     const init = await fetch(`http://127.0.0.1:${port}/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
     });
     assert.equal(init.status, 200);
     assert.ok(init.headers.get('mcp-session-id'));

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DynamicHub, defineActivation, PlexusError, type PluginSchema, type MethodSchema } from '../src/index.js';
+import { DynamicHub, defineActivation, type PlexusError, type PluginSchema, type MethodSchema } from '../src/index.js';
 import { builtinActivations } from '../activations/index.js';
 import { collect, contents, errorOf } from './helpers.js';
 
@@ -23,7 +23,14 @@ describe('routing', () => {
     assert.match(data.metadata.plexus_hash, /^[0-9a-f]{16}$/);
     assert.equal(data.metadata.plexus_hash, hub.hash());
     assert.ok(Number.isInteger(data.metadata.timestamp));
-    assert.deepEqual(data.content, { name: 'Luna', body_type: 'moon', mass_kg: 7.342e22, radius_km: 1737.4, orbital_period_days: 27.32, parent: 'Earth' });
+    assert.deepEqual(data.content, {
+      name: 'Luna',
+      body_type: 'moon',
+      mass_kg: 7.342e22,
+      radius_km: 1737.4,
+      orbital_period_days: 27.32,
+      parent: 'Earth',
+    });
     assert.equal((await first('solar.jupiter.europa.info')).parent, 'Jupiter');
     assert.equal((await first('solar.info')).body_type, 'star');
   });
@@ -38,13 +45,22 @@ describe('routing', () => {
 
   it('plexus.call forwards to any method', async () => {
     const items = await collect(hub.call('plexus.call', { method: 'echo.echo', params: { message: 'm', count: 2 } }));
-    assert.deepEqual(contents(items), [{ message: 'm', seq: 1 }, { message: 'm', seq: 2 }]);
+    assert.deepEqual(contents(items), [
+      { message: 'm', seq: 1 },
+      { message: 'm', seq: 2 },
+    ]);
   });
 
   it('streams echo items', async () => {
     const items = await collect(hub.call('echo.echo', { message: 'hi', count: 3 }));
-    assert.deepEqual(items.map((i) => i.type), ['data', 'data', 'data', 'done']);
-    assert.deepEqual(contents(items).map((c: any) => c.seq), [1, 2, 3]);
+    assert.deepEqual(
+      items.map((i) => i.type),
+      ['data', 'data', 'data', 'done'],
+    );
+    assert.deepEqual(
+      contents(items).map((c: any) => c.seq),
+      [1, 2, 3],
+    );
   });
 
   const errors: [string, unknown, string, string][] = [
@@ -67,7 +83,10 @@ describe('routing', () => {
   for (const [path, params, message, code] of errors) {
     it(`${path} ${JSON.stringify(params)} → ${message}`, async () => {
       const items = await collect(hub.call(path, params));
-      assert.deepEqual(items.map((i) => i.type), ['error', 'done']);
+      assert.deepEqual(
+        items.map((i) => i.type),
+        ['error', 'done'],
+      );
       const err = errorOf(items)!;
       assert.ok(err.message.startsWith(message), err.message);
       assert.equal(err.code, code);
@@ -79,8 +98,14 @@ describe('built-in schema', () => {
   it('the root schema lists children as summaries, sorted, not expanded', async () => {
     const root = (await first('plexus.schema')) as PluginSchema;
     assert.equal(root.namespace, 'plexus');
-    assert.deepEqual(root.methods.map((m) => m.name), ['call', 'hash', 'hashes', 'schema']);
-    assert.deepEqual(root.children!.map((c) => c.namespace), ['echo', 'health', 'solar']);
+    assert.deepEqual(
+      root.methods.map((m) => m.name),
+      ['call', 'hash', 'hashes', 'schema'],
+    );
+    assert.deepEqual(
+      root.children!.map((c) => c.namespace),
+      ['echo', 'health', 'solar'],
+    );
     for (const c of root.children!) assert.deepEqual(Object.keys(c).sort(), ['description', 'hash', 'namespace']);
     assert.equal(root.hash, hub.hash());
     assert.match(root.children_hash!, /^[0-9a-f]{16}$/);
@@ -109,14 +134,23 @@ describe('built-in schema', () => {
   it('hub.schema() resolves activations and methods, and rejects unknown paths', async () => {
     assert.equal(((await hub.schema('solar.mars')) as PluginSchema).namespace, 'mars');
     assert.equal(((await hub.schema('solar.mars.info')) as MethodSchema).name, 'info');
-    await assert.rejects(hub.schema('solar.nowhere'), (e: PlexusError) => e.code === -32601 && e.message === 'Method not found: solar.nowhere');
-    await assert.rejects(hub.schema('solar.pluto.info'), (e: PlexusError) => e.code === -32601 && e.message === 'Activation not found: pluto');
+    await assert.rejects(
+      hub.schema('solar.nowhere'),
+      (e: PlexusError) => e.code === -32601 && e.message === 'Method not found: solar.nowhere',
+    );
+    await assert.rejects(
+      hub.schema('solar.pluto.info'),
+      (e: PlexusError) => e.code === -32601 && e.message === 'Activation not found: pluto',
+    );
   });
 
   it('plexus.hashes reports each child', async () => {
     const report = await first('plexus.hashes');
     assert.equal(report.hash, hub.hash());
-    assert.deepEqual(report.children.map((c: any) => c.namespace), ['echo', 'health', 'solar']);
+    assert.deepEqual(
+      report.children.map((c: any) => c.namespace),
+      ['echo', 'health', 'solar'],
+    );
   });
 });
 
@@ -132,7 +166,12 @@ describe('registration and dynamic activations', () => {
         methods: {
           add: {
             description: 'Add two numbers',
-            params: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'], additionalProperties: false },
+            params: {
+              type: 'object',
+              properties: { a: { type: 'number' }, b: { type: 'number' } },
+              required: ['a', 'b'],
+              additionalProperties: false,
+            },
             returns: { type: 'number' },
             handler: ({ a, b }) => (a as number) + (b as number),
           },
@@ -172,7 +211,10 @@ describe('solar', () => {
   it('observe streams the Sun, then each planet followed by its moons; body_type filters', async () => {
     const all = contents(await collect(hub.call('solar.observe'))) as { name: string; body_type: string }[];
     assert.equal(all.length, 1 + 8 + 14);
-    assert.deepEqual(all.slice(0, 5).map((b) => b.name), ['Sol', 'Mercury', 'Venus', 'Earth', 'Luna']);
+    assert.deepEqual(
+      all.slice(0, 5).map((b) => b.name),
+      ['Sol', 'Mercury', 'Venus', 'Earth', 'Luna'],
+    );
     const moons = contents(await collect(hub.call('solar.observe', { body_type: 'moon' }))) as { body_type: string }[];
     assert.equal(moons.length, 14);
     assert.ok(moons.every((b) => b.body_type === 'moon'));

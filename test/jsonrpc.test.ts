@@ -1,5 +1,4 @@
 import { describe, it } from 'node:test';
-import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { itemJson } from '../src/wire/jsonrpc.js';
 import type { StreamItem } from '../src/index.js';
@@ -11,9 +10,23 @@ describe('item serialisation', () => {
     const item = fc.oneof(
       fc.record({ type: fc.constant('data' as const), metadata: fc.constant(metadata), content_type: fc.string(), content }),
       fc.constant({ type: 'done' as const, metadata }),
-      fc.record({ type: fc.constant('progress' as const), metadata: fc.constant(metadata), message: fc.string(), percentage: fc.double({ noNaN: true, min: 0, max: 100 }) }),
-      fc.record({ type: fc.constant('error' as const), metadata: fc.constant(metadata), message: fc.string(), code: fc.constant('-32000'), recoverable: fc.boolean() }),
+      fc.record({
+        type: fc.constant('progress' as const),
+        metadata: fc.constant(metadata),
+        message: fc.string(),
+        percentage: fc.double({ noNaN: true, min: 0, max: 100 }),
+      }),
+      fc.record({
+        type: fc.constant('error' as const),
+        metadata: fc.constant(metadata),
+        message: fc.string(),
+        code: fc.constant('-32000'),
+        recoverable: fc.boolean(),
+      }),
     );
-    fc.assert(fc.property(item, (i) => itemJson(i as StreamItem) === JSON.stringify(i)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(item, (i) => itemJson(i as StreamItem) === JSON.stringify(i)),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -13,7 +13,11 @@ const KEY = 'sk-test-0123456789abcdef0123';
 
 const MODEL: Record<FakeFormat, string> = { anthropic: 'claude-3-haiku-20240307', openai: 'gpt-4o-mini' };
 
-function registryFor(fake: FakeLlmServer, extra: { request_timeout_ms?: number; idle_timeout_ms?: number } = {}, key: string | undefined = KEY) {
+function registryFor(
+  fake: FakeLlmServer,
+  extra: { request_timeout_ms?: number; idle_timeout_ms?: number } = {},
+  key: string | undefined = KEY,
+) {
   return new LlmRegistry({
     env: {
       ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
@@ -135,7 +139,12 @@ for (const format of ['anthropic', 'openai'] as const) {
       assert.equal(error.code, LlmErrorCode.Auth);
       assert.equal(error.status, 401);
       // OpenAI's 401 is type invalid_request_error, code invalid_api_key: the status decides.
-      assert.match(error.message, format === 'anthropic' ? /HTTP 401 \(authentication_error\): Incorrect API key provided: \[redacted\]/ : /HTTP 401 \(invalid_api_key\): Incorrect API key provided: \[redacted\]/);
+      assert.match(
+        error.message,
+        format === 'anthropic'
+          ? /HTTP 401 \(authentication_error\): Incorrect API key provided: \[redacted\]/
+          : /HTTP 401 \(invalid_api_key\): Incorrect API key provided: \[redacted\]/,
+      );
       assert.doesNotMatch(error.message, /sk-wrong|9876|3210zz/);
       assert.doesNotMatch(inspect(error) + JSON.stringify(error), /sk-wrong|3210zz/);
     });
@@ -320,16 +329,39 @@ describe('LlmRegistry', () => {
   });
 
   test('keys never appear in the export, in JSON or in inspect output', () => {
-    const r = new LlmRegistry({ env: { ANTHROPIC_API_KEY: 'sk-ant-secret-value-1234', OPENAI_API_KEY: 'sk-openai-secret-5678' }, config: { services: { x: { format: 'openai', base_url: 'http://h/v1', api_key: 'literal-secret-abcd' } } } });
-    const dumps = [JSON.stringify(r.export()), JSON.stringify(r.services()), inspect(r.services(), { depth: 10 }), inspect(r, { depth: 10 })].join('\n');
+    const r = new LlmRegistry({
+      env: { ANTHROPIC_API_KEY: 'sk-ant-secret-value-1234', OPENAI_API_KEY: 'sk-openai-secret-5678' },
+      config: { services: { x: { format: 'openai', base_url: 'http://h/v1', api_key: 'literal-secret-abcd' } } },
+    });
+    const dumps = [
+      JSON.stringify(r.export()),
+      JSON.stringify(r.services()),
+      inspect(r.services(), { depth: 10 }),
+      inspect(r, { depth: 10 }),
+    ].join('\n');
     assert.doesNotMatch(dumps, /secret|1234|5678|abcd/);
-    assert.equal(r.services().find((s) => s.name === 'x')!.apiKey!.reveal(), 'literal-secret-abcd');
+    assert.equal(
+      r
+        .services()
+        .find((s) => s.name === 'x')!
+        .apiKey!.reveal(),
+      'literal-secret-abcd',
+    );
   });
 
   test('a bad config is a clear error that does not quote the file', () => {
-    assert.throws(() => new LlmRegistry({ env: {}, config: { services: { y: { format: 'grpc' as 'openai', base_url: 'http://h' } } } }), /service 'y': format must be "anthropic" or "openai"/);
-    assert.throws(() => new LlmRegistry({ env: {}, config: { models: { m: { service: 'missing' } } } }), /model 'm': service must name a configured service/);
-    assert.throws(() => new LlmRegistry({ env: {}, configFile: '/nonexistent/llm.json' }), /cannot read LLM config \/nonexistent\/llm.json/);
+    assert.throws(
+      () => new LlmRegistry({ env: {}, config: { services: { y: { format: 'grpc' as 'openai', base_url: 'http://h' } } } }),
+      /service 'y': format must be "anthropic" or "openai"/,
+    );
+    assert.throws(
+      () => new LlmRegistry({ env: {}, config: { models: { m: { service: 'missing' } } } }),
+      /model 'm': service must name a configured service/,
+    );
+    assert.throws(
+      () => new LlmRegistry({ env: {}, configFile: '/nonexistent/llm.json' }),
+      /cannot read LLM config \/nonexistent\/llm.json/,
+    );
   });
 
   test('export lists services, families and models in the reference shape', () => {

@@ -73,16 +73,28 @@ async function rawSession(url: string): Promise<Record<string, string>> {
   const init = await fetch(url, {
     method: 'POST',
     headers: JSON_HEADERS,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
   });
   await init.text();
   const headers = { ...JSON_HEADERS, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': PROTOCOL };
-  await (await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+  await (
+    await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })
+  ).text();
   return headers;
 }
 
 function callTicks(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-  return fetch(url, { method: 'POST', headers, signal, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'streams.ticks', arguments: {} } }) });
+  return fetch(url, {
+    method: 'POST',
+    headers,
+    signal,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'streams.ticks', arguments: {} } }),
+  });
 }
 
 describe('MCP tool results are capped', { timeout: 20_000 }, () => {
@@ -109,8 +121,15 @@ describe('MCP tool results are capped', { timeout: 20_000 }, () => {
     assert.deepEqual(items.at(-1), { n: 1000 });
     const content = r.content as { type: string; text: string }[];
     assert.equal(content.length, 1001);
-    assert.match(content.at(-1)!.text, /^Truncated: the stream produced more than 1000 items \(the limit\); it was cancelled after 1000 items/);
-    assert.deepEqual(r._meta?.['plexus-hub/truncated'], { items: 1000, bytes: 7 * 9 + 8 * 90 + 9 * 900 + 10, reason: 'more than 1000 items (the limit)' });
+    assert.match(
+      content.at(-1)!.text,
+      /^Truncated: the stream produced more than 1000 items \(the limit\); it was cancelled after 1000 items/,
+    );
+    assert.deepEqual(r._meta?.['plexus-hub/truncated'], {
+      items: 1000,
+      bytes: 7 * 9 + 8 * 90 + 9 * 900 + 10,
+      reason: 'more than 1000 items (the limit)',
+    });
     assert.equal(r.isError, undefined);
     await eventually(() => finallies.many === 1);
   });
@@ -172,7 +191,9 @@ describe('an MCP tool call is cancelled when its client leaves', { timeout: 20_0
     const mcp = await serveMcpStdio(new DynamicHub().register(streams()), { input, output });
     const lines = createInterface({ input: output });
     const answered = new Promise((resolve) => lines.once('line', resolve));
-    input.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`);
+    input.write(
+      `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`,
+    );
     await answered;
     input.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
     const before = finallies.ticks;
@@ -187,17 +208,24 @@ describe('an MCP tool call is cancelled when its client leaves', { timeout: 20_0
 describe('hub mcp (stdio) exits on EOF and cancels running calls', { timeout: 30_000 }, () => {
   it('the producer of a running call runs its finally and the process exits', async () => {
     ensureBuilt();
-    const child = spawn(process.execPath, [`${repoRoot}bin/hub.js`, 'mcp', 'test/fixtures/endless.ts'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [`${repoRoot}bin/hub.js`, 'mcp', 'test/fixtures/endless.ts'], {
+      cwd: repoRoot,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const lines = createInterface({ input: child.stdout });
       const answered = new Promise((resolve) => lines.once('line', resolve));
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`);
+      child.stdin.write(
+        `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`,
+      );
       await answered;
       child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'endless.ticks', arguments: {} } })}\n`);
+      child.stdin.write(
+        `${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'endless.ticks', arguments: {} } })}\n`,
+      );
       await tick(300);
       child.stdin.end();
       const code = await Promise.race([exited, tick(8000).then(() => 'still running')]);

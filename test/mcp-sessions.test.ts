@@ -8,7 +8,12 @@ import { eventually, tick } from './helpers.js';
 
 const PROTOCOL = '2025-06-18';
 const ACCEPT_BOTH = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-const INITIALIZE = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+const INITIALIZE = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
 
 function slow() {
   return defineActivation({
@@ -48,7 +53,10 @@ async function open(url: string): Promise<{ status: number; headers: Record<stri
   await init.text();
   const id = init.headers.get('mcp-session-id');
   const headers = { ...ACCEPT_BOTH, 'mcp-session-id': id ?? '', 'mcp-protocol-version': PROTOCOL };
-  if (id) await (await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+  if (id)
+    await (
+      await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })
+    ).text();
   return { status: init.status, headers };
 }
 
@@ -65,11 +73,19 @@ describe('MCP HTTP sessions are bounded', { timeout: 30_000 }, () => {
     try {
       for (let i = 0; i < 50; i++) {
         // The SDK answers 406 when the client does not accept an event stream.
-        const r = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: INITIALIZE });
+        const r = await fetch(server.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: INITIALIZE,
+        });
         assert.equal(r.status, 406);
         await r.text();
       }
-      const bad = await fetch(server.url, { method: 'POST', headers: ACCEPT_BOTH, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: 42 } }) });
+      const bad = await fetch(server.url, {
+        method: 'POST',
+        headers: ACCEPT_BOTH,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: 42 } }),
+      });
       await bad.text();
       assert.equal(bad.status, 400);
       // Only the shared tool catalog listens to the hub.
@@ -90,7 +106,11 @@ describe('MCP HTTP sessions are bounded', { timeout: 30_000 }, () => {
       const idle = await open(server.url);
       const busy = await open(server.url);
       // A long tool call keeps its session in use past the idle timeout.
-      const call = fetch(server.url, { method: 'POST', headers: busy.headers, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'slow.forever', arguments: {} } }) });
+      const call = fetch(server.url, {
+        method: 'POST',
+        headers: busy.headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'slow.forever', arguments: {} } }),
+      });
       const running = await call;
       assert.equal(running.status, 200);
       await tick(1800);
@@ -116,12 +136,21 @@ describe('MCP HTTP sessions are bounded', { timeout: 30_000 }, () => {
       for (const s of [first, third, fourth]) assert.equal(await ping(server.url, s.headers), 200);
       // Every session busy with a running call: no room.
       const calls = await Promise.all(
-        [first, third, fourth].map((s) => fetch(server.url, { method: 'POST', headers: s.headers, body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'slow.forever', arguments: {} } }) })),
+        [first, third, fourth].map((s) =>
+          fetch(server.url, {
+            method: 'POST',
+            headers: s.headers,
+            body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'slow.forever', arguments: {} } }),
+          }),
+        ),
       );
       const refused = await fetch(server.url, { method: 'POST', headers: ACCEPT_BOTH, body: INITIALIZE });
       assert.equal(refused.status, 503);
       assert.equal(refused.headers.get('retry-after'), '5');
-      assert.match(((await refused.json()) as { error: { message: string } }).error.message, /^Too many MCP sessions: 3 are open and busy \(the limit\)/);
+      assert.match(
+        ((await refused.json()) as { error: { message: string } }).error.message,
+        /^Too many MCP sessions: 3 are open and busy \(the limit\)/,
+      );
       await Promise.all(calls.map((c) => c.body!.cancel()));
     } finally {
       await server.close();

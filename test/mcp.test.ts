@@ -55,7 +55,17 @@ describe('MCP bridge over streamable HTTP (official SDK client)', () => {
   it('lists every method at every depth as a tool, with schemas and the dotted path as title', async () => {
     const { tools } = await client.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
-    for (const n of ['echo.echo', 'echo.once', 'health.check', 'solar.observe', 'solar.earth.info', 'solar.earth.luna.info', 'plexus.call', 'plexus.schema', 'plexus.hash']) {
+    for (const n of [
+      'echo.echo',
+      'echo.once',
+      'health.check',
+      'solar.observe',
+      'solar.earth.info',
+      'solar.earth.luna.info',
+      'plexus.call',
+      'plexus.schema',
+      'plexus.hash',
+    ]) {
       assert.ok(byName.has(n), `tool ${n}`);
     }
     const echo = byName.get('echo.echo')!;
@@ -78,10 +88,18 @@ describe('MCP bridge over streamable HTTP (official SDK client)', () => {
 
   it('streams: each item arrives as a progress notification; the result carries all items', async () => {
     const progress: Progress[] = [];
-    const r = await client.callTool({ name: 'echo.echo', arguments: { message: 'hi', count: 3 } }, undefined, { onprogress: (p) => progress.push(p) });
-    assert.deepEqual((r.structuredContent as any).items.map((i: any) => i.seq), [1, 2, 3]);
+    const r = await client.callTool({ name: 'echo.echo', arguments: { message: 'hi', count: 3 } }, undefined, {
+      onprogress: (p) => progress.push(p),
+    });
+    assert.deepEqual(
+      (r.structuredContent as any).items.map((i: any) => i.seq),
+      [1, 2, 3],
+    );
     assert.equal((r.content as any[]).length, 3);
-    assert.deepEqual(progress.map((p) => p.progress), [1, 2, 3]);
+    assert.deepEqual(
+      progress.map((p) => p.progress),
+      [1, 2, 3],
+    );
     assert.deepEqual(JSON.parse(progress[0]!.message!), { message: 'hi', seq: 1 });
   });
 
@@ -143,13 +161,24 @@ describe('MCP bridge over streamable HTTP (official SDK client)', () => {
     assert.ok(tools.every((t) => !t.name.includes('.')));
     const luna = tools.find((t) => t.title === 'solar.earth.luna.info')!;
     assert.equal(luna.name, 'solar_earth_luna_info');
-    assert.equal(((await desktop.callTool({ name: 'echo_once', arguments: { message: 'u' } })).structuredContent as any).result.message, 'u');
-    assert.equal(((await desktop.callTool({ name: 'echo.once', arguments: { message: 'd' } })).structuredContent as any).result.message, 'd');
+    assert.equal(
+      ((await desktop.callTool({ name: 'echo_once', arguments: { message: 'u' } })).structuredContent as any).result.message,
+      'u',
+    );
+    assert.equal(
+      ((await desktop.callTool({ name: 'echo.once', arguments: { message: 'd' } })).structuredContent as any).result.message,
+      'd',
+    );
     await desktop.close();
   });
 
   it('rejects a foreign Host or Origin (DNS-rebinding protection) and unknown sessions', async () => {
-    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    };
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     const { request } = await import('node:http');
     const post = (extra: Record<string, string>) =>
@@ -189,25 +218,35 @@ describe('MCP on the hub serve port', () => {
 
 describe('hub mcp over stdio (spawned child process)', () => {
   it('lists, calls unary and streaming tools, with progress', async () => {
-    const transport = new StdioClientTransport({ command: process.execPath, args: [`${root}bin/hub.js`, 'mcp', 'test/fixtures/kitchen.ts'], cwd: root, stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [`${root}bin/hub.js`, 'mcp', 'test/fixtures/kitchen.ts'],
+      cwd: root,
+      stderr: 'pipe',
+    });
     const client = new Client({ name: 'stdio-test', version: '1.0.0' });
     await client.connect(transport);
     try {
-    const { tools } = await client.listTools();
-    assert.ok(tools.some((t) => t.name === 'kitchen.everything'));
-    assert.ok(tools.some((t) => t.name === 'solar.earth.luna.info'));
-    assert.equal(((await client.callTool({ name: 'echo.once', arguments: { message: 'stdio' } })).structuredContent as any).result.message, 'stdio');
-    const progress: Progress[] = [];
-    const r = await client.callTool({ name: 'echo.echo', arguments: { message: 's', count: 2 } }, undefined, { onprogress: (p) => progress.push(p) });
-    assert.equal((r.structuredContent as any).items.length, 2);
-    // Over a pipe the SDK client may drop progress read together with the result (typescript-sdk#2580).
-    assert.ok(progress.length >= 1 && progress.length <= 2);
-    progress.forEach((p, i) => {
-      assert.equal(p.progress, i + 1);
-      assert.equal(JSON.parse(p.message!).seq, p.progress);
-    });
-    const bad = await client.callTool({ name: 'echo.once', arguments: {} });
-    assert.equal(bad.isError, true);
+      const { tools } = await client.listTools();
+      assert.ok(tools.some((t) => t.name === 'kitchen.everything'));
+      assert.ok(tools.some((t) => t.name === 'solar.earth.luna.info'));
+      assert.equal(
+        ((await client.callTool({ name: 'echo.once', arguments: { message: 'stdio' } })).structuredContent as any).result.message,
+        'stdio',
+      );
+      const progress: Progress[] = [];
+      const r = await client.callTool({ name: 'echo.echo', arguments: { message: 's', count: 2 } }, undefined, {
+        onprogress: (p) => progress.push(p),
+      });
+      assert.equal((r.structuredContent as any).items.length, 2);
+      // Over a pipe the SDK client may drop progress read together with the result (typescript-sdk#2580).
+      assert.ok(progress.length >= 1 && progress.length <= 2);
+      progress.forEach((p, i) => {
+        assert.equal(p.progress, i + 1);
+        assert.equal(JSON.parse(p.message!).seq, p.progress);
+      });
+      const bad = await client.callTool({ name: 'echo.once', arguments: {} });
+      assert.equal(bad.isError, true);
     } finally {
       await client.close();
     }

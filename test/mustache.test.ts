@@ -45,10 +45,22 @@ describe('mustache', () => {
 
   it('register_template returns TemplateInfo; registering again keeps id and created_at and updates the source', async () => {
     const first = await s.ok('register_template', { plugin_id: ECHO, method: 'echo', name: 'default', template: '{{message}}' });
-    assert.deepEqual(first, { id: first.id, plugin_id: ECHO, method: 'echo', name: 'default', created_at: s.seconds(), updated_at: s.seconds() });
+    assert.deepEqual(first, {
+      id: first.id,
+      plugin_id: ECHO,
+      method: 'echo',
+      name: 'default',
+      created_at: s.seconds(),
+      updated_at: s.seconds(),
+    });
     assert.match(first.id, /^[0-9a-f-]{36}$/);
     s.advance(3000);
-    const second = await s.ok('register_template', { plugin_id: ECHO.toUpperCase(), method: 'echo', name: 'default', template: '#{{seq}} {{message}}' });
+    const second = await s.ok('register_template', {
+      plugin_id: ECHO.toUpperCase(),
+      method: 'echo',
+      name: 'default',
+      template: '#{{seq}} {{message}}',
+    });
     assert.deepEqual(second, { ...first, updated_at: first.updated_at + 3 });
     assert.equal(await s.ok('get_template', { plugin_id: ECHO, method: 'echo', name: 'default' }), '#{{seq}} {{message}}');
   });
@@ -65,34 +77,65 @@ describe('mustache', () => {
   it('render escapes exactly & < > " \' (as the Rust crate), leaves / ` = alone, and {{{x}}} / {{&x}} raw', async () => {
     await s.ok('register_template', { plugin_id: ECHO, method: 'echo', name: 'default', template: '{{text}}|{{{text}}}|{{&text}}' });
     const out = await s.ok('render', { plugin_id: ECHO, method: 'echo', value: { text: `<a href="/x?y=1&z='2'">\`</a>` } });
-    assert.equal(out, `&lt;a href=&quot;/x?y=1&amp;z=&#39;2&#39;&quot;&gt;\`&lt;/a&gt;|<a href="/x?y=1&z='2'">\`</a>|<a href="/x?y=1&z='2'">\`</a>`);
+    assert.equal(
+      out,
+      `&lt;a href=&quot;/x?y=1&amp;z=&#39;2&#39;&quot;&gt;\`&lt;/a&gt;|<a href="/x?y=1&z='2'">\`</a>|<a href="/x?y=1&z='2'">\`</a>`,
+    );
   });
 
   it('render: sections over arrays and objects, false and empty skip, missing keys empty, numbers as decimals, named templates', async () => {
-    const template = '{{title}}:{{#items}} [{{name}}={{n}}]{{/items}}{{#flag}} never{{/flag}}{{#none}} never{{/none}}{{^none}} (no none){{/none}} {{#owner}}{{who}}{{/owner}}{{missing}}.';
+    const template =
+      '{{title}}:{{#items}} [{{name}}={{n}}]{{/items}}{{#flag}} never{{/flag}}{{#none}} never{{/none}}{{^none}} (no none){{/none}} {{#owner}}{{who}}{{/owner}}{{missing}}.';
     await s.ok('register_template', { plugin_id: ECHO, method: 'echo', name: 'verbose', template });
-    const value = { title: 'List', items: [{ name: 'a', n: 1 }, { name: 'b', n: 2.5 }], flag: false, none: [], owner: { who: 'ada' } };
-    assert.equal(await s.ok('render', { plugin_id: ECHO, method: 'echo', template_name: 'verbose', value }), 'List: [a=1] [b=2.5] (no none) ada.');
-    assert.equal(await s.code('render', { plugin_id: ECHO, method: 'echo', value }), 'mustache.template_not_found', 'the default name is "default"');
+    const value = {
+      title: 'List',
+      items: [
+        { name: 'a', n: 1 },
+        { name: 'b', n: 2.5 },
+      ],
+      flag: false,
+      none: [],
+      owner: { who: 'ada' },
+    };
+    assert.equal(
+      await s.ok('render', { plugin_id: ECHO, method: 'echo', template_name: 'verbose', value }),
+      'List: [a=1] [b=2.5] (no none) ada.',
+    );
+    assert.equal(
+      await s.code('render', { plugin_id: ECHO, method: 'echo', value }),
+      'mustache.template_not_found',
+      'the default name is "default"',
+    );
     await s.ok('register_template', { plugin_id: ECHO, method: 'echo', name: 'default', template: '{{.}}' });
     assert.equal(await s.ok('render', { plugin_id: ECHO, method: 'echo', template_name: null, value: 'plain' }), 'plain');
   });
 
   it('render errors: unknown template (the reference message), bad plugin_id, missing value', async () => {
     const r = await s.call('render', { plugin_id: ECHO, method: 'once', template_name: 'compact', value: {} });
-    assert.deepEqual(r.error, { code: 'mustache.template_not_found', message: `Template not found: plugin=${ECHO}, method=once, name=compact` });
+    assert.deepEqual(r.error, {
+      code: 'mustache.template_not_found',
+      message: `Template not found: plugin=${ECHO}, method=once, name=compact`,
+    });
     assert.equal(await s.code('render', { plugin_id: 'x', method: 'once', value: {} }), '-32602');
     await s.ok('register_template', { plugin_id: ECHO, method: 'once', name: 'default', template: '{{message}}' });
     assert.equal(await s.code('render', { plugin_id: ECHO, method: 'once' }), '-32602');
   });
 
   it('list_templates: one plugin, ordered by method then name', async () => {
-    for (const [method, name] of [['once', 'b'], ['echo', 'z'], ['once', 'a'], ['echo', 'default']]) {
+    for (const [method, name] of [
+      ['once', 'b'],
+      ['echo', 'z'],
+      ['once', 'a'],
+      ['echo', 'default'],
+    ]) {
       await s.ok('register_template', { plugin_id: ECHO, method, name, template: name });
     }
     await s.ok('register_template', { plugin_id: OTHER, method: 'info', name: 'default', template: '{{name}}' });
     const list = await s.ok('list_templates', { plugin_id: ECHO });
-    assert.deepEqual(list.map((t: { method: string; name: string }) => `${t.method}/${t.name}`), ['echo/default', 'echo/z', 'once/a', 'once/b']);
+    assert.deepEqual(
+      list.map((t: { method: string; name: string }) => `${t.method}/${t.name}`),
+      ['echo/default', 'echo/z', 'once/a', 'once/b'],
+    );
     assert.equal(list[0].template, undefined, 'infos carry no source');
     assert.equal(await s.code('list_templates', { plugin_id: 'nope' }), '-32602');
   });
@@ -101,7 +144,10 @@ describe('mustache', () => {
     await s.ok('register_template', { plugin_id: ECHO, method: 'echo', name: 'default', template: 'T {{message}}' });
     assert.equal(await s.ok('get_template', { plugin_id: ECHO, method: 'echo', name: 'default' }), 'T {{message}}');
     const r = await s.call('get_template', { plugin_id: ECHO, method: 'echo', name: 'nope' });
-    assert.deepEqual(r.error, { code: 'mustache.template_not_found', message: `Template not found: plugin=${ECHO}, method=echo, name=nope` });
+    assert.deepEqual(r.error, {
+      code: 'mustache.template_not_found',
+      message: `Template not found: plugin=${ECHO}, method=echo, name=nope`,
+    });
     assert.equal(await s.code('get_template', { plugin_id: ECHO, method: 'echo' }), '-32602');
   });
 

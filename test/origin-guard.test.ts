@@ -12,7 +12,10 @@ import { builtinActivations } from '../activations/index.js';
 
 /** Opens a WebSocket with chosen Host/Origin headers; resolves with 101 or the refusal's status. */
 function upgrade(port: number, headers: { host?: string; origin?: string }): Promise<number> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}`, { headers: headers.host ? { host: headers.host } : {}, ...(headers.origin ? { origin: headers.origin } : {}) });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`, {
+    headers: headers.host ? { host: headers.host } : {},
+    ...(headers.origin ? { origin: headers.origin } : {}),
+  });
   return new Promise((resolve) => {
     ws.once('open', () => {
       ws.close();
@@ -25,13 +28,27 @@ function upgrade(port: number, headers: { host?: string; origin?: string }): Pro
 
 /** POSTs an initialize to /mcp with chosen headers; resolves with the status and body. */
 function postMcp(port: number, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+  });
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/mcp',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -55,7 +72,11 @@ describe('Host and Origin checks', { timeout: 20_000 }, () => {
       assert.equal(await upgrade(port, { host: `evil.example:${port}` }), 403);
       assert.equal(await upgrade(port, { origin: 'http://evil.example' }), 403);
       assert.equal(await upgrade(port, { origin: 'null' }), 403);
-      assert.equal(await upgrade(port, { origin: `http://127.0.0.1:${port}` }), 101, 'the server’s own pages (the explorer) are same-origin');
+      assert.equal(
+        await upgrade(port, { origin: `http://127.0.0.1:${port}` }),
+        101,
+        'the server’s own pages (the explorer) are same-origin',
+      );
       assert.equal((await postMcp(port, { origin: 'http://evil.example' })).status, 403);
     } finally {
       await close();

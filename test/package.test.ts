@@ -63,7 +63,10 @@ function installTarball(project: string, tarball: string): void {
   execFileSync('tar', ['-xzf', tarball, '-C', modules]);
   const pkgDir = join(modules, 'plexus-hub');
   renameSync(join(modules, 'package'), pkgDir);
-  const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; bin: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    bin: Record<string, string>;
+  };
   for (const dep of Object.keys(manifest.dependencies)) {
     const link = join(modules, dep);
     mkdirSync(dirname(link), { recursive: true });
@@ -93,15 +96,30 @@ describe('the packed package, installed into a fresh project', { timeout: 90_000
   before(async () => {
     ensureBuilt();
     project = mkdtempSync(join(tmpdir(), 'plexus-user-'));
-    const { stdout } = await run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', project], { cwd: repoRoot });
+    const { stdout } = await run(
+      process.platform === 'win32' ? 'npm.cmd' : 'npm',
+      ['pack', '--ignore-scripts', '--json', '--pack-destination', project],
+      { cwd: repoRoot },
+    );
     const tarball = join(project, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-notes', version: '1.0.0', private: true, type: 'module', dependencies: { 'plexus-hub': `file:${tarball}` } }, null, 2));
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify(
+        { name: 'my-notes', version: '1.0.0', private: true, type: 'module', dependencies: { 'plexus-hub': `file:${tarball}` } },
+        null,
+        2,
+      ),
+    );
     installTarball(project, tarball);
     mkdirSync(join(project, 'src'));
     writeFileSync(join(project, 'src', 'notes.ts'), NOTES);
     assert.ok(!existsSync(join(project, 'tsconfig.json')));
 
-    server = spawn(NPX, ['--no', 'hub', 'serve', 'src/notes.ts', '--port', '0'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    server = spawn(NPX, ['--no', 'hub', 'serve', 'src/notes.ts', '--port', '0'], {
+      cwd: project,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stderr = '';
     server.stderr!.on('data', (d) => (stderr += d));
     url = await new Promise<string>((resolve, reject) => {
@@ -124,7 +142,13 @@ describe('the packed package, installed into a fresh project', { timeout: 90_000
     assert.equal(one.code, 0, one.stderr);
     assert.deepEqual(JSON.parse(one.stdout), { id: 1, text: 'first', tags: ['a'] });
     const list = await npx(['call', 'notes.list', '--raw', '--url', url]);
-    assert.deepEqual(list.stdout.trim().split('\n').map((l) => JSON.parse(l).type), ['progress', 'data', 'data', 'done']);
+    assert.deepEqual(
+      list.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).type),
+      ['progress', 'data', 'data', 'done'],
+    );
     // The user's PlexusError is the framework's own class: one copy per process.
     const missing = await npx(['call', 'notes.get', '--id', '7', '--url', url]);
     assert.equal(missing.code, 1);
@@ -141,7 +165,9 @@ describe('the packed package, installed into a fresh project', { timeout: 90_000
 
   it('npx hub mcp (stdio): tools from the user module; the PlexusError message arrives as is', async () => {
     const client = new Client({ name: 'package-test', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: NPX, args: ['--no', 'hub', 'mcp', 'src/notes.ts'], cwd: project, stderr: 'pipe' }));
+    await client.connect(
+      new StdioClientTransport({ command: NPX, args: ['--no', 'hub', 'mcp', 'src/notes.ts'], cwd: project, stderr: 'pipe' }),
+    );
     try {
       const { tools } = await client.listTools();
       assert.ok(tools.some((t) => t.name === 'notes.get'));

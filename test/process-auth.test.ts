@@ -5,7 +5,16 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamicHub, HubAuth, parseGrant, PlexusClient, serveWebSocket, TokenStore, type PlexusServer, type StreamItem } from '../src/index.js';
+import {
+  DynamicHub,
+  HubAuth,
+  parseGrant,
+  PlexusClient,
+  serveWebSocket,
+  TokenStore,
+  type PlexusServer,
+  type StreamItem,
+} from '../src/index.js';
 import { Arbor } from '../activations/arbor/index.js';
 import { Bash } from '../activations/bash.js';
 import { ClaudeCode } from '../activations/claudecode/index.js';
@@ -29,7 +38,11 @@ describe('bash and claudecode are unreachable without an execute grant naming th
   };
   const auth = new HubAuth({ hub: 'plexus', dataDir: join(dir, 'auth'), limiter: { burst: 1000 } });
   const arbor = new Arbor({ database: ':memory:', sweepIntervalMs: 0 });
-  const claudecode = new ClaudeCode({ arbor, claudePath: writeFakeClaude(dir), env: { PATH: process.env.PATH ?? '', FAKE_CLAUDE_LOG: LOG } });
+  const claudecode = new ClaudeCode({
+    arbor,
+    claudePath: writeFakeClaude(dir),
+    env: { PATH: process.env.PATH ?? '', FAKE_CLAUDE_LOG: LOG },
+  });
   const hub = new DynamicHub('plexus', { auth }).register(new Bash({ cwd: dir }), arbor, claudecode);
   let server: PlexusServer;
   before(async () => {
@@ -54,12 +67,19 @@ describe('bash and claudecode are unreachable without an execute grant naming th
     }
   }
   const refused = (items: StreamItem[]) => {
-    assert.deepEqual(items.map((i) => i.type), ['error']);
+    assert.deepEqual(
+      items.map((i) => i.type),
+      ['error'],
+    );
     assert.match((items[0] as { message: string }).message, /not found|Forbidden/);
   };
 
   it('bash.execute: refused for a storage grant, a read grant and a wildcard; runs with its own grant', async () => {
-    for (const [who, token] of [['storage', tokens.storage], ['reader', tokens.reader], ['wild', tokens.wild]] as const) {
+    for (const [who, token] of [
+      ['storage', tokens.storage],
+      ['reader', tokens.reader],
+      ['wild', tokens.wild],
+    ] as const) {
       const marker = join(dir, `ran-${who}`);
       refused(await as(token, 'bash.execute', { command: `touch ${marker}` }));
       assert.equal(existsSync(marker), false, `${who}: nothing ran`);

@@ -54,7 +54,9 @@ class Raw {
     const sub = this.frames.find((f) => f.id === id).result;
     const mine = () => this.frames.filter((f) => f.params?.subscription === sub).map((f) => f.params.result);
     await eventually(() => mine().some((i) => i.type === 'done'), 10_000);
-    return mine().filter((i) => i.type === 'data').map((i) => i.content);
+    return mine()
+      .filter((i) => i.type === 'data')
+      .map((i) => i.content);
   }
 }
 
@@ -96,7 +98,10 @@ describe('hub serve --with bash,claudecode', { skip: SKIP_NO_PROC }, () => {
       assert.equal(created.type, 'created');
       c.call(2, 'claudecode.chat', { name: 'cli', prompt: 'hello there' });
       const events = await c.contents(2);
-      assert.deepEqual(events.map((e) => e.type), ['start', 'content', 'content', 'content', 'complete']);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['start', 'content', 'content', 'content', 'complete'],
+      );
       c.call(3, 'arbor.tree_render', { tree_id: created.head.tree_id });
       assert.match((await c.contents(3))[0].render, /you said: hello there/);
       c.ws.close();

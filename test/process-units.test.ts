@@ -17,11 +17,48 @@ describe('LineSplitter', () => {
 describe('claudecode argv', () => {
   it('follows the reference order, fork only with resume, the prompt after --', () => {
     assert.deepEqual(buildArgs({ model: 'opus', prompt: '-rf', forkSession: true }), [
-      '--output-format', 'stream-json', '--include-partial-messages', '--verbose', '--print', '--model', 'opus', '--', '-rf',
+      '--output-format',
+      'stream-json',
+      '--include-partial-messages',
+      '--verbose',
+      '--print',
+      '--model',
+      'opus',
+      '--',
+      '-rf',
     ]);
-    assert.deepEqual(buildArgs({ model: 'haiku', prompt: 'p', resume: 's', forkSession: true, maxTurns: 3, systemPrompt: 'sys', permissionPromptTool: 't', allowedTools: ['A', 'B'], mcpConfigFile: '/m.json' }).slice(5), [
-      '--resume', 's', '--fork-session', '--model', 'haiku', '--max-turns', '3', '--system-prompt', 'sys', '--permission-prompt-tool', 't', '--allowedTools', 'A,B', '--mcp-config', '/m.json', '--', 'p',
-    ]);
+    assert.deepEqual(
+      buildArgs({
+        model: 'haiku',
+        prompt: 'p',
+        resume: 's',
+        forkSession: true,
+        maxTurns: 3,
+        systemPrompt: 'sys',
+        permissionPromptTool: 't',
+        allowedTools: ['A', 'B'],
+        mcpConfigFile: '/m.json',
+      }).slice(5),
+      [
+        '--resume',
+        's',
+        '--fork-session',
+        '--model',
+        'haiku',
+        '--max-turns',
+        '3',
+        '--system-prompt',
+        'sys',
+        '--permission-prompt-tool',
+        't',
+        '--allowedTools',
+        'A,B',
+        '--mcp-config',
+        '/m.json',
+        '--',
+        'p',
+      ],
+    );
   });
 });
 
@@ -40,11 +77,28 @@ describe('TurnParser', () => {
 
   it('a tool input cut off mid-JSON is {} and the call is still reported once', () => {
     const p = new TurnParser();
-    p.push(line({ type: 'stream_event', event: { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 't', name: 'Read', input: {} } } }));
-    p.push(line({ type: 'stream_event', event: { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"pa' } } }));
+    p.push(
+      line({
+        type: 'stream_event',
+        event: { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 't', name: 'Read', input: {} } },
+      }),
+    );
+    p.push(
+      line({
+        type: 'stream_event',
+        event: { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"pa' } },
+      }),
+    );
     const [use] = p.push(line({ type: 'stream_event', event: { type: 'content_block_stop', index: 1 } }));
-    assert.deepEqual(use, { kind: 'event', event: { type: 'tool_use', tool_name: 'Read', tool_use_id: 't', input: {} }, node: { type: 'content_tool_use', id: 't', name: 'Read', input: {} } });
-    assert.deepEqual(p.push(line({ type: 'assistant', message: { content: [{ type: 'tool_use', id: 't', name: 'Read', input: { path: 'x' } }] } })), []);
+    assert.deepEqual(use, {
+      kind: 'event',
+      event: { type: 'tool_use', tool_name: 'Read', tool_use_id: 't', input: {} },
+      node: { type: 'content_tool_use', id: 't', name: 'Read', input: {} },
+    });
+    assert.deepEqual(
+      p.push(line({ type: 'assistant', message: { content: [{ type: 'tool_use', id: 't', name: 'Read', input: { path: 'x' } }] } })),
+      [],
+    );
   });
 
   it('assistant text is used when nothing was streamed, and only then', () => {

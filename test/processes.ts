@@ -23,7 +23,9 @@ export async function assertGone(pids: readonly number[], ms = 5000): Promise<vo
 }
 
 function pids(): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number);
 }
 
 /** Running processes whose environment holds `PLEXUS_TEST_MARK=<mark>`. */

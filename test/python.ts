@@ -32,7 +32,12 @@ export const python: { path?: string; skip?: string } = (() => {
 })();
 
 /** Runs a Python program; resolves with its output, rejects with stderr in the message. */
-export async function runPython(file: string, args: string[], cwd: string, timeoutMs = 60_000): Promise<{ stdout: string; stderr: string }> {
+export async function runPython(
+  file: string,
+  args: string[],
+  cwd: string,
+  timeoutMs = 60_000,
+): Promise<{ stdout: string; stderr: string }> {
   try {
     return await run(python.path!, [file, ...args], { cwd, timeout: timeoutMs, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
   } catch (e) {
@@ -43,7 +48,10 @@ export async function runPython(file: string, args: string[], cwd: string, timeo
 
 /** `pyright --strict` over a directory (Python 3.11 semantics); fails with its report. */
 export async function pyrightStrict(dir: string): Promise<void> {
-  writeFileSync(join(dir, 'pyrightconfig.json'), `${JSON.stringify({ typeCheckingMode: 'strict', pythonVersion: '3.11', reportMissingModuleSource: false })}\n`);
+  writeFileSync(
+    join(dir, 'pyrightconfig.json'),
+    `${JSON.stringify({ typeCheckingMode: 'strict', pythonVersion: '3.11', reportMissingModuleSource: false })}\n`,
+  );
   try {
     await run(process.execPath, [PYRIGHT, '-p', join(dir, 'pyrightconfig.json')], { cwd: dir, timeout: 120_000 });
   } catch (e) {

@@ -8,8 +8,15 @@ import { collect, contents, errorOf } from './helpers.js';
 function recordingGuard() {
   const seen: { principal: unknown; at: string; path: string; final: boolean; method?: string }[] = [];
   const guard = (check: AccessCheck): void => {
-    seen.push({ principal: check.principal, at: check.at.join('.'), path: check.path, final: check.final, ...(check.method ? { method: check.method.name } : {}) });
-    if (check.principal === 'mallory' && check.at.join('.') === 'solar.earth') throw new PlexusError(ErrorCode.Forbidden, 'Forbidden: solar.earth');
+    seen.push({
+      principal: check.principal,
+      at: check.at.join('.'),
+      path: check.path,
+      final: check.final,
+      ...(check.method ? { method: check.method.name } : {}),
+    });
+    if (check.principal === 'mallory' && check.at.join('.') === 'solar.earth')
+      throw new PlexusError(ErrorCode.Forbidden, 'Forbidden: solar.earth');
   };
   return { seen, guard };
 }
@@ -32,13 +39,23 @@ describe('router: the access-check seam', () => {
     assert.equal(seen.length, 4);
   });
 
-  it('a refusal ends the call with the guard\'s error, before params are validated and without running the method', async () => {
+  it("a refusal ends the call with the guard's error, before params are validated and without running the method", async () => {
     const { guard } = recordingGuard();
     let ran = false;
     const hub = new DynamicHub('plexus', { guard }).register(
       defineActivation({
         namespace: 'solar',
-        children: () => [defineActivation({ namespace: 'earth', methods: { dig: { params: { type: 'object', properties: { depth: { type: 'number' } }, required: ['depth'] }, handler: () => (ran = true) } } })],
+        children: () => [
+          defineActivation({
+            namespace: 'earth',
+            methods: {
+              dig: {
+                params: { type: 'object', properties: { depth: { type: 'number' } }, required: ['depth'] },
+                handler: () => (ran = true),
+              },
+            },
+          }),
+        ],
       }),
     );
     const refused = await collect(hub.call('solar.earth.dig', { depth: 'deep' }, { principal: 'mallory' }));
@@ -106,7 +123,13 @@ describe('router: mounted children', () => {
     assert.equal(data.type === 'data' && data.content_type, 'far.solar.earth.luna.info');
     assert.deepEqual(data.metadata.provenance, ['far']);
     // The mounted hub checks its own hops (it has no guard here); this hub's guard stops at the mount.
-    assert.deepEqual(seen.map((s) => [s.at, s.final, s.principal]), [['', false, 'alice'], ['far', true, 'alice']]);
+    assert.deepEqual(
+      seen.map((s) => [s.at, s.final, s.principal]),
+      [
+        ['', false, 'alice'],
+        ['far', true, 'alice'],
+      ],
+    );
     // The mounted hub validates its own params and reports its own errors.
     const bad = await collect(hub.call('far.echo.once', {}));
     assert.equal(errorOf(bad)!.message, "Invalid params: missing required param 'message'");

@@ -78,7 +78,8 @@ class RecordingSink implements MessageSink {
   }
 }
 
-const call = (id: number, method: string, params: object = {}) => JSON.stringify({ jsonrpc: '2.0', id, method: 'plexus.call', params: { method, params } });
+const call = (id: number, method: string, params: object = {}) =>
+  JSON.stringify({ jsonrpc: '2.0', id, method: 'plexus.call', params: { method, params } });
 
 describe('RpcSession in process', () => {
   it('answers a call: subscription id, then data and done', async () => {
@@ -87,7 +88,10 @@ describe('RpcSession in process', () => {
     session.receive(call(1, 't.one'));
     await eventually(() => sink.items(1).some((i) => i.type === 'done'));
     assert.deepEqual(sink.answer(1), { jsonrpc: '2.0', id: 1, result: 1 });
-    assert.deepEqual(sink.items(1).map((i) => i.type), ['data', 'done']);
+    assert.deepEqual(
+      sink.items(1).map((i) => i.type),
+      ['data', 'done'],
+    );
     assert.equal(sink.items(1)[0]!.content, 1);
     assert.equal(session.activeStreams, 0);
   });
@@ -168,14 +172,29 @@ describe('RpcSession in process', () => {
 
   it('holds items while the sink is congested and sends them when it drains', async () => {
     const sink = new RecordingSink();
-    const session = new RpcSession(hubWith({ three: { streaming: true, handler: function* () { yield 1; yield 2; yield 3; } } }), sink);
+    const session = new RpcSession(
+      hubWith({
+        three: {
+          streaming: true,
+          handler: function* () {
+            yield 1;
+            yield 2;
+            yield 3;
+          },
+        },
+      }),
+      sink,
+    );
     sink.congest();
     session.receive(call(1, 't.three'));
     await tick(20);
     assert.deepEqual(sink.items(1), [], 'nothing is sent into a congested sink');
     sink.relieve();
     await eventually(() => sink.items(1).length === 4);
-    assert.deepEqual(sink.items(1).map((i) => i.content ?? i.type), [1, 2, 3, 'done']);
+    assert.deepEqual(
+      sink.items(1).map((i) => i.content ?? i.type),
+      [1, 2, 3, 'done'],
+    );
   });
 
   it('answers protocol errors without throwing', () => {
@@ -197,14 +216,24 @@ describe('serveStdio in process', () => {
     const output = new PassThrough();
     let text = '';
     output.on('data', (chunk) => (text += chunk));
-    const lines = () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
-    const served = serveStdio(hubWith({ slow: { streaming: true, handler: g.handler }, one: { handler: () => 'hi' } }), { input, output, maxFrameBytes: 200 });
+    const lines = () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, any>);
+    const served = serveStdio(hubWith({ slow: { streaming: true, handler: g.handler }, one: { handler: () => 'hi' } }), {
+      input,
+      output,
+      maxFrameBytes: 200,
+    });
     let ended = false;
     void served.then(() => (ended = true));
     input.write(`${call(1, 't.one')}\n\n${call(2, 't.slow')}\n`);
     input.write(`${JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'x'.repeat(300) })}\n`);
     await eventually(() => lines().some((m) => m.params?.result?.content === 'hi'));
-    await eventually(() => lines().some((m) => m.error?.message === 'Invalid request: message is larger than 200 bytes (the limit); it was skipped'));
+    await eventually(() =>
+      lines().some((m) => m.error?.message === 'Invalid request: message is larger than 200 bytes (the limit); it was skipped'),
+    );
     input.end();
     await tick(20);
     assert.equal(ended, false, 'a running stream holds the server open after the input ended');
@@ -212,7 +241,9 @@ describe('serveStdio in process', () => {
     g.end();
     await served;
     const sub = lines().find((m) => m.id === 2)!.result as number;
-    const items = lines().filter((m) => m.params?.subscription === sub).map((m) => m.params.result.content ?? m.params.result.type);
+    const items = lines()
+      .filter((m) => m.params?.subscription === sub)
+      .map((m) => m.params.result.content ?? m.params.result.type);
     assert.deepEqual(items, [1, 'done']);
   });
 });
@@ -231,10 +262,20 @@ describe('serveMcpStdio in process', () => {
         buffer = buffer.slice(nl + 1);
       }
     });
-    const hub = hubWith({ add: { params: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] }, returns: { type: 'number' }, handler: ({ a, b }) => (a as number) + (b as number) } });
+    const hub = hubWith({
+      add: {
+        params: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] },
+        returns: { type: 'number' },
+        handler: ({ a, b }) => (a as number) + (b as number),
+      },
+    });
     const server = await serveMcpStdio(hub, { input, output, toolNames: 'dotted' });
     const send = (m: object) => input.write(`${JSON.stringify({ jsonrpc: '2.0', ...m })}\n`);
-    send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
+    send({
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } },
+    });
     await eventually(() => messages.some((m) => m.id === 1));
     send({ method: 'notifications/initialized' });
     send({ id: 2, method: 'tools/list' });

@@ -14,9 +14,12 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 const typesFile = join(tmp, 'types.ts');
 const moduleFile = join(tmp, 'svc.ts');
 writeFileSync(typesFile, 'export interface Out { n: number }\n');
-writeFileSync(moduleFile, `import type { Out } from './types.js';
+writeFileSync(
+  moduleFile,
+  `import type { Out } from './types.js';
 export class Svc { run(x: string): Out { return { n: x.length }; } }
-`);
+`,
+);
 const target = { className: 'Svc', sourceFile: moduleFile, methodKeys: ['run'] };
 
 describe('schema cache', () => {

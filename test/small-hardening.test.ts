@@ -51,7 +51,10 @@ describe('--max-frame-bytes has one meaning: 0 is refused', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /--max-frame-bytes <n>' argument '0' is invalid\. must be a positive integer/);
     await assert.rejects(serveWebSocket(new DynamicHub(), { port: 0, maxFrameBytes: 0 }), RangeError);
-    assert.throws(() => serveStdio(new DynamicHub(), { input: new PassThrough(), output: new PassThrough(), maxFrameBytes: 0 }), RangeError);
+    assert.throws(
+      () => serveStdio(new DynamicHub(), { input: new PassThrough(), output: new PassThrough(), maxFrameBytes: 0 }),
+      RangeError,
+    );
   });
 });
 
@@ -83,7 +86,14 @@ describe('request ids are answered exactly or refused', () => {
     ws.send('{"jsonrpc":"2.0","id":9007199254740991,"method":"plexus.hash"}');
     await tick(100);
     const answers = messages.filter((m) => 'id' in m);
-    assert.deepEqual(answers[0], { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid request: a numeric "id" must be within ±(2^53 - 1) to be answered exactly; send a larger one as a string' } });
+    assert.deepEqual(answers[0], {
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: -32600,
+        message: 'Invalid request: a numeric "id" must be within ±(2^53 - 1) to be answered exactly; send a larger one as a string',
+      },
+    });
     assert.equal(answers[1].id, 9007199254740991);
     assert.equal(typeof answers[1].result, 'number');
     ws.close();
@@ -108,27 +118,55 @@ describe('MCP tools/call arguments follow the WebSocket rules', () => {
     const server = await serveMcpHttp(hub, { port: 0 });
     const ws = await serveWebSocket(hub, { port: 0 });
     try {
-      const init = await fetch(server.url, { method: 'POST', headers: HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }) });
+      const init = await fetch(server.url, {
+        method: 'POST',
+        headers: HEADERS,
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        }),
+      });
       await init.text();
       const headers = { ...HEADERS, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': PROTOCOL };
-      await (await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+      await (
+        await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })
+      ).text();
 
-      const array = await post(server.url, headers, '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo.once","arguments":["hi"]}}');
-      assert.deepEqual(array.error, { code: -32602, message: 'Invalid params: tools/call "arguments" must be an object of named params, not an array' });
+      const array = await post(
+        server.url,
+        headers,
+        '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo.once","arguments":["hi"]}}',
+      );
+      assert.deepEqual(array.error, {
+        code: -32602,
+        message: 'Invalid params: tools/call "arguments" must be an object of named params, not an array',
+      });
 
-      const proto = await post(server.url, headers, '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo.once","arguments":{"message":"x","__proto__":{"polluted":true}}}}');
+      const proto = await post(
+        server.url,
+        headers,
+        '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo.once","arguments":{"message":"x","__proto__":{"polluted":true}}}}',
+      );
       assert.equal(proto.result.isError, true);
       const mcpText: string = proto.result.content[0].text;
 
       const { ws: socket, messages } = await connect(ws.url);
-      socket.send('{"jsonrpc":"2.0","id":1,"method":"plexus.call","params":{"method":"echo.once","params":{"message":"x","__proto__":{"polluted":true}}}}');
+      socket.send(
+        '{"jsonrpc":"2.0","id":1,"method":"plexus.call","params":{"method":"echo.once","params":{"message":"x","__proto__":{"polluted":true}}}}',
+      );
       await tick(100);
       const wsError = messages.find((m) => m.params?.result?.type === 'error')!.params.result;
       assert.equal(mcpText, wsError.message);
       assert.match(mcpText, /unknown param '__proto__'/);
       socket.close();
 
-      const fine = await post(server.url, headers, '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo.once","arguments":{"message":"ok"}}}');
+      const fine = await post(
+        server.url,
+        headers,
+        '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo.once","arguments":{"message":"ok"}}}',
+      );
       assert.equal(fine.result.structuredContent.result.message, 'ok');
     } finally {
       await server.close();

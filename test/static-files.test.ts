@@ -28,7 +28,9 @@ function get(port: number, path: string, headers: Record<string, string> = {}, m
   });
 }
 
-function listen(handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean): Promise<{ server: Server; port: number }> {
+function listen(
+  handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (!handler(req, res)) res.writeHead(404).end('fell through');
   });

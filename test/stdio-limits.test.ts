@@ -52,7 +52,11 @@ describe('stdio line limit', { timeout: 30_000 }, () => {
     assert.ok(growth < 16 * MiB, `memory grew by ${Math.round(growth / MiB)} MiB while reading one overlong line`);
     input.write('\n{"jsonrpc":"2.0","id":7,"method":"plexus.hash"}\n');
     await eventually(() => lines.length >= 2);
-    assert.deepEqual(JSON.parse(lines[0]!), { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid request: message is larger than 1048576 bytes (the limit); it was skipped' } });
+    assert.deepEqual(JSON.parse(lines[0]!), {
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32600, message: 'Invalid request: message is larger than 1048576 bytes (the limit); it was skipped' },
+    });
     assert.equal(JSON.parse(lines[1]!).id, 7);
     input.end();
     await done;
@@ -61,7 +65,11 @@ describe('stdio line limit', { timeout: 30_000 }, () => {
   it('LineReader: lines split across chunks, CRLF, a last line without newline, an overlong line between two good ones', () => {
     const got: string[] = [];
     let oversize = 0;
-    const r = new LineReader(8, (l) => got.push(l), () => oversize++);
+    const r = new LineReader(
+      8,
+      (l) => got.push(l),
+      () => oversize++,
+    );
     for (const part of ['ab', 'c\r\nde', 'f\n0123456', '789abc\nok\nla', 'st']) r.push(Buffer.from(part));
     r.end();
     assert.deepEqual(got, ['abc', 'def', 'ok', 'last']);
@@ -86,7 +94,10 @@ describe('stdio end of input', { timeout: 30_000 }, () => {
 
   it('hub serve --stdio: EOF cancels an endless call and the process exits', async () => {
     ensureBuilt();
-    const child = spawn(process.execPath, [`${repoRoot}bin/hub.js`, 'serve', '--stdio', 'test/fixtures/endless.ts'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [`${repoRoot}bin/hub.js`, 'serve', '--stdio', 'test/fixtures/endless.ts'], {
+      cwd: repoRoot,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

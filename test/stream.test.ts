@@ -51,7 +51,13 @@ describe('streams: every return form becomes items ending in done', () => {
         namespace: 'dyn',
         methods: {
           obs: { streaming: true, handler: () => new Observable((s) => (s.next(1), s.next(progress('p')), s.next(2), s.complete())) },
-          gen: { streaming: true, handler: async function* () { yield 'a'; yield 'b'; } },
+          gen: {
+            streaming: true,
+            handler: async function* () {
+              yield 'a';
+              yield 'b';
+            },
+          },
         },
       }),
     );
@@ -76,7 +82,10 @@ describe('streams: errors', () => {
 
   it('an Observable error becomes an error item', async () => {
     const dyn = new DynamicHub().register(
-      defineActivation({ namespace: 'dyn', methods: { bad: { handler: () => new Observable((s) => (s.next(1), s.error(new Error('obs failed')))) } } }),
+      defineActivation({
+        namespace: 'dyn',
+        methods: { bad: { handler: () => new Observable((s) => (s.next(1), s.error(new Error('obs failed')))) } },
+      }),
     );
     const items = await collect(dyn.call('dyn.bad'));
     assert.deepEqual(types(items), ['data', 'error', 'done']);

@@ -11,13 +11,29 @@ let server: PlexusServer;
 after(() => server?.close({ graceMs: 0 }));
 
 const methods = ['plexus.call', 'plexus.schema', 'plexus.hash', '_info', 'plexus.call_unsub', 'plexus.respond', 'plexus.nope', '', 'x'];
-const paths = ['echo.echo', 'echo.once', 'solar.earth.luna.info', 'solar.observe', 'health.check', 'echo', 'nope.x', 'plexus.call', 'echo.schema', '.', '..', 'a.b.c.d.e'];
+const paths = [
+  'echo.echo',
+  'echo.once',
+  'solar.earth.luna.info',
+  'solar.observe',
+  'health.check',
+  'echo',
+  'nope.x',
+  'plexus.call',
+  'echo.schema',
+  '.',
+  '..',
+  'a.b.c.d.e',
+];
 const validFrame = fc.record({
   jsonrpc: fc.constantFrom('2.0', '1.0', 2, undefined),
   id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.constant(undefined), fc.double(), fc.object()),
   method: fc.oneof(fc.constantFrom(...methods), fc.string(), fc.integer()),
   params: fc.oneof(
-    fc.record({ method: fc.oneof(fc.constantFrom(...paths), fc.string(), fc.integer()), params: fc.oneof(fc.object(), fc.jsonValue()) }, { requiredKeys: [] }),
+    fc.record(
+      { method: fc.oneof(fc.constantFrom(...paths), fc.string(), fc.integer()), params: fc.oneof(fc.object(), fc.jsonValue()) },
+      { requiredKeys: [] },
+    ),
     fc.array(fc.jsonValue(), { maxLength: 3 }),
     fc.jsonValue(),
   ),

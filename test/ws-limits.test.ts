@@ -39,7 +39,12 @@ function connect(url: string): Promise<WebSocket> {
 }
 
 /** Sends a request and resolves with its answer (stream items are skipped). */
-function request(ws: WebSocket, id: number, method: string, params?: unknown): Promise<{ result?: unknown; error?: { code: number; message: string } }> {
+function request(
+  ws: WebSocket,
+  id: number,
+  method: string,
+  params?: unknown,
+): Promise<{ result?: unknown; error?: { code: number; message: string } }> {
   return new Promise((resolve) => {
     const onMessage = (data: WebSocket.RawData) => {
       const msg = JSON.parse(data.toString());
@@ -52,14 +57,19 @@ function request(ws: WebSocket, id: number, method: string, params?: unknown): P
   });
 }
 
-const closed = (ws: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+const closed = (ws: WebSocket) =>
+  new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
 
 describe('WebSocket server global caps', { timeout: 20_000 }, () => {
   it('maxConnections: the connection past the cap gets 503 with a reason', async () => {
     await withServer({ maxConnections: 3 }, async (server) => {
       const open = await Promise.all([1, 2, 3].map(() => connect(server.url)));
       const refused = new WebSocket(server.url);
-      const status = await new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode!)).once('open', () => resolve(101)));
+      const status = await new Promise<number>((resolve) =>
+        refused.once('unexpected-response', (_req, res) => resolve(res.statusCode!)).once('open', () => resolve(101)),
+      );
       assert.equal(status, 503);
       open[0]!.close();
       await eventually(() => server.connections === 2);
@@ -76,7 +86,10 @@ describe('WebSocket server global caps', { timeout: 20_000 }, () => {
       for (let i = 1; i <= 3; i++) assert.equal(typeof (await request(a, i, 'plexus.call', { method: 'endless.ticks' })).result, 'number');
       for (let i = 1; i <= 2; i++) assert.equal(typeof (await request(b, i, 'plexus.call', { method: 'endless.ticks' })).result, 'number');
       const over = await request(b, 3, 'plexus.call', { method: 'endless.ticks' });
-      assert.deepEqual(over.error, { code: -32005, message: 'Too many streams: the server already has 5 open across all connections (the limit)' });
+      assert.deepEqual(over.error, {
+        code: -32005,
+        message: 'Too many streams: the server already has 5 open across all connections (the limit)',
+      });
       const gone = closed(a);
       a.close();
       await gone;

@@ -74,7 +74,10 @@ describe('WebSocket wire contract (raw frames)', () => {
     assert.deepEqual(Object.keys(note).sort(), ['jsonrpc', 'method', 'params']);
     assert.equal(note.jsonrpc, '2.0');
     assert.equal(note.method, 'result');
-    assert.deepEqual(items.map((i) => i.type), ['data', 'data', 'done']);
+    assert.deepEqual(
+      items.map((i) => i.type),
+      ['data', 'data', 'done'],
+    );
     assert.deepEqual(items[0], {
       type: 'data',
       metadata: { provenance: ['echo'], plexus_hash: hub.hash(), timestamp: items[0].metadata.timestamp },
@@ -121,7 +124,10 @@ describe('WebSocket wire contract (raw frames)', () => {
     for (const [i, [method, params, message, code]] of cases.entries()) {
       c.send({ jsonrpc: '2.0', id: i, method: 'plexus.call', params: { method, params } });
       const items = await c.items((await c.response(i)).result);
-      assert.deepEqual(items.map((x) => x.type), ['error', 'done']);
+      assert.deepEqual(
+        items.map((x) => x.type),
+        ['error', 'done'],
+      );
       assert.equal(items[0].message, message);
       assert.equal(items[0].code, code);
       assert.equal(items[0].recoverable, false);
@@ -156,7 +162,10 @@ describe('WebSocket wire contract (raw frames)', () => {
     assert.match(bin.error.message, /binary frames/);
     c.send({ jsonrpc: '2.0', method: 'plexus.hash' }); // a notification: no answer
     c.send({ jsonrpc: '2.0', id: 12, method: 'plexus.respond', params: { request_id: 'x', response_data: 1 } });
-    assert.deepEqual((await c.response(12)).error, { code: -32602, message: 'Unknown request ID: x. The request may have timed out or been cancelled.' });
+    assert.deepEqual((await c.response(12)).error, {
+      code: -32602,
+      message: 'Unknown request ID: x. The request may have timed out or been cancelled.',
+    });
     assert.equal(c.frames.filter((f) => f.params?.subscription).length, 0);
     c.close();
   });
@@ -204,7 +213,7 @@ describe('WebSocket wire contract (raw frames)', () => {
     c.send({ jsonrpc: '2.0', id: 1, method: 'plexus.call', params: { method: 'echo.once', params: { message: 'x'.repeat(100_000) } } });
     const [code, reason] = await closed;
     assert.equal(code, 1009);
-    assert.equal(reason, "Message too big: the limit is 65536 bytes");
+    assert.equal(reason, 'Message too big: the limit is 65536 bytes');
     const other = await RawClient.open(server.url);
     other.send({ jsonrpc: '2.0', id: 1, method: 'plexus.hash' });
     assert.equal(typeof (await other.response(1)).result, 'number');
@@ -213,11 +222,15 @@ describe('WebSocket wire contract (raw frames)', () => {
 
   it('many calls on one connection interleave, each in order', async () => {
     const c = await RawClient.open(server.url);
-    for (let i = 1; i <= 4; i++) c.send({ jsonrpc: '2.0', id: i, method: 'plexus.call', params: { method: 'echo.echo', params: { message: `m${i}`, count: 50 } } });
+    for (let i = 1; i <= 4; i++)
+      c.send({ jsonrpc: '2.0', id: i, method: 'plexus.call', params: { method: 'echo.echo', params: { message: `m${i}`, count: 50 } } });
     for (let i = 1; i <= 4; i++) {
       const items = await c.items((await c.response(i)).result);
       assert.equal(items.length, 51);
-      assert.deepEqual(items.slice(0, 50).map((x) => x.content.seq), Array.from({ length: 50 }, (_, k) => k + 1));
+      assert.deepEqual(
+        items.slice(0, 50).map((x) => x.content.seq),
+        Array.from({ length: 50 }, (_, k) => k + 1),
+      );
       assert.ok(items.slice(0, 50).every((x) => x.content.message === `m${i}`));
     }
     c.close();

@@ -254,7 +254,12 @@ export class Arbor {
     return this.#batch.run(() => {
       const id = uuidParam('tree_id', tree_id);
       const parentId = parent == null ? null : uuidParam('parent', parent);
-      const node_id = this.storage.nodeCreateExternal(id, parentId, { ...handle, plugin_id: uuidParam('handle.plugin_id', handle.plugin_id) }, metadata);
+      const node_id = this.storage.nodeCreateExternal(
+        id,
+        parentId,
+        { ...handle, plugin_id: uuidParam('handle.plugin_id', handle.plugin_id) },
+        metadata,
+      );
       return { type: 'node_created', tree_id: id, node_id, parent: parentId };
     });
   }

@@ -55,10 +55,12 @@ export async function renderTree(tree: Tree, resolvers: HandleResolvers = new Ma
     const { id, prefix, last } = stack.pop()!;
     const node = tree.nodes[id];
     if (!node) continue;
-    const label = node.data.type === 'text' ? oneLine(truncate(node.data.content, LABEL_CHARS)) : await externalLabel(node.data.handle, resolvers);
+    const label =
+      node.data.type === 'text' ? oneLine(truncate(node.data.content, LABEL_CHARS)) : await externalLabel(node.data.handle, resolvers);
     lines.push(`${prefix}${last ? '└── ' : '├── '}${label}\n`);
     const below = prefix + (last ? '    ' : '│   ');
-    for (let i = node.children.length - 1; i >= 0; i--) stack.push({ id: node.children[i]!, prefix: below, last: i === node.children.length - 1 });
+    for (let i = node.children.length - 1; i >= 0; i--)
+      stack.push({ id: node.children[i]!, prefix: below, last: i === node.children.length - 1 });
   }
   return lines.join('');
 }

@@ -287,10 +287,40 @@ export class ArborStorage {
       const now = this.#now();
       const [refCount, state, scheduledAt] = options.ephemeral ? [0, 'scheduled_delete', now] : [1, 'active', null];
       if (data.type === 'text') {
-        this.#sql.insertNode.run(id, treeId, parent, refCount, state, scheduledAt, 'text', data.content, null, null, null, null, now, jsonText(metadata));
+        this.#sql.insertNode.run(
+          id,
+          treeId,
+          parent,
+          refCount,
+          state,
+          scheduledAt,
+          'text',
+          data.content,
+          null,
+          null,
+          null,
+          null,
+          now,
+          jsonText(metadata),
+        );
       } else {
         const h = data.handle;
-        this.#sql.insertNode.run(id, treeId, parent, refCount, state, scheduledAt, 'external', null, h.plugin_id, h.version, h.method, JSON.stringify(h.meta ?? []), now, jsonText(metadata));
+        this.#sql.insertNode.run(
+          id,
+          treeId,
+          parent,
+          refCount,
+          state,
+          scheduledAt,
+          'external',
+          null,
+          h.plugin_id,
+          h.version,
+          h.method,
+          JSON.stringify(h.meta ?? []),
+          now,
+          jsonText(metadata),
+        );
       }
       if (parent !== null) this.#sql.appendChild.run({ parent, child: id });
       return id;
@@ -343,12 +373,19 @@ export class ArborStorage {
   /** The nodes from the root down to `nodeId`: the conversation context of that node. */
   contextGetPath(treeId: string, nodeId: string): Node[] {
     // One statement: the ancestors with their children and owners (a recursive CTE yields them node first).
-    const rows = this.#sql.pathNodes.all({ node: nodeId, tree: treeId }) as (NodeRow & { children_json: string; owners_json: string | null })[];
+    const rows = this.#sql.pathNodes.all({ node: nodeId, tree: treeId }) as (NodeRow & {
+      children_json: string;
+      owners_json: string | null;
+    })[];
     if (rows.length === 0) throw ArborError.nodeNotFound(nodeId, treeId);
     const nodes = new Array<Node>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
-      nodes[rows.length - 1 - i] = toNode(r, JSON.parse(r.children_json) as string[], r.owners_json === null ? {} : (JSON.parse(r.owners_json) as Record<string, number>));
+      nodes[rows.length - 1 - i] = toNode(
+        r,
+        JSON.parse(r.children_json) as string[],
+        r.owners_json === null ? {} : (JSON.parse(r.owners_json) as Record<string, number>),
+      );
     }
     return nodes;
   }
@@ -387,7 +424,9 @@ function statements(db: SqliteDatabase) {
   const s = (sql: string): Statement => db.prepare(sql);
   return {
     treeRow: s('SELECT * FROM trees WHERE id = ?'),
-    insertTree: s(`INSERT INTO trees (id, root_node_id, ref_count, state, created_at, updated_at, metadata) VALUES (?, ?, 1, 'active', ?, ?, ?)`),
+    insertTree: s(
+      `INSERT INTO trees (id, root_node_id, ref_count, state, created_at, updated_at, metadata) VALUES (?, ?, 1, 'active', ?, ?, ?)`,
+    ),
     treesInState: s('SELECT id FROM trees WHERE state = ? ORDER BY created_at, rowid'),
     treesWithMetadata: s(`SELECT id, metadata FROM trees WHERE state = 'active' AND metadata IS NOT NULL ORDER BY created_at, rowid`),
     updateTreeMetadata: s('UPDATE trees SET metadata = ?, updated_at = ? WHERE id = ?'),
@@ -397,7 +436,9 @@ function statements(db: SqliteDatabase) {
       ON CONFLICT (tree_id, owner_id) DO UPDATE SET count = count + @count, claimed_at = @now`),
     releaseTreeRef: s('UPDATE tree_refs SET count = count - ? WHERE tree_id = ? AND owner_id = ?'),
     deleteTreeRef: s('DELETE FROM tree_refs WHERE tree_id = ? AND owner_id = ?'),
-    claimTree: s(`UPDATE trees SET ref_count = ref_count + @count, state = 'active', scheduled_deletion_at = NULL, updated_at = @now WHERE id = @tree`),
+    claimTree: s(
+      `UPDATE trees SET ref_count = ref_count + @count, state = 'active', scheduled_deletion_at = NULL, updated_at = @now WHERE id = @tree`,
+    ),
     setTreeRefCount: s('UPDATE trees SET ref_count = ?, updated_at = ? WHERE id = ?'),
     scheduleTree: s(`UPDATE trees SET ref_count = 0, state = 'scheduled_delete', scheduled_deletion_at = ?, updated_at = ? WHERE id = ?`),
     treeNodes: s('SELECT * FROM nodes WHERE tree_id = ? ORDER BY rowid'),
@@ -467,7 +508,15 @@ function toNode(r: NodeRow, children: string[], owners: Record<string, number>):
   const meta = (parseJson(r.handle_meta) as string[] | undefined) ?? [];
   const data: Node['data'] =
     r.node_type === 'external'
-      ? { type: 'external', handle: { plugin_id: r.handle_plugin_id!, version: r.handle_version!, method: r.handle_method!, ...(meta.length > 0 ? { meta } : {}) } }
+      ? {
+          type: 'external',
+          handle: {
+            plugin_id: r.handle_plugin_id!,
+            version: r.handle_version!,
+            method: r.handle_method!,
+            ...(meta.length > 0 ? { meta } : {}),
+          },
+        }
       : { type: 'text', content: r.content ?? '' };
   return {
     id: r.id,

@@ -98,7 +98,9 @@ export class Changelog {
   }
 
   #enqueue(hub: DynamicHub, startupPrevious: string | null | undefined): Promise<void> {
-    this.#observing = this.#observing.then(() => this.#observe(hub, startupPrevious)).catch((err) => this.#log(`recording a hash change failed: ${(err as Error).message}`));
+    this.#observing = this.#observing
+      .then(() => this.#observe(hub, startupPrevious))
+      .catch((err) => this.#log(`recording a hash change failed: ${(err as Error).message}`));
     return this.#observing;
   }
 
@@ -115,7 +117,9 @@ export class Changelog {
     if (previous === hash) return;
     const snapshot = await hashSnapshot(hub, hub.namespace);
     if (hub.hash() !== hash) return; // changed again meanwhile: the next observation records it
-    const change = await this.#batch.run(() => this.storage.recordChange(previous, hash, changedPaths(this.storage.snapshot(), snapshot), snapshot));
+    const change = await this.#batch.run(() =>
+      this.storage.recordChange(previous, hash, changedPaths(this.storage.snapshot(), snapshot), snapshot),
+    );
     for (const w of this.#watchers) w(change);
   }
 
@@ -162,7 +166,11 @@ export class Changelog {
     const previous_hash = this.storage.lastHash();
     const hash_changed = previous_hash !== current_hash;
     const is_documented = this.storage.entry(current_hash) !== null;
-    const message = !hash_changed ? 'Plexus hash unchanged' : is_documented ? 'Plexus change is documented' : `UNDOCUMENTED: Add changelog entry for hash '${current_hash}'`;
+    const message = !hash_changed
+      ? 'Plexus hash unchanged'
+      : is_documented
+        ? 'Plexus change is documented'
+        : `UNDOCUMENTED: Add changelog entry for hash '${current_hash}'`;
     return { type: 'startup_check', current_hash, previous_hash, hash_changed, is_documented, message };
   }
 
@@ -171,7 +179,10 @@ export class Changelog {
    * @param description - What should change
    * @param tags - Affected systems
    */
-  @method({ description: "Queue a planned change that systems should implement. Tags identify which systems are affected (e.g., 'frontend', 'api', 'breaking')" })
+  @method({
+    description:
+      "Queue a planned change that systems should implement. Tags identify which systems are affected (e.g., 'frontend', 'api', 'breaking')",
+  })
   queueAdd(description: string, tags?: string[]): Promise<QueueAdded> {
     return this.#batch.run(() => {
       return { type: 'queue_added', entry: this.storage.queueAdd(description, tags) };
@@ -245,7 +256,10 @@ export class Changelog {
     ctx?.signal.addEventListener('abort', onAbort);
     try {
       if (since !== undefined) {
-        const missed = this.storage.changes(Number.MAX_SAFE_INTEGER).filter((c) => c.id > since).reverse();
+        const missed = this.storage
+          .changes(Number.MAX_SAFE_INTEGER)
+          .filter((c) => c.id > since)
+          .reverse();
         queue.unshift(...missed.filter((c) => !queue.some((q) => q.id === c.id)));
       }
       while (!ctx?.signal.aborted) {

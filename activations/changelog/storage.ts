@@ -99,12 +99,16 @@ export class ChangelogStorage {
     migrate(db, 'changelog', CHANGELOG_MIGRATIONS);
     const s = (sql: string) => db.prepare(sql);
     this.#sql = {
-      upsertEntry: s(`INSERT OR REPLACE INTO changelog_entries (hash, previous_hash, created_at, summary, details, author, queue_id) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      upsertEntry: s(
+        `INSERT OR REPLACE INTO changelog_entries (hash, previous_hash, created_at, summary, details, author, queue_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
       entry: s('SELECT * FROM changelog_entries WHERE hash = ?'),
       entries: s('SELECT * FROM changelog_entries ORDER BY created_at DESC, rowid DESC'),
       lastHash: s('SELECT last_hash FROM hash_state WHERE id = 1'),
       setLastHash: s('INSERT OR REPLACE INTO hash_state (id, last_hash, updated_at) VALUES (1, ?, ?)'),
-      upsertQueue: s(`INSERT OR REPLACE INTO queue_entries (id, description, tags, created_at, status, completed_hash, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      upsertQueue: s(
+        `INSERT OR REPLACE INTO queue_entries (id, description, tags, created_at, status, completed_hash, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
       queueEntry: s('SELECT * FROM queue_entries WHERE id = ?'),
       queueEntries: s('SELECT * FROM queue_entries ORDER BY created_at DESC, rowid DESC'),
       completeQueue: s(`UPDATE queue_entries SET status = 'completed', completed_hash = ?, completed_at = ? WHERE id = ?`),
@@ -167,11 +171,23 @@ export class ChangelogStorage {
       const previous = this.lastHash();
       this.#sql.setLastHash.run(current, this.#now());
       const entry = this.entry(current);
-      if (previous === null) return { previous_hash: null, hash_changed: false, is_documented: true, message: 'First startup - no previous hash recorded' };
-      if (previous === current) return { previous_hash: previous, hash_changed: false, is_documented: true, message: 'Plexus hash unchanged' };
+      if (previous === null)
+        return { previous_hash: null, hash_changed: false, is_documented: true, message: 'First startup - no previous hash recorded' };
+      if (previous === current)
+        return { previous_hash: previous, hash_changed: false, is_documented: true, message: 'Plexus hash unchanged' };
       return entry
-        ? { previous_hash: previous, hash_changed: true, is_documented: true, message: `Plexus changed: ${previous} -> ${current} (documented: ${entry.summary})` }
-        : { previous_hash: previous, hash_changed: true, is_documented: false, message: `UNDOCUMENTED PLEXUS CHANGE: ${previous} -> ${current}. Add changelog entry for hash '${current}'` };
+        ? {
+            previous_hash: previous,
+            hash_changed: true,
+            is_documented: true,
+            message: `Plexus changed: ${previous} -> ${current} (documented: ${entry.summary})`,
+          }
+        : {
+            previous_hash: previous,
+            hash_changed: true,
+            is_documented: false,
+            message: `UNDOCUMENTED PLEXUS CHANGE: ${previous} -> ${current}. Add changelog entry for hash '${current}'`,
+          };
     });
   }
 
@@ -218,7 +234,14 @@ export class ChangelogStorage {
       this.#sql.clearSnapshot.run();
       for (const [path, h] of snapshot) this.#sql.snapshotRow.run(path, h);
       this.#sql.setLastHash.run(hash, now);
-      return { id: Number(lastInsertRowid), previous_hash: previous, hash, paths: [...paths], created_at: now, is_documented: this.entry(hash) !== null };
+      return {
+        id: Number(lastInsertRowid),
+        previous_hash: previous,
+        hash,
+        paths: [...paths],
+        created_at: now,
+        is_documented: this.entry(hash) !== null,
+      };
     });
   }
 

@@ -47,8 +47,14 @@ export interface HashChange {
 
 // ---- ChangelogEvent variants (tag `type`) ----------------------------------------
 
-export interface EntryAdded { type: 'entry_added'; entry: ChangelogEntry }
-export interface Entries { type: 'entries'; entries: ChangelogEntry[] }
+export interface EntryAdded {
+  type: 'entry_added';
+  entry: ChangelogEntry;
+}
+export interface Entries {
+  type: 'entries';
+  entries: ChangelogEntry[];
+}
 export interface Status {
   type: 'status';
   current_hash: string;
@@ -65,8 +71,23 @@ export interface StartupCheck {
   is_documented: boolean;
   message: string;
 }
-export interface QueueAdded { type: 'queue_added'; entry: QueueEntry }
-export interface QueueEntries { type: 'queue_entries'; entries: QueueEntry[] }
-export interface QueueItem { type: 'queue_item'; entry: QueueEntry | null }
-export interface QueueUpdated { type: 'queue_updated'; entry: QueueEntry }
-export interface HashChanges { type: 'hash_changes'; changes: HashChange[] }
+export interface QueueAdded {
+  type: 'queue_added';
+  entry: QueueEntry;
+}
+export interface QueueEntries {
+  type: 'queue_entries';
+  entries: QueueEntry[];
+}
+export interface QueueItem {
+  type: 'queue_item';
+  entry: QueueEntry | null;
+}
+export interface QueueUpdated {
+  type: 'queue_updated';
+  entry: QueueEntry;
+}
+export interface HashChanges {
+  type: 'hash_changes';
+  changes: HashChange[];
+}

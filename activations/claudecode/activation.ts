@@ -11,7 +11,18 @@ import { exportSessionEvents, importNodeEvents, SessionFiles } from './session-f
 import { ClaudeCodeStore, type Session } from './store.js';
 import { TurnParser } from './stream-json.js';
 import { AsyncTurns } from './async-turns.js';
-import type { BufferedEvent, ChatEvent, ClaudeCodeConfig, ClaudeCodeInfo, ClaudeMessage, Model, NodeEvent, Position, StreamInfo, StreamStatus } from './types.js';
+import type {
+  BufferedEvent,
+  ChatEvent,
+  ClaudeCodeConfig,
+  ClaudeCodeInfo,
+  ClaudeMessage,
+  Model,
+  NodeEvent,
+  Position,
+  StreamInfo,
+  StreamStatus,
+} from './types.js';
 
 /** claudecode's plugin id in handles: UUIDv5(NAMESPACE_OID, "claudecode@1"), as the reference computes it. */
 export const CLAUDECODE_PLUGIN_ID = '51b330e5-ed88-5fe2-8b58-0c57f2b02ab3';
@@ -186,11 +197,20 @@ export class ClaudeCode {
    * @param loopback_session_id - Session ID for loopback MCP URL correlation (e.g., orcha-xxx-claude-yyy)
    */
   @method({ verbs: ['execute'] })
-  create(name: string, working_dir: string, model: Model, system_prompt?: string, loopback_enabled?: boolean, loopback_session_id?: string): CreateOk {
+  create(
+    name: string,
+    working_dir: string,
+    model: Model,
+    system_prompt?: string,
+    loopback_enabled?: boolean,
+    loopback_session_id?: string,
+  ): CreateOk {
     if (!MODELS.includes(model)) throw PlexusError.invalidParams(`param 'model' must be one of ${MODELS.join(', ')}`);
     if (system_prompt?.includes('\0')) throw PlexusError.invalidParams('system_prompt contains a NUL byte');
     if (loopback_enabled) {
-      throw PlexusError.invalidParams('loopback_enabled: loopback mode needs the loopback activation and its permission tool, which this hub does not provide');
+      throw PlexusError.invalidParams(
+        'loopback_enabled: loopback mode needs the loopback activation and its permission tool, which this hub does not provide',
+      );
     }
     let dir: string;
     try {
@@ -202,7 +222,14 @@ export class ClaudeCode {
     return this.#arbor.transaction(() => {
       const treeId = this.#arbor.treeCreate({ name }, CLAUDECODE_PLUGIN_ID);
       const root = this.#arbor.treeGet(treeId).root;
-      const s = this.#store.create({ name, working_dir: dir, model, system_prompt: system_prompt ?? null, head: { tree_id: treeId, node_id: root }, loopback_session_id: loopback_session_id ?? null });
+      const s = this.#store.create({
+        name,
+        working_dir: dir,
+        model,
+        system_prompt: system_prompt ?? null,
+        head: { tree_id: treeId, node_id: root },
+        loopback_session_id: loopback_session_id ?? null,
+      });
       return { type: 'created', id: s.id, head: s.head };
     });
   }
@@ -280,7 +307,7 @@ export class ClaudeCode {
   renderContext(name: string, start?: string, end?: string): RenderOk {
     const s = this.#store.resolve(name);
     const endId = end === undefined ? s.head.node_id : uuidParam('end', end);
-    let nodes;
+    let nodes: ReturnType<ArborStorage['contextGetPath']>;
     try {
       nodes = this.#arbor.contextGetPath(s.head.tree_id, endId);
     } catch (err) {
@@ -336,7 +363,9 @@ export class ClaudeCode {
     const session = this.#store.resolve(name);
     const release = this.#acquire(session);
     if (!release) throw new PlexusError(ErrorCode.ExecutionError, busyMessage(session));
-    const streamId = this.#async.start(session.id, (signal) => this.#releasing(this.#turn(session, prompt, ephemeral === true, [], signal), release));
+    const streamId = this.#async.start(session.id, (signal) =>
+      this.#releasing(this.#turn(session, prompt, ephemeral === true, [], signal), release),
+    );
     return { type: 'started', stream_id: streamId, session_id: session.id };
   }
 
@@ -353,7 +382,14 @@ export class ClaudeCode {
     const start = from_seq ?? b.info.read_position;
     const events = b.events.slice(start, start + (limit ?? 100));
     if (events.length > 0) b.info.read_position = events.at(-1)!.seq + 1;
-    return { type: 'ok', status: b.info.status, events, read_position: b.info.read_position, total_events: b.events.length, has_more: b.info.read_position < b.events.length };
+    return {
+      type: 'ok',
+      status: b.info.status,
+      events,
+      read_position: b.info.read_position,
+      total_events: b.events.length,
+      has_more: b.info.read_position < b.events.length,
+    };
   }
 
   /**
@@ -462,7 +498,13 @@ export class ClaudeCode {
     }
   }
 
-  async *#turn(s: Session, prompt: string, ephemeral: boolean, allowedTools: readonly string[], signal?: AbortSignal): AsyncGenerator<ChatEvent> {
+  async *#turn(
+    s: Session,
+    prompt: string,
+    ephemeral: boolean,
+    allowedTools: readonly string[],
+    signal?: AbortSignal,
+  ): AsyncGenerator<ChatEvent> {
     const treeId = s.head.tree_id;
     const args = buildArgs({
       model: s.model,
@@ -492,7 +534,16 @@ export class ClaudeCode {
     const stderr: string[] = [];
     let exit: { code: number | null; signal: string | null } | undefined;
     let failure: string | undefined;
-    for await (const ev of runProcess({ file: this.#claude, args, cwd: s.working_dir, env, timeoutMs: this.#timeoutMs, graceMs: this.#graceMs, maxOutputBytes: this.#maxOutputBytes, signal })) {
+    for await (const ev of runProcess({
+      file: this.#claude,
+      args,
+      cwd: s.working_dir,
+      env,
+      timeoutMs: this.#timeoutMs,
+      graceMs: this.#graceMs,
+      maxOutputBytes: this.#maxOutputBytes,
+      signal,
+    })) {
       if (ev.kind === 'line' && ev.stream === 'stdout') {
         for (const out of parser.push(ev.line)) {
           if (out.kind === 'event') {
@@ -543,8 +594,17 @@ export class ClaudeCode {
     }
     const newHead = this.#arbor.transaction(() => {
       node({ type: 'assistant_complete', usage: result.usage });
-      const messageId = this.#store.addMessage({ session_id: s.id, role: 'assistant', content: parser.text, model_id: `claude-code-${s.model}`, usage: result.usage, ephemeral });
-      const head = this.#arbor.nodeCreateExternal(treeId, last, messageHandle(messageId, 'assistant', 'assistant'), undefined, { ephemeral });
+      const messageId = this.#store.addMessage({
+        session_id: s.id,
+        role: 'assistant',
+        content: parser.text,
+        model_id: `claude-code-${s.model}`,
+        usage: result.usage,
+        ephemeral,
+      });
+      const head = this.#arbor.nodeCreateExternal(treeId, last, messageHandle(messageId, 'assistant', 'assistant'), undefined, {
+        ephemeral,
+      });
       if (!ephemeral) this.#store.advance(s.id, head, parser.sessionId);
       return head;
     });
@@ -568,7 +628,9 @@ export class ClaudeCode {
 /** An argv word cannot hold a NUL byte: refuse it before anything is stored. */
 function checkPrompt(prompt: string, tools: readonly string[] = []): void {
   if (prompt.includes('\0')) throw PlexusError.invalidParams('prompt contains a NUL byte');
-  for (const t of tools) if (t.includes('\0') || t.includes(',')) throw PlexusError.invalidParams(`allowed_tools entry ${JSON.stringify(t)} may not contain a comma or NUL byte`);
+  for (const t of tools)
+    if (t.includes('\0') || t.includes(','))
+      throw PlexusError.invalidParams(`allowed_tools entry ${JSON.stringify(t)} may not contain a comma or NUL byte`);
 }
 
 function busyMessage(s: Session): string {

@@ -24,7 +24,17 @@ export class AsyncTurns {
     const id = randomUUID();
     const abort = new AbortController();
     const buffer: Buffer = {
-      info: { stream_id: id, session_id: sessionId, status: 'running', user_position: null, event_count: 0, read_position: 0, started_at: now(), ended_at: null, error: null },
+      info: {
+        stream_id: id,
+        session_id: sessionId,
+        status: 'running',
+        user_position: null,
+        event_count: 0,
+        read_position: 0,
+        started_at: now(),
+        ended_at: null,
+        error: null,
+      },
       events: [],
       abort,
     };

@@ -18,7 +18,10 @@ export function locateClaude(explicit?: string, env: NodeJS.ProcessEnv = process
     join(home, '.local/bin/claude'),
     '/usr/local/bin/claude',
     '/opt/homebrew/bin/claude',
-    ...(env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'claude')),
+    ...(env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'claude')),
   ];
   return candidates.find(isExecutable) ?? 'claude';
 }

@@ -43,7 +43,10 @@ export function renderMessages(events: readonly NodeEvent[]): ClaudeMessage[] {
         break;
       case 'user_tool_result':
         flush();
-        messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: e.tool_use_id, content: e.content, is_error: e.is_error }] });
+        messages.push({
+          role: 'user',
+          content: [{ type: 'tool_result', tool_use_id: e.tool_use_id, content: e.content, is_error: e.is_error }],
+        });
         current = { role: 'assistant', content: [] };
         break;
       case 'assistant_complete':
@@ -58,7 +61,17 @@ export function renderMessages(events: readonly NodeEvent[]): ClaudeMessage[] {
   return messages;
 }
 
-const NODE_EVENT_TYPES = new Set(['user_message', 'assistant_start', 'content_text', 'content_tool_use', 'content_thinking', 'user_tool_result', 'assistant_complete', 'launch_command', 'claude_stderr']);
+const NODE_EVENT_TYPES = new Set([
+  'user_message',
+  'assistant_start',
+  'content_text',
+  'content_tool_use',
+  'content_thinking',
+  'user_tool_result',
+  'assistant_complete',
+  'launch_command',
+  'claude_stderr',
+]);
 
 /** Parses a text node's content as a NodeEvent, or undefined when it is not one. */
 export function parseNodeEvent(content: string): NodeEvent | undefined {

@@ -12,6 +12,7 @@ const fail = (message: string) => new ClaudeCodeError('session_file', `session f
 
 /** One directory name: not empty, ≤255 bytes, no control characters, not `.`/`..`, no separator. */
 export function isSafeSegment(s: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what it refuses.
   return s.length > 0 && Buffer.byteLength(s) <= 255 && !/[\x00-\x1f\x7f/\\]/.test(s) && s !== '.' && s !== '..';
 }
 
@@ -24,14 +25,16 @@ export class SessionFiles {
   constructor(readonly root: string = DEFAULT_SESSIONS_ROOT) {}
 
   projectDir(project: string, create: boolean): string {
-    if (!isSafeSegment(project)) throw fail(`project_path ${JSON.stringify(project)} is not a single directory name; '..', '/' and absolute paths are refused`);
+    if (!isSafeSegment(project))
+      throw fail(`project_path ${JSON.stringify(project)} is not a single directory name; '..', '/' and absolute paths are refused`);
     if (create) mkdirSync(join(this.root, project), { recursive: true });
     if (!existsSync(this.root)) return join(this.root, project);
     const base = realpathSync(this.root);
     const dir = join(base, project);
     if (!existsSync(dir)) return dir;
     const real = realpathSync(dir);
-    if (real !== base && !real.startsWith(base + sep)) throw fail(`project_path ${JSON.stringify(project)} resolves outside the session root`);
+    if (real !== base && !real.startsWith(base + sep))
+      throw fail(`project_path ${JSON.stringify(project)} resolves outside the session root`);
     return real;
   }
 
@@ -43,7 +46,10 @@ export class SessionFiles {
   list(project: string): string[] {
     const dir = this.projectDir(project, false);
     if (!existsSync(dir)) return [];
-    return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => f.slice(0, -'.jsonl'.length)).sort();
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .map((f) => f.slice(0, -'.jsonl'.length))
+      .sort();
   }
 
   /** Every JSON line of a session file; lines that are not JSON are skipped, as the reference does. */
@@ -76,7 +82,12 @@ export class SessionFiles {
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const text = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v) ? v.map((b) => (isObject(b) && typeof b.text === 'string' ? b.text : JSON.stringify(b))).join('\n') : JSON.stringify(v ?? ''));
+const text = (v: unknown): string =>
+  typeof v === 'string'
+    ? v
+    : Array.isArray(v)
+      ? v.map((b) => (isObject(b) && typeof b.text === 'string' ? b.text : JSON.stringify(b))).join('\n')
+      : JSON.stringify(v ?? '');
 
 /**
  * A session file's events as turn nodes: a user event → `user_message` (or
@@ -94,7 +105,13 @@ export function importNodeEvents(events: readonly unknown[]): NodeEvent[] {
         const texts = content.filter((b) => isObject(b) && b.type === 'text').map((b) => String((b as Json).text));
         if (texts.length > 0) out.push({ type: 'user_message', content: texts.join('\n') });
         for (const b of content) {
-          if (isObject(b) && b.type === 'tool_result') out.push({ type: 'user_tool_result', tool_use_id: String(b.tool_use_id ?? ''), content: text(b.content), is_error: b.is_error === true });
+          if (isObject(b) && b.type === 'tool_result')
+            out.push({
+              type: 'user_tool_result',
+              tool_use_id: String(b.tool_use_id ?? ''),
+              content: text(b.content),
+              is_error: b.is_error === true,
+            });
         }
       }
     } else if (e.type === 'assistant' && Array.isArray(content)) {
@@ -102,9 +119,16 @@ export function importNodeEvents(events: readonly unknown[]): NodeEvent[] {
       for (const b of content) {
         if (!isObject(b)) continue;
         if (b.type === 'text' && typeof b.text === 'string') out.push({ type: 'content_text', text: b.text });
-        else if (b.type === 'tool_use') out.push({ type: 'content_tool_use', id: String(b.id ?? ''), name: String(b.name ?? ''), input: b.input ?? {} });
+        else if (b.type === 'tool_use')
+          out.push({ type: 'content_tool_use', id: String(b.id ?? ''), name: String(b.name ?? ''), input: b.input ?? {} });
         else if (b.type === 'thinking' && typeof b.thinking === 'string') out.push({ type: 'content_thinking', thinking: b.thinking });
-        else if (b.type === 'tool_result') out.push({ type: 'user_tool_result', tool_use_id: String(b.tool_use_id ?? ''), content: text(b.content), is_error: b.is_error === true });
+        else if (b.type === 'tool_result')
+          out.push({
+            type: 'user_tool_result',
+            tool_use_id: String(b.tool_use_id ?? ''),
+            content: text(b.content),
+            is_error: b.is_error === true,
+          });
       }
       out.push({ type: 'assistant_complete', usage: null });
     }
@@ -149,7 +173,14 @@ export function exportSessionEvents(nodes: readonly NodeEvent[], sessionId: stri
         break;
       case 'user_tool_result':
         flush();
-        events.push({ type: 'user', ...base(), message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: n.tool_use_id, content: n.content, is_error: n.is_error }] } });
+        events.push({
+          type: 'user',
+          ...base(),
+          message: {
+            role: 'user',
+            content: [{ type: 'tool_result', tool_use_id: n.tool_use_id, content: n.content, is_error: n.is_error }],
+          },
+        });
         break;
       case 'assistant_complete':
         flush();

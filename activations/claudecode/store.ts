@@ -75,8 +75,23 @@ export class ClaudeCodeStore {
           system_prompt, mcp_config, loopback_enabled, metadata, created_at, updated_at, fork_pending)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, name, s.claude_session_id ?? null, s.loopback_session_id ?? null, s.head.tree_id, s.head.node_id, s.working_dir, s.model,
-        s.system_prompt, json(s.mcp_config), s.loopback_enabled ? 1 : 0, json(s.metadata), now, now, s.fork_pending ? 1 : 0);
+      .run(
+        id,
+        name,
+        s.claude_session_id ?? null,
+        s.loopback_session_id ?? null,
+        s.head.tree_id,
+        s.head.node_id,
+        s.working_dir,
+        s.model,
+        s.system_prompt,
+        json(s.mcp_config),
+        s.loopback_enabled ? 1 : 0,
+        json(s.metadata),
+        now,
+        now,
+        s.fork_pending ? 1 : 0,
+      );
     return this.get(id);
   }
 
@@ -97,7 +112,11 @@ export class ClaudeCodeStore {
     const like = nameOrId.replace(/[\\%_]/g, (c) => `\\${c}`);
     const rows = this.#db.prepare("SELECT * FROM claudecode_sessions WHERE name LIKE ? ESCAPE '\\'").all(`${like}%`) as SessionRow[];
     if (rows.length === 0) throw ClaudeCodeError.sessionNotFound(nameOrId);
-    if (rows.length > 1) throw ClaudeCodeError.ambiguous(nameOrId, rows.map((r) => r.name));
+    if (rows.length > 1)
+      throw ClaudeCodeError.ambiguous(
+        nameOrId,
+        rows.map((r) => r.name),
+      );
     return toSession(rows[0]!);
   }
 
@@ -105,7 +124,16 @@ export class ClaudeCodeStore {
     const rows = this.#db.prepare('SELECT * FROM claudecode_sessions ORDER BY created_at DESC, rowid DESC').all() as SessionRow[];
     return rows.map((r) => {
       const s = toSession(r);
-      return { id: s.id, name: s.name, model: s.model, head: s.head, claude_session_id: s.claude_session_id, working_dir: s.working_dir, loopback_enabled: s.loopback_enabled, created_at: s.created_at };
+      return {
+        id: s.id,
+        name: s.name,
+        model: s.model,
+        head: s.head,
+        claude_session_id: s.claude_session_id,
+        working_dir: s.working_dir,
+        loopback_enabled: s.loopback_enabled,
+        created_at: s.created_at,
+      };
     });
   }
 
@@ -116,27 +144,52 @@ export class ClaudeCodeStore {
   /** After a turn: the new head, and the CLI session to resume next time (no fork pending any more). */
   advance(id: string, head: string, claudeSessionId: string | null): void {
     this.#db
-      .prepare('UPDATE claudecode_sessions SET canonical_head = ?, claude_session_id = COALESCE(?, claude_session_id), fork_pending = 0, updated_at = ? WHERE id = ?')
+      .prepare(
+        'UPDATE claudecode_sessions SET canonical_head = ?, claude_session_id = COALESCE(?, claude_session_id), fork_pending = 0, updated_at = ? WHERE id = ?',
+      )
       .run(head, claudeSessionId, this.#now(), id);
   }
 
   /** Stores a message; ephemeral ones get a negative `created_at` (the reference's marker). */
-  addMessage(m: { session_id: string; role: 'user' | 'assistant'; content: string; model_id?: string; usage?: ChatUsage | null; ephemeral?: boolean }): string {
+  addMessage(m: {
+    session_id: string;
+    role: 'user' | 'assistant';
+    content: string;
+    model_id?: string;
+    usage?: ChatUsage | null;
+    ephemeral?: boolean;
+  }): string {
     const id = newId();
     const now = this.#now();
     this.#db
-      .prepare('INSERT INTO claudecode_messages (id, session_id, role, content, model_id, input_tokens, output_tokens, cost_usd, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(id, m.session_id, m.role, m.content, m.model_id ?? null, m.usage?.input_tokens ?? null, m.usage?.output_tokens ?? null, m.usage?.cost_usd ?? null, m.ephemeral ? -now : now);
+      .prepare(
+        'INSERT INTO claudecode_messages (id, session_id, role, content, model_id, input_tokens, output_tokens, cost_usd, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        id,
+        m.session_id,
+        m.role,
+        m.content,
+        m.model_id ?? null,
+        m.usage?.input_tokens ?? null,
+        m.usage?.output_tokens ?? null,
+        m.usage?.cost_usd ?? null,
+        m.ephemeral ? -now : now,
+      );
     return id;
   }
 
   message(id: string): StoredMessage | undefined {
-    return this.#db.prepare('SELECT id, session_id, role, content, model_id FROM claudecode_messages WHERE id = ?').get(id) as StoredMessage | undefined;
+    return this.#db.prepare('SELECT id, session_id, role, content, model_id FROM claudecode_messages WHERE id = ?').get(id) as
+      | StoredMessage
+      | undefined;
   }
 
   addUnknownEvent(sessionId: string, eventType: string, data: unknown): string {
     const id = newId();
-    this.#db.prepare('INSERT INTO claudecode_unknown_events (id, session_id, event_type, data, created_at) VALUES (?, ?, ?, ?, ?)').run(id, sessionId, eventType, JSON.stringify(data), this.#now());
+    this.#db
+      .prepare('INSERT INTO claudecode_unknown_events (id, session_id, event_type, data, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(id, sessionId, eventType, JSON.stringify(data), this.#now());
     return id;
   }
 

@@ -109,7 +109,11 @@ export class TurnParser {
       if (!isObject(b)) continue;
       if (b.type === 'text' && typeof b.text === 'string' && !this.#streamedText) out.push(this.#text(b.text));
       else if (b.type === 'thinking' && typeof b.thinking === 'string') {
-        out.push({ kind: 'event', event: { type: 'thinking', thinking: b.thinking }, node: { type: 'content_thinking', thinking: b.thinking } });
+        out.push({
+          kind: 'event',
+          event: { type: 'thinking', thinking: b.thinking },
+          node: { type: 'content_thinking', thinking: b.thinking },
+        });
       } else if (b.type === 'tool_use') out.push(...this.#toolUse(str(b.id) ?? '', str(b.name) ?? '', b.input ?? {}));
       else if (b.type === 'tool_result') out.push(this.#toolResult(b));
     }
@@ -131,14 +135,24 @@ export class TurnParser {
   #toolUse(id: string, name: string, input: unknown): ParsedOutput[] {
     if (this.#reportedTools.has(id)) return [];
     this.#reportedTools.add(id);
-    return [{ kind: 'event', event: { type: 'tool_use', tool_name: name, tool_use_id: id, input }, node: { type: 'content_tool_use', id, name, input } }];
+    return [
+      {
+        kind: 'event',
+        event: { type: 'tool_use', tool_name: name, tool_use_id: id, input },
+        node: { type: 'content_tool_use', id, name, input },
+      },
+    ];
   }
 
   #toolResult(b: Json): ParsedOutput {
     const tool_use_id = str(b.tool_use_id) ?? '';
     const output = contentText(b.content);
     const is_error = b.is_error === true;
-    return { kind: 'event', event: { type: 'tool_result', tool_use_id, output, is_error }, node: { type: 'user_tool_result', tool_use_id, content: output, is_error } };
+    return {
+      kind: 'event',
+      event: { type: 'tool_result', tool_use_id, output, is_error },
+      node: { type: 'user_tool_result', tool_use_id, content: output, is_error },
+    };
   }
 
   #result(r: Json): void {

@@ -160,7 +160,12 @@ export class Cone {
    * @param ephemeral - If true, creates nodes but doesn't advance head and marks for deletion
    */
   @method({ streaming: true })
-  chat(identifier: ConeIdentifier | string, prompt: string, ephemeral?: boolean, ctx?: CallContext): AsyncGenerator<ChatEvent, void, undefined> {
+  chat(
+    identifier: ConeIdentifier | string,
+    prompt: string,
+    ephemeral?: boolean,
+    ctx?: CallContext,
+  ): AsyncGenerator<ChatEvent, void, undefined> {
     return runChat(
       { arbor: this.#arbor, cones: this.storage, llm: this.llm, clock: this.#clock, write: (fn) => this.#commits.run(fn) },
       { identifier: validIdentifier(identifier), prompt, ephemeral: ephemeral ?? false, ...(ctx ? { signal: ctx.signal } : {}) },
@@ -174,7 +179,8 @@ export class Cone {
    */
   @method()
   setHead(identifier: ConeIdentifier | string, node_id: string): Promise<HeadUpdated> {
-    if (!isUuid(node_id)) throw PlexusError.invalidParams(`param 'node_id' must be a UUID (8-4-4-4-12 hex digits), got ${JSON.stringify(node_id)}`);
+    if (!isUuid(node_id))
+      throw PlexusError.invalidParams(`param 'node_id' must be a UUID (8-4-4-4-12 hex digits), got ${JSON.stringify(node_id)}`);
     const valid = validIdentifier(identifier);
     const target = node_id.toLowerCase();
     return this.#write('set_head', () => {
@@ -182,7 +188,12 @@ export class Cone {
       // The reference does not check; a head outside the tree would break every later chat.
       this.#arbor.nodeGet(cone.head.tree_id, target);
       this.storage.setHead(cone.id, target, seconds(this.#clock));
-      return { type: 'head_updated' as const, cone_id: cone.id, old_head: cone.head, new_head: { tree_id: cone.head.tree_id, node_id: target } };
+      return {
+        type: 'head_updated' as const,
+        cone_id: cone.id,
+        old_head: cone.head,
+        new_head: { tree_id: cone.head.tree_id, node_id: target },
+      };
     });
   }
 

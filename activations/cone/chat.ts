@@ -113,7 +113,9 @@ async function* chatSteps(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEv
 
   const cone = attempt('Failed to get cone', codeOr('cone.storage_error'), () => cones.get(cones.resolve(turn.identifier)));
   const head = cone.head;
-  const model = attempt(`Failed to create request builder: Invalid model_id '${cone.model_id}'`, 'cone.invalid_state', () => llm.resolve(cone.model_id));
+  const model = attempt(`Failed to create request builder: Invalid model_id '${cone.model_id}'`, 'cone.invalid_state', () =>
+    llm.resolve(cone.model_id),
+  );
   const path = attempt('Failed to get context path', 'cone.arbor_error', () => arbor.contextGetPath(head.tree_id, head.node_id));
   const context = attempt('Failed to resolve context', codeOr('cone.not_found'), () => contextMessages(path, (id) => cones.message(id)));
 
@@ -123,7 +125,16 @@ async function* chatSteps(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEv
     write(() => {
       const id = newId();
       attempt('Failed to store user message', 'cone.storage_error', () =>
-        cones.insertMessage({ id, cone_id: cone.id, role: 'user', content: turn.prompt, model_id: null, input_tokens: null, output_tokens: null, created_at: stamp() }),
+        cones.insertMessage({
+          id,
+          cone_id: cone.id,
+          role: 'user',
+          content: turn.prompt,
+          model_id: null,
+          input_tokens: null,
+          output_tokens: null,
+          created_at: stamp(),
+        }),
       );
       return attempt('Failed to create user node', 'cone.arbor_error', () =>
         arbor.nodeCreateExternal(head.tree_id, head.node_id, messageHandle(id, 'user', 'user'), undefined, { ephemeral }),

@@ -3,7 +3,15 @@ export { Cone, type ConeOptions } from './activation.js';
 export { ConeStorage, type StoredMessage } from './storage.js';
 export { ConeError } from './errors.js';
 export { CONE_PLUGIN_ID, messageHandle } from './handles.js';
-export { LlmRegistry, UnknownModelError, LlmConfigError, type LlmConfigFile, type LlmRegistryOptions, type ResolvedModel, type RegistryExport } from './llm/registry.js';
+export {
+  LlmRegistry,
+  UnknownModelError,
+  LlmConfigError,
+  type LlmConfigFile,
+  type LlmRegistryOptions,
+  type ResolvedModel,
+  type RegistryExport,
+} from './llm/registry.js';
 export { LlmError, LlmErrorCode } from './llm/errors.js';
 export { AnthropicProvider } from './llm/anthropic.js';
 export { OpenAiProvider } from './llm/openai.js';

@@ -81,7 +81,17 @@ export class ConeStorage {
   insert(c: NewCone): string {
     const taken = this.#sql.byExactName.get(c.name) !== undefined;
     const name = taken ? `${c.name}#${c.id}` : c.name;
-    this.#sql.insert.run(c.id, name, c.modelId, c.systemPrompt, c.head.tree_id, c.head.node_id, c.metadata === undefined || c.metadata === null ? null : JSON.stringify(c.metadata), c.now, c.now);
+    this.#sql.insert.run(
+      c.id,
+      name,
+      c.modelId,
+      c.systemPrompt,
+      c.head.tree_id,
+      c.head.node_id,
+      c.metadata === undefined || c.metadata === null ? null : JSON.stringify(c.metadata),
+      c.now,
+      c.now,
+    );
     return name;
   }
 

@@ -25,7 +25,8 @@ export class MustacheStorage {
     const s = (sql: string) => db.prepare(sql);
     this.#sql = {
       // An existing row keeps its id and created_at (the reference's upsert).
-      upsert: s(`INSERT INTO templates (id, plugin_id, method, name, template, created_at, updated_at) VALUES (@id, @plugin_id, @method, @name, @template, @now, @now)
+      upsert:
+        s(`INSERT INTO templates (id, plugin_id, method, name, template, created_at, updated_at) VALUES (@id, @plugin_id, @method, @name, @template, @now, @now)
         ON CONFLICT (plugin_id, method, name) DO UPDATE SET template = excluded.template, updated_at = excluded.updated_at`),
       get: s('SELECT * FROM templates WHERE plugin_id = ? AND method = ? AND name = ?'),
       list: s('SELECT * FROM templates WHERE plugin_id = ? ORDER BY method, name'),

@@ -1,5 +1,13 @@
 /** Shared SQLite plumbing of the storage activations (arbor, changelog, mustache, and those built on them). */
-export { openDatabase, openDataDir, defaultDataDir, resolveDatabase, DATABASE_FILE, type SqliteDatabase, type DatabaseOption } from './sqlite.js';
+export {
+  openDatabase,
+  openDataDir,
+  defaultDataDir,
+  resolveDatabase,
+  DATABASE_FILE,
+  type SqliteDatabase,
+  type DatabaseOption,
+} from './sqlite.js';
 export { migrate, type Migration } from './migrations.js';
 export { systemClock, seconds, type Clock } from './clock.js';
 export { newId, isUuid, uuidParam } from './uuid.js';

@@ -18,10 +18,13 @@ export function migrate(db: SqliteDatabase, component: string, migrations: reado
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     component TEXT NOT NULL, version INTEGER NOT NULL, description TEXT NOT NULL, applied_at INTEGER NOT NULL,
     PRIMARY KEY (component, version))`);
-  const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations WHERE component = ?').get(component) as { v: number | null }).v ?? 0;
+  const current =
+    (db.prepare('SELECT MAX(version) AS v FROM schema_migrations WHERE component = ?').get(component) as { v: number | null }).v ?? 0;
   const newest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   if (current > newest) {
-    throw new Error(`${component}: the database is at schema version ${current}, newer than this code knows (${newest}); upgrade plexus-hub`);
+    throw new Error(
+      `${component}: the database is at schema version ${current}, newer than this code knows (${newest}); upgrade plexus-hub`,
+    );
   }
   const record = db.prepare('INSERT INTO schema_migrations (component, version, description, applied_at) VALUES (?, ?, ?, ?)');
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {

@@ -5,7 +5,11 @@ const NAMESPACE_OID = '6ba7b812-9dad-11d1-80b4-00c04fd430c8';
 
 /** UUID version 5 (SHA-1, name-based) of `name` in `namespace`. */
 export function uuidV5(name: string, namespace: string = NAMESPACE_OID): string {
-  const bytes = createHash('sha1').update(Buffer.from(namespace.replace(/-/g, ''), 'hex')).update(name, 'utf8').digest().subarray(0, 16);
+  const bytes = createHash('sha1')
+    .update(Buffer.from(namespace.replace(/-/g, ''), 'hex'))
+    .update(name, 'utf8')
+    .digest()
+    .subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString('hex');

@@ -10,7 +10,6 @@ export type SqliteDatabase = Database.Database;
 /** The file every storage activation shares inside a data dir. */
 export const DATABASE_FILE = 'hub.db';
 
-
 /**
  * Opens (creating it and its directory if needed) a SQLite database: a file path,
  * or `:memory:`. WAL journal, foreign keys on (as the reference's sqlx does, so its

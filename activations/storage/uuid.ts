@@ -9,6 +9,7 @@ export const isUuid = (value: unknown): value is string => typeof value === 'str
 
 /** A UUID param, lowercased (as the reference's Uuid type prints it); -32602 otherwise. */
 export function uuidParam(name: string, value: string): string {
-  if (!isUuid(value)) throw PlexusError.invalidParams(`param '${name}' must be a UUID (8-4-4-4-12 hex digits), got ${JSON.stringify(value)}`);
+  if (!isUuid(value))
+    throw PlexusError.invalidParams(`param '${name}' must be a UUID (8-4-4-4-12 hex digits), got ${JSON.stringify(value)}`);
   return value.toLowerCase();
 }

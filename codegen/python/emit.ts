@@ -60,7 +60,10 @@ class ClientWriter {
   namespace(ns: IrNamespace, isRoot: boolean): string {
     const className = isRoot ? 'HubClient' : this.#classNames.take(`_${pascalCase(ns.path)}`);
     const members = new NameSet(isRoot ? CLIENT_MEMBERS : []);
-    const methods = ns.methods.map((m) => ({ m, name: members.take(attributeName(m.name).replace(/^(close|check_drift|rpc)$/, isRoot ? '$1_' : '$1')) }));
+    const methods = ns.methods.map((m) => ({
+      m,
+      name: members.take(attributeName(m.name).replace(/^(close|check_drift|rpc)$/, isRoot ? '$1_' : '$1')),
+    }));
     // A child named like a method of the same node gets `_ns` (the method keeps the plain name).
     const children = ns.children.map((c) => {
       const base = attributeName(c.namespace).replace(/^(close|check_drift|rpc)$/, isRoot ? '$1_' : '$1');
@@ -69,7 +72,9 @@ class ClientWriter {
     const lines: string[] = [];
     const tag = ns.path ? `Plexus: ${ns.path} (hash ${ns.hash})` : `Plexus: ${this.ir.root} (schema hash ${this.ir.hash})`;
     if (isRoot) {
-      lines.push(`class HubClient:\n${docstring(`Typed client of the "${this.ir.root}" hub. ${ns.description}\n\nUse \`async with HubClient(url) as hub:\`, or call \`await hub.close()\` when done.\n\n${tag}`, '    ')}`);
+      lines.push(
+        `class HubClient:\n${docstring(`Typed client of the "${this.ir.root}" hub. ${ns.description}\n\nUse \`async with HubClient(url) as hub:\`, or call \`await hub.close()\` when done.\n\n${tag}`, '    ')}`,
+      );
       for (const { c, name } of children) lines.push(`    ${name}: ${this.#childClass(children, c)}\n${docstring(c.description, '    ')}`);
       lines.push(`    def __init__(
         self,
@@ -113,7 +118,9 @@ ${children.map(({ name, cls }) => `        self.${name} = ${cls}(self._hub)\n`).
     } else {
       lines.push(`class ${className}:\n${docstring(`${ns.description}\n\n${tag}`, '    ')}`);
       for (const { c, name } of children) lines.push(`    ${name}: ${this.#childClass(children, c)}\n${docstring(c.description, '    ')}`);
-      lines.push(`    def __init__(self, hub: TypedHub) -> None:\n        self._hub = hub\n${children.map(({ name, cls }) => `        self.${name} = ${cls}(hub)\n`).join('')}`);
+      lines.push(
+        `    def __init__(self, hub: TypedHub) -> None:\n        self._hub = hub\n${children.map(({ name, cls }) => `        self.${name} = ${cls}(hub)\n`).join('')}`,
+      );
     }
     for (const { m, name } of methods) lines.push(this.#method(m, name));
     this.#classes.push(lines.join('\n').trimEnd());
@@ -149,10 +156,17 @@ ${children.map(({ name, cls }) => `        self.${name} = ${cls}(self._hub)\n`).
   #method(m: IrMethod, name: string): string {
     const params = this.#params(m);
     const item = this.types.annotation(m.item, `${pascalCase(m.path)}Item`, this.refs, this.typing);
-    const argList = ['self', ...(params.length ? ['*'] : []), ...params.map((p) => (p.required ? `${p.name}: ${p.type}` : `${p.name}: ${nullable(p.type)} = None`))];
+    const argList = [
+      'self',
+      ...(params.length ? ['*'] : []),
+      ...params.map((p) => (p.required ? `${p.name}: ${p.type}` : `${p.name}: ${nullable(p.type)} = None`)),
+    ];
     const signature = argList.join(', ');
     const args = params.length
-      ? params.map((p) => `${p.name}: ${p.description || (p.required ? 'required' : 'optional')}${'default' in p ? ` (server default: ${JSON.stringify(p.default)})` : ''}`)
+      ? params.map(
+          (p) =>
+            `${p.name}: ${p.description || (p.required ? 'required' : 'optional')}${'default' in p ? ` (server default: ${JSON.stringify(p.default)})` : ''}`,
+        )
       : [];
     const doc = [
       m.description.trim(),
@@ -171,7 +185,8 @@ ${children.map(({ name, cls }) => `        self.${name} = ${cls}(self._hub)\n`).
     const returns = m.streaming ? `CallStream[${item}]` : item;
     let def = `    ${m.streaming ? '' : 'async '}def ${name}(${signature}) -> ${returns}:`;
     // One argument a line when the signature would be long.
-    if (def.length > 110) def = `    ${m.streaming ? '' : 'async '}def ${name}(\n${argList.map((a) => `        ${a},`).join('\n')}\n    ) -> ${returns}:`;
+    if (def.length > 110)
+      def = `    ${m.streaming ? '' : 'async '}def ${name}(\n${argList.map((a) => `        ${a},`).join('\n')}\n    ) -> ${returns}:`;
     return `${def}\n${docstring(doc, '        ')}        return ${m.streaming ? `self._hub.stream(${call})` : `await self._hub.unary(${call})`}\n`;
   }
 

@@ -1,13 +1,16 @@
 /** Identifier rules for the Python emitter. */
 
 const KEYWORDS = new Set(
-  ('False None True and as assert async await break class continue def del elif else except finally for from global if import in is ' +
-    'lambda nonlocal not or pass raise return try while with yield match case type _').split(' '),
+  (
+    'False None True and as assert async await break class continue def del elif else except finally for from global if import in is ' +
+    'lambda nonlocal not or pass raise return try while with yield match case type _'
+  ).split(' '),
 );
 
 /** Capitalised builtins and the names every generated module imports: a generated type must not shadow them. */
 const TAKEN_TYPE_NAMES = new Set(
-  ('ArithmeticError AssertionError AttributeError BaseException BaseExceptionGroup BlockingIOError BrokenPipeError BufferError ' +
+  (
+    'ArithmeticError AssertionError AttributeError BaseException BaseExceptionGroup BlockingIOError BrokenPipeError BufferError ' +
     'BytesWarning ChildProcessError ConnectionAbortedError ConnectionError ConnectionRefusedError ConnectionResetError ' +
     'DeprecationWarning EOFError Ellipsis EncodingWarning EnvironmentError Exception ExceptionGroup FileExistsError ' +
     'FileNotFoundError FloatingPointError FutureWarning GeneratorExit IOError ImportError ImportWarning IndentationError ' +
@@ -21,7 +24,8 @@ const TAKEN_TYPE_NAMES = new Set(
     'Any Literal NotRequired TypeAlias TypedDict Union ' +
     // runtime and client names exported next to the types
     'CallStream Connector DriftPolicy HubClient PlexusCallError PlexusClient PlexusConnectionError PlexusError PlexusRequest ' +
-    'PlexusRpcError RequestHandler SchemaDriftError SchemaDriftWarning TypedHub WebSocketLike').split(' '),
+    'PlexusRpcError RequestHandler SchemaDriftError SchemaDriftWarning TypedHub WebSocketLike'
+  ).split(' '),
 );
 
 export function isKeyword(name: string): boolean {

@@ -91,7 +91,7 @@ export class PythonTypes {
       const comments = description
         .trim()
         .split('\n')
-        .filter((l) => description.trim())
+        .filter((_l) => description.trim())
         .map((l) => `# ${l}`.trimEnd())
         .join('\n');
       code = `${comments ? `${comments}\n` : ''}${name} = TypedDict(${pyString(name)}, {${fields.map((f) => `${pyString(f.key)}: ${f.type}`).join(', ')}})`;
@@ -118,14 +118,22 @@ export class PythonTypes {
     const variants = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
     if (Array.isArray(variants)) {
       const hints = variantHints(variants, hint);
-      return this.#union(variants.map((v, i) => this.#expr(v, hints[i]!, runtime, refs, typing)), runtime, typing);
+      return this.#union(
+        variants.map((v, i) => this.#expr(v, hints[i]!, runtime, refs, typing)),
+        runtime,
+        typing,
+      );
     }
     if (Array.isArray(schema.allOf)) {
       // One member is common (a described $ref); intersections have no Python spelling.
       return schema.allOf.length === 1 ? this.#expr(schema.allOf[0] as JsonSchema, hint, runtime, refs, typing) : this.#any(typing);
     }
     if (Array.isArray(schema.type)) {
-      return this.#union(schema.type.map((t) => this.#expr({ ...schema, type: t }, hint, runtime, refs, typing)), runtime, typing);
+      return this.#union(
+        schema.type.map((t) => this.#expr({ ...schema, type: t }, hint, runtime, refs, typing)),
+        runtime,
+        typing,
+      );
     }
     switch (schema.type) {
       case 'string':
@@ -141,7 +149,8 @@ export class PythonTypes {
       case 'array': {
         const tuple = (schema.prefixItems ?? (Array.isArray(schema.items) ? schema.items : undefined)) as JsonSchema[] | undefined;
         if (tuple) return `tuple[${tuple.map((s, i) => this.#expr(s, `${hint}${i + 1}`, runtime, refs, typing)).join(', ') || '()'}]`;
-        if (schema.items && typeof schema.items === 'object') return `list[${this.#expr(schema.items as JsonSchema, `${hint}Item`, runtime, refs, typing)}]`;
+        if (schema.items && typeof schema.items === 'object')
+          return `list[${this.#expr(schema.items as JsonSchema, `${hint}Item`, runtime, refs, typing)}]`;
         return `list[${this.#any(typing)}]`;
       }
     }
@@ -153,7 +162,8 @@ export class PythonTypes {
     }
     if (schema.type === 'object') {
       const extra = schema.additionalProperties;
-      const value = extra && typeof extra === 'object' ? this.#expr(extra as JsonSchema, `${hint}Value`, runtime, refs, typing) : this.#any(typing);
+      const value =
+        extra && typeof extra === 'object' ? this.#expr(extra as JsonSchema, `${hint}Value`, runtime, refs, typing) : this.#any(typing);
       return `dict[str, ${value}]`;
     }
     return this.#any(typing);
@@ -187,10 +197,27 @@ export class PythonTypes {
 }
 
 /** Names a class-syntax TypedDict's annotations may refer to; a field with such a name would shadow it. */
-const ANNOTATION_NAMES = new Set(['str', 'int', 'float', 'bool', 'list', 'dict', 'tuple', 'None', 'Any', 'Literal', 'NotRequired', 'Union', 'TypedDict', 'TypeAlias']);
+const ANNOTATION_NAMES = new Set([
+  'str',
+  'int',
+  'float',
+  'bool',
+  'list',
+  'dict',
+  'tuple',
+  'None',
+  'Any',
+  'Literal',
+  'NotRequired',
+  'Union',
+  'TypedDict',
+  'TypeAlias',
+]);
 
 function isObjectWithProperties(schema: JsonSchema): boolean {
-  return (schema.type === 'object' || schema.type === undefined) && !!schema.properties && Object.keys(schema.properties as object).length > 0;
+  return (
+    (schema.type === 'object' || schema.type === undefined) && !!schema.properties && Object.keys(schema.properties as object).length > 0
+  );
 }
 
 /** A Python literal for a JSON value Literal[...] can hold (strings, ints, booleans, null). */

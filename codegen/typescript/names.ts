@@ -2,7 +2,9 @@
 
 /** Global type names a generated type must not shadow. */
 const GLOBAL_TYPES = new Set(
-  'Array Boolean Date Error Function Map Number Object Partial Pick Omit Promise Readonly ReadonlyArray Record Required Set String Symbol Uint8Array Exclude Extract'.split(' '),
+  'Array Boolean Date Error Function Map Number Object Partial Pick Omit Promise Readonly ReadonlyArray Record Required Set String Symbol Uint8Array Exclude Extract'.split(
+    ' ',
+  ),
 );
 
 /** A property key as written in an object literal or type: bare when possible, quoted otherwise. */

@@ -1,5 +1,8 @@
 /** What the page shows, kept in `location.hash` so views can be linked: `#/n/solar.earth`, `#/m/echo.echo`. */
-export type Route = { readonly kind: 'node'; readonly path: string } | { readonly kind: 'method'; readonly path: string } | { readonly kind: 'home' };
+export type Route =
+  | { readonly kind: 'node'; readonly path: string }
+  | { readonly kind: 'method'; readonly path: string }
+  | { readonly kind: 'home' };
 
 export function parseRoute(hash: string): Route {
   const m = /^#\/([nm])\/(.+)$/.exec(hash);

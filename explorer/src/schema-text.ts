@@ -34,7 +34,12 @@ export function typeText(raw: JsonSchema | undefined, depth = 0): string {
           if (typeof s.title === 'string' && depth > 0) return s.title;
           const props = Object.keys(obj(s.properties));
           const extra = obj(s.additionalProperties);
-          if (props.length === 0) return Object.keys(extra).length > 0 ? `{ [key: string]: ${typeText(extra, depth + 1)} }` : t === undefined ? 'unknown' : 'object';
+          if (props.length === 0)
+            return Object.keys(extra).length > 0
+              ? `{ [key: string]: ${typeText(extra, depth + 1)} }`
+              : t === undefined
+                ? 'unknown'
+                : 'object';
           return `{ ${props.join(', ')} }`;
         }
         case 'string':

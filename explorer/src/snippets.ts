@@ -13,7 +13,7 @@ export function shellQuote(word: string): string {
  * reads back the same through the CLI's schema-typed parsing, else `--json '{…}'`.
  */
 export function cliCommand(path: string, params: Record<string, unknown>, paramsSchema: JsonSchema | undefined, url: string): string {
-  const props = ((paramsSchema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties ?? {});
+  const props = (paramsSchema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties ?? {};
   const words = ['npx', 'hub', 'call', path];
   const entries = Object.entries(params);
   const asPairs = entries.every(([name, v]) => {

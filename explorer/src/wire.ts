@@ -1,3 +1,12 @@
 // The one place the page reaches into the framework: its browser-capable client and the wire types.
 export { PlexusClient, PlexusConnectionError } from '../../src/client/plexus-client.js';
-export type { ChildSummary, DataItem, ErrorItem, JsonSchema, MethodSchema, PluginSchema, ProgressItem, StreamItem } from '../../src/wire/index.js';
+export type {
+  ChildSummary,
+  DataItem,
+  ErrorItem,
+  JsonSchema,
+  MethodSchema,
+  PluginSchema,
+  ProgressItem,
+  StreamItem,
+} from '../../src/wire/index.js';

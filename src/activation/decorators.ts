@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
-import { checkVerbs } from '../auth/verbs.js';
+import { checkVerbs } from './verbs.js';
 import { assertSegment } from './types.js';
 
 export interface ActivationOptions {
@@ -58,7 +58,10 @@ let pendingStandardMethods: DecoratedMethod[] = [];
 type Ctor = abstract new (...args: never[]) => unknown;
 
 export function snakeCase(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toLowerCase();
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/-/g, '_')
+    .toLowerCase();
 }
 
 /**
@@ -67,7 +70,7 @@ export function snakeCase(name: string): string {
  * decorators.
  */
 export function method(options: MethodOptions = {}) {
-  return function (target: object, keyOrContext: string | symbol | { kind: string; name: string | symbol }, _descriptor?: unknown): void {
+  return (target: object, keyOrContext: string | symbol | { kind: string; name: string | symbol }, _descriptor?: unknown): void => {
     const standard = typeof keyOrContext === 'object';
     const key = standard ? keyOrContext.name : keyOrContext;
     if (standard && keyOrContext.kind !== 'method') throw new TypeError('@method() applies to methods only');
@@ -93,11 +96,9 @@ export function method(options: MethodOptions = {}) {
  */
 export function activation(namespace?: string, options: ActivationOptions = {}) {
   if (namespace !== undefined) assertSegment('Namespace', namespace);
-  return function <C extends Ctor>(target: C, context?: { kind: string }): C {
+  return <C extends Ctor>(target: C, context?: { kind: string }): C => {
     const standard = typeof context === 'object';
-    const methods: DecoratedMethod[] = standard
-      ? pendingStandardMethods
-      : (Reflect.getOwnMetadata(METHODS_KEY, target) ?? []);
+    const methods: DecoratedMethod[] = standard ? pendingStandardMethods : (Reflect.getOwnMetadata(METHODS_KEY, target) ?? []);
     if (standard) pendingStandardMethods = [];
     const names = new Set<string>();
     for (const m of methods) {

@@ -1,4 +1,4 @@
-import { checkVerbs, type Verb } from '../auth/verbs.js';
+import { checkVerbs, type Verb } from './verbs.js';
 import { assertSegment, type Activation, type CallContext, type JsonSchema, type MethodInfo } from './types.js';
 
 export interface DynamicMethod {

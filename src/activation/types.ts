@@ -1,4 +1,4 @@
-import type { Verb } from '../auth/verbs.js';
+import type { Verb } from './verbs.js';
 import type { JsonSchema } from '../wire/schema-types.js';
 
 export type { JsonSchema } from '../wire/schema-types.js';

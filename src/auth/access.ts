@@ -2,7 +2,7 @@ import type { Activation, MethodInfo } from '../activation/types.js';
 import { ErrorCode, PlexusError } from '../wire/errors.js';
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { Principal } from './principal.js';
-import { DEFAULT_VERBS } from './verbs.js';
+import { DEFAULT_VERBS } from '../activation/verbs.js';
 
 /**
  * A refusal that reads exactly like "not found" on the wire (a hidden path is
@@ -139,7 +139,12 @@ export class AccessControl {
   /** A schema as the principal may see it: hidden methods and children left out (hashes are the tree's). */
   plugin(p: unknown, node: Activation, at: readonly string[], schema: PluginSchema): PluginSchema {
     if (!restricted(p)) return schema;
-    const hidden = new Set(node.methods().filter((m) => !this.methodVisible(p, at, m)).map((m) => m.name));
+    const hidden = new Set(
+      node
+        .methods()
+        .filter((m) => !this.methodVisible(p, at, m))
+        .map((m) => m.name),
+    );
     const children = node.children?.() ?? [];
     const hiddenChildren = new Set(children.filter((c) => !this.nodeVisible(p, c, [...at, c.namespace])).map((c) => c.namespace));
     if (hidden.size === 0 && hiddenChildren.size === 0) return schema;

@@ -4,7 +4,7 @@ import { AccessDenied } from './access.js';
 import type { AuditLog, AuditOutcome } from './audit-log.js';
 import type { Principal } from './principal.js';
 import { redact } from './redact.js';
-import type { Verb } from './verbs.js';
+import type { Verb } from '../activation/verbs.js';
 
 function outcomeOf(end: CallEnd): { outcome: AuditOutcome; code?: number | string } {
   if (end.cancelled) return { outcome: 'cancelled' };

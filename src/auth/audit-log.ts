@@ -5,7 +5,7 @@ import canonicalize from 'canonicalize';
 import { Worker } from 'node:worker_threads';
 import { AUDIT_WRITER_SOURCE } from './audit-writer.js';
 import { sha256Hex } from './token-store.js';
-import type { Verb } from './verbs.js';
+import type { Verb } from '../activation/verbs.js';
 
 export type AuditOutcome =
   /** The call ran and ended with `done`. */

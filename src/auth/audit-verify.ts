@@ -45,7 +45,12 @@ export async function verifyAuditLog(file: string): Promise<AuditVerdict> {
   }
   const head = readHead(file);
   if (head && (head.seq > seq || (head.seq === seq && head.hash !== prev))) {
-    return { ok: false, records, line: n + 1, reason: `the log ends at seq ${seq} but the hub recorded seq ${head.seq}: lines were removed from the end` };
+    return {
+      ok: false,
+      records,
+      line: n + 1,
+      reason: `the log ends at seq ${seq} but the hub recorded seq ${head.seq}: lines were removed from the end`,
+    };
   }
   return { ok: true, records, lastHash: prev };
 }

@@ -1,5 +1,5 @@
 import { parseDuration } from './duration.js';
-import { isVerb, VERBS, type Verb } from './verbs.js';
+import { isVerb, VERBS, type Verb } from '../activation/verbs.js';
 
 /**
  * Permission for a principal to use `verbs` on the methods whose dot path matches
@@ -28,7 +28,10 @@ export function parseGrant(text: string, now = Date.now()): Grant {
   const [rawPattern, verbText = 'read', ...flags] = text.split(':');
   const pattern = rawPattern!.trim();
   checkPattern(pattern);
-  const verbs = verbText.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const verbs = verbText
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   if (verbs.length === 0) throw new Error(`Grant "${text}": no verbs after ':' (use ${VERBS.join(', ')})`);
   for (const v of verbs) {
     if (!isVerb(v)) throw new Error(`Grant "${text}": unknown verb "${v}"; verbs are ${VERBS.join(', ')}`);

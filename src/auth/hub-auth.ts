@@ -52,7 +52,10 @@ export class HubAuth {
     const hasStore = TokenStore.existsIn(options.dataDir);
     this.mode = options.mode ?? (hasStore ? 'required' : 'open');
     if (this.mode === 'required') {
-      if (!hasStore) throw new Error(`Auth is required but ${join(options.dataDir, 'tokens.json')} does not exist: create a token with \`hub token create <name> --grant …\``);
+      if (!hasStore)
+        throw new Error(
+          `Auth is required but ${join(options.dataDir, 'tokens.json')} does not exist: create a token with \`hub token create <name> --grant …\``,
+        );
       this.store = new TokenStore(options.dataDir);
     }
     if (this.mode === 'required' || options.audit) this.audit = new AuditLog(join(options.dataDir, AUDIT_FILE));
@@ -76,7 +79,12 @@ export class HubAuth {
     const wait = this.limiter.retryAfter(remote);
     if (wait > 0) {
       this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'throttled' });
-      return { ok: false, status: 429, message: 'Too many failed authentications from this address: try again later', retryAfterSeconds: Math.ceil(wait / 1000) };
+      return {
+        ok: false,
+        status: 429,
+        message: 'Too many failed authentications from this address: try again later',
+        retryAfterSeconds: Math.ceil(wait / 1000),
+      };
     }
     const check = this.store!.check(credential, this.hub);
     if (!check.ok) {

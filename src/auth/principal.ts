@@ -1,6 +1,6 @@
 import { grantCovers, grantLive, patternReachesBelow, type Grant } from './grants.js';
 import type { TokenStore } from './token-store.js';
-import type { Verb } from './verbs.js';
+import type { Verb } from '../activation/verbs.js';
 
 /**
  * Who is calling, and what they may do. The router asks it at every hop; it is
@@ -39,7 +39,13 @@ export interface Principal {
 /** The value as a hub `Principal` (what `ctx.principal` is when the hub's own auth set it), else undefined. */
 export function asPrincipal(value: unknown): Principal | undefined {
   const p = value as Principal | null | undefined;
-  return typeof p === 'object' && p !== null && typeof p.name === 'string' && typeof p.unauthenticated === 'function' && typeof p.allows === 'function' ? p : undefined;
+  return typeof p === 'object' &&
+    p !== null &&
+    typeof p.name === 'string' &&
+    typeof p.unauthenticated === 'function' &&
+    typeof p.allows === 'function'
+    ? p
+    : undefined;
 }
 
 /** Everything allowed: a loopback hub without a token store, or a trusted parent process. */

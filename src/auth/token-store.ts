@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, withFileLock } from './atomic-file.js';
 import { checkPattern, grantCovers, grantLive, type Grant } from './grants.js';
-import { isVerb, type Verb } from './verbs.js';
+import { isVerb, type Verb } from '../activation/verbs.js';
 
 /** One issued token. The token itself is never stored: only its SHA-256. */
 export interface TokenRecord {
@@ -77,7 +77,10 @@ export class TokenStore {
   }
 
   /** Issues a token; the returned string is shown once and never stored. */
-  create(input: { name: string; hub: string; grants: readonly Grant[]; ttlMs?: number; now?: number }): { token: string; record: TokenRecord } {
+  create(input: { name: string; hub: string; grants: readonly Grant[]; ttlMs?: number; now?: number }): {
+    token: string;
+    record: TokenRecord;
+  } {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/.test(input.name)) {
       throw new Error(`Invalid principal name "${input.name}": letters, digits, _ . @ - (at most 64)`);
     }

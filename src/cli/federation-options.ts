@@ -22,15 +22,20 @@ export function mountOptions(cmd: Command): Command {
     .option('--mount <name=url>', 'mount the hub at url as the child name (repeatable)', mountSpec)
     .option('--mount-token <token>', 'bearer token presented to mounted hubs')
     .option('--watch-ms <ms>', 'how often mounted hubs are asked for their root hash', positive, 2000)
-    .option('--reconnect-max-ms <ms>', 'longest wait between reconnect attempts (mounts and --join; jittered exponential backoff)', positive, 5000);
+    .option(
+      '--reconnect-max-ms <ms>',
+      'longest wait between reconnect attempts (mounts and --join; jittered exponential backoff)',
+      positive,
+      5000,
+    );
 }
 
 /** The options of `hub serve` for remote hubs: mount by URL, join a parent, accept joins. */
 export function federationOptions(cmd: Command): Command {
   return mountOptions(cmd)
-    .option('--join <url>', "dial this parent hub and be mounted there (for a hub it cannot reach)")
+    .option('--join <url>', 'dial this parent hub and be mounted there (for a hub it cannot reach)')
     .option('--name <name>', 'the name to be mounted under with --join')
-    .option('--parent-token <token>', 'with --join: the token presented to the parent (--token is this hub\'s own stdio principal)')
+    .option('--parent-token <token>', "with --join: the token presented to the parent (--token is this hub's own stdio principal)")
     .addOption(new Option('--allow-join', 'let hubs that dial this one mount themselves (_join)'))
     .option('--join-token <token>', 'with --allow-join: the token a joining hub must present');
 }
@@ -43,10 +48,20 @@ export interface Federation {
 }
 
 /** Mounts what `--mount` names (before the hub's first ready()). */
-export function applyMounts(hub: DynamicHub, opts: Record<string, unknown>, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): void {
-  const onState = (mount: string, state: 'up' | 'down', detail: string) => log(`plexus-hub: mount ${mount} ${state === 'up' ? 'connected' : 'unavailable'} (${detail})`);
+export function applyMounts(
+  hub: DynamicHub,
+  opts: Record<string, unknown>,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): void {
+  const onState = (mount: string, state: 'up' | 'down', detail: string) =>
+    log(`plexus-hub: mount ${mount} ${state === 'up' ? 'connected' : 'unavailable'} (${detail})`);
   for (const [name, url] of (opts.mount as [string, string][] | undefined) ?? []) {
-    mountRemote(hub, name, url, { watchMs: opts.watchMs as number, maxBackoffMs: opts.reconnectMaxMs as number, onState, ...(opts.mountToken ? { token: opts.mountToken as string } : {}) });
+    mountRemote(hub, name, url, {
+      watchMs: opts.watchMs as number,
+      maxBackoffMs: opts.reconnectMaxMs as number,
+      onState,
+      ...(opts.mountToken ? { token: opts.mountToken as string } : {}),
+    });
   }
 }
 

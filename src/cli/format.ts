@@ -5,6 +5,7 @@ import type { StreamItem } from '../wire/items.js';
 /** A compact TypeScript-like rendering of a schema, for humans. */
 export function typeText(schema: JsonSchema | undefined, depth = 0): string {
   if (!schema) return 'unknown';
+  // biome-ignore lint/suspicious/noExplicitAny: display code reads any schema keyword loosely.
   const s = schema as Record<string, any>;
   if (s.title && depth > 0) return s.title;
   if (s.$ref) return decodeURIComponent(String(s.$ref).split('/').pop()!);
@@ -16,13 +17,16 @@ export function typeText(schema: JsonSchema | undefined, depth = 0): string {
   if (s.type === 'object' && s.properties) {
     if (depth > 1) return 'object';
     const req = new Set<string>(s.required ?? []);
-    const props = Object.entries(s.properties as Record<string, JsonSchema>).map(([k, v]) => `${k}${req.has(k) ? '' : '?'}: ${typeText(v, depth + 1)}`);
+    const props = Object.entries(s.properties as Record<string, JsonSchema>).map(
+      ([k, v]) => `${k}${req.has(k) ? '' : '?'}: ${typeText(v, depth + 1)}`,
+    );
     return `{ ${props.join('; ')} }`;
   }
   return s.type ?? 'unknown';
 }
 
 export function paramsText(params: JsonSchema | undefined): string {
+  // biome-ignore lint/suspicious/noExplicitAny: display code reads any schema keyword loosely.
   const p = params as Record<string, any> | undefined;
   if (!p?.properties) return '';
   const req = new Set<string>(p.required ?? []);
@@ -102,7 +106,7 @@ export class TextPrinter {
 
 /** Turns `--name value` CLI words into params, typed by the method's params schema when known. */
 export function paramsFromArgs(words: readonly string[], schema: JsonSchema | undefined): Record<string, unknown> {
-  const props = ((schema as { properties?: Record<string, { type?: string | string[] }> } | undefined)?.properties) ?? {};
+  const props = (schema as { properties?: Record<string, { type?: string | string[] }> } | undefined)?.properties ?? {};
   const out: Record<string, unknown> = {};
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;

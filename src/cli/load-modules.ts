@@ -35,7 +35,8 @@ export async function loadActivations(modules: readonly string[]): Promise<objec
         found.push(value);
       }
     }
-    if (found.length === before) throw new Error(`${spec} exports no activation (an @activation class, an instance of one, or an Activation)`);
+    if (found.length === before)
+      throw new Error(`${spec} exports no activation (an @activation class, an instance of one, or an Activation)`);
   }
   return found;
 }

@@ -1,12 +1,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { explorerHandler } from '../http/explorer.js';
 import { mcpHttpHandler, serveMcpHttp } from '../mcp/http.js';
-import { DEFAULT_MCP_MAX_ITEMS, DEFAULT_MCP_MAX_RESULT_BYTES, DEFAULT_MCP_MAX_SESSIONS, DEFAULT_MCP_SESSION_IDLE_MS } from '../mcp/limits.js';
+import {
+  DEFAULT_MCP_MAX_ITEMS,
+  DEFAULT_MCP_MAX_RESULT_BYTES,
+  DEFAULT_MCP_MAX_SESSIONS,
+  DEFAULT_MCP_SESSION_IDLE_MS,
+} from '../mcp/limits.js';
 import { serveMcpStdio } from '../mcp/stdio.js';
 import type { ToolNaming } from '../mcp/tool-names.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { IrNamespace, SchemaSource } from '../../codegen/ir.js';
 import { builtinActivations } from '../../activations/index.js';
 import { createOptional, OPTIONAL_ACTIVATIONS, parseOptional, readStorageConfig, type OptionalSet } from '../../activations/optional.js';
@@ -18,7 +21,14 @@ import { DynamicHub } from '../hub/dynamic-hub.js';
 import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_MAX_TOTAL_STREAMS } from '../transport/stream-budget.js';
-import { DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_PING_INTERVAL_MS, DEFAULT_PORT, serveWebSocket } from '../transport/websocket-server.js';
+import {
+  DEFAULT_HOST,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PORT,
+  serveWebSocket,
+} from '../transport/websocket-server.js';
 import { resolveDataDir } from '../auth/data-dir.js';
 import { HubAuth, isLoopbackHost } from '../auth/hub-auth.js';
 import type { Principal } from '../auth/principal.js';
@@ -49,7 +59,14 @@ function positive(value: string): number {
   return n;
 }
 
-async function buildHub(modules: readonly string[], root: string, builtins: boolean, optional?: OptionalSet, auth?: HubAuth, opts: Record<string, unknown> = {}): Promise<DynamicHub> {
+async function buildHub(
+  modules: readonly string[],
+  root: string,
+  builtins: boolean,
+  optional?: OptionalSet,
+  auth?: HubAuth,
+  opts: Record<string, unknown> = {},
+): Promise<DynamicHub> {
   const hub = new DynamicHub(root, auth ? { auth } : {});
   if (builtins) hub.register(...builtinActivations());
   if (optional) hub.register(...optional.activations);
@@ -97,12 +114,21 @@ function stdioPrincipal(auth: HubAuth, token: string | undefined, transport: str
 const tokenOption = (what: string) => new Option('--token <token>', what).env('PLEXUS_HUB_TOKEN');
 
 /** `--with` and `--data-dir`: the opt-in storage activations over one SQLite file. */
-const withOption = () => new Option('--with <names>', `opt-in activations, comma-separated: ${OPTIONAL_ACTIVATIONS.join(', ')}`).argParser(parseOptional);
-const dataDirOption = () => new Option('--data-dir <dir>', 'the hub\'s state: tokens.json, audit.jsonl, hub.db of --with activations (default $PLEXUS_HUB_DATA or ./.plexus-hub)');
+const withOption = () =>
+  new Option('--with <names>', `opt-in activations, comma-separated: ${OPTIONAL_ACTIVATIONS.join(', ')}`).argParser(parseOptional);
+const dataDirOption = () =>
+  new Option(
+    '--data-dir <dir>',
+    "the hub's state: tokens.json, audit.jsonl, hub.db of --with activations (default $PLEXUS_HUB_DATA or ./.plexus-hub)",
+  );
 
 const configOption = () => new Option('--config <file>', 'a JSON file: {"with": ["arbor", …], "data_dir": "…"} (flags win)');
 
-async function optionalSet(opts: { with?: ReturnType<typeof parseOptional>; dataDir?: string; config?: string }): Promise<OptionalSet | undefined> {
+async function optionalSet(opts: {
+  with?: ReturnType<typeof parseOptional>;
+  dataDir?: string;
+  config?: string;
+}): Promise<OptionalSet | undefined> {
   const config = opts.config ? readStorageConfig(opts.config) : undefined;
   const names = opts.with ?? config?.with ?? [];
   if (names.length === 0) return undefined;
@@ -110,12 +136,18 @@ async function optionalSet(opts: { with?: ReturnType<typeof parseOptional>; data
 }
 
 const toolNamesOption = () =>
-  new Option('--tool-names <policy>', 'MCP tool names: dotted, underscore (echo_echo), or auto (underscore for clients known to reject dots)')
+  new Option(
+    '--tool-names <policy>',
+    'MCP tool names: dotted, underscore (echo_echo), or auto (underscore for clients known to reject dots)',
+  )
     .choices(['auto', 'dotted', 'underscore'])
     .default('auto');
 
 const mcpMaxItemsOption = () =>
-  new Option('--mcp-max-items <n>', 'data items one MCP tool result collects; past it the stream is cancelled and the result marked truncated')
+  new Option(
+    '--mcp-max-items <n>',
+    'data items one MCP tool result collects; past it the stream is cancelled and the result marked truncated',
+  )
     .argParser(positive)
     .default(DEFAULT_MCP_MAX_ITEMS);
 const mcpMaxBytesOption = () =>
@@ -134,12 +166,27 @@ const mcpSessionIdleOption = () =>
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const allowHostOption = () =>
-  new Option('--allow-host <host>', 'also accept this Host header (name or name:port; repeatable), e.g. behind a proxy or on a LAN name').argParser(collect).default([]);
+  new Option('--allow-host <host>', 'also accept this Host header (name or name:port; repeatable), e.g. behind a proxy or on a LAN name')
+    .argParser(collect)
+    .default([]);
 const allowOriginOption = () =>
-  new Option('--allow-origin <origin>', 'let browser pages of this origin (e.g. http://localhost:5173, or *) use the WebSocket and /mcp; repeatable').argParser(collect).default([]);
+  new Option(
+    '--allow-origin <origin>',
+    'let browser pages of this origin (e.g. http://localhost:5173, or *) use the WebSocket and /mcp; repeatable',
+  )
+    .argParser(collect)
+    .default([]);
 
 /** The MCP options every command that serves MCP takes. */
-function mcpOptions(opts: { toolNames: string; mcpMaxItems: number; mcpMaxBytes: number; mcpMaxSessions: number; mcpSessionIdle: number; allowHost?: string[]; allowOrigin?: string[] }) {
+function mcpOptions(opts: {
+  toolNames: string;
+  mcpMaxItems: number;
+  mcpMaxBytes: number;
+  mcpMaxSessions: number;
+  mcpSessionIdle: number;
+  allowHost?: string[];
+  allowOrigin?: string[];
+}) {
   return {
     allowedHosts: opts.allowHost ?? [],
     allowedOrigins: opts.allowOrigin ?? [],
@@ -168,8 +215,7 @@ const program = new Command('hub')
   .description('Plexus RPC hub: serve activations over WebSocket, call them, inspect their schemas')
   .showHelpAfterError();
 
-federationOptions(program
-  .command('serve'))
+federationOptions(program.command('serve'))
   .description('serve the built-in activations plus those exported by the given modules')
   .argument('[modules...]', 'TS/JS modules exporting @activation classes or Activations')
   .option('-p, --port <port>', 'port to listen on', integer, DEFAULT_PORT)
@@ -182,14 +228,24 @@ federationOptions(program
   .option('--max-frame-bytes <n>', 'largest accepted message in bytes (at least 1)', positive, 1024 * 1024)
   .option('--max-connections <n>', 'open WebSocket connections; past it an upgrade gets 503', positive, DEFAULT_MAX_CONNECTIONS)
   .option('--max-total-streams <n>', 'open streams across all connections', positive, DEFAULT_MAX_TOTAL_STREAMS)
-  .option('--idle-timeout <seconds>', 'close a connection with no stream and no message for this long', positive, DEFAULT_IDLE_TIMEOUT_MS / 1000)
-  .option('--ping-interval <seconds>', 'ping every connection this often; drop one that did not answer the last ping', positive, DEFAULT_PING_INTERVAL_MS / 1000)
+  .option(
+    '--idle-timeout <seconds>',
+    'close a connection with no stream and no message for this long',
+    positive,
+    DEFAULT_IDLE_TIMEOUT_MS / 1000,
+  )
+  .option(
+    '--ping-interval <seconds>',
+    'ping every connection this often; drop one that did not answer the last ping',
+    positive,
+    DEFAULT_PING_INTERVAL_MS / 1000,
+  )
   .addOption(withOption())
   .addOption(dataDirOption())
   .addOption(configOption())
   .option('--insecure-no-auth', 'serve on a non-loopback address without a token store (everyone may call everything)')
   .option('--audit', 'write the audit log even when auth is open')
-  .addOption(tokenOption('with --stdio: act as this token\'s principal instead of trusting the parent process'))
+  .addOption(tokenOption("with --stdio: act as this token's principal instead of trusting the parent process"))
   .addOption(toolNamesOption())
   .addOption(mcpMaxItemsOption())
   .addOption(mcpMaxBytesOption())
@@ -206,7 +262,9 @@ federationOptions(program
     const federation = startFederation(hub, opts, log);
     if (opts.stdio) {
       const principal = stdioPrincipal(auth, opts.token, 'stdio');
-      log(`plexus-hub: serving ${hub.namespace} (hash ${hub.hash()}) on stdio as ${principal ? `principal ${principal.name}` : 'the trusted parent process'}`);
+      log(
+        `plexus-hub: serving ${hub.namespace} (hash ${hub.hash()}) on stdio as ${principal ? `principal ${principal.name}` : 'the trusted parent process'}`,
+      );
       if (auth.audit) log(`plexus-hub: audit log ${auth.audit.file}`);
       await serveStdio(hub, { ...limits, ...(principal ? { principal } : {}) });
       auth.close();
@@ -236,7 +294,10 @@ federationOptions(program
       ...(takeOver ? { takeOver } : {}),
     });
     mcp.bind(server.host, server.port);
-    const names = hub.children().map((c) => c.namespace).join(', ');
+    const names = hub
+      .children()
+      .map((c) => c.namespace)
+      .join(', ');
     log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);
     log(`plexus-hub: MCP (streamable HTTP) on http://${server.url.slice('ws://'.length)}/mcp`);
     if (explorer) log(`plexus-hub: schema explorer on http://${server.url.slice('ws://'.length)}/`);
@@ -285,7 +346,12 @@ program
   .action(async (path: string, words: string[], opts) => {
     // Questions the method asks mid-stream are prompted on the terminal (or read from a piped stdin).
     const prompter = new TerminalPrompter();
-    const client = new PlexusClient({ url: opts.url, connectAttempts: 1, onRequest: prompter.answer, ...(opts.token ? { token: opts.token } : {}) });
+    const client = new PlexusClient({
+      url: opts.url,
+      connectAttempts: 1,
+      onRequest: prompter.answer,
+      ...(opts.token ? { token: opts.token } : {}),
+    });
     try {
       let params: Record<string, unknown> = {};
       if (opts.json) params = JSON.parse(opts.json);
@@ -339,8 +405,7 @@ program
     }
   });
 
-mountOptions(program
-  .command('mcp'))
+mountOptions(program.command('mcp'))
   .description('serve the hub as MCP tools: over stdio (for Claude Desktop / Claude Code), or streamable HTTP with --http')
   .argument('[modules...]', 'TS/JS modules exporting activations')
   .option('--http', 'serve streamable HTTP at /mcp instead of stdio')
@@ -353,7 +418,7 @@ mountOptions(program
   .addOption(configOption())
   .option('--insecure-no-auth', 'with --http on a non-loopback address: serve without a token store')
   .option('--audit', 'write the audit log even when auth is open')
-  .addOption(tokenOption('over stdio: act as this token\'s principal instead of trusting the parent process'))
+  .addOption(tokenOption("over stdio: act as this token's principal instead of trusting the parent process"))
   .addOption(toolNamesOption())
   .addOption(mcpMaxItemsOption())
   .addOption(mcpMaxBytesOption())

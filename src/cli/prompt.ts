@@ -19,7 +19,9 @@ export class TerminalPrompter {
 
   readonly answer = async (request: ClientRequest): Promise<unknown> => {
     const { question, schema, choices, wrap } = questionOf(request.data);
-    const menu = choices ? `\n${choices.map((c, i) => `  ${i + 1}) ${c.label}${c.description ? ` — ${c.description}` : ''}`).join('\n')}\n` : ' ';
+    const menu = choices
+      ? `\n${choices.map((c, i) => `  ${i + 1}) ${c.label}${c.description ? ` — ${c.description}` : ''}`).join('\n')}\n`
+      : ' ';
     for (let attempt = 1; ; attempt++) {
       this.output.write(`? ${question}${menu}${choices ? `(${choices.multi ? 'numbers, comma-separated' : 'a number'}) ` : hint(schema)}`);
       const text = await this.#line();
@@ -63,7 +65,12 @@ interface Choices extends Array<{ value: unknown; label: string; description?: s
  * `{"type":"confirmed","value"}`, `prompt` → `{"type":"text","value"}`, `select` →
  * `{"type":"selected","values"}`, `custom` → `{"type":"custom","data"}`.
  */
-export function questionOf(data: unknown): { question: string; schema?: JsonSchema; choices?: Choices; wrap: (answer: unknown) => unknown } {
+export function questionOf(data: unknown): {
+  question: string;
+  schema?: JsonSchema;
+  choices?: Choices;
+  wrap: (answer: unknown) => unknown;
+} {
   const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
   const withDefault = (schema: JsonSchema): JsonSchema => ('default' in d ? { ...schema, default: d.default } : schema);
   const message = typeof d.message === 'string' ? d.message : JSON.stringify(data);
@@ -74,7 +81,11 @@ export function questionOf(data: unknown): { question: string; schema?: JsonSche
       return { question: message, schema: withDefault({ type: 'string' }), wrap: (value) => ({ type: 'text', value }) };
     case 'select': {
       const options = Array.isArray(d.options) ? (d.options as { value?: unknown; label?: unknown; description?: unknown }[]) : [];
-      const choices: Choices = options.map((o) => ({ value: o.value, label: String(o.label ?? JSON.stringify(o.value)), ...(typeof o.description === 'string' ? { description: o.description } : {}) }));
+      const choices: Choices = options.map((o) => ({
+        value: o.value,
+        label: String(o.label ?? JSON.stringify(o.value)),
+        ...(typeof o.description === 'string' ? { description: o.description } : {}),
+      }));
       choices.multi = d.multi_select === true;
       return { question: message, choices, wrap: (values) => ({ type: 'selected', values }) };
     }

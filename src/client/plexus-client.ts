@@ -1,6 +1,6 @@
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { RequestItem, StreamItem } from '../wire/items.js';
-import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
+import { PlexusError, errorItemCode } from '../wire/errors.js';
 
 /** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
 export interface WebSocketLike {
@@ -67,7 +67,8 @@ export interface ClientCallOptions {
 /** What an upgrade refused by the hub's auth means, in words (the `ws` package only gives the status). */
 function explainRefusal(message: string): string {
   const status = /Unexpected server response: (\d+)/.exec(message)?.[1];
-  if (status === '401') return 'authentication failed (HTTP 401): the hub does not accept this token (unknown, revoked, expired or for another hub)';
+  if (status === '401')
+    return 'authentication failed (HTTP 401): the hub does not accept this token (unknown, revoked, expired or for another hub)';
   if (status === '429') return 'too many failed authentications from this address (HTTP 429): try again later';
   if (status === '403') return 'forbidden (HTTP 403)';
   return message;
@@ -174,7 +175,12 @@ class Connection {
   }
 
   #receive(text: string): void {
-    let msg: { id?: number; result?: unknown; error?: { code: number; message: string }; params?: { subscription?: number; result?: StreamItem } };
+    let msg: {
+      id?: number;
+      result?: unknown;
+      error?: { code: number; message: string };
+      params?: { subscription?: number; result?: StreamItem };
+    };
     try {
       msg = JSON.parse(text);
     } catch {
@@ -219,7 +225,6 @@ export class PlexusClient {
     yield* this.#stream(`${this.root}.call`, { method: path, params }, options, path);
   }
 
-
   /** The data contents of a call, all of them; an `error` item throws `PlexusError` (numeric code). */
   async collect<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T[]> {
     return (await this.#contents(`${this.root}.call`, { method: path, params }, options, path)) as T[];
@@ -261,7 +266,10 @@ export class PlexusClient {
 
   close(): void {
     this.#closedByUser = true;
-    void this.#connection?.then((c) => c.ws.close(1000, 'client closed'), () => {});
+    void this.#connection?.then(
+      (c) => c.ws.close(1000, 'client closed'),
+      () => {},
+    );
     this.#connection = undefined;
   }
 
@@ -328,10 +336,16 @@ export class PlexusClient {
     const inNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
     // In Node, a token goes in a header, which needs the `ws` package (the global WebSocket cannot send headers).
     const headerToken = token !== undefined && !this.options.WebSocket && inNode;
-    const Impl = this.options.WebSocket ?? (headerToken ? undefined : (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket) ?? ((await import('ws')).WebSocket as unknown as WebSocketConstructor);
+    const Impl =
+      this.options.WebSocket ??
+      (headerToken ? undefined : (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket) ??
+      ((await import('ws')).WebSocket as unknown as WebSocketConstructor);
     const open = (): WebSocketLike => {
       if (token === undefined) return new Impl(this.options.url);
-      if (headerToken) return new (Impl as unknown as new (url: string, o: object) => WebSocketLike)(this.options.url, { headers: { authorization: `Bearer ${token}` } });
+      if (headerToken)
+        return new (Impl as unknown as new (url: string, o: object) => WebSocketLike)(this.options.url, {
+          headers: { authorization: `Bearer ${token}` },
+        });
       const url = new URL(this.options.url);
       url.searchParams.set('token', token);
       return new Impl(url.href);
@@ -357,7 +371,12 @@ export class PlexusClient {
               }),
             );
           };
-          ws.onerror = (ev) => reject(new PlexusConnectionError(`Cannot connect to ${this.options.url}: ${explainRefusal((ev as { message?: string }).message ?? 'connection failed')}`));
+          ws.onerror = (ev) =>
+            reject(
+              new PlexusConnectionError(
+                `Cannot connect to ${this.options.url}: ${explainRefusal((ev as { message?: string }).message ?? 'connection failed')}`,
+              ),
+            );
           ws.onclose = () => reject(new PlexusConnectionError(`Cannot connect to ${this.options.url}`));
         });
       } catch (err) {

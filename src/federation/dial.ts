@@ -18,7 +18,10 @@ export function jittered(attempt: number, base: number, max: number): number {
 }
 
 /** Opens a WebSocket, rejecting with a readable reason when it cannot. */
-export function openSocket(url: string, options: { token?: string; timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<WebSocket> {
+export function openSocket(
+  url: string,
+  options: { token?: string; timeoutMs?: number; headers?: Record<string, string> } = {},
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const headers = { ...options.headers, ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
     const ws = new WebSocket(url, { headers, handshakeTimeout: options.timeoutMs ?? 5000, perMessageDeflate: false });
@@ -70,7 +73,10 @@ export class MountDialer {
     if (this.#stopped) return;
     let ws: WebSocket;
     try {
-      ws = await openSocket(this.url, { ...(this.options.token ? { token: this.options.token } : {}), timeoutMs: this.options.connectTimeoutMs ?? 5000 });
+      ws = await openSocket(this.url, {
+        ...(this.options.token ? { token: this.options.token } : {}),
+        timeoutMs: this.options.connectTimeoutMs ?? 5000,
+      });
     } catch (err) {
       this.remote.noteFailure((err as Error).message);
       return this.#again();

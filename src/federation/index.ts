@@ -3,5 +3,13 @@ export { mountRemote, type MountOptions } from './mount.js';
 export { RemoteHub, type RemoteHubOptions } from './remote-hub.js';
 export { RemoteUnavailableError, REMOTE_UNAVAILABLE } from './remote-errors.js';
 export { MountDialer, type DialOptions } from './dial.js';
-export { acceptJoins, joinParent, JOIN_METHOD, type AcceptJoinsOptions, type JoinAcceptor, type JoinHandle, type JoinOptions } from './join.js';
+export {
+  acceptJoins,
+  joinParent,
+  JOIN_METHOD,
+  type AcceptJoinsOptions,
+  type JoinAcceptor,
+  type JoinHandle,
+  type JoinOptions,
+} from './join.js';
 export type { FlowLimits } from './remote-connection.js';

@@ -90,7 +90,8 @@ class JoinedSink implements MessageSink {
 
 /** The child side: dials the parent, joins, serves the hub over that socket, and re-joins after drops. */
 export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): JoinHandle {
-  if (!SEGMENT_PATTERN.test(options.name)) throw new TypeError(`Join name "${options.name}" is not a valid path segment: it must match ${SEGMENT_PATTERN.source}`);
+  if (!SEGMENT_PATTERN.test(options.name))
+    throw new TypeError(`Join name "${options.name}" is not a valid path segment: it must match ${SEGMENT_PATTERN.source}`);
   let stopped = false;
   let attempt = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -100,10 +101,13 @@ export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): 
 
   const again = (): void => {
     if (stopped || timer) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      void dial();
-    }, jittered(attempt++, options.backoffMs ?? 200, options.maxBackoffMs ?? 5000));
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        void dial();
+      },
+      jittered(attempt++, options.backoffMs ?? 200, options.maxBackoffMs ?? 5000),
+    );
   };
 
   const dial = async (): Promise<void> => {
@@ -149,7 +153,14 @@ export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): 
       options.onState?.('joined', url);
       markJoined();
     });
-    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: JOIN_METHOD, params: { name: options.name, ...(options.token ? { token: options.token } : {}) } }));
+    ws.send(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: JOIN_METHOD,
+        params: { name: options.name, ...(options.token ? { token: options.token } : {}) },
+      }),
+    );
   };
 
   void dial();
@@ -203,29 +214,38 @@ export function acceptJoins(hub: DynamicHub, options: AcceptJoinsOptions = {}): 
     ws.close(1008, message.slice(0, 120));
   };
 
-  const adopt = (id: RequestId, params: Record<string, unknown>) => (ws: WebSocket): void => {
-    const name = params.name;
-    if (typeof name !== 'string' || !SEGMENT_PATTERN.test(name)) {
-      return refuse(ws, id, ErrorCode.InvalidParams, `Invalid params: "name" must be a path segment matching ${SEGMENT_PATTERN.source}`, String(name));
-    }
-    if (options.token !== undefined && (typeof params.token !== 'string' || !sameSecret(params.token, options.token))) {
-      return refuse(ws, id, ErrorCode.AuthenticationRequired, 'Join refused: a valid join token is required', name);
-    }
-    let mount = mounts.get(name);
-    const existing = hub.children().find((c) => c.namespace === name);
-    if (existing && existing !== mount) return refuse(ws, id, ErrorCode.Forbidden, `Join refused: "${name}" is already a child of ${hub.namespace}`, name);
-    const again = mount !== undefined;
-    if (!mount) {
-      mount = new RemoteHub(name, options);
-      mounts.set(name, mount);
-      hub.register(mount);
-    }
-    ws.send(resultResponse(id, { mounted: name, parent: hub.namespace }));
-    mount.attach(ws).then(
-      () => options.onJoin?.(name, again ? 'remounted' : 'mounted'),
-      (err: Error) => options.onJoin?.(name, 'refused', err.message),
-    );
-  };
+  const adopt =
+    (id: RequestId, params: Record<string, unknown>) =>
+    (ws: WebSocket): void => {
+      const name = params.name;
+      if (typeof name !== 'string' || !SEGMENT_PATTERN.test(name)) {
+        return refuse(
+          ws,
+          id,
+          ErrorCode.InvalidParams,
+          `Invalid params: "name" must be a path segment matching ${SEGMENT_PATTERN.source}`,
+          String(name),
+        );
+      }
+      if (options.token !== undefined && (typeof params.token !== 'string' || !sameSecret(params.token, options.token))) {
+        return refuse(ws, id, ErrorCode.AuthenticationRequired, 'Join refused: a valid join token is required', name);
+      }
+      let mount = mounts.get(name);
+      const existing = hub.children().find((c) => c.namespace === name);
+      if (existing && existing !== mount)
+        return refuse(ws, id, ErrorCode.Forbidden, `Join refused: "${name}" is already a child of ${hub.namespace}`, name);
+      const again = mount !== undefined;
+      if (!mount) {
+        mount = new RemoteHub(name, options);
+        mounts.set(name, mount);
+        hub.register(mount);
+      }
+      ws.send(resultResponse(id, { mounted: name, parent: hub.namespace }));
+      mount.attach(ws).then(
+        () => options.onJoin?.(name, again ? 'remounted' : 'mounted'),
+        (err: Error) => options.onJoin?.(name, 'refused', err.message),
+      );
+    };
 
   return {
     mounts,
@@ -240,7 +260,8 @@ export function acceptJoins(hub: DynamicHub, options: AcceptJoinsOptions = {}): 
       }
       if (msg.method !== JOIN_METHOD) return undefined;
       const id = typeof msg.id === 'number' || typeof msg.id === 'string' ? msg.id : null;
-      const params = typeof msg.params === 'object' && msg.params !== null && !Array.isArray(msg.params) ? (msg.params as Record<string, unknown>) : {};
+      const params =
+        typeof msg.params === 'object' && msg.params !== null && !Array.isArray(msg.params) ? (msg.params as Record<string, unknown>) : {};
       return adopt(id, params);
     },
     close() {

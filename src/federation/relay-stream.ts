@@ -31,7 +31,6 @@ const NOTHING: IteratorResult<unknown> = { done: false, value: provenanceBelow([
 /** What declines a question (the reference clients' answer without a handler). */
 const DECLINED = { type: 'cancelled' };
 
-
 /**
  * One remote call as the values a local `forward` yields. Pull-based: items wait in
  * a queue (counted against the connection's unread bytes) until the local
@@ -221,5 +220,4 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
         return DONE;
     }
   }
-
 }

@@ -84,7 +84,9 @@ export class RemoteConnection {
       if (!isBinary) this.#receive(data.toString());
     });
     ws.on('error', () => {}); // 'close' follows and cleans up
-    ws.on('close', (code: number, reason: Buffer) => this.#closed(`connection closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`));
+    ws.on('close', (code: number, reason: Buffer) =>
+      this.#closed(`connection closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`),
+    );
   }
 
   get open(): boolean {
@@ -137,7 +139,8 @@ export class RemoteConnection {
   #answered(pending: Pending | RelayStream, result: unknown): void {
     if (!(pending instanceof RelayStream)) return pending.resolve(result);
     const stream = pending;
-    if (typeof result !== 'number') return stream.fail(new PlexusError(-32603, `Remote answered the subscription with ${JSON.stringify(result)}`));
+    if (typeof result !== 'number')
+      return stream.fail(new PlexusError(-32603, `Remote answered the subscription with ${JSON.stringify(result)}`));
     const sub = result;
     if (sub > this.#lastSub) this.#lastSub = sub;
     stream.subscribed(sub);
@@ -162,7 +165,9 @@ export class RemoteConnection {
     if (this.lost) return;
     const id = this.#nextId++;
     this.#pending.set(id, IGNORE);
-    this.#send(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(respondMethod)},"params":${JSON.stringify({ request_id: requestId, response_data: response })}}`);
+    this.#send(
+      `{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(respondMethod)},"params":${JSON.stringify({ request_id: requestId, response_data: response })}}`,
+    );
   }
 
   /**
@@ -198,7 +203,9 @@ export class RemoteConnection {
     if (stream.sub === undefined || this.lost) return;
     const id = this.#nextId++;
     this.#pending.set(id, this.#holdAnswer);
-    this.#send(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(`${stream.method}_${on ? 'pause' : 'resume'}`)},"params":[${stream.sub}]}`);
+    this.#send(
+      `{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(`${stream.method}_${on ? 'pause' : 'resume'}`)},"params":[${stream.sub}]}`,
+    );
   }
 
   #send(text: string): void {
@@ -240,16 +247,19 @@ export class RemoteConnection {
     if (ctEnd < 0) return false;
     // A content_type is a dot path: a quote or escape inside means this is not the framing we know.
     if (text.indexOf('"', ct + CONTENT_TYPE.length) !== ctEnd) return false;
-    const escape = text.indexOf('\\', ct);
-    if (escape >= 0 && escape < ctEnd) return false;
+    const backslash = text.indexOf('\\', ct);
+    if (backslash >= 0 && backslash < ctEnd) return false;
     const json = text.slice(ctEnd + CONTENT.length, text.length - 3);
     const first = json.charCodeAt(0);
     const last = json.charCodeAt(json.length - 1);
     // `{…}`, `[…]`, `"…"`, a number or a literal: a cheap guard against a field after `content`.
-    const balanced = first === 123 ? last === 125 : first === 91 ? last === 93 : first === 34 ? last === 34 : last !== 125 && last !== 93 && last !== 34;
+    const balanced =
+      first === 123 ? last === 125 : first === 91 ? last === 93 : first === 34 ? last === 34 : last !== 125 && last !== 93 && last !== 34;
     if (!balanced) return false;
     // The first item of a stream tells where below the mount it comes from: only its metadata is parsed.
-    const raw: RawItem = stream.located ? { type: 'raw', json } : { type: 'raw', json, metadata: JSON.parse(text.slice(start + DATA.length, ct + 1)) as StreamMetadata };
+    const raw: RawItem = stream.located
+      ? { type: 'raw', json }
+      : { type: 'raw', json, metadata: JSON.parse(text.slice(start + DATA.length, ct + 1)) as StreamMetadata };
     this.#deliver(sub, stream, raw as unknown as StreamItem, text.length);
     return true;
   }
@@ -275,7 +285,12 @@ export class RemoteConnection {
     if (text.startsWith(NOTE)) {
       if (this.#fast(text)) return;
     } else if (text.startsWith(ANSWER) && this.#fastAnswer(text)) return;
-    let msg: { id?: unknown; result?: unknown; error?: { code: number; message: string }; params?: { subscription?: unknown; result?: StreamItem } };
+    let msg: {
+      id?: unknown;
+      result?: unknown;
+      error?: { code: number; message: string };
+      params?: { subscription?: unknown; result?: StreamItem };
+    };
     try {
       msg = JSON.parse(text);
     } catch {

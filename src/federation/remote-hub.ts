@@ -144,7 +144,11 @@ export class RemoteHub implements Activation {
       ws,
       (reason) => {
         if (this.#conn === conn) this.#down(reason);
-        return RemoteUnavailableError.of(this.namespace, this.#conn === conn || !this.#conn ? this.#since : new Date().toISOString(), reason);
+        return RemoteUnavailableError.of(
+          this.namespace,
+          this.#conn === conn || !this.#conn ? this.#since : new Date().toISOString(),
+          reason,
+        );
       },
       this.options,
     );
@@ -205,7 +209,9 @@ export class RemoteHub implements Activation {
 
   /** The remote's root schema under the mount's name (the hashes stay the remote's). */
   #renamed(schema: unknown): unknown {
-    return typeof schema === 'object' && schema !== null && 'methods' in schema ? { ...(schema as PluginSchema), namespace: this.namespace } : schema;
+    return typeof schema === 'object' && schema !== null && 'methods' in schema
+      ? { ...(schema as PluginSchema), namespace: this.namespace }
+      : schema;
   }
 
   /** Re-reads the remote tree when its root hash moved; tells listeners when it did. */
@@ -215,7 +221,11 @@ export class RemoteHub implements Activation {
     const hash = (event as { value?: unknown } | undefined)?.value;
     if (typeof hash === 'string' && hash === this.#tree?.schema.hash) return;
     const fetch = async (path: string): Promise<PluginSchema> => {
-      const [schema] = await conn.collect(`${root}.call`, { method: path ? `${root}.${path}.schema` : `${root}.schema`, params: {} }, this.#relay);
+      const [schema] = await conn.collect(
+        `${root}.call`,
+        { method: path ? `${root}.${path}.schema` : `${root}.schema`, params: {} },
+        this.#relay,
+      );
       return schema as PluginSchema;
     };
     const tree = await loadRemoteTree(fetch, this.namespace, this.#tree);

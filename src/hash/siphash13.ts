@@ -34,10 +34,20 @@ function xor(a: Lane, b: Lane): void {
 }
 
 function sipRound(v0: Lane, v1: Lane, v2: Lane, v3: Lane): void {
-  add(v0, v1); rotl(v1, 13); xor(v1, v0); rotl(v0, 32);
-  add(v2, v3); rotl(v3, 16); xor(v3, v2);
-  add(v0, v3); rotl(v3, 21); xor(v3, v0);
-  add(v2, v1); rotl(v1, 17); xor(v1, v2); rotl(v2, 32);
+  add(v0, v1);
+  rotl(v1, 13);
+  xor(v1, v0);
+  rotl(v0, 32);
+  add(v2, v3);
+  rotl(v3, 16);
+  xor(v3, v2);
+  add(v0, v3);
+  rotl(v3, 21);
+  xor(v3, v0);
+  add(v2, v1);
+  rotl(v1, 17);
+  xor(v1, v2);
+  rotl(v2, 32);
 }
 
 /** SipHash-1-3 of `bytes` with key (0, 0), as 16 lowercase hex digits. */

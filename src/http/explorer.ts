@@ -37,7 +37,8 @@ const CSP = [
 export function explorerHandler(dir = explorerDir()): HttpHandler {
   const files = staticFiles(dir, {
     immutable: ['assets/'],
-    headers: (type): Record<string, string> => (type.startsWith('text/html') ? { 'content-security-policy': CSP, 'referrer-policy': 'no-referrer' } : {}),
+    headers: (type): Record<string, string> =>
+      type.startsWith('text/html') ? { 'content-security-policy': CSP, 'referrer-policy': 'no-referrer' } : {},
   });
   return (req, res) => {
     if (files(req, res)) return true;

@@ -8,7 +8,7 @@ import { AccessControl, AccessDenied } from '../auth/access.js';
 import { auditCall } from '../auth/audit-call.js';
 import type { HubAuth } from '../auth/hub-auth.js';
 import { asPrincipal } from '../auth/principal.js';
-import { DEFAULT_VERBS, type Verb } from '../auth/verbs.js';
+import { DEFAULT_VERBS, type Verb } from '../activation/verbs.js';
 import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
 import { PendingRequests } from './pending-requests.js';
 import { RootMethods } from './root-methods.js';
@@ -82,7 +82,8 @@ export class DynamicHub implements Activation {
       this.auth = options.auth;
     }
     const view = {
-      call: (path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: unknown) => this.#contents(path, params, signal, principal),
+      call: (path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: unknown) =>
+        this.#contents(path, params, signal, principal),
       rootHash: () => this.hash(),
       hashesReport: () => this.hashes(),
     };
@@ -221,7 +222,13 @@ export class DynamicHub implements Activation {
     }
     if (!missing && (walk.mountedAt === undefined || walk.mountedAt === segments.length)) {
       const hidden = this.#hiddenHop(walk.hops, segments, principal);
-      if (!hidden) return this.access.plugin(principal, walk.hops[walk.hops.length - 1]!, segments, this.#hashes.plugin(walk.hops[walk.hops.length - 1]!));
+      if (!hidden)
+        return this.access.plugin(
+          principal,
+          walk.hops[walk.hops.length - 1]!,
+          segments,
+          this.#hashes.plugin(walk.hops[walk.hops.length - 1]!),
+        );
       missing = hidden;
     }
     if (segments.length === 0) throw missing;
@@ -258,7 +265,6 @@ export class DynamicHub implements Activation {
     }
     return this.access.plugin(principal, node, segments, this.#hashes.plugin(node));
   }
-
 
   // ---- calls --------------------------------------------------------------------------
 
@@ -346,7 +352,9 @@ function composeGuards(first: RouteGuard | undefined, second: RouteGuard | undef
   if (!first || !second) return first ?? second;
   return (check) => {
     const verdict = first(check);
-    return verdict && typeof (verdict as PromiseLike<void>).then === 'function' ? Promise.resolve(verdict).then(() => second(check)) : second(check);
+    return verdict && typeof (verdict as PromiseLike<void>).then === 'function'
+      ? Promise.resolve(verdict).then(() => second(check))
+      : second(check);
   };
 }
 

@@ -10,7 +10,13 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const CANCELLED_ANSWER = { type: 'cancelled' } as const;
 
 export function isCancelledAnswer(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { type?: unknown }).type === 'cancelled' && Object.keys(value).length === 1;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    (value as { type?: unknown }).type === 'cancelled' &&
+    Object.keys(value).length === 1
+  );
 }
 
 interface Pending {

@@ -188,7 +188,8 @@ export class Router {
   methodSchema(route: Route, principal?: unknown): MethodSchema {
     if (route.missing) throw route.missing;
     const info = route.node.methods().find((m) => m.name === route.method);
-    if (!info || (this.host.methodVisible && !this.host.methodVisible(principal, route.provenance, info))) throw PlexusError.methodNotFound(route.path);
+    if (!info || (this.host.methodVisible && !this.host.methodVisible(principal, route.provenance, info)))
+      throw PlexusError.methodNotFound(route.path);
     return methodSchema(info);
   }
 
@@ -201,7 +202,10 @@ export class Router {
     const provenance = route.provenance.length > 0 ? route.provenance : [this.host.namespace];
     const entry: CachedRoute = {
       route,
-      info: route.missing || route.rest !== undefined || route.method === 'schema' ? undefined : route.node.methods().find((m) => m.name === route.method),
+      info:
+        route.missing || route.rest !== undefined || route.method === 'schema'
+          ? undefined
+          : route.node.methods().find((m) => m.name === route.method),
       items: this.host.items(provenance, route.path),
     };
     // Only real methods are remembered, so unknown paths cannot fill the cache.
@@ -268,7 +272,11 @@ export class Router {
     if (!info) throw PlexusError.methodNotFound(route.path);
     const problem = paramsProblem(info.params, params);
     if (problem) throw PlexusError.invalidParams(problem);
-    return route.node.invoke(route.method, params, context(call, route.path, principal, info.bidirectional ? this.host.requests : undefined));
+    return route.node.invoke(
+      route.method,
+      params,
+      context(call, route.path, principal, info.bidirectional ? this.host.requests : undefined),
+    );
   }
 }
 
@@ -280,7 +288,12 @@ class MethodContext implements CallContext {
   readonly #call: CallStart;
   readonly #requests?: PendingRequests;
 
-  constructor(call: CallStart, readonly path: string, readonly principal: unknown, requests?: PendingRequests) {
+  constructor(
+    call: CallStart,
+    readonly path: string,
+    readonly principal: unknown,
+    requests?: PendingRequests,
+  ) {
     this.#call = call;
     this.#requests = requests;
   }
@@ -291,7 +304,12 @@ class MethodContext implements CallContext {
 
   request<T>(question: RequestOptions): Promise<T> {
     if (!this.#requests) {
-      return Promise.reject(new PlexusError(ErrorCode.InternalError, `${this.path} asked its caller a question but is not declared bidirectional (@method({ bidirectional: true }))`));
+      return Promise.reject(
+        new PlexusError(
+          ErrorCode.InternalError,
+          `${this.path} asked its caller a question but is not declared bidirectional (@method({ bidirectional: true }))`,
+        ),
+      );
     }
     try {
       const { item, answer } = this.#requests.ask<T>(question, this.#call.signal);

@@ -63,7 +63,10 @@ export class TreeHashes {
     if (!h) {
       const own = methodList(node).map((m) => m.hash);
       const children = node.children?.();
-      h = activationHashes(own, children?.map((c) => this.of(c).hash));
+      h = activationHashes(
+        own,
+        children?.map((c) => this.of(c).hash),
+      );
       this.#memo.set(node, h);
     }
     return h;

@@ -129,10 +129,14 @@ export class ToolCatalog {
     const authenticated = (p: Principal | undefined) => !p?.unauthenticated();
     out.set(`${root}.call`, {
       path: `${root}.call`,
-      description: 'Call any hub method by its dot path (e.g. "echo.echo") with its params; returns its data items. Use it for methods added after the tool list was read.',
+      description:
+        'Call any hub method by its dot path (e.g. "echo.echo") with its params; returns its data items. Use it for methods added after the tool list was read.',
       inputSchema: {
         type: 'object',
-        properties: { method: { type: 'string', description: 'dot path of the method' }, params: { type: 'object', description: "the method's params" } },
+        properties: {
+          method: { type: 'string', description: 'dot path of the method' },
+          params: { type: 'object', description: "the method's params" },
+        },
         required: ['method'],
         additionalProperties: false,
       },
@@ -143,8 +147,13 @@ export class ToolCatalog {
     });
     out.set(`${root}.schema`, {
       path: `${root}.schema`,
-      description: 'The schema of any path: the root when omitted, an activation ("solar.earth") with its methods and children, or one method ("echo.echo").',
-      inputSchema: { type: 'object', properties: { path: { type: 'string', description: 'dot path; omit for the root' } }, additionalProperties: false },
+      description:
+        'The schema of any path: the root when omitted, an activation ("solar.earth") with its methods and children, or one method ("echo.echo").',
+      inputSchema: {
+        type: 'object',
+        properties: { path: { type: 'string', description: 'dot path; omit for the root' } },
+        additionalProperties: false,
+      },
       outputSchema: { type: 'object', properties: { result: { type: 'object' } }, required: ['result'] },
       streaming: false,
       visible: authenticated,
@@ -160,7 +169,10 @@ export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions 
   const principal = options.principal ?? trustedPrincipal('mcp-stdio-parent', 'mcp-stdio');
   const server = new Server(
     { name: `plexus-hub (${hub.namespace})`, version: hub.version },
-    { capabilities: { tools: { listChanged: true } }, instructions: `Tools are the methods of the Plexus RPC hub "${hub.namespace}", named by dot path. ${hub.namespace}.call reaches any method by path; ${hub.namespace}.schema describes any path.` },
+    {
+      capabilities: { tools: { listChanged: true } },
+      instructions: `Tools are the methods of the Plexus RPC hub "${hub.namespace}", named by dot path. ${hub.namespace}.call reaches any method by path; ${hub.namespace}.schema describes any path.`,
+    },
   );
   const maxItems = options.maxItems ?? DEFAULT_MCP_MAX_ITEMS;
   const maxBytes = options.maxResultBytes ?? DEFAULT_MCP_MAX_RESULT_BYTES;
@@ -168,13 +180,15 @@ export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions 
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     const form = naming();
-    const tools: Tool[] = [...(await catalog.entries()).values()].filter((e) => e.visible(principal)).map((e) => ({
-      name: toolName(e.path, form),
-      title: e.path,
-      description: e.description,
-      inputSchema: e.inputSchema as Tool['inputSchema'],
-      outputSchema: e.outputSchema as Tool['outputSchema'],
-    }));
+    const tools: Tool[] = [...(await catalog.entries()).values()]
+      .filter((e) => e.visible(principal))
+      .map((e) => ({
+        name: toolName(e.path, form),
+        title: e.path,
+        description: e.description,
+        inputSchema: e.inputSchema as Tool['inputSchema'],
+        outputSchema: e.outputSchema as Tool['outputSchema'],
+      }));
     return { tools };
   });
 
@@ -199,7 +213,15 @@ export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions 
     const stopAsking = (): void => asking.abort();
     extra.signal.addEventListener('abort', stopAsking, { once: true });
     try {
-      const result = await toolResult(entry, args, extra.signal, notify, (item) => void elicit(server, hub, item, asking.signal), principal, { maxItems, maxBytes });
+      const result = await toolResult(
+        entry,
+        args,
+        extra.signal,
+        notify,
+        (item) => void elicit(server, hub, item, asking.signal),
+        principal,
+        { maxItems, maxBytes },
+      );
       // The SDK client drops progress it reads in the same chunk as the result
       // (typescript-sdk#2580). A millisecond between them lets a pipe deliver them
       // apart: measured over stdio, 55 of 150 notifications lost without it, 2-6 with it.
@@ -235,17 +257,27 @@ export function guardToolCalls(transport: Transport, catalog: ToolCatalog): void
     if (m.method !== 'tools/call' || (typeof m.id !== 'string' && typeof m.id !== 'number')) return inner(message, extra);
     const id = m.id;
     const args = m.params?.arguments;
-    const answer = (reply: Omit<JSONRPCMessage, 'jsonrpc'>) => void transport.send({ jsonrpc: '2.0', ...reply } as JSONRPCMessage, { relatedRequestId: id }).catch(() => {});
+    const answer = (reply: Omit<JSONRPCMessage, 'jsonrpc'>) =>
+      void transport.send({ jsonrpc: '2.0', ...reply } as JSONRPCMessage, { relatedRequestId: id }).catch(() => {});
     if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
       const what = Array.isArray(args) ? 'an array' : args === null ? 'null' : `a ${typeof args}`;
-      return answer({ id, error: { code: McpErrorCode.InvalidParams, message: `Invalid params: tools/call "arguments" must be an object of named params, not ${what}` } } as Omit<JSONRPCMessage, 'jsonrpc'>);
+      return answer({
+        id,
+        error: {
+          code: McpErrorCode.InvalidParams,
+          message: `Invalid params: tools/call "arguments" must be an object of named params, not ${what}`,
+        },
+      } as Omit<JSONRPCMessage, 'jsonrpc'>);
     }
     if (args === undefined || !Object.hasOwn(args, '__proto__')) return inner(message, extra);
     void catalog.entries().then((entries) => {
       const entry = findTool(entries, String(m.params?.name));
       const problem = entry && paramsProblem(entry.inputSchema, args as Record<string, unknown>);
       if (!problem) return inner(message, extra);
-      answer({ id, result: { isError: true, content: [{ type: 'text', text: `Invalid params: ${problem}` }] } } as Omit<JSONRPCMessage, 'jsonrpc'>);
+      answer({ id, result: { isError: true, content: [{ type: 'text', text: `Invalid params: ${problem}` }] } } as Omit<
+        JSONRPCMessage,
+        'jsonrpc'
+      >);
     });
   };
 }
@@ -319,13 +351,19 @@ function elicitationSchema(schema: JsonSchema | undefined): { requested: JsonSch
 async function elicit(server: Server, hub: DynamicHub, item: RequestToolItem, signal: AbortSignal): Promise<void> {
   const { prompt, schema } = (item.requestData ?? {}) as { prompt?: string; schema?: JsonSchema };
   if (!server.getClientCapabilities()?.elicitation) {
-    hub.rejectRequest(item.requestId, `Cannot ask "${prompt}": this MCP client does not support elicitation (it did not declare the capability)`);
+    hub.rejectRequest(
+      item.requestId,
+      `Cannot ask "${prompt}": this MCP client does not support elicitation (it did not declare the capability)`,
+    );
     return;
   }
   const { requested, wrapped } = elicitationSchema(schema);
   try {
     // The hub's own timer decides when the question expires; the SDK's only backs it up.
-    const result = await server.elicitInput({ message: prompt ?? '', requestedSchema: requested as never }, { signal, timeout: item.timeoutMs + 1000 });
+    const result = await server.elicitInput(
+      { message: prompt ?? '', requestedSchema: requested as never },
+      { signal, timeout: item.timeoutMs + 1000 },
+    );
     if (result.action !== 'accept') return hub.respond(item.requestId, CANCELLED_ANSWER);
     let answer: unknown = wrapped ? result.content?.value : result.content;
     // A non-primitive answer was asked for as JSON text.

@@ -13,17 +13,23 @@ import { SessionTable } from './sessions.js';
  * The MCP SDK takes about half a second to import; `hub serve` mounts this
  * handler on every start, so the SDK is loaded on the first MCP request instead.
  */
-let sdk: Promise<{
-  StreamableHTTPServerTransport: typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js').StreamableHTTPServerTransport;
-  isInitializeRequest: typeof import('@modelcontextprotocol/sdk/types.js').isInitializeRequest;
-  bridge: typeof import('./bridge.js');
-}> | undefined;
+let sdk:
+  | Promise<{
+      StreamableHTTPServerTransport: typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js').StreamableHTTPServerTransport;
+      isInitializeRequest: typeof import('@modelcontextprotocol/sdk/types.js').isInitializeRequest;
+      bridge: typeof import('./bridge.js');
+    }>
+  | undefined;
 const loadSdk = () =>
   (sdk ??= Promise.all([
     import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
     import('@modelcontextprotocol/sdk/types.js'),
     import('./bridge.js'),
-  ]).then(([http, types, bridge]) => ({ StreamableHTTPServerTransport: http.StreamableHTTPServerTransport, isInitializeRequest: types.isInitializeRequest, bridge })));
+  ]).then(([http, types, bridge]) => ({
+    StreamableHTTPServerTransport: http.StreamableHTTPServerTransport,
+    isInitializeRequest: types.isInitializeRequest,
+    bridge,
+  })));
 
 /**
  * DNS-rebinding protection (`allowedHosts`, `allowedOrigins`) is the same rule as
@@ -90,7 +96,11 @@ function cancelOnDisconnect(res: ServerResponse, transport: StreamableHTTPServer
   res.once('close', () => {
     if (res.writableFinished) return;
     for (const requestId of ids) {
-      transport.onmessage?.({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason: 'The client disconnected' } });
+      transport.onmessage?.({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId, reason: 'The client disconnected' },
+      });
     }
   });
 }
@@ -151,7 +161,8 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
     if (req.method !== 'POST') return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
     const body = await readJson(req);
     const { StreamableHTTPServerTransport, isInitializeRequest, bridge } = await loadSdk();
-    if (!isInitializeRequest(body)) return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
+    if (!isInitializeRequest(body))
+      return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
     if (!(await sessions.makeRoom())) {
       res.setHeader('retry-after', '5');
       return jsonError(res, 503, -32000, `Too many MCP sessions: ${sessions.maxSessions} are open and busy (the limit); retry later`);
@@ -213,7 +224,10 @@ export function serveMcpHttp(hub: DynamicHub, options: McpHttpOptions & { host?:
     }),
   );
   // No WebSocket here: an upgrade request gets a plain answer instead of a hanging socket.
-  server.on('upgrade', guardUpgrades((_req, socket) => refuseUpgrade(socket, 404, 'Not Found', `Not found: MCP is served at ${options.path ?? '/mcp'}`)));
+  server.on(
+    'upgrade',
+    guardUpgrades((_req, socket) => refuseUpgrade(socket, 404, 'Not Found', `Not found: MCP is served at ${options.path ?? '/mcp'}`)),
+  );
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8808, host, () => {

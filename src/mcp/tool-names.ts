@@ -23,7 +23,10 @@ export function resolveNaming(policy: ToolNaming, clientName: string | undefined
 }
 
 export function underscoreName(path: string): string {
-  return path.split('.').map((s) => s.replace(/_/g, '__')).join('_');
+  return path
+    .split('.')
+    .map((s) => s.replace(/_/g, '__'))
+    .join('_');
 }
 
 /** Inverse of `underscoreName`: `__` is a literal underscore, a single `_` a dot. */

@@ -76,9 +76,7 @@ export function extractClasses(targets: readonly ExtractTarget[]): ExtractResult
   };
 
   const SYNTHETIC = resolve(dirname(HELPERS), '__plexus_schema_entry__.ts');
-  const lines = [
-    `import type { ItemOf, ArgsOf } from ${JSON.stringify(stripExt(HELPERS))};`,
-  ];
+  const lines = [`import type { ItemOf, ArgsOf } from ${JSON.stringify(stripExt(HELPERS))};`];
   const plans = targets.map((target, t) => {
     const typeFile = resolveTypeSource(target.sourceFile);
     const sf = parse(typeFile);
@@ -93,7 +91,9 @@ export function extractClasses(targets: readonly ExtractTarget[]): ExtractResult
       const defaults: Record<string, unknown> = {};
       member.parameters.forEach((p, i) => {
         if (!ts.isIdentifier(p.name)) {
-          throw new SchemaExtractionError(`${target.className}.${key}: parameter ${i + 1} must be a plain name, not a destructuring pattern`);
+          throw new SchemaExtractionError(
+            `${target.className}.${key}: parameter ${i + 1} must be a plain name, not a destructuring pattern`,
+          );
         }
         if (p.dotDotDotToken) throw new SchemaExtractionError(`${target.className}.${key}: rest parameters cannot be named params`);
         if (isContextType(p.type)) {
@@ -120,7 +120,7 @@ export function extractClasses(targets: readonly ExtractTarget[]): ExtractResult
     return { target, typeFile, decl, methods };
   });
 
-  const text = lines.join('\n') + '\n';
+  const text = `${lines.join('\n')}\n`;
   if (process.env.PLEXUS_DEBUG_SCHEMA) console.error(text);
   const host = ts.createCompilerHost(COMPILER_OPTIONS, true);
   const baseGetSourceFile = host.getSourceFile.bind(host);
@@ -136,7 +136,9 @@ export function extractClasses(targets: readonly ExtractTarget[]): ExtractResult
   const problems = program.getSemanticDiagnostics(entry).concat(program.getSyntacticDiagnostics(entry));
   if (problems.length > 0) {
     const msg = problems.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('; ');
-    throw new SchemaExtractionError(`Cannot read the types of ${targets.map((t) => t.className).join(', ')}: ${msg} (is the class exported?)`);
+    throw new SchemaExtractionError(
+      `Cannot read the types of ${targets.map((t) => t.className).join(', ')}: ${msg} (is the class exported?)`,
+    );
   }
 
   const generator = TJS.buildGenerator(program, TJS_SETTINGS, [SYNTHETIC]);
@@ -187,9 +189,7 @@ function findClass(sf: ts.SourceFile, name: string): ts.ClassDeclaration {
 }
 
 function findMethod(decl: ts.ClassDeclaration, key: string, className: string): ts.MethodDeclaration {
-  const members = decl.members.filter(
-    (m): m is ts.MethodDeclaration => ts.isMethodDeclaration(m) && m.name.getText() === key,
-  );
+  const members = decl.members.filter((m): m is ts.MethodDeclaration => ts.isMethodDeclaration(m) && m.name.getText() === key);
   // With overloads, the implementation (the one with a body) is what runs; in a .d.ts, the last one.
   const member = members.find((m) => m.body) ?? members.at(-1);
   if (!member) throw new SchemaExtractionError(`${className}.${key} is not a method declared in the class body`);

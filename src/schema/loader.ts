@@ -19,9 +19,7 @@ function sha256(data: string | Buffer): string {
 }
 
 /** The extractor's own code is part of every key, so changing it invalidates the cache. */
-const EXTRACTOR_FILES = ['./extract.js', './normalize.js'].map((f) =>
-  resolveTypeSource(fileURLToPath(new URL(f, import.meta.url))),
-);
+const EXTRACTOR_FILES = ['./extract.js', './normalize.js'].map((f) => resolveTypeSource(fileURLToPath(new URL(f, import.meta.url))));
 
 interface CacheEntry {
   readonly dependencies: readonly { readonly file: string; readonly sha256: string }[];

@@ -16,7 +16,7 @@ type Unwrap<R> =
           ? T
           : R;
 
-type VoidToNull<T> = [T] extends [void] ? null : T;
+type VoidToNull<T> = [T] extends [undefined] ? null : T;
 
 // The content type of one `data` item a method with return type `R` produces.
 // (Line comments, not JSDoc: a JSDoc here would become every item's description.)

@@ -19,7 +19,7 @@ export function resolveTypeSource(file: string): string {
   const js = /\.(m|c)?js$/.exec(file);
   if (js) {
     // Under tsx, sibling modules are named `.js` in imports but exist as `.ts`.
-    const ts = file.slice(0, -js[0].length) + `.${js[1] ?? ''}ts`;
+    const ts = `${file.slice(0, -js[0].length)}.${js[1] ?? ''}ts`;
     if (!existsSync(file) && existsSync(ts)) return ts;
     const map = `${file}.map`;
     if (existsSync(map)) {
@@ -27,7 +27,7 @@ export function resolveTypeSource(file: string): string {
       const original = sources?.[0] ? resolve(dirname(file), sources[0]) : undefined;
       if (original && existsSync(original)) return original;
     }
-    const dts = file.slice(0, -js[0].length) + `.d.${js[1] ?? ''}ts`;
+    const dts = `${file.slice(0, -js[0].length)}.d.${js[1] ?? ''}ts`;
     if (existsSync(dts)) return dts;
   }
   throw new SchemaExtractionError(

@@ -38,7 +38,8 @@ export function valueProblem(schema: JsonSchema, value: unknown, what = 'answer'
   const where = (error?.instancePath ?? '').split('/').slice(1).join('.');
   const params = (error?.params ?? {}) as Record<string, unknown>;
   const subject = where ? `${what}.${where}` : what;
-  if (error?.keyword === 'enum') return `${subject} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  if (error?.keyword === 'enum')
+    return `${subject} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
   if (error?.keyword === 'required') return `${subject} is missing '${String(params.missingProperty)}'`;
   return `${subject} ${error?.message ?? 'does not match the schema'}`;
 }

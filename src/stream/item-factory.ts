@@ -51,7 +51,13 @@ export class ItemFactory {
   }
 
   error(err: PlexusError): ErrorItem {
-    const item: ErrorItem = { type: 'error', metadata: this.metadata(), message: err.message, code: String(err.code), recoverable: err.recoverable };
+    const item: ErrorItem = {
+      type: 'error',
+      metadata: this.metadata(),
+      message: err.message,
+      code: String(err.code),
+      recoverable: err.recoverable,
+    };
     // A mounted hub's `remote_unavailable` says since when (federation/remote-errors.ts).
     const since = (err as { since?: unknown }).since;
     return typeof since === 'string' ? { ...item, since } : item;

@@ -12,7 +12,9 @@ export interface DiscoveryDocument {
   readonly version: string;
   readonly ws: string;
   readonly mcp?: string;
-  readonly auth: { readonly scheme: 'none' } | { readonly scheme: 'bearer'; readonly header: 'Authorization'; readonly query_param: 'token' };
+  readonly auth:
+    | { readonly scheme: 'none' }
+    | { readonly scheme: 'bearer'; readonly header: 'Authorization'; readonly query_param: 'token' };
   /** The root hash: only when the schema is public (no auth), since it changes with every hidden method too. */
   readonly hash?: string;
 }

@@ -30,7 +30,12 @@ function answerFailure(res: ServerResponse, err: unknown): void {
   }
   const status = (err as { status?: unknown }).status;
   const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: `Bad request: ${failureMessage(err)}` }, id: null });
-  res.writeHead(typeof status === 'number' && status >= 400 && status < 600 ? status : 400, { 'content-type': 'application/json', connection: 'close' }).end(body);
+  res
+    .writeHead(typeof status === 'number' && status >= 400 && status < 600 ? status : 400, {
+      'content-type': 'application/json',
+      connection: 'close',
+    })
+    .end(body);
 }
 
 /**
@@ -45,7 +50,9 @@ export function guardRequests(handler: RequestHandler, origins?: OriginGuard): (
     try {
       const refused = origins?.check(req);
       if (refused) {
-        res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: refused }, id: null }));
+        res
+          .writeHead(403, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: refused }, id: null }));
         return;
       }
       const done = handler(req, res);
@@ -66,7 +73,10 @@ export function refuseUpgrade(socket: Duplex, status: number, reason: string, me
 }
 
 /** Wraps an upgrade handler: refused by the origin guard → 403; a throw or a rejection → 400; the socket is closed. */
-export function guardUpgrades(handler: UpgradeHandler, origins?: OriginGuard): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+export function guardUpgrades(
+  handler: UpgradeHandler,
+  origins?: OriginGuard,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     // Node removes its own error listener before 'upgrade': a reset here would otherwise be uncaught.
     socket.on('error', () => socket.destroy());

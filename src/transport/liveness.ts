@@ -74,10 +74,14 @@ export class Liveness {
       ws.ping();
     }
     const busy = (this.sessions.get(ws)?.activeStreams ?? 0) > 0;
-    if (busy) state.lastSeen = now; // idle time counts from the end of the last stream
+    if (busy)
+      state.lastSeen = now; // idle time counts from the end of the last stream
     else if (now - state.lastSeen >= this.idleMs) {
       this.#states.delete(ws);
-      ws.close(1001, `Idle timeout: no stream and no message for ${this.idleMs >= 1000 ? `${Math.round(this.idleMs / 1000)} s` : `${this.idleMs} ms`}`);
+      ws.close(
+        1001,
+        `Idle timeout: no stream and no message for ${this.idleMs >= 1000 ? `${Math.round(this.idleMs / 1000)} s` : `${this.idleMs} ms`}`,
+      );
     }
   }
 }

@@ -53,13 +53,24 @@ export class RpcSession {
     const root = hub.namespace;
     const as = { principal: options.principal };
     this.#methods = new Map<string, (req: JsonRpcRequest) => void>([
-      [`${root}.call`, (req) => this.#subscribe(req, () => {
-        const [method, params] = this.#callParams(req.params);
-        return hub.call(method, params, as);
-      })],
+      [
+        `${root}.call`,
+        (req) =>
+          this.#subscribe(req, () => {
+            const [method, params] = this.#callParams(req.params);
+            return hub.call(method, params, as);
+          }),
+      ],
       [`${root}.schema`, (req) => this.#subscribe(req, () => hub.call(`${root}.schema`, this.#optionalObject(req.params), as))],
       [`${root}.hash`, (req) => this.#subscribe(req, () => hub.call(`${root}.hash`, this.#noParams(req.params), as))],
-      ['_info', (req) => this.#subscribe(req, () => (this.#noParams(req.params), hub.info()))],
+      [
+        '_info',
+        (req) =>
+          this.#subscribe(req, () => {
+            this.#noParams(req.params);
+            return hub.info();
+          }),
+      ],
       [`${root}.call_unsub`, (req) => this.#unsubscribe(req)],
       // Per-stream flow control for a peer that multiplexes many streams (a hub mounting
       // this one): holding one slow stream leaves the others flowing on the connection.
@@ -68,12 +79,15 @@ export class RpcSession {
       [`${root}.schema_unsub`, (req) => this.#unsubscribe(req)],
       [`${root}.hash_unsub`, (req) => this.#unsubscribe(req)],
       ['_info_unsub', (req) => this.#unsubscribe(req)],
-      [`${root}.respond`, (req) => {
-        // Answering a method's question is acting in a call: a connection without a credential may not.
-        const why = options.principal?.unauthenticated();
-        if (why) throw new PlexusError(ErrorCode.AuthenticationRequired, why);
-        this.#respond(hub, req);
-      }],
+      [
+        `${root}.respond`,
+        (req) => {
+          // Answering a method's question is acting in a call: a connection without a credential may not.
+          const why = options.principal?.unauthenticated();
+          if (why) throw new PlexusError(ErrorCode.AuthenticationRequired, why);
+          this.#respond(hub, req);
+        },
+      ],
     ]);
   }
 
@@ -100,7 +114,12 @@ export class RpcSession {
 
   /** An answer to a non-binary-safe frame (the transport tells us). */
   rejectBinary(): void {
-    this.sink.send(errorResponse(null, { code: ErrorCode.InvalidRequest, message: 'Invalid request: binary frames are not supported; send JSON text frames' }));
+    this.sink.send(
+      errorResponse(null, {
+        code: ErrorCode.InvalidRequest,
+        message: 'Invalid request: binary frames are not supported; send JSON text frames',
+      }),
+    );
   }
 
   /**
@@ -127,7 +146,9 @@ export class RpcSession {
     this.#refusing = true;
     for (const sub of this.#subs.values()) {
       if (reason === undefined || wasClosed) sub.stream.cancel();
-      else for (const item of sub.stream.cancelWith(new PlexusError(ErrorCode.ExecutionError, reason))) this.sink.send(itemNotification(sub.id, item));
+      else
+        for (const item of sub.stream.cancelWith(new PlexusError(ErrorCode.ExecutionError, reason)))
+          this.sink.send(itemNotification(sub.id, item));
       this.#unhold(sub);
     }
     this.#budget.release(this.#subs.size);
@@ -165,7 +186,8 @@ export class RpcSession {
     if (Array.isArray(params)) [method, inner] = params;
     else if (params && typeof params === 'object') ({ method, params: inner } = params as { method?: unknown; params?: unknown });
     else throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: expected {"method": "<dot.path>", "params": {...}}');
-    if (typeof method !== 'string') throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: "method" must be a string dot path, e.g. "echo.echo"');
+    if (typeof method !== 'string')
+      throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: "method" must be a string dot path, e.g. "echo.echo"');
     if (inner !== undefined && inner !== null && (typeof inner !== 'object' || Array.isArray(inner))) {
       throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: "params" must be an object');
     }
@@ -181,7 +203,10 @@ export class RpcSession {
         ? [(p as { request_id?: unknown }).request_id, (p as { response_data?: unknown }).response_data, 'response_data' in p]
         : [undefined, undefined, false];
     if (typeof requestId !== 'string' || !given) {
-      throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: expected {"request_id": "<id of the request item>", "response_data": <the answer>}');
+      throw new PlexusError(
+        ErrorCode.InvalidParams,
+        'Invalid params: expected {"request_id": "<id of the request item>", "response_data": <the answer>}',
+      );
     }
     // A PlexusError (unknown id, refused answer) becomes the JSON-RPC error answer.
     hub.respond(requestId, data);
@@ -189,7 +214,10 @@ export class RpcSession {
   }
 
   #noParams(params: unknown): Record<string, never> {
-    const empty = params === undefined || (Array.isArray(params) && params.length === 0) || (typeof params === 'object' && params !== null && Object.keys(params).length === 0);
+    const empty =
+      params === undefined ||
+      (Array.isArray(params) && params.length === 0) ||
+      (typeof params === 'object' && params !== null && Object.keys(params).length === 0);
     if (!empty) throw new PlexusError(ErrorCode.InvalidParams, 'Invalid params: this method takes no params');
     return {};
   }
@@ -207,7 +235,10 @@ export class RpcSession {
       throw new PlexusError(ErrorCode.TooManyStreams, `Too many streams: this connection already has ${this.#maxStreams} open (the limit)`);
     }
     if (!this.#budget.take()) {
-      throw new PlexusError(ErrorCode.TooManyStreams, `Too many streams: the server already has ${this.#budget.max} open across all connections (the limit)`);
+      throw new PlexusError(
+        ErrorCode.TooManyStreams,
+        `Too many streams: the server already has ${this.#budget.max} open across all connections (the limit)`,
+      );
     }
     let stream: CallStream;
     try {

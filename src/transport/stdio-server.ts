@@ -62,7 +62,13 @@ export function serveStdio(hub: DynamicHub, options: StdioServeOptions = {}): Pr
     (line) => {
       if (line.trim() !== '') session.receive(line);
     },
-    () => sink.send(errorResponse(null, { code: ErrorCode.InvalidRequest, message: `Invalid request: message is larger than ${maxBytes} bytes (the limit); it was skipped` })),
+    () =>
+      sink.send(
+        errorResponse(null, {
+          code: ErrorCode.InvalidRequest,
+          message: `Invalid request: message is larger than ${maxBytes} bytes (the limit); it was skipped`,
+        }),
+      ),
   );
   input.on('data', (chunk: Buffer | string) => reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
   return new Promise((resolve) => {

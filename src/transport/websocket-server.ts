@@ -139,13 +139,18 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
   const highWaterMark = options.highWaterMark ?? MiB;
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   // ws reads 0 as "no limit", stdio would read it as "nothing fits": neither is wanted.
-  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) return Promise.reject(new RangeError(`maxFrameBytes must be a positive integer, not ${maxFrameBytes}`));
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1)
+    return Promise.reject(new RangeError(`maxFrameBytes must be a positive integer, not ${maxFrameBytes}`));
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
   const sessions = new Map<WebSocket, RpcSession>();
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const streamBudget = new StreamBudget(options.maxTotalStreams);
   const origins = new OriginGuard(options);
-  const liveness = new Liveness(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS, sessions);
+  const liveness = new Liveness(
+    options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+    sessions,
+  );
   let closing = false;
 
   const httpServer = createServer(
@@ -164,7 +169,9 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
       if (sessions.size >= maxConnections) {
         return refuseUpgrade(socket, 503, 'Service Unavailable', `Too many connections: the server has ${maxConnections} open (the limit)`);
       }
-      const auth = hub.auth ? hub.auth.authenticateRequest(req, 'ws') : { ok: true as const, principal: openPrincipal('ws', req.socket.remoteAddress) };
+      const auth = hub.auth
+        ? hub.auth.authenticateRequest(req, 'ws')
+        : { ok: true as const, principal: openPrincipal('ws', req.socket.remoteAddress) };
       if (!auth.ok) return refuseUnauthenticated(socket, auth);
       const principal = auth.principal;
       wss.handleUpgrade(req, socket, head, (ws) => {
@@ -232,7 +239,9 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
             s.close(reason);
             ws.close(1001, reason);
           }
-          const forced = setTimeout(() => sessions.forEach((_, ws) => ws.terminate()), 1000);
+          const forced = setTimeout(() => {
+            for (const ws of sessions.keys()) ws.terminate();
+          }, 1000);
           await Promise.all(gone);
           clearTimeout(forced);
           httpServer.closeAllConnections();

@@ -4,6 +4,25 @@
  * nothing outside this folder, so `hub codegen` copies it into generated clients.
  */
 export type { ChildSummary, JsonSchema, MethodSchema, PluginSchema } from './schema-types.js';
-export { isTerminal, RAW_CONTENT, type DataItem, type DoneItem, type ErrorItem, type ProgressItem, type RequestItem, type StreamItem, type StreamMetadata } from './items.js';
+export {
+  isTerminal,
+  RAW_CONTENT,
+  type DataItem,
+  type DoneItem,
+  type ErrorItem,
+  type ProgressItem,
+  type RequestItem,
+  type StreamItem,
+  type StreamMetadata,
+} from './items.js';
 export { ErrorCode, PlexusError, toPlexusError } from './errors.js';
-export { errorResponse, itemJson, itemNotification, parseRequest, resultResponse, type JsonRpcErrorObject, type JsonRpcRequest, type RequestId } from './jsonrpc.js';
+export {
+  errorResponse,
+  itemJson,
+  itemNotification,
+  parseRequest,
+  resultResponse,
+  type JsonRpcErrorObject,
+  type JsonRpcRequest,
+  type RequestId,
+} from './jsonrpc.js';

@@ -36,10 +36,17 @@ export function parseRequest(text: string): { request: JsonRpcRequest } | { erro
   if (!validId) return { error: { code: -32600, message: 'Invalid request: "id" must be a string, a number or null' }, id: null };
   // Past 2^53 a JSON number is no longer read exactly: the answer would carry another id.
   if (typeof id === 'number' && Number.isInteger(id) && !Number.isSafeInteger(id)) {
-    return { error: { code: -32600, message: 'Invalid request: a numeric "id" must be within ±(2^53 - 1) to be answered exactly; send a larger one as a string' }, id: null };
+    return {
+      error: {
+        code: -32600,
+        message: 'Invalid request: a numeric "id" must be within ±(2^53 - 1) to be answered exactly; send a larger one as a string',
+      },
+      id: null,
+    };
   }
   if (msg.jsonrpc !== '2.0') return { error: { code: -32600, message: 'Invalid request: "jsonrpc" must be "2.0"' }, id: replyTo };
-  if (typeof msg.method !== 'string') return { error: { code: -32600, message: 'Invalid request: "method" must be a string' }, id: replyTo };
+  if (typeof msg.method !== 'string')
+    return { error: { code: -32600, message: 'Invalid request: "method" must be a string' }, id: replyTo };
   if (msg.params !== undefined && (typeof msg.params !== 'object' || msg.params === null)) {
     return { error: { code: -32600, message: 'Invalid request: "params" must be an array or an object' }, id: replyTo };
   }

@@ -118,21 +118,39 @@ function defaultChunks(text: string): string[] {
 }
 
 /** SSE framing of one event. */
-const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+const sse = (data: unknown, event?: string) =>
+  `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 
 /** The events of one answer in a wire format: before the text, per chunk, after, and an in-stream error. */
 function dialect(format: FakeFormat, model: string, usage: { input: number; output: number } | null, includeUsage: boolean) {
   if (format === 'anthropic') {
     return {
       head: [
-        sse({ type: 'message_start', message: { id: 'msg_fake', type: 'message', role: 'assistant', model, content: [], stop_reason: null, usage: { input_tokens: usage?.input ?? 0, output_tokens: 1 } } }, 'message_start'),
+        sse(
+          {
+            type: 'message_start',
+            message: {
+              id: 'msg_fake',
+              type: 'message',
+              role: 'assistant',
+              model,
+              content: [],
+              stop_reason: null,
+              usage: { input_tokens: usage?.input ?? 0, output_tokens: 1 },
+            },
+          },
+          'message_start',
+        ),
         sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'),
         sse({ type: 'ping' }, 'ping'),
       ],
       chunk: (text: string) => sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta'),
       tail: [
         sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
-        sse({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage?.output ?? 0 } }, 'message_delta'),
+        sse(
+          { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage?.output ?? 0 } },
+          'message_delta',
+        ),
         sse({ type: 'message_stop' }, 'message_stop'),
       ],
       error: sse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 'error'),
@@ -144,7 +162,15 @@ function dialect(format: FakeFormat, model: string, usage: { input: number; outp
     chunk: (text: string) => sse({ ...base, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] }),
     tail: [
       sse({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
-      ...(includeUsage && usage ? [sse({ ...base, choices: [], usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output } })] : []),
+      ...(includeUsage && usage
+        ? [
+            sse({
+              ...base,
+              choices: [],
+              usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
+            }),
+          ]
+        : []),
       sse('[DONE]'),
     ],
     error: sse({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } }),
@@ -214,18 +240,30 @@ export class FakeLlmServer {
     const raw: Buffer[] = [];
     for await (const part of req) raw.push(part as Buffer);
     if (req.method !== 'POST' || !format) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.method} ${path}`, type: 'not_found' } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: `no route ${req.method} ${path}`, type: 'not_found' } }));
       return;
     }
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(Buffer.concat(raw).toString('utf8')) as Record<string, unknown>;
     } catch {
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'body is not JSON', type: 'invalid_request_error' } }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: 'body is not JSON', type: 'invalid_request_error' } }));
       return;
     }
     let settle!: () => void;
-    const record: FakeRequest = { format, path, headers: req.headers, body, clientClosed: false, chunksSent: 0, settled: new Promise<void>((r) => (settle = r)) };
+    const record: FakeRequest = {
+      format,
+      path,
+      headers: req.headers,
+      body,
+      clientClosed: false,
+      chunksSent: 0,
+      settled: new Promise<void>((r) => (settle = r)),
+    };
     res.on('close', () => {
       if (!res.writableFinished) record.clientClosed = true;
       settle();
@@ -238,7 +276,8 @@ export class FakeLlmServer {
     const key = this.#options.apiKey;
     if (key) {
       const given = format === 'anthropic' ? req.headers['x-api-key'] : req.headers.authorization?.replace(/^Bearer /, '');
-      if (given !== key) return this.#error(res, format, { status: 401, errorMessage: `Incorrect API key provided: ${masked(String(given ?? ''))}` });
+      if (given !== key)
+        return this.#error(res, format, { status: 401, errorMessage: `Incorrect API key provided: ${masked(String(given ?? ''))}` });
     }
     if (reply.hangBeforeHeaders) return; // the socket stays open until the client gives up
     if (reply.status !== undefined) return this.#error(res, format, reply);
@@ -247,17 +286,36 @@ export class FakeLlmServer {
 
   #error(res: ServerResponse, format: FakeFormat, reply: FakeReply): void {
     const status = reply.status ?? 500;
-    const [type, code] = reply.errorType ? [reply.errorType] : (STATUS_TYPES[format][status] ?? [status < 500 ? 'invalid_request_error' : 'api_error']);
+    const [type, code] = reply.errorType
+      ? [reply.errorType]
+      : (STATUS_TYPES[format][status] ?? [status < 500 ? 'invalid_request_error' : 'api_error']);
     const message = reply.errorMessage ?? `fake ${status}`;
-    const body = reply.rawBody ?? JSON.stringify(format === 'anthropic' ? { type: 'error', error: { type, message } } : { error: { message, type, param: null, code: code ?? null } });
+    const body =
+      reply.rawBody ??
+      JSON.stringify(
+        format === 'anthropic'
+          ? { type: 'error', error: { type, message } }
+          : { error: { message, type, param: null, code: code ?? null } },
+      );
     res.writeHead(status, { 'content-type': reply.rawBody ? 'text/plain' : 'application/json', ...reply.headers }).end(body);
   }
 
-  async #stream(res: ServerResponse, record: FakeRequest, format: FakeFormat, body: Record<string, unknown>, reply: FakeReply): Promise<void> {
+  async #stream(
+    res: ServerResponse,
+    record: FakeRequest,
+    format: FakeFormat,
+    body: Record<string, unknown>,
+    reply: FakeReply,
+  ): Promise<void> {
     const chunks = reply.chunks ?? defaultChunks(lastUserText(format, body));
     const text = chunks.join('');
     const usage =
-      reply.usage === null ? null : (reply.usage ?? { input: Math.ceil(JSON.stringify(body.messages ?? []).length / 4), output: Math.max(1, Math.ceil(text.length / 4)) });
+      reply.usage === null
+        ? null
+        : (reply.usage ?? {
+            input: Math.ceil(JSON.stringify(body.messages ?? []).length / 4),
+            output: Math.max(1, Math.ceil(text.length / 4)),
+          });
     const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
     const d = dialect(format, String(body.model ?? ''), usage, includeUsage);
     res.writeHead(200, { 'content-type': reply.contentType ?? 'text/event-stream', 'cache-control': 'no-cache', ...reply.headers });
@@ -312,5 +370,7 @@ export class FakeLlmServer {
 // `node --import tsx test/support/fake-llm-server.ts [port]`: a fake provider for demos.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const fake = await FakeLlmServer.start({ reply: { delayMs: Number(process.env.FAKE_LLM_DELAY_MS ?? 40) } }, Number(process.argv[2] ?? 0));
-  process.stdout.write(`fake LLM provider on ${fake.url} (Anthropic: ANTHROPIC_BASE_URL=${fake.anthropicBaseUrl}, OpenAI: OPENAI_BASE_URL=${fake.openaiBaseUrl})\n`);
+  process.stdout.write(
+    `fake LLM provider on ${fake.url} (Anthropic: ANTHROPIC_BASE_URL=${fake.anthropicBaseUrl}, OpenAI: OPENAI_BASE_URL=${fake.openaiBaseUrl})\n`,
+  );
 }

@@ -24,7 +24,10 @@ export class OpenAiProvider implements LlmProvider {
     if (config.apiKey) headers.authorization = `Bearer ${config.apiKey.reveal()}`;
     const body = {
       model: request.model,
-      messages: [...(request.system ? [{ role: 'system', content: request.system }] : []), ...request.messages.map((m) => ({ role: m.role, content: m.content }))],
+      messages: [
+        ...(request.system ? [{ role: 'system', content: request.system }] : []),
+        ...request.messages.map((m) => ({ role: m.role, content: m.content })),
+      ],
       ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       stream: true,

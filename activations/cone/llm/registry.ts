@@ -19,9 +19,27 @@ interface BuiltinService {
 }
 
 const BUILTIN_SERVICES: readonly BuiltinService[] = [
-  { name: 'anthropic', format: 'anthropic', defaultBaseUrl: 'https://api.anthropic.com', baseUrlEnv: 'ANTHROPIC_BASE_URL', keyEnvs: ['ANTHROPIC_API_KEY'] },
-  { name: 'openai', format: 'openai', defaultBaseUrl: 'https://api.openai.com/v1', baseUrlEnv: 'OPENAI_BASE_URL', keyEnvs: ['OPENAI_API_KEY'] },
-  { name: 'deepseek', format: 'openai', defaultBaseUrl: 'https://api.deepseek.com/v1', baseUrlEnv: 'DEEPSEEK_BASE_URL', keyEnvs: ['DEEPSEEK_API_KEY'] },
+  {
+    name: 'anthropic',
+    format: 'anthropic',
+    defaultBaseUrl: 'https://api.anthropic.com',
+    baseUrlEnv: 'ANTHROPIC_BASE_URL',
+    keyEnvs: ['ANTHROPIC_API_KEY'],
+  },
+  {
+    name: 'openai',
+    format: 'openai',
+    defaultBaseUrl: 'https://api.openai.com/v1',
+    baseUrlEnv: 'OPENAI_BASE_URL',
+    keyEnvs: ['OPENAI_API_KEY'],
+  },
+  {
+    name: 'deepseek',
+    format: 'openai',
+    defaultBaseUrl: 'https://api.deepseek.com/v1',
+    baseUrlEnv: 'DEEPSEEK_BASE_URL',
+    keyEnvs: ['DEEPSEEK_API_KEY'],
+  },
   {
     name: 'openrouter',
     format: 'openai',
@@ -176,7 +194,8 @@ export class LlmRegistry {
     for (const [name, s] of Object.entries(config.services ?? {})) {
       const base = this.#services.get(name);
       const format = s.format ?? base?.format;
-      if (format !== 'anthropic' && format !== 'openai') throw new LlmConfigError(`service '${name}': format must be "anthropic" or "openai"`);
+      if (format !== 'anthropic' && format !== 'openai')
+        throw new LlmConfigError(`service '${name}': format must be "anthropic" or "openai"`);
       const baseUrl = s.base_url ?? base?.baseUrl;
       if (!baseUrl) throw new LlmConfigError(`service '${name}': base_url is required`);
       try {
@@ -257,7 +276,11 @@ export class LlmRegistry {
   }
 
   export(): RegistryExport {
-    const rows = [...this.#models.keys(), ...KNOWN_MODELS.filter((id) => !this.#models.has(id))].map((id) => ({ id, m: this.resolve(id), configured: this.#models.has(id) }));
+    const rows = [...this.#models.keys(), ...KNOWN_MODELS.filter((id) => !this.#models.has(id))].map((id) => ({
+      id,
+      m: this.resolve(id),
+      configured: this.#models.has(id),
+    }));
     const models = rows.map(({ id, m, configured }) => ({
       id,
       family: m.family,

@@ -24,8 +24,12 @@ export interface ServiceConfig {
 /** Fails before any request when a key is needed and missing, naming the env var to set. */
 export function assertKey(config: ServiceConfig): void {
   if (config.keyRequired && !config.apiKey) {
-    throw new LlmError(LlmErrorCode.NotConfigured, `no API key for ${config.name}: set ${config.apiKeyEnv ?? 'its key'} (or api_key in the LLM config file)`, {
-      phase: 'start',
-    });
+    throw new LlmError(
+      LlmErrorCode.NotConfigured,
+      `no API key for ${config.name}: set ${config.apiKeyEnv ?? 'its key'} (or api_key in the LLM config file)`,
+      {
+        phase: 'start',
+      },
+    );
   }
 }

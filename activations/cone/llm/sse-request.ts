@@ -85,10 +85,13 @@ export async function* requestSse(req: SseRequest): AsyncGenerator<EventSourceMe
       });
     } catch (err) {
       if (signal?.aborted) throw abortError(signal);
-      if (timedOut) throw new LlmError(LlmErrorCode.Timeout, `${service} sent no response within ${req.requestTimeoutMs} ms`, { phase: 'start' });
+      if (timedOut)
+        throw new LlmError(LlmErrorCode.Timeout, `${service} sent no response within ${req.requestTimeoutMs} ms`, { phase: 'start' });
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new LlmError(LlmErrorCode.Unreachable, `cannot reach ${service} at ${new URL(req.url).origin}: ${quote(why, secret)}`, { phase: 'start' });
+      throw new LlmError(LlmErrorCode.Unreachable, `cannot reach ${service} at ${new URL(req.url).origin}: ${quote(why, secret)}`, {
+        phase: 'start',
+      });
     }
 
     if (!res.ok) {
@@ -117,12 +120,17 @@ export async function* requestSse(req: SseRequest): AsyncGenerator<EventSourceMe
     const type = res.headers.get('content-type') ?? '';
     if (!type.toLowerCase().startsWith('text/event-stream')) {
       const text = await res.text().catch(() => '');
-      throw new LlmError(LlmErrorCode.Malformed, `${service} answered ${type || 'no content type'} instead of an event stream: ${quote(text, secret)}`, {
-        phase: 'start',
-        status: res.status,
-      });
+      throw new LlmError(
+        LlmErrorCode.Malformed,
+        `${service} answered ${type || 'no content type'} instead of an event stream: ${quote(text, secret)}`,
+        {
+          phase: 'start',
+          status: res.status,
+        },
+      );
     }
-    if (!res.body) throw new LlmError(LlmErrorCode.Malformed, `${service} answered with an empty body`, { phase: 'start', status: res.status });
+    if (!res.body)
+      throw new LlmError(LlmErrorCode.Malformed, `${service} answered with an empty body`, { phase: 'start', status: res.status });
 
     const events: EventSourceMessage[] = [];
     let bad: ParseError | undefined;
@@ -149,7 +157,10 @@ export async function* requestSse(req: SseRequest): AsyncGenerator<EventSourceMe
         chunk = await reader.read();
       } catch {
         if (signal?.aborted) throw abortError(signal);
-        if (timedOut) throw new LlmError(LlmErrorCode.Timeout, `${service} sent nothing for ${req.idleTimeoutMs} ms in the middle of the answer`, { phase: 'stream' });
+        if (timedOut)
+          throw new LlmError(LlmErrorCode.Timeout, `${service} sent nothing for ${req.idleTimeoutMs} ms in the middle of the answer`, {
+            phase: 'stream',
+          });
         throw new LlmError(LlmErrorCode.StreamCut, `${service} closed the connection in the middle of the answer`, { phase: 'stream' });
       } finally {
         clearTimeout(timer);
@@ -162,7 +173,11 @@ export async function* requestSse(req: SseRequest): AsyncGenerator<EventSourceMe
       }
       if (bad) {
         for (const e of events.splice(0, goodEvents)) yield e;
-        throw new LlmError(LlmErrorCode.Malformed, `${service} sent a line that is not server-sent events: ${quote(bad.line ?? bad.message, secret)}`, { phase: 'stream' });
+        throw new LlmError(
+          LlmErrorCode.Malformed,
+          `${service} sent a line that is not server-sent events: ${quote(bad.line ?? bad.message, secret)}`,
+          { phase: 'stream' },
+        );
       }
       while (events.length > 0) yield events.shift()!;
       if (chunk.done) break;
@@ -181,6 +196,8 @@ export function parseEventJson<T>(service: string, event: EventSourceMessage, se
   try {
     return JSON.parse(event.data) as T;
   } catch {
-    throw new LlmError(LlmErrorCode.Malformed, `${service} sent an event whose data is not JSON: ${quote(event.data, secret)}`, { phase: 'stream' });
+    throw new LlmError(LlmErrorCode.Malformed, `${service} sent an event whose data is not JSON: ${quote(event.data, secret)}`, {
+      phase: 'stream',
+    });
   }
 }

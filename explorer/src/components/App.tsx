@@ -15,7 +15,12 @@ export function App({ connection }: { connection: Promise<HubConnection> }) {
   useEffect(() => {
     connection.then(setConn, (err: Error) => setFailure(err.message));
   }, [connection]);
-  if (failure) return <p class="boot failed" data-testid="connect-error">Cannot reach the hub: {failure}</p>;
+  if (failure)
+    return (
+      <p class="boot failed" data-testid="connect-error">
+        Cannot reach the hub: {failure}
+      </p>
+    );
   if (!conn) return <p class="boot">Connecting to the hub…</p>;
   return <Explorer conn={conn} />;
 }
@@ -61,7 +66,10 @@ function Explorer({ conn }: { conn: HubConnection }) {
       busy = true;
       tree
         .checkDrift()
-        .then(() => setOffline(undefined), (err: Error) => setOffline(err.message))
+        .then(
+          () => setOffline(undefined),
+          (err: Error) => setOffline(err.message),
+        )
         .finally(() => (busy = false));
     }, ms);
     return () => clearInterval(timer);
@@ -82,12 +90,16 @@ function Explorer({ conn }: { conn: HubConnection }) {
           </span>
         )}
         {drift && (
-          <button class="drift" data-testid="drift" title="Click to dismiss" onClick={() => tree.acknowledgeDrift()}>
-            schema changed: {drift.changed.length} node{drift.changed.length === 1 ? '' : 's'} updated · {drift.from.slice(0, 8)} → {drift.to.slice(0, 8)}
+          <button type="button" class="drift" data-testid="drift" title="Click to dismiss" onClick={() => tree.acknowledgeDrift()}>
+            schema changed: {drift.changed.length} node{drift.changed.length === 1 ? '' : 's'} updated · {drift.from.slice(0, 8)} →{' '}
+            {drift.to.slice(0, 8)}
           </button>
         )}
         <span class="muted">
-          root <b class="mono">{tree.root}</b> · hash <span class="mono" data-testid="root-hash">{tree.rootHash}</span>
+          root <b class="mono">{tree.root}</b> · hash{' '}
+          <span class="mono" data-testid="root-hash">
+            {tree.rootHash}
+          </span>
         </span>
       </header>
       <TreePane tree={tree} route={route} />

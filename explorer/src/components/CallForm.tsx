@@ -92,7 +92,7 @@ export function CallForm({ schema, value, onChange, onSubmit, running, onCancel 
             if (typeof parsed !== 'string') onChange(parsed);
           }}
         />
-      ) : !spec || spec.field.kind !== 'object' ? (
+      ) : spec?.field.kind !== 'object' ? (
         <p class="muted">This method takes no params.</p>
       ) : (
         <Fields props={spec.field.props} value={value} onChange={(v) => onChange(v as Record<string, unknown>)} path="" report={report} />
@@ -141,7 +141,14 @@ function Fields({ props, value, onChange, path, report }: FieldsProps) {
               )}
             </label>
             <div>
-              <Input spec={p.spec} required={p.required} value={record[p.name]} path={fieldPath} report={report} onChange={(v) => onChange({ ...record, [p.name]: v })} />
+              <Input
+                spec={p.spec}
+                required={p.required}
+                value={record[p.name]}
+                path={fieldPath}
+                report={report}
+                onChange={(v) => onChange({ ...record, [p.name]: v })}
+              />
               {p.spec.description && <div class="hint">{p.spec.description}</div>}
             </div>
           </div>
@@ -196,14 +203,27 @@ function Input({ spec, required, value, onChange, path, report }: InputProps) {
         />
       );
     case 'boolean':
-      return <input id={id} data-field={path} type="checkbox" checked={value === true} onChange={(e) => onChange((e.target as HTMLInputElement).checked)} />;
+      return (
+        <input
+          id={id}
+          data-field={path}
+          type="checkbox"
+          checked={value === true}
+          onChange={(e) => onChange((e.target as HTMLInputElement).checked)}
+        />
+      );
     case 'enum': {
       const index = f.options.findIndex((o) => JSON.stringify(o) === JSON.stringify(value));
       return (
-        <select id={id} data-field={path} value={String(index)} onChange={(e) => {
-          const i = Number((e.target as HTMLSelectElement).value);
-          onChange(i < 0 ? undefined : f.options[i]);
-        }}>
+        <select
+          id={id}
+          data-field={path}
+          value={String(index)}
+          onChange={(e) => {
+            const i = Number((e.target as HTMLSelectElement).value);
+            onChange(i < 0 ? undefined : f.options[i]);
+          }}
+        >
           {(!required || index < 0) && <option value="-1">{required ? '(choose)' : '(not set)'}</option>}
           {f.options.map((o, i) => (
             <option key={i} value={String(i)}>
@@ -219,7 +239,14 @@ function Input({ spec, required, value, onChange, path, report }: InputProps) {
         <div class="array" data-field={path}>
           {items.map((item, i) => (
             <div class="array-item" key={i}>
-              <Input spec={f.item} required value={item} path={`${path}[${i}]`} report={report} onChange={(v) => onChange(items.map((x, j) => (j === i ? v : x)))} />
+              <Input
+                spec={f.item}
+                required
+                value={item}
+                path={`${path}[${i}]`}
+                report={report}
+                onChange={(v) => onChange(items.map((x, j) => (j === i ? v : x)))}
+              />
               <button type="button" class="small" title="Remove" onClick={() => onChange(items.filter((_, j) => j !== i))}>
                 ×
               </button>
@@ -234,7 +261,12 @@ function Input({ spec, required, value, onChange, path, report }: InputProps) {
     case 'object':
       if (value === undefined && !required) {
         return (
-          <button type="button" class="small" data-field={path} onClick={() => onChange(initialValue({ ...spec, default: undefined }, true))}>
+          <button
+            type="button"
+            class="small"
+            data-field={path}
+            onClick={() => onChange(initialValue({ ...spec, default: undefined }, true))}
+          >
             + set
           </button>
         );
@@ -255,7 +287,19 @@ function Input({ spec, required, value, onChange, path, report }: InputProps) {
 }
 
 /** The fallback for what the form cannot draw: a JSON value in a textarea, checked as you type. */
-function JsonInput({ id, path, value, onChange, report }: { id: string; path: string; value: unknown; onChange: (v: unknown) => void; report: Report }) {
+function JsonInput({
+  id,
+  path,
+  value,
+  onChange,
+  report,
+}: {
+  id: string;
+  path: string;
+  value: unknown;
+  onChange: (v: unknown) => void;
+  report: Report;
+}) {
   const [text, setText] = useState(() => (value === undefined ? '' : JSON.stringify(value)));
   const [error, setError] = useState<string>();
   return (

@@ -14,7 +14,7 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
     setTimeout(() => setState('idle'), 1500);
   };
   return (
-    <button class="copy small" onClick={() => void copy()} title={label}>
+    <button type="button" class="copy small" onClick={() => void copy()} title={label}>
       {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : label}
     </button>
   );

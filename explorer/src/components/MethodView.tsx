@@ -31,7 +31,7 @@ export function MethodView({ tree, conn, path }: Props) {
 
   if (!method) {
     if (node?.error) return <p class="error">{node.error}</p>;
-    if (node && node.schema && !node.loading) return <p class="error">No method {path}</p>;
+    if (node?.schema && !node.loading) return <p class="error">No method {path}</p>;
     return <p class="muted">Loading {path}…</p>;
   }
   const call = (p: Record<string, unknown>): void => {
@@ -56,20 +56,36 @@ export function MethodView({ tree, conn, path }: Props) {
         <SchemaView title="Item" schema={method.returns} empty="No item schema." />
       </div>
       <h2>Call</h2>
-      <CallForm key={method.hash} schema={method.params} value={params} onChange={setParams} onSubmit={call} running={running} onCancel={() => run?.cancel()} />
+      <CallForm
+        key={method.hash}
+        schema={method.params}
+        value={params}
+        onChange={setParams}
+        onSubmit={call}
+        running={running}
+        onCancel={() => run?.cancel()}
+      />
       {run && <Results key={run.id} run={run} />}
       <div class="snippets">
         <div>
           <h4>
             CLI <CopyButton text={cliCommand(path, clean, method.params, conn.url)} label="Copy command" />
           </h4>
-          <pre class="snippet" data-testid="cli-snippet">{cliCommand(path, clean, method.params, conn.url)}</pre>
+          <pre class="snippet" data-testid="cli-snippet">
+            {cliCommand(path, clean, method.params, conn.url)}
+          </pre>
         </div>
         <div>
           <h4>
-            TypeScript <CopyButton text={typescriptSnippet({ accessor, params: clean, hasParams: !!method.params, streaming: method.streaming, url: conn.url })} label="Copy snippet" />
+            TypeScript{' '}
+            <CopyButton
+              text={typescriptSnippet({ accessor, params: clean, hasParams: !!method.params, streaming: method.streaming, url: conn.url })}
+              label="Copy snippet"
+            />
           </h4>
-          <pre class="snippet" data-testid="ts-snippet">{typescriptSnippet({ accessor, params: clean, hasParams: !!method.params, streaming: method.streaming, url: conn.url })}</pre>
+          <pre class="snippet" data-testid="ts-snippet">
+            {typescriptSnippet({ accessor, params: clean, hasParams: !!method.params, streaming: method.streaming, url: conn.url })}
+          </pre>
         </div>
       </div>
     </article>

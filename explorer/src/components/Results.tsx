@@ -38,15 +38,15 @@ export function Results({ run }: { run: CallRun }) {
         <span class="muted">{elapsed} ms</span>
         <span class="grow" />
         {run.status === 'running' && (
-          <button class="cancel" data-testid="cancel" onClick={() => run.cancel()}>
+          <button type="button" class="cancel" data-testid="cancel" onClick={() => run.cancel()}>
             Cancel
           </button>
         )}
         <span class="seg">
-          <button class={view === 'table' ? 'on' : ''} onClick={() => setView('table')}>
+          <button type="button" class={view === 'table' ? 'on' : ''} onClick={() => setView('table')}>
             Table
           </button>
-          <button class={view === 'json' ? 'on' : ''} onClick={() => setView('json')}>
+          <button type="button" class={view === 'json' ? 'on' : ''} onClick={() => setView('json')}>
             JSON
           </button>
         </span>
@@ -66,8 +66,19 @@ export function Results({ run }: { run: CallRun }) {
           {run.error.message}
         </div>
       )}
-      {first > 0 && <p class="muted small">showing the last {shown.length} of {run.count} items</p>}
-      {shown.length > 0 && (view === 'table' ? <Table items={shown} first={first} /> : <pre class="json" data-testid="json-view">{shown.map((i) => JSON.stringify(i, null, 2)).join('\n')}</pre>)}
+      {first > 0 && (
+        <p class="muted small">
+          showing the last {shown.length} of {run.count} items
+        </p>
+      )}
+      {shown.length > 0 &&
+        (view === 'table' ? (
+          <Table items={shown} first={first} />
+        ) : (
+          <pre class="json" data-testid="json-view">
+            {shown.map((i) => JSON.stringify(i, null, 2)).join('\n')}
+          </pre>
+        ))}
     </section>
   );
 }
@@ -75,7 +86,8 @@ export function Results({ run }: { run: CallRun }) {
 function Table({ items, first }: { items: readonly unknown[]; first: number }) {
   const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
   const columns: string[] = [];
-  for (const item of items.slice(0, 50)) if (isRecord(item)) for (const k of Object.keys(item)) if (!columns.includes(k) && columns.length < 12) columns.push(k);
+  for (const item of items.slice(0, 50))
+    if (isRecord(item)) for (const k of Object.keys(item)) if (!columns.includes(k) && columns.length < 12) columns.push(k);
   const cell = (v: unknown): string => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
   return (
     <div class="table-wrap">
@@ -90,7 +102,11 @@ function Table({ items, first }: { items: readonly unknown[]; first: number }) {
           {items.map((item, i) => (
             <tr key={first + i}>
               <td class="muted">{first + i + 1}</td>
-              {columns.length > 0 && isRecord(item) ? columns.map((c) => <td key={c}>{cell(item[c])}</td>) : <td colSpan={Math.max(1, columns.length)}>{cell(item)}</td>}
+              {columns.length > 0 && isRecord(item) ? (
+                columns.map((c) => <td key={c}>{cell(item[c])}</td>)
+              ) : (
+                <td colSpan={Math.max(1, columns.length)}>{cell(item)}</td>
+              )}
             </tr>
           ))}
         </tbody>

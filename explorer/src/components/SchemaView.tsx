@@ -11,7 +11,7 @@ export function SchemaView({ title, schema, empty }: { title: string; schema: Js
       <h3>
         {title}
         {schema && (
-          <button class="link small" onClick={() => setRaw(!raw)}>
+          <button type="button" class="link small" onClick={() => setRaw(!raw)}>
             {raw ? 'table' : 'JSON'}
           </button>
         )}
@@ -59,7 +59,11 @@ function Shape({ schema }: { schema: JsonSchema }) {
             <tr key={i}>
               <td class="mono" style={{ paddingLeft: `${0.5 + r.depth * 1.2}em` }}>
                 {r.name}
-                {r.required && <span class="req" title="required">*</span>}
+                {r.required && (
+                  <span class="req" title="required">
+                    *
+                  </span>
+                )}
               </td>
               <td class="mono type">{r.type}</td>
               <td>

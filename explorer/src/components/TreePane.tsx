@@ -56,7 +56,7 @@ export function TreePane({ tree, route }: Props) {
           {result.matches} match{result.matches === 1 ? '' : 'es'} in {[...tree.nodes.values()].filter((n) => n.schema).length} loaded nodes
         </p>
       )}
-      <ul class="tree" role="tree">
+      <ul class="tree">
         <Item tree={tree} node={tree.nodes.get(tree.root)!} expanded={expanded} toggle={toggle} selected={selected} result={result} />
       </ul>
     </nav>
@@ -81,9 +81,9 @@ function Item({ tree, node, expanded, toggle, selected, result }: ItemProps) {
   // While searching, only the methods that match.
   const methods = (schema?.methods ?? []).filter((m) => !result || result.methods.has(tree.methodPath(node.path, m.name)));
   return (
-    <li role="treeitem" aria-expanded={open} data-path={node.path}>
+    <li data-path={node.path}>
       <div class={`row node${selected === node.path ? ' selected' : ''}${node.changed ? ' changed' : ''}`}>
-        <button class="twisty" aria-label={open ? 'Collapse' : 'Expand'} onClick={() => toggle(node)}>
+        <button type="button" class="twisty" aria-expanded={open} aria-label={open ? 'Collapse' : 'Expand'} onClick={() => toggle(node)}>
           {node.loading ? '…' : open ? '▾' : '▸'}
         </button>
         <a href={routeHref({ kind: 'node', path: node.path })} class="name mono" onClick={() => !open && toggle(node)}>
@@ -100,12 +100,16 @@ function Item({ tree, node, expanded, toggle, selected, result }: ItemProps) {
       </div>
       {node.error && <div class="error small">{node.error}</div>}
       {open && schema && (
-        <ul role="group">
+        <ul>
           {methods.map((m) => {
             const path = tree.methodPath(node.path, m.name);
             return (
-              <li role="treeitem" key={path} data-method={path}>
-                <a class={`row method${selected === path ? ' selected' : ''}`} href={routeHref({ kind: 'method', path })} title={m.description}>
+              <li key={path} data-method={path}>
+                <a
+                  class={`row method${selected === path ? ' selected' : ''}`}
+                  href={routeHref({ kind: 'method', path })}
+                  title={m.description}
+                >
                   <span class="kind">{m.streaming ? '⇉' : '→'}</span>
                   <span class="name mono">{m.name}</span>
                   <span class="desc">{m.description}</span>
