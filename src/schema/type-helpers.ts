@@ -16,7 +16,9 @@ type Unwrap<R> =
           ? T
           : R;
 
-type VoidToNull<T> = [T] extends [undefined] ? null : T;
+// A method returning void yields `null` items; `void` (not `undefined`) is what the checker gives it.
+// biome-ignore lint/suspicious/noConfusingVoidType: matching `void` is the point.
+type VoidToNull<T> = [T] extends [void] ? null : T;
 
 // The content type of one `data` item a method with return type `R` produces.
 // (Line comments, not JSDoc: a JSDoc here would become every item's description.)
