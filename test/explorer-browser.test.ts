@@ -307,7 +307,8 @@ describe('schema explorer in Chromium', { skip: missing }, () => {
       for (const path of ['solar', 'solar.earth']) {
         const item = page.locator(`[data-path="${path}"]`);
         await item.waitFor();
-        if ((await item.getAttribute('aria-expanded')) !== 'true') await item.locator('> .row .twisty').click();
+        const twisty = item.locator('> .row .twisty');
+        if ((await twisty.getAttribute('aria-expanded')) !== 'true') await twisty.click();
         await item.locator('ul').first().waitFor();
       }
       await page.selectOption('select[data-field="body_type"]', { label: 'planet' });
