@@ -132,6 +132,6 @@ describe('hub serve --with arbor,changelog,mustache', () => {
     }
     const bad = await hub(['serve', '--with', 'arbor,nope']);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /unknown activation "nope" for --with \(known: arbor, changelog, mustache, cone\)/);
+    assert.match(bad.stderr, /unknown activation "nope" for --with \(known: arbor, changelog, mustache, cone, bash, claudecode\)/);
   });
 });
