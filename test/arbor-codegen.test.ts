@@ -1,4 +1,5 @@
 import { describe, it, before, after } from 'node:test';
+import { typecheckStrict } from './helpers.js';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,6 @@ import { Arbor } from '../activations/arbor/index.js';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = join(root, 'test', '.tmp', `arbor-codegen-${process.pid}`);
-const TSC = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
 describe('hub codegen: a typed client for arbor', () => {
   let server: PlexusServer;
@@ -54,29 +54,7 @@ console.log(JSON.stringify({ type: created.type, contents, render, error }));
 client.$close();
 `,
     );
-    try {
-      await run(
-        process.execPath,
-        [
-          TSC,
-          '--strict',
-          '--noEmit',
-          '--target',
-          'ES2022',
-          '--module',
-          'NodeNext',
-          '--moduleResolution',
-          'NodeNext',
-          '--skipLibCheck',
-          '--types',
-          'node',
-          program,
-        ],
-        { cwd: root },
-      );
-    } catch (e) {
-      assert.fail(`tsc failed:\n${(e as { stdout: string }).stdout}`);
-    }
+    await typecheckStrict(program);
     const { stdout } = await run(process.execPath, ['--import', 'tsx', program], {
       cwd: root,
       env: { ...process.env, HUB_URL: server.url },

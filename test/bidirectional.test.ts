@@ -24,7 +24,7 @@ import { serveWebSocket, type PlexusServer } from '../src/transport/websocket-se
 import { parseAnswer } from '../src/cli/prompt.js';
 import { Trash } from '../examples/trash.js';
 import { generate } from '../codegen/index.js';
-import { eventually } from './helpers.js';
+import { eventually, typecheckStrict } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const HUB = `${root}bin/hub.js`;
@@ -659,30 +659,7 @@ plain.$close();
 console.log(JSON.stringify({ asked, deleted: deleted.length, kept, declined }));
 `,
     );
-    const TSC = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    try {
-      await run(
-        process.execPath,
-        [
-          TSC,
-          '--strict',
-          '--noEmit',
-          '--target',
-          'ES2022',
-          '--module',
-          'NodeNext',
-          '--moduleResolution',
-          'NodeNext',
-          '--skipLibCheck',
-          '--types',
-          'node',
-          join(dir, 'main.ts'),
-        ],
-        { cwd: root },
-      );
-    } catch (e) {
-      assert.fail(`tsc failed:\n${(e as { stdout: string }).stdout}`);
-    }
+    await typecheckStrict(join(dir, 'main.ts'));
     const { stdout } = await run(process.execPath, ['--import', 'tsx', join(dir, 'main.ts')], {
       cwd: root,
       env: { ...process.env, HUB_URL: server.url },

@@ -1,4 +1,5 @@
 import { describe, it, before, after } from 'node:test';
+import { typecheckStrict } from './helpers.js';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,38 +24,10 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = join(root, 'test', '.tmp', `codegen-${process.pid}`);
 const golden = join(root, 'test', 'golden', 'codegen');
-const TSC = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 mkdirSync(tmp, { recursive: true });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const hubSource = (hub: DynamicHub): SchemaSource => ({ schema: (p) => hub.schema(p) });
-
-/** `tsc --strict --noEmit` over a program and the client it imports. */
-async function typecheck(file: string): Promise<void> {
-  try {
-    await run(
-      process.execPath,
-      [
-        TSC,
-        '--strict',
-        '--noEmit',
-        '--target',
-        'ES2022',
-        '--module',
-        'NodeNext',
-        '--moduleResolution',
-        'NodeNext',
-        '--skipLibCheck',
-        '--types',
-        'node',
-        file,
-      ],
-      { cwd: root },
-    );
-  } catch (e) {
-    assert.fail(`tsc failed:\n${(e as { stdout: string }).stdout}`);
-  }
-}
 
 async function runProgram(file: string, env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, ['--import', 'tsx', file], { cwd: root, env: { ...process.env, ...env } });
@@ -194,7 +167,7 @@ export async function use(): Promise<void> {
 }
 `,
     );
-    await typecheck(join(out, 'use.ts'));
+    await typecheckStrict(join(out, 'use.ts'));
   });
 });
 
@@ -236,7 +209,7 @@ console.log(JSON.stringify({ once, streamed, luna: luna.name, moons: moons.lengt
 client.$close();
 `,
     );
-    await typecheck(program);
+    await typecheckStrict(program);
     const result = JSON.parse((await runProgram(program, { HUB_URL: server.url })).stdout);
     assert.deepEqual(result, {
       once: { message: 'typed', seq: 1 },

@@ -2,6 +2,7 @@
 // hub with arbor + cone, the example type-checked strictly against the generated
 // client, then run, streaming tokens from the fake provider.
 import assert from 'node:assert/strict';
+import { typecheckStrict } from './helpers.js';
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,6 @@ import { FakeLlmServer } from './support/fake-llm-server.js';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = join(root, 'test', '.tmp', `cone-codegen-${process.pid}`);
-const TSC = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
 describe('examples/cone-client: a chat through the generated client', () => {
   let fake: FakeLlmServer;
@@ -42,29 +42,7 @@ describe('examples/cone-client: a chat through the generated client', () => {
     await run(process.execPath, [join(root, 'bin', 'hub.js'), 'codegen', '--url', server.url, '--out', join(tmp, 'client')], { cwd: root });
     const program = join(tmp, 'chat.ts');
     copyFileSync(join(root, 'examples', 'cone-client', 'chat.ts'), program);
-    try {
-      await run(
-        process.execPath,
-        [
-          TSC,
-          '--strict',
-          '--noEmit',
-          '--target',
-          'ES2022',
-          '--module',
-          'NodeNext',
-          '--moduleResolution',
-          'NodeNext',
-          '--skipLibCheck',
-          '--types',
-          'node',
-          program,
-        ],
-        { cwd: root },
-      );
-    } catch (e) {
-      assert.fail(`tsc failed:\n${(e as { stdout: string }).stdout}`);
-    }
+    await typecheckStrict(program);
     const env = { ...process.env, HUB_URL: server.url };
     const first = await run(process.execPath, ['--import', 'tsx', program, 'demo', 'typed hello', 'claude-3-haiku-20240307'], {
       cwd: root,

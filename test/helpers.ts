@@ -1,3 +1,8 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { StreamItem } from '../src/index.js';
 
 /** Every item of a stream, terminal ones included: the public helper, as a user would use it. */
@@ -20,5 +25,18 @@ export async function eventually(check: () => boolean, ms = 2000): Promise<void>
   while (!check()) {
     if (Date.now() > until) throw new Error('condition not met in time');
     await tick(5);
+  }
+}
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const TSC = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+
+/** `tsc --strict --noEmit` over a program and the generated client it imports; fails the test with tsc's output. */
+export async function typecheckStrict(file: string): Promise<void> {
+  const args = ['--strict', '--noEmit', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext'];
+  try {
+    await promisify(execFile)(process.execPath, [TSC, ...args, '--skipLibCheck', '--types', 'node', file], { cwd: REPO });
+  } catch (e) {
+    assert.fail(`tsc failed:\n${(e as { stdout: string }).stdout}`);
   }
 }
