@@ -225,6 +225,8 @@ interface BlockRun {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** The logs the block wrote (`serve.log`), for the report when it fails. */
+  logs: string;
 }
 
 /** Runs a block as `bash -euo pipefail` in its own process group, which is killed when bash ends. */
@@ -266,7 +268,11 @@ async function runBlock(body: string, scratch: string): Promise<BlockRun> {
   child.on('exit', killGroup);
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('close', (c, s) => done([c, s])));
   clearTimeout(timer);
-  return { code, signal, stdout, stderr, timedOut };
+  const logs = readdirSync(work)
+    .filter((name) => name.endsWith('.log'))
+    .map((name) => `--- ${name}\n${readFileSync(join(work, name), 'utf8')}`)
+    .join('\n');
+  return { code, signal, stdout, stderr, timedOut, logs };
 }
 
 /** The expected output as a pattern: a line `…` matches any lines, `…` in a line any text. */
@@ -365,7 +371,7 @@ describe('docs', { concurrency: true }, () => {
       const expected = next?.info[0] === 'output' && next.followsPrevious && next.file === fence.file ? next.body : undefined;
       it(where(fence), async () => {
         const run = await runBlock(fence.body, mkdtempSync(join(scratch, 'block-')));
-        const report = `${where(fence)}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+        const report = `${where(fence)}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}\n${run.logs}`;
         assert.ok(!run.timedOut, `timed out after ${BLOCK_TIMEOUT_MS} ms\n${report}`);
         assert.equal(run.code, 0, `exit ${run.code ?? run.signal}\n${report}`);
         if (expected !== undefined) assert.match(trimEnds(run.stdout), outputPattern(expected), report);
