@@ -118,7 +118,7 @@ function headingIds(file: MarkdownFile): Set<string> {
 function links(file: MarkdownFile): { target: string; line: number }[] {
   const found: { target: string; line: number }[] = [];
   file.prose.forEach((text, i) => {
-    const line = text.replace(/(`+)[^`]*?\1/g, ''); // code spans are not links
+    const line = text.replace(/(`+).*?(?<!`)\1(?!`)/g, ''); // code spans are not links
     for (const m of line.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) if (m[1]) found.push({ target: m[1], line: i + 1 });
     const definition = /^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/.exec(line);
     if (definition?.[1]) found.push({ target: definition[1], line: i + 1 });
