@@ -8,7 +8,7 @@ import { CLAUDECODE_SOURCE } from './claudecode.js';
 import { CONE_SOURCE } from './cone.js';
 import { MUSTACHE_SOURCE } from './mustache.js';
 import type { ReferenceSource, SubstrateActivation } from './source.js';
-import { applyTable, planTable, type TableCounts, type TablePlan } from './tables.js';
+import { applyTable, planTable, SubstrateImportConflict, type TableCounts, type TablePlan } from './tables.js';
 
 /** Arbor first: the others' rows point at its trees (though no foreign key crosses activations). */
 const SOURCES: readonly ReferenceSource[] = [ARBOR_SOURCE, CONE_SOURCE, CLAUDECODE_SOURCE, CHANGELOG_SOURCE, MUSTACHE_SOURCE];
@@ -40,6 +40,26 @@ function candidates(dir: string, source: ReferenceSource): string[] {
   return [join(dir, 'activations', source.activation, source.file), join(dir, source.activation, source.file), join(dir, source.file)];
 }
 
+/** Read-only: the import never changes the reference's files. */
+function openSource(source: ReferenceSource, file: string): SqliteDatabase {
+  try {
+    return new Database(file, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new Error(`${source.activation}: cannot open ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Creates our tables (in the caller's transaction) and checks every row; a file that is not the reference's is named. */
+function planSource(source: ReferenceSource, file: string, from: SqliteDatabase, db: SqliteDatabase): TablePlan[] {
+  source.migrateTarget(db);
+  try {
+    return source.tables.map((t) => planTable(from, db, source.activation, t));
+  } catch (err) {
+    if (err instanceof SubstrateImportConflict) throw err;
+    throw new Error(`${source.activation}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
 /**
  * Copies the reference's SQLite files into `hub.db`. Everything is checked before
  * anything is written, and all of it commits as one transaction: either every
@@ -57,27 +77,20 @@ export function importSubstrate({ from, db }: SubstrateImportOptions): Substrate
   });
   const opened: { source: ReferenceSource; file: string; db: SqliteDatabase }[] = [];
   try {
+    const outcomes = new Map<SubstrateActivation, ActivationImport>();
     for (const { source, file } of found) {
-      if (file) opened.push({ source, file, db: new Database(file, { readonly: true, fileMustExist: true }) });
+      if (file) opened.push({ source, file, db: openSource(source, file) });
     }
-    const imported = db.transaction(() => {
-      const plans: { source: ReferenceSource; file: string; tables: TablePlan[] }[] = [];
-      for (const o of opened) {
-        o.source.migrateTarget(db);
-        plans.push({ source: o.source, file: o.file, tables: o.source.tables.map((t) => planTable(o.db, db, o.source.activation, t)) });
+    db.transaction(() => {
+      const plans = opened.map((o) => ({ ...o, tables: planSource(o.source, o.file, o.db, db) }));
+      for (const p of plans) {
+        const tables = Object.fromEntries(p.tables.map((t) => [t.spec.table, applyTable(db, t)]));
+        outcomes.set(p.source.activation, { status: 'imported', file: p.file, tables });
       }
-      return plans.map((p) => ({
-        activation: p.source.activation,
-        file: p.file,
-        tables: Object.fromEntries(p.tables.map((t) => [t.spec.table, applyTable(db, t)])),
-      }));
     })();
-    const activations = {} as Record<SubstrateActivation, ActivationImport>;
-    for (const { source, looked, file } of found) {
-      const done = imported.find((i) => i.activation === source.activation);
-      activations[source.activation] =
-        done && file ? { status: 'imported', file, tables: done.tables } : { status: 'missing', looked_for: looked };
-    }
+    const activations = Object.fromEntries(
+      found.map(({ source, looked }) => [source.activation, outcomes.get(source.activation) ?? { status: 'missing', looked_for: looked }]),
+    ) as Record<SubstrateActivation, ActivationImport>;
     return { from: dir, activations };
   } finally {
     for (const o of opened) o.db.close();

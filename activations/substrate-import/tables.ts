@@ -65,11 +65,11 @@ function columnsOf(db: SqliteDatabase, table: string): Set<string> | undefined {
 /** Reads a reference table in insertion order (rowid), so "ORDER BY rowid" reads stay the reference's creation order. */
 function readSource(source: SqliteDatabase, activation: string, spec: TableSpec): Row[] {
   const present = columnsOf(source, spec.table);
-  if (!present) throw new Error(`${activation}: ${source.name} is not a reference ${activation} database: it has no table ${spec.table}`);
+  if (!present) throw new Error(`not a reference ${activation} database: it has no table ${spec.table}`);
   const select = spec.columns.map((c) => {
     if (present.has(c)) return quote(c);
     if (spec.absentInOlderFiles && c in spec.absentInOlderFiles) return `NULL AS ${quote(c)}`;
-    throw new Error(`${activation}: table ${spec.table} of ${source.name} has no column ${c}`);
+    throw new Error(`table ${spec.table} has no column ${c}`);
   });
   return source.prepare(`SELECT ${select.join(', ')} FROM ${quote(spec.table)} ORDER BY rowid`).all() as Row[];
 }

@@ -1,7 +1,7 @@
 // `hub import substrate`: files written with the reference's exact DDL (test/fixtures/substrate-ddl.ts)
 // are imported into hub.db and read back through the activations' own methods.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -308,10 +308,17 @@ describe('substrate import', () => {
     }
   });
 
-  test('a directory that does not exist is an error', () => {
+  test("a directory that does not exist, or a file that is not the reference's, is an error naming it", () => {
+    writeSubstrateDir(reference, { activations: ['arbor'] });
+    writeFileSync(join(reference, 'cones.db'), 'not a database');
     const db = openDataDir(dataDir);
     try {
       assert.throws(() => importSubstrate({ from: join(root, 'nowhere'), db }), /nowhere is not a directory/);
+      assert.throws(
+        () => importSubstrate({ from: reference, db }),
+        (e: Error) => e.message === `cone: cannot read ${join(reference, 'cones.db')}: file is not a database`,
+      );
+      assert.equal((db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'trees'").get() as { n: number }).n, 0);
     } finally {
       db.close();
     }
