@@ -77,7 +77,7 @@ function readSource(source: SqliteDatabase, activation: string, spec: TableSpec)
 /**
  * Compares every source row with the target: new rows are planned for insertion,
  * identical rows counted as unchanged, and any difference throws a conflict naming
- * the first differing column. Reads only.
+ * the differing columns. Reads only; the rows are held in memory until written.
  */
 export function planTable(source: SqliteDatabase, target: SqliteDatabase, activation: string, spec: TableSpec): TablePlan {
   const rows = readSource(source, activation, spec);
