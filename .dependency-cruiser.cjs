@@ -1,33 +1,44 @@
 /**
  * The layer rules of ARCHITECTURE.md, checked by `npm run lint:deps`.
- * Layers, bottom to top: wire → activation model (activation, schema, stream, hash)
- * → hub → transports, bridges and servers (transport, mcp, http) → cli.
+ * Layers of src/, bottom to top: wire → activation model (activation, schema, stream, hash)
+ * → hub → transports, bridges and servers (transport, mcp, http). src/ is the library and
+ * imports nothing beside it; cli/ (the `hub` app), activations/ and codegen/ use it through
+ * its public entries, as a user would.
  */
 const MODEL = '^src/(activation|schema|stream|hash)/';
-const ABOVE_HUB = '^src/(transport|mcp|http|cli|client|federation)/';
+const ABOVE_HUB = '^src/(transport|mcp|http|client|federation)/';
+/** The modules package.json exports: `plexus-hub` and its documented subpaths. */
+const PUBLIC_ENTRIES = '^src/(index|wire/index|mcp/index|activation/index|auth/index|http/index)\\.ts$';
 
 module.exports = {
   forbidden: [
+    {
+      name: 'library-imports-only-itself',
+      comment: 'src/ is the library: it imports no project folder beside it (not the CLI, activations or generators).',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['local'], pathNot: '^src/' },
+    },
     {
       name: 'wire-imports-nothing',
       comment: 'src/wire/ is copied verbatim into generated clients: it may import only itself.',
       severity: 'error',
       from: { path: '^src/wire/' },
-      to: { path: '^(src|activations|codegen)/', pathNot: '^src/wire/' },
+      to: { path: '^src/', pathNot: '^src/wire/' },
     },
     {
       name: 'client-imports-only-wire',
       comment: 'The client runs in browsers and is copied into generated clients.',
       severity: 'error',
       from: { path: '^src/client/' },
-      to: { path: '^(src|activations|codegen)/', pathNot: '^src/(wire|client)/' },
+      to: { path: '^src/', pathNot: '^src/(wire|client)/' },
     },
     {
       name: 'model-does-not-import-up',
-      comment: 'The activation model knows nothing of the hub, transports, bridges or the CLI.',
+      comment: 'The activation model knows nothing of the hub, transports or bridges.',
       severity: 'error',
       from: { path: MODEL },
-      to: { path: '^src/(hub|transport|mcp|http|cli|client|auth|federation)/' },
+      to: { path: '^src/(hub|transport|mcp|http|client|auth|federation)/' },
     },
     {
       name: 'hub-does-not-import-transports',
@@ -37,29 +48,23 @@ module.exports = {
       to: { path: ABOVE_HUB },
     },
     {
-      name: 'only-cli-imports-cli',
+      name: 'apps-use-the-public-entries',
+      comment: 'The CLI, built-in activations and generators import plexus-hub as a user would.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/cli/' },
-      to: { path: '^src/cli/' },
+      from: { path: '^(cli|activations|codegen)/' },
+      to: { path: '^src/', pathNot: PUBLIC_ENTRIES },
     },
     {
-      name: 'activations-and-codegen-use-the-public-entry',
-      comment: 'Built-in activations and generators import plexus-hub as a user would.',
+      name: 'activations-and-codegen-do-not-import-the-cli',
+      comment: 'The CLI picks built-in activations and generators, never the reverse.',
       severity: 'error',
       from: { path: '^(activations|codegen)/' },
-      to: { path: '^src/', pathNot: '^src/(index|wire/index|mcp/index)\\.ts$' },
-    },
-    {
-      name: 'framework-does-not-import-activations',
-      comment: 'Only the CLI picks built-in activations and generators.',
-      severity: 'error',
-      from: { path: '^src/', pathNot: '^src/cli/' },
-      to: { path: '^(activations|codegen)/' },
+      to: { path: '^cli/' },
     },
     {
       name: 'no-circular',
       severity: 'error',
-      from: { path: '^(src|activations|codegen)/' },
+      from: { path: '^(src|cli|activations|codegen)/' },
       // A type-only import closing a loop is harmless (erased at compile time).
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
     },

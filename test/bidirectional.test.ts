@@ -21,7 +21,7 @@ import {
 } from '../src/index.js';
 import { serveMcpHttp, type McpHttpServer } from '../src/mcp/http.js';
 import { serveWebSocket, type PlexusServer } from '../src/transport/websocket-server.js';
-import { parseAnswer } from '../src/cli/prompt.js';
+import { parseAnswer } from '../cli/prompt.js';
 import { Trash } from '../examples/trash.js';
 import { generate } from '../codegen/index.js';
 import { eventually, typecheckStrict } from './helpers.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const STAMP = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const STAMP = join(repoRoot, 'dist', 'cli', 'main.js');
 const LOCK = join(repoRoot, 'dist.build-lock');
 
 function newestSource(dir: string): number {
@@ -31,7 +31,7 @@ function stale(): boolean {
   } catch {
     return true;
   }
-  return ['src', 'activations', 'codegen'].some((d) => newestSource(join(repoRoot, d)) > built);
+  return ['src', 'cli', 'activations', 'codegen'].some((d) => newestSource(join(repoRoot, d)) > built);
 }
 
 export function ensureBuilt(): void {

@@ -9,7 +9,7 @@ import { generate } from '../codegen/index.js';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { defineActivation, DynamicHub, type MethodSchema, type PluginSchema } from '../src/index.js';
-import { paramsFromArgs } from '../src/cli/format.js';
+import { paramsFromArgs } from '../cli/format.js';
 import { explorerDir } from '../src/http/explorer.js';
 import { builtinActivations } from '../activations/index.js';
 import { Kitchen } from './fixtures/kitchen.js';

@@ -2,7 +2,6 @@
 export {
   openDatabase,
   openDataDir,
-  defaultDataDir,
   resolveDatabase,
   DATABASE_FILE,
   type SqliteDatabase,

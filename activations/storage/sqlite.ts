@@ -1,9 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { defaultDataDir } from './data-dir.js';
-
-export { defaultDataDir };
+import { resolveDataDir } from '../../src/index.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -27,7 +25,7 @@ export function openDatabase(file: string): SqliteDatabase {
 }
 
 /** The database of a data dir: `<dir>/hub.db`. */
-export function openDataDir(dir: string = defaultDataDir()): SqliteDatabase {
+export function openDataDir(dir: string = resolveDataDir()): SqliteDatabase {
   return openDatabase(join(dir, DATABASE_FILE));
 }
 

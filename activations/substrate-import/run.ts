@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { DATABASE_FILE, defaultDataDir, openDataDir } from '../storage/index.js';
+import { resolveDataDir } from '../../src/index.js';
+import { DATABASE_FILE, openDataDir } from '../storage/index.js';
 import { importSubstrate, type SubstrateImportReport } from './import.js';
 
 export interface RunSubstrateImportOptions {
@@ -35,7 +36,7 @@ export function formatSubstrateImport(report: SubstrateImportReport, target: str
  * `<data dir>/hub.db` and prints the counts. A conflict throws (nothing written).
  */
 export function runSubstrateImport(dir: string, options: RunSubstrateImportOptions = {}): SubstrateImportReport {
-  const dataDir = options.dataDir ?? defaultDataDir();
+  const dataDir = resolveDataDir(options.dataDir);
   const db = openDataDir(dataDir);
   try {
     const report = importSubstrate({ from: dir, db });

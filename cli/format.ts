@@ -1,6 +1,4 @@
-import type { JsonSchema } from '../wire/schema-types.js';
-import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
-import type { StreamItem } from '../wire/items.js';
+import type { JsonSchema, MethodSchema, PluginSchema, StreamItem } from '../src/index.js';
 
 /** A compact TypeScript-like rendering of a schema, for humans. */
 export function typeText(schema: JsonSchema | undefined, depth = 0): string {

@@ -1,19 +1,12 @@
 import { Option, InvalidArgumentError, type Command } from 'commander';
-import type { DynamicHub } from '../hub/dynamic-hub.js';
-import { acceptJoins, joinParent, type JoinAcceptor, type JoinHandle } from '../federation/join.js';
-import { mountRemote } from '../federation/mount.js';
+import { acceptJoins, type DynamicHub, joinParent, type JoinAcceptor, type JoinHandle, mountRemote } from '../src/index.js';
+import { positive } from './options.js';
 
 /** `name=ws://host:port`, repeatable. */
 function mountSpec(value: string, previous: [string, string][] = []): [string, string][] {
   const eq = value.indexOf('=');
   if (eq <= 0 || !/^wss?:\/\//.test(value.slice(eq + 1))) throw new InvalidArgumentError('expected name=ws://host:port');
   return [...previous, [value.slice(0, eq), value.slice(eq + 1)]];
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
-  return n;
 }
 
 /** Options to mount remote hubs by URL (`hub serve`, `hub mcp`). */

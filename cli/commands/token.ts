@@ -1,13 +1,6 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
-import { AUDIT_FILE } from '../auth/hub-auth.js';
-import { verifyAuditLog } from '../auth/audit-verify.js';
-import { resolveDataDir } from '../auth/data-dir.js';
-import { parseDuration } from '../auth/duration.js';
-import { formatGrant, parseGrant, type Grant } from '../auth/grants.js';
-import { TokenStore, type TokenRecord } from '../auth/token-store.js';
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+import { formatGrant, type Grant, parseDuration, parseGrant, resolveDataDir, type TokenRecord, TokenStore } from '../../src/auth/index.js';
+import { collect, dataDirOption } from '../options.js';
 
 function status(t: TokenRecord, now: number): string {
   if (t.revokedAt !== undefined) return 'revoked';
@@ -17,8 +10,8 @@ function status(t: TokenRecord, now: number): string {
 
 const day = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
-/** `hub token create|list|revoke` and `hub audit verify`: they work on the data dir's files directly. */
-export function addAuthCommands(program: Command): void {
+/** `hub token create|list|revoke`: they work on the data dir's token store directly. */
+export function addTokenCommand(program: Command): void {
   const token = program.command('token').description("manage the hub's client tokens (stored as SHA-256 under the data dir)");
 
   token
@@ -28,7 +21,7 @@ export function addAuthCommands(program: Command): void {
     .option('-g, --grant <grant>', "pattern[:verbs][:once][:ttl=<d>], e.g. 'arbor.*:read,write'; repeatable", collect, [])
     .option('--ttl <duration>', 'the token expires after this long (30m, 12h, 7d, 2w)')
     .option('--root <name>', 'root name of the hub the token is for', 'plexus')
-    .option('--data-dir <dir>', 'data dir (default $PLEXUS_HUB_DATA or ./.plexus-hub)')
+    .addOption(dataDirOption())
     .action((name: string, opts) => {
       const now = Date.now();
       const grants: Grant[] = (opts.grant as string[]).map((g) => parseGrant(g, now));
@@ -46,7 +39,7 @@ export function addAuthCommands(program: Command): void {
   token
     .command('list')
     .description('list tokens (never the tokens themselves)')
-    .option('--data-dir <dir>', 'data dir (default $PLEXUS_HUB_DATA or ./.plexus-hub)')
+    .addOption(dataDirOption())
     .option('--json', 'print the records as JSON (without hashes)')
     .action((opts) => {
       const store = new TokenStore(resolveDataDir(opts.dataDir));
@@ -68,29 +61,11 @@ export function addAuthCommands(program: Command): void {
     .command('revoke')
     .description('revoke a token by id, or every token of a principal by name; running hubs notice within a second')
     .argument('<id-or-name>')
-    .option('--data-dir <dir>', 'data dir (default $PLEXUS_HUB_DATA or ./.plexus-hub)')
+    .addOption(dataDirOption())
     .action((idOrName: string, opts) => {
       const store = new TokenStore(resolveDataDir(opts.dataDir));
       const revoked = store.revoke(idOrName);
       if (revoked.length === 0) throw new Error(`no active token with id or name "${idOrName}"`);
       for (const t of revoked) process.stdout.write(`revoked ${t.id} (${t.name})\n`);
-    });
-
-  program
-    .command('audit')
-    .description('the audit log')
-    .command('verify')
-    .description('check the hash chain of the audit log; exits 1 at the first tampered line')
-    .option('--data-dir <dir>', 'data dir (default $PLEXUS_HUB_DATA or ./.plexus-hub)')
-    .option('--file <file>', 'audit log file (default <data dir>/audit.jsonl)')
-    .action(async (opts) => {
-      const file = opts.file ?? join(resolveDataDir(opts.dataDir), AUDIT_FILE);
-      const verdict = await verifyAuditLog(file);
-      if (verdict.ok) {
-        process.stdout.write(`ok: ${verdict.records} records, chain intact, last hash ${verdict.lastHash}\n`);
-        return;
-      }
-      process.stderr.write(`audit: ${file}: line ${verdict.line}: ${verdict.reason} (${verdict.records} records verified before it)\n`);
-      process.exitCode = 1;
     });
 }

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { activationMetadata } from '../activation/decorators.js';
-import { isActivation } from '../activation/types.js';
+import { activationMetadata, isActivation } from '../src/activation/index.js';
 
 const TYPESCRIPT = /\.(m|c)?tsx?$/;
 let tsxRegistered: Promise<void> | undefined;

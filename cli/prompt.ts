@@ -1,6 +1,5 @@
 import { createInterface, type Interface } from 'node:readline';
-import type { JsonSchema } from '../activation/types.js';
-import { CANCELLED, type ClientRequest } from '../client/plexus-client.js';
+import { CANCELLED_ANSWER, type ClientRequest, type JsonSchema } from '../src/index.js';
 
 /**
  * Answers a method's mid-stream questions (`request` items) on the terminal for
@@ -27,7 +26,7 @@ export class TerminalPrompter {
       const text = await this.#line();
       if (text === undefined) {
         this.output.write('\n(no answer: declined)\n');
-        return CANCELLED;
+        return CANCELLED_ANSWER;
       }
       if (!(this.input as { isTTY?: boolean }).isTTY) this.output.write(`${text}\n`);
       const parsed = choices ? parseChoice(text, choices) : parseAnswer(text, schema);
@@ -35,7 +34,7 @@ export class TerminalPrompter {
       const wanted = choices ? `1 to ${choices.length}` : expected(schema);
       if (attempt === MAX_ATTEMPTS) {
         this.output.write(`(cannot read "${text}" as ${wanted}: declined)\n`);
-        return CANCELLED;
+        return CANCELLED_ANSWER;
       }
       this.output.write(`(expected ${wanted})\n`);
     }

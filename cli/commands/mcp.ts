@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { DEFAULT_HOST } from '../../src/index.js';
+import { serveMcpHttp, serveMcpStdio } from '../../src/mcp/index.js';
+import { buildHub, optionalSet } from '../build-hub.js';
+import { mountOptions } from '../federation-options.js';
+import { hubState } from '../hub-state.js';
+import { addMcpOptions, addStateOptions, integer, mcpSettings, noBuiltinsOption, rootOption, tokenOption } from '../options.js';
+import { authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
+
+/** `hub mcp`: the hub as MCP tools only, over stdio or streamable HTTP. */
+export function addMcpCommand(program: Command): void {
+  const mcp = mountOptions(program.command('mcp'))
+    .description('serve the hub as MCP tools: over stdio (for Claude Desktop / Claude Code), or streamable HTTP with --http')
+    .argument('[modules...]', 'TS/JS modules exporting activations')
+    .option('--http', 'serve streamable HTTP at /mcp instead of stdio')
+    .option('-p, --port <port>', 'HTTP port', integer, 8808)
+    .option('-H, --host <host>', 'HTTP interface to bind', DEFAULT_HOST)
+    .addOption(rootOption())
+    .addOption(noBuiltinsOption());
+  addStateOptions(mcp)
+    .option('--insecure-no-auth', 'with --http on a non-loopback address: serve without a token store')
+    .option('--audit', 'write the audit log even when auth is open')
+    .addOption(tokenOption("over stdio: act as this token's principal instead of trusting the parent process"));
+  addMcpOptions(mcp);
+  mcp.action(async (modules: string[], opts) => {
+    const state = hubState(opts);
+    const auth = hubAuth(opts, state.dataDir, opts.http ? opts.host : undefined);
+    const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(state), auth, opts);
+    const settings = mcpSettings(opts);
+    if (opts.http) {
+      const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, ...settings });
+      process.stdout.write(`plexus-hub: MCP (streamable HTTP) on ${server.url}\n`);
+      process.stdout.write(`${authLine(auth, opts.host)}\n`);
+      const stop = () =>
+        void server.close().then(() => {
+          auth.close();
+          process.exit(0);
+        });
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      return;
+    }
+    const principal = stdioPrincipal(auth, opts.token, 'mcp-stdio');
+    const server = await serveMcpStdio(hub, { ...settings, ...(principal ? { principal } : {}) });
+    process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
+    // The host closed our stdin: running calls are cancelled; give their producers'
+    // `finally` a moment, then leave even if a timer of some activation is still pending.
+    await server.closed;
+    setTimeout(() => process.exit(0), 200).unref();
+  });
+}

@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Command } from 'commander';
+import { explorerHandler } from '../../src/http/index.js';
+import {
+  DEFAULT_HOST,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_TOTAL_STREAMS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PORT,
+  discoveryHandler,
+  serveStdio,
+  serveWebSocket,
+} from '../../src/index.js';
+import { mcpHttpHandler } from '../../src/mcp/index.js';
+import { buildHub, optionalSet } from '../build-hub.js';
+import { federationOptions, startFederation } from '../federation-options.js';
+import { hubState } from '../hub-state.js';
+import { addMcpOptions, addStateOptions, integer, mcpSettings, noBuiltinsOption, positive, rootOption, tokenOption } from '../options.js';
+import { authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
+
+/** `hub serve`: the hub over WebSocket (with MCP, discovery and the explorer on the same port), or over stdio. */
+export function addServeCommand(program: Command): void {
+  const serve = federationOptions(program.command('serve'))
+    .description('serve the built-in activations plus those exported by the given modules')
+    .argument('[modules...]', 'TS/JS modules exporting @activation classes or Activations')
+    .option('-p, --port <port>', 'port to listen on', integer, DEFAULT_PORT)
+    .option('-H, --host <host>', 'interface to bind', DEFAULT_HOST)
+    .addOption(rootOption())
+    .option('--stdio', 'speak JSON-RPC on stdin/stdout, one message per line, instead of listening')
+    .addOption(noBuiltinsOption())
+    .option('--no-explorer', 'do not serve the schema explorer page at /')
+    .option('--max-streams <n>', 'concurrent streams per connection', integer, 1024)
+    .option('--max-frame-bytes <n>', 'largest accepted message in bytes (at least 1)', positive, 1024 * 1024)
+    .option('--max-connections <n>', 'open WebSocket connections; past it an upgrade gets 503', positive, DEFAULT_MAX_CONNECTIONS)
+    .option('--max-total-streams <n>', 'open streams across all connections', positive, DEFAULT_MAX_TOTAL_STREAMS)
+    .option(
+      '--idle-timeout <seconds>',
+      'close a connection with no stream and no message for this long',
+      positive,
+      DEFAULT_IDLE_TIMEOUT_MS / 1000,
+    )
+    .option(
+      '--ping-interval <seconds>',
+      'ping every connection this often; drop one that did not answer the last ping',
+      positive,
+      DEFAULT_PING_INTERVAL_MS / 1000,
+    );
+  addStateOptions(serve)
+    .option('--insecure-no-auth', 'serve on a non-loopback address without a token store (everyone may call everything)')
+    .option('--audit', 'write the audit log even when auth is open')
+    .addOption(tokenOption("with --stdio: act as this token's principal instead of trusting the parent process"));
+  addMcpOptions(serve);
+  serve.action(async (modules: string[], opts) => {
+    const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
+    const state = hubState(opts);
+    const auth = hubAuth(opts, state.dataDir, opts.stdio ? undefined : opts.host);
+    const optional = await optionalSet(state);
+    const hub = await buildHub(modules, opts.root, opts.builtins, optional, auth, opts);
+    const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes };
+    const federation = startFederation(hub, opts, log);
+    if (opts.stdio) {
+      const principal = stdioPrincipal(auth, opts.token, 'stdio');
+      log(
+        `plexus-hub: serving ${hub.namespace} (hash ${hub.hash()}) on stdio as ${principal ? `principal ${principal.name}` : 'the trusted parent process'}`,
+      );
+      if (auth.audit) log(`plexus-hub: audit log ${auth.audit.file}`);
+      await serveStdio(hub, { ...limits, ...(principal ? { principal } : {}) });
+      auth.close();
+      // The host closed our input and the streams are done or cancelled. Cancelled
+      // producers get a moment for their `finally`; then leave, even if some
+      // activation still holds a timer.
+      optional?.close();
+      setTimeout(() => process.stdout.write('', () => process.exit(0)), 200).unref();
+      return;
+    }
+    const mcp = mcpHttpHandler(hub, mcpSettings(opts));
+    const explorer = opts.explorer ? explorerHandler() : undefined;
+    const discovery = discoveryHandler(hub, { mcpPath: '/mcp' });
+    const http = (req: IncomingMessage, res: ServerResponse) => discovery(req, res) || mcp(req, res) || (explorer?.(req, res) ?? false);
+    const takeOver = federation.acceptor?.takeOver;
+    const server = await serveWebSocket(hub, {
+      host: opts.host,
+      port: opts.port,
+      ...limits,
+      maxConnections: opts.maxConnections,
+      maxTotalStreams: opts.maxTotalStreams,
+      idleTimeoutMs: opts.idleTimeout * 1000,
+      pingIntervalMs: opts.pingInterval * 1000,
+      allowedHosts: opts.allowHost,
+      allowedOrigins: opts.allowOrigin,
+      http,
+      ...(takeOver ? { takeOver } : {}),
+    });
+    mcp.bind(server.host, server.port);
+    const names = hub
+      .children()
+      .map((c) => c.namespace)
+      .join(', ');
+    log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);
+    log(`plexus-hub: MCP (streamable HTTP) on http://${server.url.slice('ws://'.length)}/mcp`);
+    if (explorer) log(`plexus-hub: schema explorer on http://${server.url.slice('ws://'.length)}/`);
+    log(authLine(auth, opts.host));
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) process.exit(130); // a second signal: don't wait
+      stopping = true;
+      log(`plexus-hub: ${signal}, shutting down`);
+      void Promise.all([mcp.close(), federation.close(), server.close({ reason: 'Server shutting down' })]).then(() => {
+        auth.close();
+        optional?.close(); // checkpoints the WAL into hub.db
+        process.exit(0);
+      });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,13 @@
+/**
+ * `plexus-hub/auth`: a hub's access state for the tools that manage it (the `hub token`
+ * and `hub audit` commands): the data dir, tokens, grants and durations, principals,
+ * `HubAuth`, and the audit log and its verifier.
+ */
+export { resolveDataDir } from './data-dir.js';
+export { AUDIT_FILE, HubAuth, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOptions } from './hub-auth.js';
+export { TOKEN_FILE, TokenStore, type TokenCheck, type TokenRecord } from './token-store.js';
+export { formatGrant, parseGrant, patternMatches, type Grant } from './grants.js';
+export { parseDuration } from './duration.js';
+export { asPrincipal, openPrincipal, trustedPrincipal, type Principal } from './principal.js';
+export { AuditLog, type AuditEvent, type AuditOutcome, type AuditRecord } from './audit-log.js';
+export { verifyAuditLog, type AuditVerdict } from './audit-verify.js';
