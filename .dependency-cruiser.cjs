@@ -37,6 +37,13 @@ module.exports = {
       to: { path: ABOVE_HUB },
     },
     {
+      name: 'hub-does-not-import-auth',
+      comment: 'The hub defines its policy seam (src/hub/policy.ts); auth implements it, so auth depends on the hub, never the reverse.',
+      severity: 'error',
+      from: { path: '^src/hub/' },
+      to: { path: '^src/auth/' },
+    },
+    {
       name: 'only-cli-imports-cli',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/cli/' },

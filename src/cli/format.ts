@@ -1,5 +1,5 @@
 import type { JsonSchema } from '../wire/schema-types.js';
-import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
+import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { StreamItem } from '../wire/items.js';
 
 /** A compact TypeScript-like rendering of a schema, for humans. */

@@ -18,7 +18,7 @@ import { pluginId } from '../../activations/storage/plugin-id.js';
 import { PlexusClient } from '../client/plexus-client.js';
 import { PlexusError } from '../wire/errors.js';
 import { DynamicHub } from '../hub/dynamic-hub.js';
-import type { MethodSchema, PluginSchema } from '../hub/tree-hashes.js';
+import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import { serveStdio } from '../transport/stdio-server.js';
 import { DEFAULT_MAX_TOTAL_STREAMS } from '../transport/stream-budget.js';
 import {
@@ -67,7 +67,7 @@ async function buildHub(
   auth?: HubAuth,
   opts: Record<string, unknown> = {},
 ): Promise<DynamicHub> {
-  const hub = new DynamicHub(root, auth ? { auth } : {});
+  const hub = new DynamicHub(root, auth ? { policy: auth } : {});
   if (builtins) hub.register(...builtinActivations());
   if (optional) hub.register(...optional.activations);
   hub.register(...(await loadActivations(modules)));
