@@ -54,7 +54,11 @@ export class HubAuth implements HubPolicy {
   readonly store?: TokenStore;
   readonly audit?: AuditLog;
   readonly limiter: FailedAuthLimiter;
-  /** The access rules (what a principal sees); they restrict only token holders and unauthenticated callers. */
+  /**
+   * The access rules (what a principal sees); they restrict only token holders and
+   * unauthenticated callers. They remember decisions about one tree, so a HubAuth
+   * serves one hub.
+   */
   readonly access: AccessControl;
   /** Only in required mode: in open mode every principal may call everything, and the router skips the hop loop. */
   readonly guard?: RouteGuard;
