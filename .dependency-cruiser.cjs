@@ -48,6 +48,13 @@ module.exports = {
       to: { path: ABOVE_HUB },
     },
     {
+      name: 'hub-does-not-import-auth',
+      comment: 'The hub defines its policy seam (src/hub/policy.ts); auth implements it, so auth depends on the hub, never the reverse.',
+      severity: 'error',
+      from: { path: '^src/hub/' },
+      to: { path: '^src/auth/' },
+    },
+    {
       name: 'apps-use-the-public-entries',
       comment: 'The CLI, built-in activations and generators import plexus-hub as a user would.',
       severity: 'error',

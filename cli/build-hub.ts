@@ -20,7 +20,7 @@ export async function buildHub(
   auth?: HubAuth,
   opts: Record<string, unknown> = {},
 ): Promise<DynamicHub> {
-  const hub = new DynamicHub(root, auth ? { auth } : {});
+  const hub = new DynamicHub(root, auth ? { policy: auth } : {});
   if (builtins) hub.register(...builtinActivations());
   if (optional) hub.register(...optional.activations);
   hub.register(...(await loadActivations(modules)));

@@ -136,7 +136,7 @@ describe('auth over WebSocket', () => {
   before(async () => {
     env = makeStore();
     auth = new HubAuth({ hub: 'plexus', dataDir: env.dir, limiter: { burst: 1000 } });
-    hub = new DynamicHub('plexus', { auth }).register(new Vault(), new Shell());
+    hub = new DynamicHub('plexus', { policy: auth }).register(new Vault(), new Shell());
     await hub.ready();
     const mcp = mcpHttpHandler(hub);
     const discovery = discoveryHandler(hub, { mcpPath: '/mcp' });
@@ -447,7 +447,7 @@ describe('failed-auth rate limit', () => {
   it('throttles an address after its burst of failures, even for a valid token, and records it', async () => {
     const env = makeStore();
     const auth = new HubAuth({ hub: 'plexus', dataDir: env.dir, limiter: { burst: 3, refillMs: 60_000 } });
-    const hub = new DynamicHub('plexus', { auth }).register(new Vault());
+    const hub = new DynamicHub('plexus', { policy: auth }).register(new Vault());
     const server = await serveWebSocket(hub, { port: 0 });
     try {
       for (let i = 0; i < 3; i++) assert.equal((await upgrade(server.url, { authorization: 'Bearer phub_guess' })).status, 401);

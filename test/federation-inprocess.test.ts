@@ -301,7 +301,7 @@ describe('federation in process', () => {
     const token = store.create({ name: 'clerk', hub: 'plexus', grants: [parseGrant('b.stock.get:read')] }).token;
     const auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 } });
     try {
-      const a = new DynamicHub('plexus', { auth });
+      const a = new DynamicHub('plexus', { policy: auth });
       a.mount('b', b.url, { watchMs: 0 });
       await a.ready();
       const result = auth.authenticate(token, 'test', 'test');

@@ -43,7 +43,7 @@ describe('bash and claudecode are unreachable without an execute grant naming th
     claudePath: writeFakeClaude(dir),
     env: { PATH: process.env.PATH ?? '', FAKE_CLAUDE_LOG: LOG },
   });
-  const hub = new DynamicHub('plexus', { auth }).register(new Bash({ cwd: dir }), arbor, claudecode);
+  const hub = new DynamicHub('plexus', { policy: auth }).register(new Bash({ cwd: dir }), arbor, claudecode);
   let server: PlexusServer;
   before(async () => {
     server = await serveWebSocket(hub, { port: 0 });

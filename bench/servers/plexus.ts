@@ -7,7 +7,7 @@ import { Bench } from '../bench-activation.js';
 
 const dataDir = process.env.BENCH_AUTH_DIR;
 const auth = dataDir ? new HubAuth({ hub: 'plexus', dataDir }) : undefined;
-const hub = new DynamicHub('plexus', auth ? { auth } : {}).register(...builtinActivations(), new Bench());
+const hub = new DynamicHub('plexus', auth ? { policy: auth } : {}).register(...builtinActivations(), new Bench());
 await hub.ready();
 const server = await serveWebSocket(hub, { port: Number(process.argv[2] ?? 0), maxStreams: 4096 });
 console.log(`READY ${server.port}`);

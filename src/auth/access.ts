@@ -1,8 +1,8 @@
 import type { Activation, MethodInfo } from '../activation/types.js';
-import { ErrorCode, PlexusError } from '../wire/errors.js';
-import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
-import type { Principal } from './principal.js';
 import { DEFAULT_VERBS } from '../activation/verbs.js';
+import type { AccessCheck } from '../hub/policy.js';
+import { ErrorCode, PlexusError } from '../wire/errors.js';
+import type { Principal } from './principal.js';
 
 /**
  * A refusal that reads exactly like "not found" on the wire (a hidden path is
@@ -12,18 +12,6 @@ export class AccessDenied extends PlexusError {}
 
 /** Root methods every authenticated principal may call: `call` re-checks its inner path, `schema` is filtered, `hash` is in every item's metadata anyway. */
 const ROOT_PUBLIC = new Set(['call', 'schema', 'hash']);
-
-/** One hop of a call, as the router's guard sees it. */
-export interface HopCheck {
-  readonly principal: unknown;
-  readonly node: Activation;
-  /** Segments from the root to `node`, without the root's name (empty for the root). */
-  readonly at: readonly string[];
-  /** The called path, e.g. `solar.earth.info`. */
-  readonly path: string;
-  readonly final: boolean;
-  readonly method?: MethodInfo;
-}
 
 interface Memo {
   generation: number;
@@ -49,8 +37,8 @@ function restricted(p: unknown): p is Principal {
 
 /**
  * The access rules, in one place: which activations and methods a principal sees
- * (and so may call), used by the router's guard at every hop, by schema
- * filtering and by the MCP tool list. Default deny: an activation is visible
+ * (and so may call). `HubAuth` answers the hub's policy with them: its guard at
+ * every hop, its visibility for schemas and the MCP tool list. Default deny: an activation is visible
  * only if a grant can reach below it and something in it is visible.
  */
 export class AccessControl {
@@ -110,7 +98,7 @@ export class AccessControl {
    * at the root, a hidden activation as "Activation not found", a hidden method as
    * "Method not found", and spends a one-time grant on the final hop.
    */
-  guard(check: HopCheck): void {
+  guard(check: AccessCheck): void {
     const p = check.principal;
     if (!restricted(p)) return;
     // Decisions are memoised per principal until its grants, the tree or the second change.
@@ -134,24 +122,5 @@ export class AccessControl {
     if (decision === 2 && !p.use(this.methodPath(check.at, info.name), info.verbs ?? DEFAULT_VERBS)) {
       throw new AccessDenied(ErrorCode.Forbidden, `Forbidden: the one-time grant for ${check.path} was used meanwhile`);
     }
-  }
-
-  /** A schema as the principal may see it: hidden methods and children left out (hashes are the tree's). */
-  plugin(p: unknown, node: Activation, at: readonly string[], schema: PluginSchema): PluginSchema {
-    if (!restricted(p)) return schema;
-    const hidden = new Set(
-      node
-        .methods()
-        .filter((m) => !this.methodVisible(p, at, m))
-        .map((m) => m.name),
-    );
-    const children = node.children?.() ?? [];
-    const hiddenChildren = new Set(children.filter((c) => !this.nodeVisible(p, c, [...at, c.namespace])).map((c) => c.namespace));
-    if (hidden.size === 0 && hiddenChildren.size === 0) return schema;
-    return {
-      ...schema,
-      methods: schema.methods.filter((m: MethodSchema) => !hidden.has(m.name)),
-      ...(schema.children ? { children: schema.children.filter((c) => !hiddenChildren.has(c.namespace)) } : {}),
-    };
   }
 }

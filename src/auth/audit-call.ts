@@ -1,10 +1,11 @@
+import { DEFAULT_VERBS } from '../activation/verbs.js';
+import type { ObservedCall } from '../hub/policy.js';
 import type { CallEnd, CallObserver } from '../stream/call-stream.js';
 import { ErrorCode, PlexusError } from '../wire/errors.js';
 import { AccessDenied } from './access.js';
 import type { AuditLog, AuditOutcome } from './audit-log.js';
 import type { Principal } from './principal.js';
 import { redact } from './redact.js';
-import type { Verb } from '../activation/verbs.js';
 
 function outcomeOf(end: CallEnd): { outcome: AuditOutcome; code?: number | string } {
   if (end.cancelled) return { outcome: 'cancelled' };
@@ -20,29 +21,24 @@ function outcomeOf(end: CallEnd): { outcome: AuditOutcome; code?: number | strin
  * error code, redacted params) and puts the record's id into the `done` item's
  * metadata as `audit_id`.
  */
-export function auditCall(
-  audit: AuditLog,
-  principal: Principal,
-  path: string,
-  params: unknown,
-  verbsOf: () => readonly Verb[] | undefined,
-): CallObserver {
+export function auditCall(audit: AuditLog, principal: Principal, call: ObservedCall): CallObserver {
   const started = performance.now();
   return (end) => {
     const { outcome, code } = outcomeOf(end);
+    const method = call.method();
     const id = audit.append({
       event: 'call',
       principal: principal.name,
       token_id: principal.tokenId,
       transport: principal.transport,
       remote: principal.remote,
-      path,
-      verbs: verbsOf(),
+      path: call.path,
+      verbs: method ? (method.verbs ?? DEFAULT_VERBS) : undefined,
       outcome,
       duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
       items: end.items,
       code,
-      params: redact(params ?? {}),
+      params: redact(call.params ?? {}),
     });
     return id > 0 ? { audit_id: id } : undefined;
   };

@@ -2,8 +2,9 @@ import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from '
 import { dirname } from 'node:path';
 import * as crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { Worker } from 'node:worker_threads';
-import { AUDIT_WRITER_SOURCE } from './audit-writer.js';
+import type { Worker } from 'node:worker_threads';
+import type { AuditWriterMessage } from './audit-worker.js';
+import { startAuditWriter } from './audit-writer.js';
 import { sha256Hex } from './token-store.js';
 import type { Verb } from '../activation/verbs.js';
 
@@ -108,7 +109,7 @@ export function headFileOf(file: string): string {
  *
  * The hub's thread only numbers each record and puts its fields in canonical
  * order; every FLUSH_MS the batch goes, as one JSON string, to a writer thread that
- * hashes, chains and appends (see audit-writer.ts). So a call pays well under a
+ * hashes, chains and appends (audit-worker.ts). So a call pays well under a
  * microsecond for its record, and a slow disk never stalls the event loop.
  */
 export class AuditLog {
@@ -137,9 +138,12 @@ export class AuditLog {
   /** The writer thread, started on the first record (a hub that records nothing starts none). */
   #thread(): Worker {
     if (!this.#writer) {
-      this.#writer = new Worker(AUDIT_WRITER_SOURCE, {
-        eval: true,
-        workerData: { file: this.file, headFile: headFileOf(this.file), state: this.#state, prev: this.#prev, seq: this.#seq },
+      this.#writer = startAuditWriter({
+        file: this.file,
+        headFile: headFileOf(this.file),
+        state: this.#state,
+        prev: this.#prev,
+        seq: this.#seq,
       });
       this.#writer.unref();
       this.#writer.on('error', (err) => process.stderr.write(`plexus-hub: audit log writer failed: ${err.message}\n`));
@@ -192,7 +196,7 @@ export class AuditLog {
     if (this.#batch.length === 0) return;
     const batch = JSON.stringify(this.#batch);
     this.#batch = [];
-    this.#thread().postMessage({ batch, seq: this.#seq });
+    this.#thread().postMessage({ batch, seq: this.#seq } satisfies AuditWriterMessage);
   }
 
   /** Writes every record appended so far, and returns once they are in the file. */
@@ -214,7 +218,7 @@ export class AuditLog {
     this.#closed = true;
     const writer = this.#writer;
     if (!writer) return;
-    writer.postMessage({ close: true });
+    writer.postMessage({ close: true } satisfies AuditWriterMessage);
     Atomics.wait(this.#state, 1, 0, 10_000);
     void writer.terminate();
   }

@@ -1,7 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import type { Activation, MethodInfo } from '../activation/types.js';
+import { DynamicHub } from '../hub/dynamic-hub.js';
+import type { HubPolicy, ObservedCall, RouteGuard } from '../hub/policy.js';
+import type { CallObserver } from '../stream/call-stream.js';
+import { ErrorCode } from '../wire/errors.js';
+import { AccessControl, AccessDenied } from './access.js';
+import { auditCall } from './audit-call.js';
 import { AuditLog, type AuditEvent } from './audit-log.js';
-import { openPrincipal, TokenPrincipal, unauthenticatedPrincipal, type Principal } from './principal.js';
+import { asPrincipal, openPrincipal, TokenPrincipal, unauthenticatedPrincipal, type Principal } from './principal.js';
 import { FailedAuthLimiter, type FailedAuthLimiterOptions } from './rate-limit.js';
 import { TokenStore } from './token-store.js';
 
@@ -37,15 +44,26 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * A hub's authentication state: the mode, the token store, the audit log and the
- * failed-auth limiter. Transports ask it for the principal of a connection; the
- * router asks the principal.
+ * failed-auth limiter. Transports ask it for the principal of a connection; as the
+ * hub's policy (`new DynamicHub(name, { policy: auth })`) it checks that principal
+ * at every hop, filters what it sees, and audits its calls.
  */
-export class HubAuth {
+export class HubAuth implements HubPolicy {
   readonly mode: AuthMode;
   readonly hub: string;
   readonly store?: TokenStore;
   readonly audit?: AuditLog;
   readonly limiter: FailedAuthLimiter;
+  /**
+   * The access rules (what a principal sees); they restrict only token holders and
+   * unauthenticated callers. They remember decisions about one tree, so a HubAuth
+   * serves one hub.
+   */
+  readonly access: AccessControl;
+  /** Only in required mode: in open mode every principal may call everything, and the router skips the hop loop. */
+  readonly guard?: RouteGuard;
+  /** Only with an audit log: every call made by a principal is recorded. */
+  readonly observeCall?: (call: ObservedCall) => CallObserver | undefined;
 
   constructor(options: HubAuthOptions) {
     this.hub = options.hub;
@@ -60,6 +78,29 @@ export class HubAuth {
     }
     if (this.mode === 'required' || options.audit) this.audit = new AuditLog(join(options.dataDir, AUDIT_FILE));
     this.limiter = new FailedAuthLimiter(options.limiter);
+    const access = (this.access = new AccessControl(this.hub));
+    if (this.mode === 'required') this.guard = (check) => access.guard(check);
+    const audit = this.audit;
+    if (audit) {
+      this.observeCall = (call) => {
+        const caller = asPrincipal(call.principal);
+        return caller ? auditCall(audit, caller, call) : undefined;
+      };
+    }
+  }
+
+  visible(principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo): boolean {
+    return method ? this.access.methodVisible(principal, at, method) : this.access.nodeVisible(principal, node, at);
+  }
+
+  /** An unauthenticated caller may not read schemas either (-32001, as for calls). */
+  admit(principal: unknown): void {
+    const why = asPrincipal(principal)?.unauthenticated();
+    if (why) throw new AccessDenied(ErrorCode.AuthenticationRequired, why);
+  }
+
+  treeChanged(): void {
+    this.access.invalidate();
   }
 
   /** What `_info` and the discovery document advertise. */
@@ -128,3 +169,20 @@ const REASONS: Readonly<Record<string, string>> = {
   expired: 'the token has expired',
   other_hub: 'the token was issued for another hub',
 };
+
+declare module '../hub/dynamic-hub.js' {
+  interface DynamicHub {
+    /** The hub's `HubAuth`, when its policy is one: transports ask it who a connection is. */
+    readonly auth?: HubAuth;
+  }
+}
+
+// The hub does not import auth (its policy is an interface); a hub given a HubAuth
+// as its policy answers `hub.auth` through this getter, which exists once this
+// module is loaded, i.e. whenever a HubAuth can exist at all.
+Object.defineProperty(DynamicHub.prototype, 'auth', {
+  configurable: true,
+  get(this: DynamicHub): HubAuth | undefined {
+    return this.policy instanceof HubAuth ? this.policy : undefined;
+  },
+});

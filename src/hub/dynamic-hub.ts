@@ -4,31 +4,28 @@ import { assertSegment, type Activation, type CallContext, type MethodInfo } fro
 import { CallStream, type CallStart } from '../stream/call-stream.js';
 import { ItemFactory } from '../stream/item-factory.js';
 import { foldHash } from '../hash/content-hash.js';
-import { AccessControl, AccessDenied } from '../auth/access.js';
-import { auditCall } from '../auth/audit-call.js';
-import type { HubAuth } from '../auth/hub-auth.js';
-import { asPrincipal } from '../auth/principal.js';
-import { DEFAULT_VERBS, type Verb } from '../activation/verbs.js';
-import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
+import { PlexusError, errorItemCode } from '../wire/errors.js';
 import { PendingRequests } from './pending-requests.js';
+import { composeGuards, type HubPolicy, type RouteGuard } from './policy.js';
 import { RootMethods } from './root-methods.js';
-import { Router, type RouteGuard } from './router.js';
-import { TreeHashes, methodSchema, type HashesReport, type MethodSchema, type PluginSchema } from './tree-hashes.js';
+import { Router } from './router.js';
+import { methodSchema, pluginSchema, visibleSchema, type MethodSchema, type PluginSchema } from './schemas.js';
+import { TreeHashes, type HashesReport } from './tree-hashes.js';
 
 export interface DynamicHubOptions {
   readonly version?: string;
   readonly description?: string;
   /**
-   * Asked once per hop of every call, before params are validated; throw to refuse.
-   * Default: none (every call passes). See `RouteGuard`.
+   * Who may call and see what, and who watches calls: its guard is asked at every
+   * hop (first), its visibility filters schemas, its observer sees every call. A
+   * `HubAuth` is one (tokens, grants, the audit log). Default: none, all allowed.
+   */
+  readonly policy?: HubPolicy;
+  /**
+   * Asked once per hop of every call after the policy's guard, before params are
+   * validated; throw to refuse. Default: none (every call passes). See `RouteGuard`.
    */
   readonly guard?: RouteGuard;
-  /**
-   * Authentication and access control (token store, audit log, mode). Transports
-   * ask it who a connection is; the router checks that principal at every hop, and
-   * every call made by a principal is audited.
-   */
-  readonly auth?: HubAuth;
 }
 
 export interface CallOptions {
@@ -50,9 +47,8 @@ export interface CallOptions {
 export class DynamicHub implements Activation {
   readonly version: string;
   readonly description: string;
-  readonly auth?: HubAuth;
-  /** The access rules (what a principal sees); they restrict only token holders and unauthenticated callers. */
-  readonly access: AccessControl;
+  /** The policy given to the constructor (see `DynamicHubOptions.policy`). */
+  readonly policy?: HubPolicy;
   readonly #children = new Map<string, Activation>();
   readonly #childUnsubscribes = new Map<string, () => void>();
   readonly #listeners = new Set<() => void>();
@@ -76,10 +72,11 @@ export class DynamicHub implements Activation {
     assertSegment('Hub namespace', namespace);
     this.version = options.version ?? '1.0.0';
     this.description = options.description ?? 'Plexus RPC hub';
-    this.access = new AccessControl(namespace);
-    if (options.auth) {
-      if (options.auth.hub !== namespace) throw new Error(`The hub's auth is for hub "${options.auth.hub}", not "${namespace}"`);
-      this.auth = options.auth;
+    const policy = options.policy;
+    if (policy) {
+      if (policy.hub !== undefined && policy.hub !== namespace)
+        throw new Error(`The hub's policy is for hub "${policy.hub}", not "${namespace}"`);
+      this.policy = policy;
     }
     const view = {
       call: (path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: unknown) =>
@@ -97,11 +94,10 @@ export class DynamicHub implements Activation {
         root: this,
         child: (name) => this.#children.get(name),
         items: (provenance, contentType) => this.#items(provenance, contentType),
-        plugin: (node, at, principal) => this.access.plugin(principal, node, at, this.#hashes.plugin(node)),
-        methodVisible: (principal, at, info) => this.access.methodVisible(principal, at, info),
+        plugin: (node, at, principal) => this.#plugin(node, at, principal),
+        visible: (principal, node, at, info) => this.visible(principal, node, at, info),
       },
-      // Open mode needs no guard: every principal there may call everything, and the hot path skips the hop loop.
-      { guard: composeGuards(this.auth?.mode === 'required' ? (check) => this.access.guard(check) : undefined, options.guard) },
+      { guard: composeGuards([policy?.guard, options.guard]) },
     );
   }
 
@@ -144,7 +140,7 @@ export class DynamicHub implements Activation {
     this.#childList = undefined;
     this.#hashes = new TreeHashes();
     this.#router.clear();
-    this.access.invalidate();
+    this.policy?.treeChanged?.();
     this.#isReady = false;
     this.#ready = undefined;
     for (const l of this.#listeners) l();
@@ -203,6 +199,20 @@ export class DynamicHub implements Activation {
   }
 
   /**
+   * May `principal` see the node at `at` (segments below the root), or that method
+   * of it? The policy's answer; everything is visible without one.
+   */
+  visible(principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo): boolean {
+    return this.policy?.visible?.(principal, node, at, method) ?? true;
+  }
+
+  /** What `<node>.schema` returns to `principal`. */
+  #plugin(node: Activation, at: readonly string[], principal: unknown): PluginSchema {
+    const schema = pluginSchema(node, this.#hashes);
+    return this.policy?.visible ? visibleSchema(schema, node, at, principal, (p, n, a, m) => this.visible(p, n, a, m)) : schema;
+  }
+
+  /**
    * The schema of the activation at `path` (the root when omitted), or of one
    * method, as `principal` may see it (everything when omitted): the same rules as
    * a call, and a hidden path fails exactly like a missing one.
@@ -210,8 +220,7 @@ export class DynamicHub implements Activation {
   async schema(path?: string, options: { principal?: unknown } = {}): Promise<PluginSchema | MethodSchema> {
     await this.ready();
     const principal = options.principal;
-    const why = asPrincipal(principal)?.unauthenticated();
-    if (why) throw new AccessDenied(ErrorCode.AuthenticationRequired, why);
+    this.policy?.admit?.(principal);
     const segments = path ? this.#segments(path) : [];
     const walk = await this.#router.walk(segments, segments.length);
     let missing = walk.missing;
@@ -222,13 +231,7 @@ export class DynamicHub implements Activation {
     }
     if (!missing && (walk.mountedAt === undefined || walk.mountedAt === segments.length)) {
       const hidden = this.#hiddenHop(walk.hops, segments, principal);
-      if (!hidden)
-        return this.access.plugin(
-          principal,
-          walk.hops[walk.hops.length - 1]!,
-          segments,
-          this.#hashes.plugin(walk.hops[walk.hops.length - 1]!),
-        );
+      if (!hidden) return this.#plugin(walk.hops[walk.hops.length - 1]!, segments, principal);
       missing = hidden;
     }
     if (segments.length === 0) throw missing;
@@ -244,7 +247,7 @@ export class DynamicHub implements Activation {
   /** The refusal for the first activation on the way that the principal may not see, if any. */
   #hiddenHop(hops: readonly Activation[], segments: readonly string[], principal: unknown): PlexusError | undefined {
     for (let i = 1; i < hops.length; i++) {
-      if (!this.access.nodeVisible(principal, hops[i]!, segments.slice(0, i))) return PlexusError.activationNotFound(segments[i - 1]!);
+      if (!this.visible(principal, hops[i]!, segments.slice(0, i))) return PlexusError.activationNotFound(segments[i - 1]!);
     }
     return undefined;
   }
@@ -255,15 +258,15 @@ export class DynamicHub implements Activation {
     for (let i = mountedAt; i < segments.length; i++) {
       const next = node.children?.().find((c) => c.namespace === segments[i]);
       if (next) {
-        if (!this.access.nodeVisible(principal, next, segments.slice(0, i + 1))) throw PlexusError.activationNotFound(segments[i]!);
+        if (!this.visible(principal, next, segments.slice(0, i + 1))) throw PlexusError.activationNotFound(segments[i]!);
         node = next;
         continue;
       }
       const info = i === segments.length - 1 ? node.methods().find((m) => m.name === segments[i]) : undefined;
-      if (info && this.access.methodVisible(principal, segments.slice(0, i), info)) return methodSchema(info);
+      if (info && this.visible(principal, node, segments.slice(0, i), info)) return methodSchema(info);
       throw PlexusError.activationNotFound(segments[i]!);
     }
-    return this.access.plugin(principal, node, segments, this.#hashes.plugin(node));
+    return this.#plugin(node, segments, principal);
   }
 
   // ---- calls --------------------------------------------------------------------------
@@ -276,9 +279,11 @@ export class DynamicHub implements Activation {
   call(path: string, params: unknown = {}, options: CallOptions = {}): CallStream {
     const principal = options.principal;
     const stream = new CallStream((call) => this.#start(path, params, call, principal), this.#rootItems);
-    const audit = this.auth?.audit;
-    const caller = audit ? asPrincipal(principal) : undefined;
-    if (caller) stream.observe(auditCall(audit!, caller, path, params, () => this.#verbsOf(path)));
+    const observeCall = this.policy?.observeCall;
+    if (observeCall) {
+      const observer = observeCall({ principal, path, params, method: () => this.#router.cachedMethod(path) });
+      if (observer) stream.observe(observer);
+    }
     const signal = options.signal;
     if (signal) {
       if (signal.aborted) stream.cancel();
@@ -290,12 +295,6 @@ export class DynamicHub implements Activation {
       }
     }
     return stream;
-  }
-
-  /** What a resolved method path needs, for the audit record (undefined when it did not resolve to a method). */
-  #verbsOf(path: string): readonly Verb[] | undefined {
-    const info = this.#router.cachedMethod(path);
-    return info ? (info.verbs ?? DEFAULT_VERBS) : undefined;
   }
 
   /**
@@ -318,7 +317,7 @@ export class DynamicHub implements Activation {
 
   /** The `_info` stream: which backend this is and how to authenticate. */
   info(): CallStream {
-    const content = { backend: this.namespace, auth_capabilities: { mechanisms: this.auth?.mechanisms() ?? [{ kind: 'anonymous' }] } };
+    const content = { backend: this.namespace, auth_capabilities: { mechanisms: this.policy?.mechanisms?.() ?? [{ kind: 'anonymous' }] } };
     return new CallStream(() => this.ready().then(() => content), this.#items([this.namespace], '_info'));
   }
 
@@ -345,17 +344,6 @@ export class DynamicHub implements Activation {
       else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
     }
   }
-}
-
-/** Both guards, the auth one first; none when neither is set (the router then skips the hop loop). */
-function composeGuards(first: RouteGuard | undefined, second: RouteGuard | undefined): RouteGuard | undefined {
-  if (!first || !second) return first ?? second;
-  return (check) => {
-    const verdict = first(check);
-    return verdict && typeof (verdict as PromiseLike<void>).then === 'function'
-      ? Promise.resolve(verdict).then(() => second(check))
-      : second(check);
-  };
 }
 
 /** Prepares all nodes at once, so the schema loader can batch them into one compiler run. */

@@ -5,35 +5,9 @@ import type { CallStart } from '../stream/call-stream.js';
 import type { ItemFactory } from '../stream/item-factory.js';
 import { ErrorCode, PlexusError } from '../wire/errors.js';
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
-import { SCHEMA_PARAMS, methodSchema } from './tree-hashes.js';
 import type { PendingRequests } from './pending-requests.js';
-
-/**
- * What a route guard is asked, once per hop of a call: the root first, then each
- * activation on the way down, last the one that owns the method (or a mounted node
- * that routes the rest itself). It runs before params are validated.
- */
-export interface AccessCheck {
-  /** Who is calling (`CallOptions.principal`); undefined when nobody said. */
-  readonly principal: unknown;
-  /** The node being entered. */
-  readonly node: Activation;
-  /** Segments from the root to `node`, without the root's name (empty for the root). */
-  readonly at: readonly string[];
-  /** The called path, as the items' `content_type` shows it, e.g. `solar.earth.info`. */
-  readonly path: string;
-  /** True on the hop that runs the call: the method's owner, or a mounted node. */
-  readonly final: boolean;
-  /** On the final hop of a method call: the method. Undefined for `schema` and mounted nodes. */
-  readonly method?: MethodInfo;
-}
-
-/**
- * Access control seam: throw (a `PlexusError` with `ErrorCode.Forbidden` or
- * `AuthenticationRequired`, say) to refuse; the call then ends with that error
- * item. May be async. The default is no guard: every call passes.
- */
-export type RouteGuard = (check: AccessCheck) => void | PromiseLike<void>;
+import type { AccessCheck, RouteGuard } from './policy.js';
+import { SCHEMA_PARAMS, methodSchema } from './schemas.js';
 
 /** A resolved method path. */
 export interface Route {
@@ -66,8 +40,8 @@ export interface RouterHost {
   items(provenance: readonly string[], contentType: string): ItemFactory;
   /** What `<node>.schema` returns to `principal` (`at`: the node's segments below the root). */
   plugin(node: Activation, at: readonly string[], principal: unknown): PluginSchema;
-  /** May `principal` see this method of the node at `at`? A hidden one is "not found" in `schema {method}` too. */
-  methodVisible?(principal: unknown, at: readonly string[], method: MethodInfo): boolean;
+  /** May `principal` see this node, or this method of it (the hub's policy)? A hidden method is "not found" in `schema {method}` too. */
+  visible(principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo): boolean;
 }
 
 export interface RouterOptions {
@@ -188,8 +162,7 @@ export class Router {
   methodSchema(route: Route, principal?: unknown): MethodSchema {
     if (route.missing) throw route.missing;
     const info = route.node.methods().find((m) => m.name === route.method);
-    if (!info || (this.host.methodVisible && !this.host.methodVisible(principal, route.provenance, info)))
-      throw PlexusError.methodNotFound(route.path);
+    if (!info || !this.host.visible(principal, route.node, route.provenance, info)) throw PlexusError.methodNotFound(route.path);
     return methodSchema(info);
   }
 

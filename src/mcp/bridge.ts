@@ -105,7 +105,6 @@ export class ToolCatalog {
     await hub.ready();
     const root = hub.namespace;
     const out = new Map<string, ToolEntry>();
-    const access = hub.access;
     const visit = (node: Activation, prefix: string, hops: readonly Activation[], at: readonly string[]): void => {
       for (const m of node.methods()) {
         const path = `${prefix}.${m.name}`;
@@ -117,7 +116,7 @@ export class ToolCatalog {
           outputSchema: outputSchemaOf(m),
           streaming: m.streaming,
           // The same rules as the router's: every activation on the way visible, then the method.
-          visible: (p) => hops.every((h, i) => access.nodeVisible(p, h, at.slice(0, i))) && access.methodVisible(p, at, m),
+          visible: (p) => hops.every((h, i) => hub.visible(p, h, at.slice(0, i))) && hub.visible(p, node, at, m),
           run: (args, signal, principal) => hub.call(path, args, { signal, principal }),
         });
       }
