@@ -2,14 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildIr, type BuildOptions, type CodegenIR, type SchemaSource } from './ir.js';
 import { emitPython } from './python/emit.js';
-import { emitTypeScript, type EmittedFile } from './typescript/emit.js';
+import { emitTypeScript } from './typescript/emit.js';
+import type { EmittedFile, Emitter } from './types.js';
 
 export { buildIr, rewriteRefs, type CodegenIR, type IrMethod, type IrNamespace, type SchemaSource } from './ir.js';
-export { emitTypeScript, type EmittedFile } from './typescript/emit.js';
+export { emitTypeScript } from './typescript/emit.js';
+export type { EmittedFile, Emitter } from './types.js';
 export { emitPython } from './python/emit.js';
-
-/** An emitter turns the IR into the files of a client package, in one language. Same IR → same bytes. */
-export type Emitter = (ir: CodegenIR) => Promise<EmittedFile[]>;
 
 /** The emitters `hub codegen --lang` offers. A new language is one entry here plus its folder. */
 export const emitters = {

@@ -12,7 +12,7 @@ import {
   type PluginSchema,
   type WebSocketServeOptions,
 } from '../src/index.js';
-import { ToolCatalog } from '../src/mcp/bridge.js';
+import { ToolCatalog } from '../src/mcp/tool-catalog.js';
 import { jittered } from '../src/federation/dial.js';
 import { acceptJoins, joinParent } from '../src/index.js';
 import { connect, createServer, type Socket } from 'node:net';

@@ -1,31 +1,35 @@
 import { realpathSync, statSync } from 'node:fs';
 import { activation, ErrorCode, method, PlexusError, type CallContext } from '../../src/index.js';
 import { ArborError, ArborStorage, type Arbor, type Handle } from '../arbor/index.js';
-import { baseEnvironment, runProcess, type EnvPolicy } from '../process/index.js';
+import type { EnvPolicy } from '../process/index.js';
 import { resolveDatabase, uuidParam, type DatabaseOption } from '../storage/index.js';
-import { buildArgs, commandLine } from './args.js';
+import { AsyncTurns } from './async-turns.js';
 import { ClaudeCodeError } from './errors.js';
+import { CLAUDECODE_PLUGIN_ID } from './handles.js';
 import { locateClaude } from './locate.js';
 import { parseNodeEvent, renderMessages } from './render.js';
+import type {
+  ChatStartOk,
+  CreateOk,
+  DeleteOk,
+  ForkOk,
+  GetOk,
+  GetTreeOk,
+  ListOk,
+  PollOk,
+  RenderOk,
+  SessionsDeleteOk,
+  SessionsExportOk,
+  SessionsGetOk,
+  SessionsImportOk,
+  SessionsListOk,
+  StreamListOk,
+} from './results.js';
+import { releasing, SessionLocks } from './session-locks.js';
 import { exportSessionEvents, importNodeEvents, SessionFiles } from './session-files.js';
 import { ClaudeCodeStore, type Session } from './store.js';
-import { TurnParser } from './stream-json.js';
-import { AsyncTurns } from './async-turns.js';
-import type {
-  BufferedEvent,
-  ChatEvent,
-  ClaudeCodeConfig,
-  ClaudeCodeInfo,
-  ClaudeMessage,
-  Model,
-  NodeEvent,
-  Position,
-  StreamInfo,
-  StreamStatus,
-} from './types.js';
-
-/** claudecode's plugin id in handles: UUIDv5(NAMESPACE_OID, "claudecode@1"), as the reference computes it. */
-export const CLAUDECODE_PLUGIN_ID = '51b330e5-ed88-5fe2-8b58-0c57f2b02ab3';
+import { Turns } from './turn.js';
+import type { ChatEvent, ClaudeCodeConfig, Model, NodeEvent, StreamStatus } from './types.js';
 
 export interface ClaudeCodeOptions {
   /** The arbor activation (or its storage) that keeps the conversation trees; its database holds claudecode's tables too. */
@@ -48,91 +52,7 @@ export interface ClaudeCodeOptions {
   readonly keepFinishedStreamsMs?: number;
 }
 
-/** Terminal of `create`: the new session and the head it starts at. */
-export interface CreateOk {
-  /** The reference's earlier generation tagged this payload; kept for its clients. */
-  type: 'created';
-  id: string;
-  head: Position;
-}
-/** Terminal of `get`. */
-export interface GetOk {
-  type: 'ok';
-  config: ClaudeCodeConfig;
-}
-/** Terminal of `list`. */
-export interface ListOk {
-  type: 'ok';
-  sessions: ClaudeCodeInfo[];
-}
-/** Terminal of `delete` (the arbor tree is kept). */
-export interface DeleteOk {
-  type: 'deleted';
-  id: string;
-}
-/** Terminal of `fork`: the new session and the head it branches from. */
-export interface ForkOk {
-  type: 'forked';
-  id: string;
-  head: Position;
-}
-/** Terminal of `chat_async`. */
-export interface ChatStartOk {
-  type: 'started';
-  stream_id: string;
-  session_id: string;
-}
-/** Terminal of `poll`: a window of buffered events plus the buffer's bookkeeping. */
-export interface PollOk {
-  type: 'ok';
-  status: StreamStatus;
-  events: BufferedEvent[];
-  read_position: number;
-  total_events: number;
-  has_more: boolean;
-}
-/** Terminal of `streams`. */
-export interface StreamListOk {
-  type: 'ok';
-  streams: StreamInfo[];
-}
-/** Terminal of `sessions_list`: session file ids under a project path. */
-export interface SessionsListOk {
-  sessions: string[];
-}
-/** Terminal of `sessions_get`: the JSON events of a session file. */
-export interface SessionsGetOk {
-  session_id: string;
-  event_count: number;
-  events: unknown[];
-}
-/** Terminal of `sessions_import`: the arbor tree the file was imported into. */
-export interface SessionsImportOk {
-  tree_id: string;
-  session_id: string;
-}
-/** Terminal of `sessions_export`. */
-export interface SessionsExportOk {
-  tree_id: string;
-  session_id: string;
-}
-/** Terminal of `sessions_delete`. */
-export interface SessionsDeleteOk {
-  session_id: string;
-  deleted: boolean;
-}
-/** Terminal of `get_tree`. */
-export interface GetTreeOk {
-  tree_id: string;
-  head: string;
-}
-/** Terminal of `render_context`. */
-export interface RenderOk {
-  messages: ClaudeMessage[];
-}
-
 const MODELS: readonly Model[] = ['opus', 'sonnet', 'haiku'];
-const MAX_STDERR_NODES = 100;
 
 /**
  * Manage Claude Code sessions with Arbor-backed conversation history.
@@ -144,12 +64,8 @@ const MAX_STDERR_NODES = 100;
 export class ClaudeCode {
   readonly #arbor: ArborStorage;
   readonly #store: ClaudeCodeStore;
-  readonly #claude: string;
-  readonly #env: EnvPolicy;
-  readonly #timeoutMs: number;
-  readonly #graceMs: number;
-  readonly #maxOutputBytes: number;
-  readonly #busy = new Map<string, symbol>();
+  readonly #turns: Turns;
+  readonly #locks = new SessionLocks();
   readonly #close: () => void;
   readonly #async: AsyncTurns;
   readonly #files: SessionFiles;
@@ -164,11 +80,13 @@ export class ClaudeCode {
       this.#close = () => owned && db.open && db.close();
     }
     this.#store = new ClaudeCodeStore(this.#arbor.db);
-    this.#claude = locateClaude(options.claudePath);
-    this.#env = options.env ?? 'inherit';
-    this.#timeoutMs = options.turnTimeoutMs ?? 30 * 60_000;
-    this.#graceMs = options.killGraceMs ?? 2000;
-    this.#maxOutputBytes = options.maxOutputBytes ?? 64 * 1024 * 1024;
+    this.#turns = new Turns(this.#arbor, this.#store, {
+      claude: locateClaude(options.claudePath),
+      env: options.env ?? 'inherit',
+      timeoutMs: options.turnTimeoutMs ?? 30 * 60_000,
+      graceMs: options.killGraceMs ?? 2000,
+      maxOutputBytes: options.maxOutputBytes ?? 64 * 1024 * 1024,
+    });
     this.#files = new SessionFiles(options.sessionsRoot);
     this.#async = new AsyncTurns(options.keepFinishedStreamsMs ?? 3_600_000);
     if (options.arbor && 'registerHandleResolver' in options.arbor) {
@@ -339,16 +257,15 @@ export class ClaudeCode {
   async *chat(name: string, prompt: string, ephemeral?: boolean, allowed_tools?: string[], ctx?: CallContext): AsyncGenerator<ChatEvent> {
     checkPrompt(prompt, allowed_tools);
     const session = this.#store.resolve(name);
-    const release = this.#acquire(session, ctx?.signal);
+    const release = this.#locks.acquire(session.id, ctx?.signal);
     if (!release) {
       yield { type: 'error', message: busyMessage(session) };
       return;
     }
-    try {
-      yield* this.#turn(session, prompt, ephemeral === true, allowed_tools ?? [], ctx?.signal);
-    } finally {
-      release();
-    }
+    yield* releasing(
+      this.#turns.run({ session, prompt, ephemeral: ephemeral === true, allowedTools: allowed_tools ?? [], signal: ctx?.signal }),
+      release,
+    );
   }
 
   /**
@@ -361,10 +278,10 @@ export class ClaudeCode {
   chatAsync(name: string, prompt: string, ephemeral?: boolean): ChatStartOk {
     checkPrompt(prompt);
     const session = this.#store.resolve(name);
-    const release = this.#acquire(session);
+    const release = this.#locks.acquire(session.id);
     if (!release) throw new PlexusError(ErrorCode.ExecutionError, busyMessage(session));
     const streamId = this.#async.start(session.id, (signal) =>
-      this.#releasing(this.#turn(session, prompt, ephemeral === true, [], signal), release),
+      releasing(this.#turns.run({ session, prompt, ephemeral: ephemeral === true, allowedTools: [], signal }), release),
     );
     return { type: 'started', stream_id: streamId, session_id: session.id };
   }
@@ -473,149 +390,6 @@ export class ClaudeCode {
     return { session_id, deleted: true };
   }
 
-  /**
-   * Marks a session busy for one turn; undefined when a turn already runs. A
-   * cancelled turn frees the session at once (its process is being killed and it
-   * writes nothing more to the head), so the caller can start the next turn.
-   */
-  #acquire(session: Session, signal?: AbortSignal): (() => void) | undefined {
-    if (this.#busy.has(session.id)) return undefined;
-    const token = Symbol(session.id);
-    const release = () => {
-      signal?.removeEventListener('abort', release);
-      if (this.#busy.get(session.id) === token) this.#busy.delete(session.id);
-    };
-    this.#busy.set(session.id, token);
-    signal?.addEventListener('abort', release, { once: true });
-    return release;
-  }
-
-  async *#releasing<T>(events: AsyncGenerator<T>, release: () => void): AsyncGenerator<T> {
-    try {
-      yield* events;
-    } finally {
-      release();
-    }
-  }
-
-  async *#turn(
-    s: Session,
-    prompt: string,
-    ephemeral: boolean,
-    allowedTools: readonly string[],
-    signal?: AbortSignal,
-  ): AsyncGenerator<ChatEvent> {
-    const treeId = s.head.tree_id;
-    const args = buildArgs({
-      model: s.model,
-      prompt,
-      resume: s.claude_session_id,
-      // An ephemeral turn must not extend the CLI session either.
-      forkSession: s.fork_pending || ephemeral,
-      systemPrompt: s.system_prompt,
-      allowedTools,
-    });
-    let last = s.head.node_id;
-    const node = (e: NodeEvent): string => (last = this.#arbor.nodeCreateText(treeId, last, JSON.stringify(e), undefined, { ephemeral }));
-    const userNode = this.#arbor.transaction(() => {
-      const messageId = this.#store.addMessage({ session_id: s.id, role: 'user', content: prompt, ephemeral });
-      last = this.#arbor.nodeCreateExternal(treeId, last, messageHandle(messageId, 'user', 'user'), undefined, { ephemeral });
-      const user = last;
-      node({ type: 'user_message', content: prompt });
-      node({ type: 'launch_command', command: commandLine(this.#claude, args) });
-      node({ type: 'assistant_start' });
-      return user;
-    });
-    yield { type: 'start', id: s.id, user_position: { tree_id: treeId, node_id: userNode } };
-
-    const env = baseEnvironment(this.#env);
-    delete env.CLAUDECODE; // lets the CLI run inside a Claude Code session, as the reference allows
-    const parser = new TurnParser();
-    const stderr: string[] = [];
-    let exit: { code: number | null; signal: string | null } | undefined;
-    let failure: string | undefined;
-    for await (const ev of runProcess({
-      file: this.#claude,
-      args,
-      cwd: s.working_dir,
-      env,
-      timeoutMs: this.#timeoutMs,
-      graceMs: this.#graceMs,
-      maxOutputBytes: this.#maxOutputBytes,
-      signal,
-    })) {
-      if (ev.kind === 'line' && ev.stream === 'stdout') {
-        for (const out of parser.push(ev.line)) {
-          if (out.kind === 'event') {
-            node(out.node);
-            yield out.event;
-          } else if (out.kind === 'unknown') {
-            let handle = 'storage-failed';
-            try {
-              handle = this.#store.addUnknownEvent(s.id, out.eventType, out.data);
-            } catch {
-              // The event is still forwarded; only its stored copy is missing.
-            }
-            yield { type: 'passthrough', event_type: out.eventType, handle, data: out.data };
-          } else {
-            yield { type: 'error', message: out.message };
-          }
-        }
-      } else if (ev.kind === 'line') {
-        if (stderr.length < MAX_STDERR_NODES) node({ type: 'claude_stderr', text: ev.line });
-        stderr.push(ev.line);
-        if (stderr.length > MAX_STDERR_NODES) stderr.shift();
-      } else if (ev.kind === 'timeout') {
-        failure = `claude turn timed out after ${ev.timeoutMs} ms; its process group was terminated`;
-      } else if (ev.kind === 'truncated') {
-        failure = `claude wrote more than ${ev.limitBytes} bytes; the turn was cut off`;
-      } else if (ev.kind === 'spawn_error') {
-        failure = `failed to spawn claude (${this.#claude}): ${ev.message}`;
-      } else {
-        exit = { code: ev.code, signal: ev.signal };
-      }
-    }
-    if (signal?.aborted) return; // the caller is gone; the head stays where it was
-
-    const result = parser.result;
-    if (failure !== undefined || !result) {
-      const how = exit ? (exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`) : 'did not run';
-      const tail = stderr.length > 0 ? `; stderr: ${stderr.slice(-5).join(' | ')}` : '';
-      yield { type: 'error', message: failure ?? `claude ${how} before its result event (crashed mid-stream?)${tail}` };
-      return;
-    }
-    if (result.isError) {
-      yield { type: 'error', message: result.message ?? 'claude reported an error' };
-      return;
-    }
-    if (parser.text === '' && parser.sessionId === null) {
-      yield { type: 'error', message: 'Claude process produced no response. Check substrate logs for details.' };
-      return;
-    }
-    const newHead = this.#arbor.transaction(() => {
-      node({ type: 'assistant_complete', usage: result.usage });
-      const messageId = this.#store.addMessage({
-        session_id: s.id,
-        role: 'assistant',
-        content: parser.text,
-        model_id: `claude-code-${s.model}`,
-        usage: result.usage,
-        ephemeral,
-      });
-      const head = this.#arbor.nodeCreateExternal(treeId, last, messageHandle(messageId, 'assistant', 'assistant'), undefined, {
-        ephemeral,
-      });
-      if (!ephemeral) this.#store.advance(s.id, head, parser.sessionId);
-      return head;
-    });
-    yield {
-      type: 'complete',
-      new_head: { tree_id: treeId, node_id: ephemeral ? s.head.node_id : newHead },
-      claude_session_id: parser.sessionId ?? '',
-      usage: result.usage,
-    };
-  }
-
   /** For arbor's `tree_render`: a message handle shows its role, name and text. */
   #resolveHandle(h: Handle): unknown {
     if (h.method !== 'chat' || !h.meta?.[0]?.startsWith('msg-')) return undefined;
@@ -635,10 +409,6 @@ function checkPrompt(prompt: string, tools: readonly string[] = []): void {
 
 function busyMessage(s: Session): string {
   return `session '${s.name}' already has a turn running`;
-}
-
-function messageHandle(messageId: string, role: string, name: string): Handle {
-  return { plugin_id: CLAUDECODE_PLUGIN_ID, version: '1.0.0', method: 'chat', meta: [`msg-${messageId}`, role, name] };
 }
 
 function configOf(s: Session): ClaudeCodeConfig {

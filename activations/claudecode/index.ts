@@ -1,24 +1,23 @@
 /** claudecode: Claude Code CLI sessions, stored in arbor. */
-export {
-  ClaudeCode,
-  CLAUDECODE_PLUGIN_ID,
-  type ClaudeCodeOptions,
-  type CreateOk,
-  type GetOk,
-  type ListOk,
-  type DeleteOk,
-  type ForkOk,
-  type GetTreeOk,
-  type RenderOk,
-  type ChatStartOk,
-  type PollOk,
-  type StreamListOk,
-  type SessionsListOk,
-  type SessionsGetOk,
-  type SessionsImportOk,
-  type SessionsExportOk,
-  type SessionsDeleteOk,
-} from './activation.js';
+export { ClaudeCode, type ClaudeCodeOptions } from './activation.js';
+export { CLAUDECODE_PLUGIN_ID } from './handles.js';
+export type {
+  CreateOk,
+  GetOk,
+  ListOk,
+  DeleteOk,
+  ForkOk,
+  GetTreeOk,
+  RenderOk,
+  ChatStartOk,
+  PollOk,
+  StreamListOk,
+  SessionsListOk,
+  SessionsGetOk,
+  SessionsImportOk,
+  SessionsExportOk,
+  SessionsDeleteOk,
+} from './results.js';
 export { ClaudeCodeError, type ClaudeCodeErrorKind } from './errors.js';
 export { buildArgs, type TurnArgs } from './args.js';
 export { locateClaude } from './locate.js';

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { JsonSchema } from '../../src/wire/index.js';
 import type { CodegenIR, IrMethod, IrNamespace } from '../ir.js';
-import type { EmittedFile } from '../typescript/emit.js';
-import { attributeName, docstring, NameSet, pascalCase, pyString } from './names.js';
+import { NameSet } from '../names.js';
+import type { EmittedFile } from '../types.js';
+import { attributeName, docstring, pascalCase, pyString } from './names.js';
 import { PythonTypes } from './types.js';
 
 /** Members of the generated `HubClient` itself; a root method or child with one of these names gets a `_` suffix. */

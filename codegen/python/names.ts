@@ -1,5 +1,7 @@
 /** Identifier rules for the Python emitter. */
 
+import { pascalCase as sharedPascalCase } from '../names.js';
+
 const KEYWORDS = new Set(
   (
     'False None True and as assert async await break class continue def del elif else except finally for from global if import in is ' +
@@ -45,32 +47,9 @@ export function attributeName(raw: string): string {
   return KEYWORDS.has(name) || name === 'self' ? `${name}_` : name;
 }
 
-/** `solar.earth.luna` / `tree_create` / `kebab-case` → `SolarEarthLuna` / `TreeCreate` / `KebabCase`. */
+/** `solar.earth.luna` → `SolarEarthLuna`, never a builtin's or an imported name. */
 export function pascalCase(raw: string): string {
-  const name = raw
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((p) => p[0]!.toUpperCase() + p.slice(1))
-    .join('');
-  const safe = /^[0-9]/.test(name) ? `T${name}` : name || 'Type';
-  return TAKEN_TYPE_NAMES.has(safe) ? `${safe}Type` : safe;
-}
-
-/** Hands out unique names: the wanted one, or it with a number (or a suffix). */
-export class NameSet {
-  readonly #used: Set<string>;
-  constructor(reserved: Iterable<string> = []) {
-    this.#used = new Set(reserved);
-  }
-  has(name: string): boolean {
-    return this.#used.has(name);
-  }
-  take(wanted: string): string {
-    let name = wanted;
-    for (let i = 2; this.#used.has(name); i++) name = `${wanted}${i}`;
-    this.#used.add(name);
-    return name;
-  }
+  return sharedPascalCase(raw, TAKEN_TYPE_NAMES);
 }
 
 /** A Python string literal (JSON's escapes are all valid Python escapes). */

@@ -1,5 +1,6 @@
 import type { JsonSchema } from '../../src/wire/index.js';
-import { docstring, isPlainIdentifier, NameSet, pascalCase, pyString } from './names.js';
+import { NameSet } from '../names.js';
+import { docstring, isPlainIdentifier, pascalCase, pyString } from './names.js';
 
 /**
  * JSON Schema → Python type expressions. Python cannot write object types inline,

@@ -3,12 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
 import type { JsonSchema } from '../../src/wire/index.js';
 import { rewriteRefs, type CodegenIR, type IrMethod, type IrNamespace } from '../ir.js';
-import { NameSet, pascalCase, propertyKey } from './names.js';
-
-export interface EmittedFile {
-  readonly path: string;
-  readonly content: string;
-}
+import { NameSet } from '../names.js';
+import type { EmittedFile } from '../types.js';
+import { pascalCase, propertyKey } from './names.js';
 
 /**
  * The runtime every generated package carries, so it needs nothing but a WebSocket:

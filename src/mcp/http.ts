@@ -6,7 +6,8 @@ import { openPrincipal, type Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, requestPath, type OriginPolicy } from '../transport/http-guard.js';
 import { ErrorCode } from '../wire/errors.js';
-import type { McpBridgeOptions, ToolCatalog } from './bridge.js';
+import type { McpBridgeOptions } from './bridge.js';
+import { ToolCatalog } from './tool-catalog.js';
 import { SessionTable } from './sessions.js';
 
 /**
@@ -18,6 +19,7 @@ let sdk:
       StreamableHTTPServerTransport: typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js').StreamableHTTPServerTransport;
       isInitializeRequest: typeof import('@modelcontextprotocol/sdk/types.js').isInitializeRequest;
       bridge: typeof import('./bridge.js');
+      ToolCallGuard: typeof import('./tool-call-guard.js').ToolCallGuard;
     }>
   | undefined;
 const loadSdk = () =>
@@ -25,10 +27,12 @@ const loadSdk = () =>
     import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
     import('@modelcontextprotocol/sdk/types.js'),
     import('./bridge.js'),
-  ]).then(([http, types, bridge]) => ({
+    import('./tool-call-guard.js'),
+  ]).then(([http, types, bridge, guard]) => ({
     StreamableHTTPServerTransport: http.StreamableHTTPServerTransport,
     isInitializeRequest: types.isInitializeRequest,
     bridge,
+    ToolCallGuard: guard.ToolCallGuard,
   })));
 
 /**
@@ -160,14 +164,14 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
     }
     if (req.method !== 'POST') return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
     const body = await readJson(req);
-    const { StreamableHTTPServerTransport, isInitializeRequest, bridge } = await loadSdk();
+    const { StreamableHTTPServerTransport, isInitializeRequest, bridge, ToolCallGuard } = await loadSdk();
     if (!isInitializeRequest(body))
       return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
     if (!(await sessions.makeRoom())) {
       res.setHeader('retry-after', '5');
       return jsonError(res, 503, -32000, `Too many MCP sessions: ${sessions.maxSessions} are open and busy (the limit); retry later`);
     }
-    catalog ??= new bridge.ToolCatalog(hub);
+    catalog ??= new ToolCatalog(hub);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
@@ -175,15 +179,15 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
         owners.set(id, principal);
       },
     });
-    transport.onclose = () => {
+    const guarded = new ToolCallGuard(transport, catalog);
+    guarded.onclose = () => {
       if (transport.sessionId) {
         sessions.delete(transport.sessionId);
         owners.delete(transport.sessionId);
       }
     };
     const server = bridge.createMcpServer(catalog, { ...options, principal });
-    await server.connect(transport);
-    bridge.guardToolCalls(transport, catalog);
+    await server.connect(guarded);
     await transport.handleRequest(req, res, body);
     // A rejected initialize (wrong Accept header, unsupported version…) opened no
     // session: drop its server and hub change listener now, or each one leaks.

@@ -1,5 +1,7 @@
 /** `plexus-hub/mcp`: the MCP bridge for hosts that wire transports themselves. Imports the MCP SDK. */
-export { createMcpServer, ToolCatalog, type McpBridgeOptions } from './bridge.js';
+export { createMcpServer, type McpBridgeOptions } from './bridge.js';
+export { ToolCatalog } from './tool-catalog.js';
+export { ToolCallGuard } from './tool-call-guard.js';
 export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './stdio.js';
 export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './http.js';
 export { resolveNaming, toolName, underscoreName, pathFromUnderscore, type ToolNaming } from './tool-names.js';

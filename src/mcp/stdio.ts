@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { McpServerOptions } from './bridge.js';
+import { ToolCatalog } from './tool-catalog.js';
 
 export interface McpStdioOptions extends McpServerOptions {
   /** Default `process.stdin`. */
@@ -22,23 +23,19 @@ export interface McpStdioServer {
  * SDK is imported here, on use, so plain `hub serve` never pays for it.
  */
 export async function serveMcpStdio(hub: DynamicHub, options: McpStdioOptions = {}): Promise<McpStdioServer> {
-  const [{ StdioServerTransport }, { createMcpServer, guardToolCalls, ToolCatalog }] = await Promise.all([
+  const [{ StdioServerTransport }, { createMcpServer }, { ToolCallGuard }] = await Promise.all([
     import('@modelcontextprotocol/sdk/server/stdio.js'),
     import('./bridge.js'),
+    import('./tool-call-guard.js'),
   ]);
   const input = options.input ?? process.stdin;
   const catalog = new ToolCatalog(hub);
   const server = createMcpServer(catalog, options);
+  const transport = new ToolCallGuard(new StdioServerTransport(input, options.output), catalog);
   const closed = new Promise<void>((resolve) => {
-    const onclose = server.onclose;
-    server.onclose = () => {
-      onclose?.();
-      resolve();
-    };
+    transport.onclose = resolve;
   });
-  const transport = new StdioServerTransport(input, options.output);
   await server.connect(transport);
-  guardToolCalls(transport, catalog);
   // The SDK transport ignores the end of its input: the host is gone, so close the
   // session, which aborts running tool calls (their hub streams are cancelled).
   const ended = () => void server.close().catch(() => {});

@@ -1,6 +1,6 @@
 import { LlmError, LlmErrorCode, codeForProviderType } from './errors.js';
-import { parseEventJson, requestSse } from './sse-request.js';
-import { assertKey, type ServiceConfig } from './service.js';
+import { parseEventJson } from './sse-request.js';
+import { assertKey, requestServiceSse, type ServiceConfig } from './service.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from './types.js';
 
 /** Anthropic requires `max_tokens`; the reference's model defaults use 4096. */
@@ -51,16 +51,7 @@ export class AnthropicProvider implements LlmProvider {
     let outputTokens: number | undefined;
     let stopReason: string | undefined;
     let stopped = false;
-    const events = requestSse({
-      service: config.name,
-      url: `${config.baseUrl.replace(/\/+$/, '')}/v1/messages`,
-      headers,
-      body,
-      ...(config.apiKey ? { secret: config.apiKey } : {}),
-      requestTimeoutMs: config.requestTimeoutMs,
-      idleTimeoutMs: config.idleTimeoutMs,
-      ...(signal ? { signal } : {}),
-    });
+    const events = requestServiceSse(config, '/v1/messages', headers, body, signal);
     try {
       for await (const event of events) {
         if (stopped) continue;

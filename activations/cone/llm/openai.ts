@@ -1,6 +1,6 @@
 import { LlmError, LlmErrorCode, codeForProviderType } from './errors.js';
-import { parseEventJson, requestSse } from './sse-request.js';
-import { assertKey, type ServiceConfig } from './service.js';
+import { parseEventJson } from './sse-request.js';
+import { assertKey, requestServiceSse, type ServiceConfig } from './service.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from './types.js';
 
 interface OpenAiChunk {
@@ -38,16 +38,7 @@ export class OpenAiProvider implements LlmProvider {
     let stopReason: string | undefined;
     /** `[DONE]` seen: nothing more will come. */
     let done = false;
-    const events = requestSse({
-      service: config.name,
-      url: `${config.baseUrl.replace(/\/+$/, '')}/chat/completions`,
-      headers,
-      body,
-      ...(config.apiKey ? { secret: config.apiKey } : {}),
-      requestTimeoutMs: config.requestTimeoutMs,
-      idleTimeoutMs: config.idleTimeoutMs,
-      ...(signal ? { signal } : {}),
-    });
+    const events = requestServiceSse(config, '/chat/completions', headers, body, signal);
     try {
       for await (const event of events) {
         if (done) continue;

@@ -1,5 +1,6 @@
 import { LlmError, LlmErrorCode } from './errors.js';
 import type { Secret } from './secret.js';
+import { requestSse } from './sse-request.js';
 
 /** The two HTTP dialects spoken; every OpenAI-compatible server uses `openai`. */
 export type WireFormat = 'anthropic' | 'openai';
@@ -32,4 +33,28 @@ export function assertKey(config: ServiceConfig): void {
       },
     );
   }
+}
+
+/**
+ * POSTs `body` to `path` under the service's base URL and yields the server-sent
+ * events: the one place a provider's request gets the service's timeouts, and its
+ * key to scrub from error text.
+ */
+export function requestServiceSse(
+  config: ServiceConfig,
+  path: string,
+  headers: Readonly<Record<string, string>>,
+  body: unknown,
+  signal?: AbortSignal,
+): ReturnType<typeof requestSse> {
+  return requestSse({
+    service: config.name,
+    url: `${config.baseUrl.replace(/\/+$/, '')}${path}`,
+    headers,
+    body,
+    ...(config.apiKey ? { secret: config.apiKey } : {}),
+    requestTimeoutMs: config.requestTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    ...(signal ? { signal } : {}),
+  });
 }
