@@ -57,7 +57,7 @@ export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions,
 export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './mcp/stdio.js';
 export type { ToolNaming } from './mcp/tool-names.js';
 // Auth: tokens, grants, principals, the audit log, discovery.
-export { HubAuth, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOptions } from './auth/hub-auth.js';
+export { HubAuth, hubAuthOf, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOptions } from './auth/hub-auth.js';
 export { TokenStore, type TokenRecord, type TokenCheck } from './auth/token-store.js';
 export { parseGrant, patternMatches, formatGrant, type Grant } from './auth/grants.js';
 export { asPrincipal, openPrincipal, trustedPrincipal, type Principal } from './auth/principal.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Activation, MethodInfo } from '../activation/types.js';
-import { DynamicHub } from '../hub/dynamic-hub.js';
+import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { HubPolicy, ObservedCall, RouteGuard } from '../hub/policy.js';
 import type { CallObserver } from '../stream/call-stream.js';
 import { ErrorCode } from '../wire/errors.js';
@@ -170,19 +170,11 @@ const REASONS: Readonly<Record<string, string>> = {
   other_hub: 'the token was issued for another hub',
 };
 
-declare module '../hub/dynamic-hub.js' {
-  interface DynamicHub {
-    /** The hub's `HubAuth`, when its policy is one: transports ask it who a connection is. */
-    readonly auth?: HubAuth;
-  }
+/**
+ * The hub's `HubAuth`, when its policy is one: transports ask it who a connection is.
+ * A function rather than a member, so the hub (which knows only its policy seam) needs
+ * no patching to answer it.
+ */
+export function hubAuthOf(hub: DynamicHub): HubAuth | undefined {
+  return hub.policy instanceof HubAuth ? hub.policy : undefined;
 }
-
-// The hub does not import auth (its policy is an interface); a hub given a HubAuth
-// as its policy answers `hub.auth` through this getter, which exists once this
-// module is loaded, i.e. whenever a HubAuth can exist at all.
-Object.defineProperty(DynamicHub.prototype, 'auth', {
-  configurable: true,
-  get(this: DynamicHub): HubAuth | undefined {
-    return this.policy instanceof HubAuth ? this.policy : undefined;
-  },
-});

@@ -4,7 +4,7 @@
  * `HubAuth`, and the audit log and its verifier.
  */
 export { resolveDataDir } from './data-dir.js';
-export { AUDIT_FILE, HubAuth, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOptions } from './hub-auth.js';
+export { AUDIT_FILE, HubAuth, hubAuthOf, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOptions } from './hub-auth.js';
 export { TOKEN_FILE, TokenStore, type TokenCheck, type TokenRecord } from './token-store.js';
 export { formatGrant, parseGrant, patternMatches, type Grant } from './grants.js';
 export { parseDuration } from './duration.js';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { hubAuthOf } from '../auth/hub-auth.js';
 import { openPrincipal, type Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, requestPath, type OriginPolicy } from '../transport/http-guard.js';
@@ -126,8 +127,9 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
 
   /** The request's principal, or undefined after answering 401/429. */
   const authenticate = (req: IncomingMessage, res: ServerResponse): Principal | undefined => {
-    if (!hub.auth) return openPrincipal('mcp-http', req.socket.remoteAddress);
-    const result = hub.auth.authenticateRequest(req, 'mcp-http');
+    const auth = hubAuthOf(hub);
+    if (!auth) return openPrincipal('mcp-http', req.socket.remoteAddress);
+    const result = auth.authenticateRequest(req, 'mcp-http');
     if (!result.ok) {
       if (result.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(result.retryAfterSeconds));
       if (result.status === 401) res.setHeader('www-authenticate', 'Bearer realm="plexus-hub"');

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hubAuthOf } from '../auth/hub-auth.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 
 export const DISCOVERY_PATH = '/.well-known/plexus-hub';
@@ -41,7 +42,7 @@ export function discoveryHandler(hub: DynamicHub, options: DiscoveryOptions = {}
     }
     const host = req.headers.host ?? 'localhost';
     const ws = options.wsUrl ?? `ws://${host}`;
-    const open = (hub.auth?.mode ?? 'open') === 'open';
+    const open = (hubAuthOf(hub)?.mode ?? 'open') === 'open';
     const doc: DiscoveryDocument = {
       name: hub.namespace,
       protocol: 'plexus-rpc',

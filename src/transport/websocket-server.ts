@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { hubAuthOf } from '../auth/hub-auth.js';
 import { openPrincipal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, type OriginPolicy } from './http-guard.js';
@@ -169,8 +170,9 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
       if (sessions.size >= maxConnections) {
         return refuseUpgrade(socket, 503, 'Service Unavailable', `Too many connections: the server has ${maxConnections} open (the limit)`);
       }
-      const auth = hub.auth
-        ? hub.auth.authenticateRequest(req, 'ws')
+      const hubAuth = hubAuthOf(hub);
+      const auth = hubAuth
+        ? hubAuth.authenticateRequest(req, 'ws')
         : { ok: true as const, principal: openPrincipal('ws', req.socket.remoteAddress) };
       if (!auth.ok) return refuseUnauthenticated(socket, auth);
       const principal = auth.principal;
