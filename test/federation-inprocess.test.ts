@@ -13,8 +13,8 @@ import {
   type WebSocketServeOptions,
 } from '../src/index.js';
 import { ToolCatalog } from '../src/mcp/bridge.js';
-import { jittered } from '../src/federation/dial.js';
-import { acceptJoins, joinParent } from '../src/index.js';
+import { backoffDelay } from '../src/client/backoff.js';
+import { acceptJoins, joinParent, mountRemote } from '../src/index.js';
 import { connect, createServer, type Socket } from 'node:net';
 import { collect, contents, errorOf, eventually, tick } from './helpers.js';
 import WebSocket from 'ws';
@@ -61,7 +61,7 @@ describe('federation in process', () => {
   it("the local root hash follows the remote's: onChange fires, the schema and the MCP tool list show the new method", async () => {
     const b = await remoteHub(stock);
     const a = new DynamicHub('plexus');
-    const mount = a.mount('b', b.url, { watchMs: 25 });
+    const mount = mountRemote(a, 'b', b.url, { watchMs: 25 });
     await a.ready();
     assert.ok(mount instanceof RemoteHub);
     assert.equal(mount.remoteHash, b.hub.hash());
@@ -92,7 +92,7 @@ describe('federation in process', () => {
     await eventually(() => mount.remoteHash === b.hub.hash(), 5000);
     await a.ready();
     assert.equal(a.hash(), hashBefore);
-    assert.equal(a.unmount('b'), true);
+    assert.equal(a.unregister('b'), true);
     assert.equal(a.children().length, 0);
   });
 
@@ -106,7 +106,7 @@ describe('federation in process', () => {
           throw new PlexusError(ErrorCode.Forbidden, `Forbidden: ${check.path}`);
       },
     });
-    a.mount('b', b.url, { watchMs: 0 });
+    mountRemote(a, 'b', b.url, { watchMs: 0 });
     await a.ready();
     const before = gets;
     const refused = await collect(a.call('b.stock.get', { sku: 'x' }, { principal: 'mallory' }));
@@ -120,7 +120,7 @@ describe('federation in process', () => {
     const allowed = await collect(a.call('b.stock.get', { sku: 'x' }, { principal: 'alice' }));
     assert.deepEqual(contents(allowed), [{ sku: 'x' }]);
     assert.equal(gets, before + 1);
-    a.unmount('b');
+    a.unregister('b');
   });
 
   it('a remote that goes silent (no close, e.g. a network partition) is dropped by the hash watch: the call in flight ends remote_unavailable', async () => {
@@ -139,7 +139,7 @@ describe('federation in process', () => {
     });
     await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
     const a = new DynamicHub();
-    const mount = a.mount('b', `ws://127.0.0.1:${(relay.address() as { port: number }).port}`, { watchMs: 50, maxBackoffMs: 100 });
+    const mount = mountRemote(a, 'b', `ws://127.0.0.1:${(relay.address() as { port: number }).port}`, { watchMs: 50, maxBackoffMs: 100 });
     try {
       await a.ready();
       assert.deepEqual(contents(await collect(a.call('b.stock.get', { sku: 'up' }))), [{ sku: 'up' }]);
@@ -153,7 +153,7 @@ describe('federation in process', () => {
       assert.equal(mount.connected, false);
     } finally {
       // Also on failure: a live mount or relay would keep the test process from ever exiting.
-      a.unmount('b');
+      a.unregister('b');
       for (const p of pipes) p.destroy();
       relay.close();
     }
@@ -181,7 +181,7 @@ describe('federation in process', () => {
       }),
     );
     const a = new DynamicHub();
-    a.mount('b', b.url, { watchMs: 0 });
+    mountRemote(a, 'b', b.url, { watchMs: 0 });
     await a.ready();
     const run = async (answer: unknown): Promise<unknown[]> => {
       const seen: unknown[] = [];
@@ -201,7 +201,7 @@ describe('federation in process', () => {
       { refused: 'Request declined by the caller' },
     ]);
     assert.equal(b.hub.pendingRequests, 0);
-    a.unmount('b');
+    a.unregister('b');
   });
 
   it('joins in process: a hub joins a parent (serveWebSocket takeOver), a taken name is refused, unmounting ends it', async () => {
@@ -232,7 +232,7 @@ describe('federation in process', () => {
     for (let attempt = 0; attempt < 12; attempt++) {
       const ceiling = Math.min(5000, 200 * 2 ** attempt);
       for (let i = 0; i < 50; i++) {
-        const d = jittered(attempt, 200, 5000);
+        const d = backoffDelay(attempt, { backoffMs: 200, maxBackoffMs: 5000 });
         assert.ok(d >= ceiling / 2 && d <= ceiling, `attempt ${attempt}: ${d} in [${ceiling / 2}, ${ceiling}]`);
       }
     }
@@ -302,7 +302,7 @@ describe('federation in process', () => {
     const auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 } });
     try {
       const a = new DynamicHub('plexus', { auth });
-      a.mount('b', b.url, { watchMs: 0 });
+      mountRemote(a, 'b', b.url, { watchMs: 0 });
       await a.ready();
       const result = auth.authenticate(token, 'test', 'test');
       assert.ok(result.ok);
@@ -320,7 +320,7 @@ describe('federation in process', () => {
         ['stock'],
       );
       await assert.rejects(a.schema('b.secret', { principal: clerk }), /Activation not found: secret/);
-      a.unmount('b');
+      a.unregister('b');
     } finally {
       auth.close();
       rmSync(dir, { recursive: true, force: true });
@@ -329,8 +329,8 @@ describe('federation in process', () => {
 
   it('a mount name must be a path segment and a URL a WebSocket URL', () => {
     const a = new DynamicHub();
-    assert.throws(() => a.mount('Bad-Name', 'ws://127.0.0.1:1'), /Mount name "Bad-Name" is not a valid path segment/);
-    assert.throws(() => a.mount('ok', 'http://127.0.0.1:1'), /must start with ws:\/\/ or wss:\/\//);
+    assert.throws(() => mountRemote(a, 'Bad-Name', 'ws://127.0.0.1:1'), /Mount name "Bad-Name" is not a valid path segment/);
+    assert.throws(() => mountRemote(a, 'ok', 'http://127.0.0.1:1'), /must start with ws:\/\/ or wss:\/\//);
     assert.equal(a.children().length, 0);
   });
 });
