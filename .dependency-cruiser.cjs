@@ -40,11 +40,11 @@ module.exports = {
       name: 'federation-uses-transport-seams',
       comment:
         'A mount or a join reads and serves a socket through the public seams of src/transport/ only: the protocol ' +
-        '(rpc-session.ts), the sink contract and limits (types.ts) and the WebSocket sink (websocket-sink.ts). The ' +
+        '(rpc-session.ts), the sink contract and limits (types.ts) and what every served WebSocket shares (websocket-link.ts). The ' +
         'servers (websocket-server, stdio-server), liveness and the HTTP guard are their internals.',
       severity: 'error',
       from: { path: '^src/federation/' },
-      to: { path: '^src/transport/', pathNot: '^src/transport/(types|rpc-session|websocket-sink)\\.ts$' },
+      to: { path: '^src/transport/', pathNot: '^src/transport/(types|rpc-session|websocket-link)\\.ts$' },
     },
     {
       name: 'only-cli-imports-cli',

@@ -228,6 +228,28 @@ describe('federation in process', () => {
     acceptor.close();
   });
 
+  it('a joined link refuses a frame over its limit as a served connection does: 1009 with the reason', async () => {
+    const parent = new DynamicHub('parent');
+    const acceptor = acceptJoins(parent, { watchMs: 0 });
+    const server = await serveWebSocket(parent, { port: 0, takeOver: acceptor.takeOver });
+    servers.push(server);
+    const states: string[] = [];
+    const child = new DynamicHub('edge').register(stock);
+    const joined = joinParent(child, server.url, { name: 'edge2', maxFrameBytes: 1024, onState: (s, d) => states.push(`${s} ${d}`) });
+    await joined.joined;
+    await eventually(() => acceptor.mounts.get('edge2')?.connected === true, 5000);
+    await parent.ready();
+    // The parent relays the call to the child in one frame of over 4 KiB.
+    const error = errorOf(await collect(parent.call('edge2.stock.get', { sku: 'x'.repeat(4096) })));
+    assert.equal(error?.code, 'remote_unavailable');
+    assert.match(error!.message, /connection closed \(1009: Message too big: the limit is 1024 bytes\)/);
+    // The child closed the link (it sees 1006: ws stops reading after an oversized frame) and dials again.
+    await eventually(() => states.some((s) => s.startsWith('lost')), 5000);
+    assert.throws(() => joinParent(child, server.url, { name: 'edge3', maxFrameBytes: 0 }), RangeError);
+    await joined.close();
+    acceptor.close();
+  });
+
   it('reconnect delays grow exponentially up to the cap, each jittered into its upper half', () => {
     for (let attempt = 0; attempt < 12; attempt++) {
       const ceiling = Math.min(5000, 200 * 2 ** attempt);

@@ -1,6 +1,7 @@
-import type { Socket } from 'node:net';
+import type { Socket as TcpSocket } from 'node:net';
 import { WebSocket } from 'ws';
 import { Redial, type BackoffOptions } from '../client/backoff.js';
+import { framesLimitedTo } from '../transport/websocket-link.js';
 import type { SocketLink } from './remote-connection.js';
 import type { RemoteHub } from './remote-hub.js';
 
@@ -11,15 +12,25 @@ export interface DialOptions extends BackoffOptions {
   readonly connectTimeoutMs?: number;
 }
 
-/** Opens a WebSocket, rejecting with a readable reason when it cannot. */
+/**
+ * Opens a WebSocket, rejecting with a readable reason when it cannot. With
+ * `maxFrameBytes` (a link this hub serves on) a bigger frame from the peer closes it
+ * with 1009, as on a served connection.
+ */
 export function openSocket(
   url: string,
-  options: { token?: string; timeoutMs?: number; headers?: Record<string, string> } = {},
+  options: { token?: string; timeoutMs?: number; headers?: Record<string, string>; maxFrameBytes?: number } = {},
 ): Promise<SocketLink> {
   return new Promise((resolve, reject) => {
     const headers = { ...options.headers, ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
-    const ws = new WebSocket(url, { headers, handshakeTimeout: options.timeoutMs ?? 5000, perMessageDeflate: false });
-    let socket: Socket | undefined;
+    const Impl = options.maxFrameBytes === undefined ? WebSocket : framesLimitedTo(options.maxFrameBytes);
+    const ws = new Impl(url, {
+      headers,
+      handshakeTimeout: options.timeoutMs ?? 5000,
+      perMessageDeflate: false,
+      ...(options.maxFrameBytes === undefined ? {} : { maxPayload: options.maxFrameBytes }),
+    });
+    let socket: TcpSocket | undefined;
     const fail = (why: string): void => {
       ws.removeAllListeners();
       ws.on('error', () => {});
@@ -27,7 +38,7 @@ export function openSocket(
       reject(new Error(`cannot connect to ${url}: ${why}`));
     };
     // The upgrade response carries the TCP socket the WebSocket then runs on.
-    ws.once('upgrade', (res) => (socket = res.socket as Socket));
+    ws.once('upgrade', (res) => (socket = res.socket as TcpSocket));
     ws.once('open', () => {
       ws.removeAllListeners();
       resolve({ ws, socket: socket! });

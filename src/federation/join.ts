@@ -6,8 +6,8 @@ import { SEGMENT_PATTERN } from '../activation/types.js';
 import { Redial, type BackoffOptions } from '../client/backoff.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { RpcSession } from '../transport/rpc-session.js';
-import type { SessionLimits } from '../transport/types.js';
-import { WebSocketSink } from '../transport/websocket-sink.js';
+import { DEFAULT_MAX_FRAME_BYTES, type SessionLimits } from '../transport/types.js';
+import { WebSocketSink } from '../transport/websocket-link.js';
 import { ErrorCode } from '../wire/errors.js';
 import { errorResponse, requestFrame, resultResponse, type RequestId } from '../wire/jsonrpc.js';
 import { openSocket } from './dial.js';
@@ -40,6 +40,8 @@ export interface JoinOptions extends SessionLimits, BackoffOptions {
   readonly token?: string;
   /** Bytes queued towards the parent above which this hub's producers pause (default 1 MiB). */
   readonly highWaterMark?: number;
+  /** Largest frame accepted from the parent (default 1 MiB, as on a served connection); a bigger one closes the link with 1009. */
+  readonly maxFrameBytes?: number;
   /** Told about each joined connection and each loss, for logs. */
   readonly onState?: (state: 'joined' | 'lost' | 'refused', detail: string) => void;
 }
@@ -56,6 +58,9 @@ export interface JoinHandle {
 export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): JoinHandle {
   if (!SEGMENT_PATTERN.test(options.name))
     throw new TypeError(`Join name "${options.name}" is not a valid path segment: it must match ${SEGMENT_PATTERN.source}`);
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1)
+    throw new RangeError(`maxFrameBytes must be a positive integer, not ${maxFrameBytes}`);
   let current: { ws: WebSocket; session?: RpcSession } | undefined;
   let markJoined!: () => void;
   const joined = new Promise<void>((r) => (markJoined = r));
@@ -64,7 +69,10 @@ export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): 
     if (redial.stopped) return;
     let link: SocketLink;
     try {
-      link = await openSocket(url, options.token ? { token: options.token } : {});
+      link = await openSocket(url, {
+        maxFrameBytes,
+        ...(options.token ? { token: options.token } : {}),
+      });
     } catch (err) {
       options.onState?.('lost', (err as Error).message);
       return redial.retry();

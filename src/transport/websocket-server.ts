@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { openPrincipal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, type OriginPolicy } from './http-guard.js';
@@ -9,7 +9,7 @@ import { ErrorCode } from '../wire/errors.js';
 import { RpcSession } from './rpc-session.js';
 import { StreamBudget } from './stream-budget.js';
 import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type SessionLimits } from './types.js';
-import { WebSocketSink } from './websocket-sink.js';
+import { framesLimitedTo, WebSocketSink } from './websocket-link.js';
 
 export type { CloseOptions } from './types.js';
 
@@ -63,18 +63,6 @@ export interface PlexusServer {
 export const DEFAULT_PORT = 4444;
 export const DEFAULT_HOST = '127.0.0.1';
 const MiB = 1024 * 1024;
-
-/**
- * The server's WebSocket class (ws's `WebSocket` option): ws closes a connection
- * whose frame is over `maxPayload` with 1009 and no reason; this one gives the reason.
- */
-function framesLimitedTo(maxFrameBytes: number): typeof WebSocket {
-  return class FrameLimitedSocket extends WebSocket {
-    override close(code?: number, reason?: string | Buffer): void {
-      super.close(code, reason ?? (code === 1009 ? `Message too big: the limit is ${maxFrameBytes} bytes` : undefined));
-    }
-  };
-}
 
 /** Answers a refused upgrade with a plain HTTP response: 401 (with the Bearer challenge) or 429. */
 function refuseUnauthenticated(socket: Socket, refusal: { status: 401 | 429; message: string; retryAfterSeconds?: number }): void {

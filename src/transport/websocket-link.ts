@@ -1,11 +1,28 @@
+/**
+ * What every WebSocket link a hub serves on shares, whether a client dialled it (the
+ * server) or the hub dialled it and serves its parent over it (a joined link): the
+ * frame limit with its reason, and the sink with write coalescing and backpressure.
+ */
 import type { Socket } from 'node:net';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type { MessageSink } from './types.js';
 
 /**
- * Where a session writes on a `ws` WebSocket: a served connection, or a joined link
- * (a hub serving its parent over the socket it dialled). The socket's buffered bytes
- * are the backpressure.
+ * A WebSocket class (for ws's `WebSocket` option, or to dial with) whose frames are
+ * limited to `maxFrameBytes` (pass it as `maxPayload` too): ws closes a connection
+ * whose frame is over the limit with 1009 and no reason; this one gives the reason.
+ */
+export function framesLimitedTo(maxFrameBytes: number): typeof WebSocket {
+  return class FrameLimitedSocket extends WebSocket {
+    override close(code?: number, reason?: string | Buffer): void {
+      super.close(code, reason ?? (code === 1009 ? `Message too big: the limit is ${maxFrameBytes} bytes` : undefined));
+    }
+  };
+}
+
+/**
+ * Where a session writes on a `ws` WebSocket, served or joined. The socket's buffered
+ * bytes are the backpressure.
  *
  * Coalesces writes: the TCP socket is corked on the first message and uncorked in
  * the next check phase (setImmediate), after every microtask has run. So a subscribe
