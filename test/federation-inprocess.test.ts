@@ -17,7 +17,7 @@ import { backoffDelay } from '../src/client/backoff.js';
 import { acceptJoins, joinParent, mountRemote } from '../src/index.js';
 import { connect, createServer, type Socket } from 'node:net';
 import { collect, contents, errorOf, eventually, tick } from './helpers.js';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -248,6 +248,30 @@ describe('federation in process', () => {
     assert.throws(() => joinParent(child, server.url, { name: 'edge3', maxFrameBytes: 0 }), RangeError);
     await joined.close();
     acceptor.close();
+  });
+
+  it('a joined link pings its parent as a server pings its clients: a silent parent is dropped and dialled again', async () => {
+    const parent = new WebSocketServer({ port: 0 });
+    await new Promise((r) => parent.once('listening', r));
+    let dials = 0;
+    parent.on('connection', (ws) => {
+      dials++;
+      ws.once('message', (data) => {
+        const { id } = JSON.parse(data.toString()) as { id: number };
+        ws.send(JSON.stringify({ jsonrpc: '2.0', id, result: { mounted: 'edge4', parent: 'raw' } }));
+        ws.pause(); // gone silent: no pong goes back
+      });
+    });
+    const states: string[] = [];
+    const url = `ws://127.0.0.1:${(parent.address() as { port: number }).port}`;
+    const joined = joinParent(new DynamicHub('edge'), url, { name: 'edge4', pingIntervalMs: 100, backoffMs: 10, onState: (s) => states.push(s) });
+    await joined.joined;
+    await eventually(() => states.includes('lost') && dials >= 2, 5000);
+    const closing = joined.close();
+    await tick(50);
+    for (const ws of parent.clients) ws.terminate();
+    await closing;
+    parent.close();
   });
 
   it('reconnect delays grow exponentially up to the cap, each jittered into its upper half', () => {

@@ -5,6 +5,7 @@ import type { WebSocket } from 'ws';
 import { SEGMENT_PATTERN } from '../activation/types.js';
 import { Redial, type BackoffOptions } from '../client/backoff.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { DEFAULT_PING_INTERVAL_MS, Liveness } from '../transport/liveness.js';
 import { RpcSession } from '../transport/rpc-session.js';
 import { DEFAULT_MAX_FRAME_BYTES, type SessionLimits } from '../transport/types.js';
 import { WebSocketSink } from '../transport/websocket-link.js';
@@ -42,6 +43,11 @@ export interface JoinOptions extends SessionLimits, BackoffOptions {
   readonly highWaterMark?: number;
   /** Largest frame accepted from the parent (default 1 MiB, as on a served connection); a bigger one closes the link with 1009. */
   readonly maxFrameBytes?: number;
+  /**
+   * This hub pings the parent this often; a parent that has not answered the previous
+   * ping is dropped and dialled again (default 30 s, as on a served connection).
+   */
+  readonly pingIntervalMs?: number;
   /** Told about each joined connection and each loss, for logs. */
   readonly onState?: (state: 'joined' | 'lost' | 'refused', detail: string) => void;
 }
@@ -62,6 +68,9 @@ export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): 
   if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1)
     throw new RangeError(`maxFrameBytes must be a positive integer, not ${maxFrameBytes}`);
   let current: { ws: WebSocket; session?: RpcSession } | undefined;
+  // The served connections' ping, for the one link; never idle: the parent decides when to leave.
+  const sessions = new Map<WebSocket, RpcSession>();
+  const liveness = new Liveness(Number.POSITIVE_INFINITY, options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS, sessions);
   let markJoined!: () => void;
   const joined = new Promise<void>((r) => (markJoined = r));
 
@@ -85,11 +94,14 @@ export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): 
     ws.on('close', (code, reason) => {
       sink?.closed();
       me.session?.close();
+      liveness.forget(ws);
+      sessions.delete(ws);
       if (current === me) current = undefined;
       if (me.session) options.onState?.('lost', `connection closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`);
       redial.retry();
     });
     ws.on('message', (data, isBinary) => {
+      liveness.seen(ws);
       if (me.session) {
         if (isBinary) me.session.rejectBinary();
         else me.session.receive(data.toString());
@@ -108,6 +120,8 @@ export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): 
       }
       sink = new WebSocketSink(ws, socket, options.highWaterMark ?? 1024 * 1024);
       me.session = new RpcSession(hub, sink, options);
+      sessions.set(ws, me.session);
+      liveness.watch(ws);
       redial.connected();
       options.onState?.('joined', url);
       markJoined();
@@ -124,6 +138,7 @@ export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): 
     },
     async close() {
       redial.stop();
+      liveness.stop();
       const c = current;
       if (!c) return;
       await c.session?.shutdown(0);

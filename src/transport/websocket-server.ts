@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { openPrincipal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, type OriginPolicy } from './http-guard.js';
-import { Liveness } from './liveness.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, Liveness } from './liveness.js';
 import { ErrorCode } from '../wire/errors.js';
 import { RpcSession } from './rpc-session.js';
 import { StreamBudget } from './stream-budget.js';
@@ -46,8 +46,7 @@ export interface WebSocketServeOptions extends SessionLimits, OriginPolicy {
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
-export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
-export const DEFAULT_PING_INTERVAL_MS = 30_000;
+export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS } from './liveness.js';
 
 export interface PlexusServer {
   readonly url: string;
