@@ -264,7 +264,12 @@ describe('federation in process', () => {
     });
     const states: string[] = [];
     const url = `ws://127.0.0.1:${(parent.address() as { port: number }).port}`;
-    const joined = joinParent(new DynamicHub('edge'), url, { name: 'edge4', pingIntervalMs: 100, backoffMs: 10, onState: (s) => states.push(s) });
+    const joined = joinParent(new DynamicHub('edge'), url, {
+      name: 'edge4',
+      pingIntervalMs: 100,
+      backoffMs: 10,
+      onState: (s) => states.push(s),
+    });
     await joined.joined;
     await eventually(() => states.includes('lost') && dials >= 2, 5000);
     const closing = joined.close();
