@@ -48,6 +48,16 @@ module.exports = {
       to: { path: ABOVE_HUB },
     },
     {
+      name: 'federation-uses-transport-seams',
+      comment:
+        'A mount or a join reads and serves a socket through the public seams of src/transport/ only: the protocol ' +
+        '(rpc-session.ts), the sink contract and limits (types.ts) and what every served WebSocket shares (websocket-link.ts, ' +
+        'liveness.ts). The servers (websocket-server, stdio-server) and the HTTP guard are their internals.',
+      severity: 'error',
+      from: { path: '^src/federation/' },
+      to: { path: '^src/transport/', pathNot: '^src/transport/(types|rpc-session|websocket-link|liveness)\\.ts$' },
+    },
+    {
       name: 'hub-does-not-import-auth',
       comment: 'The hub defines its policy seam (src/hub/policy.ts); auth implements it, so auth depends on the hub, never the reverse.',
       severity: 'error',

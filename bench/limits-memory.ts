@@ -56,7 +56,7 @@ async function stall(sockets: WebSocket[], streamsEach: number, message: string)
   }
   // Let each fill its send buffer, then stop reading, as a client that vanished would.
   await sleep(500);
-  for (const ws of sockets) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  for (const ws of sockets) ws.pause();
   await sleep(500);
 }
 

@@ -13,11 +13,11 @@ import {
   type WebSocketServeOptions,
 } from '../src/index.js';
 import { ToolCatalog } from '../src/mcp/tool-catalog.js';
-import { jittered } from '../src/federation/dial.js';
-import { acceptJoins, joinParent } from '../src/index.js';
+import { backoffDelay } from '../src/client/backoff.js';
+import { acceptJoins, joinParent, mountRemote } from '../src/index.js';
 import { connect, createServer, type Socket } from 'node:net';
 import { collect, contents, errorOf, eventually, tick } from './helpers.js';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,7 +61,7 @@ describe('federation in process', () => {
   it("the local root hash follows the remote's: onChange fires, the schema and the MCP tool list show the new method", async () => {
     const b = await remoteHub(stock);
     const a = new DynamicHub('plexus');
-    const mount = a.mount('b', b.url, { watchMs: 25 });
+    const mount = mountRemote(a, 'b', b.url, { watchMs: 25 });
     await a.ready();
     assert.ok(mount instanceof RemoteHub);
     assert.equal(mount.remoteHash, b.hub.hash());
@@ -92,7 +92,7 @@ describe('federation in process', () => {
     await eventually(() => mount.remoteHash === b.hub.hash(), 5000);
     await a.ready();
     assert.equal(a.hash(), hashBefore);
-    assert.equal(a.unmount('b'), true);
+    assert.equal(a.unregister('b'), true);
     assert.equal(a.children().length, 0);
   });
 
@@ -106,7 +106,7 @@ describe('federation in process', () => {
           throw new PlexusError(ErrorCode.Forbidden, `Forbidden: ${check.path}`);
       },
     });
-    a.mount('b', b.url, { watchMs: 0 });
+    mountRemote(a, 'b', b.url, { watchMs: 0 });
     await a.ready();
     const before = gets;
     const refused = await collect(a.call('b.stock.get', { sku: 'x' }, { principal: 'mallory' }));
@@ -120,7 +120,7 @@ describe('federation in process', () => {
     const allowed = await collect(a.call('b.stock.get', { sku: 'x' }, { principal: 'alice' }));
     assert.deepEqual(contents(allowed), [{ sku: 'x' }]);
     assert.equal(gets, before + 1);
-    a.unmount('b');
+    a.unregister('b');
   });
 
   it('a remote that goes silent (no close, e.g. a network partition) is dropped by the hash watch: the call in flight ends remote_unavailable', async () => {
@@ -139,7 +139,7 @@ describe('federation in process', () => {
     });
     await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
     const a = new DynamicHub();
-    const mount = a.mount('b', `ws://127.0.0.1:${(relay.address() as { port: number }).port}`, { watchMs: 50, maxBackoffMs: 100 });
+    const mount = mountRemote(a, 'b', `ws://127.0.0.1:${(relay.address() as { port: number }).port}`, { watchMs: 50, maxBackoffMs: 100 });
     try {
       await a.ready();
       assert.deepEqual(contents(await collect(a.call('b.stock.get', { sku: 'up' }))), [{ sku: 'up' }]);
@@ -153,7 +153,7 @@ describe('federation in process', () => {
       assert.equal(mount.connected, false);
     } finally {
       // Also on failure: a live mount or relay would keep the test process from ever exiting.
-      a.unmount('b');
+      a.unregister('b');
       for (const p of pipes) p.destroy();
       relay.close();
     }
@@ -181,7 +181,7 @@ describe('federation in process', () => {
       }),
     );
     const a = new DynamicHub();
-    a.mount('b', b.url, { watchMs: 0 });
+    mountRemote(a, 'b', b.url, { watchMs: 0 });
     await a.ready();
     const run = async (answer: unknown): Promise<unknown[]> => {
       const seen: unknown[] = [];
@@ -201,7 +201,7 @@ describe('federation in process', () => {
       { refused: 'Request declined by the caller' },
     ]);
     assert.equal(b.hub.pendingRequests, 0);
-    a.unmount('b');
+    a.unregister('b');
   });
 
   it('joins in process: a hub joins a parent (serveWebSocket takeOver), a taken name is refused, unmounting ends it', async () => {
@@ -228,11 +228,62 @@ describe('federation in process', () => {
     acceptor.close();
   });
 
+  it('a joined link refuses a frame over its limit as a served connection does: 1009 with the reason', async () => {
+    const parent = new DynamicHub('parent');
+    const acceptor = acceptJoins(parent, { watchMs: 0 });
+    const server = await serveWebSocket(parent, { port: 0, takeOver: acceptor.takeOver });
+    servers.push(server);
+    const states: string[] = [];
+    const child = new DynamicHub('edge').register(stock);
+    const joined = joinParent(child, server.url, { name: 'edge2', maxFrameBytes: 1024, onState: (s, d) => states.push(`${s} ${d}`) });
+    await joined.joined;
+    await eventually(() => acceptor.mounts.get('edge2')?.connected === true, 5000);
+    await parent.ready();
+    // The parent relays the call to the child in one frame of over 4 KiB.
+    const error = errorOf(await collect(parent.call('edge2.stock.get', { sku: 'x'.repeat(4096) })));
+    assert.equal(error?.code, 'remote_unavailable');
+    assert.match(error!.message, /connection closed \(1009: Message too big: the limit is 1024 bytes\)/);
+    // The child closed the link (it sees 1006: ws stops reading after an oversized frame) and dials again.
+    await eventually(() => states.some((s) => s.startsWith('lost')), 5000);
+    assert.throws(() => joinParent(child, server.url, { name: 'edge3', maxFrameBytes: 0 }), RangeError);
+    await joined.close();
+    acceptor.close();
+  });
+
+  it('a joined link pings its parent as a server pings its clients: a silent parent is dropped and dialled again', async () => {
+    const parent = new WebSocketServer({ port: 0 });
+    await new Promise((r) => parent.once('listening', r));
+    let dials = 0;
+    parent.on('connection', (ws) => {
+      dials++;
+      ws.once('message', (data) => {
+        const { id } = JSON.parse(data.toString()) as { id: number };
+        ws.send(JSON.stringify({ jsonrpc: '2.0', id, result: { mounted: 'edge4', parent: 'raw' } }));
+        ws.pause(); // gone silent: no pong goes back
+      });
+    });
+    const states: string[] = [];
+    const url = `ws://127.0.0.1:${(parent.address() as { port: number }).port}`;
+    const joined = joinParent(new DynamicHub('edge'), url, {
+      name: 'edge4',
+      pingIntervalMs: 100,
+      backoffMs: 10,
+      onState: (s) => states.push(s),
+    });
+    await joined.joined;
+    await eventually(() => states.includes('lost') && dials >= 2, 5000);
+    const closing = joined.close();
+    await tick(50);
+    for (const ws of parent.clients) ws.terminate();
+    await closing;
+    parent.close();
+  });
+
   it('reconnect delays grow exponentially up to the cap, each jittered into its upper half', () => {
     for (let attempt = 0; attempt < 12; attempt++) {
       const ceiling = Math.min(5000, 200 * 2 ** attempt);
       for (let i = 0; i < 50; i++) {
-        const d = jittered(attempt, 200, 5000);
+        const d = backoffDelay(attempt, { backoffMs: 200, maxBackoffMs: 5000 });
         assert.ok(d >= ceiling / 2 && d <= ceiling, `attempt ${attempt}: ${d} in [${ceiling / 2}, ${ceiling}]`);
       }
     }
@@ -302,7 +353,7 @@ describe('federation in process', () => {
     const auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 } });
     try {
       const a = new DynamicHub('plexus', { policy: auth });
-      a.mount('b', b.url, { watchMs: 0 });
+      mountRemote(a, 'b', b.url, { watchMs: 0 });
       await a.ready();
       const result = auth.authenticate(token, 'test', 'test');
       assert.ok(result.ok);
@@ -320,7 +371,7 @@ describe('federation in process', () => {
         ['stock'],
       );
       await assert.rejects(a.schema('b.secret', { principal: clerk }), /Activation not found: secret/);
-      a.unmount('b');
+      a.unregister('b');
     } finally {
       auth.close();
       rmSync(dir, { recursive: true, force: true });
@@ -329,8 +380,8 @@ describe('federation in process', () => {
 
   it('a mount name must be a path segment and a URL a WebSocket URL', () => {
     const a = new DynamicHub();
-    assert.throws(() => a.mount('Bad-Name', 'ws://127.0.0.1:1'), /Mount name "Bad-Name" is not a valid path segment/);
-    assert.throws(() => a.mount('ok', 'http://127.0.0.1:1'), /must start with ws:\/\/ or wss:\/\//);
+    assert.throws(() => mountRemote(a, 'Bad-Name', 'ws://127.0.0.1:1'), /Mount name "Bad-Name" is not a valid path segment/);
+    assert.throws(() => mountRemote(a, 'ok', 'http://127.0.0.1:1'), /must start with ws:\/\/ or wss:\/\//);
     assert.equal(a.children().length, 0);
   });
 });

@@ -175,8 +175,7 @@ client.$close();
       JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'plexus.call', params: { method: 'b.inventory.flood', params: { size: ITEM } } }),
     );
     await eventually(() => received > 20, 10_000);
-    const socket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-    socket.pause();
+    ws.pause();
     // Wait until B stops producing.
     let last = -1;
     let settled = 0;
@@ -196,7 +195,7 @@ client.$close();
     process.stdout.write(
       `# backpressure: ${Math.round(unread / 1024)} KiB in flight between B's producer and the client, A's RSS +${Math.round(grown / 1024 / 1024)} MiB\n`,
     );
-    socket.resume();
+    ws.resume();
     await until(async () => {
       if ((await stats()).produced < stalled + 200) throw new Error('not resumed');
     });
@@ -226,7 +225,7 @@ client.$close();
       }),
     );
     await eventually(() => received > 20, 10_000);
-    (slow as unknown as { _socket: { pause(): void } })._socket.pause();
+    slow.pause();
     let last = -1;
     let settled = 0;
     await until(async () => {

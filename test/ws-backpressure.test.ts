@@ -49,7 +49,7 @@ describe('backpressure', () => {
     ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'plexus.call', params: { method: 'flood.items' } }));
     await eventually(() => received > 10);
     // Stop reading: the kernel buffers fill, then the server's queue passes the high-water mark.
-    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    ws.pause();
     let last = -1;
     await eventually(() => {
       const same = produced === last;
@@ -64,7 +64,7 @@ describe('backpressure', () => {
     const bufferedBytes = (produced - received) * ITEM.length;
     assert.ok(bufferedBytes < 32 * 1024 * 1024, `unread bytes ${bufferedBytes} stay bounded`);
     assert.ok(process.memoryUsage().rss - rssBefore < 96 * 1024 * 1024, 'server memory stays bounded');
-    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    ws.resume();
     await eventually(() => produced > stalledAt + 100, 10_000);
     ws.close();
     await eventually(() => finalized, 5000);

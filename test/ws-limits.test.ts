@@ -126,7 +126,7 @@ describe('WebSocket server global caps', { timeout: 20_000 }, () => {
       const ws = await connect(server.url);
       await request(ws, 1, 'plexus.call', { method: 'endless.ticks' });
       // The peer stops reading: no pong goes back, as with a host that vanished.
-      (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      ws.pause();
       await eventually(() => server.connections === 0, 3000);
       ws.terminate();
     });

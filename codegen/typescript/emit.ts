@@ -9,24 +9,22 @@ import { pascalCase, propertyKey } from './names.js';
 
 /**
  * The runtime every generated package carries, so it needs nothing but a WebSocket:
- * the wire module and the client, copied as-is under `runtime/` with their relative
- * layout, so their imports resolve unchanged. The wire module imports nothing
- * outside itself and the client imports only the wire module.
+ * the wire module and the client (every file of both folders), copied as-is under
+ * `runtime/` with their relative layout, so their imports resolve unchanged. The
+ * wire module imports nothing outside itself and the client imports only the wire
+ * module.
  */
 // From the sources (`codegen/typescript/`) or the build (`dist/codegen/typescript/`): the .ts files ship in `src/`.
 const SOURCE_ROOT = [new URL('../../src/', import.meta.url), new URL('../../../src/', import.meta.url)].find((u) =>
   existsSync(new URL('wire/errors.ts', u)),
 )!;
-const RUNTIME_DIRS: readonly { readonly dir: string; readonly only?: readonly string[] }[] = [
-  { dir: 'wire' },
-  { dir: 'client', only: ['plexus-client.ts'] },
-];
+const RUNTIME_DIRS: readonly string[] = ['wire', 'client'];
 
 function runtimeFiles(): EmittedFile[] {
   const files: EmittedFile[] = [];
-  for (const { dir, only } of RUNTIME_DIRS) {
-    const names = (only ?? readdirSync(new URL(`${dir}/`, SOURCE_ROOT)).filter((n) => n.endsWith('.ts') && !n.endsWith('.d.ts')))
-      .slice()
+  for (const dir of RUNTIME_DIRS) {
+    const names = readdirSync(new URL(`${dir}/`, SOURCE_ROOT))
+      .filter((n) => n.endsWith('.ts') && !n.endsWith('.d.ts'))
       .sort();
     for (const name of names) {
       const text = readFileSync(fileURLToPath(new URL(`${dir}/${name}`, SOURCE_ROOT)), 'utf8');

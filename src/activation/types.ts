@@ -101,6 +101,12 @@ export interface Activation {
    * changes exactly when the remote's does. Undefined: computed as usual.
    */
   contentHashes?(): { readonly self_hash: string; readonly children_hash?: string; readonly hash: string } | undefined;
+  /**
+   * Releases what the node holds once it is no longer in a tree: `hub.unregister()`
+   * calls it after removing the node (a mounted hub stops reconnecting and closes its
+   * connection). Not called when the hub itself shuts down.
+   */
+  close?(): void;
 }
 
 export const SEGMENT_PATTERN = /^[a-z][a-z0-9_]*$/;

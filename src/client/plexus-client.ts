@@ -1,6 +1,9 @@
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { RequestItem, StreamItem } from '../wire/items.js';
 import { PlexusError, errorItemCode } from '../wire/errors.js';
+import { CANCELLED_ANSWER, respondParams } from '../wire/jsonrpc.js';
+import { backoff, type BackoffOptions } from './backoff.js';
+import { RpcConnection, type Subscriber } from './rpc-connection.js';
 
 /** The subset of the WebSocket API the client uses: the browser's, or `ws` in Node. */
 export interface WebSocketLike {
@@ -14,18 +17,15 @@ export interface WebSocketLike {
 }
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
-export interface ClientOptions {
+export interface ClientOptions extends BackoffOptions {
   /** e.g. `ws://127.0.0.1:4444` */
   readonly url: string;
   /** The server's root name (default `plexus`). */
   readonly root?: string;
   /** A WebSocket implementation; defaults to `globalThis.WebSocket`, else the `ws` package. */
   readonly WebSocket?: WebSocketConstructor;
-  /** Connection attempts per call before giving up (default 5), with exponential backoff. */
+  /** Connection attempts per call before giving up (default 5), with the backoff of `backoffMs`/`maxBackoffMs` between them. */
   readonly connectAttempts?: number;
-  /** First backoff delay (default 100 ms), doubled per attempt up to `maxBackoffMs` (default 3000). */
-  readonly backoffMs?: number;
-  readonly maxBackoffMs?: number;
   /**
    * A hub token (`hub token create`). In Node it is sent as `Authorization: Bearer`
    * on the upgrade request; with a browser WebSocket (which cannot set headers) or
@@ -51,7 +51,7 @@ export interface ClientRequest {
 }
 
 /** The answer that declines a request. */
-export const CANCELLED = { type: 'cancelled' } as const;
+export { CANCELLED_ANSWER as CANCELLED };
 
 /** What `_info` answers. */
 export interface ServerInfo {
@@ -79,19 +79,27 @@ export class PlexusConnectionError extends Error {
   override readonly name = 'PlexusConnectionError';
 }
 
-interface Pending {
-  resolve(result: unknown): void;
-  reject(err: Error): void;
-}
-
 /** Items of one subscription, in arrival order, handed to one reader. */
-class ItemQueue {
+class ItemQueue implements Subscriber {
   readonly items: StreamItem[] = [];
   waiter?: { resolve(v: StreamItem | undefined): void; reject(e: Error): void };
   failure?: Error;
   ended = false;
+  /** The peer's subscription id, once the subscribe was answered. */
+  sub?: number;
+  #left = false;
 
-  push(item: StreamItem): void {
+  constructor(
+    private readonly rpc: RpcConnection,
+    private readonly method: string,
+  ) {}
+
+  subscribed(sub: number): void {
+    this.sub = sub;
+    if (this.#left) this.rpc.unsubscribe(this.method, sub);
+  }
+
+  deliver(item: StreamItem): void {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -111,6 +119,12 @@ class ItemQueue {
     this.waiter = undefined;
   }
 
+  /** The reader stopped before the end: cancel the call at the server, now or once it is subscribed. */
+  leave(): void {
+    this.#left = true;
+    if (this.sub !== undefined) this.rpc.unsubscribe(this.method, this.sub);
+  }
+
   next(): Promise<StreamItem | undefined> {
     const item = this.items.shift();
     if (item) return Promise.resolve(item);
@@ -120,89 +134,23 @@ class ItemQueue {
   }
 }
 
-/** One open WebSocket and the requests and subscriptions on it. */
+/** One open WebSocket and the protocol on it. */
 class Connection {
-  readonly #pending = new Map<number, Pending>();
-  readonly #subs = new Map<number, ItemQueue>();
-  /** Items that arrived before their subscribe response was read (the spec allows it). */
-  readonly #early = new Map<number, StreamItem[]>();
-  #nextId = 1;
-  closed?: PlexusConnectionError;
+  readonly rpc: RpcConnection;
 
   constructor(
     readonly ws: WebSocketLike,
     onClose: () => void,
   ) {
-    ws.onmessage = (ev) => this.#receive(String(ev.data));
+    this.rpc = new RpcConnection(
+      (frame) => ws.send(frame),
+      (reason) => new PlexusConnectionError(reason),
+    );
+    ws.onmessage = (ev) => this.rpc.receive(String(ev.data));
     ws.onclose = (ev) => {
-      this.closed = new PlexusConnectionError(`Connection closed${ev.code ? ` (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})` : ''}`);
-      for (const p of this.#pending.values()) p.reject(this.closed);
-      for (const q of this.#subs.values()) q.fail(this.closed);
-      this.#pending.clear();
-      this.#subs.clear();
+      this.rpc.close(`Connection closed${ev.code ? ` (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})` : ''}`);
       onClose();
     };
-  }
-
-  request(method: string, params: unknown): Promise<unknown> {
-    if (this.closed) return Promise.reject(this.closed);
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
-    });
-  }
-
-  async subscribe(method: string, params: unknown): Promise<{ id: number; queue: ItemQueue }> {
-    const id = (await this.request(method, params)) as number;
-    const queue = new ItemQueue();
-    this.#subs.set(id, queue);
-    for (const item of this.#early.get(id) ?? []) this.#deliver(id, queue, item);
-    this.#early.delete(id);
-    return { id, queue };
-  }
-
-  forget(id: number): boolean {
-    return this.#subs.delete(id);
-  }
-
-  #deliver(id: number, queue: ItemQueue, item: StreamItem): void {
-    queue.push(item);
-    if (item.type === 'done' || item.type === 'error') {
-      queue.end();
-      this.#subs.delete(id);
-    }
-  }
-
-  #receive(text: string): void {
-    let msg: {
-      id?: number;
-      result?: unknown;
-      error?: { code: number; message: string };
-      params?: { subscription?: number; result?: StreamItem };
-    };
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      return; // not ours to crash on
-    }
-    if (msg.params && typeof msg.params.subscription === 'number' && msg.params.result) {
-      const id = msg.params.subscription;
-      const queue = this.#subs.get(id);
-      if (queue) this.#deliver(id, queue, msg.params.result);
-      else {
-        const early = this.#early.get(id) ?? [];
-        early.push(msg.params.result);
-        this.#early.set(id, early);
-      }
-      return;
-    }
-    if (typeof msg.id !== 'number') return;
-    const pending = this.#pending.get(msg.id);
-    if (!pending) return;
-    this.#pending.delete(msg.id);
-    if (msg.error) pending.reject(new PlexusError(msg.error.code, msg.error.message));
-    else pending.resolve(msg.result);
   }
 }
 
@@ -283,25 +231,26 @@ export class PlexusClient {
   }
 
   async #answer(conn: Connection, item: RequestItem, path: string): Promise<void> {
-    let answer: unknown = CANCELLED;
+    let answer: unknown = CANCELLED_ANSWER;
     if (this.options.onRequest) {
       try {
         answer = await this.options.onRequest({ requestId: item.requestId, data: item.requestData, timeoutMs: item.timeoutMs, path });
       } catch {
-        answer = CANCELLED;
+        answer = CANCELLED_ANSWER;
       }
     }
     // A refused answer (expired, invalid) also fails the request on the server: the stream tells what follows.
-    await conn.request(`${this.root}.respond`, { request_id: item.requestId, response_data: answer }).catch(() => {});
+    await conn.rpc.request(`${this.root}.respond`, respondParams(item.requestId, answer)).catch(() => {});
   }
 
   async *#stream(method: string, params: unknown, { signal }: ClientCallOptions, path = method): AsyncGenerator<StreamItem> {
     signal?.throwIfAborted();
     const conn = await this.#connect();
-    const { id, queue } = await conn.subscribe(method, params);
+    const queue = new ItemQueue(conn.rpc, method);
+    conn.rpc.subscribe(method, params, queue);
     const onAbort = (): void => queue.end();
     signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) queue.end(); // aborted while the subscribe request was in flight
+    if (signal?.aborted) queue.end(); // aborted while connecting
     let finished = false;
     try {
       for (;;) {
@@ -314,9 +263,7 @@ export class PlexusClient {
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (!finished && conn.forget(id) && !conn.closed) {
-        conn.request(`${method}_unsub`, [id]).catch(() => {});
-      }
+      if (!finished) queue.leave();
     }
   }
 
@@ -351,13 +298,9 @@ export class PlexusClient {
       return new Impl(url.href);
     };
     const attempts = this.options.connectAttempts ?? 5;
-    let delay = this.options.backoffMs ?? 100;
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
-      if (i > 0) {
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, this.options.maxBackoffMs ?? 3000);
-      }
+      if (i > 0) await backoff(i - 1, this.options);
       try {
         return await new Promise<Connection>((resolve, reject) => {
           const ws = open();

@@ -1,39 +1,47 @@
+import type { Socket as TcpSocket } from 'node:net';
 import { WebSocket } from 'ws';
+import { Redial, type BackoffOptions } from '../client/backoff.js';
+import { framesLimitedTo } from '../transport/websocket-link.js';
+import type { SocketLink } from './remote-connection.js';
 import type { RemoteHub } from './remote-hub.js';
 
-export interface DialOptions {
+export interface DialOptions extends BackoffOptions {
   /** Sent on the upgrade as `Authorization: Bearer <token>`. */
   readonly token?: string;
-  /** First reconnect delay (default 200 ms), doubled per failed attempt up to `maxBackoffMs` (default 5000), jittered. */
-  readonly backoffMs?: number;
-  readonly maxBackoffMs?: number;
   /** How long one attempt may take to open (default 5000 ms). */
   readonly connectTimeoutMs?: number;
 }
 
-/** A backoff delay with "equal jitter": half fixed, half random, so reconnecting hubs spread out. */
-export function jittered(attempt: number, base: number, max: number): number {
-  const ceiling = Math.min(max, base * 2 ** Math.min(attempt, 30));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-
-/** Opens a WebSocket, rejecting with a readable reason when it cannot. */
+/**
+ * Opens a WebSocket, rejecting with a readable reason when it cannot. With
+ * `maxFrameBytes` (a link this hub serves on) a bigger frame from the peer closes it
+ * with 1009, as on a served connection.
+ */
 export function openSocket(
   url: string,
-  options: { token?: string; timeoutMs?: number; headers?: Record<string, string> } = {},
-): Promise<WebSocket> {
+  options: { token?: string; timeoutMs?: number; headers?: Record<string, string>; maxFrameBytes?: number } = {},
+): Promise<SocketLink> {
   return new Promise((resolve, reject) => {
     const headers = { ...options.headers, ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
-    const ws = new WebSocket(url, { headers, handshakeTimeout: options.timeoutMs ?? 5000, perMessageDeflate: false });
+    const Impl = options.maxFrameBytes === undefined ? WebSocket : framesLimitedTo(options.maxFrameBytes);
+    const ws = new Impl(url, {
+      headers,
+      handshakeTimeout: options.timeoutMs ?? 5000,
+      perMessageDeflate: false,
+      ...(options.maxFrameBytes === undefined ? {} : { maxPayload: options.maxFrameBytes }),
+    });
+    let socket: TcpSocket | undefined;
     const fail = (why: string): void => {
       ws.removeAllListeners();
       ws.on('error', () => {});
       ws.terminate();
       reject(new Error(`cannot connect to ${url}: ${why}`));
     };
+    // The upgrade response carries the TCP socket the WebSocket then runs on.
+    ws.once('upgrade', (res) => (socket = res.socket as TcpSocket));
     ws.once('open', () => {
       ws.removeAllListeners();
-      resolve(ws);
+      resolve({ ws, socket: socket! });
     });
     ws.once('unexpected-response', (_req, res) => fail(`HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ''}`));
     ws.once('error', (err) => fail(err.message || (err as NodeJS.ErrnoException).code || 'connection failed'));
@@ -42,64 +50,56 @@ export function openSocket(
 
 /**
  * Keeps a mounted hub connected to its URL: dials, hands each new socket to the
- * mount, and after a failure or a drop dials again with jittered exponential
- * backoff, forever (until the mount is closed). The mount's `prepare()` waits for
- * the first attempt only, so a hub starts even when its remote is down.
+ * mount, and after a failure or a drop dials again with backoff (`Redial`), forever
+ * (until the mount is closed). The mount's `prepare()` waits for the first attempt
+ * only, so a hub starts even when its remote is down.
  */
 export class MountDialer {
-  #attempt = 0;
-  #timer?: NodeJS.Timeout;
-  #stopped = false;
+  readonly #redial: Redial;
   #ws?: WebSocket;
 
   constructor(
     private readonly remote: RemoteHub,
     readonly url: string,
     private readonly options: DialOptions = {},
-  ) {}
+  ) {
+    this.#redial = new Redial(() => void this.#dial(), { ...options, unref: true });
+  }
 
   start(): void {
     this.remote.waitFor(this.#dial(), () => this.stop());
   }
 
   stop(): void {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#redial.stop();
     this.#ws?.close(1001, 'unmounted');
   }
 
   async #dial(): Promise<void> {
-    this.#timer = undefined;
-    if (this.#stopped) return;
-    let ws: WebSocket;
+    if (this.#redial.stopped) return;
+    let link: SocketLink;
     try {
-      ws = await openSocket(this.url, {
+      link = await openSocket(this.url, {
         ...(this.options.token ? { token: this.options.token } : {}),
         timeoutMs: this.options.connectTimeoutMs ?? 5000,
       });
     } catch (err) {
       this.remote.noteFailure((err as Error).message);
-      return this.#again();
+      return this.#redial.retry();
     }
-    if (this.#stopped) return void ws.close(1001, 'unmounted');
+    const ws = link.ws;
+    if (this.#redial.stopped) return void ws.close(1001, 'unmounted');
     this.#ws = ws;
     ws.once('close', () => {
       if (this.#ws === ws) this.#ws = undefined;
-      this.#again();
+      this.#redial.retry();
     });
     try {
-      await this.remote.attach(ws);
-      this.#attempt = 0;
+      await this.remote.attach(link);
+      this.#redial.connected();
     } catch (err) {
       this.remote.noteFailure((err as Error).message);
       ws.terminate(); // its 'close' schedules the next attempt
     }
-  }
-
-  #again(): void {
-    if (this.#stopped || this.#timer) return;
-    const delay = jittered(this.#attempt++, this.options.backoffMs ?? 200, this.options.maxBackoffMs ?? 5000);
-    this.#timer = setTimeout(() => void this.#dial(), delay);
-    this.#timer.unref();
   }
 }

@@ -1,4 +1,4 @@
-/** Remote hubs mounted as children: by URL (`mountRemote`, `hub.mount`) or by the remote joining (`joinParent` / `acceptJoins`). */
+/** Remote hubs mounted as children: by URL (`mountRemote`; `hub.unregister(name)` removes one) or by the remote joining (`joinParent` / `acceptJoins`). */
 export { mountRemote, type MountOptions } from './mount.js';
 export { RemoteHub, type RemoteHubOptions } from './remote-hub.js';
 export { RemoteUnavailableError, REMOTE_UNAVAILABLE } from './remote-errors.js';

@@ -3,12 +3,16 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { SEGMENT_PATTERN } from '../activation/types.js';
+import { Redial, type BackoffOptions } from '../client/backoff.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
+import { DEFAULT_PING_INTERVAL_MS, Liveness } from '../transport/liveness.js';
 import { RpcSession } from '../transport/rpc-session.js';
-import type { MessageSink, SessionLimits } from '../transport/types.js';
+import { DEFAULT_MAX_FRAME_BYTES, type SessionLimits } from '../transport/types.js';
+import { WebSocketSink } from '../transport/websocket-link.js';
 import { ErrorCode } from '../wire/errors.js';
-import { errorResponse, resultResponse, type RequestId } from '../wire/jsonrpc.js';
-import { jittered, openSocket } from './dial.js';
+import { errorResponse, requestFrame, resultResponse, type RequestId } from '../wire/jsonrpc.js';
+import { openSocket } from './dial.js';
+import type { SocketLink } from './remote-connection.js';
 import { RemoteHub, type RemoteHubOptions } from './remote-hub.js';
 
 /**
@@ -30,15 +34,20 @@ import { RemoteHub, type RemoteHubOptions } from './remote-hub.js';
  */
 export const JOIN_METHOD = '_join';
 
-export interface JoinOptions extends SessionLimits {
+export interface JoinOptions extends SessionLimits, BackoffOptions {
   /** The name to be mounted under at the parent. */
   readonly name: string;
   /** Presented on the upgrade (`Authorization: Bearer`) and in the `_join` params. */
   readonly token?: string;
-  readonly backoffMs?: number;
-  readonly maxBackoffMs?: number;
   /** Bytes queued towards the parent above which this hub's producers pause (default 1 MiB). */
   readonly highWaterMark?: number;
+  /** Largest frame accepted from the parent (default 1 MiB, as on a served connection); a bigger one closes the link with 1009. */
+  readonly maxFrameBytes?: number;
+  /**
+   * This hub pings the parent this often; a parent that has not answered the previous
+   * ping is dropped and dialled again (default 30 s, as on a served connection).
+   */
+  readonly pingIntervalMs?: number;
   /** Told about each joined connection and each loss, for logs. */
   readonly onState?: (state: 'joined' | 'lost' | 'refused', detail: string) => void;
 }
@@ -51,86 +60,48 @@ export interface JoinHandle {
   close(): Promise<void>;
 }
 
-/** Where a session writes on a turned-around socket: ws, with its buffered bytes as backpressure. */
-class JoinedSink implements MessageSink {
-  #waiting: (() => void)[] = [];
-  #open = true;
-
-  constructor(
-    private readonly ws: WebSocket,
-    private readonly highWaterMark: number,
-  ) {
-    const socket = (ws as unknown as { _socket?: Socket })._socket;
-    socket?.on('drain', () => this.#wake());
-  }
-
-  send(message: string): void {
-    if (this.#open) this.ws.send(message);
-  }
-
-  congested(): boolean {
-    return this.#open && this.ws.bufferedAmount > this.highWaterMark;
-  }
-
-  drained(): Promise<void> {
-    if (!this.congested()) return Promise.resolve();
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  closed(): void {
-    this.#open = false;
-    this.#wake();
-  }
-
-  #wake(): void {
-    if (this.congested()) return;
-    for (const resolve of this.#waiting.splice(0)) resolve();
-  }
-}
-
 /** The child side: dials the parent, joins, serves the hub over that socket, and re-joins after drops. */
 export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): JoinHandle {
   if (!SEGMENT_PATTERN.test(options.name))
     throw new TypeError(`Join name "${options.name}" is not a valid path segment: it must match ${SEGMENT_PATTERN.source}`);
-  let stopped = false;
-  let attempt = 0;
-  let timer: NodeJS.Timeout | undefined;
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1)
+    throw new RangeError(`maxFrameBytes must be a positive integer, not ${maxFrameBytes}`);
   let current: { ws: WebSocket; session?: RpcSession } | undefined;
+  // The served connections' ping, for the one link; never idle: the parent decides when to leave.
+  const sessions = new Map<WebSocket, RpcSession>();
+  const liveness = new Liveness(Number.POSITIVE_INFINITY, options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS, sessions);
   let markJoined!: () => void;
   const joined = new Promise<void>((r) => (markJoined = r));
 
-  const again = (): void => {
-    if (stopped || timer) return;
-    timer = setTimeout(
-      () => {
-        timer = undefined;
-        void dial();
-      },
-      jittered(attempt++, options.backoffMs ?? 200, options.maxBackoffMs ?? 5000),
-    );
-  };
-
   const dial = async (): Promise<void> => {
-    if (stopped) return;
-    let ws: WebSocket;
+    if (redial.stopped) return;
+    let link: SocketLink;
     try {
-      ws = await openSocket(url, options.token ? { token: options.token } : {});
+      link = await openSocket(url, {
+        maxFrameBytes,
+        ...(options.token ? { token: options.token } : {}),
+      });
     } catch (err) {
       options.onState?.('lost', (err as Error).message);
-      return again();
+      return redial.retry();
     }
+    const { ws, socket } = link;
     const me: { ws: WebSocket; session?: RpcSession } = { ws };
     current = me;
-    let sink: JoinedSink | undefined;
+    let sink: WebSocketSink | undefined;
     ws.on('error', () => {});
     ws.on('close', (code, reason) => {
       sink?.closed();
       me.session?.close();
+      liveness.forget(ws);
+      sessions.delete(ws);
       if (current === me) current = undefined;
       if (me.session) options.onState?.('lost', `connection closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`);
-      again();
+      redial.retry();
     });
     ws.on('message', (data, isBinary) => {
+      liveness.seen(ws);
       if (me.session) {
         if (isBinary) me.session.rejectBinary();
         else me.session.receive(data.toString());
@@ -147,21 +118,17 @@ export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): 
         options.onState?.('refused', `${answer.error.code}: ${answer.error.message}`);
         return void ws.close(1000, 'join refused');
       }
-      sink = new JoinedSink(ws, options.highWaterMark ?? 1024 * 1024);
+      sink = new WebSocketSink(ws, socket, options.highWaterMark ?? 1024 * 1024);
       me.session = new RpcSession(hub, sink, options);
-      attempt = 0;
+      sessions.set(ws, me.session);
+      liveness.watch(ws);
+      redial.connected();
       options.onState?.('joined', url);
       markJoined();
     });
-    ws.send(
-      JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: JOIN_METHOD,
-        params: { name: options.name, ...(options.token ? { token: options.token } : {}) },
-      }),
-    );
+    ws.send(requestFrame(1, JOIN_METHOD, { name: options.name, ...(options.token ? { token: options.token } : {}) }));
   };
+  const redial = new Redial(() => void dial(), options);
 
   void dial();
   return {
@@ -170,8 +137,8 @@ export function joinParent(hub: DynamicHub, url: string, options: JoinOptions): 
       return current?.session !== undefined;
     },
     async close() {
-      stopped = true;
-      clearTimeout(timer);
+      redial.stop();
+      liveness.stop();
       const c = current;
       if (!c) return;
       await c.session?.shutdown(0);
@@ -192,7 +159,7 @@ export interface AcceptJoinsOptions extends RemoteHubOptions {
 
 export interface JoinAcceptor {
   /** For `serveWebSocket({ takeOver })`: claims connections whose first frame is `_join`. */
-  readonly takeOver: (firstFrame: string, req: IncomingMessage) => ((ws: WebSocket) => void) | undefined;
+  readonly takeOver: (firstFrame: string, req: IncomingMessage) => ((ws: WebSocket, socket: Socket) => void) | undefined;
   /** The mounts made by joins, by name. */
   readonly mounts: ReadonlyMap<string, RemoteHub>;
   /** Unmounts every joined hub. */
@@ -216,7 +183,7 @@ export function acceptJoins(hub: DynamicHub, options: AcceptJoinsOptions = {}): 
 
   const adopt =
     (id: RequestId, params: Record<string, unknown>) =>
-    (ws: WebSocket): void => {
+    (ws: WebSocket, socket: Socket): void => {
       const name = params.name;
       if (typeof name !== 'string' || !SEGMENT_PATTERN.test(name)) {
         return refuse(
@@ -241,7 +208,7 @@ export function acceptJoins(hub: DynamicHub, options: AcceptJoinsOptions = {}): 
         hub.register(mount);
       }
       ws.send(resultResponse(id, { mounted: name, parent: hub.namespace }));
-      mount.attach(ws).then(
+      mount.attach({ ws, socket }).then(
         () => options.onJoin?.(name, again ? 'remounted' : 'mounted'),
         (err: Error) => options.onJoin?.(name, 'refused', err.message),
       );

@@ -1,6 +1,8 @@
-import type { ErrorItem, DataItem, ProgressItem, RequestItem, StreamItem, StreamMetadata } from '../wire/items.js';
+import type { Subscriber } from '../client/rpc-connection.js';
+import type { RequestItem, StreamItem, StreamMetadata } from '../wire/items.js';
 import type { JsonSchema } from '../wire/schema-types.js';
 import { PlexusError, errorItemCode } from '../wire/errors.js';
+import { CANCELLED_ANSWER } from '../wire/jsonrpc.js';
 import { progress } from '../stream/progress.js';
 import { provenanceBelow, rawContent } from '../stream/provenance.js';
 import type { RemoteConnection } from './remote-connection.js';
@@ -19,26 +21,33 @@ export interface RelayCaller {
   request<T = unknown>(question: { prompt: string; schema?: JsonSchema; timeoutMs?: number }): Promise<T>;
 }
 
-/** Stands for a relayed data item whose content stays JSON text (see `RemoteConnection.#fast`). */
+/** Stands for a relayed data item whose content stays JSON text (see `RelayStream.decode`). */
 export interface RawItem {
   readonly type: 'raw';
   readonly json: string;
   readonly metadata?: StreamMetadata;
 }
+type RelayedItem = StreamItem | RawItem;
+
 const DONE: IteratorResult<unknown> = { done: true, value: undefined };
 /** Yields nothing: a request item is put into the local stream by `ctx.request` itself. */
 const NOTHING: IteratorResult<unknown> = { done: false, value: provenanceBelow([]) };
-/** What declines a question (the reference clients' answer without a handler). */
-const DECLINED = { type: 'cancelled' };
+
+/** How this server (and the reference) writes a data item and a done item (`itemJson` in wire/jsonrpc.ts). */
+const DATA = '{"type":"data","metadata":';
+const DONE_ITEM = '{"type":"done"';
+const CONTENT_TYPE = '},"content_type":"';
+const CONTENT = '","content":';
+const DONE_SEEN = { type: 'done' } as StreamItem;
 
 /**
  * One remote call as the values a local `forward` yields. Pull-based: items wait in
  * a queue (counted against the connection's unread bytes) until the local
  * CallStream asks for them.
  */
-export class RelayStream implements AsyncIterableIterator<unknown> {
+export class RelayStream implements AsyncIterableIterator<unknown>, Subscriber<RelayedItem> {
   /** Items not yet taken, from `#head` on (an index, not shift(): a paused stream may hold thousands). */
-  #queue: { item: StreamItem; size: number }[] = [];
+  #queue: { item: RelayedItem; size: number }[] = [];
   #head = 0;
   #waiter?: { resolve(r: IteratorResult<unknown>): void; reject(e: Error): void };
   #failure?: Error;
@@ -57,16 +66,6 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
     return this.#sub;
   }
 
-  /** True once the first item (which carries the provenance) went through. */
-  get located(): boolean {
-    return this.#located;
-  }
-
-  /** True when data contents are rewritten (they must then be parsed). */
-  get transforms(): boolean {
-    return this.options.transform !== undefined;
-  }
-
   constructor(
     private readonly conn: RemoteConnection,
     readonly method: string,
@@ -83,10 +82,11 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
     if (this.#stopped) this.conn.unsubscribe(this.method, sub);
   }
 
-  /** False when nobody will read it (the caller left): then it is not counted. */
-  push(item: StreamItem, size: number): boolean {
-    if (this.#stopped) return false;
-    if (item.type === 'done' || item.type === 'error') this.#ended = true;
+  /** Hands the item to a waiting reader, or queues it (counted against the connection's unread bytes). */
+  deliver(item: RelayedItem, size: number): void {
+    if (this.#stopped) return; // nobody will read it
+    const terminal = item.type === 'done' || item.type === 'error';
+    if (terminal) this.#ended = true;
     const waiter = this.#waiter;
     if (waiter) {
       this.#waiter = undefined;
@@ -95,10 +95,42 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
       } catch (err) {
         waiter.reject(err as Error);
       }
-      return false;
+      return;
     }
     this.#queue.push({ item, size });
-    return true;
+    this.conn.queued(size, this, terminal);
+  }
+
+  /**
+   * The hot path for items after a stream's first: a data item in the exact framing
+   * this server (and the reference) writes is cut out of the frame as text and
+   * relayed without parsing it here or serialising it again (the local item parses
+   * it only if something reads `content`); a done item needs only its type. Anything
+   * else, or anything unexpected, is parsed normally.
+   */
+  decode(frame: string, at: number): RelayedItem | undefined {
+    if (this.options.transform) return undefined; // contents are rewritten: they must be parsed
+    if (frame.startsWith(DONE_ITEM, at) && this.#located) return DONE_SEEN;
+    if (!frame.startsWith(DATA, at) || !frame.endsWith('}}}')) return undefined;
+    const ct = frame.indexOf(CONTENT_TYPE, at + DATA.length);
+    if (ct < 0) return undefined;
+    const ctEnd = frame.indexOf(CONTENT, ct + CONTENT_TYPE.length);
+    if (ctEnd < 0) return undefined;
+    // A content_type is a dot path: a quote or escape inside means this is not the framing we know.
+    if (frame.indexOf('"', ct + CONTENT_TYPE.length) !== ctEnd) return undefined;
+    const backslash = frame.indexOf('\\', ct);
+    if (backslash >= 0 && backslash < ctEnd) return undefined;
+    const json = frame.slice(ctEnd + CONTENT.length, frame.length - 3);
+    const first = json.charCodeAt(0);
+    const last = json.charCodeAt(json.length - 1);
+    // `{…}`, `[…]`, `"…"`, a number or a literal: a cheap guard against a field after `content`.
+    const balanced =
+      first === 123 ? last === 125 : first === 91 ? last === 93 : first === 34 ? last === 34 : last !== 125 && last !== 93 && last !== 34;
+    if (!balanced) return undefined;
+    // The first item of a stream tells where below the mount it comes from: only its metadata is parsed.
+    return this.#located
+      ? { type: 'raw', json }
+      : { type: 'raw', json, metadata: JSON.parse(frame.slice(at + DATA.length, ct + 1)) as StreamMetadata };
   }
 
   fail(err: Error): void {
@@ -130,7 +162,7 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
     return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
   }
 
-  #take(): { item: StreamItem; size: number } | undefined {
+  #take(): { item: RelayedItem; size: number } | undefined {
     if (this.#head >= this.#queue.length) return undefined;
     const entry = this.#queue[this.#head]!;
     this.#queue[this.#head++] = undefined as never;
@@ -162,7 +194,6 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
     return Promise.resolve(DONE);
   }
 
-  /** Turns one remote item into what the local stream yields. */
   /**
    * The remote asks its caller something: ask ours the same (a new local request id,
    * in order with the items), and send the answer back as `<remote>.respond` — or a
@@ -180,12 +211,12 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
     const asked = this.caller ? this.caller.request(question) : Promise.reject(new Error('no local caller to ask'));
     asked.then(
       (answer) => this.conn.respond(remoteRespond, item.requestId, answer),
-      () => this.conn.respond(remoteRespond, item.requestId, DECLINED),
+      () => this.conn.respond(remoteRespond, item.requestId, CANCELLED_ANSWER),
     );
   }
 
   /** Turns one remote item into what the local stream yields; an error item throws (its code kept). */
-  #convert(item: StreamItem): IteratorResult<unknown> {
+  #convert(item: RelayedItem): IteratorResult<unknown> {
     if (!this.#located && item.type !== 'request') {
       this.#located = true;
       const where = (item as { metadata?: StreamMetadata }).metadata?.provenance;
@@ -197,24 +228,21 @@ export class RelayStream implements AsyncIterableIterator<unknown> {
         return { done: false, value: provenanceBelow(where) };
       }
     }
-    switch ((item as StreamItem | RawItem).type) {
+    switch (item.type) {
       case 'raw':
-        return { done: false, value: rawContent((item as unknown as RawItem).json) };
+        return { done: false, value: rawContent(item.json) };
       case 'data': {
-        const content = (item as DataItem).content;
+        const content = item.content;
         return { done: false, value: this.options.transform ? this.options.transform(content) : content };
       }
-      case 'progress': {
-        const p = item as ProgressItem;
-        return { done: false, value: progress(p.message, p.percentage) };
-      }
+      case 'progress':
+        return { done: false, value: progress(item.message, item.percentage) };
       case 'request':
-        this.#ask(item as RequestItem);
+        this.#ask(item);
         return NOTHING;
-      case 'error': {
-        const e = item as ErrorItem;
-        throw (this.#failure = RemoteUnavailableError.from(e) ?? new PlexusError(errorItemCode(e.code), e.message, e.recoverable));
-      }
+      case 'error':
+        throw (this.#failure =
+          RemoteUnavailableError.from(item) ?? new PlexusError(errorItemCode(item.code), item.message, item.recoverable));
       default:
         this.#ended = true;
         return DONE;

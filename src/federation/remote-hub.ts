@@ -1,8 +1,7 @@
-import type { WebSocket } from 'ws';
 import { assertSegment, type Activation, type CallContext, type MethodInfo } from '../activation/types.js';
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import { PlexusError } from '../wire/errors.js';
-import { RemoteConnection, type FlowLimits } from './remote-connection.js';
+import { RemoteConnection, type FlowLimits, type SocketLink } from './remote-connection.js';
 import type { RelayOptions, RelayStream } from './relay-stream.js';
 import { RemoteUnavailableError } from './remote-errors.js';
 import { loadRemoteTree, type RemoteNode } from './remote-tree.js';
@@ -134,14 +133,14 @@ export class RemoteHub implements Activation {
    * A previous connection is replaced. Rejects (and closes the socket) when the
    * remote does not answer like a Plexus hub.
    */
-  async attach(ws: WebSocket): Promise<void> {
+  async attach(link: SocketLink): Promise<void> {
     if (this.#closed) {
-      ws.close(1001, 'unmounted');
+      link.ws.close(1001, 'unmounted');
       return;
     }
     let conn: RemoteConnection | undefined;
     conn = new RemoteConnection(
-      ws,
+      link,
       (reason) => {
         if (this.#conn === conn) this.#down(reason);
         return RemoteUnavailableError.of(

@@ -117,12 +117,15 @@ export class DynamicHub implements Activation {
     return this;
   }
 
-  /** Removes an activation; returns false when none had that namespace. */
+  /** Removes an activation and closes it (`Activation.close`); returns false when none had that namespace. */
   unregister(namespace: string): boolean {
-    if (!this.#children.delete(namespace)) return false;
+    const child = this.#children.get(namespace);
+    if (!child) return false;
+    this.#children.delete(namespace);
     this.#childUnsubscribes.get(namespace)?.();
     this.#childUnsubscribes.delete(namespace);
     this.#changed();
+    child.close?.();
     return true;
   }
 

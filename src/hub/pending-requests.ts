@@ -3,11 +3,11 @@ import type { JsonSchema, RequestOptions } from '../activation/types.js';
 import { valueProblem } from '../schema/validate.js';
 import type { RequestItem } from '../wire/items.js';
 import { ErrorCode, PlexusError } from '../wire/errors.js';
+import { CANCELLED_ANSWER } from '../wire/jsonrpc.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-/** The answer that declines a request (what reference clients send without a handler). */
-export const CANCELLED_ANSWER = { type: 'cancelled' } as const;
+export { CANCELLED_ANSWER };
 
 export function isCancelledAnswer(value: unknown): boolean {
   return (

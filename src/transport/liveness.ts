@@ -1,6 +1,11 @@
 import type { WebSocket } from 'ws';
 import type { RpcSession } from './rpc-session.js';
 
+/** How long a connection may be idle: no open stream and no message or ping from its peer. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+/** How often a connection is pinged; one that has not answered the previous ping is dropped. */
+export const DEFAULT_PING_INTERVAL_MS = 30_000;
+
 interface State {
   /** Last message or ping from the peer, or the end of its last stream. */
   lastSeen: number;
@@ -12,7 +17,8 @@ interface State {
  * Keeps only live, used connections: one that has had no open stream and no message
  * or ping from its peer for `idleMs` is closed (1001), and one that does not answer
  * a ping within `pingMs` is dropped (a peer gone without a FIN would otherwise keep
- * its paused streams forever). One timer per server, not per connection.
+ * its paused streams forever). One timer per server (or joined link), not per
+ * connection.
  */
 export class Liveness {
   readonly #states = new Map<WebSocket, State>();

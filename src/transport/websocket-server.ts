@@ -5,11 +5,12 @@ import { hubAuthOf } from '../auth/hub-auth.js';
 import { openPrincipal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, type OriginPolicy } from './http-guard.js';
-import { Liveness } from './liveness.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, Liveness } from './liveness.js';
 import { ErrorCode } from '../wire/errors.js';
 import { RpcSession } from './rpc-session.js';
 import { StreamBudget } from './stream-budget.js';
-import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type MessageSink, type SessionLimits } from './types.js';
+import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type SessionLimits } from './types.js';
+import { framesLimitedTo, WebSocketSink } from './websocket-link.js';
 
 export type { CloseOptions } from './types.js';
 
@@ -37,16 +38,16 @@ export interface WebSocketServeOptions extends SessionLimits, OriginPolicy {
   readonly pingIntervalMs?: number;
   /**
    * Asked about the first text frame of each connection. Returning a function hands
-   * the socket over to it: this server's session for it is closed and the frame
-   * and everything after it are the new owner's. The reverse mount uses it: a child
-   * hub's `_join` turns the connection around (federation/join.ts).
+   * the WebSocket (and the TCP socket under it) over to it: this server's session
+   * for it is closed and the frame and everything after it are the new owner's. The
+   * reverse mount uses it: a child hub's `_join` turns the connection around
+   * (federation/join.ts).
    */
-  readonly takeOver?: (firstFrame: string, req: IncomingMessage) => ((ws: WebSocket) => void) | undefined;
+  readonly takeOver?: (firstFrame: string, req: IncomingMessage) => ((ws: WebSocket, socket: Socket) => void) | undefined;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
-export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
-export const DEFAULT_PING_INTERVAL_MS = 30_000;
+export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS } from './liveness.js';
 
 export interface PlexusServer {
   readonly url: string;
@@ -62,63 +63,6 @@ export interface PlexusServer {
 export const DEFAULT_PORT = 4444;
 export const DEFAULT_HOST = '127.0.0.1';
 const MiB = 1024 * 1024;
-
-/**
- * Coalesces writes: the socket is corked on the first message and uncorked in the
- * next check phase (setImmediate), after every microtask has run. So a subscribe
- * response and the items a fast method produces right away, or a burst of stream
- * items, leave in one write while every JSON-RPC message keeps its own frame.
- */
-class WebSocketSink implements MessageSink {
-  #corked = false;
-  #open = true;
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    this.socket.uncork();
-  };
-
-  #waiting: (() => void)[] = [];
-
-  constructor(
-    private readonly ws: WebSocket,
-    private readonly socket: Socket,
-    private readonly highWaterMark: number,
-  ) {
-    // One listener for all paused streams of this connection.
-    socket.on('drain', () => this.#wake());
-  }
-
-  #wake(): void {
-    if (this.congested() || this.#waiting.length === 0) return;
-    const waiting = this.#waiting;
-    this.#waiting = [];
-    for (const resolve of waiting) resolve();
-  }
-
-  send(message: string): void {
-    if (!this.#open) return;
-    if (!this.#corked) {
-      this.#corked = true;
-      this.socket.cork();
-      setImmediate(this.#uncork);
-    }
-    this.ws.send(message);
-  }
-
-  congested(): boolean {
-    return this.#open && this.ws.bufferedAmount > this.highWaterMark;
-  }
-
-  drained(): Promise<void> {
-    if (!this.congested()) return Promise.resolve();
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  closed(): void {
-    this.#open = false;
-    this.#wake(); // paused pumps wake up and see their streams cancelled
-  }
-}
 
 /** Answers a refused upgrade with a plain HTTP response: 401 (with the Bearer challenge) or 429. */
 function refuseUnauthenticated(socket: Socket, refusal: { status: 401 | 429; message: string; retryAfterSeconds?: number }): void {
@@ -142,7 +86,12 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
   // ws reads 0 as "no limit", stdio would read it as "nothing fits": neither is wanted.
   if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1)
     return Promise.reject(new RangeError(`maxFrameBytes must be a positive integer, not ${maxFrameBytes}`));
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: maxFrameBytes,
+    perMessageDeflate: false,
+    WebSocket: framesLimitedTo(maxFrameBytes),
+  });
   const sessions = new Map<WebSocket, RpcSession>();
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const streamBudget = new StreamBudget(options.maxTotalStreams);
@@ -178,10 +127,6 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
       const principal = auth.principal;
       wss.handleUpgrade(req, socket, head, (ws) => {
         socket.setNoDelay(true);
-        // ws closes an oversized frame's connection with 1009 but no reason; give it one.
-        const close = ws.close.bind(ws);
-        ws.close = (code?: number, reason?: string | Buffer) =>
-          close(code, reason ?? (code === 1009 ? `Message too big: the limit is ${maxFrameBytes} bytes` : undefined));
         const sink = new WebSocketSink(ws, socket, highWaterMark);
         const session = new RpcSession(hub, sink, { ...options, principal, streamBudget });
         sessions.set(ws, session);
@@ -198,7 +143,7 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
               liveness.forget(ws);
               session.close();
               sessions.delete(ws);
-              return adopt(ws);
+              return adopt(ws, socket);
             }
           }
           if (isBinary) session.rejectBinary();

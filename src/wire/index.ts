@@ -17,10 +17,17 @@ export {
 } from './items.js';
 export { ErrorCode, PlexusError, toPlexusError } from './errors.js';
 export {
+  CANCELLED_ANSWER,
   errorResponse,
   itemJson,
   itemNotification,
+  NOTIFICATION_HEAD,
+  NOTIFICATION_RESULT,
   parseRequest,
+  requestFrame,
+  respondParams,
+  RESPONSE_HEAD,
+  RESPONSE_RESULT,
   resultResponse,
   type JsonRpcErrorObject,
   type JsonRpcRequest,

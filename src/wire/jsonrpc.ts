@@ -54,8 +54,33 @@ export function parseRequest(text: string): { request: JsonRpcRequest } | { erro
   return { request: msg as unknown as JsonRpcRequest };
 }
 
+/**
+ * A request frame. Every side that asks (the client, a mount, a joining hub) builds
+ * its requests here; `params` is left out when undefined.
+ */
+export function requestFrame(id: number, method: string, params?: unknown): string {
+  return params === undefined
+    ? `{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)}}`
+    : `{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}`;
+}
+
+/** The params of `<root>.respond`: the answer to the `request` item `requestId`. */
+export function respondParams(requestId: string, answer: unknown): { request_id: string; response_data: unknown } {
+  return { request_id: requestId, response_data: answer };
+}
+
+/** The answer that declines a request (what reference clients send without a handler). */
+export const CANCELLED_ANSWER = { type: 'cancelled' } as const;
+
+/**
+ * How a response begins: `{"jsonrpc":"2.0","id":<id>,"result":…}`. A reader may
+ * match these bytes to take an answer without parsing it (what `resultResponse` writes).
+ */
+export const RESPONSE_HEAD = '{"jsonrpc":"2.0","id":';
+export const RESPONSE_RESULT = ',"result":';
+
 export function resultResponse(id: RequestId, result: unknown): string {
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${JSON.stringify(result)}}`;
+  return `${RESPONSE_HEAD}${JSON.stringify(id)}${RESPONSE_RESULT}${JSON.stringify(result)}}`;
 }
 
 export function errorResponse(id: RequestId, error: JsonRpcErrorObject): string {
@@ -89,7 +114,15 @@ export function itemJson(item: StreamItem): string {
   return JSON.stringify(item);
 }
 
+/**
+ * How an item notification begins: `<head><subscription><result><item>}}`. A reader
+ * may match these bytes to find a notification's subscription without parsing the
+ * frame (what `itemNotification` writes).
+ */
+export const NOTIFICATION_HEAD = '{"jsonrpc":"2.0","method":"result","params":{"subscription":';
+export const NOTIFICATION_RESULT = ',"result":';
+
 /** A stream item notification, built as a string so no envelope object is allocated per item. */
 export function itemNotification(subscription: number, item: StreamItem): string {
-  return `{"jsonrpc":"2.0","method":"result","params":{"subscription":${subscription},"result":${itemJson(item)}}}`;
+  return `${NOTIFICATION_HEAD}${subscription}${NOTIFICATION_RESULT}${itemJson(item)}}}`;
 }
