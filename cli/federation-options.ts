@@ -73,6 +73,9 @@ export function startFederation(hub: DynamicHub, opts: Record<string, unknown>, 
     ? joinParent(hub, opts.join as string, {
         name: opts.name as string,
         maxBackoffMs: opts.reconnectMaxMs as number,
+        // The link to the parent is a served connection too: the same frame limit and ping.
+        maxFrameBytes: opts.maxFrameBytes as number,
+        pingIntervalMs: (opts.pingInterval as number) * 1000,
         ...(opts.parentToken ? { token: opts.parentToken as string } : {}),
         onState: (state, detail) => log(`plexus-hub: ${state} ${state === 'joined' ? `${opts.join} as ${opts.name}` : detail}`),
       })
