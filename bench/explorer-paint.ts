@@ -3,7 +3,7 @@
 // first visit is. Side by side, the baseline: the same browser loading a trivial
 // text page from the same server (the floor of any navigation).
 import { chromium } from 'playwright-core';
-import { CHROMIUM, chromiumMissing } from '../test/chromium.js';
+import { CHROMIUM, chromiumMissing } from '../test/support/chromium.js';
 
 export interface PaintResult {
   /** First contentful paint of the page (its HTML), median, ms from navigation start. */
