@@ -499,7 +499,7 @@ describe('arbor: retention sweep (injected clock)', () => {
       await h.ok('tree_release', { tree_id, owner_id: 'alice', count: 1 });
 
       t.advance(7 * DAY - 1000);
-      await new Promise((r) => setTimeout(r, 30));
+      await new Promise((r) => setTimeout(r, 30)); // a chance for the sweep to act too early: it must not
       assert.deepEqual((await h.ok('tree_list_scheduled')).tree_ids, [tree_id], 'not yet due');
       assert.equal((await h.ok('node_get', { tree_id: keep.tree_id, node_id: assistant })).node.state, 'scheduled_delete');
 

@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { DynamicHub, serveMcpHttp, serveWebSocket, type StreamItem } from '../../src/index.js';
@@ -12,6 +11,7 @@ import { Bash, type BashEvent, type BashOptions } from '../../activations/bash.j
 import { baseEnvironment } from '../../activations/process/index.js';
 import { collect, contents, eventually } from '../support/helpers.js';
 import { assertGone, assertNoLeftovers, isRunning, SKIP_NO_PROC } from '../support/processes.js';
+import { RawClient } from '../support/raw-client.js';
 
 const MARK = randomUUID();
 const GRACE_MS = 300;
@@ -38,33 +38,8 @@ const TREE = 'echo $$; sleep 300 & echo $!; wait';
 /** The same, but the grandchild ignores SIGTERM, so only SIGKILL ends it. */
 const STUBBORN_TREE = 'echo $$; (trap "" TERM; exec sleep 300) & echo $!; wait';
 
-/** A raw WebSocket client: the exact frames, no client-side cleverness. */
-class Raw {
-  readonly frames: any[] = [];
-  #wake: (() => void)[] = [];
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (d) => {
-      this.frames.push(JSON.parse(d.toString()));
-      this.#wake.splice(0).forEach((w) => w());
-    });
-  }
-  static async open(url: string): Promise<Raw> {
-    const ws = new WebSocket(url);
-    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-    return new Raw(ws);
-  }
-  send(msg: unknown): void {
-    this.ws.send(JSON.stringify(msg));
-  }
-  async waitFor(pred: (f: any) => boolean, ms = 5000): Promise<any> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const f = this.frames.find(pred);
-      if (f) return f;
-      if (Date.now() > until) throw new Error(`no matching frame in ${JSON.stringify(this.frames).slice(0, 500)}`);
-      await new Promise<void>((r) => (this.#wake.push(r), setTimeout(r, 50)));
-    }
-  }
+/** The raw client, with the two steps of every bash test. */
+class Raw extends RawClient {
   /** Subscribes to bash.execute and returns the subscription id. */
   async execute(id: number, command: string): Promise<number> {
     this.send({ jsonrpc: '2.0', id, method: 'plexus.call', params: { method: 'bash.execute', params: { command } } });

@@ -212,7 +212,7 @@ describe('changelog: recording root-hash changes', () => {
       const done = (async () => {
         for await (const item of s.hub.call('changelog.watch', {}, { signal: controller.signal })) items.push(item.type);
       })();
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 20)); // a while in which no change means no item
       controller.abort();
       await done;
       assert.ok(!items.includes('data'));

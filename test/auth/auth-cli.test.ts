@@ -3,13 +3,13 @@
 // --token, hub audit verify. Credentials never reach a log line.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { REPO_ROOT as root } from '../support/repo.js';
+import { type HubExitedError, startHub } from '../support/hub-process.js';
 
 const HUB = `${root}bin/hub.js`;
 
@@ -23,25 +23,7 @@ async function hub(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
   }
 }
 
-/** Starts `hub serve`; resolves with its URL and everything it printed so far, or rejects with its output when it exits. */
-function serve(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', '--no-builtins', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const lines = createInterface({ input: child.stdout! });
-  const ready = new Promise<string>((resolve, reject) => {
-    lines.on('line', (line) => {
-      output += `${line}\n`;
-      if (/^plexus-hub: auth /.test(line)) resolve(/ on (ws:\/\/\S+)/.exec(output)![1]!);
-    });
-    child.once('exit', (code) => reject(Object.assign(new Error(`exited ${code}`), { code, output: () => output })));
-  });
-  return { child, ready, output: () => output };
-}
+const serve = (args: string[], env: NodeJS.ProcessEnv = {}) => startHub({ args: ['--no-builtins', ...args], env });
 
 describe('hub token and hub audit commands, hub serve modes', () => {
   it('token create prints the token once on stdout; list and revoke never show it', async () => {
@@ -80,19 +62,16 @@ describe('hub token and hub audit commands, hub serve modes', () => {
 
   it('hub serve refuses a non-loopback bind without a token store, unless --insecure-no-auth; loopback without one is open and says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plexus-cli-auth-'));
-    const refused = serve(['--host', '0.0.0.0', '--data-dir', dir]);
-    const err = (await refused.ready.catch((e: { code: number; output: () => string }) => e)) as { code: number; output: () => string };
+    const err = (await serve(['--host', '0.0.0.0', '--data-dir', dir]).catch((e: HubExitedError) => e)) as HubExitedError;
     assert.equal(err.code, 1);
-    assert.match(err.output(), /refusing to serve on 0\.0\.0\.0 without authentication: create a token first \(hub token create/);
-    const insecure = serve(['--host', '0.0.0.0', '--data-dir', dir, '--insecure-no-auth']);
-    await insecure.ready;
+    assert.match(err.output, /refusing to serve on 0\.0\.0\.0 without authentication: create a token first \(hub token create/);
+    const insecure = await serve(['--host', '0.0.0.0', '--data-dir', dir, '--insecure-no-auth']);
     assert.match(
       insecure.output(),
       /plexus-hub: auth open \(0\.0\.0\.0 \(--insecure-no-auth\), no token store\): every client may call every method/,
     );
     insecure.child.kill('SIGKILL');
-    const open = serve(['--data-dir', dir]);
-    await open.ready;
+    const open = await serve(['--data-dir', dir]);
     assert.match(open.output(), /plexus-hub: auth open \(loopback 127\.0\.0\.1, no token store\)/);
     open.child.kill('SIGKILL');
   });
@@ -100,8 +79,8 @@ describe('hub token and hub audit commands, hub serve modes', () => {
   it('with a token store: hub call needs --token, the server logs no credential, and hub audit verify passes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plexus-cli-auth-'));
     const token = (await hub(['token', 'create', 'ci', '--grant', 'vault.*:read', '--data-dir', dir])).stdout.trim();
-    const server = serve(['--data-dir', dir, 'test/fixtures/guarded.ts']);
-    const url = await server.ready;
+    const server = await serve(['--data-dir', dir, 'test/fixtures/guarded.ts']);
+    const { url } = server;
     try {
       assert.match(server.output(), /plexus-hub: auth required: bearer tokens from .*tokens\.json; audit log .*audit\.jsonl/);
       const anon = await hub(['call', 'vault.peek', '--key', 'a', '--url', url]);
@@ -121,8 +100,7 @@ describe('hub token and hub audit commands, hub serve modes', () => {
       assert.match(schema.stdout, /vault {2}v1\.0\.0/);
       assert.doesNotMatch(schema.stdout, /shell/);
     } finally {
-      server.child.kill('SIGTERM');
-      await new Promise((r) => server.child.once('exit', r));
+      await server.stop('SIGTERM');
     }
     assert.ok(!server.output().includes(token), 'the server never logs a token');
     const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8');

@@ -99,7 +99,7 @@ describe('token store', () => {
     const { token } = server.create({ name: 'ci', hub: 'plexus', grants: [parseGrant('**')] });
     assert.equal(server.check(token, 'plexus').ok, true);
     new TokenStore(dir).revoke('ci');
-    await wait(250);
+    await wait(250); // the refresh interval (200 ms) has passed: that is what is tested
     assert.deepEqual(server.check(token, 'plexus'), { ok: false, reason: 'revoked' });
   });
 
@@ -138,7 +138,7 @@ describe('principals', () => {
     assert.ok(p.use('echo.echo', ['read']), 'standing grants are not spent');
     assert.ok(p.use('echo.echo', ['read']));
     new TokenStore(dir).revoke(record.id);
-    await wait(250);
+    await wait(250); // past the store's refresh interval (200 ms)
     assert.match(p.unauthenticated()!, /revoked/);
     assert.ok(!p.allows('echo.echo', ['read']));
   });

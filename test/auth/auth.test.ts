@@ -213,7 +213,7 @@ describe('auth over WebSocket', () => {
     try {
       assert.equal(errorOf(await items(client, 'vault.peek', { key: 'a' })), undefined);
       new TokenStore(env.dir).revoke('doomed');
-      await wait(250);
+      await wait(250); // past the store's refresh interval (200 ms)
       ran.length = 0;
       const after = await items(client, 'vault.peek', { key: 'b' });
       assert.deepEqual(errorOf(after), { ...errorOf(after), code: '-32001', message: 'Authentication required: the token was revoked' });

@@ -11,6 +11,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ensureBuilt } from '../support/built.js';
 import { REPO_ROOT as root } from '../support/repo.js';
+import { eventually } from '../support/helpers.js';
+import { startHub } from '../support/hub-process.js';
 
 async function mcpTools(url: string): Promise<string[]> {
   const client = new Client({ name: 'cli-test', version: '1.0.0' });
@@ -26,19 +28,7 @@ ensureBuilt();
 const HUB = `${root}bin/hub.js`;
 const run = promisify(execFile);
 
-/** Starts `hub serve` and resolves with the URL it prints. */
-async function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    lines.on('line', (line) => {
-      const m = / on (ws:\/\/\S+)$/.exec(line);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`hub serve exited with ${code}`)));
-  });
-  return { child, url };
-}
+const serve = (args: string[]) => startHub({ args });
 
 async function hub(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -120,21 +110,14 @@ describe('hub CLI against a live hub serve', () => {
 
 describe('hub mcp --http', () => {
   it('serves streamable HTTP at /mcp and prints its URL', async () => {
-    const child = spawn(process.execPath, [HUB, 'mcp', '--http', '--port', '0', '--tool-names', 'underscore'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { url, stop } = await startHub({ command: 'mcp', args: ['--http', '--tool-names', 'underscore'] });
     try {
-      const lines = createInterface({ input: child.stdout! });
-      const url = await new Promise<string>((resolve) =>
-        lines.on('line', (l) => /on (http:\S+)$/.test(l) && resolve(/on (http:\S+)$/.exec(l)![1]!)),
-      );
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
       const tools = await mcpTools(url);
       assert.ok(tools.includes('echo_echo'));
       assert.ok(tools.every((t) => !t.includes('.')));
     } finally {
-      child.kill('SIGKILL');
+      await stop();
     }
   });
 });
@@ -181,7 +164,7 @@ describe('graceful shutdown', () => {
     const closed = new Promise<[number, string]>((r) => ws.once('close', (c, reason) => r([c, reason.toString()])));
     ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'plexus.call', params: { method: 'kitchen.forever' } }));
     ws.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'plexus.call', params: { method: 'kitchen.later', params: { ms: 300 } } }));
-    while (frames.length < 3) await new Promise((r) => setTimeout(r, 10));
+    await eventually(() => frames.length >= 3);
     child.kill('SIGTERM');
     const exit = new Promise((r) => child.once('exit', r));
     const [code, reason] = await closed;

@@ -1,16 +1,16 @@
 // `hub serve --with cone` and `hub call cone.chat --text content` as a user runs them:
 // real child processes, a SQLite file in a temp data dir, the fake provider on loopback.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { FakeLlmServer, settledWithin } from '../support/fake-llm-server.js';
 import { eventually } from '../support/helpers.js';
 import { REPO_ROOT as root } from '../support/repo.js';
+import { startHub, type HubProcess } from '../support/hub-process.js';
 
 const HUB = join(root, 'bin', 'hub.js');
 const run = promisify(execFile);
@@ -20,32 +20,9 @@ describe('hub serve --with cone, hub call cone.chat', () => {
   let fake: FakeLlmServer;
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
-  let server: { child: ChildProcess; url: string } | undefined;
+  let server: HubProcess | undefined;
 
-  async function serve(): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', '--no-builtins', '--with', 'cone', '--data-dir', dataDir], {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    const url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        const m = / on (ws:\/\/\S+)$/.exec(line);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`hub serve exited with ${code}: ${stderr}`)));
-    });
-    return { child, url };
-  }
-
-  async function stop(s: { child: ChildProcess }): Promise<void> {
-    if (s.child.exitCode !== null) return;
-    const exited = new Promise((r) => s.child.once('exit', r));
-    s.child.kill('SIGTERM');
-    await exited;
-  }
+  const serve = () => startHub({ args: ['--no-builtins', '--with', 'cone', '--data-dir', dataDir], env });
 
   async function hub(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
@@ -64,7 +41,7 @@ describe('hub serve --with cone, hub call cone.chat', () => {
     server = await serve();
   });
   after(async () => {
-    if (server) await stop(server);
+    if (server) await server.stop('SIGTERM');
     await fake.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -115,7 +92,7 @@ describe('hub serve --with cone, hub call cone.chat', () => {
   });
 
   it('the conversation survives a restart: the next chat sends it as context', async () => {
-    await stop(server!);
+    await server!.stop('SIGTERM');
     server = await serve();
     fake.enqueue({ chunks: ['Still here.'] });
     const chat = await hub(['call', 'cone.chat', '--identifier', 'demo', '--prompt', 'Remember me?', '--text', 'content']);

@@ -1,52 +1,25 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import WebSocket from 'ws';
 import { writeFakeClaude } from '../fixtures/fake-claude.js';
 import { eventually } from '../support/helpers.js';
 import { assertGone, assertNoLeftovers, isRunning, SKIP_NO_PROC } from '../support/processes.js';
-import { REPO_ROOT as root } from '../support/repo.js';
+import { startHub } from '../support/hub-process.js';
+import { RawClient } from '../support/raw-client.js';
 
-const HUB = `${root}bin/hub.js`;
 const MARK = randomUUID();
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'plexus-process-cli-')));
 
-/** Starts `hub serve` and resolves with the URL it prints. */
-async function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; lines: string[] }> {
-  const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', '--no-builtins', ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PLEXUS_HUB_DATA: join(dir, 'data'), ...env },
-  });
-  const lines: string[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      lines.push(line);
-      const m = / on (ws:\/\/\S+)$/.exec(line);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`hub serve exited with ${code}`)));
-  });
-  return { child, url, lines };
-}
+const serve = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  startHub({ args: ['--no-builtins', ...args], env: { PLEXUS_HUB_DATA: join(dir, 'data'), ...env } });
 
-class Raw {
-  readonly frames: any[] = [];
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (d) => this.frames.push(JSON.parse(d.toString())));
-  }
-  static async open(url: string): Promise<Raw> {
-    const ws = new WebSocket(url);
-    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-    return new Raw(ws);
-  }
-  call(id: number, method: string, params: unknown): void {
-    this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'plexus.call', params: { method, params } }));
+/** The raw client, calling under ids the test names. */
+class Raw extends RawClient {
+  callAs(id: number, method: string, params: unknown): void {
+    this.send({ jsonrpc: '2.0', id, method: 'plexus.call', params: { method, params } });
   }
   async contents(id: number): Promise<any[]> {
     await eventually(() => this.frames.some((f) => f.id === id), 10_000);
@@ -65,7 +38,7 @@ describe('hub serve --with bash,claudecode', { skip: SKIP_NO_PROC }, () => {
   it('bash is opt-in: absent without --with, served with it', async () => {
     const plain = await serve([]);
     const c = await Raw.open(plain.url);
-    c.call(1, 'bash.execute', { command: 'true' });
+    c.callAs(1, 'bash.execute', { command: 'true' });
     await eventually(() => c.frames.some((f) => f.params?.result?.type === 'error'), 10_000);
     assert.match(c.frames.find((f) => f.params?.result?.type === 'error').params.result.message, /Activation not found: bash/);
     c.ws.close();
@@ -76,7 +49,7 @@ describe('hub serve --with bash,claudecode', { skip: SKIP_NO_PROC }, () => {
     const hub = await serve(['--with', 'bash']);
     assert.match(hub.lines.join('\n'), /serving plexus \[bash\]/);
     const c = await Raw.open(hub.url);
-    c.call(1, 'bash.execute', { command: 'echo $$; sleep 300 & echo $!; wait', env: { PLEXUS_TEST_MARK: MARK } });
+    c.callAs(1, 'bash.execute', { command: 'echo $$; sleep 300 & echo $!; wait', env: { PLEXUS_TEST_MARK: MARK } });
     await eventually(() => c.frames.filter((f) => f.params?.result?.content?.type === 'stdout').length === 2, 10_000);
     const pids = c.frames.filter((f) => f.params?.result?.content?.type === 'stdout').map((f) => Number(f.params.result.content.line));
     assert.ok(pids.every(isRunning));
@@ -92,16 +65,16 @@ describe('hub serve --with bash,claudecode', { skip: SKIP_NO_PROC }, () => {
     const hub = await serve(['--with', 'claudecode'], { PLEXUS_HUB_CLAUDE: writeFakeClaude(dir) });
     try {
       const c = await Raw.open(hub.url);
-      c.call(1, 'claudecode.create', { name: 'cli', working_dir: work, model: 'haiku' });
+      c.callAs(1, 'claudecode.create', { name: 'cli', working_dir: work, model: 'haiku' });
       const [created] = await c.contents(1);
       assert.equal(created.type, 'created');
-      c.call(2, 'claudecode.chat', { name: 'cli', prompt: 'hello there' });
+      c.callAs(2, 'claudecode.chat', { name: 'cli', prompt: 'hello there' });
       const events = await c.contents(2);
       assert.deepEqual(
         events.map((e) => e.type),
         ['start', 'content', 'content', 'content', 'complete'],
       );
-      c.call(3, 'arbor.tree_render', { tree_id: created.head.tree_id });
+      c.callAs(3, 'arbor.tree_render', { tree_id: created.head.tree_id });
       assert.match((await c.contents(3))[0].render, /you said: hello there/);
       c.ws.close();
     } finally {

@@ -1,50 +1,22 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { pluginId } from '../../activations/storage/plugin-id.js';
 import { eventually } from '../support/helpers.js';
 import { REPO_ROOT as root } from '../support/repo.js';
+import { startHub } from '../support/hub-process.js';
 
 const HUB = join(root, 'bin', 'hub.js');
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'storage-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly stderr: string[];
-  /** SIGTERM, and wait for the exit (the data dir is closed cleanly). */
-  stop(): Promise<number | null>;
-}
-
-async function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
-  const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', ...args], {
-    cwd: dir,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = / on (ws:\/\/\S+)$/.exec(line);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`hub serve exited with ${code}: ${stderr.join('\n')}`)));
-  });
-  const stop = () =>
-    new Promise<number | null>((resolve) => {
-      child.once('exit', (code) => resolve(code));
-      child.kill('SIGTERM');
-    });
-  return { child, url, stderr, stop };
-}
+/** `hub serve` run from a scratch directory, as a user would start it there. */
+const serve = (args: string[], env: NodeJS.ProcessEnv = {}) => startHub({ args, env, cwd: dir });
 
 async function hub(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -64,23 +36,23 @@ describe('hub serve --with arbor,changelog,mustache', () => {
     const first = await serve(['--with', 'arbor,changelog,mustache', '--data-dir', dataDir]);
     let tree_id: string;
     try {
-      await eventually(() => first.stderr.includes('changelog: First startup - no previous hash recorded'));
+      await eventually(() => first.lines.includes('changelog: First startup - no previous hash recorded'));
       const created = await hub(['call', 'arbor.tree_create', '--owner_id', 'cli', '--url', first.url]);
       assert.equal(created.code, 0, created.stderr);
       tree_id = json(created.stdout).tree_id;
     } finally {
-      assert.equal(await first.stop(), 0);
+      assert.equal(await first.stop('SIGTERM'), 0);
     }
     assert.ok(existsSync(join(dataDir, 'hub.db')));
     const second = await serve(['--with', 'changelog,arbor,mustache', '--data-dir', dataDir]);
     try {
-      await eventually(() => second.stderr.includes('changelog: Plexus hash unchanged'));
+      await eventually(() => second.lines.includes('changelog: Plexus hash unchanged'));
       const listed = await hub(['call', 'arbor.tree_list', '--url', second.url]);
       assert.deepEqual(json(listed.stdout).tree_ids, [tree_id]);
       const changes = json((await hub(['call', 'changelog.changes', '--url', second.url])).stdout).changes;
       assert.equal(changes.length, 1);
     } finally {
-      await second.stop();
+      await second.stop('SIGTERM');
     }
   });
 
@@ -97,7 +69,7 @@ describe('hub serve --with arbor,changelog,mustache', () => {
       assert.match(missing.stderr, /error mustache\.template_not_found: Template not found: plugin=[0-9a-f-]{36}, method=once, name=nope/);
       assert.ok(existsSync(join(dir, 'from-env', 'hub.db')), '$PLEXUS_HUB_DATA is the default data dir');
     } finally {
-      await server.stop();
+      await server.stop('SIGTERM');
     }
   });
 
@@ -111,7 +83,7 @@ describe('hub serve --with arbor,changelog,mustache', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.ok(existsSync(join(confDir, 'state', 'hub.db')));
     } finally {
-      await server.stop();
+      await server.stop('SIGTERM');
     }
     writeFileSync(join(confDir, 'bad.json'), JSON.stringify({ with: ['arbor'], dataDir: 'x' }));
     const bad = await hub(['serve', '--config', join(confDir, 'bad.json')]);
@@ -127,7 +99,7 @@ describe('hub serve --with arbor,changelog,mustache', () => {
       assert.match(r.stderr, /Activation not found: arbor/);
       assert.ok(!existsSync(join(dir, '.plexus-hub')));
     } finally {
-      await server.stop();
+      await server.stop('SIGTERM');
     }
     const bad = await hub(['serve', '--with', 'arbor,nope']);
     assert.equal(bad.code, 1);

@@ -1,9 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { DynamicHub, type MethodSchema, type PluginSchema } from '../../src/index.js';
 import { builtinActivations } from '../../activations/index.js';
@@ -11,6 +10,7 @@ import { buildIr, type CodegenIR, type SchemaSource } from '../../codegen/index.
 import { emitPython } from '../../codegen/python/emit.js';
 import { pyrightStrict, python, runPython } from '../support/python.js';
 import { REPO_ROOT as root } from '../support/repo.js';
+import { startHub } from '../support/hub-process.js';
 
 const run = promisify(execFile);
 const HUB = join(root, 'bin', 'hub.js');
@@ -26,19 +26,7 @@ async function writePackage(ir: CodegenIR, dir: string): Promise<void> {
   for (const f of await emitPython(ir)) writeFileSync(join(dir, f.path), f.content);
 }
 
-/** Starts `hub serve` as a real process and resolves with the URL it prints. */
-async function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    lines.on('line', (line) => {
-      const m = / on (ws:\/\/\S+)$/.exec(line);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`hub serve exited with ${code}`)));
-  });
-  return { child, url };
-}
+const serve = (args: string[]) => startHub({ args });
 
 describe('codegen --lang python: golden output of the built-in activations', () => {
   it('matches the golden files (UPDATE_GOLDEN=1 rewrites them) and is byte-for-byte deterministic', async () => {

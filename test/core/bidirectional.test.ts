@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
-import WebSocket, { WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -25,6 +25,8 @@ import { Trash } from '../../examples/trash.js';
 import { generate } from '../../codegen/index.js';
 import { eventually, typecheckStrict } from '../support/helpers.js';
 import { REPO_ROOT as root } from '../support/repo.js';
+import { startHub } from '../support/hub-process.js';
+import { RawClient } from '../support/raw-client.js';
 
 const HUB = `${root}bin/hub.js`;
 const run = promisify(execFile);
@@ -75,53 +77,6 @@ const BOOL = { type: 'boolean' };
 
 function newHub(): DynamicHub {
   return new DynamicHub().register(asker(), new Trash());
-}
-
-/** A raw WebSocket client: it sees the exact frames. */
-class RawClient {
-  readonly frames: any[] = [];
-  #nextId = 1;
-  #waiters: (() => void)[] = [];
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()));
-      this.#waiters.splice(0).forEach((w) => w());
-    });
-  }
-  static async open(url: string): Promise<RawClient> {
-    const ws = new WebSocket(url);
-    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-    return new RawClient(ws);
-  }
-  async waitFor(pred: (f: any) => boolean, ms = 5000): Promise<any> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const f = this.frames.find(pred);
-      if (f) return f;
-      if (Date.now() > until) throw new Error(`no matching frame; got ${JSON.stringify(this.frames).slice(0, 800)}`);
-      await new Promise<void>((r) => {
-        this.#waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-  async request(method: string, params: unknown): Promise<any> {
-    const id = this.#nextId++;
-    this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
-    return this.waitFor((f) => f.id === id && ('result' in f || 'error' in f));
-  }
-  async call(path: string, params: unknown): Promise<number> {
-    return (await this.request('plexus.call', { method: path, params })).result;
-  }
-  item(sub: number, type: string): Promise<any> {
-    return this.waitFor((f) => f.params?.subscription === sub && f.params.result.type === type).then((f) => f.params.result);
-  }
-  items(sub: number): any[] {
-    return this.frames.filter((f) => f.params?.subscription === sub).map((f) => f.params.result);
-  }
-  close(): void {
-    this.ws.close();
-  }
 }
 
 describe('bidirectional requests: schema and in-process calls', () => {
@@ -459,18 +414,7 @@ describe('bidirectional requests through the MCP bridge (elicitation)', () => {
 describe('hub call prompts for requests', () => {
   let server: { child: ChildProcess; url: string };
   before(async () => {
-    const child = spawn(process.execPath, [HUB, 'serve', '--port', '0', '--no-builtins', `${root}examples/trash.ts`], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        const m = / on (ws:\/\/\S+)$/.exec(line);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`hub serve exited with ${code}`)));
-    });
-    server = { child, url };
+    server = await startHub({ args: ['--no-builtins', `${root}examples/trash.ts`] });
   });
   after(() => server.child.kill('SIGKILL'));
 

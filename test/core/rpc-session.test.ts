@@ -115,7 +115,7 @@ describe('RpcSession in process', () => {
     void session.idle().then(() => (idle = true));
     g.release();
     await eventually(() => sink.items(1).length === 1);
-    await tick(20);
+    await tick(20); // a while in which idle() must not resolve
     assert.equal(idle, false, 'a running stream keeps the session busy');
     g.end();
     await eventually(() => idle);
@@ -152,7 +152,7 @@ describe('RpcSession in process', () => {
     await eventually(() => session.activeStreams === 1);
     let done = false;
     void session.shutdown().then(() => (done = true));
-    await tick(20);
+    await tick(20); // a while in which shutdown() must not resolve
     assert.equal(done, false);
     g.end();
     await eventually(() => done);
@@ -195,7 +195,7 @@ describe('RpcSession in process', () => {
     );
     sink.congest();
     session.receive(call(1, 't.three'));
-    await tick(20);
+    await tick(20); // a while in which nothing may be sent
     assert.deepEqual(sink.items(1), [], 'nothing is sent into a congested sink');
     sink.relieve();
     await eventually(() => sink.items(1).length === 4);
@@ -243,7 +243,7 @@ describe('serveStdio in process', () => {
       lines().some((m) => m.error?.message === 'Invalid request: message is larger than 200 bytes (the limit); it was skipped'),
     );
     input.end();
-    await tick(20);
+    await tick(20); // a while in which the server must not end
     assert.equal(ended, false, 'a running stream holds the server open after the input ended');
     g.release();
     g.end();

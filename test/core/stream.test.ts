@@ -137,7 +137,7 @@ describe('streams: cancellation', () => {
   it('nothing runs until the stream is iterated', async () => {
     const before = Kitchen.foreverRunning;
     const stream = hub.call('kitchen.forever');
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 10)); // time in which nothing may start
     assert.equal(Kitchen.foreverRunning, before);
     await stream.return();
   });

@@ -153,7 +153,7 @@ describe('schema explorer in Chromium', { skip: missing }, () => {
     await page.locator('[data-testid="results"][data-status="cancelled"]').waitFor();
     await eventually(() => Ticker.running === 0 && Ticker.finished === finishedBefore + 1);
     const after = await page.getByTestId('count').textContent();
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 100)); // a while in which no item may arrive
     assert.equal(await page.getByTestId('count').textContent(), after, 'no items after cancelling');
     await page.close();
   });

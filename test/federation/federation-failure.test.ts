@@ -1,7 +1,8 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DynamicHub, PlexusClient, joinParent, type DataItem, type PluginSchema, type StreamItem } from '../../src/index.js';
-import { INVENTORY, callItems, freePort, serveHub, until, type HubProcess } from '../support/federation.js';
+import { INVENTORY, callItems, freePort, until } from '../support/federation.js';
+import { startHub, type HubProcess } from '../support/hub-process.js';
 
 const data = (items: readonly StreamItem[]) => items.filter((i) => i.type === 'data').map((i) => (i as { content: unknown }).content);
 const errorItem = (items: readonly StreamItem[]) =>
@@ -30,7 +31,7 @@ after(async () => {
   for (const p of processes) await p.stop();
 });
 async function start(args: string[], port = 0): Promise<HubProcess> {
-  const p = await serveHub(args, port);
+  const p = await startHub({ args, port });
   processes.push(p);
   return p;
 }
@@ -59,7 +60,7 @@ describe('a mounted hub that is down at start, drops mid-stream, and comes back'
 
     // B dies mid-stream: the stream ends with remote_unavailable, after the items that arrived.
     const client = new PlexusClient({ url: a.url });
-    let killed: Promise<void> | undefined;
+    let killed: Promise<unknown> | undefined;
     const cut = await drain(client, 'b.inventory.flood', { size: 8 }, (n) => {
       if (n === 50) killed = b.stop();
     });

@@ -275,6 +275,7 @@ describe('federation in process', () => {
     await eventually(() => produced > 50);
     send(2, 'remote.call_pause', [answers.get(1)]);
     await eventually(() => answers.get(2) === true);
+    // Items in flight when the pause landed may still arrive; then, over a while, next to none.
     await tick(50);
     const held = produced;
     await tick(100);

@@ -9,8 +9,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { PlexusClient, type DataItem, type PluginSchema, type StreamItem } from '../../src/index.js';
-import { HUB, INVENTORY, callItems, rssOf, serveHub, until, type HubProcess } from '../support/federation.js';
-import { REPO_ROOT as root } from '../support/repo.js';
+import { INVENTORY, callItems, rssOf, until } from '../support/federation.js';
+import { startHub, type HubProcess } from '../support/hub-process.js';
+import { HUB_BIN as HUB, REPO_ROOT as root } from '../support/repo.js';
 import { eventually, tick } from '../support/helpers.js';
 
 const run = promisify(execFile);
@@ -33,8 +34,8 @@ describe('a remote hub mounted by URL (two processes: A mounts B)', () => {
   let b: HubProcess;
   let a: HubProcess;
   before(async () => {
-    b = await serveHub(['--no-builtins', INVENTORY]);
-    a = await serveHub(['--mount', `b=${b.url}`, '--watch-ms', '100']);
+    b = await startHub({ args: ['--no-builtins', INVENTORY] });
+    a = await startHub({ args: ['--mount', `b=${b.url}`, '--watch-ms', '100'] });
   });
   after(async () => {
     await a?.stop();
@@ -88,7 +89,7 @@ describe('a remote hub mounted by URL (two processes: A mounts B)', () => {
       assert.equal(aRoot.children?.find((c) => c.namespace === 'b')?.hash, bHash);
       // A's root hash is a fold that includes B's hash: same tree, same hash, across restarts of A.
       const hashBefore = await toA.hash();
-      const again = await serveHub(['--mount', `b=${b.url}`]);
+      const again = await startHub({ args: ['--mount', `b=${b.url}`] });
       try {
         assert.equal(await callItems(again.url, 'plexus.hash').then((i) => (data(i)[0] as { value: string }).value), hashBefore);
       } finally {
@@ -187,7 +188,7 @@ client.$close();
       last = produced;
       if (settled < 3) throw new Error('still producing');
     }, 20_000);
-    await tick(300);
+    await tick(300); // it stays at rest: paused, not just slow
     const stalled = (await stats()).produced;
     assert.equal((await stats()).produced, stalled, "B's producer is paused");
     const unread = (stalled - before.produced - received) * ITEM;
@@ -207,7 +208,7 @@ client.$close();
       if ((await stats()).finalized <= before.finalized) throw new Error('not finalized');
     });
     const afterCancel = (await stats()).produced;
-    await tick(200);
+    await tick(200); // a while in which a cancelled producer must not produce
     assert.equal((await stats()).produced, afterCancel, 'B stopped producing');
     ws.close();
   });
@@ -269,9 +270,9 @@ describe('three processes: A mounts B, B mounts C', () => {
   let b: HubProcess;
   let c: HubProcess;
   before(async () => {
-    c = await serveHub(['--no-builtins', INVENTORY]);
-    b = await serveHub(['--no-builtins', '--mount', `c=${c.url}`, '--watch-ms', '100']);
-    a = await serveHub(['--no-builtins', '--mount', `b=${b.url}`, '--watch-ms', '100']);
+    c = await startHub({ args: ['--no-builtins', INVENTORY] });
+    b = await startHub({ args: ['--no-builtins', '--mount', `c=${c.url}`, '--watch-ms', '100'] });
+    a = await startHub({ args: ['--no-builtins', '--mount', `b=${b.url}`, '--watch-ms', '100'] });
   });
   after(async () => {
     await a?.stop();

@@ -17,6 +17,8 @@ import { eventually, tick } from '../support/helpers.js';
 import { REPO_ROOT } from '../support/repo.js';
 
 const finallies = { ticks: 0, many: 0, big: 0 };
+/** Calls of streams.ticks that started: a test cancels a call once it runs. */
+let ticksStarted = 0;
 
 function streams() {
   return defineActivation({
@@ -27,6 +29,7 @@ function streams() {
         streaming: true,
         returns: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
         handler: async function* () {
+          ticksStarted++;
           try {
             for (let n = 1; ; n++) {
               yield { n };
@@ -167,10 +170,11 @@ describe('an MCP tool call is cancelled when its client leaves', { timeout: 20_0
   it('TCP disconnect of the POST that runs the call', async () => {
     const headers = await rawSession(server.url);
     const before = finallies.ticks;
+    const started = ticksStarted;
     const abort = new AbortController();
     const res = await callTicks(server.url, headers, abort.signal);
     assert.equal(res.status, 200);
-    await tick(100);
+    await eventually(() => ticksStarted === started + 1, 3000);
     abort.abort();
     await eventually(() => finallies.ticks === before + 1, 3000);
   });
@@ -178,8 +182,9 @@ describe('an MCP tool call is cancelled when its client leaves', { timeout: 20_0
   it('DELETE of the session', async () => {
     const headers = await rawSession(server.url);
     const before = finallies.ticks;
+    const started = ticksStarted;
     const running = callTicks(server.url, headers).catch(() => undefined);
-    await tick(100);
+    await eventually(() => ticksStarted === started + 1, 3000);
     const del = await fetch(server.url, { method: 'DELETE', headers });
     assert.equal(del.status, 200);
     await eventually(() => finallies.ticks === before + 1, 3000);
@@ -198,8 +203,9 @@ describe('an MCP tool call is cancelled when its client leaves', { timeout: 20_0
     await answered;
     input.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
     const before = finallies.ticks;
+    const started = ticksStarted;
     input.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'streams.ticks', arguments: {} } })}\n`);
-    await tick(100);
+    await eventually(() => ticksStarted === started + 1, 3000);
     input.end();
     await mcp.closed;
     await eventually(() => finallies.ticks === before + 1, 3000);
@@ -227,7 +233,7 @@ describe('hub mcp (stdio) exits on EOF and cancels running calls', { timeout: 30
       child.stdin.write(
         `${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'endless.ticks', arguments: {} } })}\n`,
       );
-      await tick(300);
+      await eventually(() => stderr.includes('endless.ticks started'), 10_000);
       child.stdin.end();
       const code = await Promise.race([exited, tick(8000).then(() => 'still running')]);
       assert.equal(code, 0, stderr);

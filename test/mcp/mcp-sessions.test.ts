@@ -113,8 +113,12 @@ describe('MCP HTTP sessions are bounded', { timeout: 30_000 }, () => {
       });
       const running = await call;
       assert.equal(running.status, 200);
-      await tick(1800);
+      // The idle session is closed once idle for sessionIdleMs: it releases its listener.
+      await eventually(() => listeners() === 2, 10_000);
       assert.equal(await ping(server.url, idle.headers), 404);
+      // The busy one, opened a moment after it, would have gone in that sweep or the next
+      // (every sessionIdleMs / 4): a pause past that is what shows it was kept.
+      await tick(500);
       const reader = running.body!.getReader();
       await reader.cancel();
       assert.equal(listeners(), 2, 'the idle session released its listener; the busy one kept its own');

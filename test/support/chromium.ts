@@ -2,7 +2,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = process.env.PLEXUS_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -20,6 +20,11 @@ const ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/** Chromium with a throwaway profile of its own, for a caller that wants a new, empty context per page load (the paint benchmark). */
+export function launchChromiumBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+}
 
 export interface LaunchedChromium {
   readonly context: BrowserContext;

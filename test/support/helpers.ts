@@ -17,6 +17,10 @@ export function errorOf(items: readonly StreamItem[]): { message: string; code?:
   return e as { message: string; code?: string } | undefined;
 }
 
+/**
+ * Lets `ms` pass. Never to wait for a state (that is `eventually`): only where time
+ * itself is the point, e.g. checking that nothing happens within a while.
+ */
 export const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `check` is true (or fails after `ms`). */
@@ -25,6 +29,19 @@ export async function eventually(check: () => boolean, ms = 2000): Promise<void>
   while (!check()) {
     if (Date.now() > until) throw new Error('condition not met in time');
     await tick(5);
+  }
+}
+
+/** Resolves once `read()` has kept its value for `quietMs` (a producer came to rest), or fails after `ms`. */
+export async function steady(read: () => unknown, quietMs: number, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  let value = read();
+  let since = Date.now();
+  while (Date.now() - since < quietMs) {
+    if (Date.now() > until) throw new Error(`still changing after ${ms} ms`);
+    await tick(5);
+    const now = read();
+    if (now !== value) [value, since] = [now, Date.now()];
   }
 }
 

@@ -3,29 +3,10 @@
 // upgrades, truncated bodies. Probed against the real `hub serve` and `hub mcp --http`.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
-import { ensureBuilt } from '../support/built.js';
-import { REPO_ROOT } from '../support/repo.js';
-
-ensureBuilt();
-
-async function start(args: string[], pattern: RegExp): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [`${REPO_ROOT}bin/hub.js`, ...args, '--port', '0'], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = pattern.exec(line);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
-  });
-  return { child, port };
-}
+import { startHub } from '../support/hub-process.js';
 
 /** Sends raw bytes, returns the status line the server answered with ('' if it just closed). */
 function probe(port: number, raw: string | Buffer, endAfterMs = 300): Promise<string> {
@@ -86,7 +67,7 @@ describe('no HTTP request kills the process', { timeout: 60_000 }, () => {
   after(() => children.forEach((c) => c.kill('SIGKILL')));
 
   it('hub serve: every probe is answered or closed; the WebSocket and /mcp still work', async () => {
-    const { child, port } = await start(['serve'], / on ws:\/\/[^:]+:(\d+)$/);
+    const { child, port } = await startHub();
     children.push(child);
     const answers = await probeAll(port);
     assert.equal(child.exitCode, null, 'hub serve is still running');
@@ -104,7 +85,7 @@ describe('no HTTP request kills the process', { timeout: 60_000 }, () => {
   });
 
   it('hub mcp --http: every probe is answered or closed; /mcp still works', async () => {
-    const { child, port } = await start(['mcp', '--http'], /on http:\/\/[^:]+:(\d+)\/mcp$/);
+    const { child, port } = await startHub({ command: 'mcp', args: ['--http'] });
     children.push(child);
     const answers = await probeAll(port);
     assert.equal(child.exitCode, null, 'hub mcp --http is still running');

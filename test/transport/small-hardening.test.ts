@@ -7,33 +7,17 @@ import { execFile } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
-import { DynamicHub, defineActivation } from '../../src/index.js';
+import { DynamicHub } from '../../src/index.js';
 import { serveMcpHttp } from '../../src/mcp/http.js';
 import { serveStdio } from '../../src/transport/stdio-server.js';
 import { serveWebSocket } from '../../src/transport/websocket-server.js';
 import { builtinActivations } from '../../activations/index.js';
 import { ensureBuilt } from '../support/built.js';
-import { tick } from '../support/helpers.js';
+import { eventually } from '../support/helpers.js';
 import { REPO_ROOT } from '../support/repo.js';
+import { endless } from '../support/endless.js';
 
 const run = promisify(execFile);
-
-function endless() {
-  return defineActivation({
-    namespace: 'endless',
-    methods: {
-      ticks: {
-        streaming: true,
-        handler: async function* () {
-          for (let n = 1; ; n++) {
-            yield n;
-            await tick(10);
-          }
-        },
-      },
-    },
-  });
-}
 
 function connect(url: string): Promise<{ ws: WebSocket; messages: Record<string, any>[] }> {
   const ws = new WebSocket(url);
@@ -63,10 +47,10 @@ describe('--max-frame-bytes has one meaning: 0 is refused', () => {
 
 describe('streams cancelled at shutdown get an error item and done before the close frame', () => {
   it('WebSocket: error "Server shutting down", done, then close 1001', async () => {
-    const server = await serveWebSocket(new DynamicHub().register(endless()), { port: 0 });
+    const server = await serveWebSocket(new DynamicHub().register(endless({ intervalMs: 10 })), { port: 0 });
     const { ws, messages } = await connect(server.url);
     ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'plexus.call', params: { method: 'endless.ticks' } }));
-    await tick(50);
+    await eventually(() => messages.some((m) => m.method === 'result'));
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     await server.close({ graceMs: 50 });
     assert.equal(await closed, 1001);
@@ -87,7 +71,7 @@ describe('request ids are answered exactly or refused', () => {
     const { ws, messages } = await connect(server.url);
     ws.send('{"jsonrpc":"2.0","id":9007199254740993,"method":"plexus.hash"}');
     ws.send('{"jsonrpc":"2.0","id":9007199254740991,"method":"plexus.hash"}');
-    await tick(100);
+    await eventually(() => messages.filter((m) => 'id' in m).length === 2);
     const answers = messages.filter((m) => 'id' in m);
     assert.deepEqual(answers[0], {
       jsonrpc: '2.0',
@@ -159,7 +143,7 @@ describe('MCP tools/call arguments follow the WebSocket rules', () => {
       socket.send(
         '{"jsonrpc":"2.0","id":1,"method":"plexus.call","params":{"method":"echo.once","params":{"message":"x","__proto__":{"polluted":true}}}}',
       );
-      await tick(100);
+      await eventually(() => messages.some((m) => m.params?.result?.type === 'error'));
       const wsError = messages.find((m) => m.params?.result?.type === 'error')!.params.result;
       assert.equal(mcpText, wsError.message);
       assert.match(mcpText, /unknown param '__proto__'/);

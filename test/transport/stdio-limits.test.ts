@@ -5,32 +5,17 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
-import { DynamicHub, defineActivation } from '../../src/index.js';
+import { DynamicHub } from '../../src/index.js';
 import { serveStdio } from '../../src/transport/stdio-server.js';
 import { LineReader } from '../../src/transport/line-reader.js';
 import { ensureBuilt } from '../support/built.js';
 import { eventually, tick } from '../support/helpers.js';
 import { REPO_ROOT } from '../support/repo.js';
+import { endless } from '../support/endless.js';
 
+let starts = 0;
 let finallies = 0;
-const endless = defineActivation({
-  namespace: 'endless',
-  methods: {
-    ticks: {
-      streaming: true,
-      handler: async function* () {
-        try {
-          for (let n = 1; ; n++) {
-            yield n;
-            await tick(5);
-          }
-        } finally {
-          finallies++;
-        }
-      },
-    },
-  },
-});
+const endlessTicks = endless({ onStart: () => starts++, onFinally: () => finallies++ });
 
 const MiB = 1024 * 1024;
 
@@ -40,14 +25,14 @@ describe('stdio line limit', { timeout: 30_000 }, () => {
     const output = new PassThrough();
     const lines: string[] = [];
     createInterface({ input: output }).on('line', (l) => lines.push(l));
-    const done = serveStdio(new DynamicHub().register(endless), { input, output, maxFrameBytes: MiB });
+    const done = serveStdio(new DynamicHub().register(endlessTicks), { input, output, maxFrameBytes: MiB });
     const chunk = Buffer.alloc(MiB, 0x61); // the same chunk each time: the test itself allocates nothing more
     const before = process.memoryUsage();
     for (let i = 0; i < 64; i++) {
       input.write(chunk);
       if (i % 8 === 7) await tick(); // let the server read as it goes
     }
-    await tick(20);
+    await eventually(() => input.readableLength === 0); // the server has read it all
     const after = process.memoryUsage();
     const growth = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
     assert.ok(growth < 16 * MiB, `memory grew by ${Math.round(growth / MiB)} MiB while reading one overlong line`);
@@ -83,10 +68,11 @@ describe('stdio end of input', { timeout: 30_000 }, () => {
     const input = new PassThrough();
     const output = new PassThrough();
     output.resume();
-    const done = serveStdio(new DynamicHub().register(endless), { input, output, graceMs: 100 });
+    const done = serveStdio(new DynamicHub().register(endlessTicks), { input, output, graceMs: 100 });
     const before = finallies;
+    const started = starts;
     input.write('{"jsonrpc":"2.0","id":1,"method":"plexus.call","params":{"method":"endless.ticks"}}\n');
-    await tick(50);
+    await eventually(() => starts === started + 1);
     input.end();
     const outcome = await Promise.race([done.then(() => 'resolved'), tick(3000).then(() => 'still running')]);
     assert.equal(outcome, 'resolved');

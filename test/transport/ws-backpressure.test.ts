@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { DynamicHub, defineActivation } from '../../src/index.js';
 import { serveWebSocket, type PlexusServer } from '../../src/transport/websocket-server.js';
-import { eventually, tick } from '../support/helpers.js';
+import { eventually, steady, tick } from '../support/helpers.js';
 
 /**
  * A client that stops reading must not make the server buffer without bound:
@@ -50,15 +50,9 @@ describe('backpressure', () => {
     await eventually(() => received > 10);
     // Stop reading: the kernel buffers fill, then the server's queue passes the high-water mark.
     (ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    let last = -1;
-    await eventually(() => {
-      const same = produced === last;
-      last = produced;
-      return same;
-    }, 10_000).catch(() => {});
-    await tick(300);
+    await steady(() => produced, 300);
     const stalledAt = produced;
-    await tick(500);
+    await tick(500); // a while with nothing produced is what "paused" means
     assert.equal(produced, stalledAt, 'the producer is paused');
     // Bound: what the client read + kernel socket buffers (a few MiB on loopback) + the high-water mark + one item.
     const bufferedBytes = (produced - received) * ITEM.length;

@@ -3,29 +3,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { DynamicHub, defineActivation } from '../../src/index.js';
+import { DynamicHub } from '../../src/index.js';
 import { serveWebSocket, type PlexusServer, type WebSocketServeOptions } from '../../src/transport/websocket-server.js';
 import { eventually, tick } from '../support/helpers.js';
-
-function endless() {
-  return defineActivation({
-    namespace: 'endless',
-    methods: {
-      ticks: {
-        streaming: true,
-        handler: async function* () {
-          for (let n = 1; ; n++) {
-            yield n;
-            await tick(20);
-          }
-        },
-      },
-    },
-  });
-}
+import { endless } from '../support/endless.js';
 
 async function withServer(options: WebSocketServeOptions, body: (server: PlexusServer) => Promise<void>): Promise<void> {
-  const server = await serveWebSocket(new DynamicHub().register(endless()), { port: 0, ...options });
+  const server = await serveWebSocket(new DynamicHub().register(endless({ intervalMs: 20 })), { port: 0, ...options });
   try {
     await body(server);
   } finally {
@@ -93,7 +77,7 @@ describe('WebSocket server global caps', { timeout: 20_000 }, () => {
       const gone = closed(a);
       a.close();
       await gone;
-      await tick(50);
+      await eventually(() => server.connections === 1); // the server saw it go and released its streams
       assert.equal(typeof (await request(b, 4, 'plexus.call', { method: 'endless.ticks' })).result, 'number');
       b.close();
     });
@@ -112,7 +96,7 @@ describe('WebSocket server global caps', { timeout: 20_000 }, () => {
       assert.equal(code, 1001);
       assert.equal(reason, 'Idle timeout: no stream and no message for 500 ms');
       assert.ok(Date.now() - t0 >= 500);
-      await tick(600);
+      await tick(600); // past another idle timeout: the two that are in use stay open
       clearInterval(pinger);
       assert.equal(streaming.readyState, WebSocket.OPEN);
       assert.equal(pinging.readyState, WebSocket.OPEN);

@@ -1,54 +1,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { DynamicHub } from '../../src/index.js';
 import { serveWebSocket, type PlexusServer } from '../../src/transport/websocket-server.js';
 import { builtinActivations } from '../../activations/index.js';
 import { Kitchen } from '../fixtures/kitchen.js';
 import { eventually } from '../support/helpers.js';
-
-/** A raw client written against the spec, not our client: it sees the exact frames. */
-class RawClient {
-  readonly frames: any[] = [];
-  #waiters: (() => void)[] = [];
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()));
-      this.#waiters.splice(0).forEach((w) => w());
-    });
-  }
-  static async open(url: string): Promise<RawClient> {
-    const ws = new WebSocket(url);
-    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-    return new RawClient(ws);
-  }
-  send(msg: unknown): void {
-    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
-  }
-  async waitFor(pred: (f: any) => boolean, ms = 3000): Promise<any> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const f = this.frames.find(pred);
-      if (f) return f;
-      if (Date.now() > until) throw new Error(`no matching frame; got ${JSON.stringify(this.frames).slice(0, 500)}`);
-      await new Promise<void>((r) => {
-        this.#waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-  response(id: number | string | null): Promise<any> {
-    return this.waitFor((f) => 'id' in f && f.id === id && ('result' in f || 'error' in f));
-  }
-  /** Items of one subscription, up to and including the terminal one. */
-  async items(sub: number): Promise<any[]> {
-    await this.waitFor((f) => f.params?.subscription === sub && (f.params.result.type === 'done' || f.params.result.type === 'error'));
-    return this.frames.filter((f) => f.params?.subscription === sub).map((f) => f.params.result);
-  }
-  close(): void {
-    this.ws.close();
-  }
-}
+import { RawClient } from '../support/raw-client.js';
 
 let server: PlexusServer;
 const hub = new DynamicHub().register(...builtinActivations(), new Kitchen());
@@ -66,7 +23,7 @@ describe('WebSocket wire contract (raw frames)', () => {
     assert.deepEqual(Object.keys(res).sort(), ['id', 'jsonrpc', 'result']);
     assert.equal(typeof res.result, 'number');
     assert.ok(Number.isSafeInteger(res.result));
-    const items = await c.items(res.result);
+    const items = await c.itemsToEnd(res.result);
     const idxResponse = c.frames.indexOf(res);
     const idxFirstItem = c.frames.findIndex((f) => f.params?.subscription === res.result);
     assert.ok(idxResponse < idxFirstItem, 'the subscribe response comes before any item');
@@ -91,7 +48,7 @@ describe('WebSocket wire contract (raw frames)', () => {
   it('positional params work for plexus.call', async () => {
     const c = await RawClient.open(server.url);
     c.send({ jsonrpc: '2.0', id: 'a', method: 'plexus.call', params: ['echo.once', { message: 'p' }] });
-    const items = await c.items((await c.response('a')).result);
+    const items = await c.itemsToEnd((await c.response('a')).result);
     assert.deepEqual(items[0].content, { message: 'p', seq: 1 });
     c.close();
   });
@@ -101,13 +58,13 @@ describe('WebSocket wire contract (raw frames)', () => {
     c.send({ jsonrpc: '2.0', id: 1, method: 'plexus.schema' });
     c.send({ jsonrpc: '2.0', id: 2, method: 'plexus.hash', params: [] });
     c.send({ jsonrpc: '2.0', id: 3, method: '_info', params: {} });
-    const schema = await c.items((await c.response(1)).result);
+    const schema = await c.itemsToEnd((await c.response(1)).result);
     assert.equal(schema[0].content.namespace, 'plexus');
     assert.equal(schema[0].content_type, 'plexus.schema');
     assert.deepEqual(schema[0].content.methods.at(-1).hash, 'auto_schema');
-    const hash = await c.items((await c.response(2)).result);
+    const hash = await c.itemsToEnd((await c.response(2)).result);
     assert.deepEqual(hash[0].content, { event: 'hash', value: hub.hash() });
-    const info = await c.items((await c.response(3)).result);
+    const info = await c.itemsToEnd((await c.response(3)).result);
     assert.deepEqual(info[0].content, { backend: 'plexus', auth_capabilities: { mechanisms: [{ kind: 'anonymous' }] } });
     c.close();
   });
@@ -123,7 +80,7 @@ describe('WebSocket wire contract (raw frames)', () => {
     ];
     for (const [i, [method, params, message, code]] of cases.entries()) {
       c.send({ jsonrpc: '2.0', id: i, method: 'plexus.call', params: { method, params } });
-      const items = await c.items((await c.response(i)).result);
+      const items = await c.itemsToEnd((await c.response(i)).result);
       assert.deepEqual(
         items.map((x) => x.type),
         ['error', 'done'],
@@ -201,7 +158,7 @@ describe('WebSocket wire contract (raw frames)', () => {
     assert.match(fifth.error.message, /Too many streams/);
     const other = await RawClient.open(server.url);
     other.send({ jsonrpc: '2.0', id: 1, method: 'plexus.call', params: { method: 'echo.once', params: { message: 'ok' } } });
-    assert.equal((await other.items((await other.response(1)).result))[0].content.message, 'ok');
+    assert.equal((await other.itemsToEnd((await other.response(1)).result))[0].content.message, 'ok');
     c.close();
     other.close();
     await eventually(() => Kitchen.foreverRunning === 0);
@@ -225,7 +182,7 @@ describe('WebSocket wire contract (raw frames)', () => {
     for (let i = 1; i <= 4; i++)
       c.send({ jsonrpc: '2.0', id: i, method: 'plexus.call', params: { method: 'echo.echo', params: { message: `m${i}`, count: 50 } } });
     for (let i = 1; i <= 4; i++) {
-      const items = await c.items((await c.response(i)).result);
+      const items = await c.itemsToEnd((await c.response(i)).result);
       assert.equal(items.length, 51);
       assert.deepEqual(
         items.slice(0, 50).map((x) => x.content.seq),
