@@ -260,9 +260,15 @@ for (const format of ['anthropic', 'openai'] as const) {
 
     test('two chats at once on one cone: both answers are stored, each under its own prompt', async () => {
       const created = await r.one('cone.create', { name: `${format}-parallel`, model_id: MODEL[format] });
-      r.fake.enqueue({ chunks: ['slow ', 'one'], delayMs: 30 }, { chunks: ['fast'] });
+      // The slow reply holds its last chunk until the fast chat has finished, however loaded the machine.
+      let finishSlow!: () => void;
+      const slowGate = new Promise<void>((resolve) => (finishSlow = resolve));
+      r.fake.enqueue({ chunks: ['slow ', 'one'], after: 1, gate: slowGate }, { chunks: ['fast'] });
       // Which request gets which reply depends on arrival order at the provider.
-      const both = await Promise.all([r.chat(`${format}-parallel`, 'first'), r.chat(`${format}-parallel`, 'second')]);
+      const chats = [r.chat(`${format}-parallel`, 'first'), r.chat(`${format}-parallel`, 'second')];
+      await Promise.race(chats);
+      finishSlow();
+      const both = await Promise.all(chats);
       assert.deepEqual(both.map(answerOf).sort(), ['fast', 'slow one']);
       const slow = both.find((items) => answerOf(items) === 'slow one')!;
       const tree = await r.tree(`${format}-parallel`);
