@@ -2,8 +2,7 @@
 // already running on `port`. Each load is a new browser context (empty cache), as a
 // first visit is. Side by side, the baseline: the same browser loading a trivial
 // text page from the same server (the floor of any navigation).
-import { chromium } from 'playwright-core';
-import { CHROMIUM, chromiumMissing } from '../test/chromium.js';
+import { chromiumMissing, launchChromiumBrowser } from '../test/support/chromium.js';
 
 export interface PaintResult {
   /** First contentful paint of the page (its HTML), median, ms from navigation start. */
@@ -22,19 +21,7 @@ export async function explorerPaint(port: number, runs: number, log: (line: stri
     log(`  explorer first paint skipped: ${chromiumMissing}`);
     return undefined;
   }
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromiumBrowser();
   const fcp: number[] = [];
   const tree: number[] = [];
   const baseline: number[] = [];

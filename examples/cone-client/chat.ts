@@ -4,7 +4,7 @@
 //   npx hub codegen --url ws://127.0.0.1:4444 --out examples/cone-client/client
 //   npx tsx examples/cone-client/chat.ts demo "What is a cone?" [model_id]
 //
-// `client/` is generated (and git-ignored); test/cone-codegen.test.ts generates it,
+// `client/` is generated (and git-ignored); test/codegen/cone-codegen.test.ts generates it,
 // type-checks this file against it and runs it.
 import { createClient, PlexusError } from './client/index.js';
 

@@ -19,7 +19,7 @@ import {
   type SubstrateImportReport,
 } from '../../activations/substrate-import/index.js';
 import { IDS, PLUGIN, writeSubstrateDir } from '../fixtures/substrate-files.js';
-import { collect, contents, errorOf } from '../helpers.js';
+import { collect, contents, errorOf } from '../support/helpers.js';
 
 /** All five activations over one hub.db (the caller closes it), as `hub serve --with arbor,cone,claudecode,changelog,mustache` has them. */
 function hubOver(db: SqliteDatabase) {

@@ -1,0 +1,127 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { DynamicHub, foldHash, methodHash, activationHashes, type PluginSchema } from '../../src/index.js';
+import { builtinActivations } from '../../activations/index.js';
+import { REPO_ROOT } from '../support/repo.js';
+
+describe('hash fold: the spec test vectors', () => {
+  it('H() and single strings', () => {
+    assert.equal(foldHash(), 'd1fba762150c532c');
+    assert.equal(foldHash('info', 'Get information about Mercury'), '0c9e2126d28372ed');
+    assert.equal(foldHash('0c9e2126d28372ed'), '82b8ae650b18f5f7');
+    assert.equal(foldHash('82b8ae650b18f5f7'), 'a22ac060c67a9cba');
+  });
+  it('pairs and method lists', () => {
+    assert.equal(foldHash('6b17395d756e8a7b', '079bacf933e9de88'), '9b070a0aa9553226');
+    assert.equal(foldHash('1de72ff82a3a5bb8', '4b8967667bc555ec', 'auto_schema', ''), '0b8b317cf7c7e34c');
+  });
+  it('activation hashes fold methods in order and children sorted', () => {
+    const leaf = activationHashes(['0c9e2126d28372ed']);
+    assert.deepEqual(leaf, { self_hash: '82b8ae650b18f5f7', hash: 'a22ac060c67a9cba' });
+    const a = activationHashes(['x'], ['b', 'a']);
+    const b = activationHashes(['x'], ['a', 'b']);
+    assert.deepEqual(a, b);
+    assert.equal(a.hash, foldHash(a.self_hash, a.children_hash!));
+  });
+  it('a method hash ignores key order but not content', () => {
+    const base = {
+      name: 'm',
+      description: 'd',
+      params: { type: 'object', properties: { a: { type: 'string' } } },
+      returns: { type: 'number' },
+      streaming: false,
+    };
+    const reordered = { ...base, params: { properties: { a: { type: 'string' } }, type: 'object' } };
+    assert.equal(methodHash(base), methodHash(reordered));
+    assert.notEqual(methodHash(base), methodHash({ ...base, streaming: true }));
+    assert.notEqual(methodHash(base), methodHash({ ...base, description: 'e' }));
+    assert.notEqual(methodHash(base), methodHash({ ...base, returns: { type: 'string' } }));
+  });
+});
+
+const here = `${REPO_ROOT}test/`;
+const tmp = `${here}.tmp/hash-${process.pid}`;
+mkdirSync(tmp, { recursive: true });
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+let modules = 0;
+/** Writes an activation module with the given method signature and returns the root hash of a hub serving it. */
+async function hubWith(signature: string, doc = 'Greets.'): Promise<{ root: string; method: string }> {
+  const file = `${tmp}/greeter${modules++}.ts`;
+  writeFileSync(
+    file,
+    `import { activation, method } from '../../../src/index.js';
+/** A greeter. */
+@activation('greeter')
+export class Greeter {
+  /** ${doc} */
+  @method()
+  ${signature} { return undefined as never; }
+}
+`,
+  );
+  const { Greeter } = await import(pathToFileURL(file).href);
+  const hub = new DynamicHub().register(new Greeter());
+  await hub.ready();
+  const plugin = (await hub.schema('greeter')) as PluginSchema;
+  return { root: hub.hash(), method: plugin.methods[0]!.hash };
+}
+
+describe('content hashes of a live tree', () => {
+  it('the same code gives the same hashes, whatever the file', async () => {
+    const a = await hubWith('greet(name: string): string');
+    const b = await hubWith('greet(name: string): string');
+    assert.deepEqual(a, b);
+  });
+
+  it('changing a param type, a param name, the item type or the docs changes the method and root hash', async () => {
+    const base = await hubWith('greet(name: string): string');
+    const variants = [
+      await hubWith('greet(name: number): string'),
+      await hubWith('greet(who: string): string'),
+      await hubWith('greet(name: string): number'),
+      await hubWith('greet(name: string, loud?: boolean): string'),
+      await hubWith('async *greet(name: string): AsyncGenerator<string>'),
+      await hubWith('greet(name: string): string', 'Greets warmly.'),
+    ];
+    for (const v of variants) {
+      assert.notEqual(v.method, base.method);
+      assert.notEqual(v.root, base.root);
+    }
+    assert.equal(new Set(variants.map((v) => v.root)).size, variants.length);
+  });
+
+  it('a change deep in the tree changes every hash above it, and only those', async () => {
+    const hub = new DynamicHub().register(...builtinActivations());
+    await hub.ready();
+    const root = (await hub.schema()) as PluginSchema;
+    const solar = (await hub.schema('solar')) as PluginSchema;
+    const echoHash = root.children!.find((c) => c.namespace === 'echo')!.hash;
+    const inner = new DynamicHub('deep');
+    hub.register(inner);
+    const after1 = hub.hash();
+    assert.notEqual(after1, root.hash);
+    inner.register(new (await import('../fixtures/kitchen.js')).Kitchen());
+    await hub.ready();
+    assert.notEqual(hub.hash(), after1);
+    const root2 = (await hub.schema()) as PluginSchema;
+    assert.equal(root2.children!.find((c) => c.namespace === 'echo')!.hash, echoHash);
+    assert.equal(((await hub.schema('solar')) as PluginSchema).hash, solar.hash);
+  });
+
+  it('the root hash is identical across processes (no cache, fresh compile)', async () => {
+    const hub = new DynamicHub().register(...builtinActivations());
+    await hub.ready();
+    const script = `import { DynamicHub } from './src/index.ts'; import { builtinActivations } from './activations/index.ts';
+const hub = new DynamicHub().register(...builtinActivations()); await hub.ready(); console.log(hub.hash());`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: `${here}..`,
+      env: { ...process.env, PLEXUS_HUB_CACHE: 'off' },
+      encoding: 'utf8',
+    });
+    assert.equal(out.trim(), hub.hash());
+  });
+});

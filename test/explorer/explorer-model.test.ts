@@ -1,0 +1,364 @@
+// The explorer's logic that needs no browser: the lazy schema tree, the form model,
+// the snippets, and the bundle's size.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { generate } from '../../codegen/index.js';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { defineActivation, DynamicHub, type MethodSchema, type PluginSchema } from '../../src/index.js';
+import { paramsFromArgs } from '../../cli/format.js';
+import { explorerDir } from '../../src/http/explorer.js';
+import { builtinActivations } from '../../activations/index.js';
+import { Kitchen } from '../fixtures/kitchen.js';
+import { Ticker } from '../fixtures/ticker.js';
+import { SchemaTree, type SchemaSource } from '../../explorer/src/tree-store.js';
+import { fieldSpec, initialParams, inSchemaOrder, pruneUndefined } from '../../explorer/src/form-model.js';
+import { clientAccessor, cliCommand, shellQuote, tsLiteral, typescriptSnippet } from '../../explorer/src/snippets.js';
+import { propertyRows, typeText } from '../../explorer/src/schema-text.js';
+import { REPO_ROOT } from '../support/repo.js';
+
+/** An in-process hub as the tree's source, counting schema requests per path. */
+function source(hub: DynamicHub): SchemaSource & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    schema: async (path?: string) => {
+      asked.push(path ?? '<root>');
+      return (await hub.schema(path)) as PluginSchema;
+    },
+    hash: async () => hub.hash(),
+  };
+}
+
+async function methodParams(hub: DynamicHub, path: string): Promise<MethodSchema['params']> {
+  const dot = path.lastIndexOf('.');
+  const node = (await hub.schema(path.slice(0, dot))) as PluginSchema;
+  return node.methods.find((m) => m.name === path.slice(dot + 1))!.params;
+}
+
+describe('explorer: schema tree', () => {
+  const hub = new DynamicHub().register(...builtinActivations());
+
+  it('loads one node per request, only when asked; loadPath fetches the ancestors of a deep link', async () => {
+    const src = source(hub);
+    const tree = new SchemaTree(src, 'plexus');
+    await tree.load('plexus');
+    assert.deepEqual(src.asked, ['<root>']);
+    assert.deepEqual(
+      tree.children('plexus').map((c) => c.path),
+      ['echo', 'health', 'solar'],
+    );
+    assert.equal(tree.nodes.get('solar')!.summary!.description, 'The solar system as a nested hub: `solar.earth.luna.info`.');
+    await tree.loadPath('solar.earth.luna');
+    assert.deepEqual(src.asked, ['<root>', 'solar', 'solar.earth', 'solar.earth.luna']);
+    assert.equal(tree.method('solar.earth.luna.info')!.name, 'info');
+    assert.equal(tree.method('plexus.hash')!.name, 'hash');
+    await Promise.all([tree.load('echo'), tree.load('echo')]);
+    assert.equal(src.asked.filter((p) => p === 'echo').length, 1, 'concurrent loads share one request');
+  });
+
+  it('search matches paths, descriptions and methods of loaded nodes; loadAll reaches the rest', async () => {
+    const tree = new SchemaTree(source(hub), 'plexus');
+    await tree.load('plexus');
+    assert.equal(tree.search('moon of earth').matches, 0, 'not loaded yet');
+    await tree.loadAll();
+    const r = tree.search('Moon of EARTH');
+    assert.ok(r.visible.has('solar.earth.luna') && r.visible.has('solar.earth') && r.visible.has('solar') && r.visible.has('plexus'));
+    assert.ok(!r.visible.has('solar.mars'));
+    assert.ok(tree.search('moon of jupiter').visible.has('solar.jupiter.io'));
+    assert.deepEqual([...tree.search('echo.once').methods], ['echo.once']);
+  });
+
+  it('drift: a changed root hash re-fetches the root and only the loaded nodes whose hash changed', async () => {
+    let version = 1;
+    const counter = defineActivation({
+      namespace: 'counter',
+      description: 'changes shape',
+      children: () => [
+        defineActivation({
+          namespace: 'inner',
+          description: 'nested',
+          methods: { [`v${version}`]: { description: `version ${version}`, handler: () => version } },
+        }),
+      ],
+      methods: { get: { description: 'get it', handler: () => 1 } },
+    });
+    const own = new DynamicHub().register(...builtinActivations(), counter);
+    const src = source(own);
+    const tree = new SchemaTree(src, 'plexus');
+    await tree.loadPath('counter.inner');
+    await tree.load('solar');
+    assert.equal(await tree.checkDrift(), undefined, 'no drift, no requests');
+    assert.deepEqual(src.asked, ['<root>', 'counter', 'counter.inner', 'solar']);
+    const before = tree.rootHash!;
+
+    version = 2; // the nested node's method list changes
+    own.unregister('counter');
+    own.register(counter);
+    own.register(defineActivation({ namespace: 'added', description: 'new', methods: { x: { description: 'x', handler: () => 0 } } }));
+    src.asked.length = 0;
+    const drift = await tree.checkDrift();
+    assert.ok(drift);
+    assert.equal(drift.from, before);
+    assert.equal(drift.to, own.hash());
+    assert.deepEqual(src.asked.sort(), ['<root>', 'counter', 'counter.inner'], 'solar did not change: not fetched again');
+    assert.deepEqual([...drift.changed].sort(), ['added', 'counter.inner']);
+    assert.ok(tree.method('counter.inner.v2') && !tree.method('counter.inner.v1'));
+    assert.equal(tree.nodes.get('counter.inner')!.changed, true);
+    assert.equal(tree.nodes.get('solar')!.changed, undefined);
+
+    own.unregister('added');
+    const gone = await tree.checkDrift();
+    assert.ok(gone!.changed.includes('added'));
+    assert.equal(tree.nodes.has('added'), false);
+    tree.acknowledgeDrift();
+    assert.equal(tree.drift, undefined);
+    assert.equal(tree.nodes.get('counter.inner')!.changed, false);
+  });
+
+  it('works at any depth, for paths it never saw listed (a mounted hub is just a longer path)', async () => {
+    const deep = defineActivation({
+      namespace: 'a',
+      description: 'a',
+      children: () => [
+        defineActivation({
+          namespace: 'b',
+          description: 'b',
+          children: () => [
+            defineActivation({
+              namespace: 'c',
+              description: 'c',
+              children: () => [
+                defineActivation({ namespace: 'd', description: 'd', methods: { go: { description: 'go', handler: () => 1 } } }),
+              ],
+            }),
+          ],
+        }),
+      ],
+    });
+    const tree = new SchemaTree(source(new DynamicHub().register(deep)), 'plexus');
+    await tree.loadPath('a.b.c.d');
+    assert.equal(tree.method('a.b.c.d.go')!.name, 'go');
+    assert.equal(tree.parentOf('a.b.c.d'), 'a.b.c');
+    assert.equal(tree.parentOf('a'), 'plexus');
+  });
+});
+
+describe('explorer: form model', () => {
+  const hub = new DynamicHub().register(new Kitchen(), new Ticker());
+
+  it('maps each kind of param to its input', async () => {
+    const spec = fieldSpec(await methodParams(hub, 'kitchen.everything'));
+    assert.ok(spec.field.kind === 'object');
+    const props = spec.field.props;
+    const kinds = Object.fromEntries(props.map((p) => [p.name, `${p.spec.field.kind}${p.required ? '*' : ''}`]));
+    assert.deepEqual(kinds, {
+      name: 'string*',
+      tags: 'array*',
+      point: 'object*',
+      color: 'enum*',
+      mode: 'enum',
+      shape: 'json',
+      nested: 'object',
+    });
+    const color = props.find((p) => p.name === 'color')!.spec.field;
+    assert.deepEqual(color.kind === 'enum' && color.options, ['red', 'green'], 'an enum behind a $ref');
+  });
+
+  it('starts with defaults, and empty values only for required fields', async () => {
+    assert.deepEqual(initialParams(await methodParams(hub, 'ticker.shapes')), {
+      name: '',
+      point: {},
+      count: 3,
+      mode: 'slow',
+      loud: false,
+      tags: [],
+    });
+    assert.deepEqual(initialParams(await methodParams(hub, 'kitchen.everything')), {
+      name: '',
+      tags: [],
+      point: {},
+      color: 'red',
+      mode: 'quiet',
+    });
+    assert.deepEqual(initialParams(undefined), {});
+  });
+
+  it('falls back to JSON for what it cannot draw', () => {
+    assert.equal(fieldSpec({ type: 'object', additionalProperties: { type: 'number' } }).field.kind, 'json');
+    assert.equal(fieldSpec({ type: 'array', items: [{ type: 'string' }, { type: 'number' }] }).field.kind, 'json');
+    assert.equal(fieldSpec({ $ref: '#/$defs/Missing' }).field.kind, 'json');
+    const tree = {
+      $defs: {
+        Tree: { type: 'object', properties: { children: { type: 'array', items: { $ref: '#/$defs/Tree' } } }, required: ['children'] },
+      },
+      $ref: '#/$defs/Tree',
+    };
+    assert.equal(fieldSpec(tree).field.kind, 'object', 'recursion is drawn a few levels deep, then JSON');
+    assert.deepEqual(fieldSpec({ anyOf: [{ type: 'string' }, { type: 'null' }] }), { field: { kind: 'string' }, nullable: true });
+    assert.deepEqual(fieldSpec({ anyOf: [{ const: 'a' }, { const: 'b' }] }).field, { kind: 'enum', options: ['a', 'b'] });
+  });
+
+  it('drops undefined (not given) at any depth and keeps the schema order', () => {
+    assert.deepEqual(pruneUndefined({ a: 1, b: undefined, c: { d: undefined, e: [1, { f: undefined }] } }), { a: 1, c: { e: [1, {}] } });
+    assert.deepEqual(Object.keys(inSchemaOrder({ ms: 5, extra: 1, to: 6 }, { type: 'object', properties: { to: {}, ms: {} } })), [
+      'to',
+      'ms',
+      'extra',
+    ]);
+  });
+});
+
+describe('explorer: snippets and schema text', () => {
+  const echoParams = { type: 'object', properties: { message: { type: 'string' }, count: { type: 'number' } } };
+
+  it('writes the hub call command, which the CLI parses back to the same params', () => {
+    assert.equal(
+      cliCommand('echo.echo', { message: 'hi', count: 2 }, echoParams, 'ws://127.0.0.1:4444'),
+      'npx hub call echo.echo --message hi --count 2',
+    );
+    assert.equal(
+      cliCommand('echo.echo', { message: "it's 42" }, echoParams, 'ws://h:1'),
+      `npx hub call echo.echo --message 'it'\\''s 42' --url ws://h:1`,
+    );
+    assert.equal(cliCommand('x.y', { list: [1] }, undefined, 'ws://127.0.0.1:4444'), `npx hub call x.y --json '{"list":[1]}'`);
+    const schema = { type: 'object', properties: { s: { type: 'string' }, n: { type: 'number' }, b: { type: 'boolean' } } };
+    fc.assert(
+      fc.property(
+        fc.record({ s: fc.string(), n: fc.double({ noNaN: true, noDefaultInfinity: true }), b: fc.boolean() }, { requiredKeys: [] }),
+        (params) => {
+          const words = shellWords(cliCommand('x.y', params, schema, 'ws://127.0.0.1:4444')).slice(4);
+          const parsed = words[0] === '--json' ? JSON.parse(words[1]!) : paramsFromArgs(words, schema);
+          assert.deepEqual(parsed, JSON.parse(JSON.stringify(params)));
+        },
+      ),
+    );
+  });
+
+  it('reaches a method the way the generated client names it', () => {
+    const methods: Record<string, string[]> = { plexus: ['call', 'hash'], solar: ['info', 'earth'], 'solar.earth': ['info'] };
+    const of = (n: string) => methods[n] ?? [];
+    assert.equal(clientAccessor('plexus', 'echo.echo', of), 'hub.echo.echo');
+    assert.equal(clientAccessor('plexus', 'plexus.hash', of), 'hub.hash');
+    assert.equal(clientAccessor('plexus', 'solar.earth.info', of), 'hub.solar.earth_ns.info', 'a child named like a method gets _ns');
+    assert.equal(clientAccessor('plexus', 'my-ns.do-it', of), 'hub["my-ns"]["do-it"]');
+    const ts = typescriptSnippet({
+      accessor: 'hub.echo.once',
+      params: { message: 'x' },
+      hasParams: true,
+      streaming: false,
+      url: 'ws://127.0.0.1:4444',
+    });
+    assert.match(ts, /^console\.log\(await hub\.echo\.once\(\{ message: "x" \}\)\);$/m);
+    assert.equal(tsLiteral({ 'a-b': [1, 'two'], c: null }), '{ "a-b": [1, "two"], c: null }');
+  });
+
+  it('renders types readably', () => {
+    assert.equal(typeText({ type: 'array', items: { $ref: '#/$defs/BodyInfo' } }), 'BodyInfo[]');
+    assert.equal(typeText({ enum: ['a', 'b'] }), '"a" | "b"');
+    assert.equal(typeText({ type: 'object', additionalProperties: { type: 'number' } }), '{ [key: string]: number }');
+    const rows = propertyRows({
+      type: 'object',
+      properties: { p: { type: 'object', properties: { x: { type: 'number', description: 'across' } }, required: ['x'] } },
+      required: ['p'],
+    });
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.depth, r.required, r.type]),
+      [
+        ['p', 0, true, '{ x }'],
+        ['x', 1, true, 'number'],
+      ],
+    );
+    assert.equal(shellQuote('a b'), "'a b'");
+  });
+});
+
+describe('explorer: snippets against the real code generator', () => {
+  it('every method accessor the page shows exists in the client hub codegen generates', async () => {
+    const clash = defineActivation({
+      namespace: 'clash',
+      description: 'a method and a child with one name',
+      methods: { inner: { description: 'the method', handler: () => 1 } },
+      children: () => [
+        defineActivation({ namespace: 'inner', description: 'the child', methods: { go: { description: 'go', handler: () => 2 } } }),
+      ],
+    });
+    const hub = new DynamicHub().register(...builtinActivations(), clash);
+    const out = join(REPO_ROOT, 'test', '.tmp', 'explorer-codegen');
+    rmSync(out, { recursive: true, force: true });
+    await generate({ schema: (path?: string) => hub.schema(path) }, { out });
+    const { createClient } = (await import(pathToFileURL(join(out, 'index.ts')).href)) as {
+      createClient(o: { url: string }): Record<string, unknown>;
+    };
+    const client = createClient({ url: 'ws://127.0.0.1:1' }); // never called: only its shape is read
+    const tree = new SchemaTree(source(hub), 'plexus');
+    await tree.loadAll();
+    let checked = 0;
+    for (const node of tree.nodes.values()) {
+      for (const m of node.schema?.methods ?? []) {
+        if (m.hash === 'auto_schema') continue; // the built-in schema method is not in generated clients
+        const path = tree.methodPath(node.path, m.name);
+        const accessor = clientAccessor('plexus', path, (n) =>
+          (tree.nodes.get(n)?.schema?.methods ?? []).filter((x) => x.hash !== 'auto_schema').map((x) => x.name),
+        );
+        let target: unknown = client;
+        for (const [, plain, quoted] of accessor.slice('hub'.length).matchAll(/\.([A-Za-z_$][\w$]*)|\[("(?:[^"\\]|\\.)*")\]/g)) {
+          target = (target as Record<string, unknown>)[plain ?? (JSON.parse(quoted!) as string)];
+        }
+        assert.equal(typeof target, 'function', `${path} → ${accessor}`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 30, `${checked} methods checked`);
+    assert.equal(
+      clientAccessor('plexus', 'clash.inner.go', (n) => (tree.nodes.get(n)?.schema?.methods ?? []).map((x) => x.name)),
+      'hub.clash.inner_ns.go',
+    );
+  });
+});
+
+describe('explorer: bundle', () => {
+  it('is under 100 KB gzipped', (t) => {
+    const dir = explorerDir();
+    const files = [
+      join(dir, 'index.html'),
+      ...readdirSync(join(dir, 'assets'))
+        .filter((f) => !f.endsWith('.map'))
+        .map((f) => join(dir, 'assets', f)),
+    ];
+    const gz = files.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+    t.diagnostic(`explorer bundle: ${files.length} files, ${(gz / 1024).toFixed(1)} KB gzipped`);
+    assert.ok(gz < 100 * 1024, `${gz} bytes gzipped`);
+  });
+});
+
+/** Splits a command line the way a POSIX shell does for our quoting (plain words and '…' with '\''). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      word += line.slice(i + 1, end);
+      i = end;
+      inWord = true;
+    } else if (c === '\\') {
+      word += line[++i];
+      inWord = true;
+    } else if (c === ' ') {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { StreamItem } from '../../src/index.js';
+import { REPO_ROOT } from './repo.js';
+
+/** Every item of a stream, terminal ones included: the public helper, as a user would use it. */
+export { collectItems as collect } from '../../src/index.js';
+
+export function contents(items: readonly StreamItem[]): unknown[] {
+  return items.filter((i) => i.type === 'data').map((i) => (i as { content: unknown }).content);
+}
+
+export function errorOf(items: readonly StreamItem[]): { message: string; code?: string } | undefined {
+  const e = items.find((i) => i.type === 'error');
+  return e as { message: string; code?: string } | undefined;
+}
+
+/**
+ * Lets `ms` pass. Never to wait for a state (that is `eventually`): only where time
+ * itself is the point, e.g. checking that nothing happens within a while.
+ */
+export const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `check` is true (or fails after `ms`). */
+export async function eventually(check: () => boolean, ms = 2000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await tick(5);
+  }
+}
+
+/** Resolves once `read()` has kept its value for `quietMs` (a producer came to rest), or fails after `ms`. */
+export async function steady(read: () => unknown, quietMs: number, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  let value = read();
+  let since = Date.now();
+  while (Date.now() - since < quietMs) {
+    if (Date.now() > until) throw new Error(`still changing after ${ms} ms`);
+    await tick(5);
+    const now = read();
+    if (now !== value) [value, since] = [now, Date.now()];
+  }
+}
+
+const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+
+/** `tsc --strict --noEmit` over a program and the generated client it imports; fails the test with tsc's output. */
+export async function typecheckStrict(file: string): Promise<void> {
+  const args = ['--strict', '--noEmit', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext'];
+  try {
+    await promisify(execFile)(process.execPath, [TSC, ...args, '--skipLibCheck', '--types', 'node', file], { cwd: REPO_ROOT });
+  } catch (e) {
+    assert.fail(`tsc failed:\n${(e as { stdout: string }).stdout}`);
+  }
+}
