@@ -115,7 +115,7 @@ export class Arbor {
    * @param metadata - Optional tree-level metadata (name, description, etc.)
    * @param owner_id - Owner identifier (default: 'system')
    */
-  @method()
+  @method({ verbs: ['write'] })
   treeCreate(owner_id: string, metadata?: unknown): Promise<TreeCreated> {
     return this.#batch.run(() => {
       return { type: 'tree_created', tree_id: this.storage.treeCreate(metadata, owner_id) };
@@ -157,7 +157,7 @@ export class Arbor {
    * @param tree_id - UUID of the tree
    * @param metadata - New metadata to set
    */
-  @method()
+  @method({ verbs: ['write'] })
   treeUpdateMetadata(tree_id: string, metadata: unknown): Promise<TreeUpdated> {
     return this.#batch.run(() => {
       const id = uuidParam('tree_id', tree_id);
@@ -172,7 +172,7 @@ export class Arbor {
    * @param owner_id - Owner identifier
    * @param count - Number of references to add (default: 1)
    */
-  @method()
+  @method({ verbs: ['write'] })
   treeClaim(tree_id: string, owner_id: string, count: number): Promise<TreeClaimed> {
     return this.#batch.run(() => {
       const id = uuidParam('tree_id', tree_id);
@@ -187,7 +187,7 @@ export class Arbor {
    * @param owner_id - Owner identifier
    * @param count - Number of references to remove (default: 1)
    */
-  @method()
+  @method({ verbs: ['write'] })
   treeRelease(tree_id: string, owner_id: string, count: number): Promise<TreeReleased> {
     return this.#batch.run(() => {
       const id = uuidParam('tree_id', tree_id);
@@ -232,7 +232,7 @@ export class Arbor {
    * @param content - Text content for the node
    * @param metadata - Optional node metadata
    */
-  @method()
+  @method({ verbs: ['write'] })
   nodeCreateText(tree_id: string, content: string, parent?: string | null, metadata?: unknown): Promise<NodeCreated> {
     return this.#batch.run(() => {
       const id = uuidParam('tree_id', tree_id);
@@ -249,7 +249,7 @@ export class Arbor {
    * @param handle - Handle to external data
    * @param metadata - Optional node metadata
    */
-  @method()
+  @method({ verbs: ['write'] })
   nodeCreateExternal(tree_id: string, handle: Handle, parent?: string | null, metadata?: unknown): Promise<NodeCreated> {
     return this.#batch.run(() => {
       const id = uuidParam('tree_id', tree_id);

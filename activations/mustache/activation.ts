@@ -66,7 +66,7 @@ export class Mustache {
    * @param name - Template name (e.g., 'default', 'compact', 'verbose')
    * @param template - Mustache template content
    */
-  @method()
+  @method({ verbs: ['write'] })
   registerTemplate(plugin_id: string, method: string, name: string, template: string): Promise<TemplateInfo> {
     return this.#batch.run(() => {
       const id = uuidParam('plugin_id', plugin_id);
@@ -104,7 +104,7 @@ export class Mustache {
    * @param method - Method name
    * @param name - Template name
    */
-  @method()
+  @method({ verbs: ['write'] })
   deleteTemplate(plugin_id: string, method: string, name: string): Promise<number> {
     return this.#batch.run(() => {
       return this.storage.delete(uuidParam('plugin_id', plugin_id), method, name);
