@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamicHub } from '../src/index.js';
+import { DynamicHub, type StreamItem } from '../src/index.js';
+import { Arbor } from '../activations/arbor/index.js';
 import { Bash, type BashEvent } from '../activations/bash.js';
 import { baseEnvironment, runProcess } from '../activations/process/index.js';
 
@@ -52,5 +53,81 @@ describe('bash: empty lines count toward the output pause (issue #22 item 11)', 
       ['truncated', 'exit'],
     );
     assert.equal((rest[0] as { limit_bytes: number }).limit_bytes, cap);
+  });
+});
+
+/** One arbor over `database`, behind its own hub, with calls that throw a failure's code and message. */
+function arborHub(database: string, maxRenderBytes?: number) {
+  const arbor = new Arbor({ database, sweepIntervalMs: 0, ...(maxRenderBytes ? { maxRenderBytes } : {}) });
+  const hub = new DynamicHub().register(arbor);
+  const call = async <T>(method: string, params: Record<string, unknown>): Promise<T> => {
+    const items: StreamItem[] = [];
+    for await (const item of hub.call(`arbor.${method}`, params)) items.push(item);
+    const error = items.find((i) => i.type === 'error') as { code?: string; message: string } | undefined;
+    if (error) throw Object.assign(new Error(error.message), { code: error.code });
+    return (items.find((i) => i.type === 'data') as { content: T }).content;
+  };
+  return { arbor, call };
+}
+
+describe('arbor: tree_render refuses past its byte cap (issue #22 item 9)', () => {
+  const db = join(dir, 'arbor.db');
+  const big = arborHub(db);
+  let treeId = '';
+  let size = 0;
+  after(() => big.arbor.close());
+
+  it('a deep tree: the size is counted before building, and the error names it and the cap', async () => {
+    ({ tree_id: treeId } = await big.call<{ tree_id: string }>('tree_create', { owner_id: 't' }));
+    let parent = (await big.call<{ tree: { root: string } }>('tree_get', { tree_id: treeId })).tree.root;
+    // 300 levels: the indentation makes the render ~180 KB from ~3 KB of text.
+    for (let i = 0; i < 300; i++)
+      ({ node_id: parent } = await big.call<{ node_id: string }>('node_create_text', { tree_id: treeId, parent, content: `n${i}` }));
+    const { render } = await big.call<{ render: string }>('tree_render', { tree_id: treeId });
+    size = Buffer.byteLength(render);
+    assert.ok(size > 180_000, `${size}`);
+
+    const small = arborHub(db, 64 * 1024);
+    await assert.rejects(small.call('tree_render', { tree_id: treeId }), {
+      code: 'arbor.render_too_large',
+      message: `tree_render: the render would be ${size} bytes (${(size / 1048576).toFixed(1)} MiB), over the 65536-byte cap (0.1 MiB)`,
+    });
+    small.arbor.close();
+    // Exactly at the cap it renders, the same text.
+    const exact = arborHub(db, size);
+    assert.equal((await exact.call<{ render: string }>('tree_render', { tree_id: treeId })).render, render);
+    exact.arbor.close();
+  });
+
+  it('concurrent renders share one budget, and it is given back when they end', async () => {
+    const shared = arborHub(db, size + 1000);
+    // A slow handle resolver keeps renders in progress together, as cone's does over a busy database.
+    const PLUGIN = '11111111-1111-4111-8111-111111111111';
+    shared.arbor.registerHandleResolver(PLUGIN, async () => {
+      await wait(30);
+      return { role: 'user', content: 'resolved' };
+    });
+    const { tree: t } = await shared.call<{ tree: { root: string; nodes: Record<string, unknown> } }>('tree_get', { tree_id: treeId });
+    await shared.call('node_create_external', {
+      tree_id: treeId,
+      parent: t.root,
+      handle: { plugin_id: PLUGIN, version: '1', method: 'm' },
+    });
+    const results = await Promise.allSettled([0, 1, 2].map(() => shared.call<{ render: string }>('tree_render', { tree_id: treeId })));
+    const refused = results
+      .filter((r) => r.status === 'rejected')
+      .map((r) => (r as PromiseRejectedResult).reason as Error & { code: string });
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    assert.equal(refused.length, 2);
+    for (const err of refused) {
+      assert.equal(err.code, 'arbor.render_too_large');
+      assert.match(
+        err.message,
+        /^tree_render: the render is \d+ bytes \(0\.2 MiB\), but concurrent renders hold \d+ bytes of the \d+-byte cap \(0\.2 MiB\); try again later$/,
+      );
+    }
+    // All ended: the whole budget is free again.
+    assert.ok((await shared.call<{ render: string }>('tree_render', { tree_id: treeId })).render.includes('[user] resolved'));
+    shared.arbor.close();
   });
 });
