@@ -1,13 +1,16 @@
 // Issue #22 items 9–11: bounds on what one call of a built-in activation may cost.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamicHub, type StreamItem } from '../src/index.js';
 import { Arbor } from '../activations/arbor/index.js';
+import { Mustache, type RenderLimits } from '../activations/mustache/index.js';
 import { Bash, type BashEvent } from '../activations/bash.js';
 import { baseEnvironment, runProcess } from '../activations/process/index.js';
+import { ensureBuilt, repoRoot } from './built.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plexus-activation-limits-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -129,5 +132,95 @@ describe('arbor: tree_render refuses past its byte cap (issue #22 item 9)', () =
     // All ended: the whole budget is free again.
     assert.ok((await shared.call<{ render: string }>('tree_render', { tree_id: treeId })).render.includes('[user] resolved'));
     shared.arbor.close();
+  });
+});
+
+describe('mustache: templates and renders are bounded (issue #22 item 10)', () => {
+  const PLUGIN = '22222222-2222-4222-8222-222222222222';
+  const NESTED = '{{#a}}{{#a}}{{#a}}x{{/a}}{{/a}}{{/a}}';
+  const list = { a: Array.from({ length: 300 }, (_, i) => i) };
+
+  function mustacheHub(limits: Partial<RenderLimits>) {
+    const mustache = new Mustache({ database: ':memory:', limits });
+    const hub = new DynamicHub().register(mustache);
+    const call = async <T>(method: string, params: Record<string, unknown>): Promise<T> => {
+      const items: StreamItem[] = [];
+      for await (const item of hub.call(`mustache.${method}`, params)) items.push(item);
+      const error = items.find((i) => i.type === 'error') as { code?: string; message: string } | undefined;
+      if (error) throw Object.assign(new Error(error.message), { code: error.code });
+      return (items.find((i) => i.type === 'data') as { content: T }).content;
+    };
+    const register = (name: string, template: string) => call('register_template', { plugin_id: PLUGIN, method: 'm', name, template });
+    const render = (name: string, value: unknown) => call<string>('render', { plugin_id: PLUGIN, method: 'm', template_name: name, value });
+    return { mustache, register, render };
+  }
+
+  it('a render past its deadline is stopped with a clear error, and the event loop keeps running meanwhile', async () => {
+    const m = mustacheHub({ timeoutMs: 500 });
+    await m.register('nested', NESTED);
+    // Warm the worker, so the deadline measures the template alone.
+    await m.register('hello', 'Hi {{name}} <&>');
+    assert.equal(await m.render('hello', { name: '"O\'Neil"' }), 'Hi &quot;O&#39;Neil&quot; <&>');
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 20);
+    const started = performance.now();
+    try {
+      await assert.rejects(m.render('nested', list), {
+        code: 'mustache.limit_exceeded',
+        message: 'Limit exceeded: the render took longer than 500 ms; it was stopped',
+      });
+    } finally {
+      clearInterval(ticker);
+    }
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 3000, `refused after ${elapsed} ms`);
+    assert.ok(ticks >= 10, `only ${ticks} timer ticks in ${elapsed} ms: the event loop was blocked`);
+    // A new worker takes the next render.
+    assert.equal(await m.render('hello', { name: 'again' }), 'Hi again <&>');
+    m.mustache.close();
+  });
+
+  it('template size, section nesting and output size are capped', async () => {
+    const m = mustacheHub({ maxTemplateBytes: 100, maxDepth: 3, maxOutputBytes: 1000 });
+    await assert.rejects(m.register('big', 'x'.repeat(101)), {
+      code: 'mustache.limit_exceeded',
+      message: 'Limit exceeded: the template is 101 bytes, over the limit of 100',
+    });
+    await assert.rejects(m.register('deep', '{{#a}}{{#b}}{{^c}}{{#d}}x{{/d}}{{/c}}{{/b}}{{/a}}'), {
+      code: 'mustache.limit_exceeded',
+      message: 'Limit exceeded: the template nests sections 4 deep, over the limit of 3',
+    });
+    await m.register('three', NESTED);
+    await m.register('wide', '{{#a}}0123456789{{/a}}');
+    await assert.rejects(m.render('wide', list), {
+      code: 'mustache.limit_exceeded',
+      message: 'Limit exceeded: the output is 3000 bytes, over the limit of 1000',
+    });
+    assert.equal(await m.render('three', { a: [1, 2] }), 'xxxxxxxx');
+    m.mustache.close();
+  });
+
+  it('renders the same from dist/ (no tsx), the deadline included', () => {
+    ensureBuilt();
+    const script = `
+      import { DynamicHub } from './dist/src/index.js';
+      import { Mustache } from './dist/activations/mustache/index.js';
+      const m = new Mustache({ database: ':memory:', limits: { timeoutMs: 500 } });
+      const hub = new DynamicHub().register(m);
+      const out = [];
+      for (const [name, template, value] of [['hello', 'Hi {{name}}', { name: '<b>' }], ['nested', ${JSON.stringify(NESTED)}, ${JSON.stringify(list)}]]) {
+        for await (const i of hub.call('mustache.register_template', { plugin_id: '${PLUGIN}', method: 'm', name, template })) {}
+        for await (const i of hub.call('mustache.render', { plugin_id: '${PLUGIN}', method: 'm', template_name: name, value }))
+          if (i.type !== 'done') out.push(i.type === 'data' ? i.content : i.code);
+      }
+      m.close();
+      console.log(JSON.stringify(out));
+    `;
+    const printed = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.deepEqual(JSON.parse(printed), ['Hi &lt;b&gt;', 'mustache.limit_exceeded']);
   });
 });
