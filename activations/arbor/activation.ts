@@ -3,7 +3,8 @@ import { type Clock, systemClock } from '../storage/clock.js';
 import { type GroupCommit, groupCommit } from '../storage/group-commit.js';
 import { type DatabaseOption, resolveDatabase, type SqliteDatabase } from '../storage/sqlite.js';
 import { uuidParam } from '../storage/uuid.js';
-import { renderTree, type HandleResolver } from './render.js';
+import { planRender, type HandleResolver, type RenderReservation } from './render.js';
+import { DEFAULT_MAX_RENDER_BYTES, RenderBudget } from './render-budget.js';
 import { ArborStorage, DEFAULT_RETENTION, type ArborRetention, type SweepReport } from './storage.js';
 import type {
   ContextHandles,
@@ -38,6 +39,12 @@ export interface ArborOptions {
   readonly retention?: Partial<ArborRetention>;
   /** Milliseconds between retention sweeps (default one hour, the reference's `cleanup_interval`); 0: no timer. */
   readonly sweepIntervalMs?: number;
+  /**
+   * Bytes of `tree_render` output all renders in progress may hold together (default
+   * 16 MiB). The indentation grows with depth, so a deep tree renders far larger than
+   * it is stored; a render past the cap is refused with `arbor.render_too_large`.
+   */
+  readonly maxRenderBytes?: number;
 }
 
 function positiveCount(count: number): number {
@@ -61,6 +68,7 @@ export class Arbor {
   readonly #ownsDb: boolean;
   /** RPC calls of one event-loop turn share one transaction (see GroupCommit). */
   readonly #batch: GroupCommit;
+  readonly #renderBudget: RenderBudget;
   #timer?: NodeJS.Timeout;
 
   constructor(options: ArborOptions = {}) {
@@ -70,6 +78,7 @@ export class Arbor {
     this.storage = new ArborStorage(db, options.clock ?? systemClock);
     this.#batch = groupCommit(db);
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.#renderBudget = new RenderBudget(options.maxRenderBytes ?? DEFAULT_MAX_RENDER_BYTES);
     const interval = options.sweepIntervalMs ?? 3_600_000;
     if (interval > 0) {
       // Once at start too: a hub restarted more often than the interval would otherwise never sweep.
@@ -115,7 +124,7 @@ export class Arbor {
    * @param metadata - Optional tree-level metadata (name, description, etc.)
    * @param owner_id - Owner identifier (default: 'system')
    */
-  @method()
+  @method({ verbs: ['write'] })
   treeCreate(owner_id: string, metadata?: unknown): Promise<TreeCreated> {
     return this.#batch.run(() => {
       return { type: 'tree_created', tree_id: this.storage.treeCreate(metadata, owner_id) };
@@ -157,7 +166,7 @@ export class Arbor {
    * @param tree_id - UUID of the tree
    * @param metadata - New metadata to set
    */
-  @method()
+  @method({ verbs: ['write'] })
   treeUpdateMetadata(tree_id: string, metadata: unknown): Promise<TreeUpdated> {
     return this.#batch.run(() => {
       const id = uuidParam('tree_id', tree_id);
@@ -172,7 +181,7 @@ export class Arbor {
    * @param owner_id - Owner identifier
    * @param count - Number of references to add (default: 1)
    */
-  @method()
+  @method({ verbs: ['write'] })
   treeClaim(tree_id: string, owner_id: string, count: number): Promise<TreeClaimed> {
     return this.#batch.run(() => {
       const id = uuidParam('tree_id', tree_id);
@@ -187,7 +196,7 @@ export class Arbor {
    * @param owner_id - Owner identifier
    * @param count - Number of references to remove (default: 1)
    */
-  @method()
+  @method({ verbs: ['write'] })
   treeRelease(tree_id: string, owner_id: string, count: number): Promise<TreeReleased> {
     return this.#batch.run(() => {
       const id = uuidParam('tree_id', tree_id);
@@ -220,7 +229,14 @@ export class Arbor {
   async treeRender(tree_id: string): Promise<TreeRender> {
     const id = uuidParam('tree_id', tree_id);
     const tree = await this.#batch.run(() => this.storage.treeGet(id));
-    return { type: 'tree_render', tree_id: id, render: await renderTree(tree, this.#resolvers) };
+    // The size is counted (and reserved) before the text is built; see RenderBudget.
+    const reservation: RenderReservation = { budget: this.#renderBudget, held: 0 };
+    try {
+      const plan = await planRender(tree, this.#resolvers, reservation);
+      return { type: 'tree_render', tree_id: id, render: plan.build() };
+    } finally {
+      this.#renderBudget.release(reservation.held);
+    }
   }
 
   // ---- nodes -------------------------------------------------------------------
@@ -232,7 +248,7 @@ export class Arbor {
    * @param content - Text content for the node
    * @param metadata - Optional node metadata
    */
-  @method()
+  @method({ verbs: ['write'] })
   nodeCreateText(tree_id: string, content: string, parent?: string | null, metadata?: unknown): Promise<NodeCreated> {
     return this.#batch.run(() => {
       const id = uuidParam('tree_id', tree_id);
@@ -249,7 +265,7 @@ export class Arbor {
    * @param handle - Handle to external data
    * @param metadata - Optional node metadata
    */
-  @method()
+  @method({ verbs: ['write'] })
   nodeCreateExternal(tree_id: string, handle: Handle, parent?: string | null, metadata?: unknown): Promise<NodeCreated> {
     return this.#batch.run(() => {
       const id = uuidParam('tree_id', tree_id);

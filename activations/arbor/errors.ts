@@ -6,6 +6,7 @@ export type ArborErrorDetails =
   | { kind: 'node_not_found'; node_id: string; tree_id: string }
   | { kind: 'storage_error'; operation: string; detail: string }
   | { kind: 'invalid_state'; message: string }
+  | { kind: 'render_too_large'; message: string }
   | { kind: 'init_error'; detail: string };
 
 /** A domain failure of arbor: an `error` item with code `arbor.<kind>` and the reference's message. */
@@ -37,6 +38,7 @@ function messageOf(d: ArborErrorDetails): string {
     case 'storage_error':
       return `Storage error during ${d.operation}: ${d.detail}`;
     case 'invalid_state':
+    case 'render_too_large':
       return d.message;
     case 'init_error':
       return `Initialization error: ${d.detail}`;

@@ -1,3 +1,4 @@
+import type { RenderBudget } from './render-budget.js';
 import { handleDisplay, type Handle, type Tree } from './types.js';
 
 /**
@@ -43,24 +44,96 @@ async function externalLabel(handle: Handle, resolvers: HandleResolvers): Promis
 }
 
 /**
+ * The columns left of a line, innermost first: `│   ` (bar) or `    `. A linked list,
+ * so siblings share their parent's columns and a deep chain costs one cell per level.
+ */
+interface Columns {
+  readonly bar: boolean;
+  readonly outer: Columns | undefined;
+}
+
+/** One line of the render, without its prefix (which is only known as a size until built). */
+interface Line {
+  readonly columns: Columns | undefined;
+  readonly last: boolean;
+  readonly label: string;
+}
+
+function prefixOf(columns: Columns | undefined): string {
+  const parts: string[] = [];
+  for (let c = columns; c; c = c.outer) parts.push(c.bar ? '│   ' : '    ');
+  return parts.reverse().join('');
+}
+
+/** UTF-8 bytes of the pieces of a line: `└── `/`├── ` and `│   `/`    `. */
+const CONNECTOR_BYTES = Buffer.byteLength('└── ');
+const BAR_BYTES = Buffer.byteLength('│   ');
+const SPACE_BYTES = 4;
+
+/**
+ * A render planned but not built: each line's label and shape, and the exact UTF-8
+ * size of the text it will make. The indentation grows with depth, so a deep tree
+ * renders far larger than it is stored; the size is known before anything is built.
+ */
+export interface RenderPlan {
+  readonly bytes: number;
+  build(): string;
+}
+
+/** Where a plan reserves its bytes as it counts them; none: no limit. */
+export interface RenderReservation {
+  readonly budget: RenderBudget;
+  /** Bytes this render holds so far (the caller releases them when done, also on a throw). */
+  held: number;
+}
+
+/**
  * The tree as indented text, depth first from the root, children in order:
  * `└── ` / `├── ` before each label, `    ` / `│   ` below. The root (an empty
  * text node) renders as the first line `└── `.
  */
-export async function renderTree(tree: Tree, resolvers: HandleResolvers = new Map()): Promise<string> {
+export async function planRender(tree: Tree, resolvers: HandleResolvers = new Map(), reservation?: RenderReservation): Promise<RenderPlan> {
   // Iterative, so a 10,000-deep conversation does not exhaust the stack.
-  const lines: string[] = [];
-  const stack: { id: string; prefix: string; last: boolean }[] = [{ id: tree.root, prefix: '', last: true }];
+  const lines: Line[] = [];
+  let bytes = 0;
+  let refused = false;
+  let othersAtRefusal = 0;
+  const stack: { id: string; columns: Columns | undefined; columnBytes: number; last: boolean }[] = [
+    { id: tree.root, columns: undefined, columnBytes: 0, last: true },
+  ];
   while (stack.length > 0) {
-    const { id, prefix, last } = stack.pop()!;
+    const { id, columns, columnBytes, last } = stack.pop()!;
     const node = tree.nodes[id];
     if (!node) continue;
     const label =
       node.data.type === 'text' ? oneLine(truncate(node.data.content, LABEL_CHARS)) : await externalLabel(node.data.handle, resolvers);
-    lines.push(`${prefix}${last ? '└── ' : '├── '}${label}\n`);
-    const below = prefix + (last ? '    ' : '│   ');
+    const lineBytes = columnBytes + CONNECTOR_BYTES + Buffer.byteLength(label) + 1;
+    bytes += lineBytes;
+    // Past the cap, only count on (to name the whole size in the error); keep nothing.
+    if (!refused && reservation && !reservation.budget.tryTake(lineBytes)) {
+      // Give back at once what was taken, so a refused render does not block others while it counts.
+      refused = true;
+      othersAtRefusal = reservation.budget.inUse - reservation.held;
+      reservation.budget.release(reservation.held);
+      reservation.held = 0;
+    }
+    if (!refused) {
+      if (reservation) reservation.held += lineBytes;
+      lines.push({ columns, last, label });
+    }
+    const below: Columns = { bar: !last, outer: columns };
+    const belowBytes = columnBytes + (last ? SPACE_BYTES : BAR_BYTES);
     for (let i = node.children.length - 1; i >= 0; i--)
-      stack.push({ id: node.children[i]!, prefix: below, last: i === node.children.length - 1 });
+      stack.push({ id: node.children[i]!, columns: below, columnBytes: belowBytes, last: i === node.children.length - 1 });
   }
-  return lines.join('');
+  if (refused) throw reservation!.budget.refusal(bytes, othersAtRefusal);
+  return {
+    bytes,
+    build: () => lines.map((l) => `${prefixOf(l.columns)}${l.last ? '└── ' : '├── '}${l.label}\n`).join(''),
+  };
+}
+
+/** The whole render at once, with no size limit (for trees known to be small). */
+export async function renderTree(tree: Tree, resolvers: HandleResolvers = new Map()): Promise<string> {
+  return (await planRender(tree, resolvers)).build();
 }

@@ -134,7 +134,7 @@ export class Changelog {
    * @param author - Who made the change
    * @param queue_id - The queued change this implements (it is marked completed)
    */
-  @method({ description: 'Add a changelog entry documenting a plexus hash change' })
+  @method({ verbs: ['write'], description: 'Add a changelog entry documenting a plexus hash change' })
   add(hash: string, summary: string, previous_hash?: string, details?: string[], author?: string, queue_id?: string): Promise<EntryAdded> {
     return this.#batch.run(() => {
       return { type: 'entry_added', entry: this.storage.addEntry({ hash, summary, previous_hash, details, author, queue_id }) };
@@ -180,6 +180,7 @@ export class Changelog {
    * @param tags - Affected systems
    */
   @method({
+    verbs: ['write'],
     description:
       "Queue a planned change that systems should implement. Tags identify which systems are affected (e.g., 'frontend', 'api', 'breaking')",
   })
@@ -221,7 +222,7 @@ export class Changelog {
    * @param id - The queue entry's id
    * @param hash - The plexus hash that implements it
    */
-  @method({ description: 'Mark a queued change as complete, linking it to the hash where it was implemented' })
+  @method({ verbs: ['write'], description: 'Mark a queued change as complete, linking it to the hash where it was implemented' })
   queueComplete(id: string, hash: string): Promise<QueueUpdated> {
     return this.#batch.run(() => {
       return { type: 'queue_updated', entry: this.storage.queueComplete(id, hash) };

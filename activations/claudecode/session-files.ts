@@ -1,5 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join, sep } from 'node:path';
 import { ClaudeCodeError } from './errors.js';
@@ -19,7 +32,10 @@ export function isSafeSegment(s: string): boolean {
 /**
  * The CLI's session files, `<root>/<project_path>/<session_id>.jsonl`. Both names come
  * off the wire, so each must be a single safe path component, and the project
- * directory, once resolved (symlinks included), must still be inside the root.
+ * directory, once resolved (symlinks included), must still be inside the root. A
+ * session file that is a symbolic link is refused (opened with `O_NOFOLLOW`, so a link
+ * swapped in after a check is refused too): it could point anywhere, even when its
+ * directory is confined.
  */
 export class SessionFiles {
   constructor(readonly root: string = DEFAULT_SESSIONS_ROOT) {}
@@ -46,18 +62,25 @@ export class SessionFiles {
   list(project: string): string[] {
     const dir = this.projectDir(project, false);
     if (!existsSync(dir)) return [];
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.jsonl'))
-      .map((f) => f.slice(0, -'.jsonl'.length))
+    // Only regular files: a symlinked `<id>.jsonl` is not a session `get` would read.
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((f) => f.isFile() && f.name.endsWith('.jsonl'))
+      .map((f) => f.name.slice(0, -'.jsonl'.length))
       .sort();
   }
 
   /** Every JSON line of a session file; lines that are not JSON are skipped, as the reference does. */
   read(project: string, sessionId: string): unknown[] {
     const file = this.sessionFile(project, sessionId);
-    if (!existsSync(file)) throw fail(`Session not found: ${sessionId}`);
+    const fd = this.#open(file, sessionId, constants.O_RDONLY);
+    let content: string;
+    try {
+      content = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
     const events: unknown[] = [];
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
+    for (const line of content.split('\n')) {
       if (line.trim() === '') continue;
       try {
         events.push(JSON.parse(line));
@@ -70,13 +93,45 @@ export class SessionFiles {
 
   append(project: string, sessionId: string, events: readonly unknown[]): void {
     const file = this.sessionFile(project, sessionId, true);
-    if (events.length > 0) appendFileSync(file, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    const fd = this.#open(file, sessionId, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT);
+    try {
+      if (events.length > 0) writeSync(fd, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    } finally {
+      closeSync(fd);
+    }
   }
 
   delete(project: string, sessionId: string): void {
     const file = this.sessionFile(project, sessionId);
-    if (!existsSync(file)) throw fail(`Session not found: ${sessionId}`);
+    // Unlinking a link would not touch its target, but a link is not a session file: same refusal as get.
+    closeSync(this.#open(file, sessionId, constants.O_RDONLY));
     unlinkSync(file);
+  }
+
+  /** Opens a session file without following a symlink; a link, a directory or a missing file is a clear error. */
+  #open(file: string, sessionId: string, flags: number): number {
+    let fd: number;
+    try {
+      fd = openSync(file, flags | constants.O_NOFOLLOW, 0o600);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw fail(`Session not found: ${sessionId}`);
+      if (code === 'ELOOP' || isSymlink(file)) throw fail(`${sessionId}.jsonl is a symbolic link; session files must be regular files`);
+      throw fail(`${sessionId}.jsonl: ${(err as Error).message}`);
+    }
+    if (!fstatSync(fd).isFile()) {
+      closeSync(fd);
+      throw fail(`${sessionId}.jsonl is not a regular file`);
+    }
+    return fd;
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 

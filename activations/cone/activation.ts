@@ -108,7 +108,7 @@ export class Cone {
    * @param system_prompt - Optional system prompt / instructions
    * @param metadata - Optional configuration metadata
    */
-  @method()
+  @method({ verbs: ['write'] })
   create(name: string, model_id: string, system_prompt?: string, metadata?: unknown): Promise<ConeCreated> {
     try {
       this.llm.resolve(model_id);
@@ -143,7 +143,7 @@ export class Cone {
    * Delete a cone (associated tree is preserved)
    * @param identifier - Cone name or UUID (e.g., 'my-assistant' or '550e8400-e29b-...')
    */
-  @method()
+  @method({ verbs: ['write'] })
   delete(identifier: ConeIdentifier | string): Promise<ConeDeleted> {
     const valid = validIdentifier(identifier);
     return this.#write('delete', () => {
@@ -159,7 +159,7 @@ export class Cone {
    * @param prompt - User message / prompt to send to the LLM
    * @param ephemeral - If true, creates nodes but doesn't advance head and marks for deletion
    */
-  @method({ streaming: true })
+  @method({ verbs: ['write'], streaming: true })
   chat(
     identifier: ConeIdentifier | string,
     prompt: string,
@@ -177,7 +177,7 @@ export class Cone {
    * @param identifier - Cone name or UUID (e.g., 'my-assistant' or '550e8400-e29b-...')
    * @param node_id - UUID of the target node to set as the new head
    */
-  @method()
+  @method({ verbs: ['write'] })
   setHead(identifier: ConeIdentifier | string, node_id: string): Promise<HeadUpdated> {
     if (!isUuid(node_id))
       throw PlexusError.invalidParams(`param 'node_id' must be a UUID (8-4-4-4-12 hex digits), got ${JSON.stringify(node_id)}`);

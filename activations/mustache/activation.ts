@@ -4,7 +4,8 @@ import { type DatabaseOption, resolveDatabase, type SqliteDatabase } from '../st
 import { type GroupCommit, groupCommit } from '../storage/group-commit.js';
 import { uuidParam } from '../storage/uuid.js';
 import { MustacheError } from './errors.js';
-import { checkTemplate, renderTemplate } from './render.js';
+import { checkTemplate, DEFAULT_RENDER_LIMITS, type RenderLimits } from './limits.js';
+import { TemplateRenderer } from './render.js';
 import { MustacheStorage } from './storage.js';
 import type { TemplateInfo } from './types.js';
 
@@ -12,6 +13,8 @@ export interface MustacheOptions {
   /** An open database (shared with other activations), a file, or `:memory:`. Default: `hub.db` in the data dir. */
   readonly database?: DatabaseOption;
   readonly clock?: Clock;
+  /** Template size, section nesting, output size and render time (see `DEFAULT_RENDER_LIMITS`). */
+  readonly limits?: Partial<RenderLimits>;
 }
 
 /**
@@ -29,6 +32,9 @@ export class Mustache {
   readonly #ownsDb: boolean;
   /** Writes of one event-loop turn share one transaction, answered after it commits. */
   readonly #batch: GroupCommit;
+  readonly #limits: RenderLimits;
+  /** Renders in a worker thread with a deadline, so no template can block the hub. */
+  readonly #renderer: TemplateRenderer;
 
   constructor(options: MustacheOptions = {}) {
     const { db, owned } = resolveDatabase(options.database);
@@ -36,10 +42,13 @@ export class Mustache {
     this.#ownsDb = owned;
     this.storage = new MustacheStorage(db, options.clock ?? systemClock);
     this.#batch = groupCommit(db);
+    this.#limits = { ...DEFAULT_RENDER_LIMITS, ...options.limits };
+    this.#renderer = new TemplateRenderer(this.#limits);
   }
 
-  /** Closes the database if mustache opened it. */
+  /** Stops the render worker and closes the database if mustache opened it. */
   close(): void {
+    this.#renderer.close();
     if (this.#ownsDb && this.#db.open) this.#db.close();
   }
 
@@ -51,12 +60,14 @@ export class Mustache {
    * @param value - JSON value to render with the template
    */
   @method()
-  render(plugin_id: string, method: string, value: unknown, template_name?: string | null): string {
+  async render(plugin_id: string, method: string, value: unknown, template_name?: string | null): Promise<string> {
     const id = uuidParam('plugin_id', plugin_id);
     const name = template_name ?? 'default';
     const template = this.storage.get(id, method, name);
     if (template === undefined) throw MustacheError.templateNotFound(id, method, name);
-    return renderTemplate(template, value);
+    // Checked again here: a template stored before these limits (or under larger ones) may pass them.
+    checkTemplate(template, this.#limits);
+    return this.#renderer.render(template, value);
   }
 
   /**
@@ -66,11 +77,11 @@ export class Mustache {
    * @param name - Template name (e.g., 'default', 'compact', 'verbose')
    * @param template - Mustache template content
    */
-  @method()
+  @method({ verbs: ['write'] })
   registerTemplate(plugin_id: string, method: string, name: string, template: string): Promise<TemplateInfo> {
     return this.#batch.run(() => {
       const id = uuidParam('plugin_id', plugin_id);
-      checkTemplate(template);
+      checkTemplate(template, this.#limits);
       return this.storage.register(id, method, name, template);
     });
   }
@@ -104,7 +115,7 @@ export class Mustache {
    * @param method - Method name
    * @param name - Template name
    */
-  @method()
+  @method({ verbs: ['write'] })
   deleteTemplate(plugin_id: string, method: string, name: string): Promise<number> {
     return this.#batch.run(() => {
       return this.storage.delete(uuidParam('plugin_id', plugin_id), method, name);

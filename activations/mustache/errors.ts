@@ -11,6 +11,10 @@ export class MustacheError extends PlexusError {
   static render(detail: string): MustacheError {
     return new MustacheError('mustache.render_error', `Render error: Template render error: ${detail}`);
   }
+  /** A template or a render past one of the limits (size, nesting, output, time). */
+  static limit(detail: string): MustacheError {
+    return new MustacheError('mustache.limit_exceeded', `Limit exceeded: ${detail}`);
+  }
   static storage(detail: string): MustacheError {
     return new MustacheError('mustache.storage_error', `Storage error: ${detail}`);
   }

@@ -2,6 +2,7 @@
 export { Mustache, type MustacheOptions } from './activation.js';
 export { MustacheStorage } from './storage.js';
 export { MustacheError } from './errors.js';
-export { escapeHtml, renderTemplate, checkTemplate } from './render.js';
+export { TemplateRenderer } from './render.js';
+export { checkTemplate, DEFAULT_RENDER_LIMITS, type RenderLimits } from './limits.js';
 export type { TemplateInfo } from './types.js';
 export { pluginId } from '../storage/plugin-id.js';

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { Fifo } from './fifo.js';
 import { LineSplitter } from './line-splitter.js';
 import { ProcessGroup, type SpawnSpec } from './process-group.js';
 
@@ -33,6 +34,15 @@ export type ProcessEvent =
 const HIGH_WATER = 64 * 1024;
 
 /**
+ * What one queued line costs beyond its text (the event object, and the item's JSON
+ * framing once sent). Counted so that empty lines, which add no text, still fill the
+ * queue: `yes ''` would otherwise queue its whole output cap as a million items.
+ */
+const LINE_FRAMING_BYTES = 64;
+
+const queuedSize = (line: string) => line.length + LINE_FRAMING_BYTES;
+
+/**
  * Runs a program in its own process group and yields its output as lines, stdout
  * and stderr interleaved in the order they are read, then one `exit` event. The
  * run ends when the leader has exited and both pipes are closed (as `$(…)` waits
@@ -52,7 +62,7 @@ class ProcessRun {
   readonly #spec: RunSpec;
   readonly #group: ProcessGroup;
   readonly #started = performance.now();
-  readonly #queue: ProcessEvent[] = [];
+  readonly #queue = new Fifo<ProcessEvent>();
   #queuedBytes = 0;
   #wake: (() => void) | undefined;
   #ended = false;
@@ -154,7 +164,7 @@ class ProcessRun {
     if (this.#ended) return;
     this.#queue.push(event);
     if (event.kind === 'line') {
-      this.#queuedBytes += event.line.length;
+      this.#queuedBytes += queuedSize(event.line);
       if (this.#queuedBytes > HIGH_WATER && !this.#paused) this.#setPaused(true);
     }
     this.#wakeUp();
@@ -186,7 +196,7 @@ class ProcessRun {
       const event = this.#queue.shift();
       if (event) {
         if (event.kind === 'line') {
-          this.#queuedBytes -= event.line.length;
+          this.#queuedBytes -= queuedSize(event.line);
           if (this.#paused && this.#queuedBytes < HIGH_WATER / 2) this.#setPaused(false);
         }
         yield event;
