@@ -109,7 +109,10 @@ export async function createOptional(names: readonly OptionalActivation[], dataD
       closers.push(() => c.close());
     } else {
       const { Mustache } = await import('./mustache/index.js');
-      activations.push(new Mustache({ database: db }));
+      const m = new Mustache({ database: db });
+      activations.push(m);
+      // Its render worker; the shared database stays open for the others.
+      closers.push(() => m.close());
     }
   }
   return {

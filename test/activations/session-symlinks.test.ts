@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamicHub } from '../src/index.js';
-import { Arbor } from '../activations/arbor/index.js';
-import { ClaudeCode } from '../activations/claudecode/index.js';
-import { collect, contents } from './helpers.js';
+import { DynamicHub } from '../../src/index.js';
+import { Arbor } from '../../activations/arbor/index.js';
+import { ClaudeCode } from '../../activations/claudecode/index.js';
+import { collect, contents } from '../support/helpers.js';
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'plexus-session-links-')));
 const root = join(dir, 'projects');

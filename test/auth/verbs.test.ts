@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtinActivations } from '../activations/index.js';
-import { createOptional, OPTIONAL_ACTIVATIONS, type OptionalSet } from '../activations/optional.js';
-import { parseGrant } from '../src/auth/grants.js';
-import { TokenStore } from '../src/auth/token-store.js';
+import { builtinActivations } from '../../activations/index.js';
+import { createOptional, OPTIONAL_ACTIVATIONS, type OptionalSet } from '../../activations/optional.js';
+import { parseGrant } from '../../src/auth/grants.js';
+import { TokenStore } from '../../src/auth/token-store.js';
 import {
   type Activation,
   DynamicHub,
@@ -19,7 +19,7 @@ import {
   serveWebSocket,
   type StreamItem,
   type Verb,
-} from '../src/index.js';
+} from '../../src/index.js';
 
 const R: readonly Verb[] = ['read'];
 const W: readonly Verb[] = ['write'];
@@ -170,7 +170,7 @@ describe('a read grant on a storage activation cannot write, over a real WebSock
     reader = store.create({ name: 'reader', hub: 'plexus', grants: [parseGrant('arbor.**:read'), parseGrant('cone.**:read')] }).token;
     optional = await createOptional(['arbor', 'cone'], join(dir, 'data'));
     auth = new HubAuth({ hub: 'plexus', dataDir: dir, mode: 'required', limiter: { burst: 1000 } });
-    const hub = new DynamicHub('plexus', { auth }).register(...optional.activations);
+    const hub = new DynamicHub('plexus', { policy: auth }).register(...optional.activations);
     await hub.ready();
     server = await serveWebSocket(hub, { port: 0 });
   });
