@@ -1,6 +1,7 @@
 // `hub import substrate`: files written with the reference's exact DDL (test/fixtures/substrate-ddl.ts)
 // are imported into hub.db and read back through the activations' own methods.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ import {
 } from '../../activations/substrate-import/index.js';
 import { IDS, PLUGIN, writeSubstrateDir } from '../fixtures/substrate-files.js';
 import { collect, contents, errorOf } from '../support/helpers.js';
+import { ensureBuilt } from '../support/built.js';
+import { HUB_BIN } from '../support/repo.js';
 
 /** All five activations over one hub.db (the caller closes it), as `hub serve --with arbor,cone,claudecode,changelog,mustache` has them. */
 function hubOver(db: SqliteDatabase) {
@@ -324,5 +327,27 @@ describe('substrate import', () => {
     } finally {
       db.close();
     }
+  });
+  test('`hub import substrate <dir> --data-dir` imports, prints the counts, and refuses a conflict with exit 1', () => {
+    ensureBuilt();
+    writeSubstrateDir(reference, { activations: ['mustache'] });
+    const run = () => spawnSync(process.execPath, [HUB_BIN, 'import', 'substrate', reference, '--data-dir', dataDir], { encoding: 'utf8' });
+    const first = run();
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, new RegExp(`^imported ${reference} into ${join(dataDir, 'hub.db')}\n`));
+    assert.match(first.stdout, /templates\s+2 inserted\s+0 unchanged/);
+    assert.match(first.stdout, /total: 2 inserted, 0 unchanged\n$/);
+    const second = run();
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stdout, /total: 0 inserted, 2 unchanged\n$/);
+    const db = openDataDir(dataDir);
+    try {
+      db.prepare('UPDATE templates SET template = ?').run('changed');
+    } finally {
+      db.close();
+    }
+    const third = run();
+    assert.equal(third.status, 1);
+    assert.match(third.stderr, /^hub: mustache: table templates, .*nothing was imported/m);
   });
 });
