@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { activation, method, PlexusError, type CallContext } from '../src/index.js';
-import { announceContainment, baseEnvironment, DEFAULT_MAX_PROCESSES, runProcess, type EnvPolicy } from './process/index.js';
+import { announceContainment, baseEnvironment, DEFAULT_MAX_PROCESSES, runProcess, type ContainmentRequest, type EnvPolicy } from './process/index.js';
 
 /** A line the command wrote to stdout (without its line ending). */
 export interface BashStdout {
@@ -68,6 +68,8 @@ export interface BashOptions {
    * `PLEXUS_MAX_PROCESSES`); past it every process of the call is killed.
    */
   readonly maxProcesses?: number;
+  /** How each call's processes are contained (default `auto`; see docs/activations/bash.md). */
+  readonly containment?: ContainmentRequest;
   /** Where the start line naming the process containment goes (default: stderr, once per process). */
   readonly log?: (line: string) => void;
 }
@@ -92,6 +94,7 @@ export class Bash {
   readonly #maxOutputBytes: number;
   readonly #graceMs: number;
   readonly #maxProcesses: number;
+  readonly #containment: ContainmentRequest;
 
   constructor(options: BashOptions = {}) {
     this.#shell = options.shell ?? 'bash';
@@ -102,7 +105,8 @@ export class Bash {
     this.#maxOutputBytes = options.maxOutputBytes ?? 1024 * 1024;
     this.#graceMs = options.killGraceMs ?? 2000;
     this.#maxProcesses = options.maxProcesses ?? defaultMaxProcesses();
-    announceContainment(options.log ?? ((line) => process.stderr.write(`${line}\n`)), this.#maxProcesses);
+    this.#containment = options.containment ?? 'auto';
+    announceContainment(options.log ?? ((line) => process.stderr.write(`${line}\n`)), this.#maxProcesses, this.#containment);
   }
 
   /**
@@ -141,6 +145,7 @@ export class Bash {
       graceMs: this.#graceMs,
       maxOutputBytes: this.#maxOutputBytes,
       maxProcesses: this.#maxProcesses,
+      containment: this.#containment,
       signal: ctx?.signal,
     });
     let timedOut = false;

@@ -48,7 +48,6 @@ interface Mode {
   readonly detail: string;
 }
 
-let mode: Mode | undefined;
 
 /** Whether `unshare <args>` works here; `--fork` so that nothing of the probe outlives it. */
 function probeNamespace(unshareArgs: readonly string[]): boolean {
@@ -61,35 +60,34 @@ function probeNamespace(unshareArgs: readonly string[]): boolean {
 }
 
 /**
- * Decides the mode once per process. `PLEXUS_PROCESS_CONTAINMENT` (`namespace`,
- * `sweep`, `group`) forces a weaker one, for tests and for systems where probing
- * `unshare` is unwanted.
+ * What a caller may ask for: `auto` (the best this system allows, probed once per
+ * process), or a weaker mode on purpose (`sweep`, `group`). `PLEXUS_PROCESS_CONTAINMENT`
+ * (`sweep`, `group`) forces a weaker one for every `auto` caller, for systems where
+ * probing `unshare` is unwanted.
  */
-export function containmentMode(): Mode {
-  if (mode) return mode;
-  const forced = process.env.PLEXUS_PROCESS_CONTAINMENT;
-  if (process.platform !== 'linux' || forced === 'group') {
-    mode = { kind: 'process-group', unshare: [], detail: 'the process group only: no /proc on this system' };
-    if (forced === 'group') mode = { ...mode, detail: 'the process group only (PLEXUS_PROCESS_CONTAINMENT=group)' };
-    return mode;
-  }
-  if (forced !== 'sweep') {
-    // As root a PID namespace needs no user namespace; an ordinary user needs one
-    // (the user keeps its own uid inside). Where neither works (no unshare, or
-    // namespaces disabled), fall back.
-    for (const args of [['--pid'], ['--user', '--map-current-user', '--pid']]) {
-      if (probeNamespace(args)) {
-        mode = { kind: 'pid-namespace', unshare: args, detail: `unshare ${args.join(' ')}` };
-        return mode;
-      }
+export type ContainmentRequest = 'auto' | 'sweep' | 'group';
+
+let probed: Mode | undefined;
+
+export function containmentMode(request: ContainmentRequest = 'auto'): Mode {
+  const env = process.env.PLEXUS_PROCESS_CONTAINMENT;
+  const asked = request !== 'auto' ? request : env === 'sweep' || env === 'group' ? env : 'auto';
+  const why = request !== 'auto' ? `asked for ${request}` : `PLEXUS_PROCESS_CONTAINMENT=${env}`;
+  if (process.platform !== 'linux') return { kind: 'process-group', unshare: [], detail: 'the process group only: no /proc on this system' };
+  if (asked === 'group') return { kind: 'process-group', unshare: [], detail: `the process group only (${why})` };
+  if (asked === 'sweep') return { kind: 'proc-sweep', unshare: [], detail: why };
+  if (probed) return probed;
+  // As root a PID namespace needs no user namespace; an ordinary user needs one (and
+  // keeps its own uid inside). Where neither works (no unshare, namespaces disabled
+  // or forbidden by a seccomp profile), fall back to the sweep.
+  for (const args of [['--pid'], ['--user', '--map-current-user', '--pid']]) {
+    if (probeNamespace(args)) {
+      probed = { kind: 'pid-namespace', unshare: args, detail: `unshare ${args.join(' ')}` };
+      return probed;
     }
   }
-  mode = {
-    kind: 'proc-sweep',
-    unshare: [],
-    detail: forced === 'sweep' ? 'PLEXUS_PROCESS_CONTAINMENT=sweep' : 'no usable PID namespace (unshare --pid failed)',
-  };
-  return mode;
+  probed = { kind: 'proc-sweep', unshare: [], detail: 'no usable PID namespace: unshare --pid failed' };
+  return probed;
 }
 
 /** This process, as owners of markers name it: a pid alone could be reused. */
@@ -134,10 +132,10 @@ let announced = false;
  * Once per process: decide the mode, reap a dead hub's leftovers, and say both in one
  * line (the start log names the containment in use).
  */
-export function announceContainment(log: (line: string) => void, maxProcesses: number): void {
+export function announceContainment(log: (line: string) => void, maxProcesses: number, request: ContainmentRequest = 'auto'): void {
   if (announced) return;
   announced = true;
-  const m = containmentMode();
+  const m = containmentMode(request);
   const reaped = reapLeftovers();
   log(
     `plexus-hub: process containment: ${m.kind} (${m.detail}); at most ${maxProcesses} processes per call` +
@@ -208,6 +206,7 @@ const ownNamespace = process.platform === 'linux' ? pidNamespace(process.pid) : 
  */
 export class CallProcesses {
   readonly kind: ContainmentKind;
+  readonly #mode: Mode;
   readonly marker = `${owner}.${++calls}`;
   readonly maxProcesses: number;
   #leader: ProcEntry | undefined;
@@ -218,15 +217,16 @@ export class CallProcesses {
   #onLimit: ((count: number) => void) | undefined;
   #live = 0;
 
-  constructor(maxProcesses: number) {
-    this.kind = containmentMode().kind;
+  constructor(maxProcesses: number, request: ContainmentRequest = 'auto') {
+    this.#mode = containmentMode(request);
+    this.kind = this.#mode.kind;
     this.maxProcesses = maxProcesses;
   }
 
   /** The program wrapped for this mode; the marker is in its environment in every mode. */
   launch(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Launch {
     const marked = { ...env, [CALL_MARKER]: this.marker };
-    const m = containmentMode();
+    const m = this.#mode;
     const program = m.kind === 'pid-namespace' ? resolveProgram(file, env) : undefined;
     if (!program) return { file, args, env: marked };
     return { file: 'unshare', args: [...m.unshare, '--', '/bin/sh', '-c', SHIM, 'plexus-call', program, ...args], env: marked };

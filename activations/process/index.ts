@@ -9,4 +9,5 @@ export {
   CALL_MARKER,
   DEFAULT_MAX_PROCESSES,
   type ContainmentKind,
+  type ContainmentRequest,
 } from './containment.js';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { CallProcesses, DEFAULT_MAX_PROCESSES } from './containment.js';
+import { CallProcesses, DEFAULT_MAX_PROCESSES, type ContainmentRequest } from './containment.js';
 
 /** Groups that may still have members; killed outright if the hub process exits first. */
 const liveGroups = new Set<ProcessGroup>();
@@ -23,6 +23,8 @@ export interface SpawnSpec {
   readonly env: NodeJS.ProcessEnv;
   /** Cap on the call's processes (default 256); past it every one is killed. */
   readonly maxProcesses?: number;
+  /** How the call's processes are contained (default `auto`: the best the system allows). */
+  readonly containment?: ContainmentRequest;
 }
 
 /**
@@ -44,7 +46,7 @@ export class ProcessGroup {
   /** `onLimit` is told (once) when the call passes its process cap; the caller stops the run. */
   constructor(spec: SpawnSpec, onLimit: (count: number) => void = () => {}) {
     installExitHook();
-    this.processes = new CallProcesses(spec.maxProcesses ?? DEFAULT_MAX_PROCESSES);
+    this.processes = new CallProcesses(spec.maxProcesses ?? DEFAULT_MAX_PROCESSES, spec.containment);
     const launch = this.processes.launch(spec.file, spec.args, spec.env);
     this.child = spawn(launch.file, launch.args, { cwd: spec.cwd, env: launch.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.pgid = this.child.pid;
