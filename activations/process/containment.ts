@@ -4,22 +4,24 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import { environValue, isLive, pidNamespace, procTable, readProc, readProcText, signalExact, type ProcEntry } from './proc-table.js';
 
 /**
- * How the processes of one call are kept from outliving it, best first:
+ * How the processes of one call are kept from outliving it:
  *
- * - `pid-namespace`: the program runs under `unshare --pid`. The program itself stays
- *   the hub's child (its exit status, `$$` and signals are as without containment), but
- *   everything it starts lives in a new PID namespace whose init is a small reaper the
- *   hub owns. Killing that init kills every process in the namespace at once, whatever
- *   it did to its process group or session (`set -m`, `setsid`, double forks), and a
- *   process cannot leave a PID namespace.
- * - `proc-sweep`: without namespaces, every process of the call is found in /proc by the
- *   call's environment marker or by descent from one already found, sampled while the
- *   call runs; a process that clears its environment and leaves its parent between two
- *   samples can escape (documented in docs/activations/bash.md).
- * - `process-group`: not Linux (no /proc): only the process group is signalled.
+ * - `proc-sweep` (the default on Linux): every process of the call is found in /proc
+ *   by the call's environment marker or by descent from one already found, sampled
+ *   every 50 ms while the call runs and again whenever it is stopped; all of them are
+ *   signalled, whatever they did to their process group or session (`set -m`,
+ *   `setsid`). A process that both clears its environment and is orphaned between two
+ *   samples (a double fork under `env -i` within 50 ms) can escape.
+ * - `pid-namespace` (asked for): the program runs as the second process of a new PID
+ *   namespace (`unshare --pid`) whose init is a small reaper; killing that init kills
+ *   every process in the namespace at once, and no process can leave it. The program
+ *   sees namespace pids (`$$` is 2), and its exit is relayed by a shell outside the
+ *   namespace, so an exit status of 129–159 reads as death by signal (status − 128).
+ *   Not the default for those two reasons: see docs/activations/bash.md.
+ * - `process-group`: not Linux (no /proc), or asked for: only the process group.
  *
- * In every mode the process group is still signalled too, and the per-call process cap
- * is checked on each sample.
+ * In every mode the process group is signalled too, and the per-call process cap is
+ * checked on each sample.
  */
 export type ContainmentKind = 'pid-namespace' | 'proc-sweep' | 'process-group';
 
@@ -34,12 +36,18 @@ export const DEFAULT_MAX_PROCESSES = 256;
 export const SAMPLE_INTERVAL_MS = 50;
 
 /**
- * The namespace's init, then the program. The init is a subshell that ignores the
- * signals a terminal or the hub's SIGTERM would send, reaps the orphans reparented to it
- * (sh waits for any child), and holds none of the program's pipes, so it never delays
- * the end of the output. `exec "$@"` then turns this shell into the program itself.
+ * Runs outside the namespace (after `unshare --pid`, which only moves its children):
+ * first the namespace's init, a subshell that ignores the signals a terminal or the
+ * hub's SIGTERM would send, reaps the orphans reparented to it (sh waits for any child)
+ * and holds none of the program's pipes; then the program, as the namespace's second
+ * process, so it may start threads (a process whose children go to another PID
+ * namespace may not). Its status is relayed: a signal death by the same signal
+ * (this shell is outside the namespace, so it can die of one), else the exit code.
  */
-const SHIM = `(trap '' HUP INT TERM QUIT; export ${INIT_MARKER}=1; while :; do sleep 86400; done) </dev/null >/dev/null 2>&1 & exec "$@"`;
+const SHIM = `(trap '' HUP INT TERM QUIT; export ${INIT_MARKER}=1; while :; do sleep 86400; done) </dev/null >/dev/null 2>&1 &
+"$@"; s=$?
+if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then trap - $((s - 128)) 2>/dev/null; kill -$((s - 128)) $$ 2>/dev/null; fi
+exit $s`;
 
 interface Mode {
   readonly kind: ContainmentKind;
@@ -60,33 +68,32 @@ function probeNamespace(unshareArgs: readonly string[]): boolean {
 }
 
 /**
- * What a caller may ask for: `auto` (the best this system allows, probed once per
- * process), or a weaker mode on purpose (`sweep`, `group`). `PLEXUS_PROCESS_CONTAINMENT`
- * (`sweep`, `group`) forces a weaker one for every `auto` caller, for systems where
- * probing `unshare` is unwanted.
+ * What a caller may ask for: `auto` (the default: `proc-sweep` on Linux), `namespace`
+ * (a PID namespace where `unshare` allows one, else the sweep), `sweep` or `group`.
+ * `PLEXUS_PROCESS_CONTAINMENT` (the same words) decides for every `auto` caller.
  */
-export type ContainmentRequest = 'auto' | 'sweep' | 'group';
+export type ContainmentRequest = 'auto' | 'namespace' | 'sweep' | 'group';
 
+const REQUESTS: readonly string[] = ['auto', 'namespace', 'sweep', 'group'];
 let probed: Mode | undefined;
 
 export function containmentMode(request: ContainmentRequest = 'auto'): Mode {
   const env = process.env.PLEXUS_PROCESS_CONTAINMENT;
-  const asked = request !== 'auto' ? request : env === 'sweep' || env === 'group' ? env : 'auto';
-  const why = request !== 'auto' ? `asked for ${request}` : `PLEXUS_PROCESS_CONTAINMENT=${env}`;
+  const fromEnv = request === 'auto' && env !== undefined && REQUESTS.includes(env) && env !== 'auto';
+  const asked = fromEnv ? (env as ContainmentRequest) : request;
+  const why = fromEnv ? `PLEXUS_PROCESS_CONTAINMENT=${env}` : asked === 'auto' ? 'the default' : `asked for ${asked}`;
   if (process.platform !== 'linux') return { kind: 'process-group', unshare: [], detail: 'the process group only: no /proc on this system' };
-  if (asked === 'group') return { kind: 'process-group', unshare: [], detail: `the process group only (${why})` };
-  if (asked === 'sweep') return { kind: 'proc-sweep', unshare: [], detail: why };
-  if (probed) return probed;
+  if (asked === 'group') return { kind: 'process-group', unshare: [], detail: `the process group only, ${why}` };
+  if (asked !== 'namespace') return { kind: 'proc-sweep', unshare: [], detail: why };
   // As root a PID namespace needs no user namespace; an ordinary user needs one (and
   // keeps its own uid inside). Where neither works (no unshare, namespaces disabled
   // or forbidden by a seccomp profile), fall back to the sweep.
-  for (const args of [['--pid'], ['--user', '--map-current-user', '--pid']]) {
-    if (probeNamespace(args)) {
-      probed = { kind: 'pid-namespace', unshare: args, detail: `unshare ${args.join(' ')}` };
-      return probed;
+  probed ??= (() => {
+    for (const args of [['--pid'], ['--user', '--map-current-user', '--pid']]) {
+      if (probeNamespace(args)) return { kind: 'pid-namespace' as const, unshare: args, detail: `${why}: unshare ${args.join(' ')}` };
     }
-  }
-  probed = { kind: 'proc-sweep', unshare: [], detail: 'no usable PID namespace: unshare --pid failed' };
+    return { kind: 'proc-sweep' as const, unshare: [], detail: `${why}, but unshare --pid failed here` };
+  })();
   return probed;
 }
 
