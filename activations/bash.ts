@@ -1,7 +1,14 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { activation, method, PlexusError, type CallContext } from '../src/index.js';
-import { announceContainment, baseEnvironment, DEFAULT_MAX_PROCESSES, runProcess, type ContainmentRequest, type EnvPolicy } from './process/index.js';
+import {
+  announceContainment,
+  baseEnvironment,
+  DEFAULT_MAX_PROCESSES,
+  runProcess,
+  type ContainmentRequest,
+  type EnvPolicy,
+} from './process/index.js';
 
 /** A line the command wrote to stdout (without its line ending). */
 export interface BashStdout {

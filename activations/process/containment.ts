@@ -8,10 +8,10 @@ import { environValue, isLive, pidNamespace, procTable, readProc, readProcText, 
  *
  * - `proc-sweep` (the default on Linux): every process of the call is found in /proc
  *   by the call's environment marker or by descent from one already found, sampled
- *   every 50 ms while the call runs and again whenever it is stopped; all of them are
+ *   every 100 ms while the call runs and again whenever it is stopped; all of them are
  *   signalled, whatever they did to their process group or session (`set -m`,
  *   `setsid`). A process that both clears its environment and is orphaned between two
- *   samples (a double fork under `env -i` within 50 ms) can escape.
+ *   samples (a double fork under `env -i` within 100 ms) can escape.
  * - `pid-namespace` (asked for): the program runs as the second process of a new PID
  *   namespace (`unshare --pid`) whose init is a small reaper; killing that init kills
  *   every process in the namespace at once, and no process can leave it. The program
@@ -33,7 +33,7 @@ const INIT_MARKER = 'PLEXUS_CALL_INIT';
 /** Default cap on the processes (tasks) of one call. */
 export const DEFAULT_MAX_PROCESSES = 256;
 /** How often a running call's processes are sampled (cap, escapes). */
-export const SAMPLE_INTERVAL_MS = 50;
+export const SAMPLE_INTERVAL_MS = 100;
 
 /**
  * Runs outside the namespace (after `unshare --pid`, which only moves its children):
@@ -55,7 +55,6 @@ interface Mode {
   readonly unshare: readonly string[];
   readonly detail: string;
 }
-
 
 /** Whether `unshare <args>` works here; `--fork` so that nothing of the probe outlives it. */
 function probeNamespace(unshareArgs: readonly string[]): boolean {
@@ -82,7 +81,8 @@ export function containmentMode(request: ContainmentRequest = 'auto'): Mode {
   const fromEnv = request === 'auto' && env !== undefined && REQUESTS.includes(env) && env !== 'auto';
   const asked = fromEnv ? (env as ContainmentRequest) : request;
   const why = fromEnv ? `PLEXUS_PROCESS_CONTAINMENT=${env}` : asked === 'auto' ? 'the default' : `asked for ${asked}`;
-  if (process.platform !== 'linux') return { kind: 'process-group', unshare: [], detail: 'the process group only: no /proc on this system' };
+  if (process.platform !== 'linux')
+    return { kind: 'process-group', unshare: [], detail: 'the process group only: no /proc on this system' };
   if (asked === 'group') return { kind: 'process-group', unshare: [], detail: `the process group only, ${why}` };
   if (asked !== 'namespace') return { kind: 'proc-sweep', unshare: [], detail: why };
   // As root a PID namespace needs no user namespace; an ordinary user needs one (and
@@ -287,7 +287,8 @@ export class CallProcesses {
     for (const p of found.values()) {
       if (!isLive(p)) continue;
       this.#members.set(p.pid, p);
-      if (this.#namespace !== undefined && this.#init === undefined && p.pid !== this.#leader?.pid && isNamespaceInit(p.pid)) this.#init = p;
+      if (this.#namespace !== undefined && this.#init === undefined && p.pid !== this.#leader?.pid && isNamespaceInit(p.pid))
+        this.#init = p;
       if (this.#init && p.pid === this.#init.pid) continue;
       // The reaper's own `sleep`: one direct child of the init marked as such.
       if (this.#init && p.ppid === this.#init.pid && reaperLoops === 0 && environOf(p).init) {

@@ -44,11 +44,9 @@ const sleeper = (n: number, quiet = false) =>
  * `set -m` (its own process group), one under `setsid` (its own session), one that
  * also cleared its environment (`env -i`: no marker).
  */
-const ESCAPES = [
-  `set -m; ${sleeper(300)} & set +m`,
-  `setsid ${sleeper(301)} &`,
-  `env -i "$(command -v setsid)" ${sleeper(302)} &`,
-].join('\n');
+const ESCAPES = [`set -m; ${sleeper(300)} & set +m`, `setsid ${sleeper(301)} &`, `env -i "$(command -v setsid)" ${sleeper(302)} &`].join(
+  '\n',
+);
 /** Under a namespace also: a double fork that clears its environment (orphaned at once, no marker). */
 const DOUBLE_FORK = `(env -i "$(command -v setsid)" ${sleeper(303)} &)`;
 const escapes = (kind: ContainmentRequest) => (kind === 'namespace' ? `${ESCAPES}\n${DOUBLE_FORK}` : ESCAPES);
@@ -69,7 +67,12 @@ const pidsOf = (events: BashEvent[]) => events.filter((e) => e.type === 'stdout'
 
 class Raw extends RawClient {
   async execute(id: number, command: string, env?: Record<string, string>): Promise<number> {
-    this.send({ jsonrpc: '2.0', id, method: 'plexus.call', params: { method: 'bash.execute', params: { command, ...(env ? { env } : {}) } } });
+    this.send({
+      jsonrpc: '2.0',
+      id,
+      method: 'plexus.call',
+      params: { method: 'bash.execute', params: { command, ...(env ? { env } : {}) } },
+    });
     return (await this.waitFor((f) => f.id === id)).result;
   }
   /** The first `n` stdout lines of a subscription, as pids. */
@@ -146,7 +149,9 @@ for (const kind of ['auto', 'namespace'] as const) {
       const capped = new DynamicHub().register(bash(kind, 32));
       await capped.ready();
       const started = Date.now();
-      const items: StreamItem[] = await collect(capped.call('bash.execute', { command: 'while :; do sleep 300 & done', timeout_ms: 60_000 }));
+      const items: StreamItem[] = await collect(
+        capped.call('bash.execute', { command: 'while :; do sleep 300 & done', timeout_ms: 60_000 }),
+      );
       const events = contents(items) as BashEvent[];
       assert.deepEqual(events[0], {
         type: 'error',
@@ -166,11 +171,14 @@ for (const kind of ['auto', 'namespace'] as const) {
 describe('process containment: a SIGKILLed hub serve', { skip: SKIP_NO_PROC }, () => {
   for (const kind of ['auto', 'namespace'] as const) {
     const skip = kind === 'namespace' && !NAMESPACES ? 'unshare --pid is not allowed here' : false;
-    it(`${kind === 'auto' ? 'default' : 'pid-namespace'}: the next start reaps what it left behind (matched by marker), and says so`, { skip }, async () => {
+    it(`${kind === 'auto' ? 'default' : 'pid-namespace'}: the next start reaps what it left behind (matched by marker), and says so`, {
+      skip,
+    }, async () => {
       const env = kind === 'namespace' ? { PLEXUS_PROCESS_CONTAINMENT: 'namespace' } : {};
       const args = ['--with', 'bash', '--data-dir', join(dir, `data-${kind}`)];
       const first = await startHub({ args, env });
-      const named = kind === 'namespace' ? 'pid-namespace \\(PLEXUS_PROCESS_CONTAINMENT=namespace: unshare' : 'proc-sweep \\(the default\\)';
+      const named =
+        kind === 'namespace' ? 'pid-namespace \\(PLEXUS_PROCESS_CONTAINMENT=namespace: unshare' : 'proc-sweep \\(the default\\)';
       assert.match(first.output(), new RegExp(`plexus-hub: process containment: ${named}.*; at most 256 processes per call`));
       const c = await Raw.open(first.url);
       // Under the sweep a process that drops its marker (env -i) is out of a reaper's
