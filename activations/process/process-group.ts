@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { CallProcesses, DEFAULT_MAX_PROCESSES, type ContainmentRequest } from './containment.js';
+import { announceContainment, CallProcesses, DEFAULT_MAX_PROCESSES, type ContainmentRequest } from './containment.js';
 
 /** Groups that may still have members; killed outright if the hub process exits first. */
 const liveGroups = new Set<ProcessGroup>();
@@ -46,6 +46,9 @@ export class ProcessGroup {
   /** `onLimit` is told (once) when the call passes its process cap; the caller stops the run. */
   constructor(spec: SpawnSpec, onLimit: (count: number) => void = () => {}) {
     installExitHook();
+    // An activation that did not announce at start (claudecode) still reaps a dead hub's
+    // leftovers and names its containment, at its first call.
+    announceContainment((line) => process.stderr.write(`${line}\n`), spec.maxProcesses ?? DEFAULT_MAX_PROCESSES, spec.containment);
     this.processes = new CallProcesses(spec.maxProcesses ?? DEFAULT_MAX_PROCESSES, spec.containment);
     const launch = this.processes.launch(spec.file, spec.args, spec.env);
     this.child = spawn(launch.file, launch.args, { cwd: spec.cwd, env: launch.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
