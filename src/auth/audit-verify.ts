@@ -116,7 +116,8 @@ export async function verifyAuditLog(file: string, options: VerifyOptions = {}):
   }
   const anchor = options.expect;
   if (anchor) {
-    if (anchor.seq > seq) return fail(`the log ends at seq ${seq} but the anchor is seq ${anchor.seq}: lines were removed from the end`, end);
+    if (anchor.seq > seq)
+      return fail(`the log ends at seq ${seq} but the anchor is seq ${anchor.seq}: lines were removed from the end`, end);
     if (seen.get(anchor.seq) !== anchor.hash) {
       return fail(`record ${anchor.seq} does not match the anchor: the chain was rewritten from there or before`, end);
     }
