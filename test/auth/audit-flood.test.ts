@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { verifyAuditLog } from '../../src/auth/audit-verify.js';
 import { parseGrant } from '../../src/auth/grants.js';
+import type { AuditEvent } from '../../src/auth/audit-log.js';
+import { RefusalSummary } from '../../src/auth/audit-summary.js';
 import { HubAuth } from '../../src/auth/hub-auth.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { DynamicHub, serveWebSocket } from '../../src/index.js';
@@ -133,5 +135,23 @@ describe('a client without a credential cannot flood the audit log', () => {
     assert.equal(records.filter((r) => r.outcome === 'auth_failed').length, 3);
     assert.ok(statSync(auth.audit!.file).size < (records.length + 1) * 600);
     assert.equal((await verifyAuditLog(auth.audit!.file)).ok, true);
+  });
+});
+
+describe('refusal summaries stay bounded in memory too', () => {
+  it('past maxAddresses, new addresses share one window under "*"; counts add up at flush', () => {
+    const written: AuditEvent[] = [];
+    const summary = new RefusalSummary((e) => written.push(e), { intervalMs: 60_000, maxAddresses: 3 });
+    const refuse = (remote: string) =>
+      summary.add({ event: 'call', principal: 'unauthenticated', remote, outcome: 'unauthenticated', path: 'x'.repeat(10_000) });
+    for (let i = 0; i < 1000; i++) refuse(`10.0.${i % 250}.${i % 7}`);
+    summary.flush();
+    assert.deepEqual(new Set(written.map((e) => e.remote)).size, 4, 'three addresses and "*"');
+    assert.equal(
+      written.reduce((n, e) => n + (e.count ?? 0), 0),
+      1000,
+    );
+    assert.ok(written.length <= 8, `${written.length} records: one at the first refusal and one at flush per window`);
+    for (const e of written) assert.ok((e.path?.length ?? 0) <= 128 && e.params === undefined);
   });
 });
