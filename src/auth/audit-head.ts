@@ -52,17 +52,23 @@ export function createAuditKey(keyFile: string): Buffer {
   return key;
 }
 
-/** HMAC-SHA256 over the head's fields, hex; the label keeps it from meaning anything else. */
-export function headMac(key: Buffer, seq: number, hash: string): string {
-  return createHmac('sha256', key).update(`plexus-hub audit head\n${seq}\n${hash}`).digest('hex');
+/**
+ * HMAC-SHA256 over the head's fields, hex; the label keeps it from meaning anything
+ * else. `closed`: the hub closed the log here, so nothing may follow this record.
+ */
+export function headMac(key: Buffer, seq: number, hash: string, closed = false): string {
+  return createHmac('sha256', key)
+    .update(`plexus-hub audit head\n${seq}\n${hash}${closed ? '\nclosed' : ''}`)
+    .digest('hex');
 }
 
 /** Replaces the head file atomically (temp, fsync, rename). */
-export function writeHead(headFile: string, key: Buffer, seq: number, hash: string): void {
+export function writeHead(headFile: string, key: Buffer, seq: number, hash: string, closed = false): void {
   const tmp = `${headFile}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, `${JSON.stringify({ seq, hash, mac: headMac(key, seq, hash) })}\n`);
+    const head = closed ? { seq, hash, closed, mac: headMac(key, seq, hash, true) } : { seq, hash, mac: headMac(key, seq, hash) };
+    writeSync(fd, `${JSON.stringify(head)}\n`);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -71,7 +77,7 @@ export function writeHead(headFile: string, key: Buffer, seq: number, hash: stri
 }
 
 export type HeadState =
-  | { readonly status: 'ok'; readonly seq: number; readonly hash: string }
+  | { readonly status: 'ok'; readonly seq: number; readonly hash: string; readonly closed: boolean }
   | { readonly status: 'missing' }
   /** Unreadable, or its MAC does not match: forged, or written with another key. */
   | { readonly status: 'forged'; readonly reason: string };
@@ -85,20 +91,21 @@ export function readHead(file: string, key: Buffer): HeadState {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing' };
     throw err;
   }
-  let head: { seq?: unknown; hash?: unknown; mac?: unknown };
+  let head: { seq?: unknown; hash?: unknown; mac?: unknown; closed?: unknown };
   try {
     head = JSON.parse(text) as typeof head;
   } catch {
     return { status: 'forged', reason: 'the head file is not JSON' };
   }
   const { seq, hash, mac } = head ?? {};
+  const closed = head?.closed === true;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) {
     return { status: 'forged', reason: 'the head file lacks a seq and hash' };
   }
   if (typeof mac !== 'string' || !/^[0-9a-f]{64}$/.test(mac)) return { status: 'forged', reason: 'the head file has no MAC' };
-  const expected = Buffer.from(headMac(key, seq, hash), 'hex');
+  const expected = Buffer.from(headMac(key, seq, hash, closed), 'hex');
   if (!timingSafeEqual(expected, Buffer.from(mac, 'hex'))) {
     return { status: 'forged', reason: 'the head file MAC does not match (written without the audit key)' };
   }
-  return { status: 'ok', seq, hash };
+  return { status: 'ok', seq, hash, closed };
 }

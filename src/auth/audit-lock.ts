@@ -61,11 +61,10 @@ export function lockAuditLog(file: string): () => void {
   const mine: LockOwner = {
     pid: process.pid,
     ...(startTicks(process.pid) !== undefined ? { start: startTicks(process.pid) } : {}),
-    command: process.argv
-      .slice(1)
-      .map((a) => a.replace(/^.*\/(?=[^/]+$)/, ''))
-      .join(' ')
-      .slice(0, 200),
+    // The program and its subcommand only: later arguments may hold a credential (--token).
+    command: [process.argv[1]?.replace(/^.*[\\/]/, '') ?? 'node', /^[a-z][a-z-]{0,31}$/.test(process.argv[2] ?? '') ? process.argv[2] : '']
+      .filter(Boolean)
+      .join(' '),
     since: new Date().toISOString(),
   };
   const text = `${JSON.stringify(mine)}\n`;

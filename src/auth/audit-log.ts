@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
@@ -65,6 +65,33 @@ export interface AuditRecord extends AuditEvent {
   readonly time: string;
   readonly prev: string;
   readonly hash: string;
+}
+
+/**
+ * The hash of record `seq` in the chain of `file` (GENESIS for 0), looked for from the
+ * newest file back; only at start, and it is near the end (a head lags by a second).
+ */
+function hashAt(file: string, seq: number): string | undefined {
+  if (seq === 0) return GENESIS;
+  const needle = `"seq":${seq},`;
+  for (const part of chainFiles(file).reverse()) {
+    let text: string;
+    try {
+      text = readFileSync(part, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.includes(needle)) continue;
+      try {
+        const r = JSON.parse(line) as Partial<AuditRecord>;
+        if (r.seq === seq) return r.hash;
+      } catch {
+        /* torn: not it */
+      }
+    }
+  }
+  return undefined;
 }
 
 /** `prev` of the first record. */
@@ -197,11 +224,22 @@ export class AuditLog {
       return;
     }
     if (head.status === 'forged') throw new AuditLogTamperedError(`Audit log ${this.file}: ${head.reason}: ${advice}`);
-    if (head.seq > this.#seq || (head.seq === this.#seq && head.hash !== this.#prev)) {
+    if (head.seq > this.#seq) {
       throw new AuditLogTamperedError(
         `Audit log ${this.file} ends at seq ${this.#seq} but its head records seq ${head.seq}: lines were removed from the end; ${advice}`,
       );
     }
+    if (head.closed && head.seq < this.#seq) {
+      throw new AuditLogTamperedError(
+        `Audit log ${this.file}: records after seq ${head.seq}, where the hub closed it, were added by someone else; ${advice}`,
+      );
+    }
+    // The record the head names must be the one in the log: a chain rewritten and made longer is not a crash.
+    if (hashAt(this.file, head.seq) !== head.hash) {
+      throw new AuditLogTamperedError(`Audit log ${this.file}: record ${head.seq} does not match its head; ${advice}`);
+    }
+    // Open again: records may follow (a crash before the next head is a lag, not an addition).
+    writeHead(headFileOf(this.file), this.#key, head.seq, head.hash);
   }
 
   /** The writer thread, started on the first record (a hub that records nothing starts none). */

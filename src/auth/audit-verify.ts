@@ -113,6 +113,9 @@ export async function verifyAuditLog(file: string, options: VerifyOptions = {}):
       return fail(`the log ends at seq ${seq} but the hub recorded seq ${head.seq}: lines were removed from the end`, end);
     }
     if (head.seq > 0 && seen.get(head.seq) !== head.hash) return fail(`record ${head.seq} does not match the head file`, end);
+    if (head.closed && seq > head.seq) {
+      return fail(`records after seq ${head.seq}, where the hub closed the log, were added by someone else`, end);
+    }
   }
   const anchor = options.expect;
   if (anchor) {

@@ -55,11 +55,11 @@ function runWriter(port: NonNullable<typeof parentPort>, data: AuditWriterData):
   let nextRotated = data.nextRotated;
   let headAt = 0;
 
-  const head = (): void => {
+  const head = (closed = false): void => {
     headAt = Date.now();
     // The lines first: a head must never vouch for records a crash could still lose.
     fsyncSync(fd);
-    writeHead(headFile, key, seq, prev);
+    writeHead(headFile, key, seq, prev, closed);
   };
 
   /** The full file becomes `<file>.<n>`; the chain goes on in a new one. */
@@ -90,7 +90,7 @@ function runWriter(port: NonNullable<typeof parentPort>, data: AuditWriterData):
       if (size >= rotateBytes) rotate();
       else if (Date.now() - headAt >= HEAD_EVERY_MS) head();
     } else {
-      head();
+      head(true);
       closeSync(fd);
       Atomics.store(state, 1, 1);
       Atomics.notify(state, 1);

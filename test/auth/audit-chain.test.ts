@@ -13,7 +13,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AuditLog, AuditLogTamperedError } from '../../src/auth/audit-log.js';
+import canonicalize from 'canonicalize';
+import { AuditLog, AuditLogTamperedError, chainHash } from '../../src/auth/audit-log.js';
 import { chainFiles } from '../../src/auth/audit-files.js';
 import { AUDIT_KEY_FILE, headFileOf, headMac } from '../../src/auth/audit-head.js';
 import { verifyAuditLog } from '../../src/auth/audit-verify.js';
@@ -115,6 +116,18 @@ describe('the audit head cannot be forged by whoever can edit the log but not re
     rmSync(join(keyless.dir, 'audit.jsonl'));
     rmSync(headFileOf(keyless.file));
     new AuditLog(keyless.file).close();
+  });
+
+  it('records forged onto the end after the hub closed the log (chain recomputed, no key) fail, and the hub does not adopt them', async () => {
+    const { file } = writeLog(3);
+    const last = recordsOf(file).at(-1)!;
+    // An unkeyed chain can be extended by anyone: the head, closed at seq 3, says nothing may follow.
+    const body = { event: 'call', outcome: 'ok', path: 'vault.put', principal: 'admin', seq: 4, time: last.time };
+    const hash = chainHash(last.hash, canonicalize(body)!);
+    writeFileSync(file, `${readFileSync(file, 'utf8')}${JSON.stringify({ ...body, hash, prev: last.hash })}\n`);
+    const v = await verifyAuditLog(file);
+    assert.match(!v.ok ? v.reason : 'ok', /records after seq 3, where the hub closed the log, were added by someone else/);
+    assert.throws(() => new AuditLog(file), /records after seq 3, where the hub closed it, were added by someone else/);
   });
 
   it('hub audit verify --expect <seq>:<hash> catches a rewrite by whoever holds the key (the hub OS user)', async () => {
