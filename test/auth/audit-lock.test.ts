@@ -47,7 +47,8 @@ describe('one writer per audit log', () => {
 
   it('two hub serve on one data dir: the second refuses to start naming the first; a killed hub leaves a stale lock that is taken over', async () => {
     const dir = tmp();
-    new TokenStore(dir).create({ name: 'reader', hub: 'plexus', grants: [parseGrant('echo.*:read')] });
+    // Made before any hub starts: the test is about the lock, not about a hub noticing new tokens.
+    const { token } = new TokenStore(dir).create({ name: 'ci', hub: 'plexus', grants: [parseGrant('echo.*:read')] });
     const args = ['--data-dir', dir];
     const first = await startHub({ args });
     let third: Awaited<ReturnType<typeof startHub>> | undefined;
@@ -63,7 +64,6 @@ describe('one writer per audit log', () => {
       await first.stop('SIGKILL');
       assert.ok(existsSync(join(dir, 'audit.jsonl.lock')));
       third = await startHub({ args: [...args, '--audit-rotate-bytes', '1024'] });
-      const token = new TokenStore(dir).create({ name: 'ci', hub: 'plexus', grants: [parseGrant('echo.*:read')] }).token;
       const client = new PlexusClient({ url: third.url, token, connectAttempts: 1 });
       try {
         for (let i = 0; i < 12; i++) for await (const _ of client.call('echo.once', { message: `m${i}` })) void _;
