@@ -1,10 +1,31 @@
-import { HubAuth, isLoopbackHost, type Principal } from '../src/auth/index.js';
+import type { Command } from 'commander';
+import { DEFAULT_ROTATE_BYTES, DEFAULT_SUMMARY_INTERVAL_MS, HubAuth, isLoopbackHost, type Principal } from '../src/auth/index.js';
+import { positive } from './options.js';
 
 /** The options of a serving command that decide its auth. */
 export interface AuthOptionValues {
   readonly root: string;
   readonly audit?: boolean;
+  readonly auditRotateBytes?: number;
+  readonly auditSummaryInterval?: number;
   readonly insecureNoAuth?: boolean;
+}
+
+/** The audit log's limits, for the commands that serve (`hub serve`, `hub mcp`). */
+export function addAuditOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--audit-rotate-bytes <n>',
+      'rotate the audit log once its file reaches this size (the chain continues in the next file)',
+      positive,
+      DEFAULT_ROTATE_BYTES,
+    )
+    .option(
+      '--audit-summary-interval <seconds>',
+      'record refusals of callers without a credential once per address per this interval, with a count',
+      positive,
+      DEFAULT_SUMMARY_INTERVAL_MS / 1000,
+    );
 }
 
 /**
@@ -12,7 +33,15 @@ export interface AuthOptionValues {
  * A server reachable beyond loopback refuses to run open unless told to.
  */
 export function hubAuth(opts: AuthOptionValues, dataDir: string, bind?: string): HubAuth {
-  const auth = new HubAuth({ hub: opts.root, dataDir, audit: opts.audit === true });
+  const auth = new HubAuth({
+    hub: opts.root,
+    dataDir,
+    audit: opts.audit === true,
+    auditLog: {
+      ...(opts.auditRotateBytes !== undefined ? { rotateBytes: opts.auditRotateBytes } : {}),
+      ...(opts.auditSummaryInterval !== undefined ? { refusals: { intervalMs: opts.auditSummaryInterval * 1000 } } : {}),
+    },
+  });
   if (auth.mode === 'open' && bind !== undefined && !isLoopbackHost(bind) && !opts.insecureNoAuth) {
     auth.close();
     throw new Error(

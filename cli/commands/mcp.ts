@@ -5,7 +5,7 @@ import { buildHub, optionalSet } from '../build-hub.js';
 import { mountOptions } from '../federation-options.js';
 import { hubState } from '../hub-state.js';
 import { addMcpOptions, addStateOptions, integer, mcpSettings, noBuiltinsOption, rootOption, tokenOption } from '../options.js';
-import { authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
+import { addAuditOptions, authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
 
 /** `hub mcp`: the hub as MCP tools only, over stdio or streamable HTTP. */
 export function addMcpCommand(program: Command): void {
@@ -22,6 +22,7 @@ export function addMcpCommand(program: Command): void {
     .option('--audit', 'write the audit log even when auth is open')
     .addOption(tokenOption("over stdio: act as this token's principal instead of trusting the parent process"));
   addMcpOptions(mcp);
+  addAuditOptions(mcp);
   mcp.action(async (modules: string[], opts) => {
     const state = hubState(opts);
     const auth = hubAuth(opts, state.dataDir, opts.http ? opts.host : undefined);

@@ -17,7 +17,7 @@ import { buildHub, optionalSet } from '../build-hub.js';
 import { federationOptions, startFederation } from '../federation-options.js';
 import { hubState } from '../hub-state.js';
 import { addMcpOptions, addStateOptions, integer, mcpSettings, noBuiltinsOption, positive, rootOption, tokenOption } from '../options.js';
-import { authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
+import { addAuditOptions, authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
 
 /** `hub serve`: the hub over WebSocket (with MCP, discovery and the explorer on the same port), or over stdio. */
 export function addServeCommand(program: Command): void {
@@ -51,6 +51,7 @@ export function addServeCommand(program: Command): void {
     .option('--audit', 'write the audit log even when auth is open')
     .addOption(tokenOption("with --stdio: act as this token's principal instead of trusting the parent process"));
   addMcpOptions(serve);
+  addAuditOptions(serve);
   serve.action(async (modules: string[], opts) => {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
     const state = hubState(opts);

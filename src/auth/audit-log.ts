@@ -1,8 +1,12 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { Worker } from 'node:worker_threads';
+import { chainFiles, DEFAULT_ROTATE_BYTES, rotatedNumbers } from './audit-files.js';
+import { createAuditKey, headFileOf, keyFileOf, readAuditKey, readHead, writeHead } from './audit-head.js';
+import { lockAuditLog } from './audit-lock.js';
+import { RefusalSummary, SUMMARISED_OUTCOMES, type RefusalSummaryOptions } from './audit-summary.js';
 import type { AuditWriterMessage } from './audit-worker.js';
 import { startAuditWriter } from './audit-writer.js';
 import { sha256Hex } from './token-store.js';
@@ -40,6 +44,17 @@ export interface AuditEvent {
   /** Already redacted (see redact.ts). */
   readonly params?: unknown;
   readonly reason?: string;
+  /** Summarised refusals (audit-summary.ts): how many this record stands for. */
+  readonly count?: number;
+}
+
+export interface AuditLogOptions {
+  /** Rotate the current file once it reaches this many bytes (default 64 MiB). */
+  readonly rotateBytes?: number;
+  /** The key that authenticates the head (default `audit.key` beside the log). */
+  readonly keyFile?: string;
+  /** How refusals of callers without a credential are summarised. */
+  readonly refusals?: RefusalSummaryOptions;
 }
 
 /** A record's canonical body: what is hashed (everything but `prev` and `hash`). */
@@ -50,6 +65,33 @@ export interface AuditRecord extends AuditEvent {
   readonly time: string;
   readonly prev: string;
   readonly hash: string;
+}
+
+/**
+ * The hash of record `seq` in the chain of `file` (GENESIS for 0), looked for from the
+ * newest file back; only at start, and it is near the end (a head lags by a second).
+ */
+function hashAt(file: string, seq: number): string | undefined {
+  if (seq === 0) return GENESIS;
+  const needle = `"seq":${seq},`;
+  for (const part of chainFiles(file).reverse()) {
+    let text: string;
+    try {
+      text = readFileSync(part, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.includes(needle)) continue;
+      try {
+        const r = JSON.parse(line) as Partial<AuditRecord>;
+        if (r.seq === seq) return r.hash;
+      } catch {
+        /* torn: not it */
+      }
+    }
+  }
+  return undefined;
 }
 
 /** `prev` of the first record. */
@@ -98,9 +140,10 @@ function isoNow(): string {
   return isoText;
 }
 
-export function headFileOf(file: string): string {
-  return `${file}.head`;
-}
+export { headFileOf } from './audit-head.js';
+
+/** The log cannot be continued: its end does not match its authenticated head, or the head is gone. */
+export class AuditLogTamperedError extends Error {}
 
 /**
  * An append-only JSONL audit log whose records are chained by SHA-256, so editing,
@@ -111,9 +154,15 @@ export function headFileOf(file: string): string {
  * order; every FLUSH_MS the batch goes, as one JSON string, to a writer thread that
  * hashes, chains and appends (audit-worker.ts). So a call pays well under a
  * microsecond for its record, and a slow disk never stalls the event loop.
+ *
+ * One process writes a log at a time (audit-lock.ts). The head file is authenticated
+ * with the data dir's audit key (audit-head.ts); a log whose end does not match its
+ * head is not continued, since a new head would hide the cut. The writer rotates the
+ * file by size (audit-files.ts); the chain runs on across the files.
  */
 export class AuditLog {
   readonly file: string;
+  readonly rotateBytes: number;
   #seq = 0;
   #prev = GENESIS;
   /** Records (or pre-canonicalised bodies) not yet handed to the writer. */
@@ -122,28 +171,91 @@ export class AuditLog {
   readonly #state = new Int32Array(new SharedArrayBuffer(8));
   #writer?: Worker;
   #closed = false;
+  readonly #key: Buffer;
+  readonly #unlock: () => void;
+  readonly #refusals: RefusalSummary;
+  /** Bytes in the current file when it was opened. */
+  #size = 0;
 
-  constructor(file: string) {
+  constructor(file: string, options: AuditLogOptions = {}) {
     this.file = file;
+    this.rotateBytes = options.rotateBytes ?? DEFAULT_ROTATE_BYTES;
+    if (!(this.rotateBytes >= 1)) throw new Error(`Audit rotation size must be at least 1 byte, got ${this.rotateBytes}`);
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const fd = openSync(file, 'a+', 0o600);
+    this.#unlock = lockAuditLog(file);
     try {
-      this.#resume(fd);
-    } finally {
-      closeSync(fd);
+      const keyFile = options.keyFile ?? keyFileOf(file);
+      const fd = openSync(file, 'a+', 0o600);
+      try {
+        this.#size = fstatSync(fd).size;
+        this.#resume(fd);
+      } finally {
+        closeSync(fd);
+      }
+      const key = readAuditKey(keyFile);
+      if (!key && this.#seq > 0) {
+        throw new AuditLogTamperedError(
+          `Audit log ${file} has records but there is no audit key ${keyFile} to authenticate its head (deleted, or the log predates it): run \`hub audit verify\`, then move the log aside to start a new chain`,
+        );
+      }
+      this.#key = key ?? createAuditKey(keyFile);
+      this.#checkHead();
+    } catch (err) {
+      this.#unlock();
+      throw err;
     }
+    this.#refusals = new RefusalSummary((event) => this.#append(event), options.refusals);
     Atomics.store(this.#state, 0, this.#seq);
+  }
+
+  /**
+   * The head must vouch for the end of the log as found: a missing head for a
+   * non-empty log, a forged one, or one ahead of the log (lines cut from the end)
+   * stops the hub rather than be papered over by the next head it writes. A head
+   * behind the log is a crash between appending and rewriting the head.
+   */
+  #checkHead(): void {
+    const head = readHead(this.file, this.#key);
+    const advice = 'run `hub audit verify`; to start a new chain, move the log, its rotated files and its head aside';
+    if (head.status === 'missing') {
+      if (this.#seq > 0) throw new AuditLogTamperedError(`Audit log ${this.file} has records but no head file: ${advice}`);
+      // Written before the first record, so a log never exists without its head.
+      writeHead(headFileOf(this.file), this.#key, 0, GENESIS);
+      return;
+    }
+    if (head.status === 'forged') throw new AuditLogTamperedError(`Audit log ${this.file}: ${head.reason}: ${advice}`);
+    if (head.seq > this.#seq) {
+      throw new AuditLogTamperedError(
+        `Audit log ${this.file} ends at seq ${this.#seq} but its head records seq ${head.seq}: lines were removed from the end; ${advice}`,
+      );
+    }
+    if (head.closed && head.seq < this.#seq) {
+      throw new AuditLogTamperedError(
+        `Audit log ${this.file}: records after seq ${head.seq}, where the hub closed it, were added by someone else; ${advice}`,
+      );
+    }
+    // The record the head names must be the one in the log: a chain rewritten and made longer is not a crash.
+    if (hashAt(this.file, head.seq) !== head.hash) {
+      throw new AuditLogTamperedError(`Audit log ${this.file}: record ${head.seq} does not match its head; ${advice}`);
+    }
+    // Open again: records may follow (a crash before the next head is a lag, not an addition).
+    writeHead(headFileOf(this.file), this.#key, head.seq, head.hash);
   }
 
   /** The writer thread, started on the first record (a hub that records nothing starts none). */
   #thread(): Worker {
     if (!this.#writer) {
+      const rotated = rotatedNumbers(this.file);
       this.#writer = startAuditWriter({
         file: this.file,
         headFile: headFileOf(this.file),
+        key: this.#key.toString('hex'),
         state: this.#state,
         prev: this.#prev,
         seq: this.#seq,
+        size: this.#size,
+        rotateBytes: this.rotateBytes,
+        nextRotated: (rotated.at(-1) ?? 0) + 1,
       });
       this.#writer.unref();
       this.#writer.on('error', (err) => process.stderr.write(`plexus-hub: audit log writer failed: ${err.message}\n`));
@@ -156,8 +268,17 @@ export class AuditLog {
     return this.#seq;
   }
 
-  /** Appends one record; returns its `seq` (the audit id callers see). */
+  /**
+   * Appends one record; returns its `seq` (the audit id callers see). Refusals of
+   * callers without a credential are summarised instead (0 when only counted).
+   */
   append(event: AuditEvent): number {
+    if (this.#closed) return 0;
+    if (SUMMARISED_OUTCOMES.has(event.outcome)) return this.#refusals.add(event);
+    return this.#append(event);
+  }
+
+  #append(event: AuditEvent): number {
     if (this.#closed) return 0;
     const seq = ++this.#seq;
     // Fields in canonical (sorted) order, so JSON.stringify emits RFC 8785 form directly
@@ -165,6 +286,7 @@ export class AuditLog {
     const e = event;
     const record: AuditBody = {
       code: e.code,
+      count: e.count,
       duration_ms: e.duration_ms,
       event: e.event,
       items: e.items,
@@ -214,17 +336,35 @@ export class AuditLog {
   /** Writes what is pending and the head file, then stops the writer (blocks until done; safe in an exit handler). */
   close(): void {
     if (this.#closed) return;
+    this.#refusals.flush();
     this.#post();
     this.#closed = true;
     const writer = this.#writer;
-    if (!writer) return;
-    writer.postMessage({ close: true } satisfies AuditWriterMessage);
-    Atomics.wait(this.#state, 1, 0, 10_000);
-    void writer.terminate();
+    if (writer) {
+      writer.postMessage({ close: true } satisfies AuditWriterMessage);
+      Atomics.wait(this.#state, 1, 0, 10_000);
+      void writer.terminate();
+    }
+    this.#unlock();
   }
 
-  /** Continues the chain from the last complete record of an existing log. */
+  /**
+   * Continues the chain from the last complete record: of the current file, or, when
+   * it is empty (just rotated), of the newest rotated file.
+   */
   #resume(fd: number): void {
+    if (fstatSync(fd).size > 0) return this.#resumeFrom(fd, this.file);
+    const previous = chainFiles(this.file).at(-2);
+    if (previous === undefined) return;
+    const pfd = openSync(previous, 'r');
+    try {
+      this.#resumeFrom(pfd, previous, false);
+    } finally {
+      closeSync(pfd);
+    }
+  }
+
+  #resumeFrom(fd: number, file: string, writable = true): void {
     const size = fstatSync(fd).size;
     if (size === 0) return;
     const chunk = Math.min(size, 256 * 1024);
@@ -232,7 +372,10 @@ export class AuditLog {
     readSync(fd, buf, 0, chunk, size - chunk);
     const text = buf.toString('utf8');
     // A torn last line (a crash mid-write) stays as it is, for verify to report; new records start on a fresh line.
-    if (!text.endsWith('\n')) writeSync(fd, '\n');
+    if (!text.endsWith('\n') && writable) {
+      writeSync(fd, '\n');
+      this.#size++;
+    }
     const lines = text.split('\n').filter((l) => l.trim() !== '');
     for (let i = lines.length - 1; i >= 0; i--) {
       try {
@@ -246,6 +389,6 @@ export class AuditLog {
         /* torn or foreign line: look further back */
       }
     }
-    throw new Error(`Audit log ${this.file}: no valid record in its last ${chunk} bytes; move it aside to start a new chain`);
+    throw new Error(`Audit log ${file}: no valid record in its last ${chunk} bytes; move it aside to start a new chain`);
   }
 }

@@ -1,23 +1,34 @@
 /**
  * The audit log's writer thread (started by `startAuditWriter`, audit-writer.ts). It
  * receives batches of records serialised by the hub's thread, chains them
- * (`hash = sha256(prev ‖ canonical record)`), appends the lines and keeps the head
- * file; hashing and writing stay off the event loop that serves calls. It imports
- * only Node built-ins, so it loads the same from the sources and from dist/.
+ * (`hash = sha256(prev ‖ canonical record)`), appends the lines, rotates the file by
+ * size and keeps the authenticated head file; hashing and writing stay off the event
+ * loop that serves calls. It imports only Node built-ins and modules that import only
+ * those, so it loads the same from the sources and from dist/.
  */
 import * as crypto from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { rotatedFile } from './audit-files.js';
+import { writeHead } from './audit-head.js';
 
 /** What the thread starts from. */
 export interface AuditWriterData {
   readonly file: string;
   readonly headFile: string;
+  /** The audit key, hex: the head's MAC. */
+  readonly key: string;
   /** Shared with the hub's thread: [0] the last seq written, [1] 1 once closed. */
   readonly state: Int32Array;
   /** The chain's last hash and seq (the log's end when it was opened). */
   readonly prev: string;
   readonly seq: number;
+  /** Bytes in the current file already. */
+  readonly size: number;
+  /** Rotate once the current file reaches this size. */
+  readonly rotateBytes: number;
+  /** The number the next rotated file gets. */
+  readonly nextRotated: number;
 }
 
 export type AuditWriterMessage =
@@ -35,23 +46,30 @@ const sha256 = oneShotHash
   : (text: string) => crypto.createHash('sha256').update(text).digest('hex');
 
 function runWriter(port: NonNullable<typeof parentPort>, data: AuditWriterData): void {
-  const { file, headFile, state } = data;
+  const { file, headFile, state, rotateBytes } = data;
+  const key = Buffer.from(data.key, 'hex');
   let prev = data.prev;
   let seq = data.seq;
-  const fd = openSync(file, 'a', 0o600);
+  let fd = openSync(file, 'a', 0o600);
+  let size = data.size;
+  let nextRotated = data.nextRotated;
   let headAt = 0;
 
-  const writeHead = (): void => {
+  const head = (closed = false): void => {
     headAt = Date.now();
-    const tmp = `${headFile}.${process.pid}.tmp`;
-    const hfd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(hfd, `${JSON.stringify({ seq, hash: prev })}\n`);
-      fsyncSync(hfd);
-    } finally {
-      closeSync(hfd);
-    }
-    renameSync(tmp, headFile);
+    // The lines first: a head must never vouch for records a crash could still lose.
+    fsyncSync(fd);
+    writeHead(headFile, key, seq, prev, closed);
+  };
+
+  /** The full file becomes `<file>.<n>`; the chain goes on in a new one. */
+  const rotate = (): void => {
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(file, rotatedFile(file, nextRotated++));
+    fd = openSync(file, 'a', 0o600);
+    size = 0;
+    head();
   };
 
   port.on('message', (msg: AuditWriterMessage) => {
@@ -65,13 +83,14 @@ function runWriter(port: NonNullable<typeof parentPort>, data: AuditWriterData):
         prev = hash;
       }
       writeSync(fd, out);
+      size += Buffer.byteLength(out);
       seq = msg.seq;
       Atomics.store(state, 0, seq);
       Atomics.notify(state, 0);
-      if (Date.now() - headAt >= HEAD_EVERY_MS) writeHead();
+      if (size >= rotateBytes) rotate();
+      else if (Date.now() - headAt >= HEAD_EVERY_MS) head();
     } else {
-      writeHead();
-      fsyncSync(fd);
+      head(true);
       closeSync(fd);
       Atomics.store(state, 1, 1);
       Atomics.notify(state, 1);

@@ -7,7 +7,7 @@ import type { CallObserver } from '../stream/call-stream.js';
 import { ErrorCode } from '../wire/errors.js';
 import { AccessControl, AccessDenied } from './access.js';
 import { auditCall } from './audit-call.js';
-import { AuditLog, type AuditEvent } from './audit-log.js';
+import { AuditLog, type AuditEvent, type AuditLogOptions } from './audit-log.js';
 import { asPrincipal, openPrincipal, TokenPrincipal, unauthenticatedPrincipal, type Principal } from './principal.js';
 import { FailedAuthLimiter, type FailedAuthLimiterOptions } from './rate-limit.js';
 import { TokenStore } from './token-store.js';
@@ -33,6 +33,8 @@ export interface HubAuthOptions {
   readonly mode?: AuthMode;
   /** Write the audit log in open mode too (it is always written in required mode). */
   readonly audit?: boolean;
+  /** Rotation size, key file and refusal summaries of the audit log. */
+  readonly auditLog?: AuditLogOptions;
   readonly limiter?: FailedAuthLimiterOptions;
 }
 
@@ -76,7 +78,7 @@ export class HubAuth implements HubPolicy {
         );
       this.store = new TokenStore(options.dataDir);
     }
-    if (this.mode === 'required' || options.audit) this.audit = new AuditLog(join(options.dataDir, AUDIT_FILE));
+    if (this.mode === 'required' || options.audit) this.audit = new AuditLog(join(options.dataDir, AUDIT_FILE), options.auditLog);
     this.limiter = new FailedAuthLimiter(options.limiter);
     const access = (this.access = new AccessControl(this.hub));
     if (this.mode === 'required') this.guard = (check) => access.guard(check);

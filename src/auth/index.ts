@@ -9,5 +9,15 @@ export { TOKEN_FILE, TokenStore, type TokenCheck, type TokenRecord } from './tok
 export { formatGrant, parseGrant, patternMatches, type Grant } from './grants.js';
 export { parseDuration } from './duration.js';
 export { asPrincipal, openPrincipal, trustedPrincipal, type Principal } from './principal.js';
-export { AuditLog, type AuditEvent, type AuditOutcome, type AuditRecord } from './audit-log.js';
-export { verifyAuditLog, type AuditVerdict } from './audit-verify.js';
+export {
+  AuditLog,
+  AuditLogTamperedError,
+  type AuditEvent,
+  type AuditLogOptions,
+  type AuditOutcome,
+  type AuditRecord,
+} from './audit-log.js';
+export { parseAnchor, verifyAuditLog, type AuditAnchor, type AuditVerdict, type VerifyOptions } from './audit-verify.js';
+export { AuditLockedError } from './audit-lock.js';
+export { DEFAULT_ROTATE_BYTES } from './audit-files.js';
+export { DEFAULT_SUMMARY_INTERVAL_MS } from './audit-summary.js';
