@@ -322,11 +322,10 @@ export function acceptJoins(hub: DynamicHub, options: AcceptJoinsOptions = {}): 
         return void ws.close(1008, message.slice(0, 120));
       }
       const { mount, again } = admitted;
+      // Told (and audited) as admitted here, where it was decided: whether the child then answers is its business.
+      tell(principal, shown, again ? 'remounted' : 'mounted');
       ws.send(resultResponse(id, { mounted: shown, parent: hub.namespace }));
-      mount.attach({ ws, socket }).then(
-        () => tell(principal, shown, again ? 'remounted' : 'mounted'),
-        (err: Error) => options.onJoin?.(shown, 'refused', err.message),
-      );
+      mount.attach({ ws, socket }).catch((err: Error) => options.onJoin?.(shown, 'refused', `the joined hub failed: ${err.message}`));
     };
 
   return {
