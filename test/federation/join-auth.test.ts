@@ -33,7 +33,7 @@ import {
   type StreamItem,
 } from '../../src/index.js';
 import { INVENTORY, until } from '../support/federation.js';
-import { HubExitedError, startHub, type HubProcess } from '../support/hub-process.js';
+import { type HubExitedError, startHub, type HubProcess } from '../support/hub-process.js';
 import { RawClient } from '../support/raw-client.js';
 import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
 
