@@ -175,6 +175,8 @@ export interface AcceptJoinsOptions extends RemoteHubOptions {
 
 /** Joined children a hub accepts by default (`--max-joins`). */
 export const DEFAULT_MAX_JOINS = 64;
+/** How often a joined link's right to be joined is asked again (a revoked token drops it). */
+const JOIN_RECHECK_MS = 1000;
 /** Longest join name: names are path segments, and this bounds what a refusal logs. */
 export const MAX_JOIN_NAME_LENGTH = 64;
 
@@ -239,6 +241,8 @@ export function acceptJoins(hub: DynamicHub, options: AcceptJoinsOptions = {}): 
       ? { id: `join-token:${sha256(options.token).toString('hex').slice(0, 16)}`, label: 'join token' }
       : { id: 'anyone', label: 'anyone (allowAnyone)' };
   const mounts = new Map<string, RemoteHub>();
+  /** The connected joined links and who joined them: re-checked while they last. */
+  const links = new Map<string, { readonly ws: WebSocket; readonly principal: unknown }>();
 
   const tell = (principal: unknown, name: string, outcome: 'mounted' | 'remounted' | 'refused', code?: number, reason?: string) => {
     try {
@@ -325,8 +329,32 @@ export function acceptJoins(hub: DynamicHub, options: AcceptJoinsOptions = {}): 
       // Told (and audited) as admitted here, where it was decided: whether the child then answers is its business.
       tell(principal, shown, again ? 'remounted' : 'mounted');
       ws.send(resultResponse(id, { mounted: shown, parent: hub.namespace }));
+      links.set(shown, { ws, principal });
+      ws.once('close', () => {
+        if (links.get(shown)?.ws === ws) links.delete(shown);
+      });
       mount.attach({ ws, socket }).catch((err: Error) => options.onJoin?.(shown, 'refused', `the joined hub failed: ${err.message}`));
     };
+
+  // A join is decided once, but the right to it can end (token revoked or expired, grant
+  // removed): a link whose joiner may no longer join is dropped, as a revoked caller's
+  // calls are refused, within about a second. Its re-join is then refused.
+  const recheck = authorize
+    ? setInterval(() => {
+        for (const [name, link] of links) {
+          try {
+            authorize(link.principal, name);
+          } catch (err) {
+            links.delete(name);
+            const e = err as { code?: unknown; message?: string };
+            const message = `Join withdrawn: ${(e.message ?? 'no longer allowed').replace(/^Join refused: /, '')}`;
+            tell(link.principal, name, 'refused', typeof e.code === 'number' ? e.code : ErrorCode.Forbidden, message);
+            link.ws.close(1008, message.slice(0, 120));
+          }
+        }
+      }, JOIN_RECHECK_MS)
+    : undefined;
+  recheck?.unref();
 
   return {
     mounts,
@@ -347,6 +375,7 @@ export function acceptJoins(hub: DynamicHub, options: AcceptJoinsOptions = {}): 
       return adopt(id, params, principal);
     },
     close() {
+      clearInterval(recheck);
       for (const m of mounts.values()) m.close();
     },
   };

@@ -23,7 +23,10 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import {
   acceptJoins,
+  defineActivation,
   DynamicHub,
+  joinParent,
+  serveWebSocket,
   HubAuth,
   JoinBindings,
   parseGrant,
@@ -33,6 +36,7 @@ import {
   type StreamItem,
 } from '../../src/index.js';
 import { INVENTORY, until } from '../support/federation.js';
+import { collect, eventually } from '../support/helpers.js';
 import { type HubExitedError, startHub, type HubProcess } from '../support/hub-process.js';
 import { RawClient } from '../support/raw-client.js';
 import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
@@ -360,5 +364,63 @@ describe('joins are privileged (open mode): --allow-join needs --join-token, and
     // A bindings file that does not make sense refuses joins rather than letting them through.
     writeFileSync(join(dir, 'joins.json'), '{"version":2}');
     assert.throws(() => JoinBindings.in(dir).get('edge1'), /Join bindings .*joins\.json: expected \{"version": 1/);
+  });
+});
+
+describe('a joined link lasts only while its credential may join', () => {
+  it("revoking the joiner's token drops its link within about a second, audited; its re-join is refused", async () => {
+    const dir = tempDir();
+    const store = new TokenStore(dir);
+    const edge = store.create({ name: 'edge', hub: 'parent', grants: [parseGrant('_join.edge1')] });
+    const auth = new HubAuth({ hub: 'parent', dataDir: dir });
+    const parent = new DynamicHub('parent', { policy: auth });
+    const acceptor = acceptJoins(parent, { watchMs: 0, bindings: JoinBindings.in(dir) });
+    const server = await serveWebSocket(parent, { port: 0, takeOver: acceptor.takeOver });
+    const asked: string[] = [];
+    const child = new DynamicHub('edge').register(
+      defineActivation({
+        namespace: 'vault',
+        methods: {
+          get: {
+            params: { type: 'object', properties: { key: { type: 'string' } } },
+            handler: ({ key }) => (asked.push(String(key)), 'v'),
+          },
+        },
+      }),
+    );
+    const states: string[] = [];
+    const joined = joinParent(child, server.url, {
+      name: 'edge1',
+      token: edge.token,
+      backoffMs: 50,
+      onState: (st, d) => states.push(`${st} ${d}`),
+    });
+    try {
+      await joined.joined;
+      await eventually(() => acceptor.mounts.get('edge1')?.connected === true, 5000);
+      await parent.ready();
+      await collect(parent.call('edge1.vault.get', { key: 'before' }));
+      assert.deepEqual(asked, ['before']);
+
+      store.revoke(edge.record.id);
+      await eventually(() => acceptor.mounts.get('edge1')?.connected === false, 3000);
+      const after = await collect(parent.call('edge1.vault.get', { key: 'db-password' }));
+      assert.equal((after.find((i) => i.type === 'error') as { code?: string } | undefined)?.code, 'remote_unavailable');
+      assert.deepEqual(asked, ['before'], 'nothing reached the revoked joiner');
+      // It dials again and is refused at the upgrade (401): it never gets the name back.
+      await eventually(() => states.some((st) => /^lost .*401/.test(st)), 5000);
+      assert.equal(acceptor.mounts.get('edge1')?.connected, false);
+      await until(async () => {
+        const r = joinRecords(dir).find((x) => x.outcome === 'unauthenticated');
+        if (!r) throw new Error('not yet');
+        assert.equal(r.code, -32001);
+        assert.match(r.reason!, /^Join withdrawn: Authentication required: the token was revoked$/);
+      });
+    } finally {
+      await joined.close();
+      acceptor.close();
+      await server.close({ graceMs: 0 });
+      auth.close();
+    }
   });
 });
