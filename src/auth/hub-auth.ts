@@ -90,7 +90,7 @@ export class HubAuth implements HubPolicy {
     }
     const audit = this.audit;
     if (audit) {
-      this.observeJoin = (event) => void audit.append(joinAuditEvent(event));
+      this.observeJoin = (event) => void this.record(joinAuditEvent(event));
       this.observeCall = (call) => {
         const caller = asPrincipal(call.principal);
         return caller ? auditCall(audit, caller, call) : undefined;
