@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamicHub, PlexusClient, joinParent, type DataItem, type PluginSchema, type StreamItem } from '../../src/index.js';
@@ -96,6 +96,7 @@ describe('reverse mount: a hub dials its parent and is mounted there (--join)', 
   it('is mounted under its name over its own connection, refused with a wrong token, re-joins after a restart', async () => {
     // Its own data dir: the names joined hubs are bound to persist there.
     const dataDir = mkdtempSync(join(tmpdir(), 'plexus-join-'));
+    after(() => rmSync(dataDir, { recursive: true, force: true }));
     const a = await start([
       '--no-builtins',
       '--data-dir',
