@@ -1,5 +1,14 @@
 import { Option, InvalidArgumentError, type Command } from 'commander';
-import { acceptJoins, type DynamicHub, joinParent, type JoinAcceptor, type JoinHandle, mountRemote } from '../src/index.js';
+import {
+  acceptJoins,
+  DEFAULT_MAX_JOINS,
+  type DynamicHub,
+  JoinBindings,
+  joinParent,
+  type JoinAcceptor,
+  type JoinHandle,
+  mountRemote,
+} from '../src/index.js';
 import { positive } from './options.js';
 
 /** `name=ws://host:port`, repeatable. */
@@ -29,8 +38,14 @@ export function federationOptions(cmd: Command): Command {
     .option('--join <url>', 'dial this parent hub and be mounted there (for a hub it cannot reach)')
     .option('--name <name>', 'the name to be mounted under with --join')
     .option('--parent-token <token>', "with --join: the token presented to the parent (--token is this hub's own stdio principal)")
-    .addOption(new Option('--allow-join', 'let hubs that dial this one mount themselves (_join)'))
-    .option('--join-token <token>', 'with --allow-join: the token a joining hub must present');
+    .addOption(
+      new Option(
+        '--allow-join',
+        'let hubs that dial this one mount themselves (_join): with a token store, a token holding the grant _join.<name>; else --join-token',
+      ),
+    )
+    .option('--join-token <token>', 'with --allow-join on a hub without a token store: the token a joining hub must present')
+    .option('--max-joins <n>', 'with --allow-join: joined children at most', positive, DEFAULT_MAX_JOINS);
 }
 
 export interface Federation {
@@ -58,12 +73,41 @@ export function applyMounts(
   }
 }
 
-/** Starts accepting joins and/or joining a parent, as the options say. */
-export function startFederation(hub: DynamicHub, opts: Record<string, unknown>, log: (line: string) => void): Federation {
+/**
+ * What decides joins, checked before the hub listens: a join is privileged (the joined
+ * hub receives every call below its name), so it is never open to anyone. With a token
+ * store the hub's auth decides (grant `_join.<name>`); without one, `--join-token`.
+ */
+export function checkJoinOptions(opts: Record<string, unknown>, authRequired: boolean): void {
+  if (!opts.allowJoin) {
+    if (opts.joinToken) throw new InvalidArgumentError('--join-token is only meaningful with --allow-join');
+    return;
+  }
+  if (authRequired && opts.joinToken) {
+    throw new InvalidArgumentError(
+      '--join-token is for a hub without a token store: this hub requires auth, so a joining hub presents a hub token holding the grant _join.<name> (hub token create <name> --grant _join.<name>)',
+    );
+  }
+  if (!authRequired && !opts.joinToken) {
+    throw new InvalidArgumentError(
+      '--allow-join needs --join-token <token> on a hub without a token store: otherwise any process that reaches the port could mount itself and receive calls (or create a token store and grant _join.<name>)',
+    );
+  }
+}
+
+/** Starts accepting joins and/or joining a parent, as the options say (`checkJoinOptions` first). `dataDir` holds the join bindings. */
+export function startFederation(
+  hub: DynamicHub,
+  opts: Record<string, unknown>,
+  log: (line: string) => void,
+  dataDir: string,
+): Federation {
   if (opts.join && !opts.name) throw new InvalidArgumentError('--join needs --name <name>');
   const acceptor = opts.allowJoin
     ? acceptJoins(hub, {
         watchMs: opts.watchMs as number,
+        maxJoins: opts.maxJoins as number,
+        bindings: JoinBindings.in(dataDir),
         ...(opts.joinToken ? { token: opts.joinToken as string } : {}),
         onJoin: (name, outcome, detail) => log(`plexus-hub: join ${name}: ${outcome}${detail ? ` (${detail})` : ''}`),
         onState: (mount, state, detail) => state === 'down' && log(`plexus-hub: joined hub ${mount} unavailable (${detail})`),

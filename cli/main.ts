@@ -5,6 +5,7 @@ import { addAuditCommand } from './commands/audit.js';
 import { addCallCommand } from './commands/call.js';
 import { addCodegenCommand } from './commands/codegen.js';
 import { addImportCommand } from './commands/import.js';
+import { addJoinCommand } from './commands/join.js';
 import { addMcpCommand } from './commands/mcp.js';
 import { addPrepareCommand } from './commands/prepare.js';
 import { addSchemaCommand } from './commands/schema.js';
@@ -30,6 +31,7 @@ addCodegenCommand(program);
 addPrepareCommand(program);
 addTokenCommand(program);
 addAuditCommand(program);
+addJoinCommand(program);
 addImportCommand(program);
 
 try {

@@ -5,7 +5,7 @@ export { toActivation } from './activation/decorated.js';
 export type { Activation, CallContext, JsonSchema, MethodInfo, RequestOptions } from './activation/types.js';
 export { CANCELLED_ANSWER, DEFAULT_REQUEST_TIMEOUT_MS } from './hub/pending-requests.js';
 export { DynamicHub, type CallOptions, type DynamicHubOptions } from './hub/dynamic-hub.js';
-export type { AccessCheck, HubPolicy, ObservedCall, RouteGuard } from './hub/policy.js';
+export type { AccessCheck, HubPolicy, JoinCredential, JoinEvent, ObservedCall, RouteGuard } from './hub/policy.js';
 export { ErrorCode, PlexusError, errorItemCode } from './wire/errors.js';
 /** @deprecated The client throws `PlexusError` (the one error class of the wire); this is an alias of it. */
 export { PlexusError as PlexusRpcError } from './wire/errors.js';
@@ -74,6 +74,10 @@ export {
   acceptJoins,
   joinParent,
   JOIN_METHOD,
+  DEFAULT_MAX_JOINS,
+  JoinBindings,
+  JOIN_BINDINGS_FILE,
+  type JoinBinding,
   type MountOptions,
   type RemoteHubOptions,
   type AcceptJoinsOptions,

@@ -14,7 +14,7 @@ import {
 } from '../../src/index.js';
 import { mcpHttpHandler } from '../../src/mcp/index.js';
 import { buildHub, optionalSet } from '../build-hub.js';
-import { federationOptions, startFederation } from '../federation-options.js';
+import { checkJoinOptions, federationOptions, startFederation } from '../federation-options.js';
 import { hubState } from '../hub-state.js';
 import { addMcpOptions, addStateOptions, integer, mcpSettings, noBuiltinsOption, positive, rootOption, tokenOption } from '../options.js';
 import { addAuditOptions, authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
@@ -56,10 +56,16 @@ export function addServeCommand(program: Command): void {
     const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
     const state = hubState(opts);
     const auth = hubAuth(opts, state.dataDir, opts.stdio ? undefined : opts.host);
+    try {
+      checkJoinOptions(opts, auth.mode === 'required');
+    } catch (err) {
+      auth.close();
+      throw err;
+    }
     const optional = await optionalSet(state);
     const hub = await buildHub(modules, opts.root, opts.builtins, optional, auth, opts);
     const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes };
-    const federation = startFederation(hub, opts, log);
+    const federation = startFederation(hub, opts, log, state.dataDir);
     if (opts.stdio) {
       const principal = stdioPrincipal(auth, opts.token, 'stdio');
       log(

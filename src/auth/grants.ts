@@ -39,6 +39,9 @@ export function parseGrant(text: string, now = Date.now()): Grant {
   if (verbs.includes('execute') && hasWildcard(pattern)) {
     throw new Error(`Grant "${text}": execute can only be granted on a path without wildcards (e.g. bash.execute:execute)`);
   }
+  if (isJoinPattern(pattern) && hasWildcard(pattern)) {
+    throw new Error(`Grant "${text}": a join is granted for one name only, without wildcards (e.g. ${JOIN_GRANT_SEGMENT}.edge1)`);
+  }
   let once = false;
   let expiresAt: number | undefined;
   for (const flag of flags) {
@@ -46,11 +49,38 @@ export function parseGrant(text: string, now = Date.now()): Grant {
     else if (flag.startsWith('ttl=')) expiresAt = now + parseDuration(flag.slice(4));
     else throw new Error(`Grant "${text}": unknown option "${flag}" (use once or ttl=<duration>)`);
   }
+  // A joined hub re-joins after every drop: a grant spent by its first join would strand it.
+  if (once && isJoinPattern(pattern))
+    throw new Error(`Grant "${text}": a join grant cannot be one-time (a joined hub re-joins after every drop)`);
   return { pattern, verbs: [...new Set(verbs as Verb[])], ...(once ? { once } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) };
+}
+
+/**
+ * The first segment of a join grant, `_join.<name>`: the right to mount a hub as the
+ * child `name` (federation's `_join`). No activation can be called `_join` (names start
+ * with a letter), so such a grant never covers a call, and only the exact pattern
+ * grants a join: no wildcard stands for it, as for `execute`.
+ */
+export const JOIN_GRANT_SEGMENT = '_join';
+
+export function isJoinPattern(pattern: string): boolean {
+  return pattern.startsWith(`${JOIN_GRANT_SEGMENT}.`);
+}
+
+/** Does `grant` give the right to join as the child `name`? Only `_join.<name>` spelled out does. */
+export function grantJoins(grant: Grant, name: string): boolean {
+  return grant.pattern === `${JOIN_GRANT_SEGMENT}.${name}`;
 }
 
 export function checkPattern(pattern: string): void {
   if (pattern === '') throw new Error('Grant pattern is empty');
+  if (isJoinPattern(pattern)) {
+    // `_join.<one segment>`; a hand-edited wildcard loads but grants nothing (see grantJoins).
+    const rest = pattern.slice(JOIN_GRANT_SEGMENT.length + 1);
+    if (!SEGMENT.test(rest))
+      throw new Error(`Grant pattern "${pattern}": a join grant is ${JOIN_GRANT_SEGMENT}.<name>, one name matching [a-z][a-z0-9_]*`);
+    return;
+  }
   for (const seg of pattern.split('.')) {
     if (!SEGMENT.test(seg)) {
       throw new Error(`Grant pattern "${pattern}": segment "${seg}" must be *, ** or a name matching [a-z][a-z0-9_]*`);

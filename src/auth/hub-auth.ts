@@ -2,12 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Activation, MethodInfo } from '../activation/types.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import type { HubPolicy, ObservedCall, RouteGuard } from '../hub/policy.js';
+import type { HubPolicy, JoinCredential, JoinEvent, ObservedCall, RouteGuard } from '../hub/policy.js';
 import type { CallObserver } from '../stream/call-stream.js';
 import { ErrorCode } from '../wire/errors.js';
 import { AccessControl, AccessDenied } from './access.js';
 import { auditCall } from './audit-call.js';
 import { AuditLog, type AuditEvent, type AuditLogOptions } from './audit-log.js';
+import { authorizeJoin, joinAuditEvent } from './join-grant.js';
 import { asPrincipal, openPrincipal, TokenPrincipal, unauthenticatedPrincipal, type Principal } from './principal.js';
 import { FailedAuthLimiter, type FailedAuthLimiterOptions } from './rate-limit.js';
 import { TokenStore } from './token-store.js';
@@ -66,6 +67,10 @@ export class HubAuth implements HubPolicy {
   readonly guard?: RouteGuard;
   /** Only with an audit log: every call made by a principal is recorded. */
   readonly observeCall?: (call: ObservedCall) => CallObserver | undefined;
+  /** Only in required mode: a join needs the grant `_join.<name>` (in open mode a join token decides). */
+  readonly authorizeJoin?: (principal: unknown, name: string) => JoinCredential;
+  /** Only with an audit log: every join attempt, admitted or refused, is recorded. */
+  readonly observeJoin?: (event: JoinEvent) => void;
 
   constructor(options: HubAuthOptions) {
     this.hub = options.hub;
@@ -81,9 +86,13 @@ export class HubAuth implements HubPolicy {
     if (this.mode === 'required' || options.audit) this.audit = new AuditLog(join(options.dataDir, AUDIT_FILE), options.auditLog);
     this.limiter = new FailedAuthLimiter(options.limiter);
     const access = (this.access = new AccessControl(this.hub));
-    if (this.mode === 'required') this.guard = (check) => access.guard(check);
+    if (this.mode === 'required') {
+      this.guard = (check) => access.guard(check);
+      this.authorizeJoin = authorizeJoin;
+    }
     const audit = this.audit;
     if (audit) {
+      this.observeJoin = (event) => void this.record(joinAuditEvent(event));
       this.observeCall = (call) => {
         const caller = asPrincipal(call.principal);
         return caller ? auditCall(audit, caller, call) : undefined;

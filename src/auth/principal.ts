@@ -1,4 +1,4 @@
-import { grantCovers, grantLive, patternReachesBelow, type Grant } from './grants.js';
+import { grantCovers, grantJoins, grantLive, patternReachesBelow, type Grant } from './grants.js';
 import type { TokenStore } from './token-store.js';
 import type { Verb } from '../activation/verbs.js';
 
@@ -32,6 +32,8 @@ export interface Principal {
   use(path: string, verbs: readonly Verb[]): boolean;
   /** Does it hold one-time grants (so calls must go through `use`)? */
   oneTime(): boolean;
+  /** May it mount a hub as the child `name` (`_join`)? Only a live grant `_join.<name>`, spelled out, allows it. */
+  mayJoin(name: string): boolean;
   /** Changes whenever the principal's grants do; a cache key for decisions. */
   readonly generation: number;
 }
@@ -72,6 +74,9 @@ class Unrestricted implements Principal {
   oneTime(): boolean {
     return false;
   }
+  mayJoin(): boolean {
+    return true;
+  }
 }
 
 /** Open mode (loopback, no token store): what every connection is. */
@@ -97,6 +102,7 @@ export function unauthenticatedPrincipal(transport?: string, remote?: string): P
     reaches: () => false,
     use: () => false,
     oneTime: () => false,
+    mayJoin: () => false,
   };
 }
 
@@ -172,6 +178,11 @@ export class TokenPrincipal implements Principal {
 
   oneTime(): boolean {
     return (this.#grants(Date.now()) ?? []).some((g) => g.once && g.usedAt === undefined);
+  }
+
+  mayJoin(name: string): boolean {
+    const now = Date.now();
+    return (this.#grants(now) ?? []).some((g) => !g.once && grantLive(g, now) && grantJoins(g, name));
   }
 
   use(path: string, verbs: readonly Verb[]): boolean {

@@ -7,9 +7,11 @@ export {
   acceptJoins,
   joinParent,
   JOIN_METHOD,
+  DEFAULT_MAX_JOINS,
   type AcceptJoinsOptions,
   type JoinAcceptor,
   type JoinHandle,
   type JoinOptions,
 } from './join.js';
+export { JoinBindings, JOIN_BINDINGS_FILE, type JoinBinding } from './join-bindings.js';
 export type { FlowLimits } from './remote-connection.js';

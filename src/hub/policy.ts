@@ -40,6 +40,27 @@ export interface ObservedCall {
   method(): MethodInfo | undefined;
 }
 
+/** Who a joined name is bound to: a stable id (never a secret) and a label for people. */
+export interface JoinCredential {
+  /** E.g. `token:tok_19ac1e3dedb5`; a later join under the same name must present the same. */
+  readonly id: string;
+  /** E.g. the token's principal name, for listings and logs. */
+  readonly label: string;
+}
+
+/** One `_join` attempt as the policy is told about it: admitted (mounted, or re-attached) or refused. */
+export interface JoinEvent {
+  /** The joining connection's principal (from its upgrade). */
+  readonly principal: unknown;
+  /** The child name asked for (as sent, when it was not a valid name). */
+  readonly name: string;
+  readonly outcome: 'mounted' | 'remounted' | 'refused';
+  /** The JSON-RPC error code of a refusal. */
+  readonly code?: number;
+  /** Why it was refused. */
+  readonly reason?: string;
+}
+
 /**
  * The hub's policy: who may call and see what, and who watches the calls. The hub
  * consults it and knows nothing else about authentication; `HubAuth` (src/auth) is
@@ -65,6 +86,15 @@ export interface HubPolicy {
   admit?(principal: unknown): void;
   /** Watches one call from its creation: the observer it returns is told how the call ended and may add `done` metadata. */
   readonly observeCall?: (call: ObservedCall) => CallObserver | undefined;
+  /**
+   * May `principal` mount a hub as this hub's child `name` (federation's `_join`)?
+   * Returns the credential the name is then bound to; throws a `PlexusError`
+   * (`AuthenticationRequired`, `Forbidden`) to refuse. Undefined: the policy does not
+   * decide joins, and the join acceptor needs a join token instead.
+   */
+  readonly authorizeJoin?: (principal: unknown, name: string) => JoinCredential;
+  /** Told about every join attempt, admitted or refused (for the audit log). */
+  readonly observeJoin?: (event: JoinEvent) => void;
   /** The tree changed: decisions remembered about it are stale. */
   treeChanged?(): void;
   /** How callers authenticate, as `_info` advertises it. Default: anonymous. */

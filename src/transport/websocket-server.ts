@@ -41,9 +41,14 @@ export interface WebSocketServeOptions extends SessionLimits, OriginPolicy {
    * the WebSocket (and the TCP socket under it) over to it: this server's session
    * for it is closed and the frame and everything after it are the new owner's. The
    * reverse mount uses it: a child hub's `_join` turns the connection around
-   * (federation/join.ts).
+   * (federation/join.ts). `principal` is the connection's, from its upgrade: who asks
+   * to be handed the connection.
    */
-  readonly takeOver?: (firstFrame: string, req: IncomingMessage) => ((ws: WebSocket, socket: Socket) => void) | undefined;
+  readonly takeOver?: (
+    firstFrame: string,
+    req: IncomingMessage,
+    principal: unknown,
+  ) => ((ws: WebSocket, socket: Socket) => void) | undefined;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
@@ -136,7 +141,7 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
           liveness.seen(ws);
           if (firstFrame) {
             firstFrame = false;
-            const adopt = isBinary ? undefined : options.takeOver!(data.toString(), req);
+            const adopt = isBinary ? undefined : options.takeOver!(data.toString(), req, principal);
             if (adopt) {
               // The new owner runs the connection: this server's session and liveness let go of it.
               ws.off('message', onMessage);

@@ -1,5 +1,8 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DynamicHub, PlexusClient, joinParent, type DataItem, type PluginSchema, type StreamItem } from '../../src/index.js';
 import { INVENTORY, callItems, freePort, until } from '../support/federation.js';
 import { startHub, type HubProcess } from '../support/hub-process.js';
@@ -91,7 +94,21 @@ describe('a mounted hub that is down at start, drops mid-stream, and comes back'
 
 describe('reverse mount: a hub dials its parent and is mounted there (--join)', () => {
   it('is mounted under its name over its own connection, refused with a wrong token, re-joins after a restart', async () => {
-    const a = await start(['--no-builtins', '--allow-join', '--join-token', 's3cret', '--watch-ms', '100', '--reconnect-max-ms', '500']);
+    // Its own data dir: the names joined hubs are bound to persist there.
+    const dataDir = mkdtempSync(join(tmpdir(), 'plexus-join-'));
+    after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const a = await start([
+      '--no-builtins',
+      '--data-dir',
+      dataDir,
+      '--allow-join',
+      '--join-token',
+      's3cret',
+      '--watch-ms',
+      '100',
+      '--reconnect-max-ms',
+      '500',
+    ]);
     let edge = await start([
       '--no-builtins',
       '--join',

@@ -206,7 +206,7 @@ describe('federation in process', () => {
 
   it('joins in process: a hub joins a parent (serveWebSocket takeOver), a taken name is refused, unmounting ends it', async () => {
     const parent = new DynamicHub('parent').register(defineActivation({ namespace: 'taken', methods: { x: { handler: () => 1 } } }));
-    const acceptor = acceptJoins(parent, { watchMs: 0 });
+    const acceptor = acceptJoins(parent, { watchMs: 0, allowAnyone: true });
     const server = await serveWebSocket(parent, { port: 0, takeOver: acceptor.takeOver });
     servers.push(server);
     const child = new DynamicHub('edge').register(stock);
@@ -230,7 +230,7 @@ describe('federation in process', () => {
 
   it('a joined link refuses a frame over its limit as a served connection does: 1009 with the reason', async () => {
     const parent = new DynamicHub('parent');
-    const acceptor = acceptJoins(parent, { watchMs: 0 });
+    const acceptor = acceptJoins(parent, { watchMs: 0, allowAnyone: true });
     const server = await serveWebSocket(parent, { port: 0, takeOver: acceptor.takeOver });
     servers.push(server);
     const states: string[] = [];
