@@ -62,6 +62,11 @@ export class HubAuth implements HubPolicy {
   readonly access: AccessControl;
   /** Only in required mode: in open mode every principal may call everything, and the router skips the hop loop. */
   readonly guard?: RouteGuard;
+  /**
+   * The one visibility answer (`AccessControl.visible`), only in required mode: in
+   * open mode everything is visible to everyone, and nothing asks.
+   */
+  readonly visible?: (principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo) => boolean;
   /** Only with an audit log: every call made by a principal is recorded. */
   readonly observeCall?: (call: ObservedCall) => CallObserver | undefined;
 
@@ -79,7 +84,10 @@ export class HubAuth implements HubPolicy {
     if (this.mode === 'required' || options.audit) this.audit = new AuditLog(join(options.dataDir, AUDIT_FILE));
     this.limiter = new FailedAuthLimiter(options.limiter);
     const access = (this.access = new AccessControl(this.hub));
-    if (this.mode === 'required') this.guard = (check) => access.guard(check);
+    if (this.mode === 'required') {
+      this.guard = (check) => access.guard(check);
+      this.visible = (principal, node, at, method) => access.visible(principal, node, at, method);
+    }
     const audit = this.audit;
     if (audit) {
       this.observeCall = (call) => {
@@ -89,9 +97,6 @@ export class HubAuth implements HubPolicy {
     }
   }
 
-  visible(principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo): boolean {
-    return method ? this.access.methodVisible(principal, at, method) : this.access.nodeVisible(principal, node, at);
-  }
 
   /** An unauthenticated caller may not read schemas either (-32001, as for calls). */
   admit(principal: unknown): void {

@@ -82,7 +82,7 @@ export class DynamicHub implements Activation {
       call: (path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: unknown) =>
         this.#contents(path, params, signal, principal),
       rootHash: () => this.hash(),
-      hashesReport: () => this.hashes(),
+      hashesReport: (principal: unknown) => this.#visibleHashes(principal),
     };
     const methods = new RootMethods(namespace, this.description, this.version, view);
     this.#root = new DecoratedActivation(methods, activationMetadata(RootMethods)!);
@@ -97,7 +97,10 @@ export class DynamicHub implements Activation {
         plugin: (node, at, principal) => this.#plugin(node, at, principal),
         visible: (principal, node, at, info) => this.visible(principal, node, at, info),
       },
-      { guard: composeGuards([policy?.guard, options.guard]) },
+      {
+        guard: composeGuards([policy?.guard, options.guard]),
+        ...(policy?.visible ? { visible: (principal, node, at, info) => this.visible(principal, node, at, info) } : {}),
+      },
     );
   }
 
@@ -199,6 +202,17 @@ export class DynamicHub implements Activation {
 
   hashes(): HashesReport {
     return this.#hashes.report(this);
+  }
+
+  /**
+   * `<root>.hashes` as `principal` may see it: a child it may not see is left out,
+   * as in `<root>.schema`. The hash values stay the tree's (see docs/security.md).
+   */
+  #visibleHashes(principal: unknown): HashesReport {
+    const report = this.hashes();
+    if (!this.policy?.visible || !report.children) return report;
+    const shown = new Set(this.children().filter((c) => this.visible(principal, c, [c.namespace])).map((c) => c.namespace));
+    return shown.size === report.children.length ? report : { ...report, children: report.children.filter((c) => shown.has(c.namespace)) };
   }
 
   /**
