@@ -97,7 +97,6 @@ export class HubAuth implements HubPolicy {
     }
   }
 
-
   /** An unauthenticated caller may not read schemas either (-32001, as for calls). */
   admit(principal: unknown): void {
     const why = asPrincipal(principal)?.unauthenticated();

@@ -211,7 +211,11 @@ export class DynamicHub implements Activation {
   #visibleHashes(principal: unknown): HashesReport {
     const report = this.hashes();
     if (!this.policy?.visible || !report.children) return report;
-    const shown = new Set(this.children().filter((c) => this.visible(principal, c, [c.namespace])).map((c) => c.namespace));
+    const shown = new Set(
+      this.children()
+        .filter((c) => this.visible(principal, c, [c.namespace]))
+        .map((c) => c.namespace),
+    );
     return shown.size === report.children.length ? report : { ...report, children: report.children.filter((c) => shown.has(c.namespace)) };
   }
 

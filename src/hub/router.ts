@@ -388,12 +388,7 @@ function mountedHops(route: Route): { hops: Activation[]; info?: MethodInfo; unk
 }
 
 /** The index of the first hop (after the root) the principal may not see; `hops.length` when it sees them all. */
-function firstHidden(
-  hops: readonly Activation[],
-  at: readonly string[],
-  principal: unknown,
-  visible: Visibility,
-): number {
+function firstHidden(hops: readonly Activation[], at: readonly string[], principal: unknown, visible: Visibility): number {
   for (let i = 1; i < hops.length; i++) if (!visible(principal, hops[i]!, at.slice(0, i))) return i;
   return hops.length;
 }

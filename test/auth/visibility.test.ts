@@ -77,7 +77,9 @@ async function sameAsMissing(
 }
 
 function dataOf(answerValue: unknown): unknown[] {
-  return ((answerValue as { items: StreamItem[] }).items ?? []).filter((i) => i.type === 'data').map((i) => (i as { content: unknown }).content);
+  return ((answerValue as { items: StreamItem[] }).items ?? [])
+    .filter((i) => i.type === 'data')
+    .map((i) => (i as { content: unknown }).content);
 }
 
 /** Every method path a principal can see through schemas, walking from the root. */
@@ -181,9 +183,7 @@ describe('hidden is byte-identical to missing (WebSocket, MCP HTTP, through a mo
       ['schema'],
     );
     await sameAsMissing((m) => call(client, 'far.vault.schema', { method: m }), 'put', 'nope', [['far.vault.put', 'far.vault.nope']]);
-    await sameAsMissing((m) => call(client, 'far.vault.schema', { method: m }), 'whoami', 'nope', [
-      ['far.vault.whoami', 'far.vault.nope'],
-    ]);
+    await sameAsMissing((m) => call(client, 'far.vault.schema', { method: m }), 'whoami', 'nope', [['far.vault.whoami', 'far.vault.nope']]);
     await sameAsMissing((a) => call(client, `far.${a}.schema`), 'shell', 'ghost');
     await sameAsMissing((m) => call(client, `far.vault.${m}`, { key: 'k', value: 'v' }), 'put', 'nope', [
       ['far.vault.put', 'far.vault.nope'],
@@ -207,7 +207,11 @@ describe('hidden is byte-identical to missing (WebSocket, MCP HTTP, through a mo
     });
     /** One JSON-RPC request on the session; its answer as the client reads it (SSE or JSON). */
     const rpc = async (session: string | undefined, id: number, method: string, params: unknown) => {
-      const res = await fetch(url, { method: 'POST', headers: headers(session), body: JSON.stringify({ jsonrpc: '2.0', id, method, params }) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: headers(session),
+        body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+      });
       const text = await res.text();
       const body = res.headers.get('content-type')?.includes('text/event-stream')
         ? text
@@ -225,10 +229,16 @@ describe('hidden is byte-identical to missing (WebSocket, MCP HTTP, through a mo
     });
     assert.equal(init.status, 200);
     const session = init.session!;
-    await fetch(url, { method: 'POST', headers: headers(session), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    await fetch(url, {
+      method: 'POST',
+      headers: headers(session),
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
     const tools = (await rpc(session, 2, 'tools/list', {})).message.result.tools as { name: string }[];
     const listed = new Set(tools.map((t) => t.name));
-    const viaSchemas = await schemaPaths(async (path) => dataOf(await call(client, path ? `${path}.schema` : 'plexus.schema'))[0] as PluginSchema);
+    const viaSchemas = await schemaPaths(
+      async (path) => dataOf(await call(client, path ? `${path}.schema` : 'plexus.schema'))[0] as PluginSchema,
+    );
     viaSchemas.delete('plexus.call'); // the meta-tools stand for the root's call and schema
     viaSchemas.add('plexus.call');
     viaSchemas.add('plexus.schema');
@@ -381,7 +391,9 @@ describe('one visibility function: calls, schemas, hashes and tools/list agree o
               const absent = await collect(hub.call(ghost, {}, { principal: p }));
               assert.equal(normal(items, [[path, ghost]]), normal(absent), `${path} hidden vs ${ghost} missing`);
               const schemaOf = await collect(hub.call(`${path.slice(0, dot)}.schema`, { method: path.slice(dot + 1) }, { principal: p }));
-              const schemaAbsent = await collect(hub.call(`${path.slice(0, dot)}.schema`, { method: `zz${path.slice(dot + 1)}` }, { principal: p }));
+              const schemaAbsent = await collect(
+                hub.call(`${path.slice(0, dot)}.schema`, { method: `zz${path.slice(dot + 1)}` }, { principal: p }),
+              );
               assert.equal(normal(schemaOf, [[path, ghost]]), normal(schemaAbsent));
             }
             // A hidden activation whose parent is seen reads like a missing sibling (below a
