@@ -8,6 +8,7 @@ import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { PendingRequests } from './pending-requests.js';
 import { NotVisible, type AccessCheck, type RouteGuard } from './policy.js';
 import { SCHEMA_PARAMS, methodSchema } from './schemas.js';
+import type { HashesReport } from './tree-hashes.js';
 
 /** A resolved method path. */
 export interface Route {
@@ -40,6 +41,8 @@ export interface RouterHost {
   items(provenance: readonly string[], contentType: string): ItemFactory;
   /** What `<node>.schema` returns to `principal` (`at`: the node's segments below the root). */
   plugin(node: Activation, at: readonly string[], principal: unknown): PluginSchema;
+  /** What `hashes` of a mounted hub's description returns to `principal` (children it may not see left out). */
+  hashes(node: Activation, at: readonly string[], principal: unknown): HashesReport;
   /** May `principal` see this node, or this method of it (the hub's policy)? A hidden method is "not found" in `schema {method}` too. */
   visible(principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo): boolean;
 }
@@ -215,6 +218,8 @@ export class Router {
     let absentMethod: PlexusError | undefined;
     /** Set when the call reads a mounted node's described schema: answered here, filtered, never relayed. */
     let described: Activation | undefined;
+    /** Set when the call reads a mounted hub's `hashes`: answered here, filtered, never relayed. */
+    let hashesOf: Activation | undefined;
     if (route.rest !== undefined) {
       // A mounted node that describes the tree below it (a remote's, never trusted for
       // policy, only for names): the guard checks every hop of the full path and the
@@ -227,6 +232,8 @@ export class Router {
       const describes = route.node.methods().length > 0 || (route.node.children?.().length ?? 0) > 0;
       if (below.unknown && describes) missing = below.unknown;
       else if (describes && visible && below.schema) described = hops[hops.length - 1];
+      // The mounted hub's own `hashes` lists its children: answered here too, filtered.
+      else if (visible && below.hops.length === 0 && info?.name === 'hashes' && route.node.children) hashesOf = route.node;
     }
     if (visible) {
       const hidden = firstHidden(hops, at, principal, visible);
@@ -236,6 +243,7 @@ export class Router {
         missing = new NotVisible(PlexusError.activationNotFound(at[hidden - 1]!));
         info = undefined;
         described = undefined;
+        hashesOf = undefined;
       } else if (!missing && info && !visible(principal, hops[hops.length - 1]!, at, info)) {
         // As if the method were not there: below a mount that is refused before the
         // route's items are used, on a local node after (see `#invoke`).
@@ -243,12 +251,19 @@ export class Router {
         if (route.rest !== undefined) missing = notFound;
         else absentMethod = notFound;
         info = undefined;
+        hashesOf = undefined;
       }
     }
     const last = missing ? -1 : hops.length - 1;
     const run = (): unknown => {
       if (missing) throw missing;
       if (described) return this.#describedSchema(entry, described, at, params, call, principal);
+      if (hashesOf) {
+        call.use(entry.items);
+        const problem = paramsProblem(info?.params, params);
+        if (problem) throw PlexusError.invalidParams(problem);
+        return this.host.hashes(hashesOf, route.provenance, principal);
+      }
       return this.#invoke(absentMethod ? { ...entry, info: undefined } : entry, params, call, principal, absentMethod);
     };
     if (!guard) return run();

@@ -37,8 +37,8 @@ import { collect } from '../support/helpers.js';
 import { RawClient } from '../support/raw-client.js';
 import { StdioClient } from '../support/stdio-client.js';
 
-/** The grants of the principal under test: one method here, one through the mount, and the root's hashes. */
-const GRANTS = ['vault.peek:read', 'far.vault.peek:read', 'plexus.hashes:read'];
+/** The grants of the principal under test: one method here, one through the mount, and the hashes of the root and the mount. */
+const GRANTS = ['vault.peek:read', 'far.vault.peek:read', 'plexus.hashes:read', 'far.hashes:read'];
 
 /** JSON text of a wire value with what legitimately differs between two calls taken out. */
 function normal(value: unknown, swaps: readonly (readonly [string, string])[] = []): string {
@@ -190,7 +190,10 @@ describe('hidden is byte-identical to missing (WebSocket, MCP HTTP, through a mo
     ]);
     await sameAsMissing((a) => call(client, `far.${a}.list`), 'shell', 'ghost');
     // The remote root's own methods are remote paths like any other: not granted, not there.
-    await sameAsMissing((m) => call(client, `far.${m}`), 'hashes', 'nope', [['far.hashes', 'far.nope']]);
+    await sameAsMissing((m) => call(client, `far.${m}`, { method: 'shell.list' }), 'call', 'nope', [['far.call', 'far.nope']]);
+    // The mounted hub's hashes list what the local grants show, not what the remote shows the mount.
+    const [farHashes] = dataOf(await call(client, 'far.hashes')) as { namespace: string; children: { namespace: string }[] }[];
+    assert.deepEqual([farHashes!.namespace, farHashes!.children.map((c) => c.namespace)], ['far', ['vault']]);
     // The granted method still works, through the mount.
     assert.deepEqual(dataOf(await call(client, 'far.vault.peek', { key: 'k' })), ['value of k']);
     assert.deepEqual(ran, ['vault.peek k']);
