@@ -180,7 +180,7 @@ describe('hidden is byte-identical to missing (WebSocket, MCP HTTP, through a mo
     );
     assert.deepEqual(
       far.methods.map((m) => m.name),
-      ['schema'],
+      ['hashes', 'schema'],
     );
     await sameAsMissing((m) => call(client, 'far.vault.schema', { method: m }), 'put', 'nope', [['far.vault.put', 'far.vault.nope']]);
     await sameAsMissing((m) => call(client, 'far.vault.schema', { method: m }), 'whoami', 'nope', [['far.vault.whoami', 'far.vault.nope']]);
@@ -269,10 +269,11 @@ describe('hidden is byte-identical to missing over stdio (hub serve --stdio --to
   let dir: string;
   let stdio: StdioClient;
 
-  before(() => {
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'plexus-visibility-stdio-'));
     const token = new TokenStore(dir).create({ name: 'peeker', hub: 'plexus', grants: GRANTS.map((g) => parseGrant(g)) }).token;
     stdio = StdioClient.start(['--no-builtins', '--token', token, 'test/fixtures/guarded.ts'], { PLEXUS_HUB_DATA: dir });
+    await stdio.started();
   });
   after(async () => {
     await stdio.stop();
@@ -322,14 +323,31 @@ const treeArb: fc.Arbitrary<TreeSpec[]> = fc.letrec<{ node: TreeSpec; nodes: Tre
   nodes: fc.uniqueArray(tie('node'), { selector: (n) => n.name, maxLength: 3 }),
 })).nodes;
 
-/** A grant over the names the trees use: exact paths, `*` and `**`, with verbs (execute only on exact paths). */
-const grantArb = fc
-  .tuple(
-    fc.array(fc.constantFrom(...NAMES, ...METHODS, '*', '**'), { minLength: 1, maxLength: 4 }),
-    fc.constantFrom('read', 'write', 'read,write', 'execute'),
-  )
-  .filter(([segs, verbs]) => !(verbs.includes('execute') && segs.some((s) => s.includes('*'))))
-  .map(([segs, verbs]) => `${segs.join('.')}:${verbs}`);
+/**
+ * Grants aimed at a tree: each takes a real path (a method's or an activation's) and
+ * maybe widens it (one segment to `*`, the tail to `**`), with verbs that may or may
+ * not cover the method's; some are made up. Execute only on exact paths, as
+ * `parseGrant` insists.
+ */
+function grantsFor(specs: readonly TreeSpec[]): fc.Arbitrary<string[]> {
+  const all = everything(specs);
+  const paths = [...all.methods, ...all.nodes, 'alpha.get', 'beta.zz'];
+  const grant = fc
+    .tuple(
+      fc.constantFrom(...paths),
+      fc.nat(),
+      fc.constantFrom('exact', 'star', 'tail'),
+      fc.constantFrom('read', 'write', 'read,write', 'execute'),
+    )
+    .map(([path, at, widen, verbs]) => {
+      const segs = path.split('.');
+      if (widen === 'star') segs[at % segs.length] = '*';
+      if (widen === 'tail') segs.splice((at % segs.length) + 1, segs.length, '**');
+      const pattern = segs.join('.');
+      return `${pattern}:${verbs === 'execute' && pattern.includes('*') ? 'read' : verbs}`;
+    });
+  return fc.array(grant, { maxLength: 4 });
+}
 
 function build(spec: TreeSpec): Activation {
   const kids = spec.children.map(build);
@@ -369,80 +387,83 @@ describe('one visibility function: calls, schemas, hashes and tools/list agree o
     const seenCounts = { hidden: 0, callable: 0 };
     try {
       await fc.assert(
-        fc.asyncProperty(treeArb, fc.array(grantArb, { maxLength: 4 }), async (specs, grants) => {
-          const token = auth.store!.create({ name: `p${++runs}`, hub: 'plexus', grants: grants.map((g) => parseGrant(g)) }).token;
-          {
-            const hub = new DynamicHub('plexus', { policy: auth }).register(...specs.map(build));
-            await hub.ready();
-            const result = auth.authenticate(token, 'test', 'test');
-            assert.ok(result.ok);
-            const p: Principal = result.principal;
-            const all = everything(specs);
-            // Calls: a method exists for p when calling it is anything but "not found"; a
-            // hidden one's answer is the missing sibling's, byte for byte.
-            const byCalls = new Set<string>();
-            for (const path of all.methods) {
-              const items = await collect(hub.call(path, {}, { principal: p }));
-              if (!notFound(items)) {
-                byCalls.add(path);
-                seenCounts.callable++;
-                continue;
+        fc.asyncProperty(
+          treeArb.chain((specs) => fc.tuple(fc.constant(specs), grantsFor(specs))),
+          async ([specs, grants]) => {
+            const token = auth.store!.create({ name: `p${++runs}`, hub: 'plexus', grants: grants.map((g) => parseGrant(g)) }).token;
+            {
+              const hub = new DynamicHub('plexus', { policy: auth }).register(...specs.map(build));
+              await hub.ready();
+              const result = auth.authenticate(token, 'test', 'test');
+              assert.ok(result.ok);
+              const p: Principal = result.principal;
+              const all = everything(specs);
+              // Calls: a method exists for p when calling it is anything but "not found"; a
+              // hidden one's answer is the missing sibling's, byte for byte.
+              const byCalls = new Set<string>();
+              for (const path of all.methods) {
+                const items = await collect(hub.call(path, {}, { principal: p }));
+                if (!notFound(items)) {
+                  byCalls.add(path);
+                  seenCounts.callable++;
+                  continue;
+                }
+                seenCounts.hidden++;
+                const dot = path.lastIndexOf('.');
+                const ghost = `${path.slice(0, dot)}.zz${path.slice(dot + 1)}`;
+                const absent = await collect(hub.call(ghost, {}, { principal: p }));
+                assert.equal(normal(items, [[path, ghost]]), normal(absent), `${path} hidden vs ${ghost} missing`);
+                const schemaOf = await collect(hub.call(`${path.slice(0, dot)}.schema`, { method: path.slice(dot + 1) }, { principal: p }));
+                const schemaAbsent = await collect(
+                  hub.call(`${path.slice(0, dot)}.schema`, { method: `zz${path.slice(dot + 1)}` }, { principal: p }),
+                );
+                assert.equal(normal(schemaOf, [[path, ghost]]), normal(schemaAbsent));
               }
-              seenCounts.hidden++;
-              const dot = path.lastIndexOf('.');
-              const ghost = `${path.slice(0, dot)}.zz${path.slice(dot + 1)}`;
-              const absent = await collect(hub.call(ghost, {}, { principal: p }));
-              assert.equal(normal(items, [[path, ghost]]), normal(absent), `${path} hidden vs ${ghost} missing`);
-              const schemaOf = await collect(hub.call(`${path.slice(0, dot)}.schema`, { method: path.slice(dot + 1) }, { principal: p }));
-              const schemaAbsent = await collect(
-                hub.call(`${path.slice(0, dot)}.schema`, { method: `zz${path.slice(dot + 1)}` }, { principal: p }),
-              );
-              assert.equal(normal(schemaOf, [[path, ghost]]), normal(schemaAbsent));
-            }
-            // A hidden activation whose parent is seen reads like a missing sibling (below a
-            // hidden one, both fail at the hidden ancestor alike: the method loop shows that).
-            const seen = new Set<string>();
-            for (const node of all.nodes) {
-              const seg = node.split('.');
-              const ghostNode = [...seg.slice(0, -1), `zz${seg.at(-1)}`].join('.');
-              const items = await collect(hub.call(`${node}.schema`, {}, { principal: p }));
-              if (!notFound(items)) seen.add(node);
-              else if (seg.length === 1 || seen.has(seg.slice(0, -1).join('.'))) {
-                const absent = await collect(hub.call(`${ghostNode}.schema`, {}, { principal: p }));
-                assert.equal(normal(items, [[`: ${seg.at(-1)}"`, `: zz${seg.at(-1)}"`]]), normal(absent), `${node} hidden vs missing`);
+              // A hidden activation whose parent is seen reads like a missing sibling (below a
+              // hidden one, both fail at the hidden ancestor alike: the method loop shows that).
+              const seen = new Set<string>();
+              for (const node of all.nodes) {
+                const seg = node.split('.');
+                const ghostNode = [...seg.slice(0, -1), `zz${seg.at(-1)}`].join('.');
+                const items = await collect(hub.call(`${node}.schema`, {}, { principal: p }));
+                if (!notFound(items)) seen.add(node);
+                else if (seg.length === 1 || seen.has(seg.slice(0, -1).join('.'))) {
+                  const absent = await collect(hub.call(`${ghostNode}.schema`, {}, { principal: p }));
+                  assert.equal(normal(items, [[`: ${seg.at(-1)}"`, `: zz${seg.at(-1)}"`]]), normal(absent), `${node} hidden vs missing`);
+                }
+              }
+              // Schemas, walked from the root (root methods aside: they are the hub's, not the tree's).
+              const bySchemas = await schemaPaths(async (path) => {
+                const items = await collect(hub.call(path ? `${path}.schema` : 'plexus.schema', {}, { principal: p }));
+                return (items.find((i) => i.type === 'data') as { content: PluginSchema }).content;
+              });
+              const tree = (s: Set<string>) => [...s].filter((x) => !x.startsWith('plexus.')).sort();
+              assert.deepEqual(tree(bySchemas), tree(byCalls));
+              // Hashes: the root's children, as <root>.hashes lists them, are the top activations seen.
+              const hashes = auth.access.visible(p, hub, [], hub.methods().find((m) => m.name === 'hashes')!);
+              const top = [...new Set(tree(byCalls).map((x) => x.split('.')[0]!))].sort();
+              const report = await collect(hub.call('plexus.hashes', {}, { principal: p }));
+              if (hashes) {
+                const content = (report.find((i) => i.type === 'data') as { content: { children?: { namespace: string }[] } }).content;
+                assert.deepEqual((content.children ?? []).map((c) => c.namespace).sort(), top);
+              } else assert.ok(notFound(report));
+              // MCP tools/list, through the real bridge (in memory).
+              const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+              const server = createMcpServer(new ToolCatalog(hub), { principal: p });
+              await server.connect(serverSide);
+              const mcp = new Client({ name: 'prop', version: '1.0.0' });
+              await mcp.connect(clientSide);
+              try {
+                const { tools } = await mcp.listTools();
+                const listed = tools.map((t) => t.name).filter((n) => !n.startsWith('plexus.'));
+                assert.deepEqual(listed.sort(), tree(byCalls));
+              } finally {
+                await mcp.close();
+                await server.close();
               }
             }
-            // Schemas, walked from the root (root methods aside: they are the hub's, not the tree's).
-            const bySchemas = await schemaPaths(async (path) => {
-              const items = await collect(hub.call(path ? `${path}.schema` : 'plexus.schema', {}, { principal: p }));
-              return (items.find((i) => i.type === 'data') as { content: PluginSchema }).content;
-            });
-            const tree = (s: Set<string>) => [...s].filter((x) => !x.startsWith('plexus.')).sort();
-            assert.deepEqual(tree(bySchemas), tree(byCalls));
-            // Hashes: the root's children, as <root>.hashes lists them, are the top activations seen.
-            const hashes = auth.access.visible(p, hub, [], hub.methods().find((m) => m.name === 'hashes')!);
-            const top = [...new Set(tree(byCalls).map((x) => x.split('.')[0]!))].sort();
-            const report = await collect(hub.call('plexus.hashes', {}, { principal: p }));
-            if (hashes) {
-              const content = (report.find((i) => i.type === 'data') as { content: { children?: { namespace: string }[] } }).content;
-              assert.deepEqual((content.children ?? []).map((c) => c.namespace).sort(), top);
-            } else assert.ok(notFound(report));
-            // MCP tools/list, through the real bridge (in memory).
-            const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-            const server = createMcpServer(new ToolCatalog(hub), { principal: p });
-            await server.connect(serverSide);
-            const mcp = new Client({ name: 'prop', version: '1.0.0' });
-            await mcp.connect(clientSide);
-            try {
-              const { tools } = await mcp.listTools();
-              const listed = tools.map((t) => t.name).filter((n) => !n.startsWith('plexus.'));
-              assert.deepEqual(listed.sort(), tree(byCalls));
-            } finally {
-              await mcp.close();
-              await server.close();
-            }
-          }
-        }),
+          },
+        ),
         { numRuns: 60 },
       );
       assert.ok(seenCounts.hidden > 20 && seenCounts.callable > 20, JSON.stringify(seenCounts));

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type WebSocket from 'ws';
 import { ensureBuilt } from './built.js';
+import { eventually } from './helpers.js';
 import { RawClient } from './raw-client.js';
 import { HUB_BIN, REPO_ROOT } from './repo.js';
 
@@ -52,6 +53,14 @@ export class StdioClient extends RawClient {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     return new StdioClient(child);
+  }
+
+  /** Resolves once the hub has said it serves on stdio (its start-up line on stderr); fails if it exits first. */
+  async started(ms = 120_000): Promise<void> {
+    await eventually(() => {
+      if (this.child.exitCode !== null) throw new Error(`hub exited with ${this.child.exitCode}: ${this.stderr.join('\n')}`);
+      return this.stderr.some((l) => / on stdio\b/.test(l));
+    }, ms);
   }
 
   /** Closes stdin and resolves once the child exited. */
