@@ -19,15 +19,15 @@ interface Memo {
   /** The second it was made in: grants and tokens can expire, so no answer is kept longer. */
   second: number;
   readonly nodes: Map<Activation, boolean>;
-  /** Per method path: 0 hidden, 1 callable, 2 callable through a one-time grant check. */
-  readonly methods: Map<string, 0 | 1 | 2>;
+  /** Per node, per method: visible or not. */
+  readonly methods: Map<Activation, Map<MethodInfo, boolean>>;
   /** Why calls are refused with -32001 (null: authenticated); computed once per memo. */
   unauthenticated?: string | null;
   /** Whether the principal holds one-time grants (then calls must go through `use`). */
   oneTime?: boolean;
 }
 
-/** Method decisions kept per principal; paths come from resolved routes, so this bounds nothing a caller invents. */
+/** Nodes whose method decisions are kept per principal; nodes are the tree's, so this bounds nothing a caller invents. */
 const METHOD_MEMO_LIMIT = 4096;
 
 function restricted(p: unknown): p is Principal {
@@ -57,16 +57,33 @@ export class AccessControl {
     return at.length > 0 ? `${at.join('.')}.${name}` : `${this.root}.${name}`;
   }
 
-  methodVisible(p: unknown, at: readonly string[], info: MethodInfo): boolean {
+  /**
+   * The one visibility answer (the hub's `HubPolicy.visible`): may `p` see the
+   * activation `node` at `at`, or, with `method`, that method of it? The router asks
+   * it at every hop of every call, the hub for schemas and `<root>.hashes`, the MCP
+   * bridge for its tool list; nothing else decides what exists for a principal.
+   */
+  visible(p: unknown, node: Activation, at: readonly string[], method?: MethodInfo): boolean {
     if (!restricted(p)) return true;
+    return method ? this.#methodVisible(p, node, at, method) : this.#nodeVisible(p, node, at);
+  }
+
+  /** A method is visible when a live grant covers its path with its verbs (the root's public ones to anyone authenticated). */
+  #methodVisible(p: Principal, node: Activation, at: readonly string[], info: MethodInfo): boolean {
     if (p.unauthenticated()) return false;
     if (at.length === 0 && ROOT_PUBLIC.has(info.name)) return true;
-    return p.allows(this.methodPath(at, info.name), info.verbs ?? DEFAULT_VERBS);
+    const memo = this.#memo(p);
+    let known = memo.methods.get(node);
+    const seen = known?.get(info);
+    if (seen !== undefined) return seen;
+    const visible = p.allows(this.methodPath(at, info.name), info.verbs ?? DEFAULT_VERBS);
+    if (!known && memo.methods.size < METHOD_MEMO_LIMIT) memo.methods.set(node, (known = new Map()));
+    known?.set(info, visible);
+    return visible;
   }
 
   /** Is the activation at `at` visible: reachable by a grant, with a visible method or child below? */
-  nodeVisible(p: unknown, node: Activation, at: readonly string[]): boolean {
-    if (!restricted(p)) return true;
+  #nodeVisible(p: Principal, node: Activation, at: readonly string[]): boolean {
     if (p.unauthenticated()) return false;
     if (at.length === 0) return true;
     const memo = this.#memo(p);
@@ -75,8 +92,8 @@ export class AccessControl {
     let visible = p.reaches(at.join('.'));
     if (visible) {
       visible =
-        node.methods().some((m) => this.methodVisible(p, at, m)) ||
-        (node.children?.() ?? []).some((c) => this.nodeVisible(p, c, [...at, c.namespace]));
+        node.methods().some((m) => this.#methodVisible(p, node, at, m)) ||
+        (node.children?.() ?? []).some((c) => this.#nodeVisible(p, c, [...at, c.namespace]));
     }
     memo.nodes.set(node, visible);
     return visible;
@@ -94,9 +111,10 @@ export class AccessControl {
   }
 
   /**
-   * The router's guard, once per hop: refuses an unauthenticated caller (-32001)
-   * at the root, a hidden activation as "Activation not found", a hidden method as
-   * "Method not found", and spends a one-time grant on the final hop.
+   * The router's guard, once per hop the principal may see (the router has already
+   * treated a hidden hop or method as absent, through `visible`): refuses an
+   * unauthenticated caller (-32001) at the root, and spends a one-time grant on the
+   * final hop of a method call.
    */
   guard(check: AccessCheck): void {
     const p = check.principal;
@@ -106,20 +124,11 @@ export class AccessControl {
     if (check.at.length === 0) {
       const why = (memo.unauthenticated ??= p.unauthenticated() ?? null);
       if (why) throw new AccessDenied(ErrorCode.AuthenticationRequired, why);
-    } else if (!this.nodeVisible(p, check.node, check.at)) {
-      throw new AccessDenied(ErrorCode.MethodNotFound, `Activation not found: ${check.at[check.at.length - 1]}`);
     }
     const info = check.final ? check.method : undefined;
-    if (!info) return;
-    let decision = memo.methods.get(check.path);
-    if (decision === undefined) {
-      memo.oneTime ??= p.oneTime();
-      const publicRoot = check.at.length === 0 && ROOT_PUBLIC.has(info.name);
-      decision = !this.methodVisible(p, check.at, info) ? 0 : memo.oneTime && !publicRoot ? 2 : 1;
-      if (memo.methods.size < METHOD_MEMO_LIMIT) memo.methods.set(check.path, decision);
-    }
-    if (decision === 0) throw new AccessDenied(ErrorCode.MethodNotFound, `Method not found: ${check.path}`);
-    if (decision === 2 && !p.use(this.methodPath(check.at, info.name), info.verbs ?? DEFAULT_VERBS)) {
+    if (!info || (check.at.length === 0 && ROOT_PUBLIC.has(info.name))) return;
+    if (!(memo.oneTime ??= p.oneTime())) return;
+    if (!p.use(this.methodPath(check.at, info.name), info.verbs ?? DEFAULT_VERBS)) {
       throw new AccessDenied(ErrorCode.Forbidden, `Forbidden: the one-time grant for ${check.path} was used meanwhile`);
     }
   }

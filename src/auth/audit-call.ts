@@ -1,5 +1,5 @@
 import { DEFAULT_VERBS } from '../activation/verbs.js';
-import type { ObservedCall } from '../hub/policy.js';
+import { NotVisible, type ObservedCall } from '../hub/policy.js';
 import type { CallEnd, CallObserver } from '../stream/call-stream.js';
 import { ErrorCode, PlexusError } from '../wire/errors.js';
 import { AccessDenied } from './access.js';
@@ -13,6 +13,8 @@ function outcomeOf(end: CallEnd): { outcome: AuditOutcome; code?: number | strin
   const err = end.error;
   if (err === undefined) return { outcome: 'ok' };
   const code = err instanceof PlexusError ? err.code : ErrorCode.ExecutionError;
+  // A hidden path reads as "not found" on the wire; here it is what it was, a denial.
+  if (err instanceof NotVisible) return { outcome: 'denied', code };
   if (err instanceof AccessDenied) return { outcome: code === ErrorCode.AuthenticationRequired ? 'unauthenticated' : 'denied', code };
   return { outcome: 'error', code };
 }

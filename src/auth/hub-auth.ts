@@ -65,6 +65,11 @@ export class HubAuth implements HubPolicy {
   readonly access: AccessControl;
   /** Only in required mode: in open mode every principal may call everything, and the router skips the hop loop. */
   readonly guard?: RouteGuard;
+  /**
+   * The one visibility answer (`AccessControl.visible`), only in required mode: in
+   * open mode everything is visible to everyone, and nothing asks.
+   */
+  readonly visible?: (principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo) => boolean;
   /** Only with an audit log: every call made by a principal is recorded. */
   readonly observeCall?: (call: ObservedCall) => CallObserver | undefined;
   /** Only in required mode: a join needs the grant `_join.<name>` (in open mode a join token decides). */
@@ -89,6 +94,7 @@ export class HubAuth implements HubPolicy {
     if (this.mode === 'required') {
       this.guard = (check) => access.guard(check);
       this.authorizeJoin = authorizeJoin;
+      this.visible = (principal, node, at, method) => access.visible(principal, node, at, method);
     }
     const audit = this.audit;
     if (audit) {
@@ -98,10 +104,6 @@ export class HubAuth implements HubPolicy {
         return caller ? auditCall(audit, caller, call) : undefined;
       };
     }
-  }
-
-  visible(principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo): boolean {
-    return method ? this.access.methodVisible(principal, at, method) : this.access.nodeVisible(principal, node, at);
   }
 
   /** An unauthenticated caller may not read schemas either (-32001, as for calls). */

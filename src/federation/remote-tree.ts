@@ -62,6 +62,8 @@ function methodInfo(m: MethodSchema): MethodInfo {
     ...(m.params ? { params: m.params } : {}),
     returns: m.returns ?? {},
     streaming: Boolean(m.streaming),
+    // Kept: a mounted node's schema is answered from this description when grants filter it.
+    ...(m.bidirectional ? { bidirectional: true } : {}),
     hash: m.hash,
   };
 }

@@ -82,7 +82,7 @@ export class DynamicHub implements Activation {
       call: (path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: unknown) =>
         this.#contents(path, params, signal, principal),
       rootHash: () => this.hash(),
-      hashesReport: () => this.hashes(),
+      hashesReport: (principal: unknown) => this.#visibleHashes(this, [], principal),
     };
     const methods = new RootMethods(namespace, this.description, this.version, view);
     this.#root = new DecoratedActivation(methods, activationMetadata(RootMethods)!);
@@ -95,9 +95,13 @@ export class DynamicHub implements Activation {
         child: (name) => this.#children.get(name),
         items: (provenance, contentType) => this.#items(provenance, contentType),
         plugin: (node, at, principal) => this.#plugin(node, at, principal),
+        hashes: (node, at, principal) => this.#visibleHashes(node, at, principal),
         visible: (principal, node, at, info) => this.visible(principal, node, at, info),
       },
-      { guard: composeGuards([policy?.guard, options.guard]) },
+      {
+        guard: composeGuards([policy?.guard, options.guard]),
+        ...(policy?.visible ? { visible: (principal, node, at, info) => this.visible(principal, node, at, info) } : {}),
+      },
     );
   }
 
@@ -199,6 +203,19 @@ export class DynamicHub implements Activation {
 
   hashes(): HashesReport {
     return this.#hashes.report(this);
+  }
+
+  /**
+   * `hashes` of `node` (the root, or a mounted hub) as `principal` may see it: a
+   * child it may not see is left out, as in its schema. The hash values stay the
+   * tree's (see docs/security.md).
+   */
+  #visibleHashes(node: Activation, at: readonly string[], principal: unknown): HashesReport {
+    const report = this.#hashes.report(node);
+    if (!this.policy?.visible || !report.children) return report;
+    const children = node.children?.() ?? [];
+    const shown = new Set(children.filter((c) => this.visible(principal, c, [...at, c.namespace])).map((c) => c.namespace));
+    return shown.size === report.children.length ? report : { ...report, children: report.children.filter((c) => shown.has(c.namespace)) };
   }
 
   /**

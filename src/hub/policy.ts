@@ -1,5 +1,6 @@
 import type { Activation, MethodInfo } from '../activation/types.js';
 import type { CallObserver } from '../stream/call-stream.js';
+import { PlexusError } from '../wire/errors.js';
 
 /**
  * What a route guard is asked, once per hop of a call: the root first, then each
@@ -77,9 +78,13 @@ export interface HubPolicy {
   readonly guard?: RouteGuard;
   /**
    * May `principal` see the node at `at` (without `method`), or that method of it?
-   * The one visibility answer behind schemas, `schema {method}` and the MCP tool
-   * list; it must agree with `guard`, so a call, a schema and `tools/list` never
-   * disagree. A hidden path then fails exactly like a missing one.
+   * The one visibility answer: the router asks it at every hop of every call (before
+   * the guard sees that hop) and for each method, the hub for schemas, `schema
+   * {method}` and `<root>.hashes`, the MCP bridge for `tools/list` and `tools/call`.
+   * A hidden node or method is treated as absent, so it fails byte for byte like a
+   * missing one (same message, code, provenance and point of failure); the guard
+   * never sees a hop the principal may not see. Synchronous and cheap: it runs on
+   * the hot path.
    */
   visible?(principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo): boolean;
   /** Throws when `principal` may ask nothing at all (e.g. -32001 for an unauthenticated caller); asked before a schema is read. */
@@ -99,6 +104,17 @@ export interface HubPolicy {
   treeChanged?(): void;
   /** How callers authenticate, as `_info` advertises it. Default: anonymous. */
   mechanisms?(): readonly Record<string, unknown>[];
+}
+
+/**
+ * The refusal of a path the principal may not see: on the wire exactly the "not
+ * found" a missing path gets (it is built from the same `PlexusError`), but a
+ * distinct class, so a call observer (the audit log) can record it as a denial.
+ */
+export class NotVisible extends PlexusError {
+  constructor(notFound: PlexusError) {
+    super(notFound.code, notFound.message, notFound.recoverable);
+  }
 }
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {

@@ -13,7 +13,8 @@ export interface HashEvent {
 export interface RootHubView {
   call(path: string, params: Record<string, unknown>, signal: AbortSignal, principal?: unknown): AsyncIterable<unknown>;
   rootHash(): string;
-  hashesReport(): HashesReport;
+  /** The hashes report as `principal` may see it (children it may not see left out). */
+  hashesReport(principal: unknown): HashesReport;
 }
 
 /**
@@ -47,7 +48,7 @@ export class RootMethods {
 
   /** The root's hashes and each child's hash, for cheap drift checks. */
   @method()
-  hashes(): HashesReport {
-    return this.hub.hashesReport();
+  hashes(ctx?: CallContext): HashesReport {
+    return this.hub.hashesReport(ctx?.principal);
   }
 }

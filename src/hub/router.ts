@@ -6,8 +6,9 @@ import type { ItemFactory } from '../stream/item-factory.js';
 import { ErrorCode, PlexusError } from '../wire/errors.js';
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { PendingRequests } from './pending-requests.js';
-import type { AccessCheck, RouteGuard } from './policy.js';
+import { NotVisible, type AccessCheck, type RouteGuard } from './policy.js';
 import { SCHEMA_PARAMS, methodSchema } from './schemas.js';
+import type { HashesReport } from './tree-hashes.js';
 
 /** A resolved method path. */
 export interface Route {
@@ -40,12 +41,19 @@ export interface RouterHost {
   items(provenance: readonly string[], contentType: string): ItemFactory;
   /** What `<node>.schema` returns to `principal` (`at`: the node's segments below the root). */
   plugin(node: Activation, at: readonly string[], principal: unknown): PluginSchema;
+  /** What `hashes` of a mounted hub's description returns to `principal` (children it may not see left out). */
+  hashes(node: Activation, at: readonly string[], principal: unknown): HashesReport;
   /** May `principal` see this node, or this method of it (the hub's policy)? A hidden method is "not found" in `schema {method}` too. */
   visible(principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo): boolean;
 }
 
+/** The policy's visibility (`HubPolicy.visible`). */
+export type Visibility = (principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo) => boolean;
+
 export interface RouterOptions {
   readonly guard?: RouteGuard;
+  /** Asked about every hop and method of every call; undefined when everything is visible (the hot path skips it). */
+  readonly visible?: Visibility;
 }
 
 /** A resolved method route with its item factory, kept until the tree changes. */
@@ -79,12 +87,14 @@ function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
 export class Router {
   #routes = new Map<string, CachedRoute>();
   readonly #guard?: RouteGuard;
+  readonly #visible?: Visibility;
 
   constructor(
     private readonly host: RouterHost,
     options: RouterOptions = {},
   ) {
     this.#guard = options.guard;
+    this.#visible = options.visible;
   }
 
   /** Forgets every resolved route (the tree changed). */
@@ -187,15 +197,29 @@ export class Router {
     return entry;
   }
 
-  /** Asks the guard about every hop (when there is a guard), then runs the call. */
+  /**
+   * Asks the policy's visibility about every hop and the method (when it has one),
+   * then the guard about every hop the principal may see (when there is a guard),
+   * then runs the call. A hidden hop or method is treated as absent: the guard sees
+   * what it would see for a missing path, and the call fails at the same point with
+   * the same item as a missing one (a `NotVisible`, so the audit knows it was a denial).
+   */
   #guarded(entry: CachedRoute, params: Record<string, unknown>, call: CallStart, principal: unknown): unknown {
     const guard = this.#guard;
-    if (!guard) return this.#invoke(entry, params, call, principal);
+    const visible = this.#visible;
+    if (!guard && !visible) return this.#invoke(entry, params, call, principal);
     const { route } = entry;
     let { info } = entry;
     let hops = route.hops;
     let at = route.provenance;
+    /** Thrown after the guard, before the route's items are used (as a missing activation is). */
     let missing: PlexusError | undefined = route.missing;
+    /** Thrown after the items are used (as a missing method of a local node is). */
+    let absentMethod: PlexusError | undefined;
+    /** Set when the call reads a mounted node's described schema: answered here, filtered, never relayed. */
+    let described: Activation | undefined;
+    /** Set when the call reads a mounted hub's `hashes`: answered here, filtered, never relayed. */
+    let hashesOf: Activation | undefined;
     if (route.rest !== undefined) {
       // A mounted node that describes the tree below it (a remote's, never trusted for
       // policy, only for names): the guard checks every hop of the full path and the
@@ -206,9 +230,43 @@ export class Router {
       at = [...route.provenance, ...route.rest.split('.').slice(0, below.hops.length)];
       info = below.info;
       const describes = route.node.methods().length > 0 || (route.node.children?.().length ?? 0) > 0;
-      if (below.unknown && describes) missing = PlexusError.methodNotFound(route.path);
+      if (below.unknown && describes) missing = below.unknown;
+      else if (describes && visible && below.schema) described = hops[hops.length - 1];
+      // The mounted hub's own `hashes` lists its children: answered here too, filtered.
+      else if (visible && below.hops.length === 0 && info?.name === 'hashes' && route.node.children) hashesOf = route.node;
+    }
+    if (visible) {
+      const hidden = firstHidden(hops, at, principal, visible);
+      if (hidden < hops.length) {
+        // As if the activation were not there: the walk (or the description) would stop at it.
+        hops = hops.slice(0, hidden);
+        missing = new NotVisible(PlexusError.activationNotFound(at[hidden - 1]!));
+        info = undefined;
+        described = undefined;
+        hashesOf = undefined;
+      } else if (!missing && info && !visible(principal, hops[hops.length - 1]!, at, info)) {
+        // As if the method were not there: below a mount that is refused before the
+        // route's items are used, on a local node after (see `#invoke`).
+        const notFound = new NotVisible(PlexusError.methodNotFound(route.path));
+        if (route.rest !== undefined) missing = notFound;
+        else absentMethod = notFound;
+        info = undefined;
+        hashesOf = undefined;
+      }
     }
     const last = missing ? -1 : hops.length - 1;
+    const run = (): unknown => {
+      if (missing) throw missing;
+      if (described) return this.#describedSchema(entry, described, at, params, call, principal);
+      if (hashesOf) {
+        call.use(entry.items);
+        const problem = paramsProblem(info?.params, params);
+        if (problem) throw PlexusError.invalidParams(problem);
+        return this.host.hashes(hashesOf, route.provenance, principal);
+      }
+      return this.#invoke(absentMethod ? { ...entry, info: undefined } : entry, params, call, principal, absentMethod);
+    };
+    if (!guard) return run();
     const step = (from: number): unknown => {
       for (let i = from; i < hops.length; i++) {
         const check: AccessCheck = {
@@ -222,13 +280,41 @@ export class Router {
         const verdict = guard(check);
         if (isPromiseLike(verdict)) return Promise.resolve(verdict).then(() => step(i + 1));
       }
-      if (missing && !route.missing) throw missing;
-      return this.#invoke(entry, params, call, principal);
+      return run();
     };
     return step(0);
   }
 
-  #invoke({ route, info, items }: CachedRoute, params: Record<string, unknown>, call: CallStart, principal: unknown): unknown {
+  /**
+   * `<path below a mount>.schema` when a visibility policy applies: answered from the
+   * mount's description, cut down to what the principal may see, exactly as a local
+   * node's schema is. Relaying it would hand over the remote's answer to the mount's
+   * own credential, unfiltered.
+   */
+  #describedSchema(
+    { route, items }: CachedRoute,
+    node: Activation,
+    at: readonly string[],
+    params: Record<string, unknown>,
+    call: CallStart,
+    principal: unknown,
+  ): unknown {
+    call.use(items.below(at.slice(route.provenance.length)));
+    const problem = paramsProblem(SCHEMA_PARAMS, params);
+    if (problem) throw PlexusError.invalidParams(problem);
+    const name = params.method as string | undefined;
+    if (name === undefined) return this.host.plugin(node, at, principal);
+    const path = `${route.path.slice(0, -'.schema'.length)}.${name}`;
+    return this.methodSchema({ ...route, node, provenance: at, method: name, path }, principal);
+  }
+
+  #invoke(
+    { route, info, items }: CachedRoute,
+    params: Record<string, unknown>,
+    call: CallStart,
+    principal: unknown,
+    absentMethod?: PlexusError,
+  ): unknown {
     // Before `use`: a path that leads nowhere is answered by the root, as it always was.
     if (route.missing) throw route.missing;
     call.use(items);
@@ -242,7 +328,7 @@ export class Router {
         ? this.host.plugin(route.node, route.provenance, principal)
         : this.methodSchema({ ...route, method: name, path: `${route.path.slice(0, -'.schema'.length)}.${name}` }, principal);
     }
-    if (!info) throw PlexusError.methodNotFound(route.path);
+    if (!info) throw absentMethod ?? PlexusError.methodNotFound(route.path);
     const problem = paramsProblem(info.params, params);
     if (problem) throw PlexusError.invalidParams(problem);
     return route.node.invoke(
@@ -294,21 +380,32 @@ class MethodContext implements CallContext {
   }
 }
 
-/** The nodes a mounted node describes along the rest of a route, and the method at its end. */
-function mountedHops(route: Route): { hops: Activation[]; info?: MethodInfo; unknown: boolean } {
+/**
+ * The nodes a mounted node describes along the rest of a route, and the method at
+ * its end; `unknown` is the "not found" for a path the description does not know
+ * (an activation by its segment, a method by its full path, as for a local one),
+ * `schema` that the route asks for a described node's schema.
+ */
+function mountedHops(route: Route): { hops: Activation[]; info?: MethodInfo; unknown?: PlexusError; schema?: true } {
   const below = route.rest!.split('.');
   const hops: Activation[] = [];
   let node = route.node;
   for (let i = 0; i < below.length - 1; i++) {
     const next = node.children?.().find((c) => c.namespace === below[i]);
-    if (!next) return { hops, unknown: true };
+    if (!next) return { hops, unknown: PlexusError.activationNotFound(below[i]!) };
     hops.push(next);
     node = next;
   }
   const name = below[below.length - 1]!;
-  if (name === 'schema') return { hops, unknown: false };
+  if (name === 'schema') return { hops, schema: true };
   const info = node.methods().find((m) => m.name === name);
-  return info ? { hops, info, unknown: false } : { hops, unknown: true };
+  return info ? { hops, info } : { hops, unknown: PlexusError.methodNotFound(route.path) };
+}
+
+/** The index of the first hop (after the root) the principal may not see; `hops.length` when it sees them all. */
+function firstHidden(hops: readonly Activation[], at: readonly string[], principal: unknown, visible: Visibility): number {
+  for (let i = 1; i < hops.length; i++) if (!visible(principal, hops[i]!, at.slice(0, i))) return i;
+  return hops.length;
 }
 
 function context(call: CallStart, path: string, principal: unknown, requests?: PendingRequests): CallContext {
