@@ -111,29 +111,29 @@ export class HubAuth implements HubPolicy {
 
   /**
    * The principal for a presented credential (or none). In required mode, no
-   * credential gives the unauthenticated principal (it may only ask `_info`); a
-   * wrong one is refused and counts against the address.
+   * credential gives the unauthenticated principal (it may only ask `_info`). The
+   * credential is checked first, so a valid one always gets in; a wrong one counts
+   * against its address and the global limit, and once either is spent further
+   * failures are answered 429 rather than 401.
    */
   authenticate(credential: string | undefined, remote: string, transport: string): AuthResult {
     if (this.mode === 'open') return { ok: true, principal: openPrincipal(transport, remote) };
     if (credential === undefined) return { ok: true, principal: unauthenticatedPrincipal(transport, remote) };
+    const check = this.store!.check(credential, this.hub);
+    if (check.ok) return { ok: true, principal: new TokenPrincipal(this.store!, check.record, transport, remote) };
     const wait = this.limiter.retryAfter(remote);
+    this.limiter.fail(remote);
     if (wait > 0) {
       this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'throttled' });
       return {
         ok: false,
         status: 429,
-        message: 'Too many failed authentications from this address: try again later',
+        message: 'Too many failed authentications: try again later',
         retryAfterSeconds: Math.ceil(wait / 1000),
       };
     }
-    const check = this.store!.check(credential, this.hub);
-    if (!check.ok) {
-      this.limiter.fail(remote);
-      this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'auth_failed', reason: check.reason });
-      return { ok: false, status: 401, message: `Authentication failed: ${REASONS[check.reason]}` };
-    }
-    return { ok: true, principal: new TokenPrincipal(this.store!, check.record, transport, remote) };
+    this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'auth_failed', reason: check.reason });
+    return { ok: false, status: 401, message: `Authentication failed: ${REASONS[check.reason]}` };
   }
 
   /** `Authorization: Bearer <token>`, else a `token` query parameter (for browsers, which cannot set headers on a WebSocket). */
