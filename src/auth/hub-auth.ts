@@ -10,6 +10,7 @@ import { auditCall } from './audit-call.js';
 import { AuditLog, type AuditEvent } from './audit-log.js';
 import { asPrincipal, openPrincipal, TokenPrincipal, unauthenticatedPrincipal, type Principal } from './principal.js';
 import { FailedAuthLimiter, type FailedAuthLimiterOptions } from './rate-limit.js';
+import { REVOCATION_CHECK_MS, RevocationWatch } from './revocation.js';
 import { TokenStore } from './token-store.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
@@ -34,6 +35,8 @@ export interface HubAuthOptions {
   /** Write the audit log in open mode too (it is always written in required mode). */
   readonly audit?: boolean;
   readonly limiter?: FailedAuthLimiterOptions;
+  /** How often running calls of token holders are checked for a revoked or expired token or grant (ms; default 250). */
+  readonly revocationCheckMs?: number;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -62,8 +65,13 @@ export class HubAuth implements HubPolicy {
   readonly access: AccessControl;
   /** Only in required mode: in open mode every principal may call everything, and the router skips the hop loop. */
   readonly guard?: RouteGuard;
-  /** Only with an audit log: every call made by a principal is recorded. */
+  /**
+   * In required mode, or with an audit log: every call made by a principal is
+   * recorded, and a token holder's running calls are watched for revocation.
+   */
   readonly observeCall?: (call: ObservedCall) => CallObserver | undefined;
+  /** Only in required mode: stops running calls whose token or grant was withdrawn. */
+  readonly revocations?: RevocationWatch;
 
   constructor(options: HubAuthOptions) {
     this.hub = options.hub;
@@ -81,10 +89,19 @@ export class HubAuth implements HubPolicy {
     const access = (this.access = new AccessControl(this.hub));
     if (this.mode === 'required') this.guard = (check) => access.guard(check);
     const audit = this.audit;
-    if (audit) {
+    const revocations = (this.revocations =
+      this.mode === 'required' ? new RevocationWatch(this.hub, options.revocationCheckMs ?? REVOCATION_CHECK_MS) : undefined);
+    if (audit || revocations) {
       this.observeCall = (call) => {
         const caller = asPrincipal(call.principal);
-        return caller ? auditCall(audit, caller, call) : undefined;
+        if (!caller) return undefined;
+        const audited = audit ? auditCall(audit, caller, call) : undefined;
+        const unwatch = revocations && caller instanceof TokenPrincipal ? revocations.watch(caller, call) : undefined;
+        if (!unwatch) return audited;
+        return (end) => {
+          unwatch();
+          return audited?.(end);
+        };
       };
     }
   }
@@ -158,6 +175,7 @@ export class HubAuth implements HubPolicy {
   }
 
   close(): void {
+    this.revocations?.close();
     this.audit?.close();
   }
 }
