@@ -8,6 +8,7 @@ import { addImportCommand } from './commands/import.js';
 import { addMcpCommand } from './commands/mcp.js';
 import { addPrepareCommand } from './commands/prepare.js';
 import { addSchemaCommand } from './commands/schema.js';
+import { addSecretCommand } from './commands/secret.js';
 import { addServeCommand } from './commands/serve.js';
 import { addTokenCommand } from './commands/token.js';
 
@@ -29,6 +30,7 @@ addMcpCommand(program);
 addCodegenCommand(program);
 addPrepareCommand(program);
 addTokenCommand(program);
+addSecretCommand(program);
 addAuditCommand(program);
 addImportCommand(program);
 

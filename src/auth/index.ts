@@ -11,3 +11,4 @@ export { parseDuration } from './duration.js';
 export { asPrincipal, openPrincipal, trustedPrincipal, type Principal } from './principal.js';
 export { AuditLog, type AuditEvent, type AuditOutcome, type AuditRecord } from './audit-log.js';
 export { verifyAuditLog, type AuditVerdict } from './audit-verify.js';
+export { checkSecretName, SECRETS_DIR, SecretStore, type SecretSource } from './secret-store.js';

@@ -94,7 +94,7 @@ describe('a wrong token sent every 100 ms from loopback locks out no valid token
   });
 
   it('30 valid-token MCP HTTP initializes all succeed while the attacker is throttled', async () => {
-    const mcp = hub.url.replace(/^ws/, 'http') + '/mcp';
+    const mcp = `${hub.url.replace(/^ws/, 'http')}/mcp`;
     const statusesOk = await Promise.all(
       Array.from({ length: 30 }, async () => {
         const res = await fetch(mcp, {
