@@ -8,9 +8,10 @@
 // | WebSocket         | yes     | bash.execute + changelog.watch revoked; token expiry; :ttl grant   |
 // | stdio --token     | yes     | `hub serve --stdio --token`, bash.execute revoked                  |
 // | MCP HTTP          | yes     | tools/call bash.execute revoked: an isError result, process gone   |
-// | MCP stdio         | n/a     | `hub mcp --token` authenticates with the same HubAuth principal;   |
-// |                   |         | the watch is per principal in the hub, not per transport           |
-// | through a mount   | in proc | the mount's calls carry the caller's principal at the parent hub  |
+// | MCP stdio         | yes     | `hub mcp --token`: tools/call bash.execute revoked                 |
+// | <root>.call       | in proc | the outer call and the inner one are both stopped (last describe)  |
+// | through a mount   | not yet | the parent's calls carry the caller's principal, so they are       |
+// |                   |         | watched like any other; no test drives a mount here yet            |
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +21,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { parseGrant } from '../../src/auth/grants.js';
 import { HubAuth } from '../../src/auth/hub-auth.js';
@@ -79,8 +81,17 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Connects with token `t`, once the hub has re-read its store and knows the new token (a 401 until then). */
   async function wsClient(t: string): Promise<RawClient> {
-    return RawClient.open(hub.url, { headers: { authorization: `Bearer ${t}` } });
+    const until = Date.now() + 5000;
+    for (;;) {
+      try {
+        return await RawClient.open(hub.url, { headers: { authorization: `Bearer ${t}` } });
+      } catch (err) {
+        if (!/401/.test(String(err)) || Date.now() > until) throw err;
+        await tick(20);
+      }
+    }
   }
 
   async function waitTerminal(client: RawClient, sub: number, ms = 5000): Promise<any[]> {
@@ -114,13 +125,13 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
 
   it('WebSocket: a token expiring ends its running stream the same way', async () => {
     const pidFile = join(dir, 'expiry.pid');
-    const client = await wsClient(token('expiring', ['bash.execute:execute'], 1500));
+    const client = await wsClient(token('expiring', ['bash.execute:execute'], 6000));
     const expiresAt = store.records().find((r) => r.name === 'expiring')!.expiresAt!;
     try {
       const shell = await client.call('bash.execute', { command: looping(pidFile), timeout_ms: 60_000 });
       await client.waitFor((f) => f.params?.subscription === shell && f.params.result.content?.line === 'tick');
       const pid = pidIn(pidFile);
-      const items = await waitTerminal(client, shell);
+      const items = await waitTerminal(client, shell, 15_000);
       assert.ok(Date.now() - expiresAt < WITHIN_MS, `took ${Date.now() - expiresAt} ms after expiry`);
       assertEndsRefused(items, /Authentication required: the token has expired/);
       await assertGone([pid]);
@@ -131,13 +142,13 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
 
   it('WebSocket: a :ttl grant ending ends the calls it allowed; the token and its other grants still work', async () => {
     const pidFile = join(dir, 'ttl.pid');
-    const client = await wsClient(token('ttl-grant', ['bash.execute:execute:ttl=2s', 'echo.*:read']));
+    const client = await wsClient(token('ttl-grant', ['bash.execute:execute:ttl=6s', 'echo.*:read']));
     const grantEnds = store.records().find((r) => r.name === 'ttl-grant')!.grants[0]!.expiresAt!;
     try {
       const shell = await client.call('bash.execute', { command: looping(pidFile), timeout_ms: 60_000 });
       await client.waitFor((f) => f.params?.subscription === shell && f.params.result.content?.line === 'tick');
       const pid = pidIn(pidFile);
-      const items = await waitTerminal(client, shell);
+      const items = await waitTerminal(client, shell, 15_000);
       assert.ok(Date.now() - grantEnds < WITHIN_MS, `took ${Date.now() - grantEnds} ms after the grant ended`);
       assertEndsRefused(items, /Authentication required: the grant for bash\.execute has expired/);
       await assertGone([pid]);
@@ -179,16 +190,46 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
     const pidFile = join(dir, 'mcp.pid');
     const t = token('mcp-shell', ['bash.execute:execute']);
     const client = new Client({ name: 'mcp-shell', version: '1.0.0' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${hub.port}/mcp`), {
-        requestInit: { headers: { authorization: `Bearer ${t}` } },
-      }),
-    );
+    const mcpUrl = new URL(`http://127.0.0.1:${hub.port}/mcp`);
+    // The hub knows a new token once it has re-read its store.
+    for (const until = Date.now() + 5000; ; await tick(20)) {
+      const probe = await fetch(mcpUrl, { method: 'GET', headers: { authorization: `Bearer ${t}` } });
+      await probe.arrayBuffer();
+      if (probe.status !== 401 || Date.now() > until) break;
+    }
+    await client.connect(new StreamableHTTPClientTransport(mcpUrl, { requestInit: { headers: { authorization: `Bearer ${t}` } } }));
     try {
       const result = client.callTool({ name: 'bash.execute', arguments: { command: looping(pidFile), timeout_ms: 60_000 } });
       await eventually(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 10_000);
       const pid = pidIn(pidFile);
       const revokedAt = await revoke('mcp-shell');
+      const answer = (await result) as { isError?: boolean; content: { text: string }[] };
+      assert.ok(Date.now() - revokedAt < WITHIN_MS, `took ${Date.now() - revokedAt} ms`);
+      assert.equal(answer.isError, true);
+      assert.match(answer.content[0]!.text, /Authentication required: the token was revoked/);
+      await assertGone([pid]);
+    } finally {
+      await client.close().catch(() => {});
+    }
+  });
+
+  it('MCP stdio (`hub mcp --token`): `hub token revoke` ends a running bash.execute tool call with an error result; bash is gone', async () => {
+    const pidFile = join(dir, 'mcp-stdio.pid');
+    const t = token('mcp-stdio-shell', ['bash.execute:execute']);
+    const client = new Client({ name: 'mcp-stdio-shell', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [HUB_BIN, 'mcp', '--no-builtins', '--with', 'bash', '--data-dir', dir, '--token', t],
+        cwd: REPO_ROOT,
+        stderr: 'ignore',
+      }),
+    );
+    try {
+      const result = client.callTool({ name: 'bash.execute', arguments: { command: looping(pidFile), timeout_ms: 60_000 } });
+      await eventually(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 15_000);
+      const pid = pidIn(pidFile);
+      const revokedAt = await revoke('mcp-stdio-shell');
       const answer = (await result) as { isError?: boolean; content: { text: string }[] };
       assert.ok(Date.now() - revokedAt < WITHIN_MS, `took ${Date.now() - revokedAt} ms`);
       assert.equal(answer.isError, true);
