@@ -62,6 +62,11 @@ export class FailedAuthLimiter {
     return Math.max(b ? wait(b, this.#refillMs) : 0, wait(this.#global, this.#globalRefillMs));
   }
 
+  /** How many addresses are tracked now (at most `maxAddresses`). */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
   /** Records a failed authentication from `address`. */
   fail(address: string, now = Date.now()): void {
     refill(this.#global, this.#globalBurst, this.#globalRefillMs, now);

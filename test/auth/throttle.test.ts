@@ -135,10 +135,11 @@ describe('failed-auth limiter: per address and global', () => {
 
   it('tracks at most maxAddresses addresses (an attacker with many addresses grows nothing without bound)', () => {
     const limiter = new FailedAuthLimiter({ maxAddresses: 3, globalBurst: 1e9 });
-    for (let i = 0; i < 100; i++) limiter.fail(`a${i}`, 0);
-    // The three most recent are remembered, the oldest forgotten.
-    assert.ok(limiter.retryAfter('a99', 0) === 0 && limiter.retryAfter('a0', 0) === 0);
-    for (let i = 0; i < 10; i++) limiter.fail('a99', 0);
-    assert.ok(limiter.retryAfter('a99', 0) > 0);
+    for (let i = 0; i < 1000; i++) limiter.fail(`a${i}`, 0);
+    assert.equal(limiter.size, 3);
+    // The most recent address is still remembered; a spent one is throttled.
+    for (let i = 0; i < 10; i++) limiter.fail('a999', 0);
+    assert.ok(limiter.retryAfter('a999', 0) > 0);
+    assert.equal(limiter.retryAfter('a0', 0), 0);
   });
 });
