@@ -87,9 +87,10 @@ export async function createOptional(names: readonly OptionalActivation[], dataD
       closers.push(() => a.close());
     } else if (name === 'cone') {
       if (!arbor) throw new Error('cone needs arbor: list arbor before cone in --with');
-      const { Cone } = await import('./cone/index.js');
-      // LLM services from the env (ANTHROPIC_API_KEY, OPENAI_BASE_URL, …) and $PLEXUS_LLM_CONFIG.
-      const cone = new Cone({ arbor });
+      const { Cone, LlmRegistry } = await import('./cone/index.js');
+      const { SecretStore } = await import('../src/auth/index.js');
+      // LLM services from the env (ANTHROPIC_API_KEY, OPENAI_BASE_URL, …), the data dir's secret store and $PLEXUS_LLM_CONFIG.
+      const cone = new Cone({ arbor, llm: new LlmRegistry({ secrets: new SecretStore(dataDir) }) });
       activations.push(cone);
       closers.unshift(() => cone.close());
     } else if (name === 'claudecode') {

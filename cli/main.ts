@@ -9,6 +9,7 @@ import { addJoinCommand } from './commands/join.js';
 import { addMcpCommand } from './commands/mcp.js';
 import { addPrepareCommand } from './commands/prepare.js';
 import { addSchemaCommand } from './commands/schema.js';
+import { addSecretCommand } from './commands/secret.js';
 import { addServeCommand } from './commands/serve.js';
 import { addTokenCommand } from './commands/token.js';
 
@@ -30,6 +31,7 @@ addMcpCommand(program);
 addCodegenCommand(program);
 addPrepareCommand(program);
 addTokenCommand(program);
+addSecretCommand(program);
 addAuditCommand(program);
 addJoinCommand(program);
 addImportCommand(program);

@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { activation, ErrorCode, method, PlexusError, type CallContext } from '../../src/index.js';
 import { ArborError, ArborStorage, type Arbor, type Handle } from '../arbor/index.js';
-import type { EnvPolicy } from '../process/index.js';
+import { baseEnvironment, type EnvPolicy } from '../process/index.js';
 import { resolveDatabase, uuidParam, type DatabaseOption } from '../storage/index.js';
 import { AsyncTurns } from './async-turns.js';
 import { ClaudeCodeError } from './errors.js';
@@ -38,8 +38,19 @@ export interface ClaudeCodeOptions {
   readonly database?: DatabaseOption;
   /** The `claude` binary (default: `$PLEXUS_HUB_CLAUDE`, then the reference's search list, then PATH). */
   readonly claudePath?: string;
-  /** Where the CLI's environment starts (default `inherit`: it needs the user's credentials); `CLAUDECODE` is always removed. */
+  /**
+   * Where the CLI's environment starts: default `minimal`, as for `bash` (PATH, HOME,
+   * USER, locale, TMPDIR, …; `claude` finds the user's login under HOME), so the hub's
+   * credentials (`ANTHROPIC_API_KEY`, which would also change how `claude` bills,
+   * `OPENAI_API_KEY`, `PLEXUS_HUB_TOKEN`) never reach it. `CLAUDECODE` is always removed.
+   */
   readonly env?: EnvPolicy;
+  /**
+   * Names of the hub's environment variables passed to `claude` on top of `env`: the
+   * explicit allow-list (e.g. `['ANTHROPIC_API_KEY']` to bill by API key). Default:
+   * `$PLEXUS_HUB_CLAUDE_ENV`, comma-separated, else none.
+   */
+  readonly passEnv?: readonly string[];
   /** Wall-clock limit of one turn (default 30 min). */
   readonly turnTimeoutMs?: number;
   /** Between SIGTERM and SIGKILL when a turn is stopped (default 2 s). */
@@ -82,7 +93,7 @@ export class ClaudeCode {
     this.#store = new ClaudeCodeStore(this.#arbor.db);
     this.#turns = new Turns(this.#arbor, this.#store, {
       claude: locateClaude(options.claudePath),
-      env: options.env ?? 'inherit',
+      env: withAllowed(options.env ?? 'minimal', options.passEnv ?? allowListFromEnv()),
       timeoutMs: options.turnTimeoutMs ?? 30 * 60_000,
       graceMs: options.killGraceMs ?? 2000,
       maxOutputBytes: options.maxOutputBytes ?? 64 * 1024 * 1024,
@@ -414,4 +425,23 @@ function busyMessage(s: Session): string {
 function configOf(s: Session): ClaudeCodeConfig {
   const { fork_pending: _, ...config } = s;
   return config;
+}
+
+/** `$PLEXUS_HUB_CLAUDE_ENV`: `NAME,NAME`, the variables `hub serve` passes to `claude`. */
+function allowListFromEnv(): string[] {
+  return (process.env.PLEXUS_HUB_CLAUDE_ENV ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+}
+
+/** `policy` plus the allow-listed variables the hub has, resolved once: the allow-list is read when the hub starts. */
+function withAllowed(policy: EnvPolicy, names: readonly string[]): EnvPolicy {
+  if (names.length === 0) return policy;
+  const env = baseEnvironment(policy);
+  for (const name of names) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }

@@ -11,6 +11,7 @@ import { AuditLog, type AuditEvent, type AuditLogOptions } from './audit-log.js'
 import { authorizeJoin, joinAuditEvent } from './join-grant.js';
 import { asPrincipal, openPrincipal, TokenPrincipal, unauthenticatedPrincipal, type Principal } from './principal.js';
 import { FailedAuthLimiter, type FailedAuthLimiterOptions } from './rate-limit.js';
+import { REVOCATION_CHECK_MS, RevocationWatch } from './revocation.js';
 import { TokenStore } from './token-store.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
@@ -37,6 +38,8 @@ export interface HubAuthOptions {
   /** Rotation size, key file and refusal summaries of the audit log. */
   readonly auditLog?: AuditLogOptions;
   readonly limiter?: FailedAuthLimiterOptions;
+  /** How often running calls of token holders are checked for a revoked or expired token or grant (ms; default 250). */
+  readonly revocationCheckMs?: number;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -70,8 +73,13 @@ export class HubAuth implements HubPolicy {
    * open mode everything is visible to everyone, and nothing asks.
    */
   readonly visible?: (principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo) => boolean;
-  /** Only with an audit log: every call made by a principal is recorded. */
+  /**
+   * In required mode, or with an audit log: every call made by a principal is
+   * recorded, and a token holder's running calls are watched for revocation.
+   */
   readonly observeCall?: (call: ObservedCall) => CallObserver | undefined;
+  /** Only in required mode: stops running calls whose token or grant was withdrawn. */
+  readonly revocations?: RevocationWatch;
   /** Only in required mode: a join needs the grant `_join.<name>` (in open mode a join token decides). */
   readonly authorizeJoin?: (principal: unknown, name: string) => JoinCredential;
   /** Only with an audit log: every join attempt, admitted or refused, is recorded. */
@@ -97,11 +105,20 @@ export class HubAuth implements HubPolicy {
       this.visible = (principal, node, at, method) => access.visible(principal, node, at, method);
     }
     const audit = this.audit;
-    if (audit) {
-      this.observeJoin = (event) => void this.record(joinAuditEvent(event));
+    const revocations = (this.revocations =
+      this.mode === 'required' ? new RevocationWatch(this.hub, options.revocationCheckMs ?? REVOCATION_CHECK_MS) : undefined);
+    if (audit) this.observeJoin = (event) => void this.record(joinAuditEvent(event));
+    if (audit || revocations) {
       this.observeCall = (call) => {
         const caller = asPrincipal(call.principal);
-        return caller ? auditCall(audit, caller, call) : undefined;
+        if (!caller) return undefined;
+        const audited = audit ? auditCall(audit, caller, call) : undefined;
+        const unwatch = revocations && caller instanceof TokenPrincipal ? revocations.watch(caller, call) : undefined;
+        if (!unwatch) return audited;
+        return (end) => {
+          unwatch();
+          return audited?.(end);
+        };
       };
     }
   }
@@ -124,29 +141,29 @@ export class HubAuth implements HubPolicy {
 
   /**
    * The principal for a presented credential (or none). In required mode, no
-   * credential gives the unauthenticated principal (it may only ask `_info`); a
-   * wrong one is refused and counts against the address.
+   * credential gives the unauthenticated principal (it may only ask `_info`). The
+   * credential is checked first, so a valid one always gets in; a wrong one counts
+   * against its address and the global limit, and once either is spent further
+   * failures are answered 429 rather than 401.
    */
   authenticate(credential: string | undefined, remote: string, transport: string): AuthResult {
     if (this.mode === 'open') return { ok: true, principal: openPrincipal(transport, remote) };
     if (credential === undefined) return { ok: true, principal: unauthenticatedPrincipal(transport, remote) };
+    const check = this.store!.check(credential, this.hub);
+    if (check.ok) return { ok: true, principal: new TokenPrincipal(this.store!, check.record, transport, remote) };
     const wait = this.limiter.retryAfter(remote);
+    this.limiter.fail(remote);
     if (wait > 0) {
       this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'throttled' });
       return {
         ok: false,
         status: 429,
-        message: 'Too many failed authentications from this address: try again later',
+        message: 'Too many failed authentications: try again later',
         retryAfterSeconds: Math.ceil(wait / 1000),
       };
     }
-    const check = this.store!.check(credential, this.hub);
-    if (!check.ok) {
-      this.limiter.fail(remote);
-      this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'auth_failed', reason: check.reason });
-      return { ok: false, status: 401, message: `Authentication failed: ${REASONS[check.reason]}` };
-    }
-    return { ok: true, principal: new TokenPrincipal(this.store!, check.record, transport, remote) };
+    this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'auth_failed', reason: check.reason });
+    return { ok: false, status: 401, message: `Authentication failed: ${REASONS[check.reason]}` };
   }
 
   /** `Authorization: Bearer <token>`, else a `token` query parameter (for browsers, which cannot set headers on a WebSocket). */
@@ -171,6 +188,7 @@ export class HubAuth implements HubPolicy {
   }
 
   close(): void {
+    this.revocations?.close();
     this.audit?.close();
   }
 }

@@ -21,3 +21,4 @@ export { parseAnchor, verifyAuditLog, type AuditAnchor, type AuditVerdict, type 
 export { AuditLockedError } from './audit-lock.js';
 export { DEFAULT_ROTATE_BYTES } from './audit-files.js';
 export { DEFAULT_SUMMARY_INTERVAL_MS } from './audit-summary.js';
+export { checkSecretName, SECRETS_DIR, SecretStore, type SecretSource } from './secret-store.js';

@@ -171,6 +171,23 @@ export class TokenPrincipal implements Principal {
     return this.store.current(this.tokenId)?.expiresAt === undefined;
   }
 
+  /**
+   * Why a call this principal was allowed to start must stop now (for calls already
+   * running), or undefined: no grant in force still covers `target` — the method's
+   * path and verbs, or without verbs something below the activation `target.path`.
+   * Only grants that ended by their `ttl` stop a call: a one-time grant spent by the
+   * very call it allowed still covers it. The token itself is `unauthenticated()`'s.
+   */
+  lapsed(target: { path: string; verbs?: readonly Verb[] } | undefined, now = Date.now()): string | undefined {
+    const grants = this.store.current(this.tokenId)?.grants;
+    if (!target || !grants || grants.every((g) => g.expiresAt === undefined)) return undefined;
+    const inForce = grants.filter((g) => g.expiresAt === undefined || now < g.expiresAt);
+    const covered = target.verbs
+      ? target.verbs.every((v) => inForce.some((g) => grantCovers(g, target.path, v)))
+      : inForce.some((g) => patternReachesBelow(g.pattern, target.path));
+    return covered ? undefined : `Authentication required: the grant for ${target.path} has expired`;
+  }
+
   reaches(prefix: string): boolean {
     const now = Date.now();
     return (this.#grants(now) ?? []).some((g) => grantLive(g, now) && patternReachesBelow(g.pattern, prefix));

@@ -301,7 +301,13 @@ export class DynamicHub implements Activation {
     const stream = new CallStream((call) => this.#start(path, params, call, principal), this.#rootItems);
     const observeCall = this.policy?.observeCall;
     if (observeCall) {
-      const observer = observeCall({ principal, path, params, method: () => this.#router.cachedMethod(path) });
+      const observer = observeCall({
+        principal,
+        path,
+        params,
+        method: () => this.#router.cachedMethod(path),
+        abort: (err) => stream.abort(err),
+      });
       if (observer) stream.observe(observer);
     }
     const signal = options.signal;

@@ -39,6 +39,13 @@ export interface ObservedCall {
   readonly params: unknown;
   /** The method the path resolved to, once it has been routed; undefined while unrouted or when it is no method. */
   method(): MethodInfo | undefined;
+  /**
+   * Withdraws the call while it runs: the method is stopped (its signal aborts, a
+   * generator's `finally` runs) and the caller reads `err` as an `error` item, then
+   * `done`. For a policy whose answer changed meanwhile (the caller's token was
+   * revoked); nothing once the call has ended.
+   */
+  abort(err: unknown): void;
 }
 
 /** Who a joined name is bound to: a stable id (never a secret) and a label for people. */

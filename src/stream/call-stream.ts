@@ -180,8 +180,28 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
 
   cancel(): void {
     if (this.#finished && this.#queue.length === 0) return;
-    this.#started = true;
     this.#finished = true;
+    this.#stop();
+    for (const w of this.#waiters.splice(0)) w(DONE);
+    this.#observed(true);
+    this.#ended();
+  }
+
+  /**
+   * Ends the call now with `err`: the producer is stopped as by `cancel()`, items it
+   * made that were not read yet are dropped, and the consumer reads `err` as an
+   * `error` item, then `done`. For a policy that withdraws a running call (its
+   * caller's token was revoked); does nothing once the call has ended.
+   */
+  abort(err: unknown): void {
+    if (this.#finished) return;
+    this.#stop();
+    this.#fail(err);
+  }
+
+  /** Stops the producer and drops unread items (the stream's end is the caller's to write). */
+  #stop(): void {
+    this.#started = true;
     this.#queue.length = 0;
     this.#cancelled = true;
     this.#controller?.abort();
@@ -198,9 +218,6 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     }
     this.#subscription?.unsubscribe();
     this.#subscription = undefined;
-    for (const w of this.#waiters.splice(0)) w(DONE);
-    this.#observed(true);
-    this.#ended();
   }
 
   #emit(item: StreamItem): void {

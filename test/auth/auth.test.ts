@@ -443,16 +443,18 @@ describe('auth over WebSocket', () => {
 });
 
 describe('failed-auth rate limit', () => {
-  it('throttles an address after its burst of failures, even for a valid token, and records it', async () => {
+  it('throttles an address after its burst of failures (429 for the next wrong token), and records it; a valid token still gets in', async () => {
     const env = makeStore();
     const auth = new HubAuth({ hub: 'plexus', dataDir: env.dir, limiter: { burst: 3, refillMs: 60_000 } });
     const hub = new DynamicHub('plexus', { policy: auth }).register(new Vault());
     const server = await serveWebSocket(hub, { port: 0 });
     try {
       for (let i = 0; i < 3; i++) assert.equal((await upgrade(server.url, { authorization: 'Bearer phub_guess' })).status, 401);
-      const throttled = await upgrade(server.url, { authorization: `Bearer ${env.tokens.reader}` });
+      const throttled = await upgrade(server.url, { authorization: 'Bearer phub_guess' });
       assert.equal(throttled.status, 429);
       assert.match(JSON.parse(throttled.body).error.message, /Too many failed authentications/);
+      // Only failures are throttled: the credential is checked first, so a valid token from the same address opens.
+      assert.equal((await upgrade(server.url, { authorization: `Bearer ${env.tokens.reader}` })).status, 101);
       // A connection without a credential is not an authentication attempt: it still opens (and can do nothing).
       assert.equal((await upgrade(server.url)).status, 101);
       auth.audit!.flush();

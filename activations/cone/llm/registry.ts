@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { checkSecretName, resolveDataDir, SecretStore, type SecretSource } from '../../../src/auth/index.js';
 import { AnthropicProvider } from './anthropic.js';
 import { OpenAiProvider } from './openai.js';
 import { Secret } from './secret.js';
@@ -81,7 +82,12 @@ export interface ResolvedModel {
   readonly temperature?: number;
 }
 
-/** `PLEXUS_LLM_CONFIG` / `new LlmRegistry({ configFile })` JSON. Keys may be given literally or by env var name. */
+/**
+ * `PLEXUS_LLM_CONFIG` / `new LlmRegistry({ configFile })` JSON. A key is named, never
+ * written in the file: `api_key_secret` (a name in the hub's secret store, `hub secret
+ * set`) or `api_key_env` (an env var); `api_key` (the key itself) still works but puts
+ * it in a file that is not owner-only by default.
+ */
 export interface LlmConfigFile {
   request_timeout_ms?: number;
   idle_timeout_ms?: number;
@@ -92,6 +98,7 @@ export interface LlmConfigFile {
       base_url?: string;
       api_key?: string;
       api_key_env?: string;
+      api_key_secret?: string;
       request_timeout_ms?: number;
       idle_timeout_ms?: number;
       include_usage?: boolean;
@@ -103,6 +110,13 @@ export interface LlmConfigFile {
 export interface LlmRegistryOptions {
   /** Defaults to `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The secret store keys are also read from (after the environment): a built-in
+   * service's key by its env var name (`OPENAI_API_KEY`), a configured one by
+   * `api_key_secret`. Default: the data dir's (`resolveDataDir()`); `hub serve` passes
+   * its own.
+   */
+  readonly secrets?: SecretSource;
   /** JSON config file; defaults to `$PLEXUS_LLM_CONFIG` when set. */
   readonly configFile?: string;
   /** The same, already parsed (tests, embedding). */
@@ -175,9 +189,23 @@ export class LlmRegistry {
     const requestTimeoutMs = positive(config.request_timeout_ms, 'request_timeout_ms') ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const idleTimeoutMs = positive(config.idle_timeout_ms, 'idle_timeout_ms') ?? DEFAULT_IDLE_TIMEOUT_MS;
 
+    const secrets = options.secrets ?? new SecretStore(resolveDataDir());
+    const secret = (name: string): string | undefined => {
+      try {
+        checkSecretName(name);
+      } catch {
+        return undefined; // an env var name that cannot be a file name is simply not in the store
+      }
+      try {
+        return secrets.get(name);
+      } catch (err) {
+        throw new LlmConfigError((err as Error).message);
+      }
+    };
     for (const b of BUILTIN_SERVICES) {
-      const keyEnv = b.keyEnvs.find((k) => env[k]) ?? b.keyEnvs[0]!;
-      const key = env[keyEnv];
+      // The environment first (an explicit override), then the secret store, under the same names.
+      const keyEnv = b.keyEnvs.find((k) => env[k]) ?? b.keyEnvs.find((k) => secret(k) !== undefined) ?? b.keyEnvs[0]!;
+      const key = env[keyEnv] || secret(keyEnv);
       const baseUrl = env[b.baseUrlEnv] || b.defaultBaseUrl;
       this.#services.set(b.name, {
         name: b.name,
@@ -204,7 +232,18 @@ export class LlmRegistry {
         throw new LlmConfigError(`service '${name}': base_url is not a URL`);
       }
       const keyEnv = s.api_key_env ?? base?.apiKeyEnv;
-      const key = s.api_key ?? (keyEnv ? env[keyEnv] : undefined);
+      if (s.api_key_secret !== undefined) {
+        try {
+          checkSecretName(s.api_key_secret);
+        } catch (err) {
+          throw new LlmConfigError(`service '${name}': api_key_secret: ${(err as Error).message}`);
+        }
+      }
+      const key =
+        s.api_key ??
+        (s.api_key_secret !== undefined ? secret(s.api_key_secret) : undefined) ??
+        (keyEnv ? env[keyEnv] || secret(keyEnv) : undefined);
+
       const apiKey = key ? new Secret(key) : base?.apiKey;
       this.#services.set(name, {
         name,

@@ -1,0 +1,89 @@
+import { DEFAULT_VERBS } from '../activation/verbs.js';
+import type { ObservedCall } from '../hub/policy.js';
+import { ErrorCode } from '../wire/errors.js';
+import type { Verb } from '../activation/verbs.js';
+import { AccessDenied } from './access.js';
+import type { TokenPrincipal } from './principal.js';
+
+/** How often running calls of token holders are checked against the store (default; the store itself re-reads its file at most every 200 ms). */
+export const REVOCATION_CHECK_MS = 250;
+
+/**
+ * Stops what a withdrawn credential already started. The guard refuses new calls
+ * once a token is revoked or expires, but a stream it let start (a `bash.execute`
+ * printing lines, a `changelog.watch`) would otherwise run on. While token holders
+ * have calls running, every REVOCATION_CHECK_MS each is checked again — the token
+ * still valid, and for calls to a method a grant still in force for it (a `:ttl`
+ * grant may have ended) — and a call that fails the check is aborted: its method
+ * stops and its caller reads `-32001 Authentication required: …`, then `done`. The
+ * check is by principal, so it reaches every transport (WebSocket, stdio, MCP,
+ * calls relayed from a mount) alike. No timer runs while no token holder has a call
+ * running.
+ */
+export class RevocationWatch {
+  readonly #running = new Map<TokenPrincipal, Set<ObservedCall>>();
+  #timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly root: string,
+    private readonly intervalMs = REVOCATION_CHECK_MS,
+  ) {}
+
+  /** Watches `call` until the returned function is called (when it ends). */
+  watch(principal: TokenPrincipal, call: ObservedCall): () => void {
+    let calls = this.#running.get(principal);
+    if (!calls) this.#running.set(principal, (calls = new Set()));
+    calls.add(call);
+    this.#timer ??= setInterval(() => this.check(), this.intervalMs).unref();
+    return () => {
+      calls.delete(call);
+      if (calls.size === 0 && this.#running.get(principal) === calls) this.#running.delete(principal);
+      if (this.#running.size === 0) this.#stop();
+    };
+  }
+
+  /** How many calls are watched (for tests: the watch holds nothing once calls end). */
+  get size(): number {
+    let n = 0;
+    for (const calls of this.#running.values()) n += calls.size;
+    return n;
+  }
+
+  /** Checks every running call now; aborts those whose credential or grant was withdrawn. */
+  check(now = Date.now()): void {
+    for (const [principal, calls] of [...this.#running]) {
+      const why = principal.unauthenticated();
+      for (const call of [...calls]) {
+        const reason = why ?? principal.lapsed(this.#grantTarget(call), now);
+        // Aborting ends the call, whose observer then unwatches it.
+        if (reason) call.abort(new AccessDenied(ErrorCode.AuthenticationRequired, reason));
+      }
+    }
+  }
+
+  /**
+   * What a grant must still cover for `call` to go on: the method's grant path and
+   * verbs; for a path without a method (a mounted hub's, a schema) something below
+   * its first activation, which the guard required of every hop on the way; for the
+   * root's own methods (quick answers, most open to every principal) nothing beyond
+   * the token.
+   */
+  #grantTarget(call: ObservedCall): { path: string; verbs?: readonly Verb[] } | undefined {
+    const segments = call.path.split('.');
+    if (segments[0] === this.root) segments.shift();
+    if (segments.length < 2) return undefined;
+    const info = call.method();
+    if (!info) return { path: segments[0]! };
+    return { path: segments.join('.'), verbs: info.verbs ?? DEFAULT_VERBS };
+  }
+
+  close(): void {
+    this.#running.clear();
+    this.#stop();
+  }
+
+  #stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
