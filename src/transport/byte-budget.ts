@@ -93,11 +93,6 @@ export class ConnectionBytes {
     return this.#held;
   }
 
-  /** True when this connection holds more than its limit (only forced charges get it there). */
-  get over(): boolean {
-    return this.#held > this.max;
-  }
-
   /** Takes `n` bytes for something new (a stream's params); throws -32005 naming the bytes when they do not fit. */
   take(n: number, what: string): void {
     if (this.#held + n > this.max) {

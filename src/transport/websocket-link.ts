@@ -45,8 +45,8 @@ const EMPTY = Buffer.alloc(0);
  * - Bytes: queued output and partial incoming frames are charged to the connection's
  *   `ConnectionBytes` (and through it to the process budget). While the process budget
  *   is spent, a connection with more than one socket buffer queued counts as congested.
- *   Queued output past the connection's limit (only a single huge message gets there)
- *   drops the connection; a partial frame the process cannot afford closes it with 1013.
+ *   Queued output alone past the connection's limit (only a single huge message gets
+ *   there) drops the connection; a partial frame the process cannot afford closes it with 1013.
  *
  * Coalesces writes: the TCP socket is corked on the first message and uncorked in
  * the next check phase (setImmediate), after every microtask has run. So a subscribe
@@ -173,7 +173,9 @@ export class WebSocketSink implements MessageSink {
     if (delta > 0) this.bytes.charge(delta);
     else this.bytes.release(-delta);
     this.#outCharged = queued;
-    if (this.bytes.over) {
+    // Output alone: params are refused before they pass the limit, and a connection whose
+    // streams hold most of it must still be able to queue their items.
+    if (queued > this.bytes.max) {
       // A peer that lets this much pile up is not reading: a close frame would wait behind it.
       this.#drop();
       this.ws.terminate();
@@ -188,11 +190,10 @@ export class WebSocketSink implements MessageSink {
     else this.bytes.release(-delta);
     this.#partialCharged = partial;
     const budget = this.bytes.process;
-    if (delta > 0 && (budget.used > budget.max || this.bytes.over)) {
-      const held =
-        budget.used > budget.max
-          ? `the server holds ${budget.used} of its ${budget.max} bytes`
-          : `this connection holds ${this.bytes.held} of its ${this.bytes.max} bytes`;
+    // Only the process budget closes a connection for a partial frame: one frame is at most
+    // maxFrameBytes, and past the connection's own limit the stream it opens is refused (-32005).
+    if (delta > 0 && budget.used > budget.max) {
+      const held = `the server holds ${budget.used} of its ${budget.max} bytes`;
       this.#drop();
       this.ws.pause(); // nothing more is read: what it sends until the close completes costs nothing
       this.ws.close(1013, `Try again later: a partial message of ${partial} bytes does not fit, ${held}`.slice(0, 123));

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import WebSocket from 'ws';
-import { ByteBudget, DynamicHub, serveStdio } from '../../src/index.js';
+import { ByteBudget, DynamicHub, defineActivation, serveStdio } from '../../src/index.js';
 import { serveWebSocket } from '../../src/transport/websocket-server.js';
 import { endless } from '../support/endless.js';
 import { eventually, steady } from '../support/helpers.js';
@@ -78,7 +78,7 @@ describe('one socket cannot grow the hub without bound', { timeout: 180_000 }, (
     try {
       const ws = await connect(hub.url);
       ws.pause(); // never reads a reply
-      const frame = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'u'.repeat(MiB) });
+      const frame = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'u'.repeat(MiB - 100) });
       const before = rssOf(hub.child.pid!);
       for (let i = 0; i < 200; i++) ws.send(frame); // 200 MB; each answer used to echo the whole name
       await sent(ws);
@@ -115,20 +115,31 @@ describe('one socket cannot grow the hub without bound', { timeout: 180_000 }, (
     }
   });
 
-  it("1: queued output past the connection's byte limit drops the connection", async () => {
+  it("1: queued output alone past the connection's byte limit drops the connection", async () => {
     const budget = new ByteBudget();
-    const hub = new DynamicHub().register(endless());
-    const { Echo } = await import('../../activations/echo.js');
-    hub.register(new Echo());
-    const server = await serveWebSocket(hub, { port: 0, highWaterMark: 64 * 1024, maxConnectionBytes: 1_500_000, byteBudget: budget });
+    // Items far larger than the request that asked for them: only such a method can pass the limit.
+    const big = defineActivation({
+      namespace: 'big',
+      methods: {
+        items: {
+          streaming: true,
+          handler: async function* () {
+            for (;;) yield 'b'.repeat(2_000_000);
+          },
+        },
+      },
+    });
+    const server = await serveWebSocket(new DynamicHub().register(big), {
+      port: 0,
+      highWaterMark: 64 * 1024,
+      maxConnectionBytes: 1_500_000,
+      byteBudget: budget,
+    });
     try {
       const ws = await connect(server.url);
       ws.pause();
-      const message = 'e'.repeat(900_000);
-      ws.send(
-        JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'plexus.call', params: { method: 'echo.echo', params: { message, count: 1e9 } } }),
-      );
-      // 900 kB of params held + one 900 kB item queued is past 1.5 MB: the connection goes.
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'plexus.call', params: { method: 'big.items' } }));
+      // Once the kernel's buffers are full, one 2 MB item queued is past 1.5 MB: the connection goes.
       await eventually(() => server.connections === 0, 30_000);
       await eventually(() => budget.used === 0, 5000);
       ws.terminate();
