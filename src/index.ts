@@ -50,6 +50,7 @@ export {
   type WebSocketServeOptions,
 } from './transport/websocket-server.js';
 export { StreamBudget, DEFAULT_MAX_TOTAL_STREAMS } from './transport/stream-budget.js';
+export { ByteBudget, ConnectionBytes, DEFAULT_MAX_CONNECTION_BYTES, DEFAULT_MAX_TOTAL_BYTES } from './transport/byte-budget.js';
 export { serveStdio, type StdioServeOptions } from './transport/stdio-server.js';
 export { RpcSession } from './transport/rpc-session.js';
 export type { CloseOptions, MessageSink, SessionLimits } from './transport/types.js';

@@ -2,7 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Command } from 'commander';
 import { explorerHandler } from '../../src/http/index.js';
 import {
+  ByteBudget,
   DEFAULT_HOST,
+  DEFAULT_MAX_CONNECTION_BYTES,
+  DEFAULT_MAX_TOTAL_BYTES,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_TOTAL_STREAMS,
@@ -34,6 +37,18 @@ export function addServeCommand(program: Command): void {
     .option('--max-frame-bytes <n>', 'largest accepted message in bytes (at least 1)', positive, 1024 * 1024)
     .option('--max-connections <n>', 'open WebSocket connections; past it an upgrade gets 503', positive, DEFAULT_MAX_CONNECTIONS)
     .option('--max-total-streams <n>', 'open streams across all connections', positive, DEFAULT_MAX_TOTAL_STREAMS)
+    .option(
+      '--max-connection-bytes <n>',
+      "bytes one connection may hold (its streams' params, queued output, partial frame); past it a stream gets -32005",
+      positive,
+      DEFAULT_MAX_CONNECTION_BYTES,
+    )
+    .option(
+      '--max-total-bytes <n>',
+      'bytes the process may hold for all connections together; past it a stream gets -32005',
+      positive,
+      DEFAULT_MAX_TOTAL_BYTES,
+    )
     .option(
       '--idle-timeout <seconds>',
       'close a connection with no stream and no message for this long',
@@ -86,12 +101,16 @@ export function addServeCommand(program: Command): void {
     const discovery = discoveryHandler(hub, { mcpPath: '/mcp' });
     const http = (req: IncomingMessage, res: ServerResponse) => discovery(req, res) || mcp(req, res) || (explorer?.(req, res) ?? false);
     const takeOver = federation.acceptor?.takeOver;
+    // One byte budget for the process: everything that holds memory for a peer charges it.
+    const byteBudget = new ByteBudget(opts.maxTotalBytes);
     const server = await serveWebSocket(hub, {
       host: opts.host,
       port: opts.port,
       ...limits,
       maxConnections: opts.maxConnections,
       maxTotalStreams: opts.maxTotalStreams,
+      maxConnectionBytes: opts.maxConnectionBytes,
+      byteBudget,
       idleTimeoutMs: opts.idleTimeout * 1000,
       pingIntervalMs: opts.pingInterval * 1000,
       allowedHosts: opts.allowHost,

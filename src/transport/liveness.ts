@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { RpcSession } from './rpc-session.js';
 
@@ -11,6 +12,8 @@ interface State {
   lastSeen: number;
   /** The peer answered our last ping (or we have not pinged yet). */
   answered: boolean;
+  /** The payload of our last ping: only a pong that carries it back is an answer. */
+  payload?: Buffer;
 }
 
 /**
@@ -37,7 +40,11 @@ export class Liveness {
   watch(ws: WebSocket): void {
     const state: State = { lastSeen: Date.now(), answered: true };
     this.#states.set(ws, state);
-    ws.on('pong', () => (state.answered = true));
+    // An unsolicited pong (or one echoing an older ping) proves nothing: a peer that never
+    // reads could send one a second and stay forever. Only the echo of the last ping counts.
+    ws.on('pong', (data: Buffer) => {
+      if (state.payload !== undefined && data.equals(state.payload)) state.answered = true;
+    });
     ws.on('ping', () => (state.lastSeen = Date.now()));
   }
 
@@ -77,7 +84,8 @@ export class Liveness {
         return;
       }
       state.answered = false;
-      ws.ping();
+      state.payload = randomBytes(16);
+      ws.ping(state.payload);
     }
     const busy = (this.sessions.get(ws)?.activeStreams ?? 0) > 0;
     if (busy)

@@ -3,6 +3,7 @@ import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { CallStream } from '../stream/call-stream.js';
 import type { StreamItem } from '../wire/items.js';
 import { ErrorCode, PlexusError } from '../wire/errors.js';
+import { ConnectionBytes } from './byte-budget.js';
 import { StreamBudget } from './stream-budget.js';
 import { DEFAULT_MAX_STREAMS, type MessageSink, type SessionLimits } from './types.js';
 import { errorResponse, itemNotification, parseRequest, resultResponse, type JsonRpcRequest, type RequestId } from '../wire/jsonrpc.js';
@@ -15,8 +16,18 @@ export interface SessionOptions extends SessionLimits {
 interface Subscription {
   readonly id: number;
   readonly stream: CallStream;
+  /** Bytes of the request frame charged to the connection while the stream holds its params. */
+  readonly bytes: number;
   /** Set while the peer holds this stream (`<root>.call_pause`): its pump sends nothing. */
   held?: { readonly promise: Promise<void>; readonly release: () => void };
+}
+
+/** Longest name echoed back in an error message: a 1 MiB method name must not cost a 1 MiB answer. */
+export const MAX_ECHOED_NAME = 128;
+
+/** `name` as an error message may quote it: at most MAX_ECHOED_NAME characters, then `…`. */
+export function echoedName(name: string): string {
+  return name.length > MAX_ECHOED_NAME ? `${name.slice(0, MAX_ECHOED_NAME)}…` : name;
 }
 
 /** Kept importable from here for code written before `transport/types.ts`. */
@@ -36,6 +47,9 @@ export class RpcSession {
   readonly #methods: ReadonlyMap<string, (req: JsonRpcRequest) => void>;
   readonly #maxStreams: number;
   readonly #budget: StreamBudget;
+  readonly #bytes: ConnectionBytes;
+  /** Length of the frame being handled: what a stream opened by it holds. */
+  #frameBytes = 0;
   #nextId = 1;
   #closed = false;
   /** Shutdown has begun: running streams continue, new ones are refused. */
@@ -50,6 +64,7 @@ export class RpcSession {
   ) {
     this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
     this.#budget = options.streamBudget ?? new StreamBudget();
+    this.#bytes = options.bytes ?? new ConnectionBytes();
     const root = hub.namespace;
     const as = { principal: options.principal };
     this.#methods = new Map<string, (req: JsonRpcRequest) => void>([
@@ -102,7 +117,9 @@ export class RpcSession {
     if ('error' in parsed) return this.sink.send(errorResponse(parsed.id, parsed.error));
     const req = parsed.request;
     const handler = this.#methods.get(req.method);
-    if (!handler) return this.#reply(req.id, undefined, { code: ErrorCode.MethodNotFound, message: `Method not found: ${req.method}` });
+    if (!handler)
+      return this.#reply(req.id, undefined, { code: ErrorCode.MethodNotFound, message: `Method not found: ${echoedName(req.method)}` });
+    this.#frameBytes = text.length;
     try {
       handler(req);
     } catch (err) {
@@ -150,6 +167,7 @@ export class RpcSession {
         for (const item of sub.stream.cancelWith(new PlexusError(ErrorCode.ExecutionError, reason)))
           this.sink.send(itemNotification(sub.id, item));
       this.#unhold(sub);
+      this.#bytes.release(sub.bytes);
     }
     this.#budget.release(this.#subs.size);
     this.#subs.clear();
@@ -163,8 +181,11 @@ export class RpcSession {
   }
 
   #forget(id: number): void {
-    if (!this.#subs.delete(id)) return;
+    const sub = this.#subs.get(id);
+    if (!sub) return;
+    this.#subs.delete(id);
     this.#budget.release();
+    this.#bytes.release(sub.bytes);
     if (this.#subs.size === 0) this.#wakeIdle();
   }
 
@@ -240,15 +261,24 @@ export class RpcSession {
         `Too many streams: the server already has ${this.#budget.max} open across all connections (the limit)`,
       );
     }
+    // The stream keeps its params (up to a whole frame) alive until it ends: charged by their bytes.
+    const bytes = this.#frameBytes;
+    try {
+      this.#bytes.take(bytes, 'a new stream (its request frame)');
+    } catch (err) {
+      this.#budget.release();
+      throw err;
+    }
     let stream: CallStream;
     try {
       stream = open();
     } catch (err) {
       this.#budget.release();
+      this.#bytes.release(bytes);
       throw err;
     }
     const id = this.#nextId++;
-    const sub = { id, stream };
+    const sub = { id, stream, bytes };
     this.#subs.set(id, sub);
     this.#reply(req.id, id);
     // A method that answers at once (most unary calls) is sent right here; only a

@@ -21,13 +21,24 @@ export interface StdioServeOptions extends SessionLimits {
   readonly graceMs?: number;
 }
 
-/** A sink over a byte stream: one JSON message per line, paused while the pipe is full. */
+/**
+ * A sink over a byte stream: one JSON message per line, paused while the pipe is full.
+ * While it is, the input is not read either: every reply queues here, so a peer that
+ * writes requests and never reads its answers would otherwise grow the queue without end.
+ */
 class LineSink implements MessageSink {
   /** One wait per congestion episode, shared by every paused stream (no listener per stream). */
   #drain?: Promise<void>;
-  constructor(private readonly output: Writable) {}
+  constructor(
+    private readonly output: Writable,
+    private readonly input?: Readable,
+  ) {}
   send(message: string): void {
-    this.output.write(`${message}\n`);
+    if (!this.output.write(`${message}\n`) && this.input && !this.input.isPaused()) {
+      const input = this.input;
+      input.pause();
+      void this.drained().then(() => input.resume());
+    }
   }
   congested(): boolean {
     return this.output.writableNeedDrain;
@@ -55,7 +66,7 @@ export function serveStdio(hub: DynamicHub, options: StdioServeOptions = {}): Pr
   const maxBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxFrameBytes must be a positive integer, not ${maxBytes}`);
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
-  const sink = new LineSink(output);
+  const sink = new LineSink(output, input);
   const session = new RpcSession(hub, sink, { ...options, principal: options.principal ?? trustedPrincipal() });
   const reader = new LineReader(
     maxBytes,

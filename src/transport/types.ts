@@ -8,6 +8,7 @@
  * `RpcSession.shutdown()`, then `close()`.
  */
 
+import type { ConnectionBytes } from './byte-budget.js';
 import type { StreamBudget } from './stream-budget.js';
 
 /** Where a session writes, with the peer's backpressure. */
@@ -24,6 +25,12 @@ export interface SessionLimits {
   readonly maxStreams?: number;
   /** Open streams shared by every connection of a server (default: one budget of 100,000 per session). */
   readonly streamBudget?: StreamBudget;
+  /**
+   * This connection's byte account (params its streams hold, its queued output, its
+   * partial frames), charged through to the process's `ByteBudget`. Default: an account
+   * of its own with the default limits.
+   */
+  readonly bytes?: ConnectionBytes;
 }
 
 export const DEFAULT_MAX_STREAMS = 1024;

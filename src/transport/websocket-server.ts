@@ -7,6 +7,7 @@ import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, type OriginPolicy } from './http-guard.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, Liveness } from './liveness.js';
 import { ErrorCode } from '../wire/errors.js';
+import { ByteBudget, ConnectionBytes } from './byte-budget.js';
 import { RpcSession } from './rpc-session.js';
 import { StreamBudget } from './stream-budget.js';
 import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type SessionLimits } from './types.js';
@@ -21,8 +22,21 @@ export interface WebSocketServeOptions extends SessionLimits, OriginPolicy {
   readonly port?: number;
   /** Largest accepted frame in bytes (default 1 MiB); a bigger one closes the connection with 1009. */
   readonly maxFrameBytes?: number;
-  /** Bytes queued for a connection above which its producers pause (default 1 MiB). */
+  /** Bytes queued for a connection above which its producers pause and it is not read (default 1 MiB). */
   readonly highWaterMark?: number;
+  /**
+   * Bytes one connection may hold: params of its open streams, its queued output, its
+   * partial frame (default 64 MiB). A stream past it is refused with -32005; queued
+   * output past it drops the connection.
+   */
+  readonly maxConnectionBytes?: number;
+  /**
+   * The process's byte budget, shared by every connection (and by anything else given
+   * the same instance, e.g. MCP tool calls). Default: a new one of `maxTotalBytes`.
+   */
+  readonly byteBudget?: ByteBudget;
+  /** Size of the byte budget made when `byteBudget` is not given (default 512 MiB). */
+  readonly maxTotalBytes?: number;
   /**
    * Plain HTTP requests (not WebSocket upgrades) go here first, e.g. the MCP
    * endpoint at `/mcp`. Return true when handled.
@@ -100,6 +114,13 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
   const sessions = new Map<WebSocket, RpcSession>();
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const streamBudget = new StreamBudget(options.maxTotalStreams);
+  let byteBudget: ByteBudget;
+  try {
+    byteBudget = options.byteBudget ?? new ByteBudget(options.maxTotalBytes);
+    new ConnectionBytes(byteBudget, options.maxConnectionBytes); // checks the limit once, before listening
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const origins = new OriginGuard(options);
   const liveness = new Liveness(
     options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
@@ -132,8 +153,9 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
       const principal = auth.principal;
       wss.handleUpgrade(req, socket, head, (ws) => {
         socket.setNoDelay(true);
-        const sink = new WebSocketSink(ws, socket, highWaterMark);
-        const session = new RpcSession(hub, sink, { ...options, principal, streamBudget });
+        const bytes = new ConnectionBytes(byteBudget, options.maxConnectionBytes);
+        const sink = new WebSocketSink(ws, socket, highWaterMark, bytes);
+        const session = new RpcSession(hub, sink, { ...options, principal, streamBudget, bytes });
         sessions.set(ws, session);
         liveness.watch(ws);
         let firstFrame = options.takeOver !== undefined;
@@ -146,6 +168,7 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
               // The new owner runs the connection: this server's session and liveness let go of it.
               ws.off('message', onMessage);
               liveness.forget(ws);
+              sink.closed(); // stops charging and pausing a socket that is no longer ours
               session.close();
               sessions.delete(ws);
               return adopt(ws, socket);
