@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Command } from 'commander';
 import { explorerHandler } from '../../src/http/index.js';
 import {
+  DEFAULT_GRACE_MS,
   DEFAULT_HOST,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
@@ -14,7 +15,6 @@ import {
   serveWebSocket,
 } from '../../src/index.js';
 import { mcpHttpHandler } from '../../src/mcp/index.js';
-import { DEFAULT_GRACE_MS } from '../../src/transport/types.js';
 import { buildHub, optionalSet } from '../build-hub.js';
 import { federationOptions, startFederation } from '../federation-options.js';
 import { hubState } from '../hub-state.js';

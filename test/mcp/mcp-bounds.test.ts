@@ -72,7 +72,7 @@ describe('4: concurrent MCP tool calls are capped', { timeout: 90_000 }, () => {
   });
   after(() => hub.stop());
 
-  it('a batch POST of 100 calls runs 16 (the per-session cap); the rest get -32005 and the hub does not hold 100 results', async () => {
+  it('a batch POST of 100 calls runs 16 (the per-session cap); the rest get -32005 and the hub does not hold 100 results', async (t) => {
     const headers = await rawSession(hub.url);
     const before = rssOf(hub.child.pid!);
     let peak = before;
@@ -96,6 +96,7 @@ describe('4: concurrent MCP tool calls are capped', { timeout: 90_000 }, () => {
     }
     // Measured: ~+40 MB for 16 calls; before the cap the same batch cost +300 MB.
     const grown = (peak - before) / MiB;
+    t.diagnostic(`hub RSS grew by ${grown.toFixed(1)} MiB`);
     assert.ok(grown < 120, `RSS grew by ${grown.toFixed(0)} MiB`);
   });
 
@@ -179,7 +180,7 @@ describe('5: HTTP connections and request bodies are bounded (hub serve)', { tim
   });
   after(() => hub.stop());
 
-  it('200 connections each trickling a 4 MiB − 1 body: 16 are read, the rest get 503 at once, the 16 get 408; memory stays bounded', async () => {
+  it('200 connections each trickling a 4 MiB − 1 body: 16 are read, the rest get 503 at once, the 16 get 408; memory stays bounded', async (t) => {
     const length = 4 * MiB - 1;
     const head = `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${hub.port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${length}\r\n\r\n`;
     const first = Buffer.alloc(2 * MiB, 0x20); // 2 MiB at once, then a byte now and then: never the whole body
@@ -216,6 +217,7 @@ describe('5: HTTP connections and request bodies are bounded (hub serve)', { tim
     }
     // Measured ~+40 MB (16 bodies of 2 MiB); before, every body was read: +400 MB or more.
     const grown = (peak - before) / MiB;
+    t.diagnostic(`hub RSS grew by ${grown.toFixed(1)} MiB`);
     assert.ok(grown < 150, `RSS grew by ${grown.toFixed(0)} MiB`);
     // The server still answers.
     assert.equal((await fetch(`http://127.0.0.1:${hub.port}/mcp`, { method: 'POST', headers: JSON_HEADERS, body: '{}' })).status, 400);
@@ -399,7 +401,7 @@ describe('8: --allow-origin answers CORS on /mcp', { timeout: 60_000 }, () => {
           body: method === 'POST' ? '{}' : undefined,
         });
         assert.equal(res.status, 403);
-        assert.match((await res.json()).error.message, /^Invalid Origin header: http:\/\/evil\.example/);
+        assert.match(((await res.json()) as any).error.message, /^Invalid Origin header: http:\/\/evil\.example/);
         assert.equal(res.headers.get('access-control-allow-origin'), null);
       }
     });
