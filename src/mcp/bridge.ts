@@ -17,7 +17,7 @@ import { elicit } from './elicitation.js';
 import { DEFAULT_MCP_MAX_ITEMS, DEFAULT_MCP_MAX_RESULT_BYTES } from './limits.js';
 import type { ToolCatalog } from './tool-catalog.js';
 import { resolveNaming, toolName, type ToolNaming } from './tool-names.js';
-import { ToolCallBudget } from './tool-calls.js';
+import { ToolCallBudget, type ToolCallLimits } from './tool-calls.js';
 import { toolResult } from './tool-result.js';
 
 export interface McpBridgeOptions {
@@ -32,13 +32,13 @@ export interface McpBridgeOptions {
   readonly maxResultBytes?: number;
 }
 
-export interface McpServerOptions extends McpBridgeOptions {
+export interface McpServerOptions extends McpBridgeOptions, ToolCallLimits {
   /**
    * Who the MCP client is: `tools/list` shows only what it may call, and every
    * call is checked as it. Default: trusted (a stdio parent).
    */
   readonly principal?: Principal;
-  /** The process's running tool calls (caps and shutdown); default: a budget of this server alone. */
+  /** The process's running tool calls (caps and shutdown); default: a budget of this server alone, with the limits given here. */
   readonly toolCalls?: ToolCallBudget;
 }
 
@@ -71,7 +71,7 @@ export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions 
     return { tools };
   });
 
-  const calls = (options.toolCalls ?? new ToolCallBudget()).session();
+  const calls = (options.toolCalls ?? new ToolCallBudget(options)).session();
 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     // Taken before the first await: the calls of one batch are counted as they arrive.

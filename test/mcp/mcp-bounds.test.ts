@@ -2,7 +2,7 @@
 //
 // | rule                                              | MCP HTTP (`hub serve` /mcp) | MCP HTTP (`hub mcp --http`) | MCP stdio (`hub mcp`) | WebSocket |
 // |---------------------------------------------------|-----------------------------|-----------------------------|-----------------------|-----------|
-// | 4 tool calls capped per session / per process     | yes (+ shared stream budget)| yes                         | per session (16)      | shares the budget |
+// | 4 tool calls capped per session / per process     | yes (+ shared stream budget)| yes                         | per session           | shares the budget |
 // | 5 every HTTP connection counted; bodies capped    | yes                         | yes (same code)             | n/a                   | counted   |
 // | 6 an overlong line is skipped with -32600         | n/a (body cap 413)          | n/a                         | yes                   | n/a (1009)|
 // | 7 shutdown: grace, then an error result           | yes                         | yes (same handler close)    | n/a (EOF cancels)     | existing  |
@@ -150,6 +150,42 @@ describe('4: the per-process cap and the stream budget shared with WebSocket str
       assert.match(over.error.message, /^Too many streams: the server already has 6 open across all connections \(the limit\)/);
     } finally {
       ws.close();
+    }
+  });
+});
+
+describe('4: hub mcp over stdio caps the calls of its one session', { timeout: 60_000 }, () => {
+  it('--mcp-max-calls 2: of 5 calls sent at once 2 run, 3 get -32005 at once; later calls run again', async () => {
+    ensureBuilt();
+    const child = spawn(process.execPath, [HUB_BIN, 'mcp', '--mcp-max-calls', '2', 'test/fixtures/hoard.ts'], {
+      cwd: REPO_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const replies: any[] = [];
+    createInterface({ input: child.stdout }).on('line', (l) => replies.push(JSON.parse(l)));
+    const send = (m: unknown) => child.stdin.write(`${JSON.stringify(m)}\n`);
+    try {
+      send({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      });
+      await eventually(() => replies.some((m) => m.id === 1), 20_000);
+      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      for (let i = 0; i < 5; i++) send(toolCall(10 + i, 'hoard.fill', { count: 1, size: 1, holdMs: 1000 }));
+      await eventually(() => replies.filter((m) => m.id >= 10 && m.id < 15).length === 5, 20_000);
+      const refused = replies.filter((m) => m.id >= 10 && m.error);
+      assert.equal(refused.length, 3);
+      for (const r of refused) assert.match(r.error.message, /^Too many tool calls: this session already has 2 running \(the limit\)/);
+      assert.equal((stderr.match(/hoard\.fill started/g) ?? []).length, 2, 'the refused calls never ran');
+      send(toolCall(20, 'hoard.fill', { count: 1, size: 1, holdMs: 0 }));
+      await eventually(() => replies.some((m) => m.id === 20), 20_000);
+      assert.ok(replies.find((m) => m.id === 20).result, 'the slots were released');
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 });
