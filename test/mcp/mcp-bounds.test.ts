@@ -94,7 +94,7 @@ describe('4: concurrent MCP tool calls are capped', { timeout: 90_000 }, () => {
     } finally {
       clearInterval(sampler);
     }
-    // Measured: ~+54 MB for 16 calls; before the cap a batch like it cost +345 MB (issue #22).
+    // Measured: +54 to +85 MB of RSS for 16 calls; before the cap a batch like it cost +345 MB (issue #22).
     const grown = (peak - before) / MiB;
     t.diagnostic(`hub RSS grew by ${grown.toFixed(1)} MiB`);
     assert.ok(grown < 120, `RSS grew by ${grown.toFixed(0)} MiB`);
@@ -282,6 +282,22 @@ describe('5: --max-connections counts plain HTTP connections, not only WebSocket
     // Once they are gone, connections are accepted again.
     const ws = await until(() => RawClient.open(hub.url), 5000);
     ws.close();
+  });
+});
+
+describe('5: serveMcpHttp (hub mcp --http) counts its connections too', { timeout: 30_000 }, () => {
+  it('maxConnections 5: of 8 idle connections 3 are answered 503 and closed', async () => {
+    const server = await serveMcpHttp(new DynamicHub(), { port: 0, maxConnections: 5 });
+    const sockets = await Promise.all(Array.from({ length: 8 }, () => open(server.port)));
+    try {
+      const texts = await Promise.all(sockets.map((s) => answerOf(s, 2000)));
+      const refused = texts.filter((t) => t.startsWith('HTTP/1.1 503'));
+      assert.equal(refused.length, 3);
+      assert.match(refused[0]!, /Too many connections: the server has 5 open \(the limit\)/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.close();
+    }
   });
 });
 
