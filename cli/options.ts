@@ -6,6 +6,10 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { OPTIONAL_ACTIVATIONS, parseOptional } from '../activations/optional.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/index.js';
 import {
+  DEFAULT_MCP_BODY_TIMEOUT_MS,
+  DEFAULT_MCP_MAX_BODIES,
+  DEFAULT_MCP_MAX_CALLS,
+  DEFAULT_MCP_MAX_CALLS_PER_SESSION,
   DEFAULT_MCP_MAX_ITEMS,
   DEFAULT_MCP_MAX_RESULT_BYTES,
   DEFAULT_MCP_MAX_SESSIONS,
@@ -99,6 +103,29 @@ export function addMcpOptions(cmd: Command): Command {
         .default(DEFAULT_MCP_SESSION_IDLE_MS / 1000),
     )
     .addOption(
+      new Option('--mcp-max-calls <n>', 'MCP tool calls running at once in one session; past it a call gets -32005')
+        .argParser(positive)
+        .default(DEFAULT_MCP_MAX_CALLS_PER_SESSION),
+    )
+    .addOption(
+      new Option(
+        '--mcp-max-total-calls <n>',
+        'MCP tool calls running at once across all sessions (each also takes one of --max-total-streams); past it -32005',
+      )
+        .argParser(positive)
+        .default(DEFAULT_MCP_MAX_CALLS),
+    )
+    .addOption(
+      new Option('--mcp-max-bodies <n>', 'MCP HTTP request bodies being received at once; past it a POST gets 503')
+        .argParser(positive)
+        .default(DEFAULT_MCP_MAX_BODIES),
+    )
+    .addOption(
+      new Option('--mcp-body-timeout <seconds>', 'time to send a whole MCP HTTP request body; past it 408 and the connection closes')
+        .argParser(positive)
+        .default(DEFAULT_MCP_BODY_TIMEOUT_MS / 1000),
+    )
+    .addOption(
       new Option(
         '--allow-host <host>',
         'also accept this Host header (name or name:port; repeatable), e.g. behind a proxy or on a LAN name',
@@ -123,6 +150,10 @@ export interface McpOptionValues {
   readonly mcpMaxBytes: number;
   readonly mcpMaxSessions: number;
   readonly mcpSessionIdle: number;
+  readonly mcpMaxCalls: number;
+  readonly mcpMaxTotalCalls: number;
+  readonly mcpMaxBodies: number;
+  readonly mcpBodyTimeout: number;
   readonly allowHost: string[];
   readonly allowOrigin: string[];
 }
@@ -137,5 +168,9 @@ export function mcpSettings(opts: McpOptionValues) {
     maxResultBytes: opts.mcpMaxBytes,
     maxSessions: opts.mcpMaxSessions,
     sessionIdleMs: opts.mcpSessionIdle * 1000,
+    maxCallsPerSession: opts.mcpMaxCalls,
+    maxCalls: opts.mcpMaxTotalCalls,
+    maxBodies: opts.mcpMaxBodies,
+    bodyTimeoutMs: opts.mcpBodyTimeout * 1000,
   } satisfies McpHttpOptions;
 }

@@ -54,6 +54,7 @@ export { ByteBudget, ConnectionBytes, DEFAULT_MAX_CONNECTION_BYTES, DEFAULT_MAX_
 export { serveStdio, type StdioServeOptions } from './transport/stdio-server.js';
 export { RpcSession } from './transport/rpc-session.js';
 export type { CloseOptions, MessageSink, SessionLimits } from './transport/types.js';
+export { DEFAULT_GRACE_MS } from './transport/types.js';
 export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './mcp/http.js';
 export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './mcp/stdio.js';
 export type { ToolNaming } from './mcp/tool-names.js';

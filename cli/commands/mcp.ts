@@ -4,7 +4,7 @@ import { serveMcpHttp, serveMcpStdio } from '../../src/mcp/index.js';
 import { buildHub, optionalSet } from '../build-hub.js';
 import { mountOptions } from '../federation-options.js';
 import { hubState } from '../hub-state.js';
-import { addMcpOptions, addStateOptions, integer, mcpSettings, noBuiltinsOption, rootOption, tokenOption } from '../options.js';
+import { addMcpOptions, addStateOptions, integer, mcpSettings, noBuiltinsOption, positive, rootOption, tokenOption } from '../options.js';
 import { addAuditOptions, authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
 
 /** `hub mcp`: the hub as MCP tools only, over stdio or streamable HTTP. */
@@ -15,6 +15,7 @@ export function addMcpCommand(program: Command): void {
     .option('--http', 'serve streamable HTTP at /mcp instead of stdio')
     .option('-p, --port <port>', 'HTTP port', integer, 8808)
     .option('-H, --host <host>', 'HTTP interface to bind', DEFAULT_HOST)
+    .option('--max-frame-bytes <n>', 'over stdio: largest accepted line in bytes; a longer one is skipped with -32600', positive, 1024 * 1024)
     .addOption(rootOption())
     .addOption(noBuiltinsOption());
   addStateOptions(mcp)
@@ -42,7 +43,7 @@ export function addMcpCommand(program: Command): void {
       return;
     }
     const principal = stdioPrincipal(auth, opts.token, 'mcp-stdio');
-    const server = await serveMcpStdio(hub, { ...settings, ...(principal ? { principal } : {}) });
+    const server = await serveMcpStdio(hub, { ...settings, maxFrameBytes: opts.maxFrameBytes, ...(principal ? { principal } : {}) });
     process.stderr.write(`plexus-hub: MCP on stdio (hash ${hub.hash()})\n`);
     // The host closed our stdin: running calls are cancelled; give their producers'
     // `finally` a moment, then leave even if a timer of some activation is still pending.

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { explorerHandler } from '../../src/http/index.js';
 import {
   ByteBudget,
+  DEFAULT_GRACE_MS,
   DEFAULT_HOST,
   DEFAULT_MAX_CONNECTION_BYTES,
   DEFAULT_MAX_TOTAL_BYTES,
@@ -12,6 +13,7 @@ import {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_PORT,
   discoveryHandler,
+  StreamBudget,
   serveStdio,
   serveWebSocket,
 } from '../../src/index.js';
@@ -96,7 +98,9 @@ export function addServeCommand(program: Command): void {
       setTimeout(() => process.stdout.write('', () => process.exit(0)), 200).unref();
       return;
     }
-    const mcp = mcpHttpHandler(hub, mcpSettings(opts));
+    // One budget of open streams: WebSocket streams and running MCP tool calls draw on it alike.
+    const streamBudget = new StreamBudget(opts.maxTotalStreams);
+    const mcp = mcpHttpHandler(hub, { ...mcpSettings(opts), streamBudget });
     const explorer = opts.explorer ? explorerHandler() : undefined;
     const discovery = discoveryHandler(hub, { mcpPath: '/mcp' });
     const http = (req: IncomingMessage, res: ServerResponse) => discovery(req, res) || mcp(req, res) || (explorer?.(req, res) ?? false);
@@ -111,6 +115,7 @@ export function addServeCommand(program: Command): void {
       maxTotalStreams: opts.maxTotalStreams,
       maxConnectionBytes: opts.maxConnectionBytes,
       byteBudget,
+      streamBudget,
       idleTimeoutMs: opts.idleTimeout * 1000,
       pingIntervalMs: opts.pingInterval * 1000,
       allowedHosts: opts.allowHost,
@@ -132,7 +137,13 @@ export function addServeCommand(program: Command): void {
       if (stopping) process.exit(130); // a second signal: don't wait
       stopping = true;
       log(`plexus-hub: ${signal}, shutting down`);
-      void Promise.all([mcp.close(), federation.close(), server.close({ reason: 'Server shutting down' })]).then(() => {
+      // MCP calls get the grace period first, while WebSocket streams keep running; the
+      // WebSocket close (which ends every HTTP connection) gets what is left of it, so
+      // it cannot cut the MCP calls' error results on their way out.
+      const started = Date.now();
+      void Promise.all([mcp.close({ graceMs: DEFAULT_GRACE_MS }), federation.close()])
+        .then(() => server.close({ reason: 'Server shutting down', graceMs: Math.max(0, DEFAULT_GRACE_MS - (Date.now() - started)) }))
+        .then(() => {
         auth.close();
         optional?.close(); // checkpoints the WAL into hub.db
         process.exit(0);

@@ -1,10 +1,14 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
+  type CallToolRequest,
   CallToolRequestSchema,
   ErrorCode as McpErrorCode,
   ListToolsRequestSchema,
   McpError,
   type CallToolResult,
+  type ServerNotification,
+  type ServerRequest,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { trustedPrincipal, type Principal } from '../auth/principal.js';
@@ -13,6 +17,7 @@ import { elicit } from './elicitation.js';
 import { DEFAULT_MCP_MAX_ITEMS, DEFAULT_MCP_MAX_RESULT_BYTES } from './limits.js';
 import type { ToolCatalog } from './tool-catalog.js';
 import { resolveNaming, toolName, type ToolNaming } from './tool-names.js';
+import { ToolCallBudget, type ToolCallLimits } from './tool-calls.js';
 import { toolResult } from './tool-result.js';
 
 export interface McpBridgeOptions {
@@ -27,12 +32,14 @@ export interface McpBridgeOptions {
   readonly maxResultBytes?: number;
 }
 
-export interface McpServerOptions extends McpBridgeOptions {
+export interface McpServerOptions extends McpBridgeOptions, ToolCallLimits {
   /**
    * Who the MCP client is: `tools/list` shows only what it may call, and every
    * call is checked as it. Default: trusted (a stdio parent).
    */
   readonly principal?: Principal;
+  /** The process's running tool calls (caps and shutdown); default: a budget of this server alone, with the limits given here. */
+  readonly toolCalls?: ToolCallBudget;
 }
 
 /** Creates an MCP server (one per client session) whose tools are the hub's methods. */
@@ -64,7 +71,25 @@ export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions 
     return { tools };
   });
 
+  const calls = (options.toolCalls ?? new ToolCallBudget(options)).session();
+
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+    // Taken before the first await: the calls of one batch are counted as they arrive.
+    const slot = calls.take();
+    // A plain error with a code: the SDK answers it as is (McpError would prefix "MCP error -32005:").
+    if (!('release' in slot)) throw Object.assign(new Error(slot.message), { code: slot.code });
+    try {
+      return await runTool(req, extra, slot.signal);
+    } finally {
+      slot.release();
+    }
+  });
+
+  const runTool = async (
+    req: CallToolRequest,
+    extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
+    shutdown: AbortSignal,
+  ): Promise<CallToolResult> => {
     const found = await catalog.find(req.params.name);
     // A tool the principal may not see is unknown, exactly like one that does not exist.
     const entry = found?.visible(principal) ? found : undefined;
@@ -82,11 +107,20 @@ export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions 
     // behind an open question) and are abandoned when the call ends.
     const asking = new AbortController();
     const stopAsking = (): void => asking.abort();
-    extra.signal.addEventListener('abort', stopAsking, { once: true });
+    const signal = AbortSignal.any([extra.signal, shutdown]);
+    // Cut by shutdown after its grace: the client gets a result that says so, not a partial one.
+    const cutByShutdown = (): CallToolResult | undefined =>
+      shutdown.aborted && !extra.signal.aborted
+        ? {
+            isError: true,
+            content: [{ type: 'text', text: 'Server shutting down: the call did not finish within the grace period and was cancelled' }],
+          }
+        : undefined;
+    signal.addEventListener('abort', stopAsking, { once: true });
     try {
       const result = await toolResult(entry, args, {
         principal,
-        signal: extra.signal,
+        signal,
         notify,
         ask: (item) => void elicit(server, hub, item, asking.signal),
         limits: { maxItems, maxBytes },
@@ -95,12 +129,16 @@ export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions 
       // (typescript-sdk#2580). A millisecond between them lets a pipe deliver them
       // apart: measured over stdio, 55 of 150 notifications lost without it, 2-6 with it.
       if (notified > 0 && !result.isError) await new Promise((r) => setTimeout(r, 1));
-      return result;
+      return cutByShutdown() ?? result;
+    } catch (err) {
+      const cut = cutByShutdown();
+      if (cut) return cut;
+      throw err;
     } finally {
-      extra.signal.removeEventListener('abort', stopAsking);
+      signal.removeEventListener('abort', stopAsking);
       asking.abort();
     }
-  });
+  };
 
   // The server is new and its session's end is the listener's: the hook is free to take.
   server.onclose = hub.onChange(() => void server.sendToolListChanged().catch(() => {}));

@@ -5,11 +5,23 @@ import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/se
 import { hubAuthOf } from '../auth/hub-auth.js';
 import { openPrincipal, type Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, requestPath, type OriginPolicy } from '../transport/http-guard.js';
+import {
+  capConnections,
+  guardRequests,
+  guardUpgrades,
+  OriginGuard,
+  refuseUpgrade,
+  requestPath,
+  type OriginPolicy,
+} from '../transport/http-guard.js';
 import { ErrorCode } from '../wire/errors.js';
 import type { McpBridgeOptions } from './bridge.js';
+import { DEFAULT_GRACE_MS } from '../transport/types.js';
+import { DEFAULT_MAX_CONNECTIONS } from '../transport/websocket-server.js';
+import { DEFAULT_MCP_BODY_TIMEOUT_MS, DEFAULT_MCP_MAX_BODIES, DEFAULT_MCP_MAX_BODY_BYTES } from './limits.js';
 import { ToolCatalog } from './tool-catalog.js';
 import { SessionTable } from './sessions.js';
+import { ToolCallBudget, type ToolCallLimits } from './tool-calls.js';
 
 /**
  * The MCP SDK takes about half a second to import; `hub serve` mounts this
@@ -41,13 +53,23 @@ const loadSdk = () =>
  * the WebSocket upgrade's: see `OriginPolicy`. It applies once `bind()` has told
  * the handler its address (the servers here do).
  */
-export interface McpHttpOptions extends McpBridgeOptions, OriginPolicy {
+export interface McpHttpOptions extends McpBridgeOptions, OriginPolicy, ToolCallLimits {
   /** Default `/mcp`. */
   readonly path?: string;
   /** Live sessions (default 1,000); at the cap a new one evicts the session idle the longest, or gets 503. */
   readonly maxSessions?: number;
   /** A session with no request in flight for this long is closed (default 30 min). */
   readonly sessionIdleMs?: number;
+  /** Request bodies being received at once (default 16); past it a POST gets 503 before its body is read. */
+  readonly maxBodies?: number;
+  /** Time to receive a whole request body (default 10 s); past it the request gets 408 and its connection is closed. */
+  readonly bodyTimeoutMs?: number;
+}
+
+/** How `close()` treats running tool calls. */
+export interface McpCloseOptions {
+  /** Running tool calls get this long to finish (default 2 s, as WebSocket streams); then each answers an error result. */
+  readonly graceMs?: number;
 }
 
 export interface McpHttpHandler {
@@ -56,27 +78,63 @@ export interface McpHttpHandler {
   /** Sets the port once known (for the default allowed hosts). */
   bind(host: string, port: number): void;
   readonly sessions: number;
-  close(): Promise<void>;
+  /** Tool calls running across all sessions. */
+  readonly toolCalls: number;
+  /** Refuses new requests, lets running tool calls finish within the grace period, answers the rest with an error result, then closes every session. */
+  close(options?: McpCloseOptions): Promise<void>;
 }
 
 function jsonError(res: ServerResponse, status: number, code: number, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
-async function readJson(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw Object.assign(new Error(`Request body is larger than ${limit} bytes`), { status: 413 });
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw Object.assign(new Error('Parse error: the body is not JSON'), { status: 400, code: -32700 });
-  }
+/** A failed body: answered with `status`, and the connection closed (its unread bytes are not wanted). */
+function bodyError(message: string, status: number, code = -32600): Error {
+  return Object.assign(new Error(message), { status, code, closeConnection: true });
 }
+
+/**
+ * Reads a JSON body within `limit` bytes and `timeoutMs`. A client that trickles
+ * its body would otherwise hold the bytes it sent for Node's 300 s request timeout.
+ */
+function readJson(req: IncomingMessage, limit: number, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (err: Error) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      chunks.length = 0;
+      // Stop reading: the answer closes the connection, so its unread bytes go nowhere.
+      req.pause();
+      reject(err);
+    };
+    const timer = setTimeout(
+      () => stop(bodyError(`Request timeout: the body was not received within ${timeoutMs / 1000} s (the limit)`, 408)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return stop(bodyError(`Request body is larger than ${limit} bytes (the limit)`, 413));
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(Object.assign(new Error('Parse error: the body is not JSON'), { status: 400, code: -32700 }));
+      }
+    });
+    req.once('error', (err) => stop(err));
+    req.once('close', () => stop(new Error('The client closed the connection')));
+  });
+}
+
+/** The headers a browser page of an allowed origin needs to speak MCP (see docs/mcp.md). */
+const CORS_ALLOW_HEADERS = 'content-type, mcp-session-id, mcp-protocol-version, authorization, last-event-id';
+const CORS_ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
 
 /** The ids of the JSON-RPC requests in a POST body (one message or a batch). */
 function requestIds(body: unknown): (string | number)[] {
@@ -121,6 +179,30 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
   const sessions = new SessionTable<StreamableHTTPServerTransport>(options.maxSessions, options.sessionIdleMs);
   const origins = new OriginGuard(options);
   let bound = false;
+  let closing = false;
+  const toolCalls = new ToolCallBudget(options);
+  const maxBodyBytes = DEFAULT_MCP_MAX_BODY_BYTES;
+  const maxBodies = options.maxBodies ?? DEFAULT_MCP_MAX_BODIES;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_MCP_BODY_TIMEOUT_MS;
+  let bodies = 0;
+  /** POSTs whose answer is still being written: shutdown waits for them before closing sessions. */
+  const answering = new Set<ServerResponse>();
+
+  /** Reads a POST body within the count, size and time caps. */
+  const body = async (req: IncomingMessage, res: ServerResponse): Promise<unknown> => {
+    if (bodies >= maxBodies) {
+      res.setHeader('retry-after', '1');
+      throw bodyError(`Too many request bodies: the server is receiving ${maxBodies} at once (the limit); retry later`, 503, -32000);
+    }
+    bodies++;
+    answering.add(res);
+    res.once('close', () => answering.delete(res));
+    try {
+      return await readJson(req, maxBodyBytes, bodyTimeoutMs);
+    } finally {
+      bodies--;
+    }
+  };
 
   /** Who each session belongs to: a later request must present the same token. */
   const owners = new Map<string, Principal>();
@@ -149,6 +231,29 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const rejected = bound ? origins.check(req) : undefined;
     if (rejected) return jsonError(res, 403, -32000, rejected);
+    // CORS for a browser page of an allowed origin (checked just above): without it
+    // `--allow-origin` opened the WebSocket but not /mcp. The preflight carries no
+    // credentials, so it is answered before authentication.
+    const origin = req.headers.origin;
+    if (bound && origin !== undefined) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'Origin');
+      res.setHeader('access-control-expose-headers', 'Mcp-Session-Id');
+    }
+    if (req.method === 'OPTIONS') {
+      res
+        .writeHead(204, {
+          'access-control-allow-methods': CORS_ALLOW_METHODS,
+          'access-control-allow-headers': CORS_ALLOW_HEADERS,
+          'access-control-max-age': '600',
+        })
+        .end();
+      return;
+    }
+    if (closing) {
+      res.setHeader('connection', 'close');
+      return jsonError(res, 503, -32000, 'Server shutting down');
+    }
     const principal = authenticate(req, res);
     if (!principal) return;
     const sessionId = req.headers['mcp-session-id'];
@@ -160,14 +265,14 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
         return jsonError(res, 404, -32001, `Session not found: ${sessionId}`);
       }
       res.once('close', sessions.begin(sessionId));
-      const body = req.method === 'POST' ? await readJson(req) : undefined;
-      cancelOnDisconnect(res, transport, body);
-      return transport.handleRequest(req, res, body);
+      const message = req.method === 'POST' ? await body(req, res) : undefined;
+      cancelOnDisconnect(res, transport, message);
+      return transport.handleRequest(req, res, message);
     }
     if (req.method !== 'POST') return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
-    const body = await readJson(req);
+    const message = await body(req, res);
     const { StreamableHTTPServerTransport, isInitializeRequest, bridge, ToolCallGuard } = await loadSdk();
-    if (!isInitializeRequest(body))
+    if (!isInitializeRequest(message))
       return jsonError(res, 400, -32000, 'Bad request: no mcp-session-id header; start with an initialize POST');
     if (!(await sessions.makeRoom())) {
       res.setHeader('retry-after', '5');
@@ -188,9 +293,9 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
         owners.delete(transport.sessionId);
       }
     };
-    const server = bridge.createMcpServer(catalog, { ...options, principal });
+    const server = bridge.createMcpServer(catalog, { ...options, principal, toolCalls });
     await server.connect(guarded);
-    await transport.handleRequest(req, res, body);
+    await transport.handleRequest(req, res, message);
     // A rejected initialize (wrong Accept header, unsupported version…) opened no
     // session: drop its server and hub change listener now, or each one leaks.
     if (transport.sessionId === undefined || sessions.get(transport.sessionId) !== transport) await server.close();
@@ -198,7 +303,8 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
 
   const handler = ((req: IncomingMessage, res: ServerResponse): boolean => {
     if (requestPath(req) !== path) return false;
-    handle(req, res).catch((err: Error & { status?: number; code?: number }) => {
+    handle(req, res).catch((err: Error & { status?: number; code?: number; closeConnection?: boolean }) => {
+      if (err.closeConnection) res.setHeader('connection', 'close');
       if (!res.headersSent) jsonError(res, err.status ?? 500, err.code ?? -32603, err.message);
       else res.end();
     });
@@ -210,18 +316,32 @@ export function mcpHttpHandler(hub: DynamicHub, options: McpHttpOptions = {}): M
     bound = true;
   };
   Object.defineProperty(handler, 'sessions', { get: () => sessions.size });
-  handler.close = () => sessions.closeAll();
+  Object.defineProperty(handler, 'toolCalls', { get: () => toolCalls.running });
+  handler.close = async ({ graceMs = DEFAULT_GRACE_MS }: McpCloseOptions = {}) => {
+    closing = true;
+    await toolCalls.shutdown(graceMs);
+    // The cut calls' error results are being written: let them leave (bounded) before the sessions close.
+    await Promise.race([
+      Promise.all([...answering].map((res) => (res.writableEnded ? undefined : new Promise((r) => res.once('close', r))))),
+      new Promise((r) => setTimeout(r, 1000).unref()),
+    ]);
+    await sessions.closeAll();
+  };
   return handler;
 }
 
 export interface McpHttpServer {
   readonly url: string;
   readonly port: number;
-  close(): Promise<void>;
+  /** As the handler's `close`: running tool calls get the grace period, then an error result. */
+  close(options?: McpCloseOptions): Promise<void>;
 }
 
 /** `hub mcp --http`: a standalone MCP server at `http://host:port/mcp`. */
-export function serveMcpHttp(hub: DynamicHub, options: McpHttpOptions & { host?: string; port?: number } = {}): Promise<McpHttpServer> {
+export function serveMcpHttp(
+  hub: DynamicHub,
+  options: McpHttpOptions & { host?: string; port?: number; maxConnections?: number } = {},
+): Promise<McpHttpServer> {
   const host = options.host ?? '127.0.0.1';
   const handler = mcpHttpHandler(hub, options);
   const server = createServer(
@@ -229,6 +349,7 @@ export function serveMcpHttp(hub: DynamicHub, options: McpHttpOptions & { host?:
       if (!handler(req, res)) jsonError(res, 404, -32601, `Not found: MCP is served at ${options.path ?? '/mcp'}`);
     }),
   );
+  capConnections(server, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   // No WebSocket here: an upgrade request gets a plain answer instead of a hanging socket.
   server.on(
     'upgrade',
@@ -242,10 +363,12 @@ export function serveMcpHttp(hub: DynamicHub, options: McpHttpOptions & { host?:
       resolve({
         url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${options.path ?? '/mcp'}`,
         port,
-        close: async () => {
-          await handler.close();
+        close: async (closeOptions?: McpCloseOptions) => {
+          // Stop accepting first; the connections of running calls stay until their answers are written.
+          const stopped = new Promise<void>((r) => server.close(() => r()));
+          await handler.close(closeOptions);
           server.closeAllConnections();
-          await new Promise<void>((r) => server.close(() => r()));
+          await stopped;
         },
       });
     });

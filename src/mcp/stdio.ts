@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { McpServerOptions } from './bridge.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../transport/types.js';
 import { ToolCatalog } from './tool-catalog.js';
 
 export interface McpStdioOptions extends McpServerOptions {
@@ -8,6 +9,8 @@ export interface McpStdioOptions extends McpServerOptions {
   readonly input?: Readable;
   /** Default `process.stdout`. */
   readonly output?: Writable;
+  /** Longest accepted line in bytes (default 1 MiB, as `hub serve --stdio`); a longer one is skipped with -32600. */
+  readonly maxFrameBytes?: number;
 }
 
 export interface McpStdioServer {
@@ -23,15 +26,17 @@ export interface McpStdioServer {
  * SDK is imported here, on use, so plain `hub serve` never pays for it.
  */
 export async function serveMcpStdio(hub: DynamicHub, options: McpStdioOptions = {}): Promise<McpStdioServer> {
-  const [{ StdioServerTransport }, { createMcpServer }, { ToolCallGuard }] = await Promise.all([
-    import('@modelcontextprotocol/sdk/server/stdio.js'),
+  const maxBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxFrameBytes must be a positive integer, not ${maxBytes}`);
+  const [{ LineStdioTransport }, { createMcpServer }, { ToolCallGuard }] = await Promise.all([
+    import('./stdio-transport.js'),
     import('./bridge.js'),
     import('./tool-call-guard.js'),
   ]);
   const input = options.input ?? process.stdin;
   const catalog = new ToolCatalog(hub);
   const server = createMcpServer(catalog, options);
-  const transport = new ToolCallGuard(new StdioServerTransport(input, options.output), catalog);
+  const transport = new ToolCallGuard(new LineStdioTransport(input, options.output ?? process.stdout, maxBytes), catalog);
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;
   });

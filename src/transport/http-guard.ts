@@ -3,7 +3,8 @@
  * through before its handler: a request of any shape gets an answer (400 when its
  * handler throws) and never takes the process down.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 
@@ -175,4 +176,36 @@ export class OriginGuard {
 
 function localAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.toLowerCase()));
+}
+
+// ---- Connections --------------------------------------------------------------
+
+/**
+ * Caps the open TCP connections of an HTTP server, whatever they carry (WebSocket,
+ * `/mcp`, the explorer): past `max` a new connection gets a `503` and is closed
+ * before anything of it is read. Counting only WebSockets let 200 plain HTTP
+ * connections each hold a 4 MiB body. Returns the number open.
+ */
+export function capConnections(server: Server, max: number): () => number {
+  let open = 0;
+  server.on('connection', (socket: Socket) => {
+    if (open >= max) {
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        error: { code: -32000, message: `Too many connections: the server has ${max} open (the limit)` },
+        id: null,
+      });
+      socket.on('error', () => socket.destroy());
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`,
+      );
+      // Whatever it sends is not read: the answer is final.
+      socket.pause();
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    open++;
+    socket.once('close', () => open--);
+  });
+  return () => open;
 }

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { hubAuthOf } from '../auth/hub-auth.js';
 import { openPrincipal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
-import { guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, type OriginPolicy } from './http-guard.js';
+import { capConnections, guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, type OriginPolicy } from './http-guard.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, Liveness } from './liveness.js';
 import { ErrorCode } from '../wire/errors.js';
 import { ByteBudget, ConnectionBytes } from './byte-budget.js';
@@ -42,7 +42,7 @@ export interface WebSocketServeOptions extends SessionLimits, OriginPolicy {
    * endpoint at `/mcp`. Return true when handled.
    */
   readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;
-  /** Open connections (default 10,000); past it an upgrade gets 503. */
+  /** Open connections, HTTP and WebSocket (default 10,000); past it a new one gets 503. */
   readonly maxConnections?: number;
   /** Open streams across all connections (default 100,000); past it a subscribe gets -32005. */
   readonly maxTotalStreams?: number;
@@ -113,7 +113,8 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
   });
   const sessions = new Map<WebSocket, RpcSession>();
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  const streamBudget = new StreamBudget(options.maxTotalStreams);
+  // Given by the caller when others share it (the MCP endpoint's tool calls take streams of it too).
+  const streamBudget = options.streamBudget ?? new StreamBudget(options.maxTotalStreams);
   let byteBudget: ByteBudget;
   try {
     byteBudget = options.byteBudget ?? new ByteBudget(options.maxTotalBytes);
@@ -136,6 +137,8 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
       res.end('This is a Plexus RPC server: connect with a WebSocket (JSON-RPC 2.0).\n');
     }, origins),
   );
+  // Every TCP connection counts, not only WebSockets: plain HTTP ones hold request bodies.
+  capConnections(httpServer, maxConnections);
 
   httpServer.on(
     'upgrade',
