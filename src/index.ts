@@ -74,6 +74,8 @@ export {
   acceptJoins,
   joinParent,
   JOIN_METHOD,
+  MountLimitError,
+  type MountLimits,
   type MountOptions,
   type RemoteHubOptions,
   type AcceptJoinsOptions,

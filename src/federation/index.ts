@@ -13,3 +13,11 @@ export {
   type JoinOptions,
 } from './join.js';
 export type { FlowLimits } from './remote-connection.js';
+export {
+  MountLimitError,
+  DEFAULT_ATTACH_TIMEOUT_MS,
+  DEFAULT_MAX_TREE_DEPTH,
+  DEFAULT_MAX_TREE_NODES,
+  DEFAULT_MAX_SCHEMA_BYTES,
+  type MountLimits,
+} from './mount-limits.js';
