@@ -21,9 +21,8 @@ const { serve, remote } = underAttack();
 describe('attaching a remote hub has a deadline', () => {
   it('hub serve listens and serves its own tree when a mount accepts the socket and never answers', async () => {
     const silent = await remote(() => {});
-    const started = Date.now();
+    // Before the deadline existed, this never listened: `serve` fails after 60 s.
     const hub = await serve(['--mount', `evil=${silent.url}`, '--mount-timeout-ms', '1500']);
-    assert.ok(Date.now() - started < 15_000, `listening took ${Date.now() - started} ms`);
     assert.match(
       await logged(hub, /mount evil refused/),
       /plexus-hub: mount evil refused \(the remote did not describe itself within 1500 ms \(the mount's attach deadline\)\)/,
