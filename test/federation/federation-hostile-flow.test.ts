@@ -14,6 +14,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { PlexusClient } from '../../src/index.js';
 import { rssOf, until } from '../support/federation.js';
 import { describing, fakeHash, healthy, logged, schemaOf, underAttack } from '../support/hostile-remote.js';
 
@@ -86,5 +87,18 @@ describe('items for subscriptions the mount never asked for', () => {
     await healthy(hub);
     const grew = rssOf(hub.child.pid!) - before;
     assert.ok(grew < 64 * MiB, `RSS grew by ${Math.round(grew / MiB)} MiB`);
+  });
+});
+
+describe('the client core drops a server that sends items nobody asked for', () => {
+  it('PlexusClient: the call fails with the reason after the eighth stray item, nothing is kept', async () => {
+    const r = await remote((req, peer) => {
+      // Never answers the subscribe; floods ids it never handed out instead.
+      for (let sub = 500; sub < 600 && peer.open; sub++) peer.item(sub, { type: 'data', metadata: {}, content_type: 'x', content: 1 });
+    });
+    const client = new PlexusClient({ url: r.url, connectAttempts: 1 });
+    await assert.rejects(client.collect('anything'), /the peer sent 8 items for subscriptions this side never asked for/);
+    await r.peers[0]!.closed;
+    client.close();
   });
 });
