@@ -92,7 +92,7 @@ describe('items for subscriptions the mount never asked for', () => {
 
 describe('the client core drops a server that sends items nobody asked for', () => {
   it('PlexusClient: the call fails with the reason after the eighth stray item, nothing is kept', async () => {
-    const r = await remote((req, peer) => {
+    const r = await remote((_req, peer) => {
       // Never answers the subscribe; floods ids it never handed out instead.
       for (let sub = 500; sub < 600 && peer.open; sub++) peer.item(sub, { type: 'data', metadata: {}, content_type: 'x', content: 1 });
     });
