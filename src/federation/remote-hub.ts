@@ -163,10 +163,13 @@ export class RemoteHub implements Activation {
       return;
     }
     let conn: RemoteConnection | undefined;
+    /** Why the socket went while attaching (without the since-date of the error calls get, for the log). */
+    let lost: string | undefined;
     conn = new RemoteConnection(
       link,
       (reason) => {
         if (this.#conn === conn) this.#down(reason);
+        else lost = reason;
         return RemoteUnavailableError.of(
           this.namespace,
           this.#conn === conn || !this.#conn ? this.#since : new Date().toISOString(),
@@ -196,7 +199,7 @@ export class RemoteHub implements Activation {
       await this.#refresh(conn, budget);
       if (!conn.open) throw conn.lost;
     } catch (err) {
-      const why = late ?? (err as Error);
+      const why = late ?? (err instanceof MountLimitError || lost === undefined ? (err as Error) : new Error(lost));
       conn.close(1008, why instanceof MountLimitError ? 'mount limit' : 'mount failed');
       this.#reason = `the remote did not describe itself: ${why.message}`;
       this.#refused(why.message);

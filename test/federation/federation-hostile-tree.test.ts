@@ -109,7 +109,10 @@ describe('a remote tree is capped: depth, activations, schema bytes, frame size'
     const r = await remote(describing({ hash: () => 'abcdabcdabcdabcd', schema: () => huge }));
     const hub = await serve(['--mount', `evil=${r.url}`]);
     const before = rssOf(hub.child.pid!);
-    assert.match(await logged(hub, /mount evil refused/), /connection failed: Max payload size exceeded/);
+    assert.match(
+      await logged(hub, /mount evil refused/),
+      /^plexus-hub: mount evil refused \(connection failed: Max payload size exceeded\)$/,
+    );
     assert.equal(await r.peers[0]!.closed, 1009);
     await healthy(hub);
     const grew = rssOf(hub.child.pid!) - before;
