@@ -164,6 +164,10 @@ export function underAttack() {
     for (const p of processes) await p.stop();
     for (const r of remotes) await r.close();
   });
+  // A file that times out never runs `after`: its hubs must not outlive it.
+  process.once('exit', () => {
+    for (const p of processes) p.child.kill('SIGKILL');
+  });
   return {
     /** `hub serve` (built-ins on unless told, so `health.check` exists), or a failure after `ms`. */
     async serve(args: string[], ms = 60_000): Promise<HubProcess> {
