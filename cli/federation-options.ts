@@ -29,7 +29,22 @@ export function mountOptions(cmd: Command): Command {
       'longest wait between reconnect attempts (mounts and --join; jittered exponential backoff)',
       positive,
       5000,
-    );
+    )
+    .option('--mount-timeout-ms <ms>', "how long attaching a remote hub (its _info and tree) may take; also the longest start waits for a mount", positive, 10_000)
+    .option('--mount-max-depth <n>', "levels of a remote hub's tree a mount accepts", positive, 16)
+    .option('--mount-max-nodes <n>', "activations of a remote hub's tree a mount accepts", positive, 10_000)
+    .option('--mount-max-schema-bytes <n>', "bytes of a remote hub's schemas a mount reads per tree", positive, 4 * 1024 * 1024);
+}
+
+/** The limits of every mount (dialled or joined), from the options above and --max-frame-bytes. */
+function mountLimits(opts: Record<string, unknown>) {
+  return {
+    watchMs: opts.watchMs as number,
+    attachTimeoutMs: opts.mountTimeoutMs as number,
+    maxDepth: opts.mountMaxDepth as number,
+    maxNodes: opts.mountMaxNodes as number,
+    maxSchemaBytes: opts.mountMaxSchemaBytes as number,
+  };
 }
 
 /** The options of `hub serve` for remote hubs: mount by URL, join a parent, accept joins. */
@@ -61,11 +76,13 @@ export function applyMounts(
   opts: Record<string, unknown>,
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): void {
-  const onState = (mount: string, state: 'up' | 'down', detail: string) =>
-    log(`plexus-hub: mount ${mount} ${state === 'up' ? 'connected' : 'unavailable'} (${detail})`);
+  const onState = (mount: string, state: 'up' | 'down' | 'refused', detail: string) =>
+    log(`plexus-hub: mount ${mount} ${state === 'up' ? 'connected' : state === 'down' ? 'unavailable' : 'refused'} (${detail})`);
   for (const [name, url] of (opts.mount as [string, string][] | undefined) ?? []) {
     mountRemote(hub, name, url, {
-      watchMs: opts.watchMs as number,
+      ...mountLimits(opts),
+      // The link to a mounted hub takes the same frame limit as a served connection.
+      ...(opts.maxFrameBytes !== undefined ? { maxFrameBytes: opts.maxFrameBytes as number } : {}),
       maxBackoffMs: opts.reconnectMaxMs as number,
       onState,
       ...(opts.mountToken ? { token: opts.mountToken as string } : {}),
@@ -105,7 +122,7 @@ export function startFederation(
   if (opts.join && !opts.name) throw new InvalidArgumentError('--join needs --name <name>');
   const acceptor = opts.allowJoin
     ? acceptJoins(hub, {
-        watchMs: opts.watchMs as number,
+        ...mountLimits(opts),
         maxJoins: opts.maxJoins as number,
         bindings: JoinBindings.in(dataDir),
         ...(opts.joinToken ? { token: opts.joinToken as string } : {}),

@@ -80,6 +80,8 @@ export {
   JoinBindings,
   JOIN_BINDINGS_FILE,
   type JoinBinding,
+  MountLimitError,
+  type MountLimits,
   type MountOptions,
   type RemoteHubOptions,
   type AcceptJoinsOptions,

@@ -145,6 +145,8 @@ class Connection {
     this.rpc = new RpcConnection(
       (frame) => ws.send(frame),
       (reason) => new PlexusConnectionError(reason),
+      // A server that sends items for subscriptions never asked for is dropped (no code: browsers allow few).
+      () => ws.close(),
     );
     ws.onmessage = (ev) => this.rpc.receive(String(ev.data));
     ws.onclose = (ev) => {

@@ -26,6 +26,14 @@ type AnySubscriber = Subscriber<{ readonly type: string }>;
 
 /** Items kept for a subscription whose subscribe answer has not been read yet. */
 const MAX_EARLY_ITEMS = 1024;
+/** Bytes of items kept, all subscriptions together, for subscribes not answered yet. */
+const MAX_EARLY_BYTES = 1024 * 1024;
+/**
+ * Items for subscription ids this side never asked for, after which the connection
+ * is given up (`onViolation`). Such items are dropped, never buffered: a peer that
+ * sends them is broken or hostile, and a few are enough to tell.
+ */
+export const MAX_STRAY_ITEMS = 8;
 
 /**
  * The client side of the protocol on one connection, whatever carries it (a browser
@@ -41,6 +49,9 @@ export class RpcConnection {
   readonly #subscribing = new Map<number, AnySubscriber>();
   readonly #subs = new Map<number, AnySubscriber>();
   readonly #early = new Map<number, { item: StreamItem; size: number }[]>();
+  #earlyBytes = 0;
+  /** Items received for ids never asked for (see MAX_STRAY_ITEMS). */
+  #strays = 0;
   #nextId = 1;
   /** Subscription ids grow: items for an id up to this one whose subscriber is gone are dropped, not kept as early. */
   #lastSub = 0;
@@ -50,6 +61,11 @@ export class RpcConnection {
     private readonly write: (frame: string) => void,
     /** Makes the error that waiting and later calls get once the connection is gone. */
     private readonly unavailable: (reason: string) => Error,
+    /**
+     * The peer broke the protocol past tolerance (items for subscriptions never asked
+     * for): the owner closes the socket. The connection itself is closed with `reason`.
+     */
+    private readonly onViolation?: (reason: string) => void,
   ) {}
 
   get open(): boolean {
@@ -101,6 +117,7 @@ export class RpcConnection {
     this.#subscribing.clear();
     this.#subs.clear();
     this.#early.clear();
+    this.#earlyBytes = 0;
     for (const r of requests) r.reject(err);
     for (const s of subscribers) s.fail(err);
   }
@@ -132,6 +149,7 @@ export class RpcConnection {
       const subscriber = this.#subscribing.get(msg.id);
       if (subscriber) {
         this.#subscribing.delete(msg.id);
+        this.#purgeEarly();
         return subscriber.fail(err);
       }
       const request = this.#requests.get(msg.id);
@@ -155,21 +173,44 @@ export class RpcConnection {
     this.#subs.set(sub, subscriber);
     subscriber.subscribed(sub);
     const early = this.#early.get(sub);
-    if (!early) return;
     this.#early.delete(sub);
+    if (early) for (const e of early) this.#earlyBytes -= e.size;
+    this.#purgeEarly();
+    if (!early) return;
     // The subscriber may have left in `subscribed` or on an earlier item.
     for (const e of early) if (this.#subs.get(sub) === subscriber) this.#deliver(sub, subscriber, e.item, e.size);
   }
 
   #item(sub: number, item: StreamItem, size: number): void {
     const subscriber = this.#subs.get(sub);
-    if (subscriber) this.#deliver(sub, subscriber, item, size);
-    else if (sub > this.#lastSub && this.#subscribing.size > 0) {
-      // Before its subscribe answer; older ids are streams this side left.
-      const early = this.#early.get(sub) ?? [];
-      if (early.length < MAX_EARLY_ITEMS) early.push({ item, size });
-      this.#early.set(sub, early);
-    }
+    if (subscriber) return this.#deliver(sub, subscriber, item, size);
+    // Older ids are streams this side left: their last items may still be on the way.
+    if (sub <= this.#lastSub) return;
+    // Before its subscribe answer (the spec allows it): kept for at most as many ids as
+    // subscribes are waiting, within a byte cap. Anything else was never asked for.
+    const early = this.#early.get(sub);
+    const room = early ? early.length < MAX_EARLY_ITEMS : this.#early.size < this.#subscribing.size;
+    if (!room || this.#earlyBytes + size > MAX_EARLY_BYTES) return this.#stray();
+    this.#earlyBytes += size;
+    if (early) early.push({ item, size });
+    else this.#early.set(sub, [{ item, size }]);
+  }
+
+  /** No subscribe is waiting: items kept for ids nobody will claim were strays. */
+  #purgeEarly(): void {
+    if (this.#subscribing.size > 0 || this.#early.size === 0) return;
+    const unclaimed = [...this.#early.values()];
+    this.#early.clear();
+    this.#earlyBytes = 0;
+    for (const items of unclaimed) for (let i = 0; i < items.length && this.open; i++) this.#stray();
+  }
+
+  /** One item for a subscription never asked for: dropped; a few of them close the connection. */
+  #stray(): void {
+    if (++this.#strays < MAX_STRAY_ITEMS || this.#lost) return;
+    const reason = `the peer sent ${this.#strays} items for subscriptions this side never asked for`;
+    this.close(reason);
+    this.onViolation?.(reason);
   }
 
   #deliver(sub: number, subscriber: AnySubscriber, item: { readonly type: string }, size: number): void {

@@ -1,6 +1,7 @@
 import type { Socket as TcpSocket } from 'node:net';
 import { WebSocket } from 'ws';
 import { Redial, type BackoffOptions } from '../client/backoff.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../transport/types.js';
 import { framesLimitedTo } from '../transport/websocket-link.js';
 import type { SocketLink } from './remote-connection.js';
 import type { RemoteHub } from './remote-hub.js';
@@ -10,6 +11,11 @@ export interface DialOptions extends BackoffOptions {
   readonly token?: string;
   /** How long one attempt may take to open (default 5000 ms). */
   readonly connectTimeoutMs?: number;
+  /**
+   * Largest frame accepted from the remote (default 1 MiB, as on a served
+   * connection); a bigger one closes the link with 1009 and the dialer tries again.
+   */
+  readonly maxFrameBytes?: number;
 }
 
 /**
@@ -63,6 +69,8 @@ export class MountDialer {
     readonly url: string,
     private readonly options: DialOptions = {},
   ) {
+    const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxFrameBytes must be a positive integer, not ${max}`);
     this.#redial = new Redial(() => void this.#dial(), { ...options, unref: true });
   }
 
@@ -82,6 +90,7 @@ export class MountDialer {
       link = await openSocket(this.url, {
         ...(this.options.token ? { token: this.options.token } : {}),
         timeoutMs: this.options.connectTimeoutMs ?? 5000,
+        maxFrameBytes: this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       });
     } catch (err) {
       this.remote.noteFailure((err as Error).message);

@@ -15,3 +15,11 @@ export {
 } from './join.js';
 export { JoinBindings, JOIN_BINDINGS_FILE, type JoinBinding } from './join-bindings.js';
 export type { FlowLimits } from './remote-connection.js';
+export {
+  MountLimitError,
+  DEFAULT_ATTACH_TIMEOUT_MS,
+  DEFAULT_MAX_TREE_DEPTH,
+  DEFAULT_MAX_TREE_NODES,
+  DEFAULT_MAX_SCHEMA_BYTES,
+  type MountLimits,
+} from './mount-limits.js';

@@ -58,6 +58,8 @@ export class RelayStream implements AsyncIterableIterator<unknown>, Subscriber<R
   #located = false;
   /** Bytes of items queued here, not yet taken (kept by the connection). */
   unread = 0;
+  /** Bytes of all the frames this stream received (what a schema read is charged). */
+  received = 0;
   /** True while the remote was asked to hold this stream. */
   held = false;
 
@@ -85,6 +87,7 @@ export class RelayStream implements AsyncIterableIterator<unknown>, Subscriber<R
   /** Hands the item to a waiting reader, or queues it (counted against the connection's unread bytes). */
   deliver(item: RelayedItem, size: number): void {
     if (this.#stopped) return; // nobody will read it
+    this.received += size;
     const terminal = item.type === 'done' || item.type === 'error';
     if (terminal) this.#ended = true;
     const waiter = this.#waiter;

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { RpcConnection } from '../client/rpc-connection.js';
+import { WebSocketSink } from '../transport/websocket-link.js';
 import { respondParams } from '../wire/jsonrpc.js';
 import { RelayStream, type RelayCaller, type RelayOptions } from './relay-stream.js';
 
@@ -39,8 +40,8 @@ export class RemoteConnection {
   readonly ws: WebSocket;
   #unread = 0;
   #paused = false;
-  #corked = false;
-  readonly #socket: Socket;
+  /** The writes: the same coalescing sink as a served connection's (corked for the rest of the turn). */
+  readonly #sink: WebSocketSink;
   readonly #high: number;
   /** Unread bytes of one stream above which it is held at the remote; resumed at a quarter of it. */
   readonly #streamHigh: number;
@@ -58,17 +59,29 @@ export class RemoteConnection {
     limits: FlowLimits = {},
   ) {
     this.ws = link.ws;
-    this.#socket = link.socket;
     this.#high = limits.highWaterBytes ?? MiB;
     this.#streamHigh = this.#high / 4;
-    this.#rpc = new RpcConnection((frame) => this.#send(frame), unavailable);
+    // Only requests go this way (small), so the sink's congestion signal is not used.
+    this.#sink = new WebSocketSink(link.ws, link.socket, this.#high);
+    this.#rpc = new RpcConnection(
+      (frame) => this.#sink.send(frame),
+      unavailable,
+      // Items for subscriptions we never asked for: the remote is broken or hostile.
+      (reason) => this.terminate(reason),
+    );
     this.ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) this.#rpc.receive(data.toString());
     });
-    this.ws.on('error', () => {}); // 'close' follows and cleans up
-    this.ws.on('close', (code: number, reason: Buffer) =>
-      this.#rpc.close(`connection closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`),
-    );
+    // 'close' follows and cleans up; the error says why when this side broke the link
+    // (a frame over the limit: the peer is sent 1009, and may never answer the close).
+    let failure: Error | undefined;
+    this.ws.on('error', (err: Error) => (failure ??= err));
+    this.ws.on('close', (code: number, reason: Buffer) => {
+      this.#sink.closed();
+      this.#rpc.close(
+        failure ? `connection failed: ${failure.message}` : `connection closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`,
+      );
+    });
   }
 
   get open(): boolean {
@@ -109,12 +122,27 @@ export class RemoteConnection {
     return stream;
   }
 
-  /** The data contents of a call (schema and hash fetches); an error item throws. */
-  async collect(method: string, params: unknown, options: RelayOptions): Promise<unknown[]> {
+  /**
+   * The data contents of a call (schema and hash fetches); an error item throws.
+   * `charge` is told the size of each frame as it is read, and may throw to stop
+   * (the remote is then told to stop too).
+   */
+  async collect(method: string, params: unknown, options: RelayOptions, charge?: (bytes: number) => void): Promise<unknown[]> {
     const out: unknown[] = [];
     const stream = this.relay(method, params, options);
+    let counted = 0;
     for (;;) {
       const r = await stream.next();
+      if (charge && stream.received > counted) {
+        const size = stream.received - counted;
+        counted = stream.received;
+        try {
+          charge(size);
+        } catch (err) {
+          void stream.return();
+          throw err;
+        }
+      }
       if (r.done) return out;
       const v = r.value as { __plexus?: unknown; json?: string } | null;
       if (typeof v !== 'object' || v === null || v.__plexus === undefined) out.push(v);
@@ -172,18 +200,5 @@ export class RemoteConnection {
     stream.held = on;
     if (stream.sub === undefined || !this.#rpc.open) return;
     this.#rpc.request(`${stream.method}_${on ? 'pause' : 'resume'}`, [stream.sub]).catch(this.#holdRefused);
-  }
-
-  /** Corks the socket for the rest of this turn, so a burst of requests leaves in one write. */
-  #send(frame: string): void {
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      setImmediate(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
-    }
-    this.ws.send(frame);
   }
 }

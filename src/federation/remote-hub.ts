@@ -3,18 +3,25 @@ import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import { PlexusError } from '../wire/errors.js';
 import { RemoteConnection, type FlowLimits, type SocketLink } from './remote-connection.js';
 import type { RelayOptions, RelayStream } from './relay-stream.js';
+import { MountLimitError, resolveMountLimits, TreeBudget, type MountLimits } from './mount-limits.js';
 import { RemoteUnavailableError } from './remote-errors.js';
 import { loadRemoteTree, type RemoteNode } from './remote-tree.js';
 
-export interface RemoteHubOptions extends FlowLimits {
+export interface RemoteHubOptions extends FlowLimits, MountLimits {
   /**
    * How often the remote's root hash is polled while connected (default 2000 ms; 0:
    * never). A change reloads the changed part of the tree and tells `onChange`
-   * listeners, so the local root hash follows the remote's.
+   * listeners, so the local root hash follows the remote's. Also the shortest time
+   * between two reads of the tree (2000 ms when 0), whatever the remote does: lying
+   * about hashes, or dropping and coming back.
    */
   readonly watchMs?: number;
-  /** Told when the connection comes up (detail: the remote's root hash) or goes down (detail: why), for logs. */
-  readonly onState?: (mount: string, state: 'up' | 'down', detail: string) => void;
+  /**
+   * Told when the connection comes up (detail: the remote's root hash), goes down
+   * (detail: why), or an attach is refused (a limit, the deadline, a bad answer;
+   * detail: why, told once per distinct reason), for logs.
+   */
+  readonly onState?: (mount: string, state: 'up' | 'down' | 'refused', detail: string) => void;
 }
 
 /**
@@ -40,12 +47,20 @@ export class RemoteHub implements Activation {
   #onClose?: () => void;
   #relay: RelayOptions = { remoteRoot: this.#remoteRoot };
   #rootSchema: RelayOptions = this.#relay;
+  readonly #limits: ReturnType<typeof resolveMountLimits>;
+  /** Earliest time the next tree read may start (reads are at least the watch interval apart). */
+  #nextRead = 0;
+  /** The root hash the remote reported before the last read: reported again, nothing is re-read. */
+  #lastReported?: string;
+  /** The last refusal reported through onState (a remote refused at every retry is told once). */
+  #lastRefusal?: string;
 
   constructor(
     readonly namespace: string,
     readonly options: RemoteHubOptions = {},
   ) {
     assertSegment('Mount name', namespace);
+    this.#limits = resolveMountLimits(options);
   }
 
   get version(): string {
@@ -103,7 +118,10 @@ export class RemoteHub implements Activation {
     return conn.relay(`${this.#remoteRoot}.call`, { method: `${this.#remoteRoot}.${rest}`, params }, options, ctx);
   }
 
-  /** The hub awaits this before routing: the first connection attempt (bounded by the dialer). */
+  /**
+   * The hub awaits this before routing: the first connection attempt, for at most
+   * the attach deadline, so a hub serves its local tree whatever its mounts do.
+   */
   prepare(): Promise<void> {
     return this.#initial;
   }
@@ -115,10 +133,16 @@ export class RemoteHub implements Activation {
 
   /** For a dialer: `prepare()` waits for this (the first attempt, whatever its outcome). */
   waitFor(attempt: Promise<unknown>, stop: () => void): void {
-    this.#initial = attempt.then(
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#limits.attachTimeoutMs);
+      timer.unref();
+    });
+    const settled = attempt.then(
       () => {},
       () => {},
     );
+    this.#initial = Promise.race([settled, deadline]).finally(() => clearTimeout(timer));
     this.#onClose = stop;
   }
 
@@ -139,10 +163,13 @@ export class RemoteHub implements Activation {
       return;
     }
     let conn: RemoteConnection | undefined;
+    /** Why the socket went while attaching (without the since-date of the error calls get, for the log). */
+    let lost: string | undefined;
     conn = new RemoteConnection(
       link,
       (reason) => {
         if (this.#conn === conn) this.#down(reason);
+        else lost = reason;
         return RemoteUnavailableError.of(
           this.namespace,
           this.#conn === conn || !this.#conn ? this.#since : new Date().toISOString(),
@@ -151,19 +178,36 @@ export class RemoteHub implements Activation {
       },
       this.options,
     );
+    // Reads of the tree are at least the watch interval apart: a remote that drops and
+    // comes back (or re-joins) at once waits for its turn, outside the deadline.
+    await this.#readSlot();
+    // The deadline: a remote that accepts the socket and then says nothing (or talks
+    // forever) is dropped; every read waiting on it fails at once.
+    let late: MountLimitError | undefined;
+    const ms = this.#limits.attachTimeoutMs;
+    const timer = setTimeout(() => {
+      late = new MountLimitError(`the remote did not describe itself within ${ms} ms (the mount's attach deadline)`);
+      conn.terminate(late.message);
+    }, ms);
     try {
-      const [info] = await conn.collect('_info', [], { remoteRoot: '' });
+      const budget = new TreeBudget(this.#limits);
+      const [info] = await conn.collect('_info', [], { remoteRoot: '' }, (n) => budget.bytes(n));
       const root = (info as { backend?: unknown } | undefined)?.backend;
       this.#remoteRoot = typeof root === 'string' && root ? root : 'plexus';
       this.#relay = { remoteRoot: this.#remoteRoot };
       this.#rootSchema = { remoteRoot: this.#remoteRoot, transform: (s) => this.#renamed(s) };
-      await this.#refresh(conn);
+      await this.#refresh(conn, budget);
+      if (!conn.open) throw conn.lost;
     } catch (err) {
-      conn.close(1011, 'mount failed');
-      this.#reason = `the remote did not describe itself: ${(err as Error).message}`;
-      throw err;
+      const why = late ?? (err instanceof MountLimitError || lost === undefined ? (err as Error) : new Error(lost));
+      conn.close(1008, why instanceof MountLimitError ? 'mount limit' : 'mount failed');
+      this.#reason = `the remote did not describe itself: ${why.message}`;
+      this.#refused(why.message);
+      throw why;
+    } finally {
+      clearTimeout(timer);
     }
-    if (!conn.open) throw conn.lost;
+    this.#lastRefusal = undefined;
     const previous = this.#conn;
     this.#conn = conn;
     if (previous?.open) previous.close(1000, 'replaced by a new connection');
@@ -213,21 +257,50 @@ export class RemoteHub implements Activation {
       : schema;
   }
 
-  /** Re-reads the remote tree when its root hash moved; tells listeners when it did. */
-  async #refresh(conn: RemoteConnection): Promise<void> {
+  /** Tells onState about a refused attach, once per distinct reason (the dialer retries every few seconds). */
+  #refused(why: string): void {
+    if (why === this.#lastRefusal) return;
+    this.#lastRefusal = why;
+    this.options.onState?.(this.namespace, 'refused', why);
+  }
+
+  get #readInterval(): number {
+    const every = this.options.watchMs ?? 2000;
+    return every > 0 ? every : 2000;
+  }
+
+  /** Waits until a tree read may start, and books the next one a watch interval later. */
+  async #readSlot(): Promise<void> {
+    const now = Date.now();
+    const at = Math.max(now, this.#nextRead);
+    this.#nextRead = at + this.#readInterval;
+    if (at > now) await new Promise((r) => setTimeout(r, at - now).unref());
+  }
+
+  /**
+   * Re-reads the remote tree when its root hash moved; tells listeners when it did.
+   * Everything read is charged to `budget` (the mount's limits); the hash the remote
+   * reported is remembered, so a remote whose `hash` disagrees with its schema is
+   * read once for that hash, not at every poll.
+   */
+  async #refresh(conn: RemoteConnection, budget = new TreeBudget(this.#limits)): Promise<void> {
     const root = this.#remoteRoot;
-    const [event] = await conn.collect(`${root}.call`, { method: `${root}.hash`, params: {} }, this.#relay);
+    const charge = (n: number): void => budget.bytes(n);
+    const [event] = await conn.collect(`${root}.call`, { method: `${root}.hash`, params: {} }, this.#relay, charge);
     const hash = (event as { value?: unknown } | undefined)?.value;
-    if (typeof hash === 'string' && hash === this.#tree?.schema.hash) return;
+    if (typeof hash === 'string' && this.#tree && (hash === this.#tree.schema.hash || hash === this.#lastReported)) return;
     const fetch = async (path: string): Promise<PluginSchema> => {
       const [schema] = await conn.collect(
         `${root}.call`,
         { method: path ? `${root}.${path}.schema` : `${root}.schema`, params: {} },
         this.#relay,
+        charge,
       );
       return schema as PluginSchema;
     };
-    const tree = await loadRemoteTree(fetch, this.namespace, this.#tree);
+    this.#nextRead = Math.max(this.#nextRead, Date.now() + this.#readInterval);
+    const tree = await loadRemoteTree(fetch, this.namespace, budget, this.#tree);
+    this.#lastReported = typeof hash === 'string' ? hash : undefined;
     const changed = tree.schema.hash !== this.#tree?.schema.hash;
     this.#tree = tree;
     if (changed) for (const l of [...this.#listeners]) l();
@@ -252,7 +325,13 @@ export class RemoteHub implements Activation {
       this.#polling = true;
       pollStarted = Date.now();
       this.#refresh(conn)
-        .catch(() => {}) // a lost connection is handled by its close
+        .catch((err: Error) => {
+          // A lost connection is handled by its close. A tree past the limits is
+          // refused like at attach: the connection goes, the dialer tries again later.
+          if (!(err instanceof MountLimitError)) return;
+          this.#refused(err.message);
+          conn.close(1008, 'mount limit');
+        })
         .finally(() => (this.#polling = false));
     }, every);
     this.#watch.unref();

@@ -1,5 +1,6 @@
 import { SEGMENT_PATTERN, type Activation, type MethodInfo } from '../activation/types.js';
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
+import { TREE_FETCH_CONCURRENCY, type TreeBudget } from './mount-limits.js';
 
 /**
  * One activation of a mounted hub's tree, as the remote described it: its methods
@@ -15,6 +16,10 @@ export class RemoteNode implements Activation {
   readonly #methods: readonly MethodInfo[];
   readonly #hashes: { self_hash: string; children_hash?: string; hash: string };
   readonly #children: readonly RemoteNode[];
+  /** Activations in this subtree, itself included (charged again when the subtree is reused). */
+  readonly size: number;
+  /** Levels below this node (0 for a leaf). */
+  readonly height: number;
 
   constructor(
     namespace: string,
@@ -23,6 +28,8 @@ export class RemoteNode implements Activation {
   ) {
     this.namespace = namespace;
     this.#children = children;
+    this.size = 1 + children.reduce((n, c) => n + c.size, 0);
+    this.height = children.reduce((h, c) => Math.max(h, c.height + 1), 0);
     this.version = String(schema.version ?? '');
     this.description = String(schema.description ?? '');
     if (schema.long_description) this.longDescription = String(schema.long_description);
@@ -71,28 +78,71 @@ function methodInfo(m: MethodSchema): MethodInfo {
 /** Fetches a schema by remote path: `''` for the root, `stock` or `stock.shelf` below. */
 export type SchemaFetch = (path: string) => Promise<PluginSchema>;
 
+/** Runs at most `limit` of the functions handed to it at once, in order. */
+function limiter(limit: number): <T>(run: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (run) => {
+    if (running >= limit) await new Promise<void>((r) => waiting.push(r));
+    running++;
+    try {
+      return await run();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
 /**
  * Loads a remote tree, level by level, reusing every subtree whose hash is the one
  * it had last time (`previous`): after a change only the changed path is fetched.
+ * Everything is charged to `budget` (depth, activations, schema bytes) before it is
+ * fetched or kept, and at most a few schemas are asked for at once, so a remote
+ * that lists 50,000 children or an endless chain is refused at the first level past
+ * a limit, having cost that one schema.
  */
-export async function loadRemoteTree(fetch: SchemaFetch, mountName: string, previous?: RemoteNode): Promise<RemoteNode> {
+export async function loadRemoteTree(
+  fetch: SchemaFetch,
+  mountName: string,
+  budget: TreeBudget,
+  previous?: RemoteNode,
+): Promise<RemoteNode> {
   const known = new Map<string, RemoteNode>();
   const remember = (n: RemoteNode, path: string): void => {
     known.set(`${path}#${n.schema.hash}`, n);
     for (const c of n.remoteChildren()) remember(c, path ? `${path}.${c.namespace}` : c.namespace);
   };
   if (previous) remember(previous, '');
-  const load = async (path: string, namespace: string, hash?: string): Promise<RemoteNode> => {
+  const gate = limiter(TREE_FETCH_CONCURRENCY);
+  // After the first refusal the other branches stop fetching: one error is enough.
+  let failed = false;
+  const load = async (path: string, namespace: string, depth: number, hash?: string): Promise<RemoteNode> => {
     const cached = hash !== undefined ? known.get(`${path}#${hash}`) : undefined;
-    if (cached) return cached;
-    const schema = await fetch(path);
+    if (cached) {
+      // Listed (and counted) already; what is below it counts again, in this tree.
+      budget.nodes(cached.size - 1, depth + cached.height);
+      return cached;
+    }
+    const schema = await gate(() => (failed ? Promise.reject(new Error('tree read abandoned')) : fetch(path)));
     if (typeof schema !== 'object' || schema === null || typeof schema.hash !== 'string') {
       throw new Error(`the remote's schema of '${path || '<root>'}' is not an activation schema`);
     }
     // A remote's odd child names cannot become local path segments; they are left out.
-    const children = (schema.children ?? []).filter((c) => SEGMENT_PATTERN.test(c.namespace));
-    const nodes = await Promise.all(children.map((c) => load(path ? `${path}.${c.namespace}` : c.namespace, c.namespace, c.hash)));
+    const children = (Array.isArray(schema.children) ? schema.children : []).filter(
+      (c) => typeof c === 'object' && c !== null && typeof c.namespace === 'string' && SEGMENT_PATTERN.test(c.namespace),
+    );
+    if (children.length > 0) budget.nodes(children.length, depth + 1);
+    const nodes = await Promise.all(
+      children.map((c) => load(path ? `${path}.${c.namespace}` : c.namespace, c.namespace, depth + 1, c.hash)),
+    );
     return new RemoteNode(namespace, schema, nodes);
   };
-  return load('', mountName, undefined);
+  budget.nodes(1, 0);
+  try {
+    return await load('', mountName, 0, undefined);
+  } catch (err) {
+    failed = true;
+    throw err;
+  }
 }
