@@ -19,6 +19,8 @@ export const DEFAULT_SUMMARY_INTERVAL_MS = 60_000;
 export const DEFAULT_SUMMARY_ADDRESSES = 10_000;
 /** The part of a refused call's path a record keeps (the path is the caller's text). */
 const MAX_PATH = 128;
+/** A refusal's reason is the server's text; kept on the first record of a window, this long at most. */
+const MAX_REASON = 200;
 
 export interface RefusalSummaryOptions {
   readonly intervalMs?: number;
@@ -72,7 +74,9 @@ export class RefusalSummary {
     };
     const window: Window = { base, count: 0, timer: this.#timer(key) };
     this.#windows.set(key, window);
-    return this.#write({ ...base, ...(path !== undefined ? { path } : {}), count: 1 });
+    // The first record keeps the server's own reason (never the caller's params), cut short.
+    const reason = event.reason === undefined ? undefined : event.reason.slice(0, MAX_REASON);
+    return this.#write({ ...base, ...(path !== undefined ? { path } : {}), ...(reason !== undefined ? { reason } : {}), count: 1 });
   }
 
   /** Writes the counts still pending (at close). */

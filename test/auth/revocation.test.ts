@@ -40,6 +40,10 @@ const WITHIN_MS = 1200;
 
 const dir = mkdtempSync(join(tmpdir(), 'plexus-revoke-'));
 const store = new TokenStore(dir);
+// One hub per data dir (its audit log is locked): the stdio hubs, started while the
+// WebSocket hub runs on `dir`, get a data dir of their own.
+const stdioDir = mkdtempSync(join(tmpdir(), 'plexus-revoke-stdio-'));
+const stdioStore = new TokenStore(stdioDir);
 
 /** A bash command that writes its pid to `file` and then prints a line every 50 ms, forever. */
 function looping(file: string): string {
@@ -50,8 +54,8 @@ function pidIn(file: string): number {
   return Number(readFileSync(file, 'utf8').trim());
 }
 
-async function revoke(name: string): Promise<number> {
-  await promisify(execFile)(process.execPath, [HUB_BIN, 'token', 'revoke', name, '--data-dir', dir], { cwd: REPO_ROOT });
+async function revoke(name: string, dataDir = dir): Promise<number> {
+  await promisify(execFile)(process.execPath, [HUB_BIN, 'token', 'revoke', name, '--data-dir', dataDir], { cwd: REPO_ROOT });
   return Date.now();
 }
 
@@ -69,6 +73,8 @@ function assertEndsRefused(items: readonly any[], message: RegExp): void {
 
 describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
   let hub: HubProcess;
+  const stdioToken = (name: string, grants: string[]) =>
+    stdioStore.create({ name, hub: 'plexus', grants: grants.map((g) => parseGrant(g)) }).token;
   const token = (name: string, grants: string[], ttlMs?: number) =>
     store.create({ name, hub: 'plexus', grants: grants.map((g) => parseGrant(g)), ...(ttlMs !== undefined ? { ttlMs } : {}) }).token;
 
@@ -79,6 +85,7 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
   after(async () => {
     await hub?.stop();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(stdioDir, { recursive: true, force: true });
   });
 
   /** Connects with token `t`, once the hub has re-read its store and knows the new token (a 401 until then). */
@@ -88,8 +95,10 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
       try {
         return await RawClient.open(hub.url, { headers: { authorization: `Bearer ${t}` } });
       } catch (err) {
-        if (!/401/.test(String(err)) || Date.now() > until) throw err;
-        await tick(20);
+        // 401 until the hub re-reads its store; those failures may get the address
+        // throttled (429), which a valid token passes once the hub knows it.
+        if (!/401|429/.test(String(err)) || Date.now() > until) throw err;
+        await tick(50);
       }
     }
   }
@@ -161,10 +170,10 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
 
   it('stdio with --token: `hub token revoke` ends bash.execute with -32001 then done; bash is gone', async () => {
     const pidFile = join(dir, 'stdio.pid');
-    const t = token('stdio-shell', ['bash.execute:execute']);
+    const t = stdioToken('stdio-shell', ['bash.execute:execute']);
     const child: ChildProcess = spawn(
       process.execPath,
-      [HUB_BIN, 'serve', '--stdio', '--no-builtins', '--with', 'bash', '--data-dir', dir, '--token', t],
+      [HUB_BIN, 'serve', '--stdio', '--no-builtins', '--with', 'bash', '--data-dir', stdioDir, '--token', t],
       { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
     );
     try {
@@ -176,7 +185,7 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
       const items = () => frames.filter((f) => f.params?.result).map((f) => f.params.result);
       await eventually(() => items().some((i) => i.content?.line === 'tick'), 15_000);
       const pid = pidIn(pidFile);
-      const revokedAt = await revoke('stdio-shell');
+      const revokedAt = await revoke('stdio-shell', stdioDir);
       await eventually(() => items().some((i) => i.type === 'done'), 5000);
       assert.ok(Date.now() - revokedAt < WITHIN_MS, `took ${Date.now() - revokedAt} ms`);
       assertEndsRefused(items(), /Authentication required: the token was revoked/);
@@ -215,12 +224,12 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
 
   it('MCP stdio (`hub mcp --token`): `hub token revoke` ends a running bash.execute tool call with an error result; bash is gone', async () => {
     const pidFile = join(dir, 'mcp-stdio.pid');
-    const t = token('mcp-stdio-shell', ['bash.execute:execute']);
+    const t = stdioToken('mcp-stdio-shell', ['bash.execute:execute']);
     const client = new Client({ name: 'mcp-stdio-shell', version: '1.0.0' });
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
-        args: [HUB_BIN, 'mcp', '--no-builtins', '--with', 'bash', '--data-dir', dir, '--token', t],
+        args: [HUB_BIN, 'mcp', '--no-builtins', '--with', 'bash', '--data-dir', stdioDir, '--token', t],
         cwd: REPO_ROOT,
         stderr: 'ignore',
       }),
@@ -229,7 +238,7 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
       const result = client.callTool({ name: 'bash.execute', arguments: { command: looping(pidFile), timeout_ms: 60_000 } });
       await eventually(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 15_000);
       const pid = pidIn(pidFile);
-      const revokedAt = await revoke('mcp-stdio-shell');
+      const revokedAt = await revoke('mcp-stdio-shell', stdioDir);
       const answer = (await result) as { isError?: boolean; content: { text: string }[] };
       assert.ok(Date.now() - revokedAt < WITHIN_MS, `took ${Date.now() - revokedAt} ms`);
       assert.equal(answer.isError, true);

@@ -138,8 +138,11 @@ export async function hostileServer(behaviour: Behaviour, options: { maxPayload?
   };
 }
 
-/** A hostile hub that dials `url` and joins it as `name` (the parent must `--allow-join`). */
-export async function hostileJoin(url: string, name: string, behaviour: Behaviour): Promise<HostilePeer> {
+/** The join token the hostile joiners hold: a join is a privileged act, so the attack starts from a peer that has one. */
+export const HOSTILE_JOIN_TOKEN = 'hostile-join-token';
+
+/** A hostile hub that dials `url` and joins it as `name` with the join token `token` (the parent must `--allow-join --join-token <token>`). */
+export async function hostileJoin(url: string, name: string, behaviour: Behaviour, token = HOSTILE_JOIN_TOKEN): Promise<HostilePeer> {
   const ws = new WebSocket(url);
   await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
   let joined = false;
@@ -148,7 +151,7 @@ export async function hostileJoin(url: string, name: string, behaviour: Behaviou
   });
   // The join answer is the only frame that is not a request; it turns the roles around.
   ws.once('message', () => (joined = true));
-  ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: '_join', params: { name } }));
+  ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: '_join', params: { name, token } }));
   return peer;
 }
 
