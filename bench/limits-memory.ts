@@ -17,20 +17,7 @@ import { DEFAULT_MAX_CONNECTION_BYTES, DEFAULT_MAX_TOTAL_BYTES, ByteBudget } fro
 import { DEFAULT_MAX_TOTAL_STREAMS } from '../src/transport/stream-budget.js';
 import { DEFAULT_MAX_CONNECTIONS, serveWebSocket } from '../src/transport/websocket-server.js';
 import { builtinActivations } from '../activations/index.js';
-
-const MiB = 1024 * 1024;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-
-async function live(): Promise<number> {
-  await sleep(300);
-  gc!();
-  await sleep(50);
-  gc!();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.external;
-}
+import { live, MiB, sleep } from './live-memory.js';
 
 /** Resolves once `read()` has kept its value for `quietMs`. */
 async function steady(read: () => number, quietMs = 300): Promise<void> {

@@ -5,20 +5,7 @@
 // before. Everything else a remote sends is bounded elsewhere (frames, held streams).
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DynamicHub, mountRemote } from '../src/index.js';
-
-const MiB = 1024 * 1024;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-
-async function live(): Promise<number> {
-  await sleep(300);
-  gc!();
-  await sleep(50);
-  gc!();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.external;
-}
+import { live, MiB, sleep } from './live-memory.js';
 
 const WIDE = 99; // root → 99 → 99 × 64: 6,436 activations (10,000 do not fit in 4 MiB of frames)
 const hash = (s: string) => s.padStart(16, '0').slice(-16);

@@ -23,31 +23,9 @@ import { eventually } from '../support/helpers.js';
 import { startHub, type HubProcess } from '../support/hub-process.js';
 import { RawClient } from '../support/raw-client.js';
 import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
+import { JSON_HEADERS, PROTOCOL, rawSession } from '../support/mcp-raw.js';
 
-const PROTOCOL = '2025-06-18';
-const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 const MiB = 1024 * 1024;
-
-/** An initialized MCP session over raw fetch: its request headers. */
-async function rawSession(url: string): Promise<Record<string, string>> {
-  const init = await fetch(url, {
-    method: 'POST',
-    headers: JSON_HEADERS,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
-  await init.text();
-  assert.equal(init.status, 200);
-  const headers = { ...JSON_HEADERS, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': PROTOCOL };
-  await (
-    await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })
-  ).text();
-  return headers;
-}
 
 /** The JSON-RPC messages of an MCP answer: a JSON body or an SSE stream of `data:` lines. */
 function messagesOf(text: string): any[] {

@@ -15,6 +15,7 @@ import { serveMcpStdio } from '../../src/mcp/stdio.js';
 import { ensureBuilt } from '../support/built.js';
 import { eventually, tick } from '../support/helpers.js';
 import { REPO_ROOT } from '../support/repo.js';
+import { JSON_HEADERS, PROTOCOL, rawSession } from '../support/mcp-raw.js';
 
 const finallies = { ticks: 0, many: 0, big: 0 };
 /** Calls of streams.ticks that started: a test cancels a call once it runs. */
@@ -67,29 +68,6 @@ function streams() {
       huge: { description: 'One 2 MiB string.', returns: { type: 'string' }, handler: () => 'y'.repeat(2 * 1024 * 1024) },
     },
   });
-}
-
-const PROTOCOL = '2025-06-18';
-const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-
-/** An initialized MCP session over raw fetch, so a test can drop a connection mid-call. */
-async function rawSession(url: string): Promise<Record<string, string>> {
-  const init = await fetch(url, {
-    method: 'POST',
-    headers: JSON_HEADERS,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
-  await init.text();
-  const headers = { ...JSON_HEADERS, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': PROTOCOL };
-  await (
-    await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })
-  ).text();
-  return headers;
 }
 
 function callTicks(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
