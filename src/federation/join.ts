@@ -333,7 +333,7 @@ export function acceptJoins(hub: DynamicHub, options: AcceptJoinsOptions = {}): 
       ws.once('close', () => {
         if (links.get(shown)?.ws === ws) links.delete(shown);
       });
-      mount.attach({ ws, socket }).catch((err: Error) => options.onJoin?.(shown, 'refused', `the joined hub failed: ${err.message}`));
+      mount.attach({ ws, socket }).catch((err: Error) => options.onJoin?.(shown, 'refused', err.message));
     };
 
   // A join is decided once, but the right to it can end (token revoked or expired, grant
