@@ -464,7 +464,7 @@ describe('one visibility function: calls, schemas, hashes and tools/list agree o
             }
           },
         ),
-        { numRuns: 60 },
+        { numRuns: 150 },
       );
       assert.ok(seenCounts.hidden > 20 && seenCounts.callable > 20, JSON.stringify(seenCounts));
     } finally {
