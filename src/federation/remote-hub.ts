@@ -196,7 +196,7 @@ export class RemoteHub implements Activation {
       this.#remoteRoot = typeof root === 'string' && root ? root : 'plexus';
       this.#relay = { remoteRoot: this.#remoteRoot };
       this.#rootSchema = { remoteRoot: this.#remoteRoot, transform: (s) => this.#renamed(s) };
-      await this.#refresh(conn, budget);
+      await this.#refresh(conn, budget, true);
       if (!conn.open) throw conn.lost;
     } catch (err) {
       const why = late ?? (err instanceof MountLimitError || lost === undefined ? (err as Error) : new Error(lost));
@@ -281,14 +281,16 @@ export class RemoteHub implements Activation {
    * Re-reads the remote tree when its root hash moved; tells listeners when it did.
    * Everything read is charged to `budget` (the mount's limits); the hash the remote
    * reported is remembered, so a remote whose `hash` disagrees with its schema is
-   * read once for that hash, not at every poll.
+   * read once for that hash, not at every poll. `fresh` (a new connection): read it
+   * all, reusing nothing: verbs are not in the hashes, and a remote restarted with
+   * other verbs under the same hashes must not keep the old ones here.
    */
-  async #refresh(conn: RemoteConnection, budget = new TreeBudget(this.#limits)): Promise<void> {
+  async #refresh(conn: RemoteConnection, budget = new TreeBudget(this.#limits), fresh = false): Promise<void> {
     const root = this.#remoteRoot;
     const charge = (n: number): void => budget.bytes(n);
     const [event] = await conn.collect(`${root}.call`, { method: `${root}.hash`, params: {} }, this.#relay, charge);
     const hash = (event as { value?: unknown } | undefined)?.value;
-    if (typeof hash === 'string' && this.#tree && (hash === this.#tree.schema.hash || hash === this.#lastReported)) return;
+    if (!fresh && typeof hash === 'string' && this.#tree && (hash === this.#tree.schema.hash || hash === this.#lastReported)) return;
     const fetch = async (path: string): Promise<PluginSchema> => {
       const [schema] = await conn.collect(
         `${root}.call`,
@@ -299,9 +301,9 @@ export class RemoteHub implements Activation {
       return schema as PluginSchema;
     };
     this.#nextRead = Math.max(this.#nextRead, Date.now() + this.#readInterval);
-    const tree = await loadRemoteTree(fetch, this.namespace, budget, this.#tree);
+    const tree = await loadRemoteTree(fetch, this.namespace, budget, fresh ? undefined : this.#tree);
     this.#lastReported = typeof hash === 'string' ? hash : undefined;
-    const changed = tree.schema.hash !== this.#tree?.schema.hash;
+    const changed = fresh || tree.schema.hash !== this.#tree?.schema.hash;
     this.#tree = tree;
     if (changed) for (const l of [...this.#listeners]) l();
   }

@@ -1,4 +1,5 @@
 import { SEGMENT_PATTERN, type Activation, type MethodInfo } from '../activation/types.js';
+import { isVerb, type Verb } from '../activation/verbs.js';
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import { TREE_FETCH_CONCURRENCY, type TreeBudget } from './mount-limits.js';
 
@@ -62,6 +63,20 @@ export class RemoteNode implements Activation {
   }
 }
 
+/**
+ * The verbs of a remote method a remote does not declare (the reference server, an
+ * older hub) or declares in a way we do not understand: `execute`, so only a grant
+ * naming the method's path exactly lets a caller through, never a wildcard. A remote
+ * method nobody vouched for may run anything.
+ */
+export const UNDECLARED_VERBS: readonly Verb[] = ['execute'];
+
+/** The verbs the remote declares for a method, or `UNDECLARED_VERBS`. */
+export function remoteVerbs(declared: unknown): readonly Verb[] {
+  if (!Array.isArray(declared) || declared.length === 0 || !declared.every(isVerb)) return UNDECLARED_VERBS;
+  return [...new Set(declared)];
+}
+
 function methodInfo(m: MethodSchema): MethodInfo {
   return {
     name: m.name,
@@ -72,6 +87,8 @@ function methodInfo(m: MethodSchema): MethodInfo {
     // Kept: a mounted node's schema is answered from this description when grants filter it.
     ...(m.bidirectional ? { bidirectional: true } : {}),
     hash: m.hash,
+    // The local grants are checked against them: a wildcard must not reach a remote `execute`.
+    verbs: remoteVerbs(m.verbs),
   };
 }
 

@@ -96,6 +96,7 @@ export class DynamicHub implements Activation {
         items: (provenance, contentType) => this.#items(provenance, contentType),
         plugin: (node, at, principal) => this.#plugin(node, at, principal),
         hashes: (node, at, principal) => this.#visibleHashes(node, at, principal),
+        contents: (path, params, signal, principal) => this.#contents(path, params, signal, principal),
         visible: (principal, node, at, info) => this.visible(principal, node, at, info),
       },
       {

@@ -43,6 +43,12 @@ export interface RouterHost {
   plugin(node: Activation, at: readonly string[], principal: unknown): PluginSchema;
   /** What `hashes` of a mounted hub's description returns to `principal` (children it may not see left out). */
   hashes(node: Activation, at: readonly string[], principal: unknown): HashesReport;
+  /**
+   * The data contents of a call made through this hub as `principal` (what
+   * `<root>.call` yields): a nested hub's `call` is routed here, so its inner path
+   * meets the same visibility, guard and audit as a direct call.
+   */
+  contents(path: string, params: Record<string, unknown>, signal: AbortSignal, principal: unknown): AsyncIterable<unknown>;
   /** May `principal` see this node, or this method of it (the hub's policy)? A hidden method is "not found" in `schema {method}` too. */
   visible(principal: unknown, node: Activation, at: readonly string[], method?: MethodInfo): boolean;
 }
@@ -220,6 +226,8 @@ export class Router {
     let described: Activation | undefined;
     /** Set when the call reads a mounted hub's `hashes`: answered here, filtered, never relayed. */
     let hashesOf: Activation | undefined;
+    /** Set when the call is a mounted hub's `call`: its inner path is routed here, never relayed. */
+    let routedCall = false;
     if (route.rest !== undefined) {
       // A mounted node that describes the tree below it (a remote's, never trusted for
       // policy, only for names): the guard checks every hop of the full path and the
@@ -230,10 +238,14 @@ export class Router {
       at = [...route.provenance, ...route.rest.split('.').slice(0, below.hops.length)];
       info = below.info;
       const describes = route.node.methods().length > 0 || (route.node.children?.().length ?? 0) > 0;
+      const owner = hops[hops.length - 1]!;
       if (below.unknown && describes) missing = below.unknown;
-      else if (describes && visible && below.schema) described = hops[hops.length - 1];
-      // The mounted hub's own `hashes` lists its children: answered here too, filtered.
-      else if (visible && below.hops.length === 0 && info?.name === 'hashes' && route.node.children) hashesOf = route.node;
+      else if (describes && visible && below.schema) described = owner;
+      // A mounted hub's own `hashes` lists its children: answered here too, filtered.
+      else if (visible && info?.name === 'hashes' && isHub(owner)) hashesOf = owner;
+      // A mounted hub's `call` would run its inner path with the mount's credential:
+      // routed here instead, as `<mount>.<inner path>`, under this hub's rules.
+      else if (info?.name === 'call' && isHub(owner)) routedCall = true;
     }
     if (visible) {
       const hidden = firstHidden(hops, at, principal, visible);
@@ -244,6 +256,7 @@ export class Router {
         info = undefined;
         described = undefined;
         hashesOf = undefined;
+        routedCall = false;
       } else if (!missing && info && !visible(principal, hops[hops.length - 1]!, at, info)) {
         // As if the method were not there: below a mount that is refused before the
         // route's items are used, on a local node after (see `#invoke`).
@@ -252,6 +265,7 @@ export class Router {
         else absentMethod = notFound;
         info = undefined;
         hashesOf = undefined;
+        routedCall = false;
       }
     }
     const last = missing ? -1 : hops.length - 1;
@@ -262,7 +276,11 @@ export class Router {
         call.use(entry.items);
         const problem = paramsProblem(info?.params, params);
         if (problem) throw PlexusError.invalidParams(problem);
-        return this.host.hashes(hashesOf, route.provenance, principal);
+        return this.host.hashes(hashesOf, at, principal);
+      }
+      if (routedCall) {
+        call.use(entry.items);
+        return this.#routedCall(at, params, call, principal);
       }
       return this.#invoke(absentMethod ? { ...entry, info: undefined } : entry, params, call, principal, absentMethod);
     };
@@ -283,6 +301,22 @@ export class Router {
       return run();
     };
     return step(0);
+  }
+
+  /**
+   * `<hub>.call {method, params}` for a hub below the root (`at`), local or mounted:
+   * the inner path, relative to that hub (its own name may prefix it), is called
+   * through this hub as `<at>.<inner path>` with the same principal, so it is seen,
+   * guarded and audited exactly like a direct call; like `<root>.call`, it yields the
+   * inner call's data and throws its error.
+   */
+  #routedCall(at: readonly string[], params: Record<string, unknown>, call: CallStart, principal: unknown): AsyncIterable<unknown> {
+    const { method, params: inner = {} } = params;
+    if (typeof method !== 'string') throw PlexusError.invalidParams('method must be a string (a dot path)');
+    if (typeof inner !== 'object' || inner === null || Array.isArray(inner)) throw PlexusError.invalidParams('params must be an object');
+    const segments = method.split('.');
+    if (segments[0] === at[at.length - 1]) segments.shift();
+    return this.host.contents([...at, ...segments].join('.'), inner as Record<string, unknown>, call.signal, principal);
   }
 
   /**
@@ -331,6 +365,13 @@ export class Router {
     if (!info) throw absentMethod ?? PlexusError.methodNotFound(route.path);
     const problem = paramsProblem(info.params, params);
     if (problem) throw PlexusError.invalidParams(problem);
+    // A nested hub's own `call` and `hashes` answer for its tree with no idea of this
+    // hub's rules: this hub answers them, as it answers `<root>.call` and `hashes`.
+    if (route.provenance.length > 0 && (info.name === 'call' || info.name === 'hashes') && isHub(route.node)) {
+      return info.name === 'call'
+        ? this.#routedCall(route.provenance, params, call, principal)
+        : this.host.hashes(route.node, route.provenance, principal);
+    }
     return route.node.invoke(
       route.method,
       params,
@@ -400,6 +441,16 @@ function mountedHops(route: Route): { hops: Activation[]; info?: MethodInfo; unk
   if (name === 'schema') return { hops, schema: true };
   const info = node.methods().find((m) => m.name === name);
   return info ? { hops, info } : { hops, unknown: PlexusError.methodNotFound(route.path) };
+}
+
+/**
+ * Is `node` a hub (a `DynamicHub`, a mounted one, or one a mount describes)? Every
+ * hub has the root methods `call`, `hash` and `hashes`; a plain activation that
+ * happens to have a method `call` is none.
+ */
+function isHub(node: Activation): boolean {
+  const methods = node.methods();
+  return ['call', 'hash', 'hashes'].every((name) => methods.some((m) => m.name === name));
 }
 
 /** The index of the first hop (after the root) the principal may not see; `hops.length` when it sees them all. */

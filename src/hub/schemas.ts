@@ -4,6 +4,7 @@
  * schema cut down to what a principal may see.
  */
 import type { Activation, JsonSchema, MethodInfo } from '../activation/types.js';
+import { DEFAULT_VERBS } from '../activation/verbs.js';
 import { methodHash } from '../hash/content-hash.js';
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { TreeHashes } from './tree-hashes.js';
@@ -39,6 +40,8 @@ export function methodSchema(m: MethodInfo): MethodSchema {
       returns: m.returns,
       streaming: m.streaming,
       bidirectional: m.bidirectional ?? false,
+      // Always spelled out, so a hub mounting this one never has to guess (it treats none as execute).
+      verbs: m.verbs ?? DEFAULT_VERBS,
     };
     methodSchemas.set(m, s);
   }

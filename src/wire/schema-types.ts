@@ -15,6 +15,12 @@ export interface MethodSchema {
   readonly returns?: JsonSchema;
   readonly streaming: boolean;
   readonly bidirectional: boolean;
+  /**
+   * What the method needs from its caller (OUR CHOICE, additive; not in the hash):
+   * `read`, `write`, `execute`. A hub that mounts this one checks its callers' grants
+   * against them; a method that declares none is treated as `execute` there.
+   */
+  readonly verbs?: readonly ('read' | 'write' | 'execute')[];
 }
 
 export interface ChildSummary {
