@@ -182,9 +182,15 @@ export class Router {
     return methodSchema(info);
   }
 
-  /** The method a path resolved to, if it is in the route cache (for the audit record). */
+  /**
+   * The method a path resolved to, if it is in the route cache (for the audit record
+   * and the revocation watch); below a mount, the method as the mount describes it
+   * now, so a `:ttl` grant for it is checked by its own path and verbs.
+   */
   cachedMethod(path: string): MethodInfo | undefined {
-    return this.#routes.get(path)?.info;
+    const entry = this.#routes.get(path);
+    if (entry?.route.rest === undefined) return entry?.info;
+    return mountedHops(entry.route).info;
   }
 
   #remember(path: string, route: Route): CachedRoute {

@@ -1,0 +1,185 @@
+// Issue #21, gap 2: revocation through a mount. A principal's running stream that goes
+// through hub A's mount to hub B is cancelled within about a second when A revokes the
+// token, the token expires, or the `:ttl` grant that allowed it ends: the caller reads
+// `-32001` then `done`, and B's producer is released (its `finally` runs, seen on B).
+//
+// | ending                 | WebSocket | MCP HTTP (tools/call) |
+// |------------------------|-----------|-----------------------|
+// | token revoked          |     x     |           x           |
+// | token expired          |     x     |                       |
+// | `:ttl` grant ended     |     x     |                       |
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { DynamicHub, HubAuth, mountRemote, parseGrant, serveWebSocket, TokenStore, type PlexusServer } from '../../src/index.js';
+import { mcpHttpHandler } from '../../src/mcp/http.js';
+import { endless } from '../support/endless.js';
+import { until } from '../support/federation.js';
+import { eventually } from '../support/helpers.js';
+import { RawClient } from '../support/raw-client.js';
+
+/** "About a second": A re-reads its store at most every 200 ms and checks running calls every 250 ms; the rest is slack for a loaded machine. */
+const WITHIN_MS = 1500;
+
+/** The items after the first `error` item: exactly one `done` (nothing more after the refusal). */
+function assertEndsRefused(items: readonly any[], message: RegExp): void {
+  const at = items.findIndex((i) => i.type === 'error');
+  assert.ok(at >= 0, `no error item in ${JSON.stringify(items.slice(-3))}`);
+  assert.equal(items[at].code, '-32001');
+  assert.match(items[at].message, message);
+  assert.deepEqual(
+    items.slice(at + 1).map((i) => i.type),
+    ['done'],
+  );
+  assert.ok(
+    items.slice(0, at).every((i) => i.type === 'data'),
+    'ticks, then the refusal',
+  );
+}
+
+describe('revocation through a mount stops the stream on both hubs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plexus-mount-revoke-'));
+  const store = new TokenStore(dir);
+  // A store with a token in it: A requires auth.
+  store.create({ name: 'bystander', hub: 'plexus', grants: [parseGrant('far.endless.schema:read')] });
+  /** B's producers: started and released (their `finally` ran). */
+  const b = { started: 0, released: 0 };
+  let remote: PlexusServer;
+  let server: PlexusServer;
+  let auth: HubAuth;
+
+  before(async () => {
+    const bHub = new DynamicHub('remote').register(endless({ intervalMs: 20, onStart: () => b.started++, onFinally: () => b.released++ }));
+    remote = await serveWebSocket(bHub, { port: 0 });
+    auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 } });
+    const hub = new DynamicHub('plexus', { policy: auth });
+    mountRemote(hub, 'far', remote.url, { watchMs: 0 });
+    await hub.ready();
+    const mcp = mcpHttpHandler(hub);
+    server = await serveWebSocket(hub, { port: 0, http: (req, res) => mcp(req, res) });
+    mcp.bind(server.host, server.port);
+  });
+  after(async () => {
+    await server.close({ graceMs: 0 });
+    await remote.close({ graceMs: 0 });
+    auth.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Connects with `token` once A has re-read its store and knows it (a 401 until then). */
+  async function wsClient(token: string): Promise<RawClient> {
+    return until(() => RawClient.open(server.url, { headers: { authorization: `Bearer ${token}` } }), 5000);
+  }
+
+  /** Starts `far.endless.ticks` on the WebSocket and waits until B produces and A relays. */
+  async function ticking(client: RawClient): Promise<number> {
+    const releasedBefore = b.released;
+    const sub = await client.call('far.endless.ticks', {});
+    await client.waitFor((f) => f.params?.subscription === sub && f.params.result.type === 'data' && f.params.result.content >= 3);
+    assert.equal(b.released, releasedBefore, "B's producer is running");
+    return sub;
+  }
+
+  async function ended(client: RawClient, sub: number, ms = 10_000): Promise<any[]> {
+    await client.waitFor((f) => f.params?.subscription === sub && f.params.result.type === 'done', ms);
+    return client.items(sub);
+  }
+
+  it('WebSocket: revoking the token ends it with -32001 then done within about a second; B releases its producer', async () => {
+    const { token } = store.create({ name: 'revoked', hub: 'plexus', grants: [parseGrant('far.endless.ticks:read')] });
+    const client = await wsClient(token);
+    try {
+      const released = b.released;
+      const sub = await ticking(client);
+      const revokedAt = Date.now();
+      store.revoke('revoked');
+      const items = await ended(client, sub);
+      const took = Date.now() - revokedAt;
+      assert.ok(took < WITHIN_MS, `took ${took} ms`);
+      assertEndsRefused(items, /Authentication required: the token was revoked/);
+      await eventually(() => b.released === released + 1, WITHIN_MS);
+      // Nothing more arrives, and a new call through the mount is refused before it reaches B.
+      const started = b.started;
+      const again = await client.itemsToEnd(await client.call('far.endless.ticks', {}));
+      assert.equal(again[0].code, '-32001');
+      assert.equal(b.started, started);
+      assert.equal(client.items(sub).length, items.length);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('WebSocket: the token expiring ends it the same way; B releases its producer', async () => {
+    const { token, record } = store.create({
+      name: 'expiring',
+      hub: 'plexus',
+      grants: [parseGrant('far.endless.ticks:read')],
+      ttlMs: 3000,
+    });
+    const client = await wsClient(token);
+    try {
+      const released = b.released;
+      const sub = await ticking(client);
+      const items = await ended(client, sub);
+      const late = Date.now() - record.expiresAt!;
+      assert.ok(late < WITHIN_MS, `ended ${late} ms after the expiry`);
+      assertEndsRefused(items, /Authentication required: the token has expired/);
+      await eventually(() => b.released === released + 1, WITHIN_MS);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('WebSocket: a :ttl grant ending ends the stream it allowed; B releases its producer', async () => {
+    const { token, record } = store.create({
+      name: 'ttl-grant',
+      hub: 'plexus',
+      grants: [parseGrant('far.endless.ticks:read:ttl=3s'), parseGrant('far.endless.schema:read')],
+    });
+    const client = await wsClient(token);
+    try {
+      const released = b.released;
+      const sub = await ticking(client);
+      const items = await ended(client, sub);
+      const late = Date.now() - record.grants[0]!.expiresAt!;
+      assert.ok(late < WITHIN_MS, `ended ${late} ms after the grant`);
+      assertEndsRefused(items, /Authentication required: the grant for far\.endless\.ticks has expired/);
+      await eventually(() => b.released === released + 1, WITHIN_MS);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('MCP HTTP: revoking the token ends a running tools/call through the mount with an error result; B releases its producer', async () => {
+    const { token } = store.create({ name: 'mcp-revoked', hub: 'plexus', grants: [parseGrant('far.endless.ticks:read')] });
+    const mcpUrl = new URL(`http://127.0.0.1:${server.port}/mcp`);
+    // A knows a new token once it has re-read its store.
+    await until(async () => {
+      const probe = await fetch(mcpUrl, { method: 'GET', headers: { authorization: `Bearer ${token}` } });
+      await probe.arrayBuffer();
+      assert.notEqual(probe.status, 401);
+    }, 5000);
+    const client = new Client({ name: 'mcp-revoked', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(mcpUrl, { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    try {
+      const started = b.started;
+      const released = b.released;
+      const result = client.callTool({ name: 'far.endless.ticks', arguments: {} });
+      await eventually(() => b.started === started + 1, 5000);
+      const revokedAt = Date.now();
+      store.revoke('mcp-revoked');
+      const answer = (await result) as { isError?: boolean; content: { text: string }[] };
+      const took = Date.now() - revokedAt;
+      assert.ok(took < WITHIN_MS, `took ${took} ms`);
+      assert.equal(answer.isError, true);
+      assert.match(answer.content.at(-1)!.text, /Authentication required: the token was revoked/);
+      await eventually(() => b.released === released + 1, WITHIN_MS);
+    } finally {
+      await client.close().catch(() => {});
+    }
+  });
+});
