@@ -71,6 +71,14 @@ function remoteActivations() {
         },
       },
     }),
+    // A hub inside the remote: its own `call` and `hashes` are described, and routed by the mounting hub.
+    new DynamicHub('inner').register(
+      defineActivation({
+        namespace: 'bash',
+        methods: { execute: { verbs: ['execute'], handler: () => (ran.push('inner.bash.execute'), 'ran inner') } },
+      }),
+      defineActivation({ namespace: 'echo', methods: { echo: { handler: () => 'inner echo' } } }),
+    ),
   ];
 }
 
@@ -229,6 +237,15 @@ describe('verbs cross a mount and a join (WebSocket, MCP HTTP)', () => {
         assert.equal(normal(inner, [['bash', 'ghost']]), normal(ghost), `${who}: ${mount}.call around bash.execute`);
         assert.ok(!ok(inner));
       }
+      // A hub inside the remote: its `call` is routed here too, and its `hashes` lists no hidden child.
+      const nested = await call(who, 'far.inner.call', { method: 'bash.execute' });
+      const nestedGhost = await call(who, 'far.inner.call', { method: 'ghost.execute' });
+      assert.equal(normal(nested, [['bash', 'ghost']]), normal(nestedGhost));
+      const [hashes] = (await call(who, 'far.inner.hashes')).filter((i) => i.type === 'data').map((i) => i.content);
+      assert.deepEqual(
+        hashes.children.map((c: { namespace: string }) => c.namespace),
+        ['echo'],
+      );
       assert.deepEqual(ran, [], 'nothing ran on the remotes');
       // What the wildcard does cover still works.
       assert.ok(ok(await call(who, 'far.echo.echo', { message: 'hi' })));
@@ -324,5 +341,46 @@ describe('verbs cross a mount and a join (WebSocket, MCP HTTP)', () => {
       await exec.close();
     }
     assert.deepEqual(ran, ['bash.execute id']);
+  });
+});
+
+describe('verbs are not in the hashes, so a new connection reads the tree afresh', () => {
+  it('a remote restarted with other verbs under the same hashes is described with the new ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plexus-mount-verbs-fresh-'));
+    let verbs: string[] = ['read'];
+    const method = () => ({ name: 'run', description: 'run', hash: fakeHash('run'), streaming: false, bidirectional: false, verbs });
+    const tool = () => schemaOf('tool', { hash: fakeHash('tool'), methods: [method()] });
+    const root = () => schemaOf('evil', { hash: fakeHash('root'), children: [{ namespace: 'tool', hash: fakeHash('tool') }] });
+    const remote = await hostileServer(describing({ hash: () => fakeHash('root'), schema: (path) => (path === '' ? root() : tool()) }));
+    const store = new TokenStore(dir);
+    const { token } = store.create({ name: 'reader', hub: 'plexus', grants: [parseGrant('old.**:read')] });
+    const auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 } });
+    const hub = new DynamicHub('plexus', { policy: auth });
+    const mount = mountRemote(hub, 'old', remote.url, { watchMs: 0, backoffMs: 50, maxBackoffMs: 100 });
+    try {
+      await hub.ready();
+      const reader = auth.authenticate(token, 'test', 'test');
+      assert.ok(reader.ok);
+      const visible = async () => {
+        await hub.ready();
+        return ((await hub.schema('old.tool', { principal: reader.principal })) as PluginSchema).methods.map((m) => m.name);
+      };
+      assert.deepEqual(await visible(), ['run', 'schema']);
+      // The remote "restarts" as something that runs programs, with the same hashes.
+      verbs = ['execute'];
+      remote.peers[0]!.ws.terminate();
+      await eventually(
+        () => remote.peers.length === 2 && remote.peers[1]!.requests.some((r) => r.params?.method === 'evil.tool.schema'),
+        10_000,
+      );
+      await eventually(() => mount.connected, 5000);
+      // Its one method now needs execute: the activation, and the mount with it, are gone for a reader.
+      await assert.rejects(visible(), /Activation not found: old/);
+    } finally {
+      hub.unregister('old');
+      auth.close();
+      await remote.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
