@@ -245,13 +245,15 @@ export class Router {
       info = below.info;
       const describes = route.node.methods().length > 0 || (route.node.children?.().length ?? 0) > 0;
       const owner = hops[hops.length - 1]!;
+      // The remote's root is a hub whatever else it describes (every root routes `call`).
+      const hub = below.hops.length === 0 || isHub(owner);
       if (below.unknown && describes) missing = below.unknown;
       else if (describes && visible && below.schema) described = owner;
       // A mounted hub's own `hashes` lists its children: answered here too, filtered.
-      else if (visible && info?.name === 'hashes' && isHub(owner)) hashesOf = owner;
+      else if (visible && info?.name === 'hashes' && hub) hashesOf = owner;
       // A mounted hub's `call` would run its inner path with the mount's credential:
       // routed here instead, as `<mount>.<inner path>`, under this hub's rules.
-      else if (info?.name === 'call' && isHub(owner)) routedCall = true;
+      else if (info?.name === 'call' && hub) routedCall = true;
     }
     if (visible) {
       const hidden = firstHidden(hops, at, principal, visible);
