@@ -3,11 +3,11 @@
 // token, the token expires, or the `:ttl` grant that allowed it ends: the caller reads
 // `-32001` then `done`, and B's producer is released (its `finally` runs, seen on B).
 //
-// | ending                 | WebSocket | MCP HTTP (tools/call) |
-// |------------------------|-----------|-----------------------|
-// | token revoked          |     x     |           x           |
-// | token expired          |     x     |                       |
-// | `:ttl` grant ended     |     x     |                       |
+// | ending                 | WebSocket | MCP HTTP (tools/call) | through a joined child (WebSocket) |
+// |------------------------|-----------|-----------------------|------------------------------------|
+// | token revoked          |     x     |           x           |                 x                  |
+// | token expired          |     x     |                       |                                    |
+// | `:ttl` grant ended     |     x     |                       |                                    |
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +15,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { DynamicHub, HubAuth, mountRemote, parseGrant, serveWebSocket, TokenStore, type PlexusServer } from '../../src/index.js';
+import {
+  acceptJoins,
+  DynamicHub,
+  HubAuth,
+  JoinBindings,
+  joinParent,
+  mountRemote,
+  parseGrant,
+  serveWebSocket,
+  TokenStore,
+  type JoinHandle,
+  type PlexusServer,
+} from '../../src/index.js';
 import { mcpHttpHandler } from '../../src/mcp/http.js';
 import { endless } from '../support/endless.js';
 import { until } from '../support/federation.js';
@@ -48,6 +60,10 @@ describe('revocation through a mount stops the stream on both hubs', () => {
   store.create({ name: 'bystander', hub: 'plexus', grants: [parseGrant('far.endless.schema:read')] });
   /** B's producers: started and released (their `finally` ran). */
   const b = { started: 0, released: 0 };
+  /** The same, on the hub that joined A as `edge`. */
+  const edge = { started: 0, released: 0 };
+  let joined: JoinHandle;
+  let acceptor: ReturnType<typeof acceptJoins>;
   let remote: PlexusServer;
   let server: PlexusServer;
   let auth: HubAuth;
@@ -58,12 +74,23 @@ describe('revocation through a mount stops the stream on both hubs', () => {
     auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 } });
     const hub = new DynamicHub('plexus', { policy: auth });
     mountRemote(hub, 'far', remote.url, { watchMs: 0 });
-    await hub.ready();
+    acceptor = acceptJoins(hub, { watchMs: 0, bindings: JoinBindings.in(dir) });
     const mcp = mcpHttpHandler(hub);
-    server = await serveWebSocket(hub, { port: 0, http: (req, res) => mcp(req, res) });
+    server = await serveWebSocket(hub, { port: 0, takeOver: acceptor.takeOver, http: (req, res) => mcp(req, res) });
     mcp.bind(server.host, server.port);
+    const joiner = store.create({ name: 'edge', hub: 'plexus', grants: [parseGrant('_join.edge')] }).token;
+    const edgeHub = new DynamicHub('edge').register(
+      endless({ intervalMs: 20, onStart: () => edge.started++, onFinally: () => edge.released++ }),
+    );
+    // Until A has re-read its store the upgrade is refused (401); the child dials again.
+    joined = joinParent(edgeHub, server.url, { name: 'edge', token: joiner, backoffMs: 50 });
+    await joined.joined;
+    await eventually(() => acceptor.mounts.get('edge')?.connected === true, 20_000);
+    await hub.ready();
   });
   after(async () => {
+    await joined?.close();
+    acceptor?.close();
     await server.close({ graceMs: 0 });
     await remote.close({ graceMs: 0 });
     auth.close();
@@ -108,6 +135,26 @@ describe('revocation through a mount stops the stream on both hubs', () => {
       assert.equal(again[0].code, '-32001');
       assert.equal(b.started, started);
       assert.equal(client.items(sub).length, items.length);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('through a joined child: revoking the token ends the stream with -32001 then done; the child releases its producer', async () => {
+    const { token } = store.create({ name: 'edge-caller', hub: 'plexus', grants: [parseGrant('edge.endless.ticks:read')] });
+    const client = await wsClient(token);
+    try {
+      const released = edge.released;
+      const sub = await client.call('edge.endless.ticks', {});
+      await client.waitFor((f) => f.params?.subscription === sub && f.params.result.type === 'data' && f.params.result.content >= 3);
+      assert.equal(edge.released, released);
+      const revokedAt = Date.now();
+      store.revoke('edge-caller');
+      const items = await ended(client, sub);
+      const took = Date.now() - revokedAt;
+      assert.ok(took < WITHIN_MS, `took ${took} ms`);
+      assertEndsRefused(items, /Authentication required: the token was revoked/);
+      await eventually(() => edge.released === released + 1, WITHIN_MS);
     } finally {
       client.close();
     }
