@@ -118,7 +118,7 @@ function undeclaredRemote(): Promise<HostileServer> {
 const PRINCIPALS = {
   readAll: ['far.**:read', 'old.**:read', 'edge.**:read'],
   bare: ['far.**', 'old.**', 'edge.**'],
-  everything: ['**:read,write'],
+  everything: ['**', '**:write'],
   exec: ['far.bash.execute:execute', 'old.bash.execute:execute', 'edge.bash.execute:execute'],
   writer: ['far.**:read,write', 'edge.**:read,write'],
 } as const;
