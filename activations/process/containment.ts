@@ -51,6 +51,9 @@ const SHIM = `(trap '' HUP INT TERM QUIT; export ${INIT_MARKER}=1; while :; do s
 if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then trap - $((s - 128)) 2>/dev/null; kill -$((s - 128)) $$ 2>/dev/null; fi
 exit $s`;
 
+/** Variables a POSIX shell sets and exports on its own. */
+const SHELL_VARIABLES = ['PWD', 'OLDPWD', 'SHLVL'] as const;
+
 interface Mode {
   readonly kind: ContainmentKind;
   /** `unshare` arguments before `--` (pid-namespace only). */
@@ -250,7 +253,11 @@ export class CallProcesses {
     const m = this.#mode;
     const program = m.kind === 'pid-namespace' ? resolveProgram(file, env) : undefined;
     if (!program) return { file, args, env: marked };
-    return { file: 'unshare', args: [...m.unshare, '--', '/bin/sh', '-c', SHIM, 'plexus-call', program, ...args], env: marked };
+    // The relaying shell exports what it sets itself (dash: PWD; bash: also SHLVL, OLDPWD);
+    // the program gets exactly the environment it was given.
+    const added = SHELL_VARIABLES.filter((name) => env[name] === undefined);
+    const shim = added.length > 0 ? `unset ${added.join(' ')}\n${SHIM}` : SHIM;
+    return { file: 'unshare', args: [...m.unshare, '--', '/bin/sh', '-c', shim, 'plexus-call', program, ...args], env: marked };
   }
 
   /** Starts sampling once the program runs; `onLimit` is told when the call passes the cap. */
