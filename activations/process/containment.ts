@@ -1,7 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { environValue, isLive, pidNamespace, procTable, readProc, readProcText, signalExact, type ProcEntry } from './proc-table.js';
+import {
+  readEnviron,
+  environValue,
+  isLive,
+  pidNamespace,
+  procTable,
+  readProc,
+  readProcText,
+  signalExact,
+  valueIn,
+  type ProcEntry,
+} from './proc-table.js';
 
 /**
  * How the processes of one call are kept from outliving it, in the issue's order of
@@ -204,8 +215,12 @@ function environOf(p: ProcEntry): { marker: string | undefined; init: boolean } 
   const key = `${p.pid}:${p.start}`;
   let hit = environCache.get(key);
   if (!hit) {
-    hit = { marker: environValue(p.pid, CALL_MARKER), init: environValue(p.pid, INIT_MARKER) === '1' };
-    environCache.set(key, hit);
+    const env = readEnviron(p.pid);
+    hit = { marker: valueIn(env, CALL_MARKER), init: valueIn(env, INIT_MARKER) === '1' };
+    // An empty read is no answer: read mid-execve it would hide the marker of a process
+    // for good (under load the window is wide enough to lose a job). Read it again next
+    // time; only processes that cleared their environment pay for that.
+    if (env) environCache.set(key, hit);
   }
   return hit;
 }

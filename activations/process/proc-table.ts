@@ -66,15 +66,28 @@ export function procTable(): ProcEntry[] {
   return out;
 }
 
-/** The value of `name` in the environment the process was started with, if readable. */
-export function environValue(pid: number, name: string): string | undefined {
-  const env = readProcText(`/proc/${pid}/environ`);
-  if (env === undefined) return undefined;
+/**
+ * The environment the process was started with (NUL-separated), or undefined when it
+ * cannot be read. Empty for a moment in the middle of an `execve` (the new image is in
+ * place, its environment not yet), as for a process that cleared it (`env -i`).
+ */
+export function readEnviron(pid: number): string | undefined {
+  return readProcText(`/proc/${pid}/environ`);
+}
+
+/** The value of `name` in an environment as `readEnviron` reads it. */
+export function valueIn(env: string | undefined, name: string): string | undefined {
+  if (!env) return undefined;
   const key = `${name}=`;
   const at = env.startsWith(key) ? 0 : env.indexOf(`\0${key}`) + 1;
   if (at === 0 && !env.startsWith(key)) return undefined;
   const end = env.indexOf('\0', at + key.length);
   return env.slice(at + key.length, end === -1 ? undefined : end);
+}
+
+/** The value of `name` in the environment the process was started with, if readable. */
+export function environValue(pid: number, name: string): string | undefined {
+  return valueIn(readEnviron(pid), name);
 }
 
 /** The pid namespace a process runs in (`pid:[4026531836]`), or undefined. */
