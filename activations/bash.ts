@@ -1,7 +1,14 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { activation, method, PlexusError, type CallContext } from '../src/index.js';
-import { baseEnvironment, runProcess, type EnvPolicy } from './process/index.js';
+import {
+  announceContainment,
+  baseEnvironment,
+  DEFAULT_MAX_PROCESSES,
+  runProcess,
+  type ContainmentRequest,
+  type EnvPolicy,
+} from './process/index.js';
 
 /** A line the command wrote to stdout (without its line ending). */
 export interface BashStdout {
@@ -63,6 +70,15 @@ export interface BashOptions {
   readonly maxOutputBytes?: number;
   /** Between SIGTERM and SIGKILL when a run is stopped (default 2 s). */
   readonly killGraceMs?: number;
+  /**
+   * Processes (tasks) one call may run at once, the shell included (default 256, or
+   * `PLEXUS_MAX_PROCESSES`); past it every process of the call is killed.
+   */
+  readonly maxProcesses?: number;
+  /** How each call's processes are contained (default `auto`; see docs/activations/bash.md). */
+  readonly containment?: ContainmentRequest;
+  /** Where the start line naming the process containment goes (default: stderr, once per process). */
+  readonly log?: (line: string) => void;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -70,9 +86,10 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
  * Execute bash commands and stream output.
  *
- * Each command runs in its own process group; cancelling the call, its timeout, or
- * the end of the command's main process terminates the whole group (SIGTERM, then
- * SIGKILL). Needs the `execute` verb.
+ * Each command runs in its own process group and is contained (a PID namespace where
+ * the system allows one, see docs/activations/bash.md); cancelling the call, its
+ * timeout, or the end of the command's main process terminates every process it
+ * started (SIGTERM, then SIGKILL). Needs the `execute` verb.
  */
 @activation('bash', { version: '1.0.0' })
 export class Bash {
@@ -83,6 +100,8 @@ export class Bash {
   readonly #maxTimeoutMs: number;
   readonly #maxOutputBytes: number;
   readonly #graceMs: number;
+  readonly #maxProcesses: number;
+  readonly #containment: ContainmentRequest;
 
   constructor(options: BashOptions = {}) {
     this.#shell = options.shell ?? 'bash';
@@ -92,6 +111,9 @@ export class Bash {
     this.#defaultTimeoutMs = Math.min(options.defaultTimeoutMs ?? 60_000, this.#maxTimeoutMs);
     this.#maxOutputBytes = options.maxOutputBytes ?? 1024 * 1024;
     this.#graceMs = options.killGraceMs ?? 2000;
+    this.#maxProcesses = options.maxProcesses ?? defaultMaxProcesses();
+    this.#containment = options.containment ?? 'auto';
+    announceContainment(options.log ?? ((line) => process.stderr.write(`${line}\n`)), this.#maxProcesses, this.#containment);
   }
 
   /**
@@ -129,6 +151,8 @@ export class Bash {
       timeoutMs,
       graceMs: this.#graceMs,
       maxOutputBytes: this.#maxOutputBytes,
+      maxProcesses: this.#maxProcesses,
+      containment: this.#containment,
       signal: ctx?.signal,
     });
     let timedOut = false;
@@ -148,6 +172,12 @@ export class Bash {
           timedOut = true;
           yield { type: 'error', message: `command timed out after ${event.timeoutMs} ms; its process group was terminated` };
           break;
+        case 'process_limit':
+          yield {
+            type: 'error',
+            message: `command started more than ${event.limit} processes (the per-call cap): every process of the call was killed`,
+          };
+          break;
         case 'spawn_error':
           yield { type: 'error', message: `failed to spawn ${this.#shell} (command='${command}'): ${event.message}` };
           break;
@@ -163,6 +193,12 @@ export class Bash {
       }
     }
   }
+}
+
+/** `PLEXUS_MAX_PROCESSES` when it is a positive integer, else 256. */
+function defaultMaxProcesses(): number {
+  const n = Number(process.env.PLEXUS_MAX_PROCESSES);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_PROCESSES;
 }
 
 function isDirectory(path: string): boolean {

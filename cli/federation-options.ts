@@ -44,6 +44,9 @@ function mountLimits(opts: Record<string, unknown>) {
     maxDepth: opts.mountMaxDepth as number,
     maxNodes: opts.mountMaxNodes as number,
     maxSchemaBytes: opts.mountMaxSchemaBytes as number,
+    // A mounted (or joined) hub is pinged as a served connection is (`hub serve
+    // --ping-interval`; `hub mcp` has no such flag and keeps the default 30 s).
+    ...(opts.pingInterval !== undefined ? { pingIntervalMs: (opts.pingInterval as number) * 1000 } : {}),
   };
 }
 

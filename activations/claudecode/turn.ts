@@ -144,6 +144,8 @@ export class Turns {
         failure = `claude wrote more than ${ev.limitBytes} bytes; the turn was cut off`;
       } else if (ev.kind === 'spawn_error') {
         failure = `failed to spawn claude (${claude}): ${ev.message}`;
+      } else if (ev.kind === 'process_limit') {
+        failure = `claude started more than ${ev.limit} processes (the per-call cap); all of them were killed`;
       } else {
         exit = { code: ev.code, signal: ev.signal };
       }

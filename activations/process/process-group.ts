@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { announceContainment, CallProcesses, DEFAULT_MAX_PROCESSES, type ContainmentRequest } from './containment.js';
 
 /** Groups that may still have members; killed outright if the hub process exits first. */
 const liveGroups = new Set<ProcessGroup>();
@@ -11,7 +12,7 @@ function installExitHook(): void {
   // `process.exit()` skips pending timers, so a SIGKILL scheduled after the grace
   // period would never be sent. Send it now: kill() is synchronous.
   process.on('exit', () => {
-    for (const group of liveGroups) group.signal('SIGKILL');
+    for (const group of liveGroups) group.kill();
   });
 }
 
@@ -20,34 +21,60 @@ export interface SpawnSpec {
   readonly args: readonly string[];
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
+  /** Cap on the call's processes (default 256); past it every one is killed. */
+  readonly maxProcesses?: number;
+  /** How the call's processes are contained (default `auto`: the best the system allows). */
+  readonly containment?: ContainmentRequest;
 }
 
 /**
  * A child process started as the leader of its own process group (`setsid` via
  * `detached: true`), so that everything it starts — pipelines, background jobs,
- * grandchildren — can be signalled at once with `kill(-pgid)`. stdin is /dev/null:
- * an inherited stdin would read the hub's own stdio transport.
+ * grandchildren — can be signalled at once with `kill(-pgid)`, and contained
+ * (`CallProcesses`: a PID namespace where the system allows one) so that what leaves
+ * the group (`set -m`, `setsid`) is reached too. stdin is /dev/null: an inherited
+ * stdin would read the hub's own stdio transport.
  */
 export class ProcessGroup {
   readonly child: ChildProcess;
   /** The leader's pid, which is also the group id; undefined when spawning failed. */
   readonly pgid: number | undefined;
+  /** Every process of the call, wherever it went. */
+  readonly processes: CallProcesses;
   #terminating: Promise<void> | undefined;
 
-  constructor(spec: SpawnSpec) {
+  /** `onLimit` is told (once) when the call passes its process cap; the caller stops the run. */
+  constructor(spec: SpawnSpec, onLimit: (count: number) => void = () => {}) {
     installExitHook();
-    this.child = spawn(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // An activation that did not announce at start (claudecode) still reaps a dead hub's
+    // leftovers and names its containment, at its first call.
+    announceContainment((line) => process.stderr.write(`${line}\n`), spec.maxProcesses ?? DEFAULT_MAX_PROCESSES, spec.containment);
+    this.processes = new CallProcesses(spec.maxProcesses ?? DEFAULT_MAX_PROCESSES, spec.containment);
+    const launch = this.processes.launch(spec.file, spec.args, spec.env);
+    this.child = spawn(launch.file, launch.args, { cwd: spec.cwd, env: launch.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.pgid = this.child.pid;
-    if (this.pgid !== undefined) liveGroups.add(this);
+    if (this.pgid === undefined) return;
+    liveGroups.add(this);
+    let told = false;
+    this.processes.started(this.pgid, (count) => {
+      if (told) return;
+      told = true;
+      onLimit(count);
+    });
   }
 
   get leaderExited(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
-  /** Sends `sig` to every process of the group; a group that is already gone is fine. */
+  /** Sends `sig` to every process of the group and of the call; what is already gone is fine. */
   signal(sig: NodeJS.Signals): void {
     if (this.pgid === undefined) return;
+    // The call's processes first: their list is read from /proc before anything dies,
+    // while every one is still reachable by descent from the shell. Signalling the
+    // group first would orphan a job that dropped its marker (env -i) before the
+    // sweep had seen it, and lose it.
+    this.processes.signal(sig);
     try {
       process.kill(-this.pgid, sig);
     } catch (err) {
@@ -55,11 +82,17 @@ export class ProcessGroup {
     }
   }
 
-  /** True while any process of the group is running (zombies do not count). */
+  /** SIGKILL to everything of the call at once (synchronous: safe in an `exit` handler). */
+  kill(): void {
+    this.signal('SIGKILL');
+    this.processes.kill();
+  }
+
+  /** True while any process of the group or of the call is running (zombies do not count). */
   hasLiveMembers(): boolean {
     if (this.pgid === undefined) return false;
     if (!this.leaderExited) return true;
-    return groupHasLiveMembers(this.pgid);
+    return groupHasLiveMembers(this.pgid) || this.processes.hasLive();
   }
 
   /**
@@ -73,25 +106,29 @@ export class ProcessGroup {
 
   async #terminate(graceMs: number): Promise<void> {
     try {
-      if (!this.hasLiveMembers()) return;
-      this.signal('SIGTERM');
-      if (await this.#waitUntilGone(graceMs)) return;
-      this.signal('SIGKILL');
-      await this.#waitUntilGone(5000);
+      if (this.hasLiveMembers()) {
+        this.signal('SIGTERM');
+        if (!(await this.#waitUntilGone(graceMs))) this.signal('SIGKILL');
+      }
+      // The namespace's reaper (and, under a sweep, anything the samples still know)
+      // goes last, at once: nothing of the call survives it.
+      this.processes.kill();
+      await this.#waitUntilGone(5000, () => this.processes.anyRunning());
     } finally {
-      liveGroups.delete(this);
+      this.release();
     }
   }
 
   /** Forget the group: it has no members left (called once the run is over). */
   release(): void {
     liveGroups.delete(this);
+    this.processes.release();
   }
 
-  async #waitUntilGone(ms: number): Promise<boolean> {
+  async #waitUntilGone(ms: number, running = () => this.hasLiveMembers()): Promise<boolean> {
     const until = Date.now() + ms;
     for (;;) {
-      if (!this.hasLiveMembers()) return true;
+      if (!running()) return true;
       if (Date.now() >= until) return false;
       await new Promise((r) => setTimeout(r, Math.min(20, Math.max(1, until - Date.now()))));
     }

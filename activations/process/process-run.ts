@@ -21,6 +21,8 @@ export type ProcessEvent =
   | { readonly kind: 'truncated'; readonly limitBytes: number }
   | { readonly kind: 'timeout'; readonly timeoutMs: number }
   | { readonly kind: 'spawn_error'; readonly message: string }
+  /** The call started more processes than its cap: all of them were killed. */
+  | { readonly kind: 'process_limit'; readonly limit: number; readonly count: number }
   | {
       readonly kind: 'exit';
       /** Exit code, or null when a signal ended the process. */
@@ -82,7 +84,12 @@ class ProcessRun {
 
   constructor(spec: RunSpec) {
     this.#spec = spec;
-    this.#group = new ProcessGroup(spec);
+    this.#group = new ProcessGroup(spec, (count) => {
+      // A fork bomb gets no grace period: everything of the call is killed now.
+      this.#push({ kind: 'process_limit', limit: this.#group.processes.maxProcesses, count });
+      this.#group.kill();
+      void this.#stop();
+    });
     const { child } = this.#group;
     child.on('error', (err) => {
       // Only a failed spawn reports here before 'close'; later errors (a failed kill) are ours to ignore.

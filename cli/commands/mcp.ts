@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_HOST } from '../../src/index.js';
+import { DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS } from '../../src/index.js';
 import { serveMcpHttp, serveMcpStdio } from '../../src/mcp/index.js';
 import { buildHub, optionalSet } from '../build-hub.js';
 import { mountOptions } from '../federation-options.js';
@@ -15,6 +15,12 @@ export function addMcpCommand(program: Command): void {
     .option('--http', 'serve streamable HTTP at /mcp instead of stdio')
     .option('-p, --port <port>', 'HTTP port', integer, 8808)
     .option('-H, --host <host>', 'HTTP interface to bind', DEFAULT_HOST)
+    .option(
+      '--max-connections <n>',
+      'with --http: open TCP connections (as hub serve counts them); past it a new one gets 503',
+      positive,
+      DEFAULT_MAX_CONNECTIONS,
+    )
     .option('--max-frame-bytes <n>', 'over stdio: largest accepted line in bytes; a longer one is skipped with -32600', positive, 1024 * 1024)
     .addOption(rootOption())
     .addOption(noBuiltinsOption());
@@ -30,7 +36,7 @@ export function addMcpCommand(program: Command): void {
     const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(state), auth, opts);
     const settings = mcpSettings(opts);
     if (opts.http) {
-      const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, ...settings });
+      const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, maxConnections: opts.maxConnections, ...settings });
       process.stdout.write(`plexus-hub: MCP (streamable HTTP) on ${server.url}\n`);
       process.stdout.write(`${authLine(auth, opts.host)}\n`);
       const stop = () =>

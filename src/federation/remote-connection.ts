@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { RpcConnection } from '../client/rpc-connection.js';
+import { DEFAULT_PING_INTERVAL_MS, Liveness } from '../transport/liveness.js';
 import { WebSocketSink } from '../transport/websocket-link.js';
 import { respondParams } from '../wire/jsonrpc.js';
 import { RelayStream, type RelayCaller, type RelayOptions } from './relay-stream.js';
@@ -14,6 +15,13 @@ export interface FlowLimits {
    * single streams), until a quarter of that.
    */
   readonly highWaterBytes?: number;
+  /**
+   * The remote is pinged this often (default 30 s, as a served connection); one that has
+   * not answered the previous ping is dropped: the calls in flight end with
+   * `remote_unavailable` and the mount dials again. A socket paused because local
+   * consumers are behind is not judged.
+   */
+  readonly pingIntervalMs?: number;
 }
 
 /** A `ws` WebSocket and the TCP socket under it (from the upgrade), whose writes can be corked. */
@@ -76,7 +84,16 @@ export class RemoteConnection {
     // (a frame over the limit: the peer is sent 1009, and may never answer the close).
     let failure: Error | undefined;
     this.ws.on('error', (err: Error) => (failure ??= err));
+    // The served connections' ping (a remote that freezes with its socket open sends no
+    // close); never idle: the mount decides when to leave.
+    const pingMs = limits.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+    const liveness = new Liveness(Number.POSITIVE_INFINITY, pingMs, new Map(), {
+      spareWhilePaused: true,
+      onUnanswered: () => this.terminate(`the remote did not answer a ping within ${pingMs} ms`),
+    });
+    liveness.watch(this.ws);
     this.ws.on('close', (code: number, reason: Buffer) => {
+      liveness.stop();
       this.#sink.closed();
       this.#rpc.close(
         failure ? `connection failed: ${failure.message}` : `connection closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`,

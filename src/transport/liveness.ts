@@ -23,6 +23,16 @@ interface State {
  * its paused streams forever). One timer per server (or joined link), not per
  * connection.
  */
+export interface LivenessOptions {
+  /**
+   * A socket this side stopped reading (`ws.pause()`) is not pinged: its pong would wait
+   * unread. For a mount, which pauses a healthy remote when its own consumers are slow.
+   */
+  readonly spareWhilePaused?: boolean;
+  /** What to do with a peer that did not answer the last ping (default: `ws.terminate()`). */
+  readonly onUnanswered?: (ws: WebSocket) => void;
+}
+
 export class Liveness {
   readonly #states = new Map<WebSocket, State>();
   readonly #timer: NodeJS.Timeout;
@@ -32,6 +42,7 @@ export class Liveness {
     private readonly idleMs: number,
     private readonly pingMs: number,
     private readonly sessions: ReadonlyMap<WebSocket, RpcSession>,
+    private readonly options: LivenessOptions = {},
   ) {
     this.#timer = setInterval(() => this.#sweep(), Math.max(10, Math.min(idleMs / 4, pingMs / 2, 10_000)));
     this.#timer.unref();
@@ -77,10 +88,15 @@ export class Liveness {
   }
 
   #check(ws: WebSocket, state: State, now: number, ping: boolean): void {
-    if (ping) {
+    if (ping && this.options.spareWhilePaused && ws.isPaused) {
+      // Not read, so not judged: the next ping after reading resumes counts.
+      state.answered = true;
+      state.payload = undefined;
+    } else if (ping) {
       if (!state.answered) {
         this.#states.delete(ws);
-        ws.terminate(); // 'close' follows: the session cancels its streams
+        if (this.options.onUnanswered) this.options.onUnanswered(ws);
+        else ws.terminate(); // 'close' follows: the session cancels its streams
         return;
       }
       state.answered = false;

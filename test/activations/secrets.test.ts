@@ -73,8 +73,10 @@ describe('claudecode: `claude` gets the minimal environment and only allow-liste
     const env = await envOfClaude('default', (arbor) => new ClaudeCode({ arbor, claudePath: fake, passEnv: ['FAKE_CLAUDE_LOG'] }));
     for (const k of Object.keys(HELD)) assert.ok(!env.includes(k), `${k} reached claude`);
     assert.ok(env.includes('FAKE_CLAUDE_LOG') && env.includes('PATH'));
-    // Nothing beyond the minimal set and the allow-list.
-    for (const k of env) assert.match(k, /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|TZ|TMPDIR|TERM|LC_\w+|FAKE_CLAUDE_LOG)$/);
+    // Nothing beyond the minimal set, the allow-list and the call's containment marker
+    // (PLEXUS_CALL: which call a process belongs to, no secret).
+    for (const k of env)
+      assert.match(k, /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|TZ|TMPDIR|TERM|LC_\w+|FAKE_CLAUDE_LOG|PLEXUS_CALL)$/);
   });
 
   it('passEnv names exactly what else it gets (here OPENAI_API_KEY, not the others)', async () => {

@@ -45,9 +45,12 @@ const store = new TokenStore(dir);
 const stdioDir = mkdtempSync(join(tmpdir(), 'plexus-revoke-stdio-'));
 const stdioStore = new TokenStore(stdioDir);
 
-/** A bash command that writes its pid to `file` and then prints a line every 50 ms, forever. */
+/**
+ * A bash command that writes its host pid to `file` and then prints a line every 50 ms,
+ * forever (`$$` would be a namespace pid: commands run in a PID namespace of their own).
+ */
 function looping(file: string): string {
-  return `echo $$ > ${file}; while :; do echo tick; sleep 0.05; done`;
+  return `read p _ < /proc/self/stat; echo $p > ${file}; while :; do echo tick; sleep 0.05; done`;
 }
 
 function pidIn(file: string): number {

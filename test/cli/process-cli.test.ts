@@ -46,10 +46,12 @@ describe('hub serve --with bash,claudecode', { skip: SKIP_NO_PROC }, () => {
   });
 
   it('SIGTERM to the hub kills the process group of a running command', async () => {
+    // Host pids, printed by the processes themselves ($$ and $! are namespace pids).
+    const ME = 'read p _ < /proc/self/stat; echo $p';
     const hub = await serve(['--with', 'bash']);
     assert.match(hub.lines.join('\n'), /serving plexus \[bash\]/);
     const c = await Raw.open(hub.url);
-    c.callAs(1, 'bash.execute', { command: 'echo $$; sleep 300 & echo $!; wait', env: { PLEXUS_TEST_MARK: MARK } });
+    c.callAs(1, 'bash.execute', { command: `${ME}; (${ME}; exec sleep 300) & wait`, env: { PLEXUS_TEST_MARK: MARK } });
     await eventually(() => c.frames.filter((f) => f.params?.result?.content?.type === 'stdout').length === 2, 10_000);
     const pids = c.frames.filter((f) => f.params?.result?.content?.type === 'stdout').map((f) => Number(f.params.result.content.line));
     assert.ok(pids.every(isRunning));
