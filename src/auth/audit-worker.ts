@@ -1,6 +1,6 @@
 /**
  * The audit log's writer thread (started by `startAuditWriter`, audit-writer.ts). It
- * receives batches of records serialised by the hub's thread, chains them
+ * receives batches of canonical records, one per line, from the hub's thread, chains them
  * (`hash = sha256(prev ‖ canonical record)`), appends the lines, rotates the file by
  * size and keeps the authenticated head file; hashing and writing stay off the event
  * loop that serves calls. It imports only Node built-ins and modules that import only
@@ -32,7 +32,7 @@ export interface AuditWriterData {
 }
 
 export type AuditWriterMessage =
-  /** Records as one JSON array: objects, or strings the hub canonicalised itself (keys JSON.stringify would reorder). */
+  /** Canonical (RFC 8785) bodies of records, one per line: hashed and written as they are. */
   | { readonly batch: string; readonly seq: number }
   /** Write the head file, sync, close, and say so in the shared state. */
   | { readonly close: true };
@@ -74,10 +74,8 @@ function runWriter(port: NonNullable<typeof parentPort>, data: AuditWriterData):
 
   port.on('message', (msg: AuditWriterMessage) => {
     if ('batch' in msg) {
-      const records = JSON.parse(msg.batch) as (string | Record<string, unknown>)[];
       let out = '';
-      for (const record of records) {
-        const body = typeof record === 'string' ? record : JSON.stringify(record);
+      for (const body of msg.batch.split('\n')) {
         const hash = sha256(prev + body);
         out += `{"hash":"${hash}","prev":"${prev}",${body.slice(1)}\n`;
         prev = hash;
