@@ -20,6 +20,7 @@ import { arborBenchmarks } from './arbor.js';
 import { explorerPaint } from './explorer-paint.js';
 import { coneTtftBenchmark } from './cone-ttft.js';
 import { cpuBenchmarks, cpuTable } from './cpu.js';
+import { cpuParts, cpuPartsTable } from './cpu-parts.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);
@@ -523,6 +524,8 @@ lap('protocol');
 log('server CPU per operation…');
 // At least 5 alternating runs: CPU per op is the stable figure, and cheap to sample.
 const cpu = only.has('cpu') ? await cpuBenchmarks(Math.max(RUNS, 5), start, log) : undefined;
+// A goal missed: what each part costs on its own.
+const cpuBreakdown = cpu?.goals.some((g) => !g.met) ? await cpuParts() : undefined;
 lap('cpu');
 log('auth overhead…');
 const authRows = only.has('auth') ? await authBenchmarks() : { rows: [], samples: {} };
@@ -567,6 +570,7 @@ const results = {
   protocol_samples: protocol.samples,
   latency_ms_1_in_flight: protocol.latency,
   cpu,
+  cpu_breakdown_us: cpuBreakdown,
   auth: authRows.rows.map((r) => ({ ...r, overhead: 1 - r.results.plexus! / r.results.bare! })),
   auth_samples: authRows.samples,
   mcp,
@@ -583,7 +587,7 @@ writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, nu
 const lat = protocol.latency;
 console.log(`\n${table([...protocol.rows, ...mcp])}`);
 console.log(`\n(MCP rows: "bare ws" column = the same tool on the SDK's own McpServer, same transport and client.)`);
-if (cpu) console.log(`\n${cpuTable(cpu)}\n`);
+if (cpu) console.log(`\n${cpuTable(cpu)}\n${cpuBreakdown ? `${cpuPartsTable(cpuBreakdown)}\n` : ''}`);
 for (const r of authRows.rows) {
   const overhead = 1 - r.results.plexus! / r.results.bare!;
   console.log(
