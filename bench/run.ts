@@ -19,6 +19,8 @@ import { TokenStore } from '../src/auth/token-store.js';
 import { arborBenchmarks } from './arbor.js';
 import { explorerPaint } from './explorer-paint.js';
 import { coneTtftBenchmark } from './cone-ttft.js';
+import { cpuBenchmarks, cpuTable } from './cpu.js';
+import { cpuParts, cpuPartsTable } from './cpu-parts.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);
@@ -501,7 +503,7 @@ async function federationBenchmarks(): Promise<{
 }
 
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
-const only = new Set((process.env.BENCH_ONLY ?? 'protocol,auth,mcp,startup,memory,federation,explorer,arbor,cone').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'protocol,cpu,auth,mcp,startup,memory,federation,explorer,arbor,cone').split(','));
 const started = performance.now();
 const lap = (() => {
   let last = performance.now();
@@ -519,6 +521,12 @@ const protocol = only.has('protocol')
   ? await protocolBenchmarks()
   : { rows: [], latency: { plexus: { p50: NaN, p99: NaN }, bare: { p50: NaN, p99: NaN }, trpc: { p50: NaN, p99: NaN } } };
 lap('protocol');
+log('server CPU per operation…');
+// At least 5 alternating runs: CPU per op is the stable figure, and cheap to sample.
+const cpu = only.has('cpu') ? await cpuBenchmarks(Math.max(RUNS, 5), start, log) : undefined;
+// A goal missed: what each part costs on its own.
+const cpuBreakdown = cpu?.goals.some((g) => !g.met) ? await cpuParts() : undefined;
+lap('cpu');
 log('auth overhead…');
 const authRows = only.has('auth') ? await authBenchmarks() : { rows: [], samples: {} };
 lap('auth');
@@ -561,6 +569,8 @@ const results = {
   protocol: protocol.rows,
   protocol_samples: protocol.samples,
   latency_ms_1_in_flight: protocol.latency,
+  cpu,
+  cpu_breakdown_us: cpuBreakdown,
   auth: authRows.rows.map((r) => ({ ...r, overhead: 1 - r.results.plexus! / r.results.bare! })),
   auth_samples: authRows.samples,
   mcp,
@@ -577,6 +587,7 @@ writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, nu
 const lat = protocol.latency;
 console.log(`\n${table([...protocol.rows, ...mcp])}`);
 console.log(`\n(MCP rows: "bare ws" column = the same tool on the SDK's own McpServer, same transport and client.)`);
+if (cpu) console.log(`\n${cpuTable(cpu)}\n${cpuBreakdown ? `${cpuPartsTable(cpuBreakdown)}\n` : ''}`);
 for (const r of authRows.rows) {
   const overhead = 1 - r.results.plexus! / r.results.bare!;
   console.log(

@@ -11,3 +11,5 @@ const hub = new DynamicHub('plexus', auth ? { policy: auth } : {}).register(...b
 await hub.ready();
 const server = await serveWebSocket(hub, { port: Number(process.argv[2] ?? 0), maxStreams: 4096 });
 console.log(`READY ${server.port}`);
+// A normal exit on SIGINT, so `--cpu-prof` writes its profile.
+process.on('SIGINT', () => process.exit(0));

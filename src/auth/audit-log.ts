@@ -150,8 +150,8 @@ export class AuditLogTamperedError extends Error {}
  * removing or reordering lines breaks the chain (`hub audit verify`). The chain
  * continues across restarts.
  *
- * The hub's thread only numbers each record and puts its fields in canonical
- * order; every FLUSH_MS the batch goes, as one JSON string, to a writer thread that
+ * The hub's thread only numbers each record and serialises it in canonical form;
+ * every FLUSH_MS the batch goes, as one string of lines, to a writer thread that
  * hashes, chains and appends (audit-worker.ts). So a call pays well under a
  * microsecond for its record, and a slow disk never stalls the event loop.
  *
@@ -165,8 +165,8 @@ export class AuditLog {
   readonly rotateBytes: number;
   #seq = 0;
   #prev = GENESIS;
-  /** Records (or pre-canonicalised bodies) not yet handed to the writer. */
-  #batch: (AuditBody | string)[] = [];
+  /** Canonical bodies of the records not yet handed to the writer. */
+  #batch: string[] = [];
   #flushTimer?: NodeJS.Timeout;
   readonly #state = new Int32Array(new SharedArrayBuffer(8));
   #writer?: Worker;
@@ -302,7 +302,7 @@ export class AuditLog {
       transport: e.transport,
       verbs: e.verbs,
     };
-    this.#batch.push(needsGeneralForm(e.params) ? canonicalize(JSON.parse(JSON.stringify(record)))! : record);
+    this.#batch.push(needsGeneralForm(e.params) ? canonicalize(JSON.parse(JSON.stringify(record)))! : JSON.stringify(record));
     if (this.#batch.length >= FLUSH_LINES) this.#post();
     else if (!this.#flushTimer) {
       this.#flushTimer = setTimeout(() => this.#post(), FLUSH_MS);
@@ -316,7 +316,9 @@ export class AuditLog {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     if (this.#batch.length === 0) return;
-    const batch = JSON.stringify(this.#batch);
+    // JSON text never holds a raw newline, so the bodies travel as lines: the writer
+    // hashes each as it is, with no parse and no second serialisation.
+    const batch = this.#batch.join('\n');
     this.#batch = [];
     this.#thread().postMessage({ batch, seq: this.#seq } satisfies AuditWriterMessage);
   }

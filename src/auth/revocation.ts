@@ -17,8 +17,8 @@ export const REVOCATION_CHECK_MS = 250;
  * grant may have ended) — and a call that fails the check is aborted: its method
  * stops and its caller reads `-32001 Authentication required: …`, then `done`. The
  * check is by principal, so it reaches every transport (WebSocket, stdio, MCP,
- * calls relayed from a mount) alike. No timer runs while no token holder has a call
- * running.
+ * calls relayed from a mount) alike. The timer stops at the first check that finds
+ * no token holder's call running, and starts again with the next one.
  */
 export class RevocationWatch {
   readonly #running = new Map<TokenPrincipal, Set<ObservedCall>>();
@@ -35,11 +35,10 @@ export class RevocationWatch {
     if (!calls) this.#running.set(principal, (calls = new Set()));
     calls.add(call);
     this.#timer ??= setInterval(() => this.check(), this.intervalMs).unref();
-    return () => {
-      calls.delete(call);
-      if (calls.size === 0 && this.#running.get(principal) === calls) this.#running.delete(principal);
-      if (this.#running.size === 0) this.#stop();
-    };
+    // Ending a call only forgets it: the timer and the principal's set go at the next
+    // check that finds them idle, not per call (a unary call would otherwise start and
+    // clear an interval each time).
+    return () => void calls.delete(call);
   }
 
   /** How many calls are watched (for tests: the watch holds nothing once calls end). */
@@ -52,6 +51,10 @@ export class RevocationWatch {
   /** Checks every running call now; aborts those whose credential or grant was withdrawn. */
   check(now = Date.now()): void {
     for (const [principal, calls] of [...this.#running]) {
+      if (calls.size === 0) {
+        this.#running.delete(principal);
+        continue;
+      }
       const why = principal.unauthenticated();
       for (const call of [...calls]) {
         const reason = why ?? principal.lapsed(this.#grantTarget(call), now);
@@ -59,6 +62,7 @@ export class RevocationWatch {
         if (reason) call.abort(new AccessDenied(ErrorCode.AuthenticationRequired, reason));
       }
     }
+    if (this.#running.size === 0) this.#stop();
   }
 
   /**

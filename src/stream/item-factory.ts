@@ -2,6 +2,8 @@ import { RAW_CONTENT, type DataItem, type DoneItem, type ErrorItem, type Progres
 import type { PlexusError } from '../wire/errors.js';
 
 const UNREAD = Symbol('unread');
+/** Factories below a mount remembered per factory (one per remote provenance path). */
+const BELOW_CACHE_LIMIT = 64;
 
 /**
  * Builds the items of one call. The metadata object is shared by consecutive
@@ -10,6 +12,7 @@ const UNREAD = Symbol('unread');
  */
 export class ItemFactory {
   #metadata?: StreamMetadata;
+  #below?: Map<string, ItemFactory>;
 
   constructor(
     readonly provenance: readonly string[],
@@ -69,7 +72,17 @@ export class ItemFactory {
    * full path (`['inventory', 'stock']`).
    */
   below(segments: readonly string[]): ItemFactory {
-    return segments.length === 0 ? this : new ItemFactory([...this.provenance, ...segments], this.contentType, this.rootHash);
+    if (segments.length === 0) return this;
+    // Remembered per path, so relayed calls share one factory and its metadata object
+    // (whose JSON is then made once a second, not per call); bounded against invented paths.
+    const key = segments.join('\0');
+    let factory = this.#below?.get(key);
+    if (!factory) {
+      factory = new ItemFactory([...this.provenance, ...segments], this.contentType, this.rootHash);
+      this.#below ??= new Map();
+      if (this.#below.size < BELOW_CACHE_LIMIT) this.#below.set(key, factory);
+    }
+    return factory;
   }
 
   done(): DoneItem {
