@@ -1,6 +1,6 @@
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { RequestItem, StreamItem } from '../wire/items.js';
-import { PlexusError, errorItemCode } from '../wire/errors.js';
+import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
 import { CANCELLED_ANSWER, respondParams } from '../wire/jsonrpc.js';
 import { backoff, type BackoffOptions } from './backoff.js';
 import { RpcConnection, type Subscriber } from './rpc-connection.js';
@@ -20,7 +20,10 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export interface ClientOptions extends BackoffOptions {
   /** e.g. `ws://127.0.0.1:4444` */
   readonly url: string;
-  /** The server's root name (default `plexus`). */
+  /**
+   * The server's root name, the prefix of its wire methods (`plexus.call`). Without
+   * it the client asks the server (`_info`) once, on the first connection.
+   */
   readonly root?: string;
   /** A WebSocket implementation; defaults to `globalThis.WebSocket`, else the `ws` package. */
   readonly WebSocket?: WebSocketConstructor;
@@ -162,22 +165,58 @@ class Connection {
  * `PlexusConnectionError` and the next call reconnects (with backoff).
  */
 export class PlexusClient {
-  readonly root: string;
+  #root?: string;
+  #discovery?: Promise<string>;
   #connection?: Promise<Connection>;
   #closedByUser = false;
 
   constructor(readonly options: ClientOptions) {
-    this.root = options.root ?? 'plexus';
+    if (options.root !== undefined) this.#root = options.root;
+  }
+
+  /**
+   * The root name: the one given, else the one `_info` reported, else (before the
+   * first call discovered it) `plexus`. `rootName()` waits for the discovery.
+   */
+  get root(): string {
+    return this.#root ?? 'plexus';
+  }
+
+  /**
+   * The server's root name: the one given, else asked once with `_info` (the one
+   * wire method whose name does not depend on it). A server without `_info`
+   * (method not found) is taken to be `plexus`.
+   */
+  async rootName(): Promise<string> {
+    if (this.#root !== undefined) return this.#root;
+    this.#discovery ??= this.info().then(
+      (info) => {
+        if (typeof info?.backend !== 'string' || info.backend === '')
+          throw new PlexusError(ErrorCode.InternalError, '_info named no root (backend)');
+        return (this.#root = info.backend);
+      },
+      (err: unknown) => {
+        if (err instanceof PlexusError && err.code === ErrorCode.MethodNotFound) return (this.#root = 'plexus');
+        throw err;
+      },
+    );
+    // A failed discovery (a lost connection, say) is tried again by the next call.
+    return this.#discovery.catch((err: unknown) => {
+      this.#discovery = undefined;
+      throw err;
+    });
   }
 
   /** Streams the items of a call; stop iterating (or abort) to cancel it on the server. */
   async *call(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): AsyncGenerator<StreamItem> {
-    yield* this.#stream(`${this.root}.call`, { method: path, params }, options, path);
+    const root = await this.rootName();
+    yield* this.#stream(`${root}.call`, { method: path, params }, options, path);
   }
 
   /** The data contents of a call, all of them; an `error` item throws `PlexusError` (numeric code). */
   async collect<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T[]> {
-    return (await this.#contents(`${this.root}.call`, { method: path, params }, options, path)) as T[];
+    const root = await this.rootName();
+    return (await this.#contents(`${root}.call`, { method: path, params }, options, path)) as T[];
   }
 
   /** The single result of a unary call (the first data item). */
@@ -188,8 +227,9 @@ export class PlexusClient {
 
   /** The schema of the root, an activation (`solar.earth`) or a method (`echo.echo`). */
   async schema(path?: string): Promise<PluginSchema | MethodSchema> {
-    if (!path || path === this.root) {
-      const [schema] = await this.#contents(`${this.root}.schema`, []);
+    const root = await this.rootName();
+    if (!path || path === root) {
+      const [schema] = await this.#contents(`${root}.schema`, []);
       return schema as PluginSchema;
     }
     try {
@@ -204,7 +244,7 @@ export class PlexusClient {
 
   /** The root hash. */
   async hash(): Promise<string> {
-    const [event] = await this.#contents(`${this.root}.hash`, []);
+    const [event] = await this.#contents(`${await this.rootName()}.hash`, []);
     return (event as { value: string }).value;
   }
 
