@@ -271,7 +271,7 @@ export class ClaudeCode {
     const release = this.#locks.acquire(session.id, ctx?.signal);
     if (!release) {
       yield { type: 'error', message: busyMessage(session) };
-      return;
+      throw new PlexusError(ErrorCode.ExecutionError, busyMessage(session));
     }
     yield* releasing(
       this.#turns.run({ session, prompt, ephemeral: ephemeral === true, allowedTools: allowed_tools ?? [], signal: ctx?.signal }),
