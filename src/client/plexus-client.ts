@@ -51,6 +51,13 @@ export interface ClientRequest {
   readonly timeoutMs: number;
   /** The method whose stream asked. */
   readonly path: string;
+  /**
+   * Aborted when the question can no longer be answered: its `timeoutMs` passed, the
+   * call ended (an `error` or `done` item, the connection lost) or the caller stopped
+   * reading. `signal.reason` is an Error saying which, for a person. An answer given
+   * after that is not sent.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** The answer that declines a request. */
@@ -77,6 +84,11 @@ function explainRefusal(message: string): string {
   return message;
 }
 
+/** `1.5 s`, `30 s`: a request's timeout, for a person. */
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
 /** The connection went away (or never came) while a call needed it. */
 export class PlexusConnectionError extends Error {
   override readonly name = 'PlexusConnectionError';
@@ -91,6 +103,8 @@ class ItemQueue implements Subscriber {
   /** The peer's subscription id, once the subscribe was answered. */
   sub?: number;
   #left = false;
+  /** Questions being answered: each is told when the call ends. */
+  readonly #questions = new Set<AbortController>();
 
   constructor(
     private readonly rpc: RpcConnection,
@@ -102,7 +116,19 @@ class ItemQueue implements Subscriber {
     if (this.#left) this.rpc.unsubscribe(this.method, sub);
   }
 
+  /** Aborts `question` when the call ends, until `done` is called. */
+  watch(question: AbortController): () => void {
+    this.#questions.add(question);
+    return () => this.#questions.delete(question);
+  }
+
+  #endQuestions(why: string): void {
+    for (const q of this.#questions) q.abort(new Error(why));
+    this.#questions.clear();
+  }
+
   deliver(item: StreamItem): void {
+    if (item.type === 'error' || item.type === 'done') this.#endQuestions('the call ended');
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -111,12 +137,14 @@ class ItemQueue implements Subscriber {
   }
 
   fail(err: Error): void {
+    this.#endQuestions('the connection was lost');
     this.failure = err;
     this.waiter?.reject(err);
     this.waiter = undefined;
   }
 
   end(): void {
+    this.#endQuestions('the call was cancelled');
     this.ended = true;
     this.waiter?.resolve(undefined);
     this.waiter = undefined;
@@ -272,14 +300,31 @@ export class PlexusClient {
     return out;
   }
 
-  async #answer(conn: Connection, item: RequestItem, path: string): Promise<void> {
+  async #answer(conn: Connection, queue: ItemQueue, item: RequestItem, path: string): Promise<void> {
     let answer: unknown = CANCELLED_ANSWER;
     if (this.options.onRequest) {
+      // The question ends at its timeout or with the call, so a prompt never waits for an answer nobody takes.
+      const question = new AbortController();
+      const unwatch = queue.watch(question);
+      const timeout =
+        item.timeoutMs > 0 && Number.isFinite(item.timeoutMs)
+          ? setTimeout(() => question.abort(new Error(`the question timed out after ${formatSeconds(item.timeoutMs)}`)), item.timeoutMs)
+          : undefined;
       try {
-        answer = await this.options.onRequest({ requestId: item.requestId, data: item.requestData, timeoutMs: item.timeoutMs, path });
+        answer = await this.options.onRequest({
+          requestId: item.requestId,
+          data: item.requestData,
+          timeoutMs: item.timeoutMs,
+          path,
+          signal: question.signal,
+        });
       } catch {
         answer = CANCELLED_ANSWER;
+      } finally {
+        clearTimeout(timeout);
+        unwatch();
       }
+      if (question.signal.aborted) return;
     }
     // A refused answer (expired, invalid) also fails the request on the server: the stream tells what follows.
     await conn.rpc.request(`${this.root}.respond`, respondParams(item.requestId, answer)).catch(() => {});
@@ -299,7 +344,7 @@ export class PlexusClient {
         const item = await queue.next();
         if (!item) break;
         if (item.type === 'done' || item.type === 'error') finished = true;
-        if (item.type === 'request') await this.#answer(conn, item, path);
+        if (item.type === 'request') await this.#answer(conn, queue, item, path);
         yield item;
         if (finished) break;
       }
