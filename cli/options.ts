@@ -71,7 +71,12 @@ export function addStateOptions(cmd: Command): Command {
     .addOption(
       new Option('--data-dir <dir>', `the hub's state: tokens.json, audit.jsonl, hub.db of --with activations (${DATA_DIR_DEFAULT})`),
     )
-    .addOption(new Option('--config <file>', 'a JSON file: {"with": ["arbor", …], "data_dir": "…"} (flags win)'));
+    .addOption(
+      new Option(
+        '--config <file>',
+        'a JSON config file (schema: schema/hub-config.schema.json): with, data_dir, serve flags, bash/claudecode/cone settings (flags win)',
+      ),
+    );
 }
 
 /** The MCP limits and the HTTP origin checks: `hub serve` (at /mcp) and `hub mcp` take the same ones. */
