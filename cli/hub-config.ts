@@ -125,7 +125,6 @@ export function hubConfigSchema(serve: Command): Json {
   }
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: 'https://plexus-hub.dev/schema/hub-config.schema.json',
     title: 'plexus-hub config (hub serve --config)',
     type: 'object',
     additionalProperties: false,
