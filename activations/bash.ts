@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { activation, method, PlexusError, type CallContext } from '../src/index.js';
+import { activation, ErrorCode, method, PlexusError, type CallContext } from '../src/index.js';
 import {
   announceContainment,
   baseEnvironment,
@@ -156,12 +156,17 @@ export class Bash {
       signal: ctx?.signal,
     });
     let timedOut = false;
+    // A non-zero exit is the command's answer (data); not running, a timeout or a kill is the
+    // call failing. A signal after the output cap (SIGPIPE: we closed the pipes) is the cap's doing.
+    let failure: string | undefined;
+    let truncated = false;
     for await (const event of events) {
       switch (event.kind) {
         case 'line':
           yield event.partial ? { type: event.stream, line: event.line, partial: true } : { type: event.stream, line: event.line };
           break;
         case 'truncated':
+          truncated = true;
           yield {
             type: 'truncated',
             limit_bytes: event.limitBytes,
@@ -170,16 +175,16 @@ export class Bash {
           break;
         case 'timeout':
           timedOut = true;
-          yield { type: 'error', message: `command timed out after ${event.timeoutMs} ms; its process group was terminated` };
+          failure = `command timed out after ${event.timeoutMs} ms; its process group was terminated`;
+          yield { type: 'error', message: failure };
           break;
         case 'process_limit':
-          yield {
-            type: 'error',
-            message: `command started more than ${event.limit} processes (the per-call cap): every process of the call was killed`,
-          };
+          failure = `command started more than ${event.limit} processes (the per-call cap): every process of the call was killed`;
+          yield { type: 'error', message: failure };
           break;
         case 'spawn_error':
-          yield { type: 'error', message: `failed to spawn ${this.#shell} (command='${command}'): ${event.message}` };
+          failure = `failed to spawn ${this.#shell} (command='${command}'): ${event.message}`;
+          yield { type: 'error', message: failure };
           break;
         case 'exit':
           yield {
@@ -189,9 +194,11 @@ export class Bash {
             duration_ms: event.durationMs,
             ...(timedOut ? { timed_out: true } : {}),
           };
+          if (event.signal && !truncated) failure ??= `command was killed by ${event.signal}`;
           break;
       }
     }
+    if (failure !== undefined && !ctx?.signal?.aborted) throw new PlexusError(ErrorCode.ExecutionError, failure);
   }
 }
 

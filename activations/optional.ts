@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type { DynamicHub } from '../src/index.js';
 
 /**
@@ -35,43 +33,40 @@ export function parseOptional(list: string): OptionalActivation[] {
   return [...new Set(names)].sort((a, b) => Number(b === 'arbor') - Number(a === 'arbor')) as OptionalActivation[];
 }
 
-/** What a config file (`hub serve --config plexus-hub.json`) may say: `{"with": ["arbor"], "data_dir": "./data"}`. */
-export interface StorageConfig {
-  readonly with: OptionalActivation[];
-  /** Resolved against the config file's directory. */
-  readonly dataDir?: string;
+/**
+ * Settings of the configurable activations, as the config file spells them
+ * (snake_case; `cli/hub-config.ts` checks them against the schema first).
+ */
+export interface ActivationSettings {
+  readonly bash?: Readonly<Record<string, unknown>>;
+  readonly claudecode?: Readonly<Record<string, unknown>>;
+  /** cone's LLM services and models: the `$PLEXUS_LLM_CONFIG` form. */
+  readonly cone?: Readonly<Record<string, unknown>>;
 }
 
-/** Reads a config file; a clear error for anything it does not understand. */
-export function readStorageConfig(file: string): StorageConfig {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`config ${file}: ${(err as Error).message}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`config ${file}: expected a JSON object`);
-  const { with: names = [], data_dir, ...rest } = parsed as Record<string, unknown>;
-  const unknownKeys = Object.keys(rest);
-  if (unknownKeys.length > 0) throw new Error(`config ${file}: unknown key ${JSON.stringify(unknownKeys[0])} (known: with, data_dir)`);
-  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))
-    throw new Error(`config ${file}: "with" must be an array of names`);
-  if (data_dir !== undefined && typeof data_dir !== 'string') throw new Error(`config ${file}: "data_dir" must be a string`);
-  return {
-    with: parseOptional(names.join(',')),
-    ...(data_dir !== undefined ? { dataDir: resolve(dirname(resolve(file)), data_dir) } : {}),
-  };
+/** `{max_output_bytes: 5}` → `{maxOutputBytes: 5}`, renaming where the option's name differs. */
+function camelOptions(
+  settings: Readonly<Record<string, unknown>> | undefined,
+  rename: Record<string, string> = {},
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(settings ?? {})) out[rename[k] ?? k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
+  return out;
 }
 
 /**
  * Instantiates the named storage activations over one SQLite database,
  * `<dataDir>/hub.db` (WAL), shared by all of them.
  */
-export async function createOptional(names: readonly OptionalActivation[], dataDir: string): Promise<OptionalSet> {
+export async function createOptional(
+  names: readonly OptionalActivation[],
+  dataDir: string,
+  settings: ActivationSettings = {},
+): Promise<OptionalSet> {
   const activations: object[] = [];
   if (names.includes('bash')) {
     const { Bash } = await import('./bash.js');
-    activations.push(new Bash());
+    activations.push(new Bash(camelOptions(settings.bash)));
   }
   if (names.every((n) => n === 'bash')) return { activations, start: async () => {}, close: () => {} };
   const { openDataDir } = await import('./storage/sqlite.js');
@@ -89,15 +84,19 @@ export async function createOptional(names: readonly OptionalActivation[], dataD
       if (!arbor) throw new Error('cone needs arbor: list arbor before cone in --with');
       const { Cone, LlmRegistry } = await import('./cone/index.js');
       const { SecretStore } = await import('../src/auth/index.js');
-      // LLM services from the env (ANTHROPIC_API_KEY, OPENAI_BASE_URL, …), the data dir's secret store and $PLEXUS_LLM_CONFIG.
-      const cone = new Cone({ arbor, llm: new LlmRegistry({ secrets: new SecretStore(dataDir) }) });
+      // LLM services from the env (ANTHROPIC_API_KEY, OPENAI_BASE_URL, …), the data dir's secret store and the config (else $PLEXUS_LLM_CONFIG).
+      const llm = new LlmRegistry({
+        secrets: new SecretStore(dataDir),
+        ...(settings.cone ? { config: settings.cone as import('./cone/index.js').LlmConfigFile } : {}),
+      });
+      const cone = new Cone({ arbor, llm });
       activations.push(cone);
       closers.unshift(() => cone.close());
     } else if (name === 'claudecode') {
       if (!arbor) throw new Error('claudecode needs arbor: list arbor before claudecode in --with');
       const { ClaudeCode } = await import('./claudecode/index.js');
-      // The claude binary: $PLEXUS_HUB_CLAUDE, else the reference's search list, else PATH.
-      const cc = new ClaudeCode({ arbor });
+      // The claude binary: the config's, else $PLEXUS_HUB_CLAUDE, else the reference's search list, else PATH.
+      const cc = new ClaudeCode({ arbor, ...camelOptions(settings.claudecode, { binary: 'claudePath', kill_grace_ms: 'killGraceMs' }) });
       activations.push(cc);
       closers.unshift(() => cc.close());
     } else if (name === 'bash') {

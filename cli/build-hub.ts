@@ -8,7 +8,7 @@ import { loadActivations } from './load-modules.js';
 
 /** The opt-in activations the state names, over `<data dir>/hub.db`; none asked for, none opened. */
 export async function optionalSet(state: HubState): Promise<OptionalSet | undefined> {
-  return state.with.length > 0 ? createOptional(state.with, state.dataDir) : undefined;
+  return state.with.length > 0 ? createOptional(state.with, state.dataDir, state.settings) : undefined;
 }
 
 /** The hub a command serves: built-ins, opt-ins, the modules' activations and `--mount`s, ready and started. */

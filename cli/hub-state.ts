@@ -1,5 +1,6 @@
-import { type OptionalActivation, readStorageConfig } from '../activations/optional.js';
+import { type ActivationSettings, type OptionalActivation, parseOptional } from '../activations/optional.js';
 import { resolveDataDir } from '../src/auth/index.js';
+import { type HubConfig, readHubConfig } from './hub-config.js';
 
 /** What `addStateOptions` parsed. */
 export interface StateOptionValues {
@@ -8,10 +9,13 @@ export interface StateOptionValues {
   readonly config?: string;
 }
 
-/** A serving command's state: the one data dir (tokens, audit log, hub.db) and the opt-in activations to load. */
+/** A serving command's state: the one data dir (tokens, audit log, hub.db), the opt-in activations to load and their settings. */
 export interface HubState {
   readonly dataDir: string;
   readonly with: readonly OptionalActivation[];
+  readonly settings: ActivationSettings;
+  /** The config file, when one was given. */
+  readonly config?: HubConfig;
 }
 
 /**
@@ -20,6 +24,15 @@ export interface HubState {
  * `resolveDataDir` says ($PLEXUS_HUB_DATA, else ./.plexus-hub).
  */
 export function hubState(opts: StateOptionValues): HubState {
-  const config = opts.config ? readStorageConfig(opts.config) : undefined;
-  return { dataDir: resolveDataDir(opts.dataDir || config?.dataDir), with: opts.with ?? config?.with ?? [] };
+  const config = opts.config ? readHubConfig(opts.config) : undefined;
+  return {
+    dataDir: resolveDataDir(opts.dataDir || config?.dataDir),
+    with: opts.with ?? (config?.with ? parseOptional(config.with.join(',')) : []),
+    settings: {
+      ...(config?.bash ? { bash: config.bash } : {}),
+      ...(config?.claudecode ? { claudecode: config.claudecode } : {}),
+      ...(config?.cone ? { cone: config.cone } : {}),
+    },
+    ...(config ? { config } : {}),
+  };
 }

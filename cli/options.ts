@@ -46,6 +46,15 @@ export const tokenOption = (what: string) => new Option('--token <token>', what)
 export const clientTokenOption = () => tokenOption('a hub token (sent as Authorization: Bearer)');
 
 export const rootOption = () => new Option('--root <name>', 'root hub name').default('plexus');
+/** `--root` of the client commands: the server's root name, which they otherwise ask `_info` for. */
+export const clientRootOption = () => new Option('--root <name>', "the server's root name (default: asked from the server's _info)");
+/** A client command's connection settings. */
+export const clientOptions = (opts: { url: string; token?: string; root?: string }) => ({
+  url: opts.url,
+  connectAttempts: 1,
+  ...(opts.token ? { token: opts.token } : {}),
+  ...(opts.root ? { root: opts.root } : {}),
+});
 export const noBuiltinsOption = () => new Option('--no-builtins', 'leave out echo, health and solar');
 
 const DATA_DIR_DEFAULT = 'default $PLEXUS_HUB_DATA or ./.plexus-hub';
@@ -62,7 +71,12 @@ export function addStateOptions(cmd: Command): Command {
     .addOption(
       new Option('--data-dir <dir>', `the hub's state: tokens.json, audit.jsonl, hub.db of --with activations (${DATA_DIR_DEFAULT})`),
     )
-    .addOption(new Option('--config <file>', 'a JSON file: {"with": ["arbor", …], "data_dir": "…"} (flags win)'));
+    .addOption(
+      new Option(
+        '--config <file>',
+        'a JSON config file (schema: schema/hub-config.schema.json): with, data_dir, serve flags, bash/claudecode/cone settings (flags win)',
+      ),
+    );
 }
 
 /** The MCP limits and the HTTP origin checks: `hub serve` (at /mcp) and `hub mcp` take the same ones. */

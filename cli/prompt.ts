@@ -5,11 +5,17 @@ import { CANCELLED_ANSWER, type ClientRequest, type JsonSchema } from '../src/in
  * Answers a method's mid-stream questions (`request` items) on the terminal for
  * `hub call`: the prompt goes to stderr, the answer is read from stdin (a TTY or a
  * pipe, one line per question) and parsed by the question's schema. End of input,
- * or an answer that cannot be parsed, declines the request.
+ * or an answer that cannot be parsed, declines the request. When the question ends
+ * first (its timeout, the call ending or cancelled: `request.signal`), the prompt ends
+ * with a line saying so; a line typed after that is reported as ignored, never taken
+ * as the answer to a later question.
  */
 export class TerminalPrompter {
   #lines?: AsyncIterator<string>;
   #rl?: Interface;
+  /** The read waiting for the next line, kept across a question that ended before it came. */
+  #pending?: Promise<IteratorResult<string>>;
+  #asking = false;
 
   constructor(
     private readonly input: NodeJS.ReadableStream = process.stdin,
@@ -18,12 +24,17 @@ export class TerminalPrompter {
 
   readonly answer = async (request: ClientRequest): Promise<unknown> => {
     const { question, schema, choices, wrap } = questionOf(request.data);
+    const { signal } = request;
     const menu = choices
       ? `\n${choices.map((c, i) => `  ${i + 1}) ${c.label}${c.description ? ` — ${c.description}` : ''}`).join('\n')}\n`
       : ' ';
     for (let attempt = 1; ; attempt++) {
       this.output.write(`? ${question}${menu}${choices ? `(${choices.multi ? 'numbers, comma-separated' : 'a number'}) ` : hint(schema)}`);
-      const text = await this.#line();
+      const text = await this.#line(signal);
+      if (text === ENDED) {
+        this.output.write(`\n(no answer: ${(signal?.reason as Error | undefined)?.message ?? 'the question ended'})\n`);
+        return CANCELLED_ANSWER;
+      }
       if (text === undefined) {
         this.output.write('\n(no answer: declined)\n');
         return CANCELLED_ANSWER;
@@ -40,12 +51,32 @@ export class TerminalPrompter {
     }
   };
 
-  async #line(): Promise<string | undefined> {
+  /**
+   * The next line (trimmed), undefined at end of input, or ENDED when `signal` aborts
+   * first. A read left waiting by an ended question is taken over by the next question
+   * (its prompt is on the screen when the line is typed); a line that comes while no
+   * question is asked is reported as ignored.
+   */
+  async #line(signal?: AbortSignal): Promise<string | undefined | typeof ENDED> {
     if (!this.#lines) {
       this.#rl = createInterface({ input: this.input, terminal: false });
       this.#lines = this.#rl[Symbol.asyncIterator]();
     }
-    const next = await this.#lines.next();
+    if (signal?.aborted) return ENDED;
+    const read = (this.#pending ??= this.#lines.next());
+    this.#asking = true;
+    const ended = new Promise<typeof ENDED>((resolve) => signal?.addEventListener('abort', () => resolve(ENDED), { once: true }));
+    const next = await Promise.race([read, ended]);
+    this.#asking = false;
+    if (next === ENDED) {
+      void read.then((late) => {
+        if (this.#pending !== read || this.#asking) return; // a newer question took it
+        this.#pending = undefined;
+        if (!late.done) this.output.write(`(ignored "${late.value.trim()}": its question had ended)\n`);
+      });
+      return ENDED;
+    }
+    this.#pending = undefined;
     return next.done ? undefined : next.value.trim();
   }
 
@@ -53,6 +84,9 @@ export class TerminalPrompter {
     this.#rl?.close();
   }
 }
+
+/** `#line`'s answer when the question ended before a line came. */
+const ENDED = Symbol('ended');
 
 interface Choices extends Array<{ value: unknown; label: string; description?: string }> {
   multi?: boolean;

@@ -1,4 +1,5 @@
 import { realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { activation, ErrorCode, method, PlexusError, type CallContext } from '../../src/index.js';
 import { ArborError, ArborStorage, type Arbor, type Handle } from '../arbor/index.js';
 import { baseEnvironment, type EnvPolicy } from '../process/index.js';
@@ -38,6 +39,8 @@ export interface ClaudeCodeOptions {
   readonly database?: DatabaseOption;
   /** The `claude` binary (default: `$PLEXUS_HUB_CLAUDE`, then the reference's search list, then PATH). */
   readonly claudePath?: string;
+  /** The directory a relative `working_dir` of `create` resolves against (default: the process's cwd). */
+  readonly cwd?: string;
   /**
    * Where the CLI's environment starts: default `minimal`, as for `bash` (PATH, HOME,
    * USER, locale, TMPDIR, …; `claude` finds the user's login under HOME), so the hub's
@@ -80,6 +83,7 @@ export class ClaudeCode {
   readonly #close: () => void;
   readonly #async: AsyncTurns;
   readonly #files: SessionFiles;
+  readonly #cwd: string;
 
   constructor(options: ClaudeCodeOptions = {}) {
     if (options.arbor) {
@@ -99,6 +103,7 @@ export class ClaudeCode {
       maxOutputBytes: options.maxOutputBytes ?? 64 * 1024 * 1024,
     });
     this.#files = new SessionFiles(options.sessionsRoot);
+    this.#cwd = resolve(options.cwd ?? process.cwd());
     this.#async = new AsyncTurns(options.keepFinishedStreamsMs ?? 3_600_000);
     if (options.arbor && 'registerHandleResolver' in options.arbor) {
       options.arbor.registerHandleResolver(CLAUDECODE_PLUGIN_ID, (h) => this.#resolveHandle(h));
@@ -143,7 +148,7 @@ export class ClaudeCode {
     }
     let dir: string;
     try {
-      dir = realpathSync(working_dir);
+      dir = realpathSync(resolve(this.#cwd, working_dir));
       if (!statSync(dir).isDirectory()) throw new Error('not a directory');
     } catch (err) {
       throw ClaudeCodeError.pathResolution(working_dir, (err as Error).message);
@@ -271,7 +276,7 @@ export class ClaudeCode {
     const release = this.#locks.acquire(session.id, ctx?.signal);
     if (!release) {
       yield { type: 'error', message: busyMessage(session) };
-      return;
+      throw new PlexusError(ErrorCode.ExecutionError, busyMessage(session));
     }
     yield* releasing(
       this.#turns.run({ session, prompt, ephemeral: ephemeral === true, allowedTools: allowed_tools ?? [], signal: ctx?.signal }),

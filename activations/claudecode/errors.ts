@@ -10,7 +10,9 @@ export type ClaudeCodeErrorKind =
   | 'serialization'
   | 'arbor'
   | 'session_file'
-  | 'mcp_unreachable';
+  | 'mcp_unreachable'
+  // Ours: the reference reports a failed turn only in-band (a `{"type":"error"}` event).
+  | 'turn_failed';
 
 /** A failure of a claudecode method: an `error` item with the reference's code and message. */
 export class ClaudeCodeError extends PlexusError {
@@ -32,6 +34,10 @@ export class ClaudeCodeError extends PlexusError {
   }
   static arbor(detail: string): ClaudeCodeError {
     return new ClaudeCodeError('arbor', `arbor error: ${detail}`);
+  }
+  /** The turn's `claude` run failed (crash, error result, missing binary, timeout): the stream's error item. */
+  static turnFailed(detail: string): ClaudeCodeError {
+    return new ClaudeCodeError('turn_failed', `claude turn failed: ${detail}`);
   }
   static serialization(detail: string): ClaudeCodeError {
     return new ClaudeCodeError('serialization', `serialization error: ${detail}`);

@@ -1,6 +1,7 @@
 import type { ArborStorage } from '../arbor/index.js';
 import { baseEnvironment, runProcess, type EnvPolicy } from '../process/index.js';
 import { buildArgs, commandLine } from './args.js';
+import { ClaudeCodeError } from './errors.js';
 import { messageHandle } from './handles.js';
 import type { ClaudeCodeStore, Session } from './store.js';
 import { TurnParser, type TurnResult } from './stream-json.js';
@@ -69,8 +70,10 @@ export class Turns {
     if (signal?.aborted) return; // the caller is gone; the head stays where it was
     const outcome = outcomeOf(run);
     if ('error' in outcome) {
+      // The in-band event as the reference sends it, then an error item so that every
+      // client (hub call's exit status, MCP's isError) sees the call failed.
       yield { type: 'error', message: outcome.error };
-      return;
+      throw ClaudeCodeError.turnFailed(outcome.error);
     }
     const { parser } = run;
     const { result } = outcome;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { pluginId } from '../../activations/storage/plugin-id.js';
 import { type MethodSchema, PlexusClient, type PluginSchema } from '../../src/index.js';
 import { itemText, paramsFromArgs, TextPrinter } from '../format.js';
-import { clientTokenOption, urlOption } from '../options.js';
+import { clientOptions, clientRootOption, clientTokenOption, urlOption } from '../options.js';
 import { TerminalPrompter } from '../prompt.js';
 
 /**
@@ -32,16 +32,12 @@ export function addCallCommand(program: Command): void {
     .option('--template <name>', "print data items rendered by the server's mustache template of that name for this method")
     .option('--text <field>', 'print only that string field of each data item, as plain text as it arrives (streamed tokens: --text content)')
     .addOption(clientTokenOption())
+    .addOption(clientRootOption())
     .allowUnknownOption()
     .action(async (path: string, words: string[], opts) => {
       // Questions the method asks mid-stream are prompted on the terminal (or read from a piped stdin).
       const prompter = new TerminalPrompter();
-      const client = new PlexusClient({
-        url: opts.url,
-        connectAttempts: 1,
-        onRequest: prompter.answer,
-        ...(opts.token ? { token: opts.token } : {}),
-      });
+      const client = new PlexusClient({ ...clientOptions(opts), onRequest: prompter.answer });
       try {
         let params: Record<string, unknown> = {};
         if (opts.json) params = JSON.parse(opts.json);

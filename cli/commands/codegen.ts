@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { IrNamespace, SchemaSource } from '../../codegen/index.js';
 import { DynamicHub, PlexusClient } from '../../src/index.js';
 import { importUserModule, loadActivations } from '../load-modules.js';
-import { clientTokenOption, urlOption } from '../options.js';
+import { clientOptions, clientRootOption, clientTokenOption, urlOption } from '../options.js';
 
 function countNamespaces(ns: IrNamespace): number {
   return 1 + ns.children.reduce((n, c) => n + countNamespaces(c), 0);
@@ -27,6 +27,7 @@ export function addCodegenCommand(program: Command): void {
     .option('--module <file>', 'a module exporting a DynamicHub or activations; no server needed')
     .option('--emit-ir', 'also write the language-neutral IR as ir.json')
     .addOption(clientTokenOption())
+    .addOption(clientRootOption())
     .option('--lang <language>', 'target language of the client: typescript or python', 'typescript')
     .action(async (opts) => {
       // Loaded on demand: no other command needs the emitters (or json-schema-to-typescript).
@@ -37,7 +38,7 @@ export function addCodegenCommand(program: Command): void {
         const hub = await hubFromModule(opts.module);
         source = { schema: (path?: string) => hub.schema(path) };
       } else {
-        client = new PlexusClient({ url: opts.url, connectAttempts: 1, ...(opts.token ? { token: opts.token } : {}) });
+        client = new PlexusClient(clientOptions(opts));
         source = { schema: (path?: string) => client!.schema(path) };
       }
       try {

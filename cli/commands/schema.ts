@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PlexusClient, type PluginSchema } from '../../src/index.js';
 import { pluginText } from '../format.js';
-import { clientTokenOption, urlOption } from '../options.js';
+import { clientOptions, clientRootOption, clientTokenOption, urlOption } from '../options.js';
 
 /** `hub schema`: a server's schema tree, for humans or as JSON. */
 export function addSchemaCommand(program: Command): void {
@@ -12,8 +12,9 @@ export function addSchemaCommand(program: Command): void {
     .addOption(urlOption())
     .option('--json', 'print the raw schema JSON')
     .addOption(clientTokenOption())
+    .addOption(clientRootOption())
     .action(async (path: string | undefined, opts) => {
-      const client = new PlexusClient({ url: opts.url, connectAttempts: 1, ...(opts.token ? { token: opts.token } : {}) });
+      const client = new PlexusClient(clientOptions(opts));
       try {
         const top = await client.schema(path);
         if (opts.json) return void process.stdout.write(`${JSON.stringify(top, null, 2)}\n`);

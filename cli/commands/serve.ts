@@ -20,6 +20,7 @@ import {
 import { mcpHttpHandler } from '../../src/mcp/index.js';
 import { buildHub, optionalSet } from '../build-hub.js';
 import { checkJoinOptions, federationOptions, startFederation } from '../federation-options.js';
+import { applyServeConfig, effectiveConfig } from '../hub-config.js';
 import { hubState } from '../hub-state.js';
 import { addMcpOptions, addStateOptions, integer, mcpSettings, noBuiltinsOption, positive, rootOption, tokenOption } from '../options.js';
 import { addAuditOptions, authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
@@ -66,12 +67,19 @@ export function addServeCommand(program: Command): void {
   addStateOptions(serve)
     .option('--insecure-no-auth', 'serve on a non-loopback address without a token store (everyone may call everything)')
     .option('--audit', 'write the audit log even when auth is open')
-    .addOption(tokenOption("with --stdio: act as this token's principal instead of trusting the parent process"));
+    .addOption(tokenOption("with --stdio: act as this token's principal instead of trusting the parent process"))
+    .option('--print-config', 'print the effective configuration (flags, --config file and defaults; secrets by name) as JSON and exit');
   addMcpOptions(serve);
   addAuditOptions(serve);
-  serve.action(async (modules: string[], opts) => {
-    const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
+  serve.action(async (modules: string[], opts, cmd: Command) => {
     const state = hubState(opts);
+    // The config file's `serve` section fills in the flags not given.
+    if (state.config) applyServeConfig(cmd, opts, state.config, state.dataDir);
+    if (opts.printConfig) {
+      process.stdout.write(`${JSON.stringify(effectiveConfig(cmd, opts, state, state.config), null, 2)}\n`);
+      return;
+    }
+    const log = (line: string) => (opts.stdio ? process.stderr : process.stdout).write(`${line}\n`);
     const auth = hubAuth(opts, state.dataDir, opts.stdio ? undefined : opts.host);
     try {
       checkJoinOptions(opts, auth.mode === 'required');

@@ -85,6 +85,7 @@ class ClientWriter {
         on_request: RequestHandler | None = None,
         connector: Connector | None = None,
         connect_attempts: int = 5,
+        root: str | None = None,
     ) -> None:
         """Connects lazily, on the first call.
 
@@ -97,8 +98,9 @@ class ClientWriter {
                 answered \`{"type": "cancelled"}\`.
             connector: opens the WebSocket (default: \`websockets.connect\`).
             connect_attempts: connection attempts per call, with exponential backoff.
+            root: the server's root name; by default asked from the server (\`_info\`).
         """
-        self.rpc = PlexusClient(url, root=${pyString(this.ir.root)}, connector=connector, connect_attempts=connect_attempts, on_request=on_request)
+        self.rpc = PlexusClient(url, root=root, connector=connector, connect_attempts=connect_attempts, on_request=on_request)
         """The untyped client underneath: \`rpc.call(path, params)\` streams raw items."""
         self._hub = TypedHub(self.rpc, SCHEMA_HASH, on_drift)
 ${children.map(({ name, cls }) => `        self.${name} = ${cls}(self._hub)\n`).join('')}

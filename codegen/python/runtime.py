@@ -255,7 +255,7 @@ class PlexusClient:
         self,
         url: str,
         *,
-        root: str = "plexus",
+        root: str | None = None,
         connector: Connector | None = None,
         connect_attempts: int = 5,
         backoff_s: float = 0.1,
@@ -264,6 +264,7 @@ class PlexusClient:
     ) -> None:
         self.url = url
         self.root = root
+        """The server's root name (`plexus` in `plexus.call`): given, or asked with `_info` on first use."""
         self.on_request = on_request
         self._connector = connector or websockets_connector
         self._attempts = max(1, connect_attempts)
@@ -275,16 +276,32 @@ class PlexusClient:
     def call(self, path: str, params: Mapping[str, Any] | None = None) -> CallStream[Item]:
         """Every item of a call (`data`, `progress`, `error`, `done`, and `request` items,
         which are answered by `on_request` before they are yielded)."""
-        return CallStream(self._items(f"{self.root}.call", {"method": path, "params": dict(params or {})}, path))
+        return CallStream(self._items(".call", {"method": path, "params": dict(params or {})}, path))
 
     async def hash(self) -> str:
         """The server's root hash."""
-        async for item in self._items(f"{self.root}.hash", [], self.root):
+        root = await self.root_name()
+        async for item in self._items(f"{root}.hash", [], root):
             if item.get("type") == "data":
                 return str(item["content"]["value"])
             if item.get("type") == "error":
-                raise _call_error(f"{self.root}.hash", item)
-        raise PlexusRpcError(-32603, f"{self.root}.hash ended without a result")
+                raise _call_error(f"{root}.hash", item)
+        raise PlexusRpcError(-32603, f"{root}.hash ended without a result")
+
+    async def root_name(self) -> str:
+        """The root name: the one given, else the `backend` the server's `_info` reports
+        (asked once); a server without `_info` (method not found) is taken to be `plexus`."""
+        if self.root is None:
+            root = "plexus"
+            try:
+                async for item in self._items("_info", [], "_info"):
+                    if item.get("type") == "data" and isinstance(item.get("content"), dict):
+                        root = str(item["content"].get("backend") or "plexus")
+            except PlexusRpcError as err:
+                if err.code != -32601:
+                    raise
+            self.root = root
+        return self.root
 
     async def close(self) -> None:
         self._closed = True
@@ -298,6 +315,8 @@ class PlexusClient:
         await connection.close()
 
     async def _items(self, method: str, params: Any, path: str) -> AsyncIterator[Item]:
+        if method.startswith("."):  # a method of the root: `.call` is `<root>.call`
+            method = await self.root_name() + method
         connection = await self._connect()
         sub, queue = await connection.subscribe(method, params)
         finished = False
@@ -337,7 +356,7 @@ class PlexusClient:
             except Exception as err:
                 warnings.warn(f"request handler failed, answering cancelled: {err!r}", RuntimeWarning, stacklevel=2)
         try:
-            await connection.request(f"{self.root}.respond", {"request_id": request.request_id, "response_data": answer})
+            await connection.request(f"{await self.root_name()}.respond", {"request_id": request.request_id, "response_data": answer})
         except PlexusRpcError:
             pass  # timed out or cancelled on the server meanwhile: the stream says what happened next
 

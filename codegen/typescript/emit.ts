@@ -159,7 +159,9 @@ export class SchemaDriftError extends Error {
 
 /** A typed client: namespaces mirror the hub's tree, streaming methods return AsyncIterables. */
 export function createClient(options: HubClientOptions) {
-  const rpc = new PlexusClient({ root: ${JSON.stringify(ir.root)}, ...options });
+  // The root name is asked from the server (_info) unless options.root gives it: the same
+  // activations may be served under another root than the one generated from.
+  const rpc = new PlexusClient(options);
   let drift: Promise<void> | undefined;
   const checkDrift = (): Promise<void> =>
     (drift ??= rpc.hash().then((actual) => {

@@ -1,6 +1,6 @@
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
 import type { RequestItem, StreamItem } from '../wire/items.js';
-import { PlexusError, errorItemCode } from '../wire/errors.js';
+import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
 import { CANCELLED_ANSWER, respondParams } from '../wire/jsonrpc.js';
 import { backoff, type BackoffOptions } from './backoff.js';
 import { RpcConnection, type Subscriber } from './rpc-connection.js';
@@ -20,7 +20,10 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export interface ClientOptions extends BackoffOptions {
   /** e.g. `ws://127.0.0.1:4444` */
   readonly url: string;
-  /** The server's root name (default `plexus`). */
+  /**
+   * The server's root name, the prefix of its wire methods (`plexus.call`). Without
+   * it the client asks the server (`_info`) once, on the first connection.
+   */
   readonly root?: string;
   /** A WebSocket implementation; defaults to `globalThis.WebSocket`, else the `ws` package. */
   readonly WebSocket?: WebSocketConstructor;
@@ -48,6 +51,13 @@ export interface ClientRequest {
   readonly timeoutMs: number;
   /** The method whose stream asked. */
   readonly path: string;
+  /**
+   * Aborted when the question can no longer be answered: its `timeoutMs` passed, the
+   * call ended (an `error` or `done` item, the connection lost) or the caller stopped
+   * reading. `signal.reason` is an Error saying which, for a person. An answer given
+   * after that is not sent.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** The answer that declines a request. */
@@ -74,6 +84,11 @@ function explainRefusal(message: string): string {
   return message;
 }
 
+/** `1.5 s`, `30 s`: a request's timeout, for a person. */
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
 /** The connection went away (or never came) while a call needed it. */
 export class PlexusConnectionError extends Error {
   override readonly name = 'PlexusConnectionError';
@@ -88,6 +103,8 @@ class ItemQueue implements Subscriber {
   /** The peer's subscription id, once the subscribe was answered. */
   sub?: number;
   #left = false;
+  /** Questions being answered: each is told when the call ends. */
+  readonly #questions = new Set<AbortController>();
 
   constructor(
     private readonly rpc: RpcConnection,
@@ -99,7 +116,19 @@ class ItemQueue implements Subscriber {
     if (this.#left) this.rpc.unsubscribe(this.method, sub);
   }
 
+  /** Aborts `question` when the call ends, until `done` is called. */
+  watch(question: AbortController): () => void {
+    this.#questions.add(question);
+    return () => this.#questions.delete(question);
+  }
+
+  #endQuestions(why: string): void {
+    for (const q of this.#questions) q.abort(new Error(why));
+    this.#questions.clear();
+  }
+
   deliver(item: StreamItem): void {
+    if (item.type === 'error' || item.type === 'done') this.#endQuestions('the call ended');
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -108,12 +137,14 @@ class ItemQueue implements Subscriber {
   }
 
   fail(err: Error): void {
+    this.#endQuestions('the connection was lost');
     this.failure = err;
     this.waiter?.reject(err);
     this.waiter = undefined;
   }
 
   end(): void {
+    this.#endQuestions('the call was cancelled');
     this.ended = true;
     this.waiter?.resolve(undefined);
     this.waiter = undefined;
@@ -162,22 +193,58 @@ class Connection {
  * `PlexusConnectionError` and the next call reconnects (with backoff).
  */
 export class PlexusClient {
-  readonly root: string;
+  #root?: string;
+  #discovery?: Promise<string>;
   #connection?: Promise<Connection>;
   #closedByUser = false;
 
   constructor(readonly options: ClientOptions) {
-    this.root = options.root ?? 'plexus';
+    if (options.root !== undefined) this.#root = options.root;
+  }
+
+  /**
+   * The root name: the one given, else the one `_info` reported, else (before the
+   * first call discovered it) `plexus`. `rootName()` waits for the discovery.
+   */
+  get root(): string {
+    return this.#root ?? 'plexus';
+  }
+
+  /**
+   * The server's root name: the one given, else asked once with `_info` (the one
+   * wire method whose name does not depend on it). A server without `_info`
+   * (method not found) is taken to be `plexus`.
+   */
+  async rootName(): Promise<string> {
+    if (this.#root !== undefined) return this.#root;
+    this.#discovery ??= this.info().then(
+      (info) => {
+        if (typeof info?.backend !== 'string' || info.backend === '')
+          throw new PlexusError(ErrorCode.InternalError, '_info named no root (backend)');
+        return (this.#root = info.backend);
+      },
+      (err: unknown) => {
+        if (err instanceof PlexusError && err.code === ErrorCode.MethodNotFound) return (this.#root = 'plexus');
+        throw err;
+      },
+    );
+    // A failed discovery (a lost connection, say) is tried again by the next call.
+    return this.#discovery.catch((err: unknown) => {
+      this.#discovery = undefined;
+      throw err;
+    });
   }
 
   /** Streams the items of a call; stop iterating (or abort) to cancel it on the server. */
   async *call(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): AsyncGenerator<StreamItem> {
-    yield* this.#stream(`${this.root}.call`, { method: path, params }, options, path);
+    const root = await this.rootName();
+    yield* this.#stream(`${root}.call`, { method: path, params }, options, path);
   }
 
   /** The data contents of a call, all of them; an `error` item throws `PlexusError` (numeric code). */
   async collect<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T[]> {
-    return (await this.#contents(`${this.root}.call`, { method: path, params }, options, path)) as T[];
+    const root = await this.rootName();
+    return (await this.#contents(`${root}.call`, { method: path, params }, options, path)) as T[];
   }
 
   /** The single result of a unary call (the first data item). */
@@ -188,8 +255,9 @@ export class PlexusClient {
 
   /** The schema of the root, an activation (`solar.earth`) or a method (`echo.echo`). */
   async schema(path?: string): Promise<PluginSchema | MethodSchema> {
-    if (!path || path === this.root) {
-      const [schema] = await this.#contents(`${this.root}.schema`, []);
+    const root = await this.rootName();
+    if (!path || path === root) {
+      const [schema] = await this.#contents(`${root}.schema`, []);
       return schema as PluginSchema;
     }
     try {
@@ -204,7 +272,7 @@ export class PlexusClient {
 
   /** The root hash. */
   async hash(): Promise<string> {
-    const [event] = await this.#contents(`${this.root}.hash`, []);
+    const [event] = await this.#contents(`${await this.rootName()}.hash`, []);
     return (event as { value: string }).value;
   }
 
@@ -232,14 +300,31 @@ export class PlexusClient {
     return out;
   }
 
-  async #answer(conn: Connection, item: RequestItem, path: string): Promise<void> {
+  async #answer(conn: Connection, queue: ItemQueue, item: RequestItem, path: string): Promise<void> {
     let answer: unknown = CANCELLED_ANSWER;
     if (this.options.onRequest) {
+      // The question ends at its timeout or with the call, so a prompt never waits for an answer nobody takes.
+      const question = new AbortController();
+      const unwatch = queue.watch(question);
+      const timeout =
+        item.timeoutMs > 0 && Number.isFinite(item.timeoutMs)
+          ? setTimeout(() => question.abort(new Error(`the question timed out after ${formatSeconds(item.timeoutMs)}`)), item.timeoutMs)
+          : undefined;
       try {
-        answer = await this.options.onRequest({ requestId: item.requestId, data: item.requestData, timeoutMs: item.timeoutMs, path });
+        answer = await this.options.onRequest({
+          requestId: item.requestId,
+          data: item.requestData,
+          timeoutMs: item.timeoutMs,
+          path,
+          signal: question.signal,
+        });
       } catch {
         answer = CANCELLED_ANSWER;
+      } finally {
+        clearTimeout(timeout);
+        unwatch();
       }
+      if (question.signal.aborted) return;
     }
     // A refused answer (expired, invalid) also fails the request on the server: the stream tells what follows.
     await conn.rpc.request(`${this.root}.respond`, respondParams(item.requestId, answer)).catch(() => {});
@@ -259,7 +344,7 @@ export class PlexusClient {
         const item = await queue.next();
         if (!item) break;
         if (item.type === 'done' || item.type === 'error') finished = true;
-        if (item.type === 'request') await this.#answer(conn, item, path);
+        if (item.type === 'request') await this.#answer(conn, queue, item, path);
         yield item;
         if (finished) break;
       }

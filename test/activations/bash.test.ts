@@ -95,8 +95,20 @@ describe('bash.execute: output', () => {
     assert.equal(ok.signal, null);
     assert.ok(Number.isInteger(ok.duration_ms) && ok.duration_ms >= 0);
     assert.equal(ok.timed_out, undefined);
-    assert.deepEqual(pick((await run({ command: 'echo x; exit 42' })).events.at(-1)), { type: 'exit', code: 42, signal: null });
-    assert.deepEqual(pick((await run({ command: 'kill -KILL $$' })).events.at(-1)), { type: 'exit', code: -1, signal: 'SIGKILL' });
+    const failedExit = await run({ command: 'echo x; exit 42' });
+    assert.deepEqual(pick(failedExit.events.at(-1)), { type: 'exit', code: 42, signal: null });
+    const killed = await run({ command: 'kill -KILL $$' });
+    assert.deepEqual(pick(killed.events.at(-1)), { type: 'exit', code: -1, signal: 'SIGKILL' });
+    // A non-zero exit is data: the call succeeds. A kill is the call failing: an error item after the exit event.
+    assert.deepEqual(
+      failedExit.items.slice(-2).map((i) => i.type),
+      ['data', 'done'],
+    );
+    assert.deepEqual(
+      killed.items.slice(-2).map((i) => i.type),
+      ['error', 'done'],
+    );
+    assert.equal((killed.items.at(-2) as { message: string }).message, 'command was killed by SIGKILL');
   });
 
   it('a spawn failure is an error item and no exit', async () => {
@@ -107,7 +119,11 @@ describe('bash.execute: output', () => {
       ['error'],
     );
     assert.match((events[0] as { message: string }).message, /^failed to spawn .*no-such-shell \(command='true'\): .*ENOENT/);
-    assert.equal(items.at(-1)!.type, 'done');
+    assert.deepEqual(
+      items.slice(-2).map((i) => i.type),
+      ['error', 'done'],
+    );
+    assert.equal((items.at(-2) as { message: string }).message, (events[0] as { message: string }).message);
   });
 });
 
@@ -149,11 +165,14 @@ describe('bash.execute: working directory and environment', () => {
 });
 
 describe('bash.execute: timeouts', () => {
-  it('a per-call timeout terminates the whole group: error item, then exit with timed_out', async () => {
+  it('a per-call timeout terminates the whole group: error event, exit with timed_out, then the error item', async () => {
     const items: BashEvent[] = [];
+    let ended: StreamItem | undefined;
     for await (const item of hub.call('bash.execute', { command: TREE, timeout_ms: 500 })) {
       if (item.type === 'data') items.push(item.content as BashEvent);
+      else if (item.type === 'error') ended = item;
     }
+    assert.match((ended as { message: string } | undefined)?.message ?? '', /^command timed out after 500 ms/);
     const [leader, grandchild] = lines(items).map((l) => Number(l.split(':')[1]));
     assert.deepEqual(
       items.slice(2).map((e) => e.type),
@@ -207,12 +226,14 @@ describe('bash.execute: output cap', () => {
   });
 
   it('an endless writer ends at the cap (SIGPIPE), not at the timeout; a line cut by the cap is partial', async () => {
-    const { events } = await run({ command: "printf 'x%.0s' $(seq 1 1500); yes" });
+    const { items, events } = await run({ command: "printf 'x%.0s' $(seq 1 1500); yes" });
     assert.deepEqual(events[0], { type: 'stdout', line: 'x'.repeat(1000), partial: true });
     assert.deepEqual(
       events.slice(1).map((e) => e.type),
       ['truncated', 'exit'],
     );
+    // The cap's SIGPIPE is not a failure of the call: no error item.
+    assert.ok(!items.some((i) => i.type === 'error'), JSON.stringify(items.at(-2)));
     const exit = events[2] as Extract<BashEvent, { type: 'exit' }>;
     assert.equal(exit.timed_out, undefined);
   });

@@ -55,6 +55,19 @@ async function call<T>(path: string, params: Record<string, unknown>): Promise<T
 async function chat(name: string, prompt: string, extra: Record<string, unknown> = {}): Promise<ChatEvent[]> {
   return contents(await collect(hub.call('claudecode.chat', { name, prompt, ...extra }))) as ChatEvent[];
 }
+/** A failed turn: the in-band `error` event (as the reference sends it), then the stream's error item. */
+function assertFailedTurn(items: readonly StreamItem[], message: string | RegExp): void {
+  // The error item, then `done` (the spec's choice: every stream ends with one done).
+  assert.equal(items.at(-1)!.type, 'done');
+  const last = items.at(-2) as { type: string; code?: string; message?: string };
+  assert.equal(last.type, 'error', JSON.stringify(items));
+  assert.equal(last.code, 'claudecode.turn_failed');
+  const inBand = (contents(items) as ChatEvent[]).at(-1) as { type: string; message: string };
+  assert.equal(inBand.type, 'error');
+  if (typeof message === 'string') assert.equal(inBand.message, message);
+  else assert.match(inBand.message, message);
+  assert.equal(last.message, `claude turn failed: ${inBand.message}`);
+}
 const complete = (events: ChatEvent[]) => events.at(-1) as Extract<ChatEvent, { type: 'complete' }>;
 const base = ['--output-format', 'stream-json', '--include-partial-messages', '--verbose', '--print'];
 
@@ -245,25 +258,31 @@ describe('claudecode: sessions, turns and the session chain in arbor (fake claud
 
   it('a crash mid-stream ends the turn with an error naming the exit and stderr; the head does not move', async () => {
     const before = (await call<GetOk>('claudecode.get', { name: 'main' })).config.head;
-    const events = await chat('main', 'crash');
+    const items = await collect(hub.call('claudecode.chat', { name: 'main', prompt: 'crash' }));
+    const events = contents(items) as ChatEvent[];
     assert.deepEqual(
       events.map((e) => e.type),
       ['start', 'content', 'error'],
     );
-    assert.equal(
-      (events[2] as { message: string }).message,
-      'claude exited with code 3 before its result event (crashed mid-stream?); stderr: fatal: something broke',
-    );
+    assertFailedTurn(items, 'claude exited with code 3 before its result event (crashed mid-stream?); stderr: fatal: something broke');
     assert.deepEqual((await call<GetOk>('claudecode.get', { name: 'main' })).config.head, before);
   });
 
-  it('an error result is an error item', async () => {
-    const events = await chat('main', 'fail');
+  it('an error result is an error event and ends the stream with an error item', async () => {
+    const items = await collect(hub.call('claudecode.chat', { name: 'main', prompt: 'fail' }));
     assert.deepEqual(
-      events.map((e) => e.type),
+      (contents(items) as ChatEvent[]).map((e) => e.type),
       ['start', 'error'],
     );
-    assert.equal((events[1] as { message: string }).message, 'API overloaded');
+    assertFailedTurn(items, 'API overloaded');
+  });
+
+  it('a turn that completes ends with done, not an error item (malformed lines are only events)', async () => {
+    const items = await collect(hub.call('claudecode.chat', { name: 'main', prompt: 'malformed' }));
+    assert.deepEqual(
+      items.map((i) => i.type),
+      ['data', 'data', 'data', 'data', 'data', 'done'],
+    );
   });
 
   it('errors carry the reference codes: not found, ambiguous, path resolution; a missing binary is an error item', async () => {
@@ -288,12 +307,12 @@ describe('claudecode: sessions, turns and the session chain in arbor (fake claud
     const missing = new ClaudeCode({ arbor, claudePath: join(dir, 'no-claude'), env });
     const lone = new DynamicHub().register(missing);
     const s = contents(await collect(lone.call('claudecode.create', { name: 'lone', working_dir: work, model: 'opus' })))[0] as CreateOk;
-    const events = contents(await collect(lone.call('claudecode.chat', { name: s.id, prompt: 'hi' }))) as ChatEvent[];
+    const items = await collect(lone.call('claudecode.chat', { name: s.id, prompt: 'hi' }));
     assert.deepEqual(
-      events.map((e) => e.type),
+      (contents(items) as ChatEvent[]).map((e) => e.type),
       ['start', 'error'],
     );
-    assert.match((events[1] as { message: string }).message, /^failed to spawn claude \(.*no-claude\): .*ENOENT/);
+    assertFailedTurn(items, /^failed to spawn claude \(.*no-claude\): .*ENOENT/);
   });
 
   it('chat_async runs the turn in the background; poll pages through its events; streams lists it', async () => {
@@ -525,8 +544,10 @@ describe('claudecode: cancelling a turn kills the CLI and everything it started'
   it('a turn running on a session refuses a second one at the same time', async () => {
     const first = hub.call('claudecode.chat', { name: 'hangs', prompt: 'hang' })[Symbol.asyncIterator]();
     await first.next();
-    const second = await chat('hangs', 'hi');
-    assert.deepEqual(second, [{ type: 'error', message: "session 'hangs' already has a turn running" }]);
+    const items = await collect(hub.call('claudecode.chat', { name: 'hangs', prompt: 'hi' }));
+    assert.deepEqual(contents(items), [{ type: 'error', message: "session 'hangs' already has a turn running" }]);
+    const { type, code, message } = items.at(-2) as { type: string; code: string; message: string };
+    assert.deepEqual({ type, code, message }, { type: 'error', code: '-32000', message: "session 'hangs' already has a turn running" });
     await first.return!();
   });
 });

@@ -4,7 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { writeFakeClaude } from '../fixtures/fake-claude.js';
+import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
 import { eventually } from '../support/helpers.js';
 import { assertGone, assertNoLeftovers, isRunning, SKIP_NO_PROC } from '../support/processes.js';
 import { startHub } from '../support/hub-process.js';
@@ -12,6 +17,19 @@ import { RawClient } from '../support/raw-client.js';
 
 const MARK = randomUUID();
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'plexus-process-cli-')));
+
+const run = promisify(execFile);
+
+/** `hub <args>`: its exit code and output, whether it failed or not. */
+async function hub(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [HUB_BIN, ...args], { cwd: REPO_ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
 
 const serve = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   startHub({ args: ['--no-builtins', ...args], env: { PLEXUS_HUB_DATA: join(dir, 'data'), ...env } });
@@ -81,6 +99,60 @@ describe('hub serve --with bash,claudecode', { skip: SKIP_NO_PROC }, () => {
       c.ws.close();
     } finally {
       hub.child.kill('SIGKILL');
+    }
+  });
+
+  it('a failed claude turn fails the call: hub call exits 1 (--text shows why), MCP answers isError; a bash kill too, a non-zero exit not', async () => {
+    const work = join(dir, 'work-failed');
+    mkdirSync(work, { recursive: true });
+    const served = await serve(['--with', 'claudecode,bash'], { PLEXUS_HUB_CLAUDE: writeFakeClaude(dir) });
+    try {
+      const created = await hub([
+        'call',
+        'claudecode.create',
+        '--name',
+        'f',
+        '--working_dir',
+        work,
+        '--model',
+        'haiku',
+        '--url',
+        served.url,
+      ]);
+      assert.equal(created.code, 0, created.stderr);
+
+      const crashed = await hub(['call', 'claudecode.chat', '--name', 'f', '--prompt', 'crash', '--url', served.url]);
+      assert.equal(crashed.code, 1);
+      assert.match(crashed.stdout, /"type": ?"error"/, 'the in-band error event is still printed');
+      assert.match(crashed.stderr, /claudecode\.turn_failed: claude turn failed: claude exited with code 3/);
+
+      const text = await hub(['call', 'claudecode.chat', '--name', 'f', '--prompt', 'fail', '--text', 'content', '--url', served.url]);
+      assert.equal(text.code, 1);
+      assert.match(text.stderr, /claude turn failed: API overloaded/);
+
+      const ok = await hub(['call', 'claudecode.chat', '--name', 'f', '--prompt', 'hello', '--text', 'content', '--url', served.url]);
+      assert.equal(ok.code, 0, ok.stderr);
+
+      const nonZero = await hub(['call', 'bash.execute', '--command', 'exit 3', '--url', served.url]);
+      assert.equal(nonZero.code, 0, nonZero.stderr);
+      assert.match(nonZero.stdout, /"code": ?3/);
+      const killed = await hub(['call', 'bash.execute', '--command', 'kill -KILL $$', '--url', served.url]);
+      assert.equal(killed.code, 1);
+      assert.match(killed.stderr, /command was killed by SIGKILL/);
+
+      const mcp = new Client({ name: 'process-cli-test', version: '1.0.0' });
+      await mcp.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${served.port}/mcp`)));
+      try {
+        const failed = await mcp.callTool({ name: 'claudecode_chat', arguments: { name: 'f', prompt: 'fail' } });
+        assert.equal(failed.isError, true);
+        assert.match(JSON.stringify(failed.content), /claude turn failed: API overloaded/);
+        const fine = await mcp.callTool({ name: 'claudecode_chat', arguments: { name: 'f', prompt: 'hello' } });
+        assert.notEqual(fine.isError, true);
+      } finally {
+        await mcp.close();
+      }
+    } finally {
+      await served.stop();
     }
   });
 

@@ -507,7 +507,16 @@ describe('hub call prompts for requests', () => {
       };
       ws.on('message', (raw) => {
         const msg = JSON.parse(String(raw));
-        if (msg.method === 'plexus.call') {
+        if (msg.method === '_info') {
+          // As the reference does: the client asks the root name first.
+          const meta = { provenance: ['plexus'], plexus_hash: '0000000000000000', timestamp: 0 };
+          ws.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: 2 }));
+          for (const result of [
+            { type: 'data', metadata: meta, content_type: '_info', content: { backend: 'plexus' } },
+            { type: 'done', metadata: meta },
+          ])
+            ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'result', params: { subscription: 2, result } }));
+        } else if (msg.method === 'plexus.call') {
           ws.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: 1 }));
           ask();
         } else if (msg.method === 'plexus.respond') {
