@@ -5,6 +5,7 @@ import { addAuditCommand } from './commands/audit.js';
 import { addCallCommand } from './commands/call.js';
 import { addCodegenCommand } from './commands/codegen.js';
 import { addImportCommand } from './commands/import.js';
+import { addInitCommand } from './commands/init.js';
 import { addJoinCommand } from './commands/join.js';
 import { addMcpCommand } from './commands/mcp.js';
 import { addPrepareCommand } from './commands/prepare.js';
@@ -24,6 +25,7 @@ const program = new Command('hub')
   .showHelpAfterError();
 
 // Subcommands are made with program.command() so they inherit showHelpAfterError; help lists them in this order.
+addInitCommand(program);
 addServeCommand(program);
 addCallCommand(program);
 addSchemaCommand(program);
