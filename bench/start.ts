@@ -14,7 +14,6 @@ import { fileURLToPath } from 'node:url';
 import { WireClient } from './wire-client.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const MiB = 1024 * 1024;
 export const START_GOALS = { cold_ms: 3000, warm_ms: 300, rss_mib: 120 };
 
 export interface StartFigures {

@@ -42,7 +42,9 @@ function newDatabase(file: string): SqliteDatabase {
     const missing = /Could not locate the bindings file|better_sqlite3\.node/.test(message);
     const mismatched = /NODE_MODULE_VERSION|compiled against a different Node\.js version/.test(message);
     if (!missing && !mismatched) throw err;
-    const what = missing ? 'is not installed (npm did not run its install script)' : `was built for another Node.js version than ${process.version}`;
+    const what = missing
+      ? 'is not installed (npm did not run its install script)'
+      : `was built for another Node.js version than ${process.version}`;
     throw new Error(`SQLite storage needs better-sqlite3's native addon, which ${what}: ${NATIVE_BINDING_FIX}`, { cause: err });
   }
 }

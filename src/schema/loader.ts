@@ -213,13 +213,16 @@ export class SchemaLoader {
       return;
     }
     const dependencies = reply.dependencies.map((file) => ({ file, sha256: sha256(readFileSync(file)) }));
-    misses.forEach((miss, i) => {
+    for (const [i, miss] of misses.entries()) {
       const outcome = reply.classes[i]!;
-      if ('error' in outcome) return miss.reject(extractionError(outcome.error));
+      if ('error' in outcome) {
+        miss.reject(extractionError(outcome.error));
+        continue;
+      }
       this.stats.extracted++;
       if (miss.dir && miss.key) writeEntry(miss.dir, miss.key, { dependencies, schema: outcome.ok });
       miss.resolve(outcome.ok);
-    });
+    }
   }
 }
 
