@@ -77,7 +77,7 @@ function stop(child: ChildProcess | undefined): void {
   if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
 }
 
-describe('the packed package, first run from an empty cwd and HOME', { timeout: 110_000 }, () => {
+describe('the packed package, first run from an empty cwd and HOME', () => {
   let scratch: string;
   let base: string;
   let cwd: string;
@@ -116,7 +116,9 @@ describe('the packed package, first run from an empty cwd and HOME', { timeout: 
     return join(dir, 'notes.ts');
   }
 
-  it('a CommonJS project (npm init -y): the .ts activation loads; its schemas are cached in the user cache, not the cwd', async () => {
+  it('a CommonJS project (npm init -y): the .ts activation loads; its schemas are cached in the user cache, not the cwd', {
+    timeout: 100_000,
+  }, async () => {
     const project = join(base, 'cjs');
     const module = writeModule(join(project, 'src'));
     const init = await exec(NPM, ['init', '-y'], project, env);
@@ -129,7 +131,9 @@ describe('the packed package, first run from an empty cwd and HOME', { timeout: 
     assert.ok(!existsSync(join(project, 'node_modules')));
   });
 
-  it('no package.json anywhere: the .ts activation loads; its schemas go beside it, in the node_modules it resolves from', async () => {
+  it('no package.json anywhere: the .ts activation loads; its schemas go beside it, in the node_modules it resolves from', {
+    timeout: 100_000,
+  }, async () => {
     const module = writeModule(join(base, 'loose'));
     const cache = join(base, 'node_modules', '.cache', 'plexus-hub');
     const entriesBefore = existsSync(cache) ? readdirSync(cache).length : 0;
@@ -138,7 +142,9 @@ describe('the packed package, first run from an empty cwd and HOME', { timeout: 
     assert.ok(readdirSync(cache).length > entriesBefore, 'new cache entries beside the module');
   });
 
-  it("without better-sqlite3's addon: --with arbor names the fix; activations that need nothing native still serve", async () => {
+  it("without better-sqlite3's addon: --with arbor names the fix; activations that need nothing native still serve", {
+    timeout: 100_000,
+  }, async () => {
     // better-sqlite3 as npm leaves it when its install script is skipped: no build/.
     const sqlite = join(base, 'node_modules', 'better-sqlite3');
     rmSync(sqlite);

@@ -26,7 +26,7 @@ function exec(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv):
   });
 }
 
-describe('hub init, from the packed package', { timeout: 115_000 }, () => {
+describe('hub init, from the packed package', () => {
   let scratch: string;
   let cwd: string;
   let project: string;
@@ -89,7 +89,7 @@ describe('hub init, from the packed package', { timeout: 115_000 }, () => {
     assert.match(again.stderr, /already has package\.json, .* \(use --force to overwrite\)/);
   });
 
-  it('npm install, then npm test runs the in-process test, then npm start serves the greeter', async () => {
+  it('npm install, then npm test runs the in-process test, then npm start serves the greeter', { timeout: 115_000 }, async () => {
     const install = await exec(NPM, ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund'], project, env);
     assert.equal(install.code, 0, install.stderr);
     const test = await exec(NPM, ['test'], project, env);
