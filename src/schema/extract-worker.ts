@@ -1,9 +1,9 @@
 /**
- * The schema extractor's thread: it loads the TypeScript compiler, extracts one
- * batch of classes, posts the result and exits, so the compiler's hundreds of
- * megabytes leave with it instead of staying in the hub for its whole life.
+ * The schema extractor's process: it loads the TypeScript compiler, extracts one
+ * batch of classes, sends the result and exits, so the compiler's hundreds of
+ * megabytes leave with it instead of staying in the hub for its whole life (a
+ * process, not a thread: a thread's freed heap still counts in the hub's RSS).
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { type ExtractedClass, type ExtractTarget, extractClasses } from './extract.js';
 
 export interface ExtractFailure {
@@ -44,5 +44,8 @@ function extractBatch(targets: readonly ExtractTarget[]): ExtractReply {
   return { classes, dependencies: [...dependencies] };
 }
 
-if (!parentPort) throw new Error('extract-worker runs as a worker thread: start it with extractInWorker() (extract-thread.ts)');
-parentPort.postMessage(extractBatch(workerData as ExtractTarget[]));
+const send = process.send?.bind(process);
+if (!send) throw new Error('extract-worker runs as a child process: start it with extractInWorker() (extract-thread.ts)');
+process.once('message', (targets: ExtractTarget[]) => {
+  send(extractBatch(targets), () => process.disconnect());
+});
