@@ -77,7 +77,7 @@ describe('where the schema cache lives', () => {
 });
 
 describe('a cold schema load', () => {
-  it('extracts in a thread: the TypeScript compiler is never loaded in the process, and the cwd stays empty', {
+  it('extracts in a child process: the TypeScript compiler is never loaded in the process, and the cwd stays empty', {
     timeout: 110_000,
   }, async () => {
     ensureBuilt();
