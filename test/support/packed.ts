@@ -57,6 +57,8 @@ export function freshUserEnv(home: string): NodeJS.ProcessEnv {
     npm_config_cache: process.env.npm_config_cache ?? join(homedir(), '.npm'),
     npm_config_update_notifier: 'false',
   };
-  for (const key of ['XDG_CACHE_HOME', 'PLEXUS_HUB_CACHE', 'PLEXUS_HUB_DATA', 'INIT_CWD', 'npm_config_local_prefix']) delete env[key];
+  // NODE_TEST_CONTEXT would make a `node --test` run inside report to us, not print.
+  for (const key of ['XDG_CACHE_HOME', 'PLEXUS_HUB_CACHE', 'PLEXUS_HUB_DATA', 'INIT_CWD', 'npm_config_local_prefix', 'NODE_TEST_CONTEXT'])
+    delete env[key];
   return env;
 }
