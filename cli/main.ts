@@ -25,7 +25,6 @@ const program = new Command('hub')
   .showHelpAfterError();
 
 // Subcommands are made with program.command() so they inherit showHelpAfterError; help lists them in this order.
-addInitCommand(program);
 addServeCommand(program);
 addCallCommand(program);
 addSchemaCommand(program);
@@ -37,6 +36,7 @@ addSecretCommand(program);
 addAuditCommand(program);
 addJoinCommand(program);
 addImportCommand(program);
+addInitCommand(program);
 
 try {
   await program.parseAsync(process.argv);
