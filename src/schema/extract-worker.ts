@@ -45,7 +45,7 @@ function extractBatch(targets: readonly ExtractTarget[]): ExtractReply {
 }
 
 const send = process.send?.bind(process);
-if (!send) throw new Error('extract-worker runs as a child process: start it with extractInWorker() (extract-thread.ts)');
+if (!send) throw new Error('extract-worker runs as a child process: start it with extractInWorker() (extract-process.ts)');
 process.once('message', (targets: ExtractTarget[]) => {
   send(extractBatch(targets), () => process.disconnect());
 });

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExtractedClass, ExtractTarget } from './extract.js';
-import { extractInWorker, extractionError } from './extract-thread.js';
+import { extractInWorker, extractionError } from './extract-process.js';
 import { resolveTypeSource } from './type-source.js';
 
 /**
@@ -13,7 +13,7 @@ import { resolveTypeSource } from './type-source.js';
  * else by running the TypeScript checker once for every class asked for in the
  * same tick (requests are batched like a DataLoader, so a hub of ten classes
  * builds one program, not ten). The compiler runs only on a cache miss, and then
- * in a thread that exits (extract-thread.ts): a warm start never loads it, a cold
+ * in a child process that exits (extract-process.ts): a warm start never loads it, a cold
  * one does not keep it.
  */
 
