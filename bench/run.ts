@@ -21,6 +21,7 @@ import { explorerPaint } from './explorer-paint.js';
 import { coneTtftBenchmark } from './cone-ttft.js';
 import { cpuBenchmarks, cpuTable } from './cpu.js';
 import { cpuParts, cpuPartsTable } from './cpu-parts.js';
+import { formatStart, startBenchmark } from './start.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);
@@ -503,7 +504,7 @@ async function federationBenchmarks(): Promise<{
 }
 
 /** `BENCH_ONLY=protocol,mcp` runs a subset (for profiling); the full run is the default. */
-const only = new Set((process.env.BENCH_ONLY ?? 'protocol,cpu,auth,mcp,startup,memory,federation,explorer,arbor,cone').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'protocol,cpu,auth,mcp,startup,start,memory,federation,explorer,arbor,cone').split(','));
 const started = performance.now();
 const lap = (() => {
   let last = performance.now();
@@ -536,6 +537,9 @@ lap('MCP');
 log('start-up…');
 const start_ = only.has('startup') ? await startupBenchmarks() : { cold_start_ms: NaN, warm_start_ms: NaN, schema_generation_ms: NaN };
 lap('start-up');
+log('start (greeter, empty cwd and HOME)…');
+const greeterStart = only.has('start') ? await startBenchmark(SLOW_RUNS, log) : undefined;
+lap('start');
 log('memory…');
 const memory = only.has('memory') ? await memoryBenchmarks() : ({} as Awaited<ReturnType<typeof memoryBenchmarks>>);
 lap('memory');
@@ -575,6 +579,7 @@ const results = {
   auth_samples: authRows.samples,
   mcp,
   startup: start_,
+  start: greeterStart,
   memory,
   explorer_paint: paint,
   federation,
@@ -600,6 +605,7 @@ console.log(
 console.log(
   `start-up to first answer: cold cache ${Math.round(start_.cold_start_ms)} ms, warm cache ${Math.round(start_.warm_start_ms)} ms (target ≤ 300 ms ${start_.warm_start_ms <= 300 ? '✓' : '✗'}); schema generation for the built-ins ${start_.schema_generation_ms} ms`,
 );
+if (greeterStart) console.log(formatStart(greeterStart));
 console.log('memory (RSS, MB):');
 for (const [k, v] of Object.entries(memory)) {
   console.log(

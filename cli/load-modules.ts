@@ -1,3 +1,4 @@
+import { register } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { activationMetadata, isActivation } from '../src/activation/index.js';
@@ -6,14 +7,20 @@ const TYPESCRIPT = /\.(m|c)?tsx?$/;
 let tsxRegistered: Promise<void> | undefined;
 
 /**
- * Imports a user's module. A TypeScript one registers tsx first (once): only the
- * user's files go through it, the framework itself is the compiled copy that
+ * Imports a user's module. A TypeScript one registers tsx first (once), then our
+ * hooks (user-module-hooks.ts: every user `.ts` is an ES module compiled with our
+ * decorator settings, whatever the project's package type or tsconfig). Only the
+ * user's files go through them; the framework itself is the compiled copy that
  * `import … from 'plexus-hub'` also resolves to, so its classes exist once.
  */
 export async function importUserModule(spec: string): Promise<Record<string, unknown>> {
   const url = /^[a-z]+:/i.test(spec) && !/^[a-z]:[\\/]/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
   if (TYPESCRIPT.test(new URL(url).pathname)) {
-    await (tsxRegistered ??= import('tsx/esm/api').then(({ register }) => void register()));
+    await (tsxRegistered ??= import('tsx/esm/api').then(({ register: registerTsx }) => {
+      registerTsx();
+      // Registered last, so they run before tsx's.
+      register(new URL('./user-module-hooks.js', import.meta.url));
+    }));
   }
   return (await import(url)) as Record<string, unknown>;
 }

@@ -5,6 +5,7 @@ import { addAuditCommand } from './commands/audit.js';
 import { addCallCommand } from './commands/call.js';
 import { addCodegenCommand } from './commands/codegen.js';
 import { addImportCommand } from './commands/import.js';
+import { addInitCommand } from './commands/init.js';
 import { addJoinCommand } from './commands/join.js';
 import { addMcpCommand } from './commands/mcp.js';
 import { addPrepareCommand } from './commands/prepare.js';
@@ -35,6 +36,7 @@ addSecretCommand(program);
 addAuditCommand(program);
 addJoinCommand(program);
 addImportCommand(program);
+addInitCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,17 +1,20 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExtractedClass, ExtractTarget } from './extract.js';
+import { extractInWorker, extractionError } from './extract-process.js';
 import { resolveTypeSource } from './type-source.js';
 
 /**
  * Loads class schemas, from the disk cache when the source inputs are unchanged,
  * else by running the TypeScript checker once for every class asked for in the
  * same tick (requests are batched like a DataLoader, so a hub of ten classes
- * builds one program, not ten). The compiler is imported only on a cache miss:
- * a warm start never loads it.
+ * builds one program, not ten). The compiler runs only on a cache miss, and then
+ * in a child process that exits (extract-process.ts): a warm start never loads it, a cold
+ * one does not keep it.
  */
 
 function sha256(data: string | Buffer): string {
@@ -33,11 +36,59 @@ const toolVersions = [
   (require('typescript-json-schema/package.json') as { version: string }).version,
 ].join('/');
 
-/** `PLEXUS_HUB_CACHE=off` disables the disk cache; any other value is its directory. */
-export function cacheDirectory(): string | undefined {
+/**
+ * Where the schemas of a module are cached. `PLEXUS_HUB_CACHE=off` disables the
+ * cache; any other value is the directory. Else beside the module, in its
+ * project's `node_modules/.cache/plexus-hub` when that `node_modules` exists and is
+ * writable; else the user's cache directory. Never the working directory: a hub
+ * started from `$HOME` (as MCP clients do) must not create `$HOME/node_modules`.
+ * Entries are keyed by the module's absolute path and content, so projects that
+ * share the user directory never collide.
+ */
+export function cacheDirectoryFor(typeFile: string): string | undefined {
   const setting = process.env.PLEXUS_HUB_CACHE;
   if (setting === 'off') return undefined;
-  return resolve(setting || join(process.cwd(), 'node_modules', '.cache', 'plexus-hub'));
+  if (setting) return resolve(setting);
+  return projectCache(typeFile) ?? userCacheDirectory();
+}
+
+/** `$XDG_CACHE_HOME/plexus-hub`, else `~/.cache/plexus-hub` (`%LOCALAPPDATA%` on Windows). */
+export function userCacheDirectory(): string {
+  const base = process.env.XDG_CACHE_HOME || (process.platform === 'win32' && process.env.LOCALAPPDATA) || join(homedir(), '.cache');
+  return join(base, 'plexus-hub');
+}
+
+const projectCaches = new Map<string, string | undefined>();
+
+/** The `node_modules/.cache/plexus-hub` of the project the file belongs to, if it has a writable node_modules. */
+function projectCache(file: string): string | undefined {
+  // A file inside node_modules (a dependency, or plexus-hub itself) belongs to the
+  // project that installed it: the outermost node_modules.
+  const inModules = file.indexOf(`${sep}node_modules${sep}`);
+  let dir = inModules >= 0 ? file.slice(0, inModules) : dirname(file);
+  if (projectCaches.has(dir)) return projectCaches.get(dir);
+  const start = dir;
+  let found: string | undefined;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) || existsSync(join(dir, 'node_modules'))) {
+      found = writable(join(dir, 'node_modules')) ? join(dir, 'node_modules', '.cache', 'plexus-hub') : undefined;
+      break;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  projectCaches.set(start, found);
+  return found;
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readOrUndefined(file: string): Buffer | undefined {
@@ -89,13 +140,20 @@ interface Pending {
   readonly reject: (err: unknown) => void;
 }
 
+/** A fixed cache directory, none (`undefined`), or where to cache each module's schemas. */
+export type CacheLocation = string | undefined | ((typeFile: string) => string | undefined);
+
 export class SchemaLoader {
   readonly #memory = new Map<string, Promise<ExtractedClass>>();
   #batch: Pending[] = [];
   /** Statistics for `hub schema build` and the start-up benchmark. */
   readonly stats = { hits: 0, extracted: 0 };
 
-  constructor(readonly directory: string | undefined = cacheDirectory()) {}
+  readonly #directory: (typeFile: string) => string | undefined;
+
+  constructor(directory: CacheLocation = cacheDirectoryFor) {
+    this.#directory = typeof directory === 'function' ? directory : () => directory;
+  }
 
   readonly #loaded = new Map<string, ExtractedClass>();
 
@@ -129,37 +187,41 @@ export class SchemaLoader {
   }
 
   async #flush(batch: Pending[] = this.#take()): Promise<void> {
-    const misses: (Pending & { key?: string })[] = [];
+    const misses: (Pending & { key?: string; dir?: string })[] = [];
     for (const pending of batch) {
       try {
         const typeFile = resolveTypeSource(pending.target.sourceFile);
-        const key = this.directory ? entryKey(pending.target, typeFile, readFileSync(typeFile)) : undefined;
-        const cached = key && this.directory ? readEntry(this.directory, key) : undefined;
+        const dir = this.#directory(typeFile);
+        const key = dir ? entryKey(pending.target, typeFile, readFileSync(typeFile)) : undefined;
+        const cached = key && dir ? readEntry(dir, key) : undefined;
         if (cached) {
           this.stats.hits++;
           pending.resolve(cached);
         } else {
-          misses.push({ ...pending, key });
+          misses.push({ ...pending, key, dir });
         }
       } catch (err) {
         pending.reject(err);
       }
     }
     if (misses.length === 0) return;
+    let reply: Awaited<ReturnType<typeof extractInWorker>>;
     try {
-      const { extractClasses } = await import('./extract.js');
-      const result = extractClasses(misses.map((m) => m.target));
-      this.stats.extracted += misses.length;
-      const dependencies = result.dependencies.map((file) => ({ file, sha256: sha256(readFileSync(file)) }));
-      misses.forEach((miss, i) => {
-        const schema = result.classes[i]!;
-        if (this.directory && miss.key) writeEntry(this.directory, miss.key, { dependencies, schema });
-        miss.resolve(schema);
-      });
+      reply = await extractInWorker(misses.map((m) => m.target));
     } catch (err) {
-      // One broken class must not take the others down: retry them one by one.
-      if (misses.length === 1) misses[0]!.reject(err);
-      else for (const miss of misses) await this.#flush([miss]);
+      for (const miss of misses) miss.reject(err);
+      return;
+    }
+    const dependencies = reply.dependencies.map((file) => ({ file, sha256: sha256(readFileSync(file)) }));
+    for (const [i, miss] of misses.entries()) {
+      const outcome = reply.classes[i]!;
+      if ('error' in outcome) {
+        miss.reject(extractionError(outcome.error));
+        continue;
+      }
+      this.stats.extracted++;
+      if (miss.dir && miss.key) writeEntry(miss.dir, miss.key, { dependencies, schema: outcome.ok });
+      miss.resolve(outcome.ok);
     }
   }
 }

@@ -1,26 +1,26 @@
 // What a new user does: `npm pack`, install the tarball into an empty project with
-// its own package.json (no tsconfig of ours), write a decorated activation there
+// its own package.json and tsconfig (not ours), write a decorated activation there
 // that imports `plexus-hub`, and use `npx hub serve|call|codegen|mcp` from it.
-// Offline: the tarball is unpacked as npm would unpack it, and its declared
-// dependencies come from this repo's node_modules (our offline cache) by symlink.
-// Only declared `dependencies` are linked, so a runtime import of a devDependency fails here.
+// Offline: the tarball is installed by test/support/packed.ts. The first run in
+// other layouts (CommonJS, no package.json, `hub init`) is package-first-run.test.ts.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ensureBuilt } from '../support/built.js';
-import { REPO_ROOT } from '../support/repo.js';
+import { installTarball, NPX, packTarball } from '../support/packed.js';
 
 const run = promisify(execFile);
-const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 
-const NOTES = `import { activation, method, progress, PlexusError, type CallContext, type ProgressMark } from 'plexus-hub';
+// CallContext and ProgressMark are types imported without \`type\`: under the user's
+// tsconfig below (verbatimModuleSyntax) that import would stay and fail at runtime.
+const NOTES = `import { activation, method, progress, PlexusError, CallContext, ProgressMark } from 'plexus-hub';
 
 /** A note. */
 export interface Note {
@@ -57,29 +57,6 @@ export class Notes {
 }
 `;
 
-/** Unpacks the tarball like npm does and links its declared dependencies from our node_modules. */
-function installTarball(project: string, tarball: string): void {
-  const modules = join(project, 'node_modules');
-  mkdirSync(modules, { recursive: true });
-  execFileSync('tar', ['-xzf', tarball, '-C', modules]);
-  const pkgDir = join(modules, 'plexus-hub');
-  renameSync(join(modules, 'package'), pkgDir);
-  const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as {
-    dependencies: Record<string, string>;
-    bin: Record<string, string>;
-  };
-  for (const dep of Object.keys(manifest.dependencies)) {
-    const link = join(modules, dep);
-    mkdirSync(dirname(link), { recursive: true });
-    symlinkSync(join(REPO_ROOT, 'node_modules', dep), link, 'dir');
-  }
-  mkdirSync(join(modules, '.bin'));
-  for (const [name, file] of Object.entries(manifest.bin)) {
-    chmodSync(join(pkgDir, file), 0o755);
-    symlinkSync(join('..', 'plexus-hub', file), join(modules, '.bin', name));
-  }
-}
-
 describe('the packed package, installed into a fresh project', { timeout: 90_000 }, () => {
   let project: string;
   let server: ChildProcess | undefined;
@@ -97,12 +74,7 @@ describe('the packed package, installed into a fresh project', { timeout: 90_000
   before(async () => {
     ensureBuilt();
     project = mkdtempSync(join(tmpdir(), 'plexus-user-'));
-    const { stdout } = await run(
-      process.platform === 'win32' ? 'npm.cmd' : 'npm',
-      ['pack', '--ignore-scripts', '--json', '--pack-destination', project],
-      { cwd: REPO_ROOT },
-    );
-    const tarball = join(project, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+    const tarball = await packTarball(project);
     writeFileSync(
       join(project, 'package.json'),
       JSON.stringify(
@@ -114,7 +86,11 @@ describe('the packed package, installed into a fresh project', { timeout: 90_000
     installTarball(project, tarball);
     mkdirSync(join(project, 'src'));
     writeFileSync(join(project, 'src', 'notes.ts'), NOTES);
-    assert.ok(!existsSync(join(project, 'tsconfig.json')));
+    // The user's own tsconfig, which would change emitted code: the hub compiles with its own settings.
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { verbatimModuleSyntax: true, experimentalDecorators: false, emitDecoratorMetadata: true } }),
+    );
 
     server = spawn(NPX, ['--no', 'hub', 'serve', 'src/notes.ts', '--port', '0'], {
       cwd: project,
