@@ -28,12 +28,20 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  */
 export class PlexusError extends Error {
   override readonly name = 'PlexusError';
+  /**
+   * Facts a caller can act on without parsing the message (the reference's
+   * `TurnError.details`), e.g. `{"tree_id": "…"}` for `arbor.tree_not_found`. Any
+   * JSON; carried on the `error` item, the `failed` terminal and MCP tool results.
+   */
+  readonly details?: unknown;
   constructor(
     readonly code: number | string,
     message: string,
     readonly recoverable = false,
+    details?: unknown,
   ) {
     super(message);
+    if (details !== undefined) this.details = details;
   }
 
   static activationNotFound(segment: string): PlexusError {
@@ -64,3 +72,20 @@ export function errorItemCode(code: string | undefined): number | string {
   if (code === undefined || code === '') return ErrorCode.ExecutionError;
   return /^-?\d+$/.test(code) ? Number(code) : code;
 }
+
+/**
+ * A code as the reference's turn runtime names it (`TurnError.code`, a dotted
+ * string): named codes unchanged, the wire's numeric ones by their reserved names.
+ */
+export function turnErrorCode(code: number | string): string {
+  if (typeof code === 'string') return code;
+  return TURN_CODES[code] ?? String(code);
+}
+
+const TURN_CODES: Readonly<Record<number, string>> = {
+  [ErrorCode.MethodNotFound]: 'plexus.method_not_found',
+  [ErrorCode.InvalidParams]: 'plexus.invalid_params',
+  [ErrorCode.ExecutionError]: 'plexus.execution_error',
+  [ErrorCode.AuthenticationRequired]: 'plexus.unauthenticated',
+  [ErrorCode.RequestFailed]: 'plexus.callback_failed',
+};

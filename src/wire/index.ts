@@ -6,7 +6,16 @@
 export type { ChildSummary, JsonSchema, MethodSchema, PluginSchema } from './schema-types.js';
 export {
   isTerminal,
+  isTurnTerminal,
   RAW_CONTENT,
+  TERMINAL_SUFFIX,
+  UPDATE_SUFFIX,
+  WIRE_FORMS,
+  type StopDetail,
+  type StopReason,
+  type TurnError,
+  type TurnTerminal,
+  type WireForm,
   type DataItem,
   type DoneItem,
   type ErrorItem,
@@ -15,7 +24,7 @@ export {
   type StreamItem,
   type StreamMetadata,
 } from './items.js';
-export { ErrorCode, PlexusError, toPlexusError } from './errors.js';
+export { ErrorCode, PlexusError, toPlexusError, turnErrorCode } from './errors.js';
 export {
   CANCELLED_ANSWER,
   errorResponse,

@@ -35,6 +35,8 @@ export interface ErrorItem {
   readonly recoverable: boolean;
   /** `remote_unavailable` only: when the mounted remote hub became unreachable (ISO 8601). */
   readonly since?: string;
+  /** What the error is about, for a program to act on (`PlexusError.details`); omitted when none. */
+  readonly details?: unknown;
 }
 
 export interface DoneItem {
@@ -68,4 +70,58 @@ export type StreamItem<T = unknown> = DataItem<T> | ProgressItem | ErrorItem | D
 /** True for the items after which a stream carries nothing more. */
 export function isTerminal(item: StreamItem): item is ErrorItem | DoneItem {
   return item.type === 'done' || item.type === 'error';
+}
+
+/**
+ * The two wire forms a connection can speak (docs/protocol.md "Wire forms"):
+ * `legacy`, the default, one `data` item per value then `done`; `turns`, the newest
+ * reference's projection, `<path>.update` data items, one `<path>.terminal` data item
+ * with a `TurnTerminal`, then `done`.
+ */
+export type WireForm = 'legacy' | 'turns';
+
+export const WIRE_FORMS: readonly WireForm[] = ['legacy', 'turns'];
+
+/** How a turn stopped (the reference's `StopReason`, tagged by `kind`). */
+export type StopReason =
+  | { readonly kind: 'complete'; readonly detail?: StopDetail }
+  | { readonly kind: 'cancelled'; readonly detail?: StopDetail }
+  | { readonly kind: 'refused'; readonly detail?: StopDetail }
+  | { readonly kind: 'limited'; readonly detail?: StopDetail }
+  | { readonly kind: 'failed'; readonly error: TurnError; readonly detail?: StopDetail };
+
+export interface StopDetail {
+  readonly code: string;
+  readonly message?: string;
+  /** Omitted when empty. */
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+/** A failed turn's error: a dotted code (`plexus.invalid_params`, `arbor.tree_not_found`), a message, maybe details. */
+export interface TurnError {
+  readonly code: string;
+  readonly message: string;
+  readonly retryable?: boolean;
+  readonly details?: unknown;
+}
+
+/** The content of a `<path>.terminal` data item. */
+export interface TurnTerminal<T = unknown> {
+  readonly stop: StopReason;
+  /** A unary method's result; null for a streaming one (its values were the updates). */
+  readonly value: T | null;
+}
+
+/** `content_type` suffixes of the turn form. */
+export const UPDATE_SUFFIX = '.update';
+export const TERMINAL_SUFFIX = '.terminal';
+
+/** True for a turn-form terminal data item. */
+export function isTurnTerminal(item: StreamItem): item is DataItem<TurnTerminal> {
+  return item.type === 'data' && item.content_type.endsWith(TERMINAL_SUFFIX) && isTerminalContent(item.content);
+}
+
+function isTerminalContent(content: unknown): content is TurnTerminal {
+  const stop = (content as { stop?: { kind?: unknown } } | null)?.stop;
+  return typeof stop === 'object' && stop !== null && typeof stop.kind === 'string' && 'value' in (content as object);
 }
