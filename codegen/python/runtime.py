@@ -70,12 +70,14 @@ class PlexusCallError(PlexusError):
     """An `error` item ended the call to `path`. `code` is a JSON-RPC number, or a
     domain name such as `arbor.tree_not_found`."""
 
-    def __init__(self, path: str, code: int | str, message: str, recoverable: bool = False) -> None:
+    def __init__(self, path: str, code: int | str, message: str, recoverable: bool = False, details: Any = None) -> None:
         super().__init__(message)
         self.path = path
         self.code = code
         self.message = message
         self.recoverable = recoverable
+        # What the error is about, for a program to act on (e.g. `{"tree_id": ...}`); None when the server sent none.
+        self.details = details
 
 
 class SchemaDriftError(PlexusError):
@@ -261,7 +263,12 @@ class PlexusClient:
         backoff_s: float = 0.1,
         max_backoff_s: float = 3.0,
         on_request: RequestHandler | None = None,
+        wire: str = "legacy",
     ) -> None:
+        # `wire="turns"` asks for the newest reference's update/terminal items (`?wire=turns`);
+        # generated namespaces hand over the same values and raise the same errors either way.
+        if wire != "legacy":
+            url = f"{url}{'&' if '?' in url else '?'}wire={wire}"
         self.url = url
         self.root = root
         self.on_request = on_request
@@ -380,7 +387,35 @@ def _error_code(raw: Any) -> int | str:
 
 
 def _call_error(path: str, item: Item) -> PlexusCallError:
-    return PlexusCallError(path, _error_code(item.get("code")), str(item.get("message", "")), bool(item.get("recoverable", False)))
+    return PlexusCallError(
+        path, _error_code(item.get("code")), str(item.get("message", "")), bool(item.get("recoverable", False)), item.get("details")
+    )
+
+
+def _turn_terminal(item: Item) -> dict[str, Any] | None:
+    """A data item's content when it is a turn's terminal (`<path>.terminal`,
+    `{"stop": {"kind": ...}, "value": ...}`), in the turn wire form."""
+    content: Any = item.get("content")
+    if not str(item.get("content_type", "")).endswith(".terminal") or not isinstance(content, dict) or "value" not in content:
+        return None
+    stop: Any = content.get("stop")
+    if not isinstance(stop, dict) or not isinstance(stop.get("kind"), str):
+        return None
+    terminal: dict[str, Any] = content
+    return terminal
+
+
+def _stopped_error(path: str, stop: dict[str, Any]) -> PlexusCallError:
+    """The error of a turn that did not complete (failed, cancelled, refused, limited)."""
+    kind = str(stop.get("kind"))
+    error: Any = stop.get("error")
+    if kind == "failed" and isinstance(error, dict):
+        return PlexusCallError(
+            path, _error_code(error.get("code")), str(error.get("message", "")), bool(error.get("retryable", False)), error.get("details")
+        )
+    detail: Any = stop.get("detail")
+    detail = detail if isinstance(detail, dict) else {}
+    return PlexusCallError(path, str(detail.get("code", f"plexus.{kind}")), str(detail.get("message", f"Call {kind}")), False, detail.get("data"))
 
 
 class CallStream(Generic[T], AsyncIterator[T]):
@@ -456,7 +491,16 @@ class TypedHub:
             async for item in items:
                 kind = item.get("type")
                 if kind == "data":
-                    yield item.get("content")
+                    # Either wire form: a data or `.update` item's content, a unary turn's terminal value.
+                    terminal = _turn_terminal(item)
+                    if terminal is None:
+                        yield item.get("content")
+                        continue
+                    stop: dict[str, Any] = terminal["stop"]
+                    if stop.get("kind") != "complete":
+                        raise _stopped_error(path, stop)
+                    if terminal["value"] is not None:
+                        yield terminal["value"]
                 elif kind == "error":
                     raise _call_error(path, item)
         finally:

@@ -6,7 +6,6 @@
 export type { ChildSummary, JsonSchema, MethodSchema, PluginSchema } from './schema-types.js';
 export {
   isTerminal,
-  isTurnTerminal,
   RAW_CONTENT,
   TERMINAL_SUFFIX,
   UPDATE_SUFFIX,
@@ -25,6 +24,7 @@ export {
   type StreamMetadata,
 } from './items.js';
 export { ErrorCode, PlexusError, toPlexusError, turnErrorCode } from './errors.js';
+export { itemOutcome, turnTerminal } from './outcome.js';
 export {
   CANCELLED_ANSWER,
   errorResponse,

@@ -115,13 +115,3 @@ export interface TurnTerminal<T = unknown> {
 /** `content_type` suffixes of the turn form. */
 export const UPDATE_SUFFIX = '.update';
 export const TERMINAL_SUFFIX = '.terminal';
-
-/** True for a turn-form terminal data item. */
-export function isTurnTerminal(item: StreamItem): item is DataItem<TurnTerminal> {
-  return item.type === 'data' && item.content_type.endsWith(TERMINAL_SUFFIX) && isTerminalContent(item.content);
-}
-
-function isTerminalContent(content: unknown): content is TurnTerminal {
-  const stop = (content as { stop?: { kind?: unknown } } | null)?.stop;
-  return typeof stop === 'object' && stop !== null && typeof stop.kind === 'string' && 'value' in (content as object);
-}
