@@ -376,7 +376,7 @@ class MethodContext implements CallContext {
       );
     }
     try {
-      const { item, answer } = this.#requests.ask<T>(question, this.#call.signal);
+      const { item, answer } = this.#requests.ask<T>(question, this.#call.signal, this.#call.wire);
       this.#call.ask(item);
       return answer;
     } catch (err) {

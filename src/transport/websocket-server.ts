@@ -155,10 +155,11 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
         : { ok: true as const, principal: openPrincipal('ws', req.socket.remoteAddress) };
       if (!auth.ok) return refuseUnauthenticated(socket, auth);
       const principal = auth.principal;
-      const wire = wireOf(req.url) ?? options.wire;
-      if (wire === null) {
+      const asked = wireOf(req.url);
+      if (asked === null) {
         return refuseUpgrade(socket, 400, 'Bad Request', `Invalid wire form in the URL: ?wire= takes ${WIRE_FORMS.join(' or ')}`);
       }
+      const wire = asked ?? options.wire;
       wss.handleUpgrade(req, socket, head, (ws) => {
         socket.setNoDelay(true);
         const bytes = new ConnectionBytes(byteBudget, options.maxConnectionBytes);

@@ -11,6 +11,8 @@ export {
   UPDATE_SUFFIX,
   WIRE_FORMS,
   type StopDetail,
+  type StandardRequest,
+  type StandardResponse,
   type StopReason,
   type TurnError,
   type TurnTerminal,

@@ -115,3 +115,26 @@ export interface TurnTerminal<T = unknown> {
 /** `content_type` suffixes of the turn form. */
 export const UPDATE_SUFFIX = '.update';
 export const TERMINAL_SUFFIX = '.terminal';
+
+/**
+ * What a method asks in the turn form (the reference's `StandardRequest`, tagged by
+ * `type`): `requestData` of a `request` item. The older form asks `{prompt, schema?}`.
+ */
+export type StandardRequest =
+  | { readonly type: 'confirm'; readonly message: string; readonly default?: boolean }
+  | { readonly type: 'prompt'; readonly message: string; readonly default?: unknown; readonly placeholder?: string }
+  | {
+      readonly type: 'select';
+      readonly message: string;
+      readonly options: readonly { readonly value: unknown; readonly label: string; readonly description?: string }[];
+      readonly multi_select: boolean;
+    }
+  | { readonly type: 'custom'; readonly data: unknown };
+
+/** An answer in the reference's tagged form (`StandardResponse`); a server also takes the bare value. */
+export type StandardResponse =
+  | { readonly type: 'confirmed'; readonly value: boolean }
+  | { readonly type: 'text'; readonly value: unknown }
+  | { readonly type: 'selected'; readonly values: readonly unknown[] }
+  | { readonly type: 'custom'; readonly data: unknown }
+  | { readonly type: 'cancelled' };
