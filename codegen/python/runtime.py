@@ -392,6 +392,22 @@ def _call_error(path: str, item: Item) -> PlexusCallError:
     )
 
 
+# The reserved turn codes we emit for numeric ones, read back as those numbers, so a
+# call raises the same `code` in either wire form.
+_NUMERIC_CODES: dict[str, int] = {
+    "plexus.method_not_found": -32601,
+    "plexus.invalid_params": -32602,
+    "plexus.execution_error": -32000,
+    "plexus.unauthenticated": -32001,
+    "plexus.callback_failed": -32006,
+}
+
+
+def _turn_code(raw: Any) -> int | str:
+    text = str(raw)
+    return _NUMERIC_CODES.get(text, text)
+
+
 def _turn_terminal(item: Item) -> dict[str, Any] | None:
     """A data item's content when it is a turn's terminal (`<path>.terminal`,
     `{"stop": {"kind": ...}, "value": ...}`), in the turn wire form."""
@@ -411,7 +427,7 @@ def _stopped_error(path: str, stop: dict[str, Any]) -> PlexusCallError:
     error: Any = stop.get("error")
     if kind == "failed" and isinstance(error, dict):
         return PlexusCallError(
-            path, _error_code(error.get("code")), str(error.get("message", "")), bool(error.get("retryable", False)), error.get("details")
+            path, _turn_code(error.get("code")), str(error.get("message", "")), bool(error.get("retryable", False)), error.get("details")
         )
     detail: Any = stop.get("detail")
     detail = detail if isinstance(detail, dict) else {}
@@ -477,14 +493,14 @@ class TypedHub:
 
     async def unary(self, path: str, params: Mapping[str, Any], optional: Mapping[str, Any] | None = None) -> Any:
         result: list[Any] = []
-        async for value in self._contents(path, _merge(params, optional)):
+        async for value in self._contents(path, _merge(params, optional), unary=True):
             if not result:
                 result.append(value)
         if not result:
             raise PlexusCallError(path, -32603, f"{path} ended without a result")
         return result[0]
 
-    async def _contents(self, path: str, params: dict[str, Any]) -> AsyncIterator[Any]:
+    async def _contents(self, path: str, params: dict[str, Any], unary: bool = False) -> AsyncIterator[Any]:
         await self.check_drift()
         items = self.rpc.call(path, params)
         try:
@@ -499,7 +515,8 @@ class TypedHub:
                     stop: dict[str, Any] = terminal["stop"]
                     if stop.get("kind") != "complete":
                         raise _stopped_error(path, stop)
-                    if terminal["value"] is not None:
+                    # A unary call's result may be null; a streaming call's terminal carries none.
+                    if unary or terminal["value"] is not None:
                         yield terminal["value"]
                 elif kind == "error":
                     raise _call_error(path, item)

@@ -170,18 +170,18 @@ export function createClient(options: HubClientOptions) {
       console.warn(error.message);
     }));
 
-  async function* stream<Item>(path: string, params: object | undefined): AsyncGenerator<Item> {
+  async function* stream<Item>(path: string, params: object | undefined, unary = false): AsyncGenerator<Item> {
     await checkDrift();
     // Either wire form: data or .update items, a unary turn's terminal value; errors and failed turns throw.
     for await (const item of rpc.call(path, (params ?? {}) as Record<string, unknown>)) {
-      const outcome = itemOutcome(item);
+      const outcome = itemOutcome(item, unary);
       if (outcome) yield outcome.value as Item;
     }
   }
 
   async function unary<Item>(path: string, params: object | undefined): Promise<Item> {
     let result: { value: Item } | undefined;
-    for await (const value of stream<Item>(path, params)) result ??= { value };
+    for await (const value of stream<Item>(path, params, true)) result ??= { value };
     if (!result) throw new PlexusError(ErrorCode.InternalError, \`\${path} ended without a result\`);
     return result.value;
   }

@@ -189,7 +189,7 @@ export class PlexusClient {
 
   /** The single result of a unary call (the first data item). */
   async result<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T> {
-    const [first] = await this.collect<T>(path, params, options);
+    const [first] = await this.#contents(`${this.root}.call`, { method: path, params }, options, path, true);
     return first as T;
   }
 
@@ -230,10 +230,10 @@ export class PlexusClient {
     this.#connection = undefined;
   }
 
-  async #contents(method: string, params: unknown, options: ClientCallOptions = {}, path = method): Promise<unknown[]> {
+  async #contents(method: string, params: unknown, options: ClientCallOptions = {}, path = method, unary = false): Promise<unknown[]> {
     const out: unknown[] = [];
     for await (const item of this.#stream(method, params, options, path)) {
-      const outcome = itemOutcome(item);
+      const outcome = itemOutcome(item, unary);
       if (outcome) out.push(outcome.value);
     }
     return out;

@@ -89,3 +89,14 @@ const TURN_CODES: Readonly<Record<number, string>> = {
   [ErrorCode.AuthenticationRequired]: 'plexus.unauthenticated',
   [ErrorCode.RequestFailed]: 'plexus.callback_failed',
 };
+
+const NUMERIC_CODES: ReadonlyMap<string, number> = new Map(Object.entries(TURN_CODES).map(([n, name]) => [name, Number(n)]));
+
+/**
+ * A turn's error code as an `error` item's would be read (`errorItemCode`): the
+ * reserved names we emit for numeric codes back to those numbers, others unchanged.
+ * So a client sees the same `PlexusError.code` in either wire form.
+ */
+export function turnCodeValue(code: string): number | string {
+  return NUMERIC_CODES.get(code) ?? code;
+}

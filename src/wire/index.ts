@@ -25,7 +25,7 @@ export {
   type StreamItem,
   type StreamMetadata,
 } from './items.js';
-export { ErrorCode, PlexusError, toPlexusError, turnErrorCode } from './errors.js';
+export { ErrorCode, PlexusError, toPlexusError, turnCodeValue, turnErrorCode } from './errors.js';
 export { itemOutcome, turnTerminal } from './outcome.js';
 export {
   CANCELLED_ANSWER,

@@ -1,4 +1,4 @@
-import { PlexusError, errorItemCode } from './errors.js';
+import { PlexusError, errorItemCode, turnCodeValue } from './errors.js';
 import { TERMINAL_SUFFIX, type StreamItem, type TurnTerminal } from './items.js';
 
 /**
@@ -6,18 +6,19 @@ import { TERMINAL_SUFFIX, type StreamItem, type TurnTerminal } from './items.js'
  * "Wire forms"): `{ value }` for a value to hand over (a data item, a `.update`, a
  * unary turn's terminal value), undefined for an item that carries none (progress,
  * done, a streaming turn's terminal), or a thrown PlexusError for an `error` item
- * or a turn that did not complete — with its code and `details`.
+ * or a turn that did not complete — with its code (as the older form's) and `details`.
+ * `unary`: the call returns one value, so a complete terminal's `null` is that value.
  */
-export function itemOutcome(item: StreamItem): { readonly value: unknown } | undefined {
+export function itemOutcome(item: StreamItem, unary = false): { readonly value: unknown } | undefined {
   if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable, item.details);
   if (item.type !== 'data') return undefined;
   const terminal = turnTerminal(item.content_type, item.content);
   if (!terminal) return { value: item.content };
   const { stop, value } = terminal;
-  if (stop.kind === 'complete') return value === null ? undefined : { value };
+  if (stop.kind === 'complete') return value === null && !unary ? undefined : { value };
   if (stop.kind === 'failed') {
     const { code, message, retryable, details } = stop.error;
-    throw new PlexusError(code, message, retryable === true, details);
+    throw new PlexusError(turnCodeValue(code), message, retryable === true, details);
   }
   // cancelled, refused, limited: the call did not produce its result.
   const code = stop.detail?.code ?? `plexus.${stop.kind}`;

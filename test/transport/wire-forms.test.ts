@@ -42,6 +42,7 @@ function echo() {
         },
       },
       ping: { handler: () => ({ type: 'pong' }) },
+      nothing: { handler: () => null },
       gone: {
         handler: () => {
           throw new PlexusError('echo.gone', 'Gone: x', false, { id: 'x' });
@@ -211,6 +212,10 @@ describe('wire forms: the client runtime reads both the same way', () => {
           [1, 2, 3].map((seq) => ({ message: 'a', seq })),
         );
         assert.deepEqual(await client.result('echo.ping'), { type: 'pong' });
+        assert.equal(await client.result('echo.nothing'), null, 'a unary null result is a result, not a missing one');
+        const invalid = await client.result('echo.echo', {}).catch((e: unknown) => e);
+        assert.ok(invalid instanceof PlexusError);
+        assert.equal(invalid.code, -32602, "plexus.invalid_params reads back as the older form's code");
         assert.deepEqual(await client.result('health.check').then((h) => Object.keys(h as object).sort()), [
           'started_at',
           'status',
