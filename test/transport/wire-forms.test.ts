@@ -284,11 +284,10 @@ describe("questions in the reference's tagged forms (StandardRequest / StandardR
       assert.equal(answered(items), false);
 
       // A tagged answer the schema refuses is refused, saying why; the method's turn fails.
-      let reply: any;
-      [, items, reply] = await ask(c, { type: 'boolean' }, { type: 'text', value: 'yes' });
+      const [, refused, reply] = await ask(c, { type: 'boolean' }, { type: 'text', value: 'yes' });
       assert.equal(reply.error.code, -32602);
       assert.match(reply.error.message, /^Invalid response: /);
-      assert.equal(items.at(-2).content.stop.kind, 'failed');
+      assert.equal(refused.at(-2).content.stop.kind, 'failed');
     } finally {
       c.close();
     }
