@@ -408,29 +408,32 @@ def _turn_code(raw: Any) -> int | str:
     return _NUMERIC_CODES.get(text, text)
 
 
+def _object(value: Any) -> dict[str, Any] | None:
+    """`value` as a JSON object, or None when it is not one."""
+    return cast(dict[str, Any], value) if isinstance(value, dict) else None
+
+
 def _turn_terminal(item: Item) -> dict[str, Any] | None:
     """A data item's content when it is a turn's terminal (`<path>.terminal`,
     `{"stop": {"kind": ...}, "value": ...}`), in the turn wire form."""
-    content: Any = item.get("content")
-    if not str(item.get("content_type", "")).endswith(".terminal") or not isinstance(content, dict) or "value" not in content:
+    content = _object(item.get("content"))
+    if content is None or "value" not in content or not str(item.get("content_type", "")).endswith(".terminal"):
         return None
-    stop: Any = content.get("stop")
-    if not isinstance(stop, dict) or not isinstance(stop.get("kind"), str):
+    stop = _object(content.get("stop"))
+    if stop is None or not isinstance(stop.get("kind"), str):
         return None
-    terminal: dict[str, Any] = content
-    return terminal
+    return content
 
 
 def _stopped_error(path: str, stop: dict[str, Any]) -> PlexusCallError:
     """The error of a turn that did not complete (failed, cancelled, refused, limited)."""
     kind = str(stop.get("kind"))
-    error: Any = stop.get("error")
-    if kind == "failed" and isinstance(error, dict):
+    error = _object(stop.get("error"))
+    if kind == "failed" and error is not None:
         return PlexusCallError(
             path, _turn_code(error.get("code")), str(error.get("message", "")), bool(error.get("retryable", False)), error.get("details")
         )
-    detail: Any = stop.get("detail")
-    detail = detail if isinstance(detail, dict) else {}
+    detail = _object(stop.get("detail")) or {}
     return PlexusCallError(path, str(detail.get("code", f"plexus.{kind}")), str(detail.get("message", f"Call {kind}")), False, detail.get("data"))
 
 
@@ -512,7 +515,7 @@ class TypedHub:
                     if terminal is None:
                         yield item.get("content")
                         continue
-                    stop: dict[str, Any] = terminal["stop"]
+                    stop = _object(terminal["stop"]) or {}
                     if stop.get("kind") != "complete":
                         raise _stopped_error(path, stop)
                     # A unary call's result may be null; a streaming call's terminal carries none.
