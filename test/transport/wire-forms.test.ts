@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import WebSocket from 'ws';
-import { DynamicHub, PlexusError, defineActivation, type CallContext, type JsonSchema } from '../../src/index.js';
+import { DynamicHub, PlexusError, defineActivation, mountRemote, type CallContext, type JsonSchema } from '../../src/index.js';
 import { PlexusClient } from '../../src/client/plexus-client.js';
 import { serveMcpHttp, type McpHttpServer } from '../../src/mcp/http.js';
 import { serveWebSocket, type PlexusServer } from '../../src/transport/websocket-server.js';
@@ -382,5 +382,22 @@ describe('MCP results carry the code and details (official SDK client)', () => {
     assert.deepEqual(bad.structuredContent, { error: { code: -32601, message: 'Activation not found: nope' } });
     const ok = await client.callTool({ name: 'echo.ping', arguments: {} });
     assert.deepEqual(ok.structuredContent, { result: { type: 'pong' } });
+  });
+});
+
+describe('details cross a mount', () => {
+  it("a mounted hub's error item keeps its code and details at the mounting hub", async () => {
+    const front = new DynamicHub('plexus');
+    const mount = mountRemote(front, 'far', server.url, { watchMs: 0 });
+    try {
+      await front.ready();
+      const items = [];
+      for await (const item of front.call('far.echo.gone', {})) items.push(item);
+      const error = items.find((i) => i.type === 'error') as { code?: string; details?: unknown } | undefined;
+      assert.equal(error?.code, 'echo.gone');
+      assert.deepEqual(error?.details, { id: 'x' });
+    } finally {
+      front.unregister(mount.namespace);
+    }
   });
 });
