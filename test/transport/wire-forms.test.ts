@@ -18,6 +18,7 @@ import { serveMcpHttp, type McpHttpServer } from '../../src/mcp/http.js';
 import { serveWebSocket, type PlexusServer } from '../../src/transport/websocket-server.js';
 import { Health, Solar } from '../../activations/index.js';
 import { Arbor } from '../../activations/arbor/index.js';
+import { startHub } from '../support/hub-process.js';
 import { RawClient } from '../support/raw-client.js';
 import { REPO_ROOT } from '../support/repo.js';
 
@@ -398,6 +399,31 @@ describe('details cross a mount', () => {
       assert.deepEqual(error?.details, { id: 'x' });
     } finally {
       front.unregister(mount.namespace);
+    }
+  });
+});
+
+describe('hub serve --wire', () => {
+  it('--wire turns is the default of connections that do not ask; ?wire=legacy still gets the older form', async () => {
+    const served = await startHub({ args: ['--wire', 'turns'] });
+    try {
+      const plain = await RawClient.open(served.url);
+      const items = await plain.itemsToEnd(await plain.call('echo.once', { message: 'm' }));
+      assert.deepEqual(
+        items.map((i) => [i.type, i.content_type]),
+        [
+          ['data', 'echo.once.terminal'],
+          ['done', undefined],
+        ],
+      );
+      assert.deepEqual(items[0].content, { stop: { kind: 'complete' }, value: { message: 'm', seq: 1 } });
+      plain.close();
+      const older = await RawClient.open(`${served.url}/?wire=legacy`);
+      const [data] = await older.itemsToEnd(await older.call('echo.once', { message: 'm' }));
+      assert.equal(data.content_type, 'echo.once');
+      older.close();
+    } finally {
+      served.child.kill('SIGKILL');
     }
   });
 });
