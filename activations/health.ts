@@ -10,7 +10,7 @@ export interface HealthStatus {
 }
 
 /** Liveness and uptime of the hub process. */
-@activation('health', { version: '1.0.0' })
+@activation('health', { version: '1.0.0', legacyWire: true })
 export class Health {
   readonly #started = Date.now();
 

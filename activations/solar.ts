@@ -86,7 +86,7 @@ function infoOf(body: BodyData, parent?: string): BodyInfo {
  * A planet or moon. One class serves every body: each instance names its own
  * namespace, and bodies with moons are hubs whose children are the moons.
  */
-@activation(undefined, { version: '1.0.0' })
+@activation(undefined, { version: '1.0.0', legacyWire: true })
 export class CelestialBody {
   readonly namespace: string;
   readonly description: string;
@@ -114,7 +114,7 @@ export class CelestialBody {
  *
  * Planets are children of `solar`; planets with moons are hubs themselves.
  */
-@activation('solar', { version: '1.0.0' })
+@activation('solar', { version: '1.0.0', legacyWire: true })
 export class Solar {
   readonly #planets = PLANETS.map((p) => new CelestialBody(p, SOL.name));
 

@@ -27,6 +27,10 @@ export {
   type RequestItem,
   type StreamItem,
   type StreamMetadata,
+  type StopReason,
+  type TurnError,
+  type TurnTerminal,
+  type WireForm,
 } from './wire/items.js';
 export { canonicalSchema } from './schema/normalize.js';
 export { SchemaExtractionError } from './schema/type-source.js';

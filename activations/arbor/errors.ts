@@ -9,10 +9,15 @@ export type ArborErrorDetails =
   | { kind: 'render_too_large'; message: string }
   | { kind: 'init_error'; detail: string };
 
-/** A domain failure of arbor: an `error` item with code `arbor.<kind>` and the reference's message. */
+/**
+ * A domain failure of arbor: an `error` item (or `failed` terminal) with code
+ * `arbor.<kind>`, the reference's message, and the tagged fields as its `details`
+ * (`{"kind": "tree_not_found", "tree_id": "…"}`), so a program can act on the id.
+ */
 export class ArborError extends PlexusError {
-  constructor(readonly details: ArborErrorDetails) {
-    super(`arbor.${details.kind}`, messageOf(details));
+  declare readonly details: ArborErrorDetails;
+  constructor(details: ArborErrorDetails) {
+    super(`arbor.${details.kind}`, messageOf(details), false, details);
   }
 
   static treeNotFound(tree_id: string): ArborError {

@@ -19,15 +19,19 @@ export class ClaudeCodeError extends PlexusError {
   constructor(
     readonly kind: ClaudeCodeErrorKind,
     message: string,
+    details?: Readonly<Record<string, unknown>>,
   ) {
-    super(`claudecode.${kind}`, message);
+    super(`claudecode.${kind}`, message, false, details);
   }
 
   static sessionNotFound(identifier: string): ClaudeCodeError {
-    return new ClaudeCodeError('session_not_found', `session not found: ${identifier}`);
+    return new ClaudeCodeError('session_not_found', `session not found: ${identifier}`, { session: identifier });
   }
   static ambiguous(name: string, matches: readonly string[]): ClaudeCodeError {
-    return new ClaudeCodeError('ambiguous_session', `ambiguous session name '${name}' matches multiple sessions: ${matches.join(', ')}`);
+    return new ClaudeCodeError('ambiguous_session', `ambiguous session name '${name}' matches multiple sessions: ${matches.join(', ')}`, {
+      name,
+      matches,
+    });
   }
   static pathResolution(path: string, cause: string): ClaudeCodeError {
     return new ClaudeCodeError('path_resolution', `failed to resolve working directory '${path}': ${cause}`);

@@ -3,7 +3,7 @@ import { PlexusError } from '../../src/index.js';
 /** The reference's `ConeError`, tagged by `kind`; the wire code is `cone.<code>`. */
 export class ConeError extends PlexusError {
   static notFound(what: string): ConeError {
-    return new ConeError('cone.not_found', `Cone not found: ${what}`);
+    return new ConeError('cone.not_found', `Cone not found: ${what}`, false, { cone: what });
   }
 
   static storage(operation: string, detail: string): ConeError {

@@ -3,7 +3,16 @@ import { PlexusError } from '../../src/index.js';
 /** The reference's `MustacheError` codes: `mustache.<kind>`. */
 export class MustacheError extends PlexusError {
   static templateNotFound(plugin_id: string, method: string, name: string): MustacheError {
-    return new MustacheError('mustache.template_not_found', `Template not found: plugin=${plugin_id}, method=${method}, name=${name}`);
+    return new MustacheError(
+      'mustache.template_not_found',
+      `Template not found: plugin=${plugin_id}, method=${method}, name=${name}`,
+      false,
+      {
+        plugin_id,
+        method,
+        name,
+      },
+    );
   }
   static invalidTemplate(detail: string): MustacheError {
     return new MustacheError('mustache.invalid_template', `Invalid template: ${detail}`);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { explorerHandler } from '../../src/http/index.js';
 import {
   ByteBudget,
@@ -34,6 +34,11 @@ export function addServeCommand(program: Command): void {
     .option('-H, --host <host>', 'interface to bind', DEFAULT_HOST)
     .addOption(rootOption())
     .option('--stdio', 'speak JSON-RPC on stdin/stdout, one message per line, instead of listening')
+    .addOption(
+      new Option('--wire <form>', "wire form of calls unless a connection asks (?wire=): legacy, or turns (the newest reference's update/terminal items)")
+        .choices(['legacy', 'turns'])
+        .default('legacy'),
+    )
     .addOption(noBuiltinsOption())
     .option('--no-explorer', 'do not serve the schema explorer page at /')
     .option('--max-streams <n>', 'concurrent streams per connection', integer, 1024)
@@ -89,7 +94,7 @@ export function addServeCommand(program: Command): void {
     }
     const optional = await optionalSet(state);
     const hub = await buildHub(modules, opts.root, opts.builtins, optional, auth, opts);
-    const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes };
+    const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes, wire: opts.wire as 'legacy' | 'turns' };
     const federation = startFederation(hub, opts, log, state.dataDir);
     if (opts.stdio) {
       const principal = stdioPrincipal(auth, opts.token, 'stdio');

@@ -70,12 +70,14 @@ class PlexusCallError(PlexusError):
     """An `error` item ended the call to `path`. `code` is a JSON-RPC number, or a
     domain name such as `arbor.tree_not_found`."""
 
-    def __init__(self, path: str, code: int | str, message: str, recoverable: bool = False) -> None:
+    def __init__(self, path: str, code: int | str, message: str, recoverable: bool = False, details: Any = None) -> None:
         super().__init__(message)
         self.path = path
         self.code = code
         self.message = message
         self.recoverable = recoverable
+        # What the error is about, for a program to act on (e.g. `{"tree_id": ...}`); None when the server sent none.
+        self.details = details
 
 
 class SchemaDriftError(PlexusError):
@@ -261,7 +263,12 @@ class PlexusClient:
         backoff_s: float = 0.1,
         max_backoff_s: float = 3.0,
         on_request: RequestHandler | None = None,
+        wire: str = "legacy",
     ) -> None:
+        # `wire="turns"` asks for the newest reference's update/terminal items (`?wire=turns`);
+        # generated namespaces hand over the same values and raise the same errors either way.
+        if wire != "legacy":
+            url = f"{url}{'&' if '?' in url else '?'}wire={wire}"
         self.url = url
         self.root = root
         """The server's root name (`plexus` in `plexus.call`): given, or asked with `_info` on first use."""
@@ -399,7 +406,54 @@ def _error_code(raw: Any) -> int | str:
 
 
 def _call_error(path: str, item: Item) -> PlexusCallError:
-    return PlexusCallError(path, _error_code(item.get("code")), str(item.get("message", "")), bool(item.get("recoverable", False)))
+    return PlexusCallError(
+        path, _error_code(item.get("code")), str(item.get("message", "")), bool(item.get("recoverable", False)), item.get("details")
+    )
+
+
+# The reserved turn codes we emit for numeric ones, read back as those numbers, so a
+# call raises the same `code` in either wire form.
+_NUMERIC_CODES: dict[str, int] = {
+    "plexus.method_not_found": -32601,
+    "plexus.invalid_params": -32602,
+    "plexus.execution_error": -32000,
+    "plexus.unauthenticated": -32001,
+    "plexus.callback_failed": -32006,
+}
+
+
+def _turn_code(raw: Any) -> int | str:
+    text = str(raw)
+    return _NUMERIC_CODES.get(text, text)
+
+
+def _object(value: Any) -> dict[str, Any] | None:
+    """`value` as a JSON object, or None when it is not one."""
+    return cast(dict[str, Any], value) if isinstance(value, dict) else None
+
+
+def _turn_terminal(item: Item) -> dict[str, Any] | None:
+    """A data item's content when it is a turn's terminal (`<path>.terminal`,
+    `{"stop": {"kind": ...}, "value": ...}`), in the turn wire form."""
+    content = _object(item.get("content"))
+    if content is None or "value" not in content or not str(item.get("content_type", "")).endswith(".terminal"):
+        return None
+    stop = _object(content.get("stop"))
+    if stop is None or not isinstance(stop.get("kind"), str):
+        return None
+    return content
+
+
+def _stopped_error(path: str, stop: dict[str, Any]) -> PlexusCallError:
+    """The error of a turn that did not complete (failed, cancelled, refused, limited)."""
+    kind = str(stop.get("kind"))
+    error = _object(stop.get("error"))
+    if kind == "failed" and error is not None:
+        return PlexusCallError(
+            path, _turn_code(error.get("code")), str(error.get("message", "")), bool(error.get("retryable", False)), error.get("details")
+        )
+    detail = _object(stop.get("detail")) or {}
+    return PlexusCallError(path, str(detail.get("code", f"plexus.{kind}")), str(detail.get("message", f"Call {kind}")), False, detail.get("data"))
 
 
 class CallStream(Generic[T], AsyncIterator[T]):
@@ -461,21 +515,31 @@ class TypedHub:
 
     async def unary(self, path: str, params: Mapping[str, Any], optional: Mapping[str, Any] | None = None) -> Any:
         result: list[Any] = []
-        async for value in self._contents(path, _merge(params, optional)):
+        async for value in self._contents(path, _merge(params, optional), unary=True):
             if not result:
                 result.append(value)
         if not result:
             raise PlexusCallError(path, -32603, f"{path} ended without a result")
         return result[0]
 
-    async def _contents(self, path: str, params: dict[str, Any]) -> AsyncIterator[Any]:
+    async def _contents(self, path: str, params: dict[str, Any], unary: bool = False) -> AsyncIterator[Any]:
         await self.check_drift()
         items = self.rpc.call(path, params)
         try:
             async for item in items:
                 kind = item.get("type")
                 if kind == "data":
-                    yield item.get("content")
+                    # Either wire form: a data or `.update` item's content, a unary turn's terminal value.
+                    terminal = _turn_terminal(item)
+                    if terminal is None:
+                        yield item.get("content")
+                        continue
+                    stop = _object(terminal["stop"]) or {}
+                    if stop.get("kind") != "complete":
+                        raise _stopped_error(path, stop)
+                    # A unary call's result may be null; a streaming call's terminal carries none.
+                    if unary or terminal["value"] is not None:
+                        yield terminal["value"]
                 elif kind == "error":
                     raise _call_error(path, item)
         finally:

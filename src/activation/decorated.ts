@@ -57,6 +57,10 @@ export class DecoratedActivation implements Activation {
     return this.#schema?.longDescription;
   }
 
+  get legacyWire(): boolean {
+    return this.meta.options.legacyWire === true;
+  }
+
   /** Loads the class's schema (disk cache or the TS checker); the hub awaits this before routing. */
   async prepare(): Promise<void> {
     if (this.#schema) return;

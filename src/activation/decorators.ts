@@ -13,6 +13,8 @@ export interface ActivationOptions {
    * call stack cannot tell it, e.g. in a single-file bundle.
    */
   readonly source?: string;
+  /** Keep the older wire form for a turn-form connection (docs/protocol.md "Wire forms"). */
+  readonly legacyWire?: boolean;
 }
 
 export interface MethodOptions {

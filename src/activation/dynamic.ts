@@ -21,6 +21,8 @@ export interface DynamicActivationSpec {
   readonly version?: string;
   readonly description?: string;
   readonly longDescription?: string;
+  /** Keep the older wire form for a turn-form connection (docs/protocol.md "Wire forms"). */
+  readonly legacyWire?: boolean;
   readonly methods?: Readonly<Record<string, DynamicMethod>>;
   /** Makes it a hub. */
   readonly children?: () => readonly Activation[];
@@ -53,6 +55,7 @@ export function defineActivation(spec: DynamicActivationSpec): Activation {
     version: spec.version ?? '0.0.0',
     description: spec.description ?? '',
     ...(spec.longDescription ? { longDescription: spec.longDescription } : {}),
+    ...(spec.legacyWire ? { legacyWire: true } : {}),
     methods: () => methods,
     invoke: (name, params, ctx) => handlers.get(name)!(params, ctx),
     ...(spec.children ? { children: spec.children } : {}),

@@ -70,6 +70,12 @@ export interface Activation {
   readonly version: string;
   readonly description: string;
   readonly longDescription?: string;
+  /**
+   * Its calls (and those of its children) keep the older wire form even for a
+   * connection that reads the turn form, as the reference's hand-written
+   * activations (health, solar) do. See docs/protocol.md "Wire forms".
+   */
+  readonly legacyWire?: boolean;
   /** The activation's own methods, without the built-in `schema`. */
   methods(): readonly MethodInfo[];
   /**

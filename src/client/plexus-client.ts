@@ -1,6 +1,7 @@
 import type { MethodSchema, PluginSchema } from '../wire/schema-types.js';
-import type { RequestItem, StreamItem } from '../wire/items.js';
-import { ErrorCode, PlexusError, errorItemCode } from '../wire/errors.js';
+import type { RequestItem, StreamItem, WireForm } from '../wire/items.js';
+import { ErrorCode, PlexusError } from '../wire/errors.js';
+import { itemOutcome } from '../wire/outcome.js';
 import { CANCELLED_ANSWER, respondParams } from '../wire/jsonrpc.js';
 import { backoff, type BackoffOptions } from './backoff.js';
 import { RpcConnection, type Subscriber } from './rpc-connection.js';
@@ -41,6 +42,12 @@ export interface ClientOptions extends BackoffOptions {
    * are declined with `{"type":"cancelled"}`.
    */
   readonly onRequest?: (request: ClientRequest) => unknown;
+  /**
+   * The wire form to ask the server for (`?wire=` on the URL; docs/protocol.md "Wire
+   * forms"). Either way `collect`/`result` hand over the same values and throw the
+   * same errors; `call` yields the items as they are.
+   */
+  readonly wire?: WireForm;
 }
 
 /** A question a method asks mid-stream (a `request` item), as `onRequest` gets it. */
@@ -249,7 +256,7 @@ export class PlexusClient {
 
   /** The single result of a unary call (the first data item). */
   async result<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T> {
-    const [first] = await this.collect<T>(path, params, options);
+    const [first] = await this.#contents(`${this.root}.call`, { method: path, params }, options, path, true);
     return first as T;
   }
 
@@ -291,11 +298,11 @@ export class PlexusClient {
     this.#connection = undefined;
   }
 
-  async #contents(method: string, params: unknown, options: ClientCallOptions = {}, path = method): Promise<unknown[]> {
+  async #contents(method: string, params: unknown, options: ClientCallOptions = {}, path = method, unary = false): Promise<unknown[]> {
     const out: unknown[] = [];
     for await (const item of this.#stream(method, params, options, path)) {
-      if (item.type === 'data') out.push(item.content);
-      else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
+      const outcome = itemOutcome(item, unary);
+      if (outcome) out.push(outcome.value);
     }
     return out;
   }
@@ -374,13 +381,19 @@ export class PlexusClient {
       this.options.WebSocket ??
       (headerToken ? undefined : (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket) ??
       ((await import('ws')).WebSocket as unknown as WebSocketConstructor);
+    let target = this.options.url;
+    if (this.options.wire && this.options.wire !== 'legacy') {
+      const url = new URL(target);
+      url.searchParams.set('wire', this.options.wire);
+      target = url.href;
+    }
     const open = (): WebSocketLike => {
-      if (token === undefined) return new Impl(this.options.url);
+      if (token === undefined) return new Impl(target);
       if (headerToken)
-        return new (Impl as unknown as new (url: string, o: object) => WebSocketLike)(this.options.url, {
+        return new (Impl as unknown as new (url: string, o: object) => WebSocketLike)(target, {
           headers: { authorization: `Bearer ${token}` },
         });
-      const url = new URL(this.options.url);
+      const url = new URL(target);
       url.searchParams.set('token', token);
       return new Impl(url.href);
     };

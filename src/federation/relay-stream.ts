@@ -245,7 +245,7 @@ export class RelayStream implements AsyncIterableIterator<unknown>, Subscriber<R
         return NOTHING;
       case 'error':
         throw (this.#failure =
-          RemoteUnavailableError.from(item) ?? new PlexusError(errorItemCode(item.code), item.message, item.recoverable));
+          RemoteUnavailableError.from(item) ?? new PlexusError(errorItemCode(item.code), item.message, item.recoverable, item.details));
       default:
         this.#ended = true;
         return DONE;

@@ -368,7 +368,7 @@ export class DynamicHub implements Activation {
     // The inner call is checked as the same principal: `<root>.call` is no way around the rules.
     for await (const item of this.call(path, params, { signal, principal })) {
       if (item.type === 'data') yield item.content;
-      else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable);
+      else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable, item.details);
     }
   }
 }

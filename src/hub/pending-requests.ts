@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonSchema, RequestOptions } from '../activation/types.js';
 import { valueProblem } from '../schema/validate.js';
-import type { RequestItem } from '../wire/items.js';
+import type { RequestItem, WireForm } from '../wire/items.js';
+import { isNoAnswer, standardRequest, taggedAnswer } from './standard-request.js';
 import { ErrorCode, PlexusError } from '../wire/errors.js';
 import { CANCELLED_ANSWER } from '../wire/jsonrpc.js';
 
@@ -21,6 +22,8 @@ export function isCancelledAnswer(value: unknown): boolean {
 
 interface Pending {
   readonly schema?: JsonSchema;
+  /** Asked in the turn form (tagged): a tagged answer is read first, else the bare value first. */
+  readonly tagged: boolean;
   resolve(value: unknown): void;
   reject(error: PlexusError): void;
 }
@@ -42,13 +45,15 @@ export class PendingRequests {
    * The answer settles once: on `respond`, `reject`, timeout or `signal` abort;
    * the entry is gone after that, so a late answer is an unknown id.
    */
-  ask<T>(question: RequestOptions, signal: AbortSignal): { item: RequestItem; answer: Promise<T> } {
+  ask<T>(question: RequestOptions, signal: AbortSignal, wire: WireForm = 'legacy'): { item: RequestItem; answer: Promise<T> } {
     const { prompt, schema } = question;
     if (typeof prompt !== 'string' || !prompt) throw new TypeError('ctx.request: `prompt` must be a non-empty string');
     const timeoutMs = question.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new TypeError('ctx.request: `timeoutMs` must be a positive integer');
     const requestId = randomUUID();
-    const item: RequestItem = { type: 'request', requestId, requestData: { prompt, ...(schema ? { schema } : {}) }, timeoutMs };
+    const tagged = wire === 'turns';
+    const requestData = tagged ? standardRequest(prompt, schema) : { prompt, ...(schema ? { schema } : {}) };
+    const item: RequestItem = { type: 'request', requestId, requestData, timeoutMs };
     const answer = new Promise<T>((resolve, reject) => {
       const settle = (): void => {
         this.#pending.delete(requestId);
@@ -68,6 +73,7 @@ export class PendingRequests {
       signal.addEventListener('abort', onAbort, { once: true });
       this.#pending.set(requestId, {
         ...(schema ? { schema } : {}),
+        tagged,
         resolve: (value) => {
           settle();
           resolve(value as T);
@@ -95,13 +101,19 @@ export class PendingRequests {
       pending.reject(new PlexusError(ErrorCode.RequestFailed, 'Request declined by the caller'));
       return;
     }
-    const problem = pending.schema ? valueProblem(pending.schema, responseData) : undefined;
-    if (problem) {
-      const error = new PlexusError(ErrorCode.InvalidParams, `Invalid response: ${problem}`);
-      pending.reject(error);
-      throw error;
+    // Both answer forms are taken: the bare value, and the reference's tagged
+    // `StandardResponse` (`{"type": "confirmed", "value": true}`), the form asked in first.
+    const unwrapped = taggedAnswer(responseData, pending.schema);
+    const candidates = isNoAnswer(unwrapped) ? [responseData] : pending.tagged ? [unwrapped, responseData] : [responseData, unwrapped];
+    let problem: string | undefined;
+    for (const candidate of candidates) {
+      const p = pending.schema ? valueProblem(pending.schema, candidate) : undefined;
+      if (p === undefined) return pending.resolve(candidate);
+      problem ??= p;
     }
-    pending.resolve(responseData);
+    const error = new PlexusError(ErrorCode.InvalidParams, `Invalid response: ${problem}`);
+    pending.reject(error);
+    throw error;
   }
 
   /** Fails a request from the answering side (e.g. an MCP client that cannot elicit). */

@@ -67,6 +67,8 @@ interface CachedRoute {
   readonly route: Route;
   readonly info?: MethodInfo;
   readonly items: ItemFactory;
+  /** The turn form projects this route's calls: a method of a non-legacy activation, not the root's own. */
+  readonly turns: boolean;
 }
 
 interface Walk {
@@ -202,6 +204,7 @@ export class Router {
           ? undefined
           : route.node.methods().find((m) => m.name === route.method),
       items: this.host.items(provenance, route.path),
+      turns: route.provenance.length > 0 && !route.hops.some((hop) => hop.legacyWire === true),
     };
     // Only real methods are remembered, so unknown paths cannot fill the cache.
     const real = entry.info || (!route.missing && (route.method === 'schema' || route.rest !== undefined));
@@ -351,7 +354,7 @@ export class Router {
   }
 
   #invoke(
-    { route, info, items }: CachedRoute,
+    { route, info, items, turns }: CachedRoute,
     params: Record<string, unknown>,
     call: CallStart,
     principal: unknown,
@@ -371,6 +374,8 @@ export class Router {
         : this.methodSchema({ ...route, method: name, path: `${route.path.slice(0, -'.schema'.length)}.${name}` }, principal);
     }
     if (!info) throw absentMethod ?? PlexusError.methodNotFound(route.path);
+    // From here on a failure is the method's turn's (`plexus.invalid_params` included), as in the reference.
+    if (turns) call.turn();
     const problem = paramsProblem(info.params, params);
     if (problem) throw PlexusError.invalidParams(problem);
     // A nested hub's own `call` and `hashes` answer for its tree with no idea of this
@@ -420,7 +425,7 @@ class MethodContext implements CallContext {
       );
     }
     try {
-      const { item, answer } = this.#requests.ask<T>(question, this.#call.signal);
+      const { item, answer } = this.#requests.ask<T>(question, this.#call.signal, this.#call.wire);
       this.#call.ask(item);
       return answer;
     } catch (err) {

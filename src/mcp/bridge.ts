@@ -13,12 +13,13 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { trustedPrincipal, type Principal } from '../auth/principal.js';
 import { paramsProblem } from '../schema/validate.js';
+import { ErrorCode } from '../wire/errors.js';
 import { elicit } from './elicitation.js';
 import { DEFAULT_MCP_MAX_ITEMS, DEFAULT_MCP_MAX_RESULT_BYTES } from './limits.js';
 import type { ToolCatalog } from './tool-catalog.js';
 import { resolveNaming, toolName, type ToolNaming } from './tool-names.js';
 import { ToolCallBudget, type ToolCallLimits } from './tool-calls.js';
-import { toolResult } from './tool-result.js';
+import { errorResult, toolResult } from './tool-result.js';
 
 export interface McpBridgeOptions {
   /** Tool naming policy (default `auto`). */
@@ -96,7 +97,7 @@ export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions 
     if (!entry) throw new McpError(McpErrorCode.InvalidParams, `Unknown tool: ${req.params.name}`);
     const args = req.params.arguments ?? {};
     const problem = paramsProblem(entry.inputSchema, args);
-    if (problem) return { isError: true, content: [{ type: 'text', text: `Invalid params: ${problem}` }] };
+    if (problem) return errorResult({ type: 'error', message: `Invalid params: ${problem}`, code: String(ErrorCode.InvalidParams) });
     const progressToken = req.params._meta?.progressToken;
     let notified = 0;
     const notify = async (message: string): Promise<void> => {

@@ -20,7 +20,7 @@ export interface ToolEntry {
 export type ToolItem =
   | { readonly type: 'data'; readonly content: unknown }
   | { readonly type: 'progress'; readonly message: string; readonly percentage?: number }
-  | { readonly type: 'error'; readonly message: string }
+  | { readonly type: 'error'; readonly message: string; readonly code?: string; readonly details?: unknown }
   | { readonly type: 'done' }
   | RequestToolItem;
 
@@ -35,7 +35,8 @@ async function* schemaItems(hub: DynamicHub, path: string | undefined, principal
   try {
     yield { type: 'data', content: await hub.schema(path, { principal }) };
   } catch (err) {
-    yield { type: 'error', message: (err as Error).message };
+    const code = (err as { code?: unknown }).code;
+    yield { type: 'error', message: (err as Error).message, ...(code === undefined ? {} : { code: String(code) }) };
   }
 }
 
@@ -47,11 +48,28 @@ function embed(schema: JsonSchema, wrap: (inner: JsonSchema) => JsonSchema): Jso
   return $defs ? { ...wrap(inner), $defs } : wrap(inner);
 }
 
+/**
+ * A failed call's `structuredContent` (tool-result.ts): the error's code (a JSON-RPC
+ * number or a domain name such as `arbor.tree_not_found`), message and details.
+ */
+export const TOOL_ERROR_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: { code: { type: ['integer', 'string'] }, message: { type: 'string' }, details: {} },
+  required: ['code', 'message'],
+};
+
+/** A tool's output: its result under `key`, or (an error result) `error`. */
+function resultOrError(key: 'items' | 'result', inner: JsonSchema): JsonSchema {
+  return {
+    type: 'object',
+    properties: { [key]: inner, error: TOOL_ERROR_SCHEMA },
+    anyOf: [{ required: [key] }, { required: ['error'] }],
+  };
+}
+
 function outputSchemaOf(m: MethodInfo): JsonSchema {
   return embed(m.returns, (inner) =>
-    m.streaming
-      ? { type: 'object', properties: { items: { type: 'array', items: inner } }, required: ['items'] }
-      : { type: 'object', properties: { result: inner }, required: ['result'] },
+    m.streaming ? resultOrError('items', { type: 'array', items: inner }) : resultOrError('result', inner),
   );
 }
 
@@ -121,7 +139,7 @@ export class ToolCatalog {
         required: ['method'],
         additionalProperties: false,
       },
-      outputSchema: { type: 'object', properties: { items: { type: 'array' } }, required: ['items'] },
+      outputSchema: resultOrError('items', { type: 'array' }),
       streaming: true,
       visible: authenticated,
       run: (args, signal, principal) => hub.call(String(args.method), args.params ?? {}, { signal, principal }),
@@ -135,7 +153,7 @@ export class ToolCatalog {
         properties: { path: { type: 'string', description: 'dot path; omit for the root' } },
         additionalProperties: false,
       },
-      outputSchema: { type: 'object', properties: { result: { type: 'object' } }, required: ['result'] },
+      outputSchema: resultOrError('result', { type: 'object' }),
       streaming: false,
       visible: authenticated,
       run: (args, _signal, principal) => schemaItems(hub, args.path === undefined ? undefined : String(args.path), principal),

@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal.js';
-import type { RequestToolItem, ToolEntry } from './tool-catalog.js';
+import { errorItemCode } from '../wire/errors.js';
+import type { RequestToolItem, ToolEntry, ToolItem } from './tool-catalog.js';
 
 /** Caps on what one tool result collects; past either, the hub stream is cancelled. */
 export interface ResultLimits {
@@ -52,7 +53,7 @@ export async function toolResult(entry: ToolEntry, args: Record<string, unknown>
     } else if (item.type === 'progress') {
       await notify(item.percentage !== undefined ? `${item.message} (${item.percentage}%)` : item.message);
     } else if (item.type === 'error') {
-      return { isError: true, content: [{ type: 'text', text: item.message }] };
+      return errorResult(item);
     } else if (item.type === 'request') {
       ask(item);
     }
@@ -68,4 +69,23 @@ export async function toolResult(entry: ToolEntry, args: Record<string, unknown>
     return { content, structuredContent, _meta: { 'plexus-hub/truncated': { items: contents.length, bytes, reason: truncated } } };
   }
   return { content: content.length > 0 ? content : [{ type: 'text', text: 'null' }], structuredContent };
+}
+
+/** `_meta` key of a failed call's code and details. */
+export const ERROR_META = 'plexus-hub/error';
+
+/**
+ * A failed call as a tool result: the message for a person, and the code and details
+ * for a program (`structuredContent.error`, also under `_meta`), so an agent can act
+ * on `arbor.tree_not_found` and its `tree_id` instead of parsing a sentence.
+ */
+export function errorResult(item: Extract<ToolItem, { type: 'error' }>): CallToolResult {
+  const code = errorItemCode(item.code);
+  const facts = item.details === undefined ? { code } : { code, details: item.details };
+  return {
+    isError: true,
+    content: [{ type: 'text', text: item.message }],
+    structuredContent: { error: { code, message: item.message, ...(item.details === undefined ? {} : { details: item.details }) } },
+    _meta: { [ERROR_META]: facts },
+  };
 }

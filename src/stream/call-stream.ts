@@ -1,6 +1,7 @@
 import { toPlexusError, type PlexusError } from '../wire/errors.js';
 import type { ItemFactory } from './item-factory.js';
-import type { RequestItem, StreamItem } from '../wire/items.js';
+import { TERMINAL_SUFFIX, UPDATE_SUFFIX, type RequestItem, type StreamItem, type WireForm } from '../wire/items.js';
+import { cancelledTerminal, completeTerminal, failedTerminal } from './turn.js';
 import type { ProvenanceMark, RawContentMark } from './provenance.js';
 
 /** What a call's start function gets: the cancellation signal and a way to name the producer. */
@@ -10,6 +11,21 @@ export interface CallStart {
   use(items: ItemFactory): void;
   /** Puts a `request` item into the stream, in order with the items produced so far. */
   ask(item: RequestItem): void;
+  /**
+   * The router is about to run a method the turn form projects (not the root's
+   * own, not a legacy activation's, not a mounted hub's). For a `turns` consumer its
+   * values become `<path>.update` items and its end one `<path>.terminal` item;
+   * otherwise nothing changes. After `use()`.
+   */
+  turn(): void;
+  /** The wire form the consumer reads (what `ctx.request` asks in). */
+  readonly wire: WireForm;
+}
+
+/** A call being projected as a turn: where its updates and terminal go, and a unary result. */
+interface Turn {
+  readonly terminal: ItemFactory;
+  value: unknown;
 }
 
 /** How a call ended, for an observer (the audit log). */
@@ -89,6 +105,9 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
   #observer?: CallObserver;
   #dataItems = 0;
   #error?: unknown;
+  #wire: WireForm = 'legacy';
+  /** Set when this call is projected as a turn (turn form, a projected method). */
+  #turn?: Turn;
 
   constructor(
     private readonly start: (call: CallStart) => unknown,
@@ -133,6 +152,24 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     this.#items = items;
   }
 
+  get wire(): WireForm {
+    return this.#wire;
+  }
+
+  /** The consumer reads `form` (the connection's wire form); before the first item is read. */
+  speak(form: WireForm): this {
+    this.#wire = form;
+    return this;
+  }
+
+  turn(): void {
+    if (this.#wire !== 'turns' || this.#turn) return;
+    const path = this.#items.contentType;
+    this.#turn = { terminal: this.#items.as(path + TERMINAL_SUFFIX), value: null };
+    // Updates are data items under another content type: no per-item cost.
+    this.#items = this.#items.as(path + UPDATE_SUFFIX);
+  }
+
   ask(item: RequestItem): void {
     if (!this.#finished) this.#emit(item);
   }
@@ -173,7 +210,11 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
    * consumer why (e.g. the server shuts down), in this call's metadata.
    */
   cancelWith(err: PlexusError): [StreamItem, StreamItem] {
-    const items: [StreamItem, StreamItem] = [this.#items.error(err), this.#items.done()];
+    const turn = this.#turn;
+    const items: [StreamItem, StreamItem] = [
+      turn ? turn.terminal.data(cancelledTerminal(err)) : this.#items.error(err),
+      this.#items.done(),
+    ];
     this.cancel();
     return items;
   }
@@ -244,11 +285,13 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     }
   }
 
-  #end(): void {
+  #end(failed?: PlexusError): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#iterator = undefined;
     this.#subscription = undefined;
+    const turn = this.#turn;
+    if (turn) this.#emit(turn.terminal.data(failed ? failedTerminal(failed) : completeTerminal(turn.value)));
     const extra = this.#observed(false);
     const done = this.#items.done();
     this.#emit(extra ? { ...done, metadata: { ...done.metadata, ...extra } } : done);
@@ -258,7 +301,9 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
   #fail(err: unknown): void {
     if (this.#finished) return;
     this.#error = err;
-    this.#emit(this.#items.error(toPlexusError(err)));
+    const error = toPlexusError(err);
+    if (this.#turn) return this.#end(error);
+    this.#emit(this.#items.error(error));
     this.#end();
   }
 
@@ -300,7 +345,9 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
       if (this.#finished) this.#subscription.unsubscribe();
       return;
     }
-    this.#value(output);
+    // A unary method's result is its turn's terminal value, not an update.
+    if (this.#turn) this.#turn.value = output === undefined ? null : output;
+    else this.#value(output);
     this.#end();
   }
 

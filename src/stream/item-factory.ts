@@ -63,7 +63,13 @@ export class ItemFactory {
     };
     // A mounted hub's `remote_unavailable` says since when (federation/remote-errors.ts).
     const since = (err as { since?: unknown }).since;
-    return typeof since === 'string' ? { ...item, since } : item;
+    const withSince = typeof since === 'string' ? { ...item, since } : item;
+    return err.details === undefined ? withSince : { ...withSince, details: err.details };
+  }
+
+  /** The same route's items under another `content_type` (the turn form's `<path>.update`, `<path>.terminal`). */
+  as(contentType: string): ItemFactory {
+    return new ItemFactory(this.provenance, contentType, this.rootHash);
   }
 
   /**

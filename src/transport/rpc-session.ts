@@ -56,6 +56,8 @@ export class RpcSession {
   #refusing = false;
   /** Resolves `idle()` waiters when the last stream ends. */
   #idleWaiters: (() => void)[] = [];
+  /** The connection reads the turn form. */
+  readonly #turns: boolean;
 
   constructor(
     hub: DynamicHub,
@@ -67,13 +69,16 @@ export class RpcSession {
     this.#bytes = options.bytes ?? new ConnectionBytes();
     const root = hub.namespace;
     const as = { principal: options.principal };
+    const wire = options.wire ?? 'legacy';
+    this.#turns = wire === 'turns';
     this.#methods = new Map<string, (req: JsonRpcRequest) => void>([
       [
         `${root}.call`,
         (req) =>
           this.#subscribe(req, () => {
             const [method, params] = this.#callParams(req.params);
-            return hub.call(method, params, as);
+            const stream = hub.call(method, params, as);
+            return wire === 'legacy' ? stream : stream.speak(wire);
           }),
       ],
       [`${root}.schema`, (req) => this.#subscribe(req, () => hub.call(`${root}.schema`, this.#optionalObject(req.params), as))],
@@ -281,6 +286,16 @@ export class RpcSession {
     const sub = { id, stream, bytes };
     this.#subs.set(id, sub);
     this.#reply(req.id, id);
+    if (this.#turns) {
+      // As the reference does (the subscribe answer is flushed on its own, items follow
+      // from another task): the first item leaves in a later write than the answer, so
+      // a client that registers the subscription only once it has handled the answer
+      // (the reference's generated one) does not see an item for an id it does not know.
+      setImmediate(() => {
+        if (this.#subs.get(id) === sub && !this.#flush(sub)) void this.#pump(sub);
+      });
+      return;
+    }
     // A method that answers at once (most unary calls) is sent right here; only a
     // stream that has to wait gets an async pump.
     if (!this.#flush(sub)) void this.#pump(sub);

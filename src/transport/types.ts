@@ -10,6 +10,7 @@
 
 import type { ConnectionBytes } from './byte-budget.js';
 import type { StreamBudget } from './stream-budget.js';
+import type { WireForm } from '../wire/items.js';
 
 /** Where a session writes, with the peer's backpressure. */
 export interface MessageSink {
@@ -31,6 +32,12 @@ export interface SessionLimits {
    * of its own with the default limits.
    */
   readonly bytes?: ConnectionBytes;
+  /**
+   * The wire form the connection reads (docs/protocol.md "Wire forms"): `legacy`
+   * (default) or `turns`, the newest reference's updates-then-terminal projection.
+   * A WebSocket client may choose per connection with `?wire=` on its URL.
+   */
+  readonly wire?: WireForm;
 }
 
 export const DEFAULT_MAX_STREAMS = 1024;

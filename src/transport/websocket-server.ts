@@ -7,6 +7,7 @@ import type { DynamicHub } from '../hub/dynamic-hub.js';
 import { capConnections, guardRequests, guardUpgrades, OriginGuard, refuseUpgrade, type OriginPolicy } from './http-guard.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, Liveness } from './liveness.js';
 import { ErrorCode } from '../wire/errors.js';
+import { WIRE_FORMS, type WireForm } from '../wire/items.js';
 import { ByteBudget, ConnectionBytes } from './byte-budget.js';
 import { RpcSession } from './rpc-session.js';
 import { StreamBudget } from './stream-budget.js';
@@ -154,11 +155,16 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
         : { ok: true as const, principal: openPrincipal('ws', req.socket.remoteAddress) };
       if (!auth.ok) return refuseUnauthenticated(socket, auth);
       const principal = auth.principal;
+      const asked = wireOf(req.url);
+      if (asked === null) {
+        return refuseUpgrade(socket, 400, 'Bad Request', `Invalid wire form in the URL: ?wire= takes ${WIRE_FORMS.join(' or ')}`);
+      }
+      const wire = asked ?? options.wire;
       wss.handleUpgrade(req, socket, head, (ws) => {
         socket.setNoDelay(true);
         const bytes = new ConnectionBytes(byteBudget, options.maxConnectionBytes);
         const sink = new WebSocketSink(ws, socket, highWaterMark, bytes);
-        const session = new RpcSession(hub, sink, { ...options, principal, streamBudget, bytes });
+        const session = new RpcSession(hub, sink, { ...options, principal, streamBudget, bytes, ...(wire ? { wire } : {}) });
         sessions.set(ws, session);
         liveness.watch(ws);
         let firstFrame = options.takeOver !== undefined;
@@ -228,4 +234,13 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
       });
     });
   });
+}
+
+/** The wire form a connection asks for with `?wire=` on its URL: undefined when none, null when unknown. */
+function wireOf(url: string | undefined): WireForm | undefined | null {
+  const q = url?.indexOf('?') ?? -1;
+  if (q < 0) return undefined;
+  const asked = new URLSearchParams(url!.slice(q + 1)).get('wire');
+  if (asked === null) return undefined;
+  return (WIRE_FORMS as readonly string[]).includes(asked) ? (asked as WireForm) : null;
 }

@@ -28,12 +28,20 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  */
 export class PlexusError extends Error {
   override readonly name = 'PlexusError';
+  /**
+   * Facts a caller can act on without parsing the message (the reference's
+   * `TurnError.details`), e.g. `{"tree_id": "…"}` for `arbor.tree_not_found`. Any
+   * JSON; carried on the `error` item, the `failed` terminal and MCP tool results.
+   */
+  readonly details?: unknown;
   constructor(
     readonly code: number | string,
     message: string,
     readonly recoverable = false,
+    details?: unknown,
   ) {
     super(message);
+    if (details !== undefined) this.details = details;
   }
 
   static activationNotFound(segment: string): PlexusError {
@@ -63,4 +71,32 @@ export function toPlexusError(err: unknown): PlexusError {
 export function errorItemCode(code: string | undefined): number | string {
   if (code === undefined || code === '') return ErrorCode.ExecutionError;
   return /^-?\d+$/.test(code) ? Number(code) : code;
+}
+
+/**
+ * A code as the reference's turn runtime names it (`TurnError.code`, a dotted
+ * string): named codes unchanged, the wire's numeric ones by their reserved names.
+ */
+export function turnErrorCode(code: number | string): string {
+  if (typeof code === 'string') return code;
+  return TURN_CODES[code] ?? String(code);
+}
+
+const TURN_CODES: Readonly<Record<number, string>> = {
+  [ErrorCode.MethodNotFound]: 'plexus.method_not_found',
+  [ErrorCode.InvalidParams]: 'plexus.invalid_params',
+  [ErrorCode.ExecutionError]: 'plexus.execution_error',
+  [ErrorCode.AuthenticationRequired]: 'plexus.unauthenticated',
+  [ErrorCode.RequestFailed]: 'plexus.callback_failed',
+};
+
+const NUMERIC_CODES: ReadonlyMap<string, number> = new Map(Object.entries(TURN_CODES).map(([n, name]) => [name, Number(n)]));
+
+/**
+ * A turn's error code as an `error` item's would be read (`errorItemCode`): the
+ * reserved names we emit for numeric codes back to those numbers, others unchanged.
+ * So a client sees the same `PlexusError.code` in either wire form.
+ */
+export function turnCodeValue(code: string): number | string {
+  return NUMERIC_CODES.get(code) ?? code;
 }

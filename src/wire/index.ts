@@ -7,6 +7,16 @@ export type { ChildSummary, JsonSchema, MethodSchema, PluginSchema } from './sch
 export {
   isTerminal,
   RAW_CONTENT,
+  TERMINAL_SUFFIX,
+  UPDATE_SUFFIX,
+  WIRE_FORMS,
+  type StopDetail,
+  type StandardRequest,
+  type StandardResponse,
+  type StopReason,
+  type TurnError,
+  type TurnTerminal,
+  type WireForm,
   type DataItem,
   type DoneItem,
   type ErrorItem,
@@ -15,7 +25,8 @@ export {
   type StreamItem,
   type StreamMetadata,
 } from './items.js';
-export { ErrorCode, PlexusError, toPlexusError } from './errors.js';
+export { ErrorCode, PlexusError, toPlexusError, turnCodeValue, turnErrorCode } from './errors.js';
+export { itemOutcome, turnTerminal } from './outcome.js';
 export {
   CANCELLED_ANSWER,
   errorResponse,

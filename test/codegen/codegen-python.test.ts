@@ -330,6 +330,9 @@ asyncio.run(main())
     );
     await pyrightStrict(dir);
     const { stdout: result } = await runPython('main.py', [server.url], dir);
+    // The same program reading the turn form (#25 item 1) sees the same values and errors.
+    const { stdout: turns } = await runPython('main.py', [`${server.url}/?wire=turns`], dir);
+    assert.deepEqual(JSON.parse(turns), JSON.parse(result));
     assert.deepEqual(JSON.parse(result), {
       once: { message: 'typed', seq: 1 },
       streamed: [1, 2, 3],

@@ -73,9 +73,9 @@ describe('MCP bridge over streamable HTTP (official SDK client)', () => {
     assert.equal(echo.inputSchema.type, 'object');
     assert.deepEqual(echo.inputSchema.required, ['message']);
     assert.equal(echo.outputSchema?.type, 'object');
-    assert.deepEqual(Object.keys(echo.outputSchema!.properties!), ['items']);
+    assert.deepEqual(Object.keys(echo.outputSchema!.properties!), ['items', 'error']);
     assert.deepEqual(byName.get('health.check')!.inputSchema, { type: 'object', properties: {} });
-    assert.deepEqual(Object.keys(byName.get('echo.once')!.outputSchema!.properties!), ['result']);
+    assert.deepEqual(Object.keys(byName.get('echo.once')!.outputSchema!.properties!), ['result', 'error']);
   });
 
   it('calls a unary tool: text content plus structuredContent matching outputSchema', async () => {
@@ -111,8 +111,9 @@ describe('MCP bridge over streamable HTTP (official SDK client)', () => {
   it('invalid arguments, throwing methods and unknown tools are clean errors', async () => {
     const bad = await client.callTool({ name: 'echo.echo', arguments: { count: 'x' } });
     assert.equal(bad.isError, true);
-    assert.equal(bad.structuredContent, undefined);
     assert.match((bad.content as any)[0].text, /^Invalid params: /);
+    // The code travels for a program too (#25 item 2), and satisfies the tool's outputSchema.
+    assert.deepEqual(bad.structuredContent, { error: { code: -32602, message: (bad.content as any)[0].text } });
     const boom = await client.callTool({ name: 'kitchen.explode', arguments: {} });
     assert.equal(boom.isError, true);
     assert.equal((boom.content as any)[0].text, 'Execution error: kaboom');
