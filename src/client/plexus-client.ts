@@ -82,7 +82,7 @@ export class PlexusConnectionError extends Error {
 /** Items of one subscription, in arrival order, handed to one reader. */
 class ItemQueue implements Subscriber {
   readonly items: StreamItem[] = [];
-  waiter?: { resolve(v: StreamItem | undefined): void; reject(e: Error): void };
+  waiter: { resolve(v: StreamItem | undefined): void; reject(e: Error): void } | undefined;
   failure?: Error;
   ended = false;
   /** The peer's subscription id, once the subscribe was answered. */
@@ -163,7 +163,7 @@ class Connection {
  */
 export class PlexusClient {
   readonly root: string;
-  #connection?: Promise<Connection>;
+  #connection: Promise<Connection> | undefined;
   #closedByUser = false;
 
   constructor(readonly options: ClientOptions) {
