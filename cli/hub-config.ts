@@ -76,7 +76,8 @@ const ACTIVATION_SECTIONS: Record<string, Json> = {
     services: {
       type: 'object',
       additionalProperties: section('one LLM service; its key is named (api_key_secret or api_key_env), never written here', {
-        format: { enum: ['anthropic', 'openai'] },
+        format: { enum: ['anthropic', 'openai', 'azure', 'gemini'] },
+        api_version: str('Azure: the api-version query parameter'),
         base_url: str('the API base URL'),
         api_key_secret: str('the key: a name in the secret store (hub secret set <name>)'),
         api_key_env: str('the key: an environment variable of the hub'),
@@ -98,6 +99,10 @@ const ACTIVATION_SECTIONS: Record<string, Json> = {
         required: ['service'],
       },
     },
+    defaults: section('what a model without its own max_tokens/temperature sends (default 4096 and 1.0)', {
+      max_tokens: int(1),
+      temperature: { type: 'number' },
+    }),
   }),
 };
 

@@ -147,8 +147,8 @@ async function* chatSteps(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEv
     model: model.model,
     ...(cone.system_prompt ? { system: cone.system_prompt } : {}),
     messages: [...context, { role: 'user', content: turn.prompt }],
-    ...(model.maxTokens !== undefined ? { maxTokens: model.maxTokens } : {}),
-    ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+    // Always sent, as the reference does: the model's own limits or the registry's defaults.
+    ...llm.limits(model),
   };
   let answer = '';
   let usage: LlmUsage | undefined;

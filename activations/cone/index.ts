@@ -14,6 +14,7 @@ export {
 } from './llm/registry.js';
 export { LlmError, LlmErrorCode } from './llm/errors.js';
 export { AnthropicProvider } from './llm/anthropic.js';
+export { GeminiProvider } from './llm/gemini.js';
 export { OpenAiProvider } from './llm/openai.js';
 export type { LlmEvent, LlmMessage, LlmProvider, LlmRequest, LlmUsage } from './llm/types.js';
 export type { ServiceConfig, WireFormat } from './llm/service.js';

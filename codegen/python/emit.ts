@@ -23,6 +23,11 @@ const RUNTIME_EXPORTS = [
   'SchemaDriftWarning',
 ];
 
+/** Builtins the generated annotations use. */
+const BUILTIN_NAMES = new Set(['str', 'int', 'float', 'bool', 'list', 'dict', 'tuple', 'object']);
+/** Names a class member can shadow in the annotations of its class: the builtins and the typing names the client imports. */
+const SHADOWABLE = new Set([...BUILTIN_NAMES, 'Any', 'Literal', 'Union']);
+
 interface Param {
   readonly wire: string;
   readonly name: string;
@@ -51,6 +56,8 @@ class ClientWriter {
   readonly #classNames = new NameSet(['HubClient']);
   readonly refs = new Set<string>();
   readonly typing = new Set<string>();
+  /** Modules imported whole, for names a class member shadows. */
+  readonly modules = new Set<string>();
 
   constructor(
     readonly ir: CodegenIR,
@@ -70,6 +77,8 @@ class ClientWriter {
       const base = attributeName(c.namespace).replace(/^(close|check_drift|rpc)$/, isRoot ? '$1_' : '$1');
       return { c, name: members.take(members.has(base) ? `${base}_ns` : base), cls: this.namespace(c, false) };
     });
+    // A member named like a type the signatures use (`list`, `str`, ...) shadows it inside the class body.
+    const shadowed = new Set([...methods, ...children].map((x) => x.name).filter((n) => SHADOWABLE.has(n)));
     const lines: string[] = [];
     const tag = ns.path ? `Plexus: ${ns.path} (hash ${ns.hash})` : `Plexus: ${this.ir.root} (schema hash ${this.ir.hash})`;
     if (isRoot) {
@@ -125,7 +134,7 @@ ${children.map(({ name, cls }) => `        self.${name} = ${cls}(self._hub)\n`).
         `    def __init__(self, hub: TypedHub) -> None:\n        self._hub = hub\n${children.map(({ name, cls }) => `        self.${name} = ${cls}(hub)\n`).join('')}`,
       );
     }
-    for (const { m, name } of methods) lines.push(this.#method(m, name));
+    for (const { m, name } of methods) lines.push(this.#method(m, name, shadowed));
     this.#classes.push(lines.join('\n').trimEnd());
     return className;
   }
@@ -134,7 +143,7 @@ ${children.map(({ name, cls }) => `        self.${name} = ${cls}(self._hub)\n`).
     return children.find((x) => x.c === c)!.cls;
   }
 
-  #params(m: IrMethod): Param[] {
+  #params(m: IrMethod, shadowed: ReadonlySet<string>): Param[] {
     if (!m.params) return [];
     const properties = (m.params.properties ?? {}) as Record<string, JsonSchema>;
     const required = new Set((m.params.required as string[] | undefined) ?? []);
@@ -145,7 +154,7 @@ ${children.map(({ name, cls }) => `        self.${name} = ${cls}(self._hub)\n`).
       return {
         wire,
         name: names.take(attributeName(wire)),
-        type: this.types.annotation(schema, `${base}${pascalCase(wire)}`, this.refs, this.typing),
+        type: this.#qualified(this.types.annotation(schema, `${base}${pascalCase(wire)}`, this.refs, this.typing), shadowed),
         required: required.has(wire),
         description: String(schema.description ?? ''),
         ...('default' in schema ? { default: schema.default } : {}),
@@ -156,9 +165,27 @@ ${children.map(({ name, cls }) => `        self.${name} = ${cls}(self._hub)\n`).
     return [...params.filter((p) => p.required), ...params.filter((p) => !p.required)];
   }
 
-  #method(m: IrMethod, name: string): string {
-    const params = this.#params(m);
-    const item = this.types.annotation(m.item, `${pascalCase(m.path)}Item`, this.refs, this.typing);
+  /** `type` with every name in `shadowed` spelled through its module (`builtins.list`), string literals untouched. */
+  #qualified(type: string, shadowed: ReadonlySet<string>): string {
+    if (shadowed.size === 0) return type;
+    return type
+      .split(/("(?:[^"\\]|\\.)*")/)
+      .map((part, i) =>
+        i % 2 === 1
+          ? part
+          : part.replace(/(?<![\w.])([A-Za-z_]\w*)(?!\w)/g, (word) => {
+              if (!shadowed.has(word)) return word;
+              const module = BUILTIN_NAMES.has(word) ? 'builtins' : 'typing';
+              this.modules.add(module);
+              return `${module}.${word}`;
+            }),
+      )
+      .join('');
+  }
+
+  #method(m: IrMethod, name: string, shadowed: ReadonlySet<string>): string {
+    const params = this.#params(m, shadowed);
+    const item = this.#qualified(this.types.annotation(m.item, `${pascalCase(m.path)}Item`, this.refs, this.typing), shadowed);
     const argList = [
       'self',
       ...(params.length ? ['*'] : []),
@@ -190,7 +217,12 @@ ${children.map(({ name, cls }) => `        self.${name} = ${cls}(self._hub)\n`).
     // One argument a line when the signature would be long.
     if (def.length > 110)
       def = `    ${m.streaming ? '' : 'async '}def ${name}(\n${argList.map((a) => `        ${a},`).join('\n')}\n    ) -> ${returns}:`;
-    return `${def}\n${docstring(doc, '        ')}        return ${m.streaming ? `self._hub.stream(${call})` : `await self._hub.unary(${call})`}\n`;
+    // A unary result is `Any` off the wire: a declared local gives it the item type, so
+    // `mypy --strict` sees no Any returned (`_result` cannot be a parameter: those never start with `_`).
+    const body = m.streaming
+      ? `        return self._hub.stream(${call})\n`
+      : `        _result: ${item} = await self._hub.unary(${call})\n        return _result\n`;
+    return `${def}\n${docstring(doc, '        ')}${body}`;
   }
 
   source(): string {
@@ -200,7 +232,10 @@ ${children.map(({ name, cls }) => `        self.${name} = ${cls}(self._hub)\n`).
 
 from __future__ import annotations
 
-from types import TracebackType
+${[...this.modules]
+  .sort()
+  .map((m) => `import ${m}\n`)
+  .join('')}from types import TracebackType
 ${this.typing.size ? `from typing import ${[...this.typing].sort().join(', ')}\n` : ''}
 from ._runtime import CallStream, Connector, DriftPolicy, PlexusClient, RequestHandler, TypedHub
 ${models.length ? `from .models import ${models.join(', ')}\n` : ''}

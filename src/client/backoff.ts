@@ -33,7 +33,7 @@ export function backoff(attempt: number, options: BackoffOptions = {}): Promise<
  */
 export class Redial {
   #attempt = 0;
-  #timer?: ReturnType<typeof setTimeout>;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
   constructor(

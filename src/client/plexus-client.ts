@@ -104,7 +104,7 @@ export class PlexusConnectionError extends Error {
 /** Items of one subscription, in arrival order, handed to one reader. */
 class ItemQueue implements Subscriber {
   readonly items: StreamItem[] = [];
-  waiter?: { resolve(v: StreamItem | undefined): void; reject(e: Error): void };
+  waiter: { resolve(v: StreamItem | undefined): void; reject(e: Error): void } | undefined;
   failure?: Error;
   ended = false;
   /** The peer's subscription id, once the subscribe was answered. */
@@ -200,9 +200,9 @@ class Connection {
  * `PlexusConnectionError` and the next call reconnects (with backoff).
  */
 export class PlexusClient {
-  #root?: string;
-  #discovery?: Promise<string>;
-  #connection?: Promise<Connection>;
+  #root: string | undefined;
+  #discovery: Promise<string> | undefined;
+  #connection: Promise<Connection> | undefined;
   #closedByUser = false;
 
   constructor(readonly options: ClientOptions) {

@@ -29,7 +29,8 @@ export function parseRequest(text: string): { request: JsonRpcRequest } | { erro
   if (typeof value !== 'object' || value === null) {
     return { error: { code: -32600, message: 'Invalid request: expected a JSON-RPC 2.0 request object' }, id: null };
   }
-  const msg = value as Record<string, unknown>;
+  // Named fields rather than an index signature: the runtime is copied into clients built with `noPropertyAccessFromIndexSignature`.
+  const msg = value as { readonly id?: unknown; readonly jsonrpc?: unknown; readonly method?: unknown; readonly params?: unknown };
   const id = msg.id;
   const validId = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
   const replyTo: RequestId = validId && id !== undefined ? (id as RequestId) : null;

@@ -9,7 +9,7 @@ import { FakeLlmServer, settledWithin, type FakeFormat, type FakeReply } from '.
 import { collect, contents, errorOf, eventually } from '../support/helpers.js';
 
 const KEY = 'sk-test-cone-0123456789abcdef';
-const MODEL: Record<FakeFormat, string> = { anthropic: 'claude-3-haiku-20240307', openai: 'gpt-4o-mini' };
+const MODEL: Record<FakeFormat, string> = { anthropic: 'claude-3-haiku-20240307', openai: 'gpt-4o-mini', gemini: 'gemini-2.0-flash' };
 
 interface Rig {
   fake: FakeLlmServer;
@@ -27,7 +27,14 @@ async function rig(options: { idleTimeoutMs?: number } = {}): Promise<Rig> {
   const fake = await FakeLlmServer.start({ apiKey: KEY });
   const arbor = new Arbor({ database: ':memory:', sweepIntervalMs: 0 });
   const llm = new LlmRegistry({
-    env: { ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, ANTHROPIC_API_KEY: KEY, OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_API_KEY: KEY },
+    env: {
+      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+      ANTHROPIC_API_KEY: KEY,
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+      OPENAI_API_KEY: KEY,
+      GEMINI_BASE_URL: fake.geminiBaseUrl,
+      GOOGLE_API_KEY: KEY,
+    },
     config: { idle_timeout_ms: options.idleTimeoutMs ?? 5_000, request_timeout_ms: 5_000 },
   });
   const cone = new Cone({ arbor, llm });
@@ -178,6 +185,8 @@ for (const format of ['anthropic', 'openai'] as const) {
       // What the provider was asked.
       const sent = r.fake.last!.body;
       assert.equal(sent.model, MODEL[format]);
+      // The reference's defaults, sent though nothing was configured.
+      assert.deepEqual([sent.temperature, sent.max_tokens], [1, 4096]);
       const expectMessages = [{ role: 'user', content: 'Hi, I am Ada' }];
       if (format === 'anthropic') {
         assert.equal(sent.system, 'Be brief.');
@@ -564,7 +573,36 @@ for (const format of ['anthropic', 'openai'] as const) {
   });
 }
 
-for (const format of ['anthropic', 'openai'] as const) {
+describe('cone over the Gemini API', () => {
+  test('a two-turn chat sends the context as user/model turns with the defaults, and stores the usage', async () => {
+    const r = await rig();
+    try {
+      await r.one('cone.create', { name: 'gem', model_id: MODEL.gemini, system_prompt: 'Be brief.' });
+      r.fake.enqueue({ chunks: ['Hello', ' Ada'], usage: { input: 7, output: 2 } }, { chunks: ['Ada.'], usage: { input: 12, output: 1 } });
+      const first = await r.chat('gem', 'I am Ada');
+      assert.equal(errorOf(first), undefined);
+      assert.equal(answerOf(first), 'Hello Ada');
+      const complete = events(first).at(-1)!;
+      assert.deepEqual(complete.type === 'chat_complete' && complete.usage, { input_tokens: 7, output_tokens: 2, total_tokens: 9 });
+      assert.equal(answerOf(await r.chat('gem', 'Who am I?')), 'Ada.');
+      const sent = r.fake.last!;
+      assert.equal(sent.path, '/v1beta/models/gemini-2.0-flash:streamGenerateContent');
+      assert.deepEqual(sent.body, {
+        contents: [
+          { role: 'user', parts: [{ text: 'I am Ada' }] },
+          { role: 'model', parts: [{ text: 'Hello Ada' }] },
+          { role: 'user', parts: [{ text: 'Who am I?' }] },
+        ],
+        systemInstruction: { parts: [{ text: 'Be brief.' }] },
+        generationConfig: { temperature: 1, maxOutputTokens: 4096 },
+      });
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+for (const format of ['anthropic', 'openai', 'gemini'] as const) {
   describe(`cone chat cancellation over the ${format} API`, () => {
     test('cancelling a chat aborts the HTTP request and leaves no assistant node; the head stays', async () => {
       // Long provider timeouts: only the cancel can close the connection here.

@@ -1,5 +1,6 @@
-// The provider adapters (Anthropic Messages, OpenAI Chat Completions) against the
-// fake provider over real HTTP on loopback: streaming, every failure, cancellation.
+// The provider adapters (Anthropic Messages, OpenAI Chat Completions, Gemini) against the
+// fake provider over real HTTP on loopback: streaming, every failure, cancellation; then
+// the OpenAI-compatible services (DeepSeek, OpenRouter, Azure OpenAI, Avian) at their URLs.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
@@ -11,7 +12,8 @@ import { FakeLlmServer, settledWithin, type FakeFormat } from '../support/fake-l
 
 const KEY = 'sk-test-0123456789abcdef0123';
 
-const MODEL: Record<FakeFormat, string> = { anthropic: 'claude-3-haiku-20240307', openai: 'gpt-4o-mini' };
+const MODEL: Record<FakeFormat, string> = { anthropic: 'claude-3-haiku-20240307', openai: 'gpt-4o-mini', gemini: 'gemini-2.0-flash' };
+const KEY_ENV: Record<FakeFormat, string> = { anthropic: 'ANTHROPIC_API_KEY', openai: 'OPENAI_API_KEY', gemini: 'GOOGLE_API_KEY' };
 
 function registryFor(
   fake: FakeLlmServer,
@@ -22,7 +24,8 @@ function registryFor(
     env: {
       ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
       OPENAI_BASE_URL: fake.openaiBaseUrl,
-      ...(key ? { ANTHROPIC_API_KEY: key, OPENAI_API_KEY: key } : {}),
+      GEMINI_BASE_URL: fake.geminiBaseUrl,
+      ...(key ? { ANTHROPIC_API_KEY: key, OPENAI_API_KEY: key, GOOGLE_API_KEY: key } : {}),
     },
     config: extra,
   });
@@ -63,7 +66,7 @@ async function failure(stream: AsyncIterable<LlmEvent>): Promise<{ error: LlmErr
 
 const text = (events: LlmEvent[]) => events.map((e) => (e.type === 'content' ? e.text : '')).join('');
 
-for (const format of ['anthropic', 'openai'] as const) {
+for (const format of ['anthropic', 'openai', 'gemini'] as const) {
   describe(`${format} provider`, () => {
     let fake: FakeLlmServer;
     before(async () => {
@@ -86,6 +89,21 @@ for (const format of ['anthropic', 'openai'] as const) {
       assert.equal(events.length, 4);
       const sent = fake.last!;
       assert.equal(sent.clientClosed, false);
+      if (format === 'gemini') {
+        // Google's own wire format: the model in the path, user/model turns, the system prompt apart.
+        assert.equal(sent.path, `/v1beta/models/${model}:streamGenerateContent`);
+        assert.deepEqual(sent.query, { alt: 'sse' });
+        assert.equal(sent.headers['x-goog-api-key'], KEY);
+        assert.deepEqual(sent.body, {
+          contents: [
+            { role: 'user', parts: [{ text: 'first' }] },
+            { role: 'model', parts: [{ text: 'answer one' }] },
+            { role: 'user', parts: [{ text: 'hello there' }] },
+          ],
+          systemInstruction: { parts: [{ text: 'Be brief.' }] },
+        });
+        return;
+      }
       assert.equal(sent.body.model, model);
       assert.equal(sent.body.stream, true);
       if (format === 'anthropic') {
@@ -98,6 +116,38 @@ for (const format of ['anthropic', 'openai'] as const) {
         assert.equal(sent.headers.authorization, `Bearer ${KEY}`);
         assert.deepEqual(sent.body.messages, [{ role: 'system', content: 'Be brief.' }, ...request(model).messages]);
         assert.deepEqual(sent.body.stream_options, { include_usage: true });
+      }
+    });
+
+    test("sends the reference's defaults (temperature 1, 4096 tokens) in the format's own fields unless configured", async () => {
+      const fields = (body: Record<string, unknown>) =>
+        format === 'gemini' ? body.generationConfig : { temperature: body.temperature, max_tokens: body.max_tokens };
+      const expected = (temperature: number, tokens: number) =>
+        format === 'gemini' ? { temperature, maxOutputTokens: tokens } : { temperature, max_tokens: tokens };
+      for (const [config, temperature, tokens] of [
+        [{}, 1, 4096],
+        [{ defaults: { temperature: 0.2, max_tokens: 512 } }, 0.2, 512],
+        [
+          {
+            models: {
+              [MODEL[format]]: {
+                service: { anthropic: 'anthropic', openai: 'openai', gemini: 'google' }[format],
+                temperature: 0,
+                max_tokens: 64,
+              },
+            },
+          },
+          0,
+          64,
+        ],
+      ] as const) {
+        const registry = new LlmRegistry({
+          env: { ANTHROPIC_BASE_URL: fake.url, OPENAI_BASE_URL: fake.openaiBaseUrl, GEMINI_BASE_URL: fake.url, [KEY_ENV[format]]: KEY },
+          config,
+        });
+        const resolved = registry.resolve(MODEL[format]);
+        await drain(registry.provider(resolved.service).stream(request(resolved.model, registry.limits(resolved))));
+        assert.deepEqual(fields(fake.last!.body), expected(temperature, tokens), JSON.stringify(config));
       }
     });
 
@@ -141,9 +191,11 @@ for (const format of ['anthropic', 'openai'] as const) {
       // OpenAI's 401 is type invalid_request_error, code invalid_api_key: the status decides.
       assert.match(
         error.message,
-        format === 'anthropic'
-          ? /HTTP 401 \(authentication_error\): Incorrect API key provided: \[redacted\]/
-          : /HTTP 401 \(invalid_api_key\): Incorrect API key provided: \[redacted\]/,
+        {
+          anthropic: /HTTP 401 \(authentication_error\): Incorrect API key provided: \[redacted\]/,
+          openai: /HTTP 401 \(invalid_api_key\): Incorrect API key provided: \[redacted\]/,
+          gemini: /HTTP 401 \(UNAUTHENTICATED\): Incorrect API key provided: \[redacted\]/,
+        }[format],
       );
       assert.doesNotMatch(error.message, /sk-wrong|9876|3210zz/);
       assert.doesNotMatch(inspect(error) + JSON.stringify(error), /sk-wrong|3210zz/);
@@ -246,7 +298,7 @@ for (const format of ['anthropic', 'openai'] as const) {
       const { provider, model } = providerFor(registryFor(fake), format);
       const { error, events } = await failure(provider.stream(request(model)));
       assert.equal(error.code, LlmErrorCode.Unavailable);
-      assert.equal(error.providerType, format === 'anthropic' ? 'overloaded_error' : 'server_error');
+      assert.equal(error.providerType, { anthropic: 'overloaded_error', openai: 'server_error', gemini: 'UNAVAILABLE' }[format]);
       assert.match(error.message, /mid-stream/);
       assert.equal(text(events), 'so ');
     });
@@ -278,11 +330,161 @@ for (const format of ['anthropic', 'openai'] as const) {
       const before = fake.requests.length;
       const { error } = await failure(registry.provider(resolved.service).stream(request(resolved.model)));
       assert.equal(error.code, LlmErrorCode.NotConfigured);
-      assert.match(error.message, format === 'anthropic' ? /set ANTHROPIC_API_KEY/ : /set OPENAI_API_KEY/);
+      assert.match(error.message, new RegExp(`set ${KEY_ENV[format]}`));
       assert.equal(fake.requests.length, before);
     });
   });
 }
+
+/** The OpenAI-compatible services: each at its own URL, with its own key header and env vars. */
+const COMPATIBLE = [
+  {
+    service: 'deepseek',
+    model: 'deepseek-chat',
+    env: (fake: FakeLlmServer) => ({ DEEPSEEK_BASE_URL: fake.openaiBaseUrl }),
+    keyEnv: 'DEEPSEEK_API_KEY',
+    path: '/v1/chat/completions',
+    query: {},
+  },
+  {
+    service: 'openrouter',
+    model: 'meta-llama/llama-3.1-8b-instruct',
+    env: (fake: FakeLlmServer) => ({ OPENROUTER_BASE_URL: fake.openaiBaseUrl }),
+    keyEnv: 'OPEN_ROUTER_API_KEY',
+    path: '/v1/chat/completions',
+    query: {},
+  },
+  {
+    service: 'azure',
+    model: 'azure:gpt-4o-mini-prod',
+    env: (fake: FakeLlmServer) => ({ AZURE_OPENAI_ENDPOINT: fake.azureEndpoint }),
+    keyEnv: 'AZURE_OPENAI_API_KEY',
+    path: '/openai/deployments/gpt-4o-mini-prod/chat/completions',
+    query: { 'api-version': '2024-02-15-preview' },
+  },
+  {
+    service: 'avian',
+    model: 'avian:Meta-Llama-3.1-405B-Instruct',
+    env: (fake: FakeLlmServer) => ({ AVIAN_BASE_URL: fake.openaiBaseUrl }),
+    keyEnv: 'AVIAN_API_KEY',
+    path: '/v1/chat/completions',
+    query: {},
+  },
+] as const;
+
+for (const c of COMPATIBLE) {
+  describe(`${c.service} (OpenAI-compatible)`, () => {
+    let fake: FakeLlmServer;
+    before(async () => {
+      fake = await FakeLlmServer.start({ apiKey: KEY });
+    });
+    after(() => fake.close());
+    const resolve = (key: string | undefined = KEY) => {
+      const registry = new LlmRegistry({ env: { ...c.env(fake), ...(key ? { [c.keyEnv]: key } : {}) } });
+      const resolved = registry.resolve(c.model);
+      return { registry, resolved, provider: registry.provider(resolved.service) };
+    };
+
+    test('streams an answer from its URL with its key header, model and limits', async () => {
+      fake.enqueue({ chunks: ['Hi', ' there'], usage: { input: 9, output: 2 } });
+      const { registry, resolved, provider } = resolve();
+      assert.equal(resolved.service.name, c.service);
+      const events = await drain(provider.stream(request(resolved.model, registry.limits(resolved))));
+      assert.equal(text(events), 'Hi there');
+      const sent = fake.last!;
+      assert.equal(sent.path, c.path);
+      assert.deepEqual(sent.query, c.query);
+      if (c.service === 'azure') {
+        assert.equal(sent.headers['api-key'], KEY);
+        assert.equal(sent.headers.authorization, undefined);
+        // The reference's api-version predates stream_options: usage is not asked for.
+        assert.equal(sent.body.stream_options, undefined);
+      } else {
+        assert.equal(sent.headers.authorization, `Bearer ${KEY}`);
+        assert.deepEqual(sent.body.stream_options, { include_usage: true });
+        assert.deepEqual(events.at(-1), { type: 'finish', stopReason: 'stop', usage: { inputTokens: 9, outputTokens: 2 } });
+      }
+      assert.equal(sent.body.model, c.model.replace(/^(azure|avian):/, ''));
+      assert.deepEqual([sent.body.temperature, sent.body.max_tokens, sent.body.stream], [1, 4096, true]);
+    });
+
+    test('an HTTP error status keeps its code and message', async () => {
+      fake.enqueue({ status: 429, headers: { 'retry-after': '3' }, errorMessage: 'too many' });
+      const { resolved, provider } = resolve();
+      const { error } = await failure(provider.stream(request(resolved.model)));
+      assert.equal(error.code, LlmErrorCode.RateLimited);
+      assert.equal(error.retryAfterMs, 3000);
+      assert.match(error.message, new RegExp(`^${c.service} answered HTTP 429 \\(rate_limit_exceeded\\): too many`));
+    });
+
+    test('a cancel mid-answer closes the HTTP request', async () => {
+      fake.enqueue({ chunks: ['a', 'b', 'c'], then: 'hang', after: 1 });
+      const { resolved, provider } = resolve();
+      const controller = new AbortController();
+      const stream = provider.stream(request(resolved.model), controller.signal);
+      assert.deepEqual((await stream.next()).value, { type: 'content', text: 'a' });
+      const pending = stream.next();
+      controller.abort();
+      await assert.rejects(pending, (err: Error) => err.name === 'AbortError');
+      assert.ok(await settledWithin(fake.last!), 'the HTTP request is still open');
+      assert.equal(fake.last!.clientClosed, true);
+    });
+
+    test('without its key (at the public URL) it is cone.provider_not_configured, naming the env var', async () => {
+      const registry = new LlmRegistry({ env: {} });
+      const resolved = registry.resolve(c.model);
+      const before = fake.requests.length;
+      const { error } = await failure(registry.provider(resolved.service).stream(request(resolved.model)));
+      assert.equal(error.code, LlmErrorCode.NotConfigured);
+      // Azure has no public URL: its endpoint is what is missing first.
+      assert.match(
+        error.message,
+        c.service === 'azure' ? /no endpoint for azure: set AZURE_OPENAI_ENDPOINT/ : new RegExp(`set ${c.keyEnv}`),
+      );
+      assert.equal(fake.requests.length, before);
+    });
+  });
+}
+
+test('Azure needs its key even at a configured endpoint, and takes api_version from the config', async () => {
+  const fake = await FakeLlmServer.start({ apiKey: KEY });
+  try {
+    const bare = new LlmRegistry({ env: { AZURE_OPENAI_ENDPOINT: fake.azureEndpoint } });
+    const resolved = bare.resolve('azure:dep');
+    const { error } = await failure(bare.provider(resolved.service).stream(request(resolved.model)));
+    assert.equal(error.code, LlmErrorCode.NotConfigured);
+    assert.match(error.message, /set AZURE_OPENAI_API_KEY/);
+    const r = new LlmRegistry({
+      env: { AZURE_OPENAI_ENDPOINT: fake.azureEndpoint, AZURE_OPENAI_API_KEY: KEY },
+      config: { services: { azure: { api_version: '2024-10-21', include_usage: true } } },
+    });
+    const m = r.resolve('azure:dep');
+    await drain(r.provider(m.service).stream(request(m.model)));
+    assert.deepEqual(fake.last!.query, { 'api-version': '2024-10-21' });
+    assert.deepEqual(fake.last!.body.stream_options, { include_usage: true });
+  } finally {
+    await fake.close();
+  }
+});
+
+test("OpenAI's reasoning models get max_completion_tokens; compatible servers keep max_tokens", async () => {
+  const fake = await FakeLlmServer.start();
+  try {
+    const r = new LlmRegistry({ env: { OPENAI_BASE_URL: fake.openaiBaseUrl, DEEPSEEK_BASE_URL: fake.openaiBaseUrl } });
+    for (const [id, field] of [
+      ['o3-mini', 'max_completion_tokens'],
+      ['gpt-4o-mini', 'max_tokens'],
+      ['deepseek-reasoner', 'max_tokens'],
+    ] as const) {
+      const m = r.resolve(id);
+      await drain(r.provider(m.service).stream(request(m.model, r.limits(m))));
+      assert.equal(fake.last!.body[field], 4096, id);
+      assert.equal(Object.keys(fake.last!.body).filter((k) => /^max_/.test(k)).length, 1, id);
+    }
+  } finally {
+    await fake.close();
+  }
+});
 
 test('an unreachable provider is cone.provider_unreachable', async () => {
   // A port that was free a moment ago: nothing listens there.
@@ -312,6 +514,10 @@ describe('LlmRegistry', () => {
     assert.equal(r.resolve('gpt-4o-mini').service.name, 'openai');
     assert.equal(r.resolve('o3-mini').service.name, 'openai');
     assert.equal(r.resolve('deepseek-chat').service.name, 'deepseek');
+    const gemini = r.resolve('gemini-2.5-flash');
+    assert.deepEqual([gemini.service.name, gemini.service.format, gemini.family], ['google', 'gemini', 'gemini']);
+    assert.deepEqual([r.resolve('azure:my-deployment').service.format, r.resolve('azure:my-deployment').model], ['azure', 'my-deployment']);
+    assert.equal(r.resolve('avian:Meta-Llama-3.1-405B-Instruct').service.baseUrl, 'https://api.avian.io/v1');
     const routed = r.resolve('meta-llama/llama-3.1-8b-instruct');
     assert.deepEqual([routed.service.name, routed.family, routed.model], ['openrouter', 'meta-llama', 'meta-llama/llama-3.1-8b-instruct']);
     const prefixed = r.resolve('openai:llama3.1:8b');
@@ -352,11 +558,15 @@ describe('LlmRegistry', () => {
   test('a bad config is a clear error that does not quote the file', () => {
     assert.throws(
       () => new LlmRegistry({ env: {}, config: { services: { y: { format: 'grpc' as 'openai', base_url: 'http://h' } } } }),
-      /service 'y': format must be "anthropic" or "openai"/,
+      /service 'y': format must be one of "anthropic", "openai", "azure", "gemini"/,
     );
     assert.throws(
       () => new LlmRegistry({ env: {}, config: { models: { m: { service: 'missing' } } } }),
       /model 'm': service must name a configured service/,
+    );
+    assert.throws(
+      () => new LlmRegistry({ env: {}, config: { defaults: { temperature: 3 } } }),
+      /defaults.temperature must be a number from 0 to 2/,
     );
     assert.throws(
       () => new LlmRegistry({ env: {}, configFile: '/nonexistent/llm.json' }),
@@ -373,6 +583,9 @@ describe('LlmRegistry', () => {
         ['openai', 'openai'],
         ['deepseek', 'openai'],
         ['openrouter', 'openai'],
+        ['google', 'gemini'],
+        ['azure', 'azure'],
+        ['avian', 'openai'],
       ],
     );
     assert.ok(e.models.some((m) => m.id === 'claude-3-haiku-20240307' && m.service === 'anthropic'));

@@ -112,6 +112,6 @@ describe('hub serve --with cone, hub call cone.chat', () => {
       (e: { code: number; stderr: string }) => e,
     );
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `hub: service 'local': format must be "anthropic" or "openai"\n`);
+    assert.equal(r.stderr, `hub: service 'local': format must be one of "anthropic", "openai", "azure", "gemini"\n`);
   });
 });

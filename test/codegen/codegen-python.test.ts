@@ -8,7 +8,7 @@ import { DynamicHub, type MethodSchema, type PluginSchema } from '../../src/inde
 import { builtinActivations } from '../../activations/index.js';
 import { buildIr, type CodegenIR, type SchemaSource } from '../../codegen/index.js';
 import { emitPython } from '../../codegen/python/emit.js';
-import { pyrightStrict, python, runPython } from '../support/python.js';
+import { mypy, mypyStrict, pyrightStrict, python, runPython } from '../support/python.js';
 import { REPO_ROOT as root } from '../support/repo.js';
 import { startHub } from '../support/hub-process.js';
 
@@ -178,6 +178,9 @@ async def use() -> None:
 `,
     );
     await pyrightStrict(dir);
+    // mypy too: \`list\` and \`str\` are methods of kebab_case, so its signatures spell the builtins \`builtins.list\`.
+    assert.match(client, /^import builtins$/m);
+    if (!mypy.skip) await mypyStrict(dir, ['odd_client', 'use.py']);
     // And a wrong call is caught: the checker really checks the generated signatures.
     writeFileSync(
       join(dir, 'use.py'),

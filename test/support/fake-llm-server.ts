@@ -1,10 +1,11 @@
 // A fake LLM provider for tests, benchmarks and offline demos: real HTTP on
-// loopback, speaking the Anthropic Messages and OpenAI Chat Completions streaming
-// wire formats, with every failure a client must survive on demand.
+// loopback, speaking the Anthropic Messages, OpenAI Chat Completions (also at Azure
+// OpenAI's deployment URL) and Google Gemini streamGenerateContent wire formats,
+// with every failure a client must survive on demand.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FakeFormat = 'anthropic' | 'openai';
+export type FakeFormat = 'anthropic' | 'openai' | 'gemini';
 
 /** How one request is answered. */
 export interface FakeReply {
@@ -51,6 +52,8 @@ export interface FakeReply {
 export interface FakeRequest {
   readonly format: FakeFormat;
   readonly path: string;
+  /** The query string's parameters (Azure's `api-version`, Gemini's `alt`). */
+  readonly query: Readonly<Record<string, string>>;
   readonly headers: IncomingMessage['headers'];
   readonly body: Record<string, unknown>;
   /** True when the client closed the connection before the answer was complete. */
@@ -62,7 +65,7 @@ export interface FakeRequest {
 }
 
 export interface FakeLlmServerOptions {
-  /** When set, requests must carry this key (`x-api-key` or `Authorization: Bearer`), else 401. */
+  /** When set, requests must carry this key (`x-api-key`, `Authorization: Bearer`, Azure's `api-key` or Gemini's `x-goog-api-key`), else 401. */
   apiKey?: string;
   /** Default reply when none is queued. */
   reply?: FakeReply;
@@ -103,12 +106,26 @@ const STATUS_TYPES: Record<FakeFormat, Record<number, [type: string, code?: stri
     500: ['server_error'],
     503: ['server_error'],
   },
+  // Google's canonical statuses.
+  gemini: {
+    400: ['INVALID_ARGUMENT'],
+    401: ['UNAUTHENTICATED'],
+    403: ['PERMISSION_DENIED'],
+    404: ['NOT_FOUND'],
+    429: ['RESOURCE_EXHAUSTED'],
+    500: ['INTERNAL'],
+    503: ['UNAVAILABLE'],
+  },
 };
 
 function lastUserText(format: FakeFormat, body: Record<string, unknown>): string {
+  if (format === 'gemini') {
+    const contents = Array.isArray(body.contents) ? (body.contents as { role?: string; parts?: { text?: unknown }[] }[]) : [];
+    const text = [...contents].reverse().find((c) => c.role === 'user')?.parts?.[0]?.text;
+    return typeof text === 'string' ? text : '';
+  }
   const messages = Array.isArray(body.messages) ? (body.messages as { role?: string; content?: unknown }[]) : [];
   const last = [...messages].reverse().find((m) => m.role === 'user');
-  void format;
   return typeof last?.content === 'string' ? last.content : '';
 }
 
@@ -154,6 +171,31 @@ function dialect(format: FakeFormat, model: string, usage: { input: number; outp
         sse({ type: 'message_stop' }, 'message_stop'),
       ],
       error: sse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 'error'),
+    };
+  }
+  if (format === 'gemini') {
+    // Every event is a whole GenerateContentResponse; the last carries finishReason and usage. No [DONE].
+    const response = (parts: { text: string }[], extra: Record<string, unknown> = {}) =>
+      sse({ candidates: [{ content: { parts, role: 'model' }, index: 0, ...extra }], modelVersion: model });
+    return {
+      head: [],
+      chunk: (text: string) => response([{ text }]),
+      tail: [
+        sse({
+          candidates: [{ content: { parts: [{ text: '' }], role: 'model' }, finishReason: 'STOP', index: 0 }],
+          ...(usage
+            ? {
+                usageMetadata: {
+                  promptTokenCount: usage.input,
+                  candidatesTokenCount: usage.output,
+                  totalTokenCount: usage.input + usage.output,
+                },
+              }
+            : {}),
+          modelVersion: model,
+        }),
+      ],
+      error: sse({ error: { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' } }),
     };
   }
   const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_800_000_000, model };
@@ -213,6 +255,16 @@ export class FakeLlmServer {
     return `${this.url}/v1`;
   }
 
+  /** Base URL for Gemini (`GEMINI_BASE_URL` style, no version). */
+  get geminiBaseUrl(): string {
+    return this.url;
+  }
+
+  /** Endpoint of an Azure OpenAI resource (`AZURE_OPENAI_ENDPOINT` style). */
+  get azureEndpoint(): string {
+    return this.url;
+  }
+
   /** Answers the next requests with these replies, in order. */
   enqueue(...replies: FakeReply[]): this {
     this.#queue.push(...replies);
@@ -235,14 +287,30 @@ export class FakeLlmServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '').split('?')[0]!;
-    const format: FakeFormat | undefined = path === '/v1/messages' ? 'anthropic' : path === '/v1/chat/completions' ? 'openai' : undefined;
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const path = url.pathname;
+    const query = Object.fromEntries(url.searchParams);
+    const azure = /^\/openai\/deployments\/[^/]+\/chat\/completions$/.test(path);
+    const format: FakeFormat | undefined =
+      path === '/v1/messages'
+        ? 'anthropic'
+        : path === '/v1/chat/completions' || azure
+          ? 'openai'
+          : /^\/v1beta\/models\/[^/:]+:streamGenerateContent$/.test(path)
+            ? 'gemini'
+            : undefined;
     const raw: Buffer[] = [];
     for await (const part of req) raw.push(part as Buffer);
     if (req.method !== 'POST' || !format) {
       res
         .writeHead(404, { 'content-type': 'application/json' })
         .end(JSON.stringify({ error: { message: `no route ${req.method} ${path}`, type: 'not_found' } }));
+      return;
+    }
+    // What the real services refuse: Azure without an api-version, Gemini streaming without SSE framing.
+    if ((azure && !query['api-version']) || (format === 'gemini' && query.alt !== 'sse')) {
+      const message = azure ? 'Missing required query parameter: api-version' : 'this fake streams only with alt=sse';
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message, type: 'invalid_request_error' } }));
       return;
     }
     let body: Record<string, unknown> = {};
@@ -258,6 +326,7 @@ export class FakeLlmServer {
     const record: FakeRequest = {
       format,
       path,
+      query,
       headers: req.headers,
       body,
       clientClosed: false,
@@ -275,7 +344,14 @@ export class FakeLlmServer {
     const reply = this.#queue.shift() ?? this.#options.reply ?? {};
     const key = this.#options.apiKey;
     if (key) {
-      const given = format === 'anthropic' ? req.headers['x-api-key'] : req.headers.authorization?.replace(/^Bearer /, '');
+      const given =
+        format === 'anthropic'
+          ? req.headers['x-api-key']
+          : format === 'gemini'
+            ? req.headers['x-goog-api-key']
+            : azure
+              ? req.headers['api-key']
+              : req.headers.authorization?.replace(/^Bearer /, '');
       if (given !== key)
         return this.#error(res, format, { status: 401, errorMessage: `Incorrect API key provided: ${masked(String(given ?? ''))}` });
     }
@@ -295,7 +371,9 @@ export class FakeLlmServer {
       JSON.stringify(
         format === 'anthropic'
           ? { type: 'error', error: { type, message } }
-          : { error: { message, type, param: null, code: code ?? null } },
+          : format === 'gemini'
+            ? { error: { code: status, message, status: type } }
+            : { error: { message, type, param: null, code: code ?? null } },
       );
     res.writeHead(status, { 'content-type': reply.rawBody ? 'text/plain' : 'application/json', ...reply.headers }).end(body);
   }
@@ -313,7 +391,7 @@ export class FakeLlmServer {
       reply.usage === null
         ? null
         : (reply.usage ?? {
-            input: Math.ceil(JSON.stringify(body.messages ?? []).length / 4),
+            input: Math.ceil(JSON.stringify(body.messages ?? body.contents ?? []).length / 4),
             output: Math.max(1, Math.ceil(text.length / 4)),
           });
     const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
@@ -371,6 +449,6 @@ export class FakeLlmServer {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const fake = await FakeLlmServer.start({ reply: { delayMs: Number(process.env.FAKE_LLM_DELAY_MS ?? 40) } }, Number(process.argv[2] ?? 0));
   process.stdout.write(
-    `fake LLM provider on ${fake.url} (Anthropic: ANTHROPIC_BASE_URL=${fake.anthropicBaseUrl}, OpenAI: OPENAI_BASE_URL=${fake.openaiBaseUrl})\n`,
+    `fake LLM provider on ${fake.url} (Anthropic: ANTHROPIC_BASE_URL=${fake.anthropicBaseUrl}, OpenAI: OPENAI_BASE_URL=${fake.openaiBaseUrl}, Gemini: GEMINI_BASE_URL=${fake.geminiBaseUrl}, Azure: AZURE_OPENAI_ENDPOINT=${fake.azureEndpoint})\n`,
   );
 }

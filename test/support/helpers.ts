@@ -47,9 +47,16 @@ export async function steady(read: () => unknown, quietMs: number, ms = 10_000):
 
 const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
-/** `tsc --strict --noEmit` over a program and the generated client it imports; fails the test with tsc's output. */
-export async function typecheckStrict(file: string): Promise<void> {
-  const args = ['--strict', '--noEmit', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext'];
+/** The flags beyond `--strict` users turn on; generated clients must compile under them too. */
+export const STRICTER_TSC_FLAGS: readonly string[] = [
+  '--exactOptionalPropertyTypes',
+  '--noUncheckedIndexedAccess',
+  '--noPropertyAccessFromIndexSignature',
+];
+
+/** `tsc --strict --noEmit` (plus `flags`) over a program and the generated client it imports; fails the test with tsc's output. */
+export async function typecheckStrict(file: string, flags: readonly string[] = []): Promise<void> {
+  const args = ['--strict', ...flags, '--noEmit', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext'];
   try {
     await promisify(execFile)(process.execPath, [TSC, ...args, '--skipLibCheck', '--types', 'node', file], { cwd: REPO_ROOT });
   } catch (e) {

@@ -1,4 +1,4 @@
-/** Helpers for tests that run generated Python clients: the interpreter, and pyright. */
+/** Helpers for tests that run generated Python clients: the interpreter, pyright and mypy. */
 import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,5 +56,32 @@ export async function pyrightStrict(dir: string): Promise<void> {
   } catch (e) {
     const err = e as { stdout: string; stderr: string };
     throw new Error(`pyright --strict failed:\n${err.stdout}${err.stderr}`);
+  }
+}
+
+/** Debian's (or PATH's) `mypy`, or why there is none; PLEXUS_MYPY overrides. */
+export const mypy: { path?: string; skip?: string } = (() => {
+  const candidates = [process.env.PLEXUS_MYPY, '/usr/bin/mypy', 'mypy'].filter((c): c is string => !!c);
+  for (const candidate of candidates) {
+    try {
+      execFileSync(candidate, ['--version'], { stdio: 'pipe' });
+      return { path: candidate };
+    } catch {}
+  }
+  const skip = `no mypy (tried ${candidates.join(', ')}); apt-get install mypy`;
+  console.log(`# skipping mypy --strict checks: ${skip}`);
+  return { skip };
+})();
+
+/** `mypy --strict` over `targets` (relative to `dir`), its cache kept inside `dir`; fails with its report. */
+export async function mypyStrict(dir: string, targets: string[]): Promise<void> {
+  try {
+    await run(mypy.path!, ['--strict', '--python-version', '3.11', '--cache-dir', join(dir, '.mypy_cache'), ...targets], {
+      cwd: dir,
+      timeout: 120_000,
+    });
+  } catch (e) {
+    const err = e as { stdout: string; stderr: string };
+    throw new Error(`mypy --strict failed:\n${err.stdout}${err.stderr}`);
   }
 }

@@ -87,20 +87,29 @@ export function codeForStatus(status: number): LlmErrorCode {
 /** The code for an error type reported in a body or an in-stream error event. */
 export function codeForProviderType(type: string | undefined, fallback: LlmErrorCode): LlmErrorCode {
   switch (type) {
+    // Anthropic's and OpenAI's types, then Google's statuses (Gemini).
     case 'rate_limit_error':
     case 'rate_limit_exceeded':
+    case 'RESOURCE_EXHAUSTED':
       return LlmErrorCode.RateLimited;
     case 'overloaded_error':
     case 'api_error':
     case 'server_error':
+    case 'UNAVAILABLE':
+    case 'INTERNAL':
       return LlmErrorCode.Unavailable;
     case 'authentication_error':
     case 'permission_error':
     case 'invalid_api_key':
+    case 'UNAUTHENTICATED':
+    case 'PERMISSION_DENIED':
       return LlmErrorCode.Auth;
     case 'invalid_request_error':
     case 'not_found_error':
     case 'request_too_large':
+    case 'INVALID_ARGUMENT':
+    case 'NOT_FOUND':
+    case 'FAILED_PRECONDITION':
       return LlmErrorCode.BadRequest;
     default:
       return fallback;

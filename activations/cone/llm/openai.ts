@@ -9,7 +9,16 @@ interface OpenAiChunk {
   error?: { message?: string; type?: string; code?: string | number };
 }
 
-/** The Chat Completions API (`POST {base}/chat/completions`, `stream: true`); also OpenAI-compatible servers. */
+/** The `api-version` Azure OpenAI is called with unless configured (the reference's). */
+export const AZURE_API_VERSION = '2024-02-15-preview';
+
+/** OpenAI model ids that take `max_completion_tokens` (o1, o3, o4-mini, gpt-5…). */
+const REASONING_MODEL = /^(o\d|gpt-5)/;
+
+/**
+ * The Chat Completions API (`POST {base}/chat/completions`, `stream: true`); also
+ * OpenAI-compatible servers, and Azure OpenAI (`format: "azure"`).
+ */
 export class OpenAiProvider implements LlmProvider {
   constructor(readonly config: ServiceConfig) {}
 
@@ -20,15 +29,21 @@ export class OpenAiProvider implements LlmProvider {
   async *stream(request: LlmRequest, signal?: AbortSignal): AsyncGenerator<LlmEvent, void, undefined> {
     const { config } = this;
     assertKey(config);
+    const azure = config.format === 'azure';
     const headers: Record<string, string> = {};
-    if (config.apiKey) headers.authorization = `Bearer ${config.apiKey.reveal()}`;
+    if (config.apiKey) {
+      if (azure) headers['api-key'] = config.apiKey.reveal();
+      else headers.authorization = `Bearer ${config.apiKey.reveal()}`;
+    }
+    // OpenAI's reasoning models refuse `max_tokens`; compatible servers may not know its successor.
+    const tokensField = config.name === 'openai' && REASONING_MODEL.test(request.model) ? 'max_completion_tokens' : 'max_tokens';
     const body = {
       model: request.model,
       messages: [
         ...(request.system ? [{ role: 'system', content: request.system }] : []),
         ...request.messages.map((m) => ({ role: m.role, content: m.content })),
       ],
-      ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
+      ...(request.maxTokens !== undefined ? { [tokensField]: request.maxTokens } : {}),
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       stream: true,
       ...(config.includeUsage ? { stream_options: { include_usage: true } } : {}),
@@ -38,7 +53,11 @@ export class OpenAiProvider implements LlmProvider {
     let stopReason: string | undefined;
     /** `[DONE]` seen: nothing more will come. */
     let done = false;
-    const events = requestServiceSse(config, '/chat/completions', headers, body, signal);
+    // Azure addresses a deployment (the model name of an `azure:<deployment>` id) and an API version.
+    const path = azure
+      ? `/openai/deployments/${encodeURIComponent(request.model)}/chat/completions?api-version=${encodeURIComponent(config.apiVersion ?? AZURE_API_VERSION)}`
+      : '/chat/completions';
+    const events = requestServiceSse(config, path, headers, body, signal);
     try {
       for await (const event of events) {
         if (done) continue;

@@ -1,13 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { checkSecretName, resolveDataDir, SecretStore, type SecretSource } from '../../../src/auth/index.js';
 import { AnthropicProvider } from './anthropic.js';
-import { OpenAiProvider } from './openai.js';
+import { GeminiProvider } from './gemini.js';
+import { AZURE_API_VERSION, OpenAiProvider } from './openai.js';
 import { Secret } from './secret.js';
-import type { ServiceConfig, WireFormat } from './service.js';
+import { WIRE_FORMATS, type ServiceConfig, type WireFormat } from './service.js';
 import type { LlmProvider } from './types.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+
+/**
+ * What every request carries unless the model (or the config's `defaults`) says otherwise:
+ * the reference's model defaults (its model files give `temperature: 1.0`, `max_tokens: 4096`).
+ */
+export const DEFAULT_TEMPERATURE = 1;
+export const DEFAULT_MAX_TOKENS = 4096;
 
 /** A service known without any configuration; its base URL and key come from env vars. */
 interface BuiltinService {
@@ -17,6 +25,12 @@ interface BuiltinService {
   readonly baseUrlEnv: string;
   /** First one set wins. */
   readonly keyEnvs: readonly string[];
+  /** A key is needed even at an overridden URL (a hosted service with per-customer endpoints). */
+  readonly keyAlwaysRequired?: boolean;
+  /** Azure: the env var of the `api-version`. */
+  readonly apiVersionEnv?: string;
+  /** Ask for usage in the stream (OpenAI's `stream_options`); older Azure API versions refuse it. */
+  readonly includeUsage?: boolean;
 }
 
 const BUILTIN_SERVICES: readonly BuiltinService[] = [
@@ -48,6 +62,31 @@ const BUILTIN_SERVICES: readonly BuiltinService[] = [
     baseUrlEnv: 'OPENROUTER_BASE_URL',
     keyEnvs: ['OPEN_ROUTER_API_KEY', 'OPENROUTER_API_KEY'],
   },
+  {
+    name: 'google',
+    format: 'gemini',
+    defaultBaseUrl: 'https://generativelanguage.googleapis.com',
+    baseUrlEnv: 'GEMINI_BASE_URL',
+    keyEnvs: ['GOOGLE_API_KEY', 'GEMINI_API_KEY'],
+  },
+  {
+    // No public URL: each resource has its own endpoint, and every call needs a key.
+    name: 'azure',
+    format: 'azure',
+    defaultBaseUrl: '',
+    baseUrlEnv: 'AZURE_OPENAI_ENDPOINT',
+    keyEnvs: ['AZURE_OPENAI_API_KEY'],
+    keyAlwaysRequired: true,
+    apiVersionEnv: 'AZURE_OPENAI_API_VERSION',
+    includeUsage: false,
+  },
+  {
+    name: 'avian',
+    format: 'openai',
+    defaultBaseUrl: 'https://api.avian.io/v1',
+    baseUrlEnv: 'AVIAN_BASE_URL',
+    keyEnvs: ['AVIAN_API_KEY'],
+  },
 ];
 
 /** Model ids recognised by shape, so any current model of a family works without a table entry. */
@@ -55,6 +94,7 @@ const FAMILY_RULES: readonly { readonly test: RegExp; readonly service: string; 
   { test: /^claude-/, service: 'anthropic', family: 'claude' },
   { test: /^(gpt-|chatgpt-|o\d)/, service: 'openai', family: 'gpt' },
   { test: /^deepseek-/, service: 'deepseek', family: 'deepseek' },
+  { test: /^(models\/)?gemini-/, service: 'google', family: 'gemini' },
   // OpenRouter ids are `<vendor>/<model>`.
   { test: /^[a-z0-9][a-z0-9._-]*\/[^/\s]+$/i, service: 'openrouter', family: 'openrouter' },
 ];
@@ -69,6 +109,8 @@ const KNOWN_MODELS: readonly string[] = [
   'gpt-4.1-mini',
   'deepseek-chat',
   'deepseek-reasoner',
+  'gemini-2.0-flash',
+  'gemini-2.5-flash',
 ];
 
 /** What a model id resolves to. */
@@ -102,9 +144,13 @@ export interface LlmConfigFile {
       request_timeout_ms?: number;
       idle_timeout_ms?: number;
       include_usage?: boolean;
+      /** Azure: the `api-version` query parameter. */
+      api_version?: string;
     }
   >;
   models?: Record<string, { service: string; model?: string; family?: string; max_tokens?: number; temperature?: number }>;
+  /** What a model without its own `max_tokens`/`temperature` sends (default: the reference's, 4096 and 1). */
+  defaults?: { max_tokens?: number; temperature?: number };
 }
 
 export interface LlmRegistryOptions {
@@ -166,6 +212,12 @@ function readConfigFile(path: string): LlmConfigFile {
   }
 }
 
+const temperature = (v: unknown, what: string): number | undefined => {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v >= 0 && v <= 2)) throw new LlmConfigError(`${what} must be a number from 0 to 2`);
+  return v;
+};
+
 const positive = (v: unknown, what: string): number | undefined => {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !(v > 0)) throw new LlmConfigError(`${what} must be a positive number`);
@@ -174,13 +226,14 @@ const positive = (v: unknown, what: string): number | undefined => {
 
 /**
  * The services and models cone can call: the built-in services (Anthropic, OpenAI,
- * DeepSeek, OpenRouter) configured from env vars, plus services and models from a
+ * DeepSeek, OpenRouter, Google Gemini, Azure OpenAI, Avian) configured from env vars, plus services and models from a
  * config file. Resolves a cone's `model_id` to a provider.
  */
 export class LlmRegistry {
   readonly #services = new Map<string, ServiceConfig>();
   readonly #models = new Map<string, { service: string; model: string; family: string; maxTokens?: number; temperature?: number }>();
   readonly #providers = new Map<string, LlmProvider>();
+  readonly #defaults: { readonly maxTokens: number; readonly temperature: number };
 
   constructor(options: LlmRegistryOptions = {}) {
     const env = options.env ?? process.env;
@@ -188,6 +241,10 @@ export class LlmRegistry {
     const config: LlmConfigFile = options.config ?? (file ? readConfigFile(file) : {});
     const requestTimeoutMs = positive(config.request_timeout_ms, 'request_timeout_ms') ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const idleTimeoutMs = positive(config.idle_timeout_ms, 'idle_timeout_ms') ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#defaults = {
+      maxTokens: positive(config.defaults?.max_tokens, 'defaults.max_tokens') ?? DEFAULT_MAX_TOKENS,
+      temperature: temperature(config.defaults?.temperature, 'defaults.temperature') ?? DEFAULT_TEMPERATURE,
+    };
 
     const secrets = options.secrets ?? new SecretStore(resolveDataDir());
     const secret = (name: string): string | undefined => {
@@ -207,23 +264,26 @@ export class LlmRegistry {
       const keyEnv = b.keyEnvs.find((k) => env[k]) ?? b.keyEnvs.find((k) => secret(k) !== undefined) ?? b.keyEnvs[0]!;
       const key = env[keyEnv] || secret(keyEnv);
       const baseUrl = env[b.baseUrlEnv] || b.defaultBaseUrl;
+      const apiVersion = b.apiVersionEnv ? env[b.apiVersionEnv] || AZURE_API_VERSION : undefined;
       this.#services.set(b.name, {
         name: b.name,
         format: b.format,
         baseUrl,
+        baseUrlEnv: b.baseUrlEnv,
         ...(key ? { apiKey: new Secret(key) } : {}),
         apiKeyEnv: keyEnv,
-        keyRequired: baseUrl === b.defaultBaseUrl,
+        keyRequired: b.keyAlwaysRequired === true || baseUrl === b.defaultBaseUrl,
+        ...(apiVersion ? { apiVersion } : {}),
         requestTimeoutMs,
         idleTimeoutMs,
-        includeUsage: true,
+        includeUsage: b.includeUsage ?? true,
       });
     }
     for (const [name, s] of Object.entries(config.services ?? {})) {
       const base = this.#services.get(name);
       const format = s.format ?? base?.format;
-      if (format !== 'anthropic' && format !== 'openai')
-        throw new LlmConfigError(`service '${name}': format must be "anthropic" or "openai"`);
+      if (!format || !WIRE_FORMATS.includes(format))
+        throw new LlmConfigError(`service '${name}': format must be one of ${WIRE_FORMATS.map((f) => `"${f}"`).join(', ')}`);
       const baseUrl = s.base_url ?? base?.baseUrl;
       if (!baseUrl) throw new LlmConfigError(`service '${name}': base_url is required`);
       try {
@@ -245,16 +305,19 @@ export class LlmRegistry {
         (keyEnv ? env[keyEnv] || secret(keyEnv) : undefined);
 
       const apiKey = key ? new Secret(key) : base?.apiKey;
+      const apiVersion = s.api_version ?? base?.apiVersion ?? (format === 'azure' ? AZURE_API_VERSION : undefined);
       this.#services.set(name, {
         name,
         format,
         baseUrl,
         ...(apiKey ? { apiKey } : {}),
         ...(keyEnv ? { apiKeyEnv: keyEnv } : {}),
-        keyRequired: base ? base.keyRequired && baseUrl === base.baseUrl : false,
+        // Azure always needs a key; another built-in only at its public URL.
+        keyRequired: format === 'azure' || (base ? base.keyRequired && baseUrl === base.baseUrl : false),
+        ...(apiVersion ? { apiVersion } : {}),
         requestTimeoutMs: positive(s.request_timeout_ms, `service '${name}': request_timeout_ms`) ?? requestTimeoutMs,
         idleTimeoutMs: positive(s.idle_timeout_ms, `service '${name}': idle_timeout_ms`) ?? idleTimeoutMs,
-        includeUsage: s.include_usage ?? true,
+        includeUsage: s.include_usage ?? base?.includeUsage ?? format !== 'azure',
       });
     }
     for (const [id, m] of Object.entries(config.models ?? {})) {
@@ -266,9 +329,14 @@ export class LlmRegistry {
         model: m.model ?? id,
         family: m.family ?? m.service,
         ...(m.max_tokens !== undefined ? { maxTokens: positive(m.max_tokens, `model '${id}': max_tokens`)! } : {}),
-        ...(m.temperature !== undefined ? { temperature: m.temperature } : {}),
+        ...(m.temperature !== undefined ? { temperature: temperature(m.temperature, `model '${id}': temperature`)! } : {}),
       });
     }
+  }
+
+  /** `max_tokens` and `temperature` a request of `model` carries: the model's own, else the defaults. */
+  limits(model: ResolvedModel): { readonly maxTokens: number; readonly temperature: number } {
+    return { maxTokens: model.maxTokens ?? this.#defaults.maxTokens, temperature: model.temperature ?? this.#defaults.temperature };
   }
 
   services(): readonly ServiceConfig[] {
@@ -278,8 +346,9 @@ export class LlmRegistry {
   /**
    * A model id as a cone stores it: a configured model, `<service>:<model>` (any
    * model of a configured service, e.g. `openai:llama3.1:8b` for a local
-   * OpenAI-compatible server), or an id of a known family (`claude-*`, `gpt-*`,
-   * `o1…`, `deepseek-*`, `<vendor>/<model>` via OpenRouter).
+   * OpenAI-compatible server, `azure:<deployment>`, `avian:<model>`), or an id of a
+   * known family (`claude-*`, `gpt-*`, `o1…`, `deepseek-*`, `gemini-*`, `<vendor>/<model>`
+   * via OpenRouter).
    */
   resolve(modelId: string): ResolvedModel {
     const configured = this.#models.get(modelId);
@@ -300,7 +369,7 @@ export class LlmRegistry {
       }
     }
     throw new UnknownModelError(
-      `unknown model; use an id of a known family (claude-*, gpt-*, o1…, deepseek-*, <vendor>/<model>), '<service>:<model>' with a service of ${[...this.#services.keys()].join(', ')}, or a model from the LLM config file`,
+      `unknown model; use an id of a known family (claude-*, gpt-*, o1…, deepseek-*, gemini-*, <vendor>/<model>), '<service>:<model>' with a service of ${[...this.#services.keys()].join(', ')}, or a model from the LLM config file`,
     );
   }
 
@@ -308,7 +377,12 @@ export class LlmRegistry {
   provider(service: ServiceConfig): LlmProvider {
     let p = this.#providers.get(service.name);
     if (!p) {
-      p = service.format === 'anthropic' ? new AnthropicProvider(service) : new OpenAiProvider(service);
+      p =
+        service.format === 'anthropic'
+          ? new AnthropicProvider(service)
+          : service.format === 'gemini'
+            ? new GeminiProvider(service)
+            : new OpenAiProvider(service);
       this.#providers.set(service.name, p);
     }
     return p;

@@ -2,15 +2,28 @@ import { LlmError, LlmErrorCode } from './errors.js';
 import type { Secret } from './secret.js';
 import { requestSse } from './sse-request.js';
 
-/** The two HTTP dialects spoken; every OpenAI-compatible server uses `openai`. */
-export type WireFormat = 'anthropic' | 'openai';
+/**
+ * The HTTP dialects spoken: every OpenAI-compatible server uses `openai`; `azure` is
+ * OpenAI's body and stream at Azure's URL (deployment, `api-version`) with an `api-key`
+ * header; `gemini` is Google's generateContent API.
+ */
+export type WireFormat = 'anthropic' | 'openai' | 'azure' | 'gemini';
+export const WIRE_FORMATS: readonly WireFormat[] = ['anthropic', 'openai', 'azure', 'gemini'];
 
 /** Where and how to reach one LLM service. Holds the key only as a `Secret`. */
 export interface ServiceConfig {
   readonly name: string;
   readonly format: WireFormat;
-  /** Anthropic: without `/v1` (as `ANTHROPIC_BASE_URL`); OpenAI: with it (as `OPENAI_BASE_URL`). */
+  /**
+   * Anthropic and Gemini: without the version (as `ANTHROPIC_BASE_URL`); OpenAI: with `/v1`
+   * (as `OPENAI_BASE_URL`); Azure: the resource endpoint (`https://<resource>.openai.azure.com`).
+   * Empty when a service has no public URL and none was given.
+   */
   readonly baseUrl: string;
+  /** The env var the base URL is read from, named when it is missing. */
+  readonly baseUrlEnv?: string;
+  /** Azure: the `api-version` query parameter. */
+  readonly apiVersion?: string;
   readonly apiKey?: Secret;
   /** The env var the key is read from, named in "not configured" errors. */
   readonly apiKeyEnv?: string;
@@ -22,8 +35,15 @@ export interface ServiceConfig {
   readonly includeUsage: boolean;
 }
 
-/** Fails before any request when a key is needed and missing, naming the env var to set. */
+/** Fails before any request when the URL or a needed key is missing, naming the env var to set. */
 export function assertKey(config: ServiceConfig): void {
+  if (!config.baseUrl) {
+    throw new LlmError(
+      LlmErrorCode.NotConfigured,
+      `no endpoint for ${config.name}: set ${config.baseUrlEnv ?? 'its base URL'} (or base_url in the LLM config file)`,
+      { phase: 'start' },
+    );
+  }
   if (config.keyRequired && !config.apiKey) {
     throw new LlmError(
       LlmErrorCode.NotConfigured,

@@ -32,15 +32,17 @@ function abortError(signal: AbortSignal): Error {
   return new DOMException('The operation was aborted', 'AbortError');
 }
 
-/** `{error: {message, type|code}}` (OpenAI and Anthropic alike), `{message}`, or plain text. */
+/** `{error: {message, type|code|status}}` (OpenAI, Anthropic and Gemini alike), `{message}`, or plain text. */
 export function describeErrorBody(text: string): { message: string; type?: string } {
   try {
     const json = JSON.parse(text) as { error?: unknown; message?: unknown };
     const err = json.error;
     if (err && typeof err === 'object') {
-      const e = err as { message?: unknown; type?: unknown; code?: unknown };
-      // OpenAI's `code` (invalid_api_key, rate_limit_exceeded) says more than its `type` (invalid_request_error).
-      const type = typeof e.code === 'string' ? e.code : typeof e.type === 'string' ? e.type : undefined;
+      const e = err as { message?: unknown; type?: unknown; code?: unknown; status?: unknown };
+      // OpenAI's `code` (invalid_api_key, rate_limit_exceeded) says more than its `type` (invalid_request_error);
+      // Google's `status` (RESOURCE_EXHAUSTED) stands beside a numeric `code`.
+      const type =
+        typeof e.code === 'string' ? e.code : typeof e.type === 'string' ? e.type : typeof e.status === 'string' ? e.status : undefined;
       return { message: typeof e.message === 'string' ? e.message : JSON.stringify(err), ...(type ? { type } : {}) };
     }
     if (typeof err === 'string') return { message: err };
