@@ -14,7 +14,8 @@ export const HISTORY_LIMIT = 50;
 const MAX_PARAMS_CHARS = 20_000;
 const KEY = 'plexus-explorer.history';
 
-type Store = Pick<Storage, 'getItem' | 'setItem'>;
+/** What it needs of `localStorage`. */
+type Store = { getItem(key: string): string | null; setItem(key: string, value: string): void };
 
 const isEntry = (v: unknown): v is HistoryEntry => {
   const e = v as Partial<HistoryEntry> | null;
@@ -88,7 +89,7 @@ export class CallHistory {
 
 function localStore(): Store | undefined {
   try {
-    return globalThis.localStorage;
+    return (globalThis as { localStorage?: Store }).localStorage;
   } catch {
     return undefined; // a sandboxed page may throw just for asking
   }
