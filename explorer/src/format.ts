@@ -1,9 +1,13 @@
-// Every number the page shows itself (counts, row numbers, durations, percentages,
-// countdowns) goes through here, so they all read the same: `1,234`, `1.5`.
-const numbers = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+// Every number the page shows goes through here (counts, row numbers, durations,
+// percentages, countdowns, and numbers in the data), so they all read the same:
+// `1,234.5`. Digits are the shortest that read back as the same number (as JSON's),
+// so data loses nothing; only the very large or small switch to `3.285E23`.
+const plain = new Intl.NumberFormat('en-US', { maximumFractionDigits: 20 });
+const scientific = new Intl.NumberFormat('en-US', { notation: 'scientific', maximumFractionDigits: 20 });
 
 export function num(n: number): string {
-  return numbers.format(n);
+  const size = Math.abs(n);
+  return n !== 0 && Number.isFinite(n) && (size >= 1e21 || size < 1e-6) ? scientific.format(n) : plain.format(n);
 }
 
 /** `1 item`, `1,234 items`. */

@@ -4,6 +4,8 @@
 // narrow-screen tree toggle, the offline notice that moves nothing, the call history.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { chromiumMissing, launchChromium, type LaunchedChromium } from '../support/chromium.js';
 import { DynamicHub } from '../../src/index.js';
@@ -12,6 +14,10 @@ import { explorerHandler } from '../../src/http/explorer.js';
 import { builtinActivations } from '../../activations/index.js';
 import { Ticker } from '../fixtures/ticker.js';
 import { asker } from './asker.js';
+import { REPO_ROOT } from '../support/repo.js';
+
+/** Screenshots, kept as test artifacts (gitignored); docs/explorer-question.png is this one. */
+const SHOTS = join(REPO_ROOT, 'test', '.tmp', 'explorer');
 
 // Functions passed to page.evaluate run in the page; this Node program has no DOM types.
 interface PageElement {
@@ -83,6 +89,8 @@ describe('explorer interactions in Chromium', { skip: missing }, () => {
       assert.match((await countdown.textContent())!, /^(30|29) s left$/);
       await page.waitForFunction(() => /^(28|27) s left$/.test(document.querySelector('[data-testid="question-countdown"]')!.textContent!));
       assert.equal(await page.getByRole('button', { name: 'Cancel' }).count(), 1, 'one Cancel button while it runs');
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: join(SHOTS, 'question.png') });
       await page.getByTestId('answer-yes').click();
       await page.locator('[data-testid="results"][data-status="done"]').waitFor();
       assert.equal(await page.getByTestId('question').count(), 0, 'the form closes once answered');
@@ -242,8 +250,9 @@ describe('explorer interactions in Chromium', { skip: missing }, () => {
       (await page.getByTestId('window').textContent())!,
       /^showing items \d{1,3}(,\d{3})* to \d{1,3}(,\d{3})+ of \d{1,3}(,\d{3})+$/,
     );
-    const lastNumber = await page.locator('[data-testid="table-view"] tbody tr').last().locator('td').first().textContent();
-    assert.match(lastNumber!, /^\d{1,3}(,\d{3})+$/);
+    const [rowNumber, n] = await page.locator('[data-testid="table-view"] tbody tr').last().locator('td').allTextContents();
+    assert.match(rowNumber!, /^\d{1,3}(,\d{3})+$/);
+    assert.equal(n, rowNumber, 'a number in the data reads like the row number');
     await page.getByTestId('cancel').click();
     await page.locator('[data-testid="results"][data-status="cancelled"]').waitFor();
     await page.close();

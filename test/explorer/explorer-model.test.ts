@@ -21,7 +21,7 @@ import { propertyRows, typeText } from '../../explorer/src/schema-text.js';
 import { REPO_ROOT } from '../support/repo.js';
 import { parseInline, parseMarkdown, safeHref, type Inline } from '../../explorer/src/markdown.js';
 import { CallHistory, HISTORY_LIMIT } from '../../explorer/src/history.js';
-import { counted, ms, percent, secondsLeft } from '../../explorer/src/format.js';
+import { counted, ms, num, percent, secondsLeft } from '../../explorer/src/format.js';
 import { questionOf } from '../../explorer/src/questions.js';
 
 /** An in-process hub as the tree's source, counting schema requests per path. */
@@ -450,6 +450,16 @@ describe('explorer: call history', () => {
 describe('explorer: number format and questions', () => {
   it('formats every number one way', () => {
     assert.equal(counted(1, 'item'), '1 item');
+    for (const [n, text] of [
+      [87.97, '87.97'],
+      [0.1 + 0.2, '0.30000000000000004'],
+      [-1234.5678, '-1,234.5678'],
+      [1733300000, '1,733,300,000'],
+      [3.285e23, '3.285E23'],
+      [1e-7, '1E-7'],
+      [0, '0'],
+    ] as const)
+      assert.equal(num(n), text, String(n));
     assert.equal(counted(12345, 'item'), '12,345 items');
     assert.equal(ms(1234.4), '1,234 ms');
     assert.equal(percent(33.333), '33%');

@@ -123,11 +123,11 @@ function Table({ items, first }: { items: readonly unknown[]; first: number }) {
   const columns: string[] = [];
   for (const item of items.slice(0, 50))
     if (isRecord(item)) for (const k of Object.keys(item)) if (!columns.includes(k) && columns.length < 12) columns.push(k);
-  // Data is shown as JSON writes it (exact, copyable); numbers right-aligned in even digits.
+  // Numbers as everywhere on the page (exact digits, grouped), right-aligned; the JSON view has them raw.
   const cell = (v: unknown, key: string | number) =>
     typeof v === 'number' ? (
-      <td key={key} class="n">
-        {JSON.stringify(v)}
+      <td key={key} class="n" title={JSON.stringify(v)}>
+        {num(v)}
       </td>
     ) : (
       <td key={key}>{v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v)}</td>
