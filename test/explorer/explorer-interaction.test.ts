@@ -159,14 +159,14 @@ describe('explorer interactions in Chromium', { skip: missing }, () => {
 
     it('a question that times out closes its form and says so; the method reports the timeout', async () => {
       const page = await open('#/m/asker.confirm');
-      await callAndWaitForQuestion(page, '{"timeout_ms": 1500}');
-      assert.match((await page.getByTestId('question-countdown').textContent())!, /^[12] s left$/);
-      await page.getByTestId('question').waitFor({ state: 'detached', timeout: 5000 });
+      await callAndWaitForQuestion(page, '{"timeout_ms": 3000}');
+      assert.match((await page.getByTestId('question-countdown').textContent())!, /^[123] s left$/);
+      await page.getByTestId('question').waitFor({ state: 'detached', timeout: 10_000 });
       const note = page.getByTestId('question-note');
       assert.equal(await note.getAttribute('data-outcome'), 'expired');
-      assert.equal(await note.textContent(), 'The question “Delete 3 files?” timed out after 2 s without an answer.');
+      assert.equal(await note.textContent(), 'The question “Delete 3 files?” timed out after 3 s without an answer.');
       await page.locator('[data-testid="results"][data-status="error"]').waitFor();
-      assert.match((await page.getByTestId('error').textContent())!, /Request timed out waiting for response \(after 1500ms\)/);
+      assert.match((await page.getByTestId('error').textContent())!, /Request timed out waiting for response \(after 3000ms\)/);
       await page.close();
     });
 
