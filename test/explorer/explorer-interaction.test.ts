@@ -27,7 +27,7 @@ interface PageElement {
   readonly textContent: string | null;
   getBoundingClientRect(): { x: number; y: number; width: number; height: number };
 }
-declare const document: { querySelector(selector: string): PageElement | null };
+declare const document: { querySelector(selector: string): PageElement | null; activeElement: PageElement | null };
 declare const window: { __xss?: unknown };
 declare const localStorage: { clear(): void; getItem(key: string): string | null };
 
@@ -86,6 +86,7 @@ describe('explorer interactions in Chromium', { skip: missing }, () => {
       assert.equal(await page.locator('h1 .tag.asks').count(), 1, 'the method is marked as one that asks');
       await callAndWaitForQuestion(page);
       assert.equal(await page.getByTestId('question-prompt').textContent(), 'Delete 3 files?');
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Yes', 'the keyboard is on the first answer');
       const countdown = page.getByTestId('question-countdown');
       assert.match((await countdown.textContent())!, /^(30|29) s left$/);
       await page.waitForFunction(() => /^(28|27) s left$/.test(document.querySelector('[data-testid="question-countdown"]')!.textContent!));
@@ -105,6 +106,7 @@ describe('explorer interactions in Chromium', { skip: missing }, () => {
       const page = await open('#/m/asker.pick');
       await callAndWaitForQuestion(page);
       const select = page.locator('[data-testid="question"] select[data-field="@answer"]');
+      assert.equal(await select.evaluate((e) => e === (e.ownerDocument.activeElement as unknown)), true, 'focused');
       assert.deepEqual(await select.locator('option').allTextContents(), ['red', 'green', 'blue']);
       await select.selectOption({ label: 'green' });
       await page.getByTestId('answer').click();

@@ -1,9 +1,10 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { CallRun } from '../call-run.js';
 import { fieldSpec, initialValue, pruneUndefined } from '../form-model.js';
 import { secondsLeft } from '../format.js';
 import type { Question } from '../questions.js';
 import { Input, type Report } from './CallForm.js';
+import { Markdown } from './Markdown.js';
 
 /** The answer's field path (and `data-field`): cannot clash with a param's name. */
 const ANSWER = '@answer';
@@ -23,6 +24,13 @@ export function QuestionForm({ run, question }: { run: CallRun; question: Questi
     return () => clearInterval(timer);
   }, [question]);
 
+  // A question needs the user now: bring it into view and put the keyboard on its first control.
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    form.current?.scrollIntoView({ block: 'nearest' });
+    form.current?.querySelector<HTMLElement>('input, select, textarea, button.primary')?.focus({ preventScroll: true });
+  }, []);
+
   const report: Report = (_path, bad) => setInvalid(bad);
   const confirm = spec.field.kind === 'boolean';
   const submit = (e: Event): void => {
@@ -30,7 +38,7 @@ export function QuestionForm({ run, question }: { run: CallRun; question: Questi
     if (!confirm && !invalid && value !== undefined) run.answer(pruneUndefined(value));
   };
   return (
-    <form class="question" data-testid="question" aria-label="The method asks" onSubmit={submit}>
+    <form ref={form} class="question" data-testid="question" aria-label="The method asks" onSubmit={submit}>
       <div class="question-head">
         <b data-testid="question-prompt">{question.prompt}</b>
         <span class="grow" />
@@ -42,7 +50,11 @@ export function QuestionForm({ run, question }: { run: CallRun; question: Questi
       {confirm ? null : (
         <div class="question-body">
           <Input spec={spec} required value={value} onChange={setValue} path={ANSWER} report={report} />
-          {spec.description && <div class="hint">{spec.description}</div>}
+          {spec.description && (
+            <div class="hint">
+              <Markdown text={spec.description} inline />
+            </div>
+          )}
         </div>
       )}
       <div class="actions">
