@@ -1,4 +1,5 @@
-import type { PlexusClient } from './wire.js';
+import { claimQuestions, questionOf, type Question, type QuestionOutcome } from './questions.js';
+import { CANCELLED, type ClientRequest, type PlexusClient } from './wire.js';
 
 export type RunStatus = 'running' | 'done' | 'error' | 'cancelled' | 'failed';
 
@@ -9,7 +10,9 @@ let nextId = 1;
 /**
  * One call from the page: consumes the stream as it arrives and keeps what the
  * results view shows. `cancel()` aborts the client's iteration, which
- * unsubscribes on the server (its producer's `finally` runs).
+ * unsubscribes on the server (its producer's `finally` runs). Questions the
+ * method asks wait in `question` until `answer()`, `decline()`, their timeout
+ * or the end of the call.
  */
 export class CallRun {
   readonly id = nextId++;
@@ -20,15 +23,21 @@ export class CallRun {
   status: RunStatus = 'running';
   readonly started = performance.now();
   ended?: number;
+  /** The question waiting for the user, if any. */
+  question?: Question;
+  /** How the last question ended (shown once the form closes). */
+  lastQuestion?: { readonly prompt: string; readonly outcome: QuestionOutcome; readonly timeoutMs: number };
   readonly #abort = new AbortController();
   readonly #listeners = new Set<() => void>();
+  #settle?: (answer: unknown, outcome: QuestionOutcome) => void;
 
   constructor(
     client: PlexusClient,
     readonly path: string,
     readonly params: Record<string, unknown>,
   ) {
-    void this.#run(client);
+    const release = claimQuestions(path, (request) => this.#ask(request));
+    void this.#run(client).finally(release);
   }
 
   onUpdate(listener: () => void): () => void {
@@ -37,7 +46,40 @@ export class CallRun {
   }
 
   cancel(): void {
-    if (this.status === 'running') this.#abort.abort();
+    if (this.status !== 'running') return;
+    // The client waits for an answer before it reads on: decline first, then leave.
+    this.#settle?.(CANCELLED, 'cancelled');
+    this.#abort.abort();
+  }
+
+  answer(value: unknown): void {
+    this.#settle?.(value, 'answered');
+  }
+
+  decline(): void {
+    this.#settle?.(CANCELLED, 'declined');
+  }
+
+  #ask(request: ClientRequest): Promise<unknown> {
+    this.#settle?.(CANCELLED, 'declined'); // one question at a time: a newer one replaces it
+    if (this.status !== 'running') return Promise.resolve(CANCELLED);
+    const question = questionOf(request, performance.now());
+    return new Promise((resolve) => {
+      // The server stopped waiting before we did (it sent the item first), so a late
+      // decline only meets its timeout; the stream then says how the method took it.
+      const timer = setTimeout(() => settle(CANCELLED, 'expired'), question.timeoutMs);
+      const settle = (answer: unknown, outcome: QuestionOutcome): void => {
+        clearTimeout(timer);
+        this.#settle = undefined;
+        this.question = undefined;
+        this.lastQuestion = { prompt: question.prompt, outcome, timeoutMs: question.timeoutMs };
+        resolve(answer);
+        this.#emit();
+      };
+      this.#settle = settle;
+      this.question = question;
+      this.#emit();
+    });
   }
 
   async #run(client: PlexusClient): Promise<void> {
@@ -63,6 +105,7 @@ export class CallRun {
       this.status = signal.aborted ? 'cancelled' : 'failed';
       if (!signal.aborted) this.error = { message: (err as Error).message };
     }
+    this.#settle?.(CANCELLED, 'cancelled');
     this.ended = performance.now();
     this.#emit();
   }

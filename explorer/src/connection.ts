@@ -1,3 +1,4 @@
+import { routeQuestion } from './questions.js';
 import { PlexusClient, type PluginSchema } from './wire.js';
 
 export interface HubConnection {
@@ -22,12 +23,12 @@ export function hubUrls(location: { protocol: string; host: string; search: stri
 /** Opens the client and reads the root schema; asks `_info` for the root name alongside (one round trip when it is `plexus`). */
 export async function connect(location: { protocol: string; host: string; search: string }): Promise<HubConnection> {
   const { url, display } = hubUrls(location);
-  let client = new PlexusClient({ url, connectAttempts: 3 });
+  let client = new PlexusClient({ url, connectAttempts: 3, onRequest: routeQuestion });
   const [info, schema] = await Promise.allSettled([client.info(), client.schema() as Promise<PluginSchema>]);
   if (info.status === 'rejected') throw info.reason;
   const root = info.value.backend;
   if (root === client.root && schema.status === 'fulfilled') return { client, root, url: display, rootSchema: schema.value };
   client.close();
-  client = new PlexusClient({ url, root, connectAttempts: 3 });
+  client = new PlexusClient({ url, root, connectAttempts: 3, onRequest: routeQuestion });
   return { client, root, url: display, rootSchema: (await client.schema()) as PluginSchema };
 }

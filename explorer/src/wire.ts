@@ -1,5 +1,5 @@
 // The one place the page reaches into the framework: its browser-capable client and the wire types.
-export { PlexusClient, PlexusConnectionError } from '../../src/client/plexus-client.js';
+export { CANCELLED, PlexusClient, PlexusConnectionError, type ClientRequest } from '../../src/client/plexus-client.js';
 export type {
   ChildSummary,
   DataItem,

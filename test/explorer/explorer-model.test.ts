@@ -19,6 +19,10 @@ import { fieldSpec, initialParams, inSchemaOrder, pruneUndefined } from '../../e
 import { clientAccessor, cliCommand, shellQuote, tsLiteral, typescriptSnippet } from '../../explorer/src/snippets.js';
 import { propertyRows, typeText } from '../../explorer/src/schema-text.js';
 import { REPO_ROOT } from '../support/repo.js';
+import { parseInline, parseMarkdown, safeHref, type Inline } from '../../explorer/src/markdown.js';
+import { CallHistory, HISTORY_LIMIT } from '../../explorer/src/history.js';
+import { counted, ms, num, percent, secondsLeft } from '../../explorer/src/format.js';
+import { questionOf } from '../../explorer/src/questions.js';
 
 /** An in-process hub as the tree's source, counting schema requests per path. */
 function source(hub: DynamicHub): SchemaSource & { asked: string[] } {
@@ -317,6 +321,158 @@ describe('explorer: snippets against the real code generator', () => {
       clientAccessor('plexus', 'clash.inner.go', (n) => (tree.nodes.get(n)?.schema?.methods ?? []).map((x) => x.name)),
       'hub.clash.inner_ns.go',
     );
+  });
+});
+
+describe('explorer: description markdown', () => {
+  it('parses code, strong, emphasis, links, autolinks and bare URLs; snake_case stays text', () => {
+    assert.deepEqual(
+      parseInline('Run `hub serve`, **now**: see [the docs](https://x.dev/a?b=1) or <https://y.dev>, *really*. my_var_name'),
+      [
+        { t: 'text', v: 'Run ' },
+        { t: 'code', v: 'hub serve' },
+        { t: 'text', v: ', ' },
+        { t: 'strong', c: [{ t: 'text', v: 'now' }] },
+        { t: 'text', v: ': see ' },
+        { t: 'link', href: 'https://x.dev/a?b=1', c: [{ t: 'text', v: 'the docs' }] },
+        { t: 'text', v: ' or ' },
+        { t: 'link', href: 'https://y.dev/', c: [{ t: 'text', v: 'https://y.dev' }] },
+        { t: 'text', v: ', ' },
+        { t: 'em', c: [{ t: 'text', v: 'really' }] },
+        { t: 'text', v: '. my_var_name' },
+      ],
+    );
+    assert.deepEqual(parseInline('at http://a.dev/x.'), [
+      { t: 'text', v: 'at ' },
+      { t: 'link', href: 'http://a.dev/x', c: [{ t: 'text', v: 'http://a.dev/x' }] },
+      { t: 'text', v: '.' },
+    ]);
+  });
+
+  it('links only to absolute http(s) URLs; anything else is the text as written', () => {
+    for (const bad of [
+      'javascript:alert(1)',
+      'JaVaScRiPt:alert(1)',
+      'data:text/html,x',
+      'vbscript:x',
+      '/relative',
+      '//host/x',
+      'file:///etc/passwd',
+    ])
+      assert.equal(safeHref(bad), undefined, bad);
+    assert.deepEqual(parseInline('[x](javascript:alert(1))'), [{ t: 'text', v: '[x](javascript:alert(1))' }]);
+  });
+
+  it('paragraphs and lists', () => {
+    assert.deepEqual(parseMarkdown('One\nline.\n\n- a\n- `b`'), [
+      { t: 'p', c: [{ t: 'text', v: 'One line.' }] },
+      { t: 'ul', items: [[{ t: 'text', v: 'a' }], [{ t: 'code', v: 'b' }]] },
+    ]);
+  });
+
+  it('never yields a link that is not http(s), and invents no text, for any input', () => {
+    const text = (nodes: readonly Inline[]): string => nodes.map((n) => (n.t === 'text' || n.t === 'code' ? n.v : text(n.c))).join('');
+    const links = (nodes: readonly Inline[]): string[] =>
+      nodes.flatMap((n) => (n.t === 'link' ? [n.href, ...links(n.c)] : n.t === 'strong' || n.t === 'em' ? links(n.c) : []));
+    const piece = fc.constantFrom(
+      '`',
+      '*',
+      '_',
+      '**',
+      '[',
+      '](',
+      ')',
+      '<',
+      '>',
+      'javascript:',
+      'https://a.b/',
+      'x',
+      ' ',
+      '<img onerror=x>',
+      'data:',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (parts) => {
+        const nodes = parseInline(parts.join(''));
+        for (const href of links(nodes)) assert.match(href, /^https?:\/\//);
+        // Markup characters may be consumed; no text is invented.
+        const letters = (s: string) => s.replace(/[`*_[\]()<>\s]/g, '');
+        assert.ok(letters(text(nodes)).length <= letters(parts.join('')).length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('explorer: call history', () => {
+  const memory = () => {
+    const data = new Map<string, string>();
+    return { data, getItem: (k: string) => data.get(k) ?? null, setItem: (k: string, v: string) => void data.set(k, v) };
+  };
+
+  it('keeps the last 50 calls, newest first; the same call again moves to the top', () => {
+    const store = memory();
+    const history = new CallHistory(store);
+    for (let i = 0; i < 60; i++) history.add('echo.echo', { message: `m${i}` }, 1000 + i);
+    assert.equal(history.entries.length, HISTORY_LIMIT);
+    assert.deepEqual(history.entries[0]!.params, { message: 'm59' });
+    assert.deepEqual(history.entries.at(-1)!.params, { message: 'm10' });
+    history.add('echo.echo', { message: 'm30' }, 2000);
+    assert.equal(history.entries.length, HISTORY_LIMIT);
+    assert.deepEqual(
+      history.entries.slice(0, 2).map((e) => e.params.message),
+      ['m30', 'm59'],
+    );
+    history.setStatus(history.entries[0]!, 'done');
+    const reloaded = new CallHistory(store);
+    assert.deepEqual(reloaded.entries, history.entries, 'read back as written');
+    assert.equal(reloaded.entries[0]!.status, 'done');
+  });
+
+  it('a storage holding garbage, or refusing writes, costs the history and nothing else', () => {
+    const store = memory();
+    store.data.set('plexus-explorer.history', '{not json');
+    assert.deepEqual(new CallHistory(store).entries, []);
+    store.data.set('plexus-explorer.history', JSON.stringify([{ path: 'a.b', params: {}, at: 1 }, { path: 3 }, null, 'x']));
+    assert.deepEqual(new CallHistory(store).entries, [{ path: 'a.b', params: {}, at: 1 }]);
+    const full = new CallHistory({
+      getItem: () => null,
+      setItem: () => {
+        throw new Error('QuotaExceededError');
+      },
+    });
+    full.add('a.b', { x: 1 });
+    assert.equal(full.entries.length, 1, 'kept in memory for this page');
+    assert.equal(new CallHistory(undefined).add('a.b', { big: 'x'.repeat(30_000) }), undefined, 'huge params are not kept');
+  });
+});
+
+describe('explorer: number format and questions', () => {
+  it('formats every number one way', () => {
+    assert.equal(counted(1, 'item'), '1 item');
+    for (const [n, text] of [
+      [87.97, '87.97'],
+      [0.1 + 0.2, '0.30000000000000004'],
+      [-1234.5678, '-1,234.5678'],
+      [1733300000, '1,733,300,000'],
+      [3.285e23, '3.285E23'],
+      [1e-7, '1E-7'],
+      [0, '0'],
+    ] as const)
+      assert.equal(num(n), text, String(n));
+    assert.equal(counted(12345, 'item'), '12,345 items');
+    assert.equal(ms(1234.4), '1,234 ms');
+    assert.equal(percent(33.333), '33%');
+    assert.equal(secondsLeft(1001), '2 s');
+    assert.equal(secondsLeft(-5), '0 s');
+  });
+
+  it('reads ctx.request questions; other request data is shown as JSON and answered as any JSON', () => {
+    const q = questionOf({ requestId: 'r1', data: { prompt: 'Sure?', schema: { type: 'boolean' } }, timeoutMs: 500, path: 'a.b' }, 100);
+    assert.deepEqual(q, { requestId: 'r1', prompt: 'Sure?', schema: { type: 'boolean' }, timeoutMs: 500, deadline: 600 });
+    const odd = questionOf({ requestId: 'r2', data: { type: 'confirm', message: 'x' }, timeoutMs: 5, path: 'a.b' }, 0);
+    assert.equal(odd.prompt, '{"type":"confirm","message":"x"}');
+    assert.equal(odd.schema, undefined);
   });
 });
 

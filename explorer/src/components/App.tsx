@@ -2,6 +2,9 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { HubConnection } from '../connection.js';
 import { parseRoute, type Route } from '../route.js';
 import { SchemaTree } from '../tree-store.js';
+import { callHistory, requestRerun, type HistoryEntry } from '../history.js';
+import { routeHref } from '../route.js';
+import { HistoryList } from './History.js';
 import { MethodView } from './MethodView.js';
 import { NodeView } from './NodeView.js';
 import { TreePane } from './TreePane.js';
@@ -25,6 +28,12 @@ export function App({ connection }: { connection: Promise<HubConnection> }) {
   return <Explorer conn={conn} />;
 }
 
+/** A re-run from the home view's history opens the method's view, which runs it. */
+function rerunElsewhere(entry: HistoryEntry): void {
+  requestRerun(entry);
+  location.hash = routeHref({ kind: 'method', path: entry.path });
+}
+
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
   useEffect(() => {
@@ -45,6 +54,9 @@ function Explorer({ conn }: { conn: HubConnection }) {
   const [, setVersion] = useState(0);
   useEffect(() => tree.onChange(() => setVersion(tree.version)), [tree]);
   const route = useRoute();
+  // Below ~800 px the tree is a panel over the detail, opened by a toggle; choosing something closes it.
+  const [treeOpen, setTreeOpen] = useState(false);
+  useEffect(() => setTreeOpen(false), [route]);
   // For first-paint measurements (tests and `npm run bench`): the tree is on screen.
   useEffect(() => void performance.mark('explorer:tree'), []);
 
@@ -77,18 +89,23 @@ function Explorer({ conn }: { conn: HubConnection }) {
 
   const drift = tree.drift;
   return (
-    <div class="layout">
+    <div class={`layout${treeOpen ? ' tree-open' : ''}`}>
       <header class="top">
+        <button
+          type="button"
+          class="tree-toggle"
+          data-testid="tree-toggle"
+          aria-expanded={treeOpen}
+          aria-label={treeOpen ? 'Hide the tree' : 'Show the tree'}
+          onClick={() => setTreeOpen(!treeOpen)}
+        >
+          ☰
+        </button>
         <span class="brand">
           <img src="/favicon.svg" alt="" width={20} height={20} /> plexus-hub <b>explorer</b>
         </span>
-        <span class="muted mono">{conn.url}</span>
+        <span class="muted mono url">{conn.url}</span>
         <span class="grow" />
-        {offline && (
-          <span class="offline" data-testid="offline" title={offline}>
-            hub unreachable, retrying…
-          </span>
-        )}
         {drift && (
           <button type="button" class="drift" data-testid="drift" title="Click to dismiss" onClick={() => tree.acknowledgeDrift()}>
             schema changed: {drift.changed.length} node{drift.changed.length === 1 ? '' : 's'} updated · {drift.from.slice(0, 8)} →{' '}
@@ -102,12 +119,21 @@ function Explorer({ conn }: { conn: HubConnection }) {
           </span>
         </span>
       </header>
+      {/* Over the page, not in the header's flow: it comes and goes without moving anything. */}
+      {offline && (
+        <div class="offline" data-testid="offline" title={offline} role="status">
+          hub unreachable, retrying…
+        </div>
+      )}
       <TreePane tree={tree} route={route} />
       <main class="detail">
         {route.kind === 'method' ? (
           <MethodView key={route.path} tree={tree} conn={conn} path={route.path} />
         ) : (
-          <NodeView tree={tree} path={route.kind === 'node' ? route.path : tree.root} />
+          <>
+            <NodeView tree={tree} path={route.kind === 'node' ? route.path : tree.root} />
+            {route.kind === 'home' && <HistoryList history={callHistory} onRerun={rerunElsewhere} />}
+          </>
         )}
       </main>
     </div>

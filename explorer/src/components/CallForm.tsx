@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { fieldSpec, initialValue, optionLabel, pruneUndefined, type FieldSpec, type PropSpec } from '../form-model.js';
 import type { JsonSchema } from '../wire.js';
+import { Markdown } from './Markdown.js';
 
 interface Props {
   readonly schema: JsonSchema | undefined;
@@ -8,13 +9,12 @@ interface Props {
   readonly onChange: (value: Record<string, unknown>) => void;
   readonly onSubmit: (params: Record<string, unknown>) => void;
   readonly running: boolean;
-  readonly onCancel: () => void;
 }
 
-type Report = (path: string, invalid: boolean) => void;
+export type Report = (path: string, invalid: boolean) => void;
 
 /** The call form, generated from the params schema, with a whole-params JSON editor as the alternative. */
-export function CallForm({ schema, value, onChange, onSubmit, running, onCancel }: Props) {
+export function CallForm({ schema, value, onChange, onSubmit, running }: Props) {
   const spec = useMemo(() => (schema ? fieldSpec(schema) : undefined), [schema]);
   const formable = !schema || spec?.field.kind === 'object';
   const [mode, setMode] = useState<'form' | 'json'>(formable ? 'form' : 'json');
@@ -106,11 +106,6 @@ export function CallForm({ schema, value, onChange, onSubmit, running, onCancel 
         <button type="submit" class="primary" data-testid="call">
           {running ? 'Call again' : 'Call'}
         </button>
-        {running && (
-          <button type="button" onClick={onCancel}>
-            Cancel
-          </button>
-        )}
       </div>
     </form>
   );
@@ -124,7 +119,7 @@ interface FieldsProps {
   readonly report: Report;
 }
 
-function Fields({ props, value, onChange, path, report }: FieldsProps) {
+export function Fields({ props, value, onChange, path, report }: FieldsProps) {
   const record = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
   return (
     <div class="fields">
@@ -149,7 +144,11 @@ function Fields({ props, value, onChange, path, report }: FieldsProps) {
                 report={report}
                 onChange={(v) => onChange({ ...record, [p.name]: v })}
               />
-              {p.spec.description && <div class="hint">{p.spec.description}</div>}
+              {p.spec.description && (
+                <div class="hint">
+                  <Markdown text={p.spec.description} inline />
+                </div>
+              )}
             </div>
           </div>
         );
@@ -167,7 +166,7 @@ interface InputProps {
   readonly report: Report;
 }
 
-function Input({ spec, required, value, onChange, path, report }: InputProps) {
+export function Input({ spec, required, value, onChange, path, report }: InputProps) {
   const f = spec.field;
   const id = `f-${path}`;
   switch (f.kind) {

@@ -2,12 +2,14 @@ import { useEffect, useState } from 'preact/hooks';
 import type { RunStatus } from '../call-run.js';
 import type { HubConnection } from '../connection.js';
 import { initialParams, inSchemaOrder, pruneUndefined } from '../form-model.js';
-import { Markdownish } from './Markdownish.js';
 import { CallRun } from '../call-run.js';
+import { callHistory, takeRerun, type HistoryEntry } from '../history.js';
 import { clientAccessor, cliCommand, typescriptSnippet } from '../snippets.js';
 import type { SchemaTree } from '../tree-store.js';
 import { CallForm } from './CallForm.js';
 import { CopyButton } from './CopyButton.js';
+import { HistoryList } from './History.js';
+import { Markdown } from './Markdown.js';
 import { Results } from './Results.js';
 import { SchemaView } from './SchemaView.js';
 
@@ -24,30 +26,49 @@ export function MethodView({ tree, conn, path }: Props) {
   const node = split && tree.nodes.get(split.node);
   const [params, setParams] = useState<Record<string, unknown>>(() => initialParams(method?.params));
   const [run, setRun] = useState<CallRun>();
+  const [formKey, setFormKey] = useState(0); // a re-run redraws the form with its params
   // The schema can change under the page (drift): start the form again from the new one.
   useEffect(() => setParams(initialParams(method?.params)), [method?.hash]);
   useEffect(() => () => run?.cancel(), [run]); // leaving the view cancels its call
   const running = useRunning(run);
+  // A re-run asked for from the history on the home view: run it once the method is known.
+  useEffect(() => {
+    const entry = method && takeRerun(path);
+    if (entry) rerun(entry);
+  }, [!!method]);
 
   if (!method) {
     if (node?.error) return <p class="error">{node.error}</p>;
     if (node?.schema && !node.loading) return <p class="error">No method {path}</p>;
     return <p class="muted">Loading {path}…</p>;
   }
-  const call = (p: Record<string, unknown>): void => {
+  function call(p: Record<string, unknown>): void {
     run?.cancel();
-    setRun(new CallRun(conn.client, path, p));
-  };
+    const next = new CallRun(conn.client, path, p);
+    const entry = callHistory.add(path, p);
+    if (entry) next.onUpdate(() => next.status !== 'running' && callHistory.setStatus(entry, next.status));
+    setRun(next);
+  }
+  function rerun(entry: HistoryEntry): void {
+    setParams(entry.params);
+    setFormKey((k) => k + 1);
+    call(entry.params);
+  }
   const clean = inSchemaOrder(pruneUndefined(params) as Record<string, unknown>, method.params);
   const accessor = clientAccessor(tree.root, path, (n) => (tree.nodes.get(n)?.schema?.methods ?? []).map((m) => m.name));
   return (
     <article data-testid="method-view">
       <h1 class="mono">
         {path} <span class={`tag ${method.streaming ? 'stream' : 'unary'}`}>{method.streaming ? 'stream' : 'unary'}</span>
+        {method.bidirectional && (
+          <span class="tag asks" title="It may ask you questions while it runs">
+            asks
+          </span>
+        )}
       </h1>
-      <p class="lead">
-        <Markdownish text={method.description} />
-      </p>
+      <div class="lead" data-testid="description">
+        <Markdown text={method.description} />
+      </div>
       <p class="muted small">
         hash <span class="mono">{method.hash}</span>
       </p>
@@ -57,15 +78,15 @@ export function MethodView({ tree, conn, path }: Props) {
       </div>
       <h2>Call</h2>
       <CallForm
-        key={method.hash}
+        key={`${method.hash}:${formKey}`}
         schema={method.params}
         value={params}
         onChange={setParams}
         onSubmit={call}
         running={running}
-        onCancel={() => run?.cancel()}
       />
       {run && <Results key={run.id} run={run} />}
+      <HistoryList history={callHistory} path={path} onRerun={rerun} />
       <div class="snippets">
         <div>
           <h4>

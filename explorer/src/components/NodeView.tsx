@@ -1,7 +1,7 @@
 import { routeHref } from '../route.js';
 import type { SchemaTree } from '../tree-store.js';
 import { typeText } from '../schema-text.js';
-import { Markdownish } from './Markdownish.js';
+import { Markdown } from './Markdown.js';
 
 /** An activation: its description, version and hashes, methods and children. */
 export function NodeView({ tree, path }: { tree: SchemaTree; path: string }) {
@@ -13,13 +13,13 @@ export function NodeView({ tree, path }: { tree: SchemaTree; path: string }) {
   return (
     <article data-testid="node-view">
       <h1 class="mono">{path}</h1>
-      <p class="lead">
-        <Markdownish text={schema.description} />
-      </p>
+      <div class="lead" data-testid="description">
+        <Markdown text={schema.description} />
+      </div>
       {schema.long_description && (
-        <p class="long">
-          <Markdownish text={schema.long_description} />
-        </p>
+        <div class="long">
+          <Markdown text={schema.long_description} />
+        </div>
       )}
       <dl class="facts">
         <dt>version</dt>
@@ -45,7 +45,9 @@ export function NodeView({ tree, path }: { tree: SchemaTree; path: string }) {
                 <span class="mono">
                   <b>{m.name}</b>({params.join(', ')}) {m.streaming ? '⇉ stream of' : '→'} {typeText(m.returns, 1)}
                 </span>
-                <span class="muted">{m.description}</span>
+                <span class="muted">
+                  <Markdown text={m.description} inline noLinks />
+                </span>
               </a>
             </li>
           );
@@ -61,7 +63,9 @@ export function NodeView({ tree, path }: { tree: SchemaTree; path: string }) {
                   <span class="mono">
                     <b>{c.namespace}</b> <span class="muted">{c.hash}</span>
                   </span>
-                  <span class="muted">{c.description}</span>
+                  <span class="muted">
+                    <Markdown text={c.description} inline noLinks />
+                  </span>
                 </a>
               </li>
             ))}

@@ -1,10 +1,19 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { CallRun } from '../call-run.js';
+import { counted, ms, num, percent } from '../format.js';
+import { QuestionForm, QuestionNote } from './QuestionForm.js';
 
 /** Rows drawn at most; the count shows the rest. */
 const SHOWN = 500;
+/** How close to the bottom (px) still counts as "at the tail". */
+const SLACK = 8;
 
-/** A call's stream as it arrives: status, progress, errors, data as a table or JSON; cancel while running. */
+/**
+ * A call's stream as it arrives: status, progress, the method's questions, errors,
+ * data as a table or JSON; the one Cancel button while it runs. The rows follow
+ * the tail unless the user scrolls up; then they hold still (new items are counted,
+ * not drawn) until the user scrolls back down or clicks "follow".
+ */
 export function Results({ run }: { run: CallRun }) {
   const [, setTick] = useState(0);
   const [view, setView] = useState<'table' | 'json'>('table');
@@ -23,19 +32,35 @@ export function Results({ run }: { run: CallRun }) {
     };
   }, [run]);
 
-  const shown = run.data.slice(-SHOWN);
-  const first = run.count - shown.length;
-  const elapsed = Math.round((run.ended ?? performance.now()) - run.started);
+  // Where the user's view ends (an item count) while scrolled up; undefined: following the tail.
+  const [heldAt, setHeldAt] = useState<number>();
+  const scroller = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && heldAt === undefined) el.scrollTop = el.scrollHeight;
+  });
+  const onScroll = (): void => {
+    const el = scroller.current!;
+    const atTail = el.scrollHeight - el.scrollTop - el.clientHeight <= SLACK;
+    if (atTail && heldAt !== undefined) setHeldAt(undefined);
+    else if (!atTail && heldAt === undefined) setHeldAt(run.count);
+  };
+
+  const end = heldAt ?? run.count;
+  const kept = run.count - run.data.length; // items dropped before data[0]
+  const from = Math.max(kept, end - SHOWN);
+  const shown = run.data.slice(from - kept, end - kept);
+  const elapsed = (run.ended ?? performance.now()) - run.started;
   return (
     <section class="results" data-testid="results" data-status={run.status}>
       <div class="results-head">
         <span class={`status ${run.status}`} data-testid="status">
           {run.status}
         </span>
-        <span data-testid="count">
-          {run.count} item{run.count === 1 ? '' : 's'}
+        <span data-testid="count">{counted(run.count, 'item')}</span>
+        <span class="muted" data-testid="elapsed">
+          {ms(elapsed)}
         </span>
-        <span class="muted">{elapsed} ms</span>
         <span class="grow" />
         {run.status === 'running' && (
           <button type="button" class="cancel" data-testid="cancel" onClick={() => run.cancel()}>
@@ -51,12 +76,14 @@ export function Results({ run }: { run: CallRun }) {
           </button>
         </span>
       </div>
+      {run.question && <QuestionForm key={run.question.requestId} run={run} question={run.question} />}
+      <QuestionNote run={run} />
       {run.progress && (
         <div class="progress" data-testid="progress">
           {run.progress.percentage !== undefined ? <progress max={100} value={run.progress.percentage} /> : <progress />}
           <span>
             {run.progress.message}
-            {run.progress.percentage !== undefined && ` (${Math.round(run.progress.percentage)}%)`}
+            {run.progress.percentage !== undefined && ` (${percent(run.progress.percentage)})`}
           </span>
         </div>
       )}
@@ -66,19 +93,27 @@ export function Results({ run }: { run: CallRun }) {
           {run.error.message}
         </div>
       )}
-      {first > 0 && (
-        <p class="muted small">
-          showing the last {shown.length} of {run.count} items
+      {(from > 0 || end < run.count) && (
+        <p class="muted small" data-testid="window">
+          showing items {num(from + 1)} to {num(end)} of {num(run.count)}
+          {heldAt !== undefined && (
+            <button type="button" class="link" data-testid="follow" onClick={() => setHeldAt(undefined)}>
+              {end < run.count ? `${counted(run.count - end, 'newer item')}: follow ↓` : 'follow ↓'}
+            </button>
+          )}
         </p>
       )}
-      {shown.length > 0 &&
-        (view === 'table' ? (
-          <Table items={shown} first={first} />
-        ) : (
-          <pre class="json" data-testid="json-view">
-            {shown.map((i) => JSON.stringify(i, null, 2)).join('\n')}
-          </pre>
-        ))}
+      {shown.length > 0 && (
+        <div class="scroller" ref={scroller} onScroll={onScroll} data-testid="rows">
+          {view === 'table' ? (
+            <Table items={shown} first={from} />
+          ) : (
+            <pre class="json" data-testid="json-view">
+              {shown.map((i) => JSON.stringify(i, null, 2)).join('\n')}
+            </pre>
+          )}
+        </div>
+      )}
     </section>
   );
 }
@@ -88,29 +123,37 @@ function Table({ items, first }: { items: readonly unknown[]; first: number }) {
   const columns: string[] = [];
   for (const item of items.slice(0, 50))
     if (isRecord(item)) for (const k of Object.keys(item)) if (!columns.includes(k) && columns.length < 12) columns.push(k);
-  const cell = (v: unknown): string => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+  // Numbers as everywhere on the page (exact digits, grouped), right-aligned; the JSON view has them raw.
+  const cell = (v: unknown, key: string | number) =>
+    typeof v === 'number' ? (
+      <td key={key} class="n" title={JSON.stringify(v)}>
+        {num(v)}
+      </td>
+    ) : (
+      <td key={key}>{v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v)}</td>
+    );
   return (
-    <div class="table-wrap">
-      <table class="data" data-testid="table-view">
-        <thead>
-          <tr>
-            <th>#</th>
-            {columns.length > 0 ? columns.map((c) => <th key={c}>{c}</th>) : <th>value</th>}
+    <table class="data" data-testid="table-view">
+      <thead>
+        <tr>
+          <th>#</th>
+          {columns.length > 0 ? columns.map((c) => <th key={c}>{c}</th>) : <th>value</th>}
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((item, i) => (
+          <tr key={first + i}>
+            <td class="muted n">{num(first + i + 1)}</td>
+            {columns.length > 0 && isRecord(item) ? (
+              columns.map((c) => cell(item[c], c))
+            ) : columns.length > 1 ? (
+              <td colSpan={columns.length}>{JSON.stringify(item)}</td>
+            ) : (
+              cell(item, 0)
+            )}
           </tr>
-        </thead>
-        <tbody>
-          {items.map((item, i) => (
-            <tr key={first + i}>
-              <td class="muted">{first + i + 1}</td>
-              {columns.length > 0 && isRecord(item) ? (
-                columns.map((c) => <td key={c}>{cell(item[c])}</td>)
-              ) : (
-                <td colSpan={Math.max(1, columns.length)}>{cell(item)}</td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+        ))}
+      </tbody>
+    </table>
   );
 }

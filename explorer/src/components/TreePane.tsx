@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
+import { counted } from '../format.js';
 import { routeHref, type Route } from '../route.js';
+import { Markdown } from './Markdown.js';
 import type { SchemaTree, SearchResult, TreeNode } from '../tree-store.js';
 
 interface Props {
@@ -53,7 +55,7 @@ export function TreePane({ tree, route }: Props) {
       />
       {result && (
         <p class="muted small" data-testid="search-count">
-          {result.matches} match{result.matches === 1 ? '' : 'es'} in {[...tree.nodes.values()].filter((n) => n.schema).length} loaded nodes
+          {counted(result.matches, 'match', 'matches')} in {counted([...tree.nodes.values()].filter((n) => n.schema).length, 'loaded node')}
         </p>
       )}
       <ul class="tree">
@@ -95,7 +97,7 @@ function Item({ tree, node, expanded, toggle, selected, result }: ItemProps) {
         </span>
         {node.changed && <span class="dot" title="changed since the page loaded" />}
         <span class="desc" title={description}>
-          {description}
+          <Markdown text={description} inline noLinks />
         </span>
       </div>
       {node.error && <div class="error small">{node.error}</div>}
@@ -112,7 +114,9 @@ function Item({ tree, node, expanded, toggle, selected, result }: ItemProps) {
                 >
                   <span class="kind">{m.streaming ? '⇉' : '→'}</span>
                   <span class="name mono">{m.name}</span>
-                  <span class="desc">{m.description}</span>
+                  <span class="desc">
+                    <Markdown text={m.description} inline noLinks />
+                  </span>
                 </a>
               </li>
             );
