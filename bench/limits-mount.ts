@@ -5,7 +5,7 @@
 // before. Everything else a remote sends is bounded elsewhere (frames, held streams).
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DynamicHub, mountRemote } from '../src/index.js';
-import { live, MiB, sleep } from './live-memory.js';
+import { live, MiB } from './live-memory.js';
 
 const WIDE = 99; // root → 99 → 99 × 64: 6,436 activations (10,000 do not fit in 4 MiB of frames)
 const hash = (s: string) => s.padStart(16, '0').slice(-16);

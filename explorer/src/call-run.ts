@@ -68,8 +68,12 @@ export class CallRun {
       // The server stopped waiting before we did (it sent the item first), so a late
       // decline only meets its timeout; the stream then says how the method took it.
       const timer = setTimeout(() => settle(CANCELLED, 'expired'), question.timeoutMs);
+      // The client aborts the question when it can no longer be answered (the call ended).
+      const onAbort = (): void => settle(CANCELLED, performance.now() >= question.deadline ? 'expired' : 'cancelled');
+      request.signal.addEventListener('abort', onAbort, { once: true });
       const settle = (answer: unknown, outcome: QuestionOutcome): void => {
         clearTimeout(timer);
+        request.signal.removeEventListener('abort', onAbort);
         this.#settle = undefined;
         this.question = undefined;
         this.lastQuestion = { prompt: question.prompt, outcome, timeoutMs: question.timeoutMs };
@@ -79,6 +83,7 @@ export class CallRun {
       this.#settle = settle;
       this.question = question;
       this.#emit();
+      if (request.signal.aborted) onAbort();
     });
   }
 

@@ -20,15 +20,10 @@ export function hubUrls(location: { protocol: string; host: string; search: stri
   return { url: token ? `${display}/?token=${encodeURIComponent(token)}` : display, display };
 }
 
-/** Opens the client and reads the root schema; asks `_info` for the root name alongside (one round trip when it is `plexus`). */
+/** Opens the client, learns the root name (`_info`) and reads the root schema. */
 export async function connect(location: { protocol: string; host: string; search: string }): Promise<HubConnection> {
   const { url, display } = hubUrls(location);
-  let client = new PlexusClient({ url, connectAttempts: 3, onRequest: routeQuestion });
-  const [info, schema] = await Promise.allSettled([client.info(), client.schema() as Promise<PluginSchema>]);
-  if (info.status === 'rejected') throw info.reason;
-  const root = info.value.backend;
-  if (root === client.root && schema.status === 'fulfilled') return { client, root, url: display, rootSchema: schema.value };
-  client.close();
-  client = new PlexusClient({ url, root, connectAttempts: 3, onRequest: routeQuestion });
+  const client = new PlexusClient({ url, connectAttempts: 3, onRequest: routeQuestion });
+  const root = await client.rootName();
   return { client, root, url: display, rootSchema: (await client.schema()) as PluginSchema };
 }

@@ -256,7 +256,7 @@ export class PlexusClient {
 
   /** The single result of a unary call (the first data item). */
   async result<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T> {
-    const [first] = await this.#contents(`${this.root}.call`, { method: path, params }, options, path, true);
+    const [first] = await this.#contents(`${await this.rootName()}.call`, { method: path, params }, options, path, true);
     return first as T;
   }
 

@@ -10,7 +10,6 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { addServeCommand } from '../../cli/commands/serve.js';
 import { hubConfigSchema, schemaFile } from '../../cli/hub-config.js';
@@ -19,7 +18,6 @@ import { writeFakeClaude } from '../fixtures/fake-claude.js';
 import { startHub } from '../support/hub-process.js';
 import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
 
-const run = promisify(execFile);
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'plexus-config-')));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -468,9 +468,21 @@ describe('explorer: number format and questions', () => {
   });
 
   it('reads ctx.request questions; other request data is shown as JSON and answered as any JSON', () => {
-    const q = questionOf({ requestId: 'r1', data: { prompt: 'Sure?', schema: { type: 'boolean' } }, timeoutMs: 500, path: 'a.b' }, 100);
+    const q = questionOf(
+      {
+        requestId: 'r1',
+        data: { prompt: 'Sure?', schema: { type: 'boolean' } },
+        timeoutMs: 500,
+        path: 'a.b',
+        signal: new AbortController().signal,
+      },
+      100,
+    );
     assert.deepEqual(q, { requestId: 'r1', prompt: 'Sure?', schema: { type: 'boolean' }, timeoutMs: 500, deadline: 600 });
-    const odd = questionOf({ requestId: 'r2', data: { type: 'confirm', message: 'x' }, timeoutMs: 5, path: 'a.b' }, 0);
+    const odd = questionOf(
+      { requestId: 'r2', data: { type: 'confirm', message: 'x' }, timeoutMs: 5, path: 'a.b', signal: new AbortController().signal },
+      0,
+    );
     assert.equal(odd.prompt, '{"type":"confirm","message":"x"}');
     assert.equal(odd.schema, undefined);
   });

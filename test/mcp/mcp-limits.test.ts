@@ -15,7 +15,7 @@ import { serveMcpStdio } from '../../src/mcp/stdio.js';
 import { ensureBuilt } from '../support/built.js';
 import { eventually, tick } from '../support/helpers.js';
 import { REPO_ROOT } from '../support/repo.js';
-import { JSON_HEADERS, PROTOCOL, rawSession } from '../support/mcp-raw.js';
+import { PROTOCOL, rawSession } from '../support/mcp-raw.js';
 
 const finallies = { ticks: 0, many: 0, big: 0 };
 /** Calls of streams.ticks that started: a test cancels a call once it runs. */
