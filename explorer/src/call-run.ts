@@ -5,6 +5,8 @@ export type RunStatus = 'running' | 'done' | 'error' | 'cancelled' | 'failed';
 
 /** Items kept for display; the count goes on beyond it. */
 const KEEP = 10_000;
+/** How much before our deadline the server's timeout may end a call (its clock started first). */
+const EXPIRY_SLACK_MS = 500;
 let nextId = 1;
 
 /**
@@ -68,8 +70,12 @@ export class CallRun {
       // The server stopped waiting before we did (it sent the item first), so a late
       // decline only meets its timeout; the stream then says how the method took it.
       const timer = setTimeout(() => settle(CANCELLED, 'expired'), question.timeoutMs);
-      // The client aborts the question when it can no longer be answered (the call ended).
-      const onAbort = (): void => settle(CANCELLED, performance.now() >= question.deadline ? 'expired' : 'cancelled');
+      // The client aborts the question when it can no longer be answered. At the server's
+      // timeout the call ends a transit time before our own deadline, so near it that is expiry.
+      const onAbort = (): void => {
+        const timedOut = (request.signal.reason as Error | undefined)?.name === 'TimeoutError';
+        settle(CANCELLED, timedOut || performance.now() >= question.deadline - EXPIRY_SLACK_MS ? 'expired' : 'cancelled');
+      };
       request.signal.addEventListener('abort', onAbort, { once: true });
       const settle = (answer: unknown, outcome: QuestionOutcome): void => {
         clearTimeout(timer);

@@ -61,8 +61,8 @@ export interface ClientRequest {
   /**
    * Aborted when the question can no longer be answered: its `timeoutMs` passed, the
    * call ended (an `error` or `done` item, the connection lost) or the caller stopped
-   * reading. `signal.reason` is an Error saying which, for a person. An answer given
-   * after that is not sent.
+   * reading. `signal.reason` says which, for a person; at the timeout it is a
+   * `DOMException` named `TimeoutError`. An answer given after that is not sent.
    */
   readonly signal: AbortSignal;
 }
@@ -244,25 +244,27 @@ export class PlexusClient {
 
   /** Streams the items of a call; stop iterating (or abort) to cancel it on the server. */
   async *call(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): AsyncGenerator<StreamItem> {
-    const root = await this.rootName();
+    // #root directly once known: awaiting rootName() would defer the call by a tick, and an
+    // abort in that tick would fail the call instead of ending its stream.
+    const root = this.#root ?? (await this.rootName());
     yield* this.#stream(`${root}.call`, { method: path, params }, options, path);
   }
 
   /** The data contents of a call, all of them; an `error` item throws `PlexusError` (numeric code). */
   async collect<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T[]> {
-    const root = await this.rootName();
+    const root = this.#root ?? (await this.rootName());
     return (await this.#contents(`${root}.call`, { method: path, params }, options, path)) as T[];
   }
 
   /** The single result of a unary call (the first data item). */
   async result<T = unknown>(path: string, params: Record<string, unknown> = {}, options: ClientCallOptions = {}): Promise<T> {
-    const [first] = await this.#contents(`${await this.rootName()}.call`, { method: path, params }, options, path, true);
+    const [first] = await this.#contents(`${this.#root ?? (await this.rootName())}.call`, { method: path, params }, options, path, true);
     return first as T;
   }
 
   /** The schema of the root, an activation (`solar.earth`) or a method (`echo.echo`). */
   async schema(path?: string): Promise<PluginSchema | MethodSchema> {
-    const root = await this.rootName();
+    const root = this.#root ?? (await this.rootName());
     if (!path || path === root) {
       const [schema] = await this.#contents(`${root}.schema`, []);
       return schema as PluginSchema;
@@ -279,7 +281,7 @@ export class PlexusClient {
 
   /** The root hash. */
   async hash(): Promise<string> {
-    const [event] = await this.#contents(`${await this.rootName()}.hash`, []);
+    const [event] = await this.#contents(`${this.#root ?? (await this.rootName())}.hash`, []);
     return (event as { value: string }).value;
   }
 
@@ -315,7 +317,10 @@ export class PlexusClient {
       const unwatch = queue.watch(question);
       const timeout =
         item.timeoutMs > 0 && Number.isFinite(item.timeoutMs)
-          ? setTimeout(() => question.abort(new Error(`the question timed out after ${formatSeconds(item.timeoutMs)}`)), item.timeoutMs)
+          ? setTimeout(
+              () => question.abort(new DOMException(`the question timed out after ${formatSeconds(item.timeoutMs)}`, 'TimeoutError')),
+              item.timeoutMs,
+            )
           : undefined;
       try {
         answer = await this.options.onRequest({
