@@ -63,8 +63,12 @@ const TJS_SETTINGS: TJS.PartialArgs = {
   uniqueNames: false,
 };
 
-/** Extracts all targets with a single TypeScript program. */
-export function extractClasses(targets: readonly ExtractTarget[]): ExtractResult {
+/**
+ * Extracts all targets with a single TypeScript program. `libraryFiles`, when given,
+ * keeps the parsed files under node_modules (typings, TypeScript's lib) for the next
+ * call: a process that extracts again soon skips re-parsing hundreds of them.
+ */
+export function extractClasses(targets: readonly ExtractTarget[], libraryFiles?: Map<string, ts.SourceFile>): ExtractResult {
   const sources = new Map<string, ts.SourceFile>();
   const parse = (file: string): ts.SourceFile => {
     let sf = sources.get(file);
@@ -126,7 +130,11 @@ export function extractClasses(targets: readonly ExtractTarget[]): ExtractResult
   const baseGetSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (file, lang, onError, create) => {
     if (file === SYNTHETIC) return ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
-    return sources.get(file) ?? baseGetSourceFile(file, lang, onError, create);
+    const own = sources.get(file) ?? libraryFiles?.get(file);
+    if (own) return own;
+    const sf = baseGetSourceFile(file, lang, onError, create);
+    if (sf && libraryFiles && file.includes('/node_modules/')) libraryFiles.set(file, sf);
+    return sf;
   };
   const baseFileExists = host.fileExists.bind(host);
   host.fileExists = (file) => file === SYNTHETIC || baseFileExists(file);
@@ -141,7 +149,13 @@ export function extractClasses(targets: readonly ExtractTarget[]): ExtractResult
     );
   }
 
-  const generator = TJS.buildGenerator(program, TJS_SETTINGS, [SYNTHETIC]);
+  // typescript-json-schema resolves the type of every declaration in every file it is shown
+  // (600 files of src/ and node_modules typings: over a second); the only names we ask for
+  // are the entry's, and types they reference are reached through the checker.
+  const entryOnly = new Proxy(program, {
+    get: (target, key) => (key === 'getSourceFiles' ? () => [entry] : Reflect.get(target, key)),
+  });
+  const generator = TJS.buildGenerator(entryOnly, TJS_SETTINGS, [SYNTHETIC]);
   if (!generator) throw new SchemaExtractionError('typescript-json-schema could not build a generator');
   const checker = program.getTypeChecker();
 

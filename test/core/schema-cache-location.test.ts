@@ -95,4 +95,27 @@ describe('a cold schema load', () => {
     assert.deepEqual(JSON.parse(stdout), { extracted: 1, methods: ['once'], loaded: [] });
     assert.deepEqual(readdirSync(cwd), []);
   });
+
+  it('one extractor process serves a burst of loads, then leaves once idle', { timeout: 110_000 }, async () => {
+    ensureBuilt();
+    const script = `
+      import { readFileSync } from 'node:fs';
+      const { SchemaLoader } = await import(${JSON.stringify(join(REPO_ROOT, 'dist', 'src', 'schema', 'loader.js'))});
+      const children = () => readFileSync('/proc/self/task/' + process.pid + '/children', 'utf8').trim().split(' ').filter(Boolean);
+      const loader = new SchemaLoader(${JSON.stringify(join(scratch, 'burst-cache'))});
+      const sourceFile = ${JSON.stringify(join(REPO_ROOT, 'dist', 'activations', 'echo.js'))};
+      await loader.load({ className: 'Echo', sourceFile, methodKeys: ['once'] });
+      const first = children();
+      await loader.load({ className: 'Echo', sourceFile, methodKeys: ['echo'] });
+      const second = children();
+      await new Promise((r) => setTimeout(r, 2500));
+      console.log(JSON.stringify({ extracted: loader.stats.extracted, first, second, later: children() }));
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    const { extracted, first, second, later } = JSON.parse(stdout);
+    assert.equal(extracted, 2);
+    assert.equal(first.length, 1, 'the extractor stays for the next load');
+    assert.deepEqual(second, first, 'the second load used the same process');
+    assert.deepEqual(later, [], 'idle, it left');
+  });
 });
