@@ -8,17 +8,15 @@
 // | rotation by size, chain across files   | the files                           | AuditLog, `hub serve --audit-rotate-bytes` |
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import canonicalize from 'canonicalize';
 import { AuditLog, AuditLogTamperedError, chainHash } from '../../src/auth/audit-log.js';
 import { chainFiles } from '../../src/auth/audit-files.js';
 import { AUDIT_KEY_FILE, headFileOf, headMac } from '../../src/auth/audit-head.js';
 import { verifyAuditLog } from '../../src/auth/audit-verify.js';
-import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
+import { runHubCli } from '../support/hub-process.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'plexus-audit-'));
 const event = (path: string) => ({ event: 'call' as const, principal: 'ci', path, outcome: 'ok' as const, items: 1 });
@@ -29,15 +27,7 @@ const recordsOf = (file: string) =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, any>);
 
-async function hubCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [HUB_BIN, ...args], { cwd: REPO_ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const hubCli = (args: string[]) => runHubCli(args);
 
 /** A closed log of `n` records in a fresh data dir. */
 function writeLog(n: number, options: ConstructorParameters<typeof AuditLog>[1] = {}): { dir: string; file: string } {

@@ -6,31 +6,20 @@
 // | one writer per log (lock with pid)     | `hub serve`, `hub mcp`              | two real `hub serve` processes       |
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { AuditLog } from '../../src/auth/audit-log.js';
 import { AuditLockedError } from '../../src/auth/audit-lock.js';
 import { parseGrant } from '../../src/auth/grants.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { PlexusClient } from '../../src/index.js';
-import { HubExitedError, startHub } from '../support/hub-process.js';
-import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
+import { HubExitedError, runHubCli, startHub } from '../support/hub-process.js';
 import { eventually } from '../support/helpers.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'plexus-audit-'));
 
-async function hubCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [HUB_BIN, ...args], { cwd: REPO_ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const hubCli = (args: string[]) => runHubCli(args);
 
 describe('one writer per audit log', () => {
   it('a second AuditLog on the same file refuses, naming the holder; after close it may open', () => {

@@ -5,7 +5,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { addServeCommand } from '../../cli/commands/serve.js';
 import { hubConfigSchema, schemaFile } from '../../cli/hub-config.js';
 import { PlexusClient } from '../../src/index.js';
 import { writeFakeClaude } from '../fixtures/fake-claude.js';
-import { startHub } from '../support/hub-process.js';
+import { runHubCli, startHub } from '../support/hub-process.js';
 import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'plexus-config-')));
@@ -25,12 +25,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 async function hub(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, PLEXUS_HUB_DATA: join(dir, 'env-data') };
   delete env.PLEXUS_HUB_TOKEN;
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [HUB_BIN, ...args], { cwd: REPO_ROOT, env }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin!.end(input ?? '');
-  });
+  return runHubCli(args, { env, ...(input !== undefined ? { input } : {}) });
 }
 
 let n = 0;

@@ -4,32 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { writeFakeClaude } from '../fixtures/fake-claude.js';
-import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
 import { eventually } from '../support/helpers.js';
 import { assertGone, assertNoLeftovers, isRunning, SKIP_NO_PROC } from '../support/processes.js';
-import { startHub } from '../support/hub-process.js';
+import { runHubCli, startHub } from '../support/hub-process.js';
 import { RawClient } from '../support/raw-client.js';
 
 const MARK = randomUUID();
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'plexus-process-cli-')));
 
-const run = promisify(execFile);
-
-/** `hub <args>`: its exit code and output, whether it failed or not. */
-async function hub(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [HUB_BIN, ...args], { cwd: REPO_ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const hub = (args: string[]) => runHubCli(args);
 
 const serve = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   startHub({ args: ['--no-builtins', ...args], env: { PLEXUS_HUB_DATA: join(dir, 'data'), ...env } });

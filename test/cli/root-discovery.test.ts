@@ -10,22 +10,14 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PlexusClient, PlexusError } from '../../src/index.js';
-import { startHub, type HubProcess } from '../support/hub-process.js';
+import { runHubCli, startHub, type HubProcess } from '../support/hub-process.js';
 import { python, runPython } from '../support/python.js';
-import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
+import { REPO_ROOT } from '../support/repo.js';
 
 const run = promisify(execFile);
 const tmp = join(REPO_ROOT, 'test', '.tmp', `root-discovery-${process.pid}`);
 
-async function hub(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [HUB_BIN, ...args], { cwd: REPO_ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const hub = (args: string[]) => runHubCli(args);
 
 describe('root discovery against a hub served with --root substrate', () => {
   let server: HubProcess;

@@ -3,7 +3,7 @@
  * `hub mcp --http`) on a port of its own, resolved once it has printed its last
  * start-up line, so a test never guesses how long a start takes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ensureBuilt } from './built.js';
 import { HUB_BIN, REPO_ROOT } from './repo.js';
@@ -82,4 +82,20 @@ export async function startHub(options: StartHubOptions = {}): Promise<HubProces
       return exited;
     },
   };
+}
+
+/** A one-shot `hub <args>` (not a server): its exit code and output, whether it failed or not. */
+export function runHubCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [HUB_BIN, ...args],
+      { cwd: REPO_ROOT, env: options.env ?? process.env },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin!.end(options.input ?? '');
+  });
 }
