@@ -25,3 +25,25 @@ export const ExtensionErrorCode = {
   GrantRequired: 'grant_required',
 } as const;
 export type ExtensionErrorCode = (typeof ExtensionErrorCode)[keyof typeof ExtensionErrorCode];
+
+/** What the hub hands a transport besides the route and the params. */
+export interface TransportOptions {
+  /** The hub's secret store (by name; a value never leaves the transport). */
+  secrets: { get(name: string): string | undefined };
+  /** The hosts the install approved beyond loopback (`allowedHosts`). */
+  approvedHosts: readonly string[];
+  /** Name resolution, injectable so tests can make a name resolve (or rebind) anywhere. */
+  resolver?: (host: string) => Promise<{ address: string; family: 4 | 6 }[]>;
+  /** `hub serve`'s process settings (as for bash). */
+  processes?: { containment?: string; maxProcesses?: number };
+}
+
+/** What each transport module (`transports/<kind>.ts`) exports. */
+export interface ExtensionTransport {
+  /** Problems with a route, as a person can act on them; empty when valid. */
+  checkRoute(route: unknown, manifest: { secrets?: readonly { name: string }[] }): { reasons: string[] };
+  /** What installing this route lets the hub do: the binaries it may spawn, the non-loopback hosts it may reach. */
+  approvalSurface(route: unknown): { bins?: string[]; hosts?: string[] };
+  health(route: unknown, opts: TransportOptions): Promise<SourceHealth>;
+  dispatch(route: unknown, params: Record<string, unknown>, opts: TransportOptions & { signal: AbortSignal }): AsyncIterable<unknown>;
+}
