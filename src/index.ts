@@ -17,6 +17,7 @@ export { canonicalJson } from './hash/content-hash.js';
 /** @internal Hashing primitives, exported for the hash test vectors only; not part of the API. */
 export { foldHash, methodHash, activationHashes, type ActivationHashes } from './hash/content-hash.js';
 export { progress, type ProgressMark } from './stream/progress.js';
+export { stopAs, type StopMark } from './stream/stop.js';
 export { collectItems, type CallStream } from './stream/call-stream.js';
 export {
   isTerminal,
