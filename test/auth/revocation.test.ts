@@ -10,8 +10,8 @@
 // | MCP HTTP          | yes     | tools/call bash.execute revoked: an isError result, process gone   |
 // | MCP stdio         | yes     | `hub mcp --token`: tools/call bash.execute revoked                 |
 // | <root>.call       | in proc | the outer call and the inner one are both stopped (last describe)  |
-// | through a mount   | not yet | the parent's calls carry the caller's principal, so they are       |
-// |                   |         | watched like any other; no test drives a mount here yet            |
+// | through a mount   | yes     | test/federation/mount-revocation.test.ts: WebSocket, MCP HTTP, a   |
+// |                   |         | joined child, stdio --token and MCP stdio, expiry, :ttl            |
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
