@@ -35,28 +35,12 @@ import {
 import { mcpHttpHandler } from '../../src/mcp/http.js';
 import { endless } from '../support/endless.js';
 import { until } from '../support/federation.js';
-import { eventually } from '../support/helpers.js';
+import { assertEndsRefused, eventually } from '../support/helpers.js';
 import { RawClient } from '../support/raw-client.js';
 import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
 
 /** "About a second": A re-reads its store at most every 200 ms and checks running calls every 250 ms; the rest is slack for a loaded machine. */
 const WITHIN_MS = 1500;
-
-/** The items after the first `error` item: exactly one `done` (nothing more after the refusal). */
-function assertEndsRefused(items: readonly any[], message: RegExp): void {
-  const at = items.findIndex((i) => i.type === 'error');
-  assert.ok(at >= 0, `no error item in ${JSON.stringify(items.slice(-3))}`);
-  assert.equal(items[at].code, '-32001');
-  assert.match(items[at].message, message);
-  assert.deepEqual(
-    items.slice(at + 1).map((i) => i.type),
-    ['done'],
-  );
-  assert.ok(
-    items.slice(0, at).every((i) => i.type === 'data'),
-    'ticks, then the refusal',
-  );
-}
 
 describe('revocation through a mount stops the stream on both hubs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'plexus-mount-revoke-'));
