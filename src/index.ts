@@ -63,6 +63,19 @@ export { DEFAULT_GRACE_MS } from './transport/types.js';
 export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './mcp/http.js';
 export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './mcp/stdio.js';
 export type { ToolNaming } from './mcp/tool-names.js';
+// The MCP limits' defaults without the SDK (which `plexus-hub/mcp` loads, and the
+// two serve functions above load on first use: it is a third of a start's imports).
+export {
+  DEFAULT_MCP_BODY_TIMEOUT_MS,
+  DEFAULT_MCP_MAX_BODIES,
+  DEFAULT_MCP_MAX_BODY_BYTES,
+  DEFAULT_MCP_MAX_CALLS,
+  DEFAULT_MCP_MAX_CALLS_PER_SESSION,
+  DEFAULT_MCP_MAX_ITEMS,
+  DEFAULT_MCP_MAX_RESULT_BYTES,
+  DEFAULT_MCP_MAX_SESSIONS,
+  DEFAULT_MCP_SESSION_IDLE_MS,
+} from './mcp/limits.js';
 // Auth: tokens, grants, principals, the audit log, discovery.
 export { HubAuth, hubAuthOf, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOptions } from './auth/hub-auth.js';
 export { TokenStore, type TokenRecord, type TokenCheck } from './auth/token-store.js';

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS } from '../../src/index.js';
-import { serveMcpHttp, serveMcpStdio } from '../../src/mcp/index.js';
+import { DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS, serveMcpHttp, serveMcpStdio } from '../../src/index.js';
 import { buildHub, optionalSet } from '../build-hub.js';
 import { mountOptions } from '../federation-options.js';
 import { hubState } from '../hub-state.js';

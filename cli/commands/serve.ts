@@ -16,8 +16,8 @@ import {
   StreamBudget,
   serveStdio,
   serveWebSocket,
+  mcpHttpHandler,
 } from '../../src/index.js';
-import { mcpHttpHandler } from '../../src/mcp/index.js';
 import { buildHub, optionalSet } from '../build-hub.js';
 import { checkJoinOptions, federationOptions, startFederation } from '../federation-options.js';
 import { applyServeConfig, effectiveConfig } from '../hub-config.js';
