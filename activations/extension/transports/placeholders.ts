@@ -31,7 +31,7 @@ export function scalarText(name: string, value: unknown, where: string): string 
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   throw new PlexusError(
     ExtensionErrorCode.SchemaValidationFailed,
-    `param '${name}' is ${Array.isArray(value) ? 'an array' : `a ${typeof value}`}: ${where} takes a string, number or boolean`,
+    `param '${name}' is ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`}: ${where} takes a string, number or boolean`,
     false,
     { param: name },
   );
