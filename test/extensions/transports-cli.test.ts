@@ -111,6 +111,12 @@ describe('cli transport', () => {
       { pattern: 'needle', file: join(dir, 'sub dir', 'c $(id)') },
     );
     assert.deepEqual(found, { items: [{ line: '1' }], error: undefined });
+    // Glued to its option, a value with a space and ';' is still one argument.
+    const glued = await run(
+      { bin: 'grep', args: ['-c', '--regexp={pattern}', '{file}'] },
+      { pattern: 'needle here', file: join(dir, 'sub dir', 'a.txt') },
+    );
+    assert.deepEqual(glued, { items: [{ line: '1' }], error: undefined });
     const { error: statError } = await run({ bin: 'ls', args: [marker] });
     assert.equal((statError?.details as { exitCode?: number } | undefined)?.exitCode, 2, 'nothing created the marker file');
   });

@@ -202,6 +202,11 @@ describe('local-rest transport', () => {
     const noSecret = await run(route(), {}, options({ secrets: { get: () => undefined } }));
     assert.equal(noSecret.error?.code, 'source_unavailable');
     assert.match(noSecret.error!.message, /secret 'notes_token' is not set: the owner sets it with `hub secret set notes_token`/);
+    const injected = `${TOKEN}\r\nX-Injected: 1`;
+    const crlf = await run(route(), {}, options({ secrets: { get: () => injected } }));
+    assert.equal(crlf.error?.code, 'source_unavailable');
+    assert.match(crlf.error!.message, /secret 'notes_token' holds a line break or NUL: it cannot travel in an HTTP header/);
+    assert.ok(!JSON.stringify([crlf.error!.message, crlf.error!.details]).includes(TOKEN));
     const port = await closedPort();
     const down = await run(route({ baseUrl: `http://127.0.0.1:${port}` }));
     assert.equal(down.error?.code, 'source_unavailable');

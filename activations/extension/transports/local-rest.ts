@@ -428,6 +428,11 @@ function prepare(routeIn: unknown, opts: TransportOptions, timeoutMs?: number): 
       throw sourceUnavailable(`secret '${route.secret.name}' is not set: the owner sets it with \`hub secret set ${route.secret.name}\``, {
         secret: route.secret.name,
       });
+    // A line break would end the header and start another (header injection); Node refuses it too, less clearly.
+    if (/[\r\n\0]/.test(value))
+      throw sourceUnavailable(`secret '${route.secret.name}' holds a line break or NUL: it cannot travel in an HTTP header`, {
+        secret: route.secret.name,
+      });
     secrets.push(value);
     if (route.secret.attach === 'bearer') headers.authorization = `Bearer ${value}`;
     else headers[route.secret.attach.header.toLowerCase()] = value;
