@@ -105,10 +105,7 @@ export function addMcpOptions(cmd: Command): Command {
         .default(DEFAULT_MCP_MAX_RESULT_BYTES),
     )
     .addOption(
-      new Option(
-        '--mcp-max-sessions <n>',
-        'live MCP HTTP sessions; at the cap a new one evicts the session idle the longest, or gets 503',
-      )
+      new Option('--mcp-max-sessions <n>', 'live MCP HTTP sessions; at the cap a new one evicts the session idle the longest, or gets 503')
         .argParser(positive)
         .default(DEFAULT_MCP_MAX_SESSIONS),
     )

@@ -84,7 +84,11 @@ export async function load(url: string, context: unknown, next: NextLoad): Promi
     tsconfigRaw: { compilerOptions: COMPILER_OPTIONS },
   };
   const dir = moduleCache();
-  const cached = dir && join(dir, `${createHash('sha256').update(JSON.stringify([ESBUILD_VERSION, options])).update(source).digest('hex')}.mjs`);
+  const key = createHash('sha256')
+    .update(JSON.stringify([ESBUILD_VERSION, options]))
+    .update(source)
+    .digest('hex');
+  const cached = dir && join(dir, `${key}.mjs`);
   if (cached) {
     const code = await readFile(cached, 'utf8').catch(() => undefined);
     if (code !== undefined) return { format: 'module', source: code, shortCircuit: true };

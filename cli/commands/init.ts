@@ -166,7 +166,10 @@ export function initProject(dirArg: string, options: InitOptions = {}): { dir: s
   // Claude Desktop starts servers from the user's home with a bare PATH: absolute paths only.
   const desktop = {
     mcpServers: {
-      [name]: { command: process.execPath, args: [join(dir, 'node_modules', 'plexus-hub', 'bin', 'hub.js'), 'mcp', join(dir, 'src', 'greeter.ts')] },
+      [name]: {
+        command: process.execPath,
+        args: [join(dir, 'node_modules', 'plexus-hub', 'bin', 'hub.js'), 'mcp', join(dir, 'src', 'greeter.ts')],
+      },
     },
   };
   return { dir, files: Object.keys(files), desktop };

@@ -20,7 +20,12 @@ export function addMcpCommand(program: Command): void {
       positive,
       DEFAULT_MAX_CONNECTIONS,
     )
-    .option('--max-frame-bytes <n>', 'over stdio: largest accepted line in bytes; a longer one is skipped with -32600', positive, 1024 * 1024)
+    .option(
+      '--max-frame-bytes <n>',
+      'over stdio: largest accepted line in bytes; a longer one is skipped with -32600',
+      positive,
+      1024 * 1024,
+    )
     .addOption(rootOption())
     .addOption(noBuiltinsOption());
   addStateOptions(mcp)

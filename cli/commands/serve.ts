@@ -35,7 +35,10 @@ export function addServeCommand(program: Command): void {
     .addOption(rootOption())
     .option('--stdio', 'speak JSON-RPC on stdin/stdout, one message per line, instead of listening')
     .addOption(
-      new Option('--wire <form>', "wire form of calls unless a connection asks (?wire=): legacy, or turns (the newest reference's update/terminal items)")
+      new Option(
+        '--wire <form>',
+        "wire form of calls unless a connection asks (?wire=): legacy, or turns (the newest reference's update/terminal items)",
+      )
         .choices(['legacy', 'turns'])
         .default('legacy'),
     )
@@ -157,10 +160,10 @@ export function addServeCommand(program: Command): void {
       void Promise.all([mcp.close({ graceMs: DEFAULT_GRACE_MS }), federation.close()])
         .then(() => server.close({ reason: 'Server shutting down', graceMs: Math.max(0, DEFAULT_GRACE_MS - (Date.now() - started)) }))
         .then(() => {
-        auth.close();
-        optional?.close(); // checkpoints the WAL into hub.db
-        process.exit(0);
-      });
+          auth.close();
+          optional?.close(); // checkpoints the WAL into hub.db
+          process.exit(0);
+        });
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
