@@ -14,7 +14,9 @@ import {
   CallToolRequestSchema,
   CallToolResultSchema,
   ElicitRequestSchema,
+  ErrorCode,
   ListToolsRequestSchema,
+  McpError,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { type AgentCredential, agentCredentialFile, readAgentCredential, writeAgentCredential } from '../src/auth/index.js';
@@ -82,8 +84,9 @@ const NO_TIMEOUT = 2 ** 31 - 1;
 
 /**
  * Serves the proxy on stdin/stdout until the host closes stdin. The upstream MCP
- * session is opened at start (a hub that refuses the credential fails the start
- * with its message) and reopened once when the hub has dropped it (idle timeout).
+ * session is opened on the first request (a hub that refuses the credential fails
+ * that request with its reason) and reopened when the hub has dropped it (its idle
+ * timeout).
  */
 export async function serveAgentProxy(options: AgentProxyOptions, log: (line: string) => void): Promise<{ closed: Promise<void> }> {
   const credential = await agentCredential(options, log);
@@ -93,8 +96,17 @@ export async function serveAgentProxy(options: AgentProxyOptions, log: (line: st
     { capabilities: { tools: { listChanged: true } } },
   );
 
+  /**
+   * The upstream session, opened on the host's first request with the host's own
+   * `clientInfo`, so the hub names tools for the real client (Claude Desktop gets
+   * underscore names, as from `hub mcp` itself).
+   */
   const connect = async (): Promise<Client> => {
-    const client = new Client({ name: `plexus-hub-agent-${options.agent}`, version: '0.1.0' }, { capabilities: { elicitation: {} } });
+    const host = server.getClientVersion();
+    const client = new Client(
+      { name: host?.name ?? `plexus-hub-agent-${options.agent}`, version: host?.version ?? '0.1.0' },
+      { capabilities: { elicitation: {} } },
+    );
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => void server.sendToolListChanged().catch(() => {}));
     // A method that asks its caller a question: the host answers when it can, else the question is declined.
     client.setRequestHandler(ElicitRequestSchema, async (req) =>
@@ -104,21 +116,31 @@ export async function serveAgentProxy(options: AgentProxyOptions, log: (line: st
     try {
       await client.connect(transport);
     } catch (err) {
-      const why = err instanceof StreamableHTTPError && err.code === 401 ? 'the hub refused the credential (revoked or expired?)' : (err as Error).message;
-      throw new Error(`cannot open an MCP session at ${mcpUrl} as agent ${options.agent}: ${why}`);
+      const refused = /\b401\b|unauthorized/i.test(`${(err as { code?: unknown }).code} ${(err as Error).message}`);
+      const why = refused ? 'the hub refused the credential (revoked or expired?)' : (err as Error).message;
+      throw new McpError(ErrorCode.InternalError, `cannot open an MCP session at ${mcpUrl.href} as agent ${options.agent}: ${why}`);
     }
     return client;
   };
-  let upstream = await connect();
+  let upstream: Promise<Client> | undefined;
+  const session = (): Promise<Client> => {
+    const opening = (upstream ??= connect());
+    // A failed open is not kept: the next request tries again (the hub may be back).
+    opening.catch(() => {
+      if (upstream === opening) upstream = undefined;
+    });
+    return opening;
+  };
   /** Runs `fn` on the upstream session; once more on a new session when the hub no longer knows this one (404). */
   const forward = async <T>(fn: (client: Client) => Promise<T>): Promise<T> => {
-    const client = upstream;
+    const opening = session();
+    const client = await opening;
     try {
       return await fn(client);
     } catch (err) {
       if (!(err instanceof StreamableHTTPError && err.code === 404)) throw err;
-      if (upstream === client) upstream = await connect();
-      return fn(upstream);
+      if (upstream === opening) upstream = undefined;
+      return fn(await session());
     }
   };
 
@@ -150,7 +172,7 @@ export async function serveAgentProxy(options: AgentProxyOptions, log: (line: st
   log(`plexus-hub: MCP proxy on stdio for agent ${options.agent} → ${mcpUrl.href}`);
   return {
     closed: closed.then(async () => {
-      await upstream.close().catch(() => {});
+      await (await upstream?.catch(() => undefined))?.close().catch(() => {});
     }),
   };
 }

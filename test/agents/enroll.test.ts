@@ -146,10 +146,14 @@ describe('agents: enrollment codes and the MCP proxy', () => {
     for (const extra of [[], ['--enroll', codes[0]!]]) {
       const transport = proxyTransport(hub, 'stdio-bot', extra);
       const stderr = stderrOf(transport);
-      const client = new Client({ name: 'agent-test', version: '1.0.0' });
+      // The host's clientInfo reaches the hub: Claude Desktop ("claude-ai") gets underscore names through the proxy too.
+      const desktop = extra.length === 0;
+      const client = new Client({ name: desktop ? 'claude-ai' : 'agent-test', version: '1.0.0' });
       await client.connect(transport);
       try {
-        const result = await client.callTool({ name: 'echo.once', arguments: { message: 'again' } });
+        const name = desktop ? 'echo_once' : 'echo.once';
+        assert.ok(toolNames((await client.listTools()).tools).includes(name));
+        const result = await client.callTool({ name, arguments: { message: 'again' } });
         assert.match(JSON.stringify(result.content), /again/);
         if (extra.length > 0) assert.match(stderr(), /already enrolled .*--enroll is ignored/);
       } finally {
