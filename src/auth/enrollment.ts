@@ -157,9 +157,13 @@ export class EnrollmentStore {
     const code = normalizeEnrollmentCode(typed);
     if (code === undefined) return { ok: false, reason: 'malformed' };
     const hash = Buffer.from(sha256Hex(code), 'hex');
+    const known = (c: EnrollmentRecord) => timingSafeEqual(Buffer.from(c.sha256, 'hex'), hash);
+    // A guess (most refusals) is answered from a plain read: the file is replaced atomically, so
+    // the read is consistent, and a guesser never takes the lock that `hub agent` and redemptions need.
+    if (!this.#read().codes.some(known)) return { ok: false, reason: 'unknown' };
     return withFileLock(this.file, (): Redemption => {
       const codes = this.#read().codes;
-      const at = codes.findIndex((c) => timingSafeEqual(Buffer.from(c.sha256, 'hex'), hash));
+      const at = codes.findIndex(known);
       const found = codes[at];
       if (!found) return { ok: false, reason: 'unknown' };
       const agent = found.agent;

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { EnrollmentStore, ENROLLMENT_CODE_BITS, normalizeEnrollmentCode } from '../../src/auth/enrollment.js';
-import { HubAuth } from '../../src/auth/hub-auth.js';
+import { ENROLLMENT_REFUSED, HubAuth } from '../../src/auth/hub-auth.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { serveWebSocket } from '../../src/transport/websocket-server.js';
 import { enrollHandler } from '../../src/transport/enroll.js';
-import { DynamicHub } from '../../src/index.js';
+import { DynamicHub, serveMcpHttp } from '../../src/index.js';
 import { ensureBuilt } from '../support/built.js';
 import { RawClient } from '../support/raw-client.js';
 import { REPO_ROOT } from '../support/repo.js';
@@ -103,6 +103,27 @@ describe('enrollment codes', () => {
       results.join(','),
     );
     assert.equal(tokens.records().filter((t) => t.agent === 'racer').length, 1);
+  });
+
+  it('hub mcp --http (serveMcpHttp) takes enrollment codes on its port too', async () => {
+    const dir = freshDir();
+    const { enrollments } = stores(dir);
+    const { code } = enrollments.create({ agent: 'mcp-only', hub: 'plexus', grants: [] });
+    const auth = new HubAuth({ hub: 'plexus', dataDir: dir });
+    const hub = new DynamicHub('plexus', { policy: auth });
+    const server = await serveMcpHttp(hub, { port: 0 });
+    try {
+      const post = (body: string) => fetch(new URL('/enroll', server.url), { method: 'POST', body });
+      const ok = await post(JSON.stringify({ code }));
+      assert.equal(ok.status, 200);
+      assert.equal(((await ok.json()) as { agent: string }).agent, 'mcp-only');
+      const again = await post(JSON.stringify({ code }));
+      assert.equal(again.status, 401);
+      assert.equal(((await again.json()) as { error: { message: string } }).error.message, ENROLLMENT_REFUSED);
+    } finally {
+      await server.close();
+      auth.close();
+    }
   });
 
   it('an open hub (no token store when it started) has nothing to enroll for: _enroll -32003, POST /enroll 403', async () => {
