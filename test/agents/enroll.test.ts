@@ -121,6 +121,13 @@ describe('agents: enrollment codes and the MCP proxy', () => {
       assert.equal(result.isError, undefined);
       assert.match(JSON.stringify(result.content), /hi/);
       await assert.rejects(client.callTool({ name: 'health.check', arguments: {} }), /Unknown tool: health\.check/);
+      // A stream's items arrive as progress notifications, through the proxy as from the hub.
+      const progress: unknown[] = [];
+      const streamed = await client.callTool({ name: 'echo.echo', arguments: { message: 'p', count: 3 } }, undefined, {
+        onprogress: (p) => void progress.push(p),
+      });
+      assert.equal(streamed.isError, undefined);
+      assert.ok(progress.length >= 1, 'no progress notification came through the proxy');
       assert.match(stderr(), /agent stdio-bot enrolled with hub plexus/);
     } finally {
       await client.close();
@@ -271,6 +278,8 @@ describe('agents: enrollment codes and the MCP proxy', () => {
         if (!refused) await new Promise((r) => setTimeout(r, 50));
       }
       assert.ok(refused, 'the revoked agent could still call');
+      // The hub's own reason reaches the host through the proxy.
+      assert.match(refused instanceof Error ? refused.message : JSON.stringify(refused), /the token was revoked/);
     } finally {
       await client.close();
     }
@@ -291,6 +300,9 @@ describe('agents: enrollment codes and the MCP proxy', () => {
     const enrolled = await runHubCli(['agent', 'enroll', 'http-bot', '--data-dir', dir]);
     assert.equal(enrolled.code, 1);
     assert.match(enrolled.stderr, /already enrolled/);
+    const half = await runHubCli(['mcp', '--url', hub.url, '--data-dir', agentDir]);
+    assert.equal(half.code, 1);
+    assert.match(half.stderr, /--url and --agent go together/);
     const noCredential = await runHubCli(['mcp', '--url', hub.url, '--agent', 'ghost', '--data-dir', agentDir]);
     assert.equal(noCredential.code, 1);
     assert.match(noCredential.stderr, /no credential for agent ghost .*--enroll <code>/);
