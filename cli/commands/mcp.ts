@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS } from '../../src/index.js';
 import { serveMcpHttp, serveMcpStdio } from '../../src/mcp/index.js';
-import { serveAgentProxy } from '../agent-proxy.js';
 import { buildHub, optionalSet } from '../build-hub.js';
 import { mountOptions } from '../federation-options.js';
 import { hubState } from '../hub-state.js';
@@ -41,6 +40,8 @@ export function addMcpCommand(program: Command): void {
       if (opts.url === undefined || opts.agent === undefined) throw new Error('--url and --agent go together (and --enroll needs both)');
       if (opts.http || modules.length > 0) throw new Error('--url proxies to a running hub over stdio: it takes no modules and no --http');
       const log = (line: string) => void process.stderr.write(`${line}\n`);
+      // Loaded on use: the MCP SDK's client and server take a while to import, and every `hub` command loads this module.
+      const { serveAgentProxy } = await import('../agent-proxy.js');
       const proxy = await serveAgentProxy({ url: opts.url, agent: opts.agent, dataDir: state.dataDir, enroll: opts.enroll }, log);
       await proxy.closed;
       setTimeout(() => process.exit(0), 200).unref();
