@@ -145,20 +145,27 @@ export async function serveAgentProxy(options: AgentProxyOptions, log: (line: st
   };
 
   server.setRequestHandler(ListToolsRequestSchema, (req, extra) => forward((c) => c.listTools(req.params, { signal: extra.signal })));
-  server.setRequestHandler(CallToolRequestSchema, (req, extra) => {
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const progressToken = req.params._meta?.progressToken;
-    return forward((c) =>
+    let forwarded = 0;
+    const result = await forward((c) =>
       c.callTool(req.params, CallToolResultSchema, {
         signal: extra.signal,
         timeout: NO_TIMEOUT,
         ...(progressToken !== undefined
           ? {
-              onprogress: (p) =>
-                void extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(() => {}),
+              onprogress: (p) => {
+                forwarded++;
+                void extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(() => {});
+              },
             }
           : {}),
       }),
     );
+    // As the hub's bridge does: the SDK client drops progress read in the same chunk as
+    // the result (typescript-sdk#2580), and a millisecond lets the pipe deliver them apart.
+    if (forwarded > 0) await new Promise((r) => setTimeout(r, 1));
+    return result;
   });
 
   const transport = new StdioServerTransport();
