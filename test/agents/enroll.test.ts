@@ -339,6 +339,13 @@ describe('agents: enrollment codes and the MCP proxy', () => {
     } finally {
       ws.close();
     }
+    // A wrong token from the same address is throttled too (one limiter), and summarised apart from the enrollments.
+    const wrongToken = await fetch(`${hub.url.replace(/^ws/, 'http')}/mcp`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer phub_wrong', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
+    assert.equal(wrongToken.status, 429);
     // Stopping the hub flushes its log; then the chain verifies and says what happened.
     await hub.stop('SIGTERM');
     const verify = await runHubCli(['audit', 'verify', '--data-dir', dir]);
@@ -351,6 +358,10 @@ describe('agents: enrollment codes and the MCP proxy', () => {
       .filter((r) => r.event === 'enroll');
     const outcomes = new Set(enrolls.map((r) => r.outcome));
     for (const o of ['redeemed', 'refused', 'throttled']) assert.ok(outcomes.has(o), `no ${o} record: ${[...outcomes]}`);
+    assert.ok(
+      log.split('\n').some((l) => l.includes('"event":"auth"') && l.includes('"outcome":"throttled"')),
+      "the throttled token was counted in the enrollments' window",
+    );
     const seen = JSON.stringify(enrolls.map((r) => [r.outcome, r.principal, r.reason, r.transport]));
     assert.ok(
       enrolls.some((r) => r.outcome === 'redeemed' && r.principal === 'stdio-bot' && /^tok_/.test(r.token_id)),
