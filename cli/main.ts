@@ -13,6 +13,7 @@ import { addSchemaCommand } from './commands/schema.js';
 import { addSecretCommand } from './commands/secret.js';
 import { addServeCommand } from './commands/serve.js';
 import { addTokenCommand } from './commands/token.js';
+import { addAgentCommand } from './commands/agent.js';
 
 // `hub schema | head` closes our stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -32,6 +33,7 @@ addMcpCommand(program);
 addCodegenCommand(program);
 addPrepareCommand(program);
 addTokenCommand(program);
+addAgentCommand(program);
 addSecretCommand(program);
 addAuditCommand(program);
 addJoinCommand(program);

@@ -86,6 +86,7 @@ export { AuditLog, type AuditEvent, type AuditOutcome, type AuditRecord } from '
 export { verifyAuditLog, type AuditVerdict } from './auth/audit-verify.js';
 export { resolveDataDir } from './auth/data-dir.js';
 export { discoveryHandler, DISCOVERY_PATH, type DiscoveryDocument, type DiscoveryOptions } from './transport/discovery.js';
+export { enrollHandler, enrollOverWebSocket } from './transport/enroll.js';
 export {
   mountRemote,
   RemoteHub,

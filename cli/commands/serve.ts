@@ -13,6 +13,7 @@ import {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_PORT,
   discoveryHandler,
+  enrollHandler,
   StreamBudget,
   serveStdio,
   serveWebSocket,
@@ -119,7 +120,9 @@ export function addServeCommand(program: Command): void {
     const mcp = mcpHttpHandler(hub, { ...mcpSettings(opts), streamBudget });
     const explorer = opts.explorer ? explorerHandler() : undefined;
     const discovery = discoveryHandler(hub, { mcpPath: '/mcp' });
-    const http = (req: IncomingMessage, res: ServerResponse) => discovery(req, res) || mcp(req, res) || (explorer?.(req, res) ?? false);
+    const enroll = enrollHandler(hub);
+    const http = (req: IncomingMessage, res: ServerResponse) =>
+      discovery(req, res) || enroll(req, res) || mcp(req, res) || (explorer?.(req, res) ?? false);
     const takeOver = federation.acceptor?.takeOver;
     // One byte budget for the process: everything that holds memory for a peer charges it.
     const byteBudget = new ByteBudget(opts.maxTotalBytes);

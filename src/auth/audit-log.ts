@@ -26,11 +26,15 @@ export type AuditOutcome =
   /** A presented credential was wrong (unknown, revoked, expired, another hub's). */
   | 'auth_failed'
   /** Too many failed authentications from this address: refused without checking. */
-  | 'throttled';
+  | 'throttled'
+  /** An enrollment code was redeemed for an agent's token (`event: 'enroll'`). */
+  | 'redeemed'
+  /** An enrollment code was refused: unknown, spent, expired, revoked (`event: 'enroll'`; the code is never recorded). */
+  | 'refused';
 
 /** What is recorded; `seq`, `time`, `prev` and `hash` are added by the log. */
 export interface AuditEvent {
-  readonly event: 'call' | 'auth' | 'join';
+  readonly event: 'call' | 'auth' | 'join' | 'enroll';
   readonly principal: string;
   readonly token_id?: string;
   readonly transport?: string;
