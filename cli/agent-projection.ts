@@ -228,7 +228,7 @@ function renderMethod(m: ProjectedMethod): string[] {
     ...(m.bidirectional ? ['may ask the caller questions while it runs'] : []),
   ];
   if (m.verbs?.length) traits.push(`needs ${m.verbs.join(', ')}`);
-  if (m.verbs?.includes('execute')) traits.push('each call waits until the hub owner approves it');
+  if (m.verbs?.includes('execute')) traits.push('a call may wait until the hub owner approves it');
   out.push(`${traits.join('; ')}.`, '');
   const params = paramsOf(m.params);
   if (params.length === 0) out.push('Params: none.');
@@ -279,7 +279,16 @@ const REF = /^#\/(?:\$defs|definitions)\/(.+)$/;
 
 /** A short, readable type: `string`, `"a" | "b"`, `Item[]`, a `$ref`'s name, `{ a, b? }`. */
 function typeOf(s: JsonSchema, defs: Defs, depth = 0): string {
-  if (typeof s.$ref === 'string') return decodeURIComponent(REF.exec(s.$ref)?.[1] ?? s.$ref);
+  if (typeof s.$ref === 'string') {
+    const name = decodeURIComponent(REF.exec(s.$ref)?.[1] ?? s.$ref);
+    const target = defs[name];
+    // A generated name for a plain map (`Record_string_string`) says less than its shape.
+    if (target && target.type === 'object' && !target.properties && !target.title)
+      return typeof target.additionalProperties === 'object' && depth < 3
+        ? `{ [key: string]: ${typeOf(target.additionalProperties as JsonSchema, defs, depth + 1)} }`
+        : 'object';
+    return name;
+  }
   if (typeof s.title === 'string' && depth > 0) return s.title;
   if (s.const !== undefined) return JSON.stringify(s.const);
   if (Array.isArray(s.enum)) return s.enum.map((v) => JSON.stringify(v)).join(' | ');
@@ -298,10 +307,15 @@ function typeOf(s: JsonSchema, defs: Defs, depth = 0): string {
   return typeof type === 'string' ? type : 'any';
 }
 
-/** Arguments that show the shape: each param's default or example, else a value of its type. */
+/** Arguments that show the shape: the required params and those with a default (its value), else a value of its type. */
 function exampleArguments(schema: JsonSchema | undefined): Record<string, unknown> {
   const defs = defsOf(schema);
-  return Object.fromEntries(propertiesOf(schema).map(([name, s]) => [name, exampleOf(s, defs, name, 0)]));
+  const required = new Set((schema?.required as string[] | undefined) ?? []);
+  return Object.fromEntries(
+    propertiesOf(schema)
+      .filter(([name, s]) => required.has(name) || s.default !== undefined)
+      .map(([name, s]) => [name, exampleOf(s, defs, name, 0)]),
+  );
 }
 
 function exampleOf(s: JsonSchema, defs: Defs, name: string, depth: number): unknown {
