@@ -54,8 +54,8 @@ function agentTokens(store: TokenStore, name: string): TokenRecord[] {
 }
 
 function checkAgentName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name.includes('..'))
-    throw new Error(`"${name}" is not an agent name (letters, digits, '.', '_', '-'; no path separators)`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]*$/.test(name) || name.includes('..'))
+    throw new Error(`"${name}" is not an agent name (letters, digits, '_', '.', '@', '-'; no path separators)`);
 }
 
 function readCredential(dataDir: string, name: string): StoredCredential {
