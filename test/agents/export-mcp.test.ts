@@ -18,7 +18,9 @@ import { type HubProcess, runHubCli, startHub } from '../support/hub-process.js'
 import { enrollAgent, listedMethods } from './export-support.js';
 
 const help = await runHubCli(['mcp', '--help']);
-const SKIP = /--agent\b/.test(help.stdout) ? false : '`hub mcp --help` lists no --agent (the agent MCP proxy of w4-enroll is not merged yet)';
+const SKIP = /--agent\b/.test(help.stdout)
+  ? false
+  : '`hub mcp --help` lists no --agent (the agent MCP proxy of w4-enroll is not merged yet)';
 if (SKIP) process.stdout.write(`# skipping export-mcp: ${SKIP}\n`);
 
 describe('the exported MCP entry, started as a host starts it', { skip: SKIP }, () => {

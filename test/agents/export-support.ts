@@ -13,7 +13,12 @@ import { tick } from '../support/helpers.js';
  * Creates the agent and resolves once the running hub at `url` accepts its token (a
  * hub re-reads tokens.json at most every 200 ms; enrollment inside the hub needs no wait).
  */
-export async function enrollAgent(dataDir: string, url: string, name: string, grants: readonly string[]): Promise<{ token: string; id: string }> {
+export async function enrollAgent(
+  dataDir: string,
+  url: string,
+  name: string,
+  grants: readonly string[],
+): Promise<{ token: string; id: string }> {
   const store = new TokenStore(dataDir);
   const { token, record } = store.create({ name, hub: 'plexus', grants: grants.map((g) => parseGrant(g)) });
   mkdirSync(join(dataDir, 'agents'), { recursive: true });

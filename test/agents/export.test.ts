@@ -95,7 +95,8 @@ describe('hub agent export', () => {
       }
     }
     assert.deepEqual([...tree(GOLDEN).keys()], [...produced.keys()].sort(), 'the same files as the golden ones');
-    for (const [path, text] of produced) assert.equal(text, readFileSync(join(GOLDEN, path), 'utf8'), `${path} differs from its golden file`);
+    for (const [path, text] of produced)
+      assert.equal(text, readFileSync(join(GOLDEN, path), 'utf8'), `${path} differs from its golden file`);
 
     // Deterministic: a second export of the same grants and schemas is the same bytes.
     await exportTo('golden', out('golden-again'));
@@ -130,7 +131,8 @@ describe('hub agent export', () => {
     const ungranted = allMethods.filter((m) => !granted.has(m));
     assert.ok(ungranted.length > 10);
     for (const text of tree(join(out('golden-check'), 'skills')).values()) {
-      for (const m of ungranted) assert.ok(!new RegExp(`\`${m.replaceAll('.', '\\.')}\`|### ${m}\\b|"${m}"`).test(text), `${m} is not granted`);
+      for (const m of ungranted)
+        assert.ok(!new RegExp(`\`${m.replaceAll('.', '\\.')}\`|### ${m}\\b|"${m}"`).test(text), `${m} is not granted`);
     }
   });
 
@@ -150,7 +152,10 @@ describe('hub agent export', () => {
     const mcp = JSON.parse(files.get('.mcp.json')!);
     assert.deepEqual(Object.keys(mcp), ['mcpServers']);
     assert.deepEqual(mcp.mcpServers, {
-      'plexus-layout': { command: FIXED_HUB.command, args: [...FIXED_HUB.args, 'mcp', '--url', hub.url, '--agent', 'layout', '--data-dir', dataDir] },
+      'plexus-layout': {
+        command: FIXED_HUB.command,
+        args: [...FIXED_HUB.args, 'mcp', '--url', hub.url, '--agent', 'layout', '--data-dir', dataDir],
+      },
     });
     for (const [path, text] of files) assert.ok(!text.includes(token), `${path} holds the agent's token`);
 
@@ -239,4 +244,3 @@ describe('hub agent export', () => {
     await fail(['unredeemed', '--out', out('x')], /no stored credential .*--enroll <code>/);
   });
 });
-
