@@ -85,7 +85,7 @@ describe('the agent projection', () => {
   });
 
   it('writes frontmatter any description survives (quotes, colons, newlines, length)', async () => {
-    const nasty = 'Says "hi": #1\n---\nname: evil\n' + 'x'.repeat(2000);
+    const nasty = `Says "hi": #1\n---\nname: evil\n${'x'.repeat(2000)}`;
     const view = await readAgentView(
       reader({ '': plugin('plexus', [], ['odd_name']), odd_name: plugin('odd_name', [method('m')], [], nasty) }),
     );
