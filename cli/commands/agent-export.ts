@@ -185,7 +185,11 @@ export function addAgentExportCommand(agent: Command): void {
     .description("write an agent's Claude Code plugin (skills for exactly what it is granted), .mcp.json entry or Claude Desktop snippet")
     .argument('<name>', 'the agent (as enrolled with hub agent enroll)')
     .addOption(new Option('--format <format>', 'what to write').choices(EXPORT_FORMATS).default('claude-code-plugin'))
-    .option('--out <dir>', `where to write: the plugin's directory; for mcp-json / claude-desktop, the directory whose ${MCP_FILE} / ${DESKTOP_FILE} gets the entry (printed when omitted)`)
+    .option(
+      '--out <dir>',
+      `where to write: the plugin's directory; for mcp-json / claude-desktop, the directory whose ${MCP_FILE} / ${DESKTOP_FILE} ` +
+        'gets the entry (printed when omitted)',
+    )
     .option('--url <url>', "the hub's WebSocket URL (default: the one stored with the agent's credential)")
     .option('--force', 'write the plugin into a non-empty directory that holds no earlier export')
     .addOption(dataDirOption())
@@ -194,13 +198,15 @@ export function addAgentExportCommand(agent: Command): void {
       if (result.view) {
         const skills = result.view.activations;
         const methods = skills.reduce((n, a) => n + methodsOf(a).length, 0);
+        const names = skills.map((a) => a.namespace).join(', ') || 'nothing granted';
         process.stdout.write(
-          `wrote the plugin for agent ${name} to ${resolve(opts.out)}: ${skills.length} skill(s) (${skills.map((a) => a.namespace).join(', ') || 'nothing granted'}), ${methods} method(s)\n` +
+          `wrote the plugin for agent ${name} to ${resolve(opts.out)}: ${skills.length} skill(s) (${names}), ${methods} method(s)\n` +
             `try it: claude --plugin-dir ${resolve(opts.out)}\n`,
         );
         return;
       }
       for (const file of result.files) process.stderr.write(`added ${Object.keys(result.snippet.mcpServers).join(', ')} to ${file}\n`);
-      if (result.files.length === 0 || opts.format === 'claude-desktop') process.stdout.write(`${JSON.stringify(result.snippet, null, 2)}\n`);
+      if (result.files.length === 0 || opts.format === 'claude-desktop')
+        process.stdout.write(`${JSON.stringify(result.snippet, null, 2)}\n`);
     });
 }
