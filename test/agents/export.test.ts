@@ -227,20 +227,37 @@ describe('hub agent export', () => {
     assert.equal(desktop.code, 0, desktop.stderr);
     assert.deepEqual(JSON.parse(desktop.stdout).mcpServers['plexus-cli'], entry);
 
-    const fail = async (args: string[], pattern: RegExp) => {
-      const r = await runHubCli(['agent', 'export', ...args, '--data-dir', dataDir]);
-      assert.equal(r.code, 1, r.stdout);
-      assert.match(r.stderr, pattern);
-    };
-    await fail(['nobody', '--out', out('x')], /no live agent "nobody"/);
-    await fail(['cli'], /needs --out/);
-    await fail(['cli', '--format', 'zip', '--out', out('x')], /Allowed choices are claude-code-plugin, mcp-json, claude-desktop/);
-    await fail(['../etc', '--out', out('x')], /not an agent name/);
+    // Bad input through the command: exit 1, the reason on stderr.
+    const bad = await runHubCli(['agent', 'export', 'nobody', '--out', out('x'), '--data-dir', dataDir]);
+    assert.equal(bad.code, 1, bad.stdout);
+    assert.match(bad.stderr, /^hub: no live agent "nobody" in .*tokens\.json/);
+    const format = await runHubCli(['agent', 'export', 'cli', '--format', 'zip', '--data-dir', dataDir]);
+    assert.equal(format.code, 1);
+    assert.match(format.stderr, /Allowed choices are claude-code-plugin, mcp-json, claude-desktop/);
+  });
+
+  it('refuses bad input with a specific error', async () => {
+    // In process: each of these spawning `hub` would cost seconds and show nothing more.
+    const fail = (name: string, options: Partial<Parameters<typeof exportAgent>[1]>, pattern: RegExp) =>
+      assert.rejects(exportAgent(name, { format: 'claude-code-plugin', out: out('x'), dataDir, ...options }), pattern);
+    await enrollAgent(dataDir, hub.url, 'errs', ['echo.*']);
+    await fail('errs', { out: undefined }, /needs --out/);
+    await fail('errs', { format: 'zip' as ExportFormat }, /unknown format "zip"/);
+    await fail('../etc', {}, /not an agent name/);
+    await fail('errs', { url: 'ws://127.0.0.1:1' }, /cannot read the schema of ws:\/\/127\.0\.0\.1:1 as agent "errs"/);
     mkdirSync(out('busy'), { recursive: true });
     writeFileSync(join(out('busy'), 'mine.txt'), 'x');
-    await fail(['cli', '--out', out('busy')], /not empty and holds no earlier export/);
+    await fail('errs', { out: out('busy') }, /not empty and holds no earlier export/);
+    await exportAgent('errs', { format: 'claude-code-plugin', out: out('busy'), dataDir, force: true });
+    assert.ok(existsSync(join(out('busy'), 'mine.txt')) && existsSync(join(out('busy'), 'skills', 'echo', 'SKILL.md')));
     // A token of that name but no stored credential (never redeemed).
     new TokenStore(dataDir).create({ name: 'unredeemed', hub: 'plexus', grants: [parseGrant('echo.*')] });
-    await fail(['unredeemed', '--out', out('x')], /no stored credential .*--enroll <code>/);
+    await fail('unredeemed', {}, /no stored credential .*--enroll <code>/);
+    // A revoked agent is no agent, whatever its credential file says.
+    new TokenStore(dataDir).revoke('errs');
+    await fail('errs', {}, /no live agent "errs"/);
+    // A credential the hub refuses (the token store elsewhere, e.g. a remote hub): the hub's reason.
+    writeFileSync(join(dataDir, 'agents', 'unredeemed.json'), JSON.stringify({ url: hub.url, token: 'phub_wrong' }));
+    await fail('unredeemed', {}, /as agent "unredeemed": .*401/);
   });
 });
