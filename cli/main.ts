@@ -1,6 +1,7 @@
 /** The `hub` command: the program, its commands (one module each under commands/), and how errors print. */
 import { Command } from 'commander';
 import { PlexusError } from '../src/index.js';
+import { addAgentExportCommand } from './commands/agent-export.js';
 import { addAuditCommand } from './commands/audit.js';
 import { addCallCommand } from './commands/call.js';
 import { addCodegenCommand } from './commands/codegen.js';
@@ -39,6 +40,10 @@ addAuditCommand(program);
 addJoinCommand(program);
 addImportCommand(program);
 addInitCommand(program);
+// `hub agent export`; `hub agent` itself (enroll/list/revoke) may already exist.
+addAgentExportCommand(
+  program.commands.find((c) => c.name() === 'agent') ?? program.command('agent').description('manage agents: tokens bound to an agent name'),
+);
 
 try {
   await program.parseAsync(process.argv);
