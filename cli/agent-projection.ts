@@ -235,7 +235,11 @@ function renderMethod(m: ProjectedMethod): string[] {
   else {
     out.push('Params:', '');
     for (const p of params) {
-      const flags = [p.type, p.required ? 'required' : 'optional', ...(p.default !== undefined ? [`default ${JSON.stringify(p.default)}`] : [])];
+      const flags = [
+        p.type,
+        p.required ? 'required' : 'optional',
+        ...(p.default !== undefined ? [`default ${JSON.stringify(p.default)}`] : []),
+      ];
       out.push(`- \`${p.name}\` (${flags.join(', ')})${p.description ? `: ${oneLine(p.description)}` : ''}`);
     }
   }
@@ -345,7 +349,11 @@ function exampleOf(s: JsonSchema, defs: Defs, name: string, depth: number): unkn
     default: {
       if (depth >= 4) return {};
       const required = new Set((s.required as string[] | undefined) ?? []);
-      return Object.fromEntries(propertiesOf(s).filter(([k]) => required.has(k)).map(([k, v]) => [k, exampleOf(v, defs, k, depth + 1)]));
+      return Object.fromEntries(
+        propertiesOf(s)
+          .filter(([k]) => required.has(k))
+          .map(([k, v]) => [k, exampleOf(v, defs, k, depth + 1)]),
+      );
     }
   }
 }

@@ -112,7 +112,9 @@ export async function serveAgentProxy(options: AgentProxyOptions, log: (line: st
     client.setRequestHandler(ElicitRequestSchema, async (req) =>
       server.getClientCapabilities()?.elicitation ? server.elicitInput(req.params) : { action: 'decline' as const },
     );
-    const transport = new StreamableHTTPClientTransport(mcpUrl, { requestInit: { headers: { authorization: `Bearer ${credential.token}` } } });
+    const transport = new StreamableHTTPClientTransport(mcpUrl, {
+      requestInit: { headers: { authorization: `Bearer ${credential.token}` } },
+    });
     try {
       await client.connect(transport);
     } catch (err) {

@@ -34,16 +34,12 @@ addMcpCommand(program);
 addCodegenCommand(program);
 addPrepareCommand(program);
 addTokenCommand(program);
-addAgentCommand(program);
+addAgentExportCommand(addAgentCommand(program));
 addSecretCommand(program);
 addAuditCommand(program);
 addJoinCommand(program);
 addImportCommand(program);
 addInitCommand(program);
-// `hub agent export`; `hub agent` itself (enroll/list/revoke) may already exist.
-addAgentExportCommand(
-  program.commands.find((c) => c.name() === 'agent') ?? program.command('agent').description('manage agents: tokens bound to an agent name'),
-);
 
 try {
   await program.parseAsync(process.argv);

@@ -107,7 +107,9 @@ export async function exportAgent(name: string, options: ExportOptions): Promise
   if (options.format === 'claude-code-plugin' && !options.out) throw new Error('--format claude-code-plugin needs --out <dir>');
   const dataDir = resolve(resolveDataDir(options.dataDir));
   if (TokenStore.existsIn(dataDir) && agentTokens(new TokenStore(dataDir), name).length === 0)
-    throw new Error(`no live agent "${name}" in ${join(dataDir, 'tokens.json')} (never enrolled, revoked or expired: see \`hub agent list\`)`);
+    throw new Error(
+      `no live agent "${name}" in ${join(dataDir, 'tokens.json')} (never enrolled, revoked or expired: see \`hub agent list\`)`,
+    );
   const credential = readCredential(dataDir, name);
   const url = options.url ?? credential.url;
   if (!url) throw new Error(`the credential of agent "${name}" names no hub URL: pass --url <ws-url>`);
@@ -138,7 +140,12 @@ export async function exportAgent(name: string, options: ExportOptions): Promise
 }
 
 async function readView(url: string, credential: StoredCredential, name: string): Promise<AgentView> {
-  const client = new PlexusClient({ url, token: credential.token, connectAttempts: 1, ...(credential.hub ? { root: credential.hub } : {}) });
+  const client = new PlexusClient({
+    url,
+    token: credential.token,
+    connectAttempts: 1,
+    ...(credential.hub ? { root: credential.hub } : {}),
+  });
   try {
     return await readAgentView(client);
   } catch (err) {

@@ -41,7 +41,12 @@ export function addAgentCommand(program: Command): Command {
     .command('enroll')
     .description('create a one-time enrollment code for an agent and print it once')
     .argument('<name>', "the agent's name (its principal once enrolled)")
-    .option('-g, --grant <grant>', "pattern[:verbs][:once][:ttl=<d>] the agent's token will carry, e.g. 'echo.*:read'; repeatable", collect, [])
+    .option(
+      '-g, --grant <grant>',
+      "pattern[:verbs][:once][:ttl=<d>] the agent's token will carry, e.g. 'echo.*:read'; repeatable",
+      collect,
+      [],
+    )
     .option('--expires <duration>', 'the code expires after this long (30s, 10m, 1h)', `${DEFAULT_ENROLLMENT_TTL_MS / 60_000}m`)
     .option('--root <name>', 'root name of the hub the agent enrolls with', 'plexus')
     .addOption(dataDirOption())
@@ -94,7 +99,7 @@ export function addAgentCommand(program: Command): Command {
 
   agent
     .command('revoke')
-    .description("revoke an agent: its token(s) and any pending code; running hubs cut its streams within a second")
+    .description('revoke an agent: its token(s) and any pending code; running hubs cut its streams within a second')
     .argument('<name>')
     .addOption(dataDirOption())
     .action((name: string, opts) => {

@@ -33,8 +33,8 @@ export function addMcpCommand(program: Command): void {
     .option('--audit', 'write the audit log even when auth is open')
     .addOption(tokenOption("over stdio: act as this token's principal instead of trusting the parent process"));
   mcp
-    .option('--url <ws-url>', "proxy to this running hub (its WebSocket URL) as --agent, instead of serving a hub of this process")
-    .option('--agent <name>', "with --url: the agent whose stored credential (<data-dir>/agents/<name>.json) the proxy uses")
+    .option('--url <ws-url>', 'proxy to this running hub (its WebSocket URL) as --agent, instead of serving a hub of this process')
+    .option('--agent <name>', 'with --url: the agent whose stored credential (<data-dir>/agents/<name>.json) the proxy uses')
     .option('--enroll <code>', 'with --url/--agent: redeem this enrollment code on first start and store the credential');
   addMcpOptions(mcp);
   addAuditOptions(mcp);

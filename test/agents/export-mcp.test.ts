@@ -2,7 +2,6 @@
  * The exported `.mcp.json` entry is what a host starts: run it as the MCP SDK's stdio
  * client would (`hub mcp --url … --agent … --data-dir …` against a running hub) and
  * check its tool list is exactly the agent's granted methods (and the root's meta-tools).
- * Needs `hub mcp --agent` (w4-enroll): skipped, with the reason printed, without it.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,13 +16,7 @@ import { pathFromUnderscore } from '../../src/mcp/index.js';
 import { type HubProcess, runHubCli, startHub } from '../support/hub-process.js';
 import { enrollAgent, listedMethods } from './export-support.js';
 
-const help = await runHubCli(['mcp', '--help']);
-const SKIP = /--agent\b/.test(help.stdout)
-  ? false
-  : '`hub mcp --help` lists no --agent (the agent MCP proxy of w4-enroll is not merged yet)';
-if (SKIP) process.stdout.write(`# skipping export-mcp: ${SKIP}\n`);
-
-describe('the exported MCP entry, started as a host starts it', { skip: SKIP }, () => {
+describe('the exported MCP entry, started as a host starts it', () => {
   let hub: HubProcess;
   let work: string;
   let dataDir: string;
