@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS } from '../../src/index.js';
 import { serveMcpHttp, serveMcpStdio } from '../../src/mcp/index.js';
+import { startExtensions } from '../extensions.js';
 import { buildHub, optionalSet } from '../build-hub.js';
 import { mountOptions } from '../federation-options.js';
 import { hubState } from '../hub-state.js';
@@ -34,6 +35,7 @@ export function addMcpCommand(program: Command): void {
     const state = hubState(opts);
     const auth = hubAuth(opts, state.dataDir, opts.http ? opts.host : undefined);
     const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(state), auth, opts);
+    await startExtensions(hub, state, auth, (line) => process.stderr.write(`${line}\n`));
     const settings = mcpSettings(opts);
     if (opts.http) {
       const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, maxConnections: opts.maxConnections, ...settings });
