@@ -25,6 +25,8 @@ export interface ExtensionContext {
   approved: ApprovalSurface;
   /** Calls a path through the hub as `principal` (a workflow's members). */
   call(path: string, params: Record<string, unknown>, opts: { signal: AbortSignal; principal: unknown }): AsyncIterable<HubItem>;
+  /** The params schema of a method as `principal` sees it (a workflow's members). */
+  paramsOf(path: string, principal: unknown): Promise<{ properties?: Record<string, unknown> } | undefined>;
   /** How long a health answer is trusted before a call checks again (default 5 s). */
   healthTtlMs?: number;
 }
@@ -179,6 +181,7 @@ export function buildExtension(manifest: ExtensionManifest, ctx: ExtensionContex
       source,
       approvedMembers: ctx.approved.crossSource,
       call: (path, p, signal) => ctx.call(path, p, { signal, principal: callCtx.principal }) as AsyncIterable<never>,
+      paramsOf: (path) => ctx.paramsOf(path, callCtx.principal),
     };
     try {
       for await (const item of transport.dispatch(routeOf(manifest, cap), params, dispatchOptions)) {

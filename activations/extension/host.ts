@@ -74,7 +74,7 @@ export class ExtensionHost {
     const checks: Promise<unknown>[] = [];
     for (const [source, loaded] of this.#loaded) {
       const now = wanted.get(source);
-      if (now && now.installedAt === loaded.record.installedAt) continue;
+      if (now && JSON.stringify(now) === JSON.stringify(loaded.record)) continue;
       this.hub.unregister(source);
       this.#loaded.delete(source);
       if (!now) this.#log(`extension ${source}: removed`);
@@ -90,6 +90,10 @@ export class ExtensionHost {
         options: this.options.transport,
         approved: record.approved,
         call: (path, params, opts) => this.hub.call(path, params, opts) as AsyncIterable<HubItem>,
+        paramsOf: async (path, principal) => {
+          const schema = await this.hub.schema(path, { principal });
+          return 'params' in schema ? (schema.params as { properties?: Record<string, unknown> }) : undefined;
+        },
         ...(this.options.healthTtlMs !== undefined ? { healthTtlMs: this.options.healthTtlMs } : {}),
       });
       try {

@@ -128,6 +128,7 @@ export function addExtensionCommand(program: Command): void {
             call: () => {
               throw new Error('not serving');
             },
+            paramsOf: async () => undefined,
           });
           return { source: r.manifest.source, label: r.manifest.label, capabilities: r.manifest.capabilities.map((c) => c.name), installedAt: r.installedAt, health: await built.checkHealth() };
         }),

@@ -29,6 +29,8 @@ export interface WorkflowDispatch extends TransportOptions {
   source: string;
   /** Calls a path through the hub under the caller's principal. */
   call(path: string, params: Record<string, unknown>, signal: AbortSignal): AsyncIterable<MemberItem>;
+  /** The params schema of a member as the caller sees it (undefined: it takes none). */
+  paramsOf(path: string): Promise<{ properties?: Record<string, unknown> } | undefined>;
   /** The cross-source members the install approved. */
   approvedMembers: readonly string[];
 }
@@ -73,7 +75,15 @@ export async function* dispatch(route: unknown, params: Record<string, unknown>,
         { member, step, reason: 'cross_source_not_approved' },
       );
     }
-    for await (const item of opts.call(member, params, opts.signal)) {
+    // Each member gets the workflow's params that its own schema names (none when it takes none).
+    let schema: { properties?: Record<string, unknown> } | undefined;
+    try {
+      schema = await opts.paramsOf(member);
+    } catch {
+      schema = undefined; // hidden or missing: the call below says so, under the caller's grants
+    }
+    const own = Object.fromEntries(Object.entries(params).filter(([k]) => schema?.properties && k in schema.properties));
+    for await (const item of opts.call(member, own, opts.signal)) {
       if (item.type === 'data') yield { member, step, data: item.content };
       else if (item.type === 'error') {
         if (REFUSED.has(String(item.code))) {
