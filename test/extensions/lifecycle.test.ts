@@ -1,0 +1,194 @@
+/**
+ * `hub extension preview|add|list|remove` against real hub processes: preview prints
+ * validity, reasons and the approval surface; add refuses without a terminal unless
+ * --yes; a running `hub serve` picks an add up without restart (a real MCP SDK client
+ * gets tools/list_changed and lists the new tool), serves it over WebSocket, comes back
+ * with it after a restart, and drops it on remove; every install and removal is in the
+ * audit log (appended by the running hub, which holds the log).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { PlexusClient, type PluginSchema } from '../../src/index.js';
+import { eventually } from '../support/helpers.js';
+import { type HubProcess, runHubCli, startHub } from '../support/hub-process.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'plexus-ext-cli-'));
+const data = join(dir, 'data');
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const hub = (args: string[], input?: string) => runHubCli([...args, '--data-dir', data], input !== undefined ? { input } : {});
+
+const MANIFEST = {
+  manifest: 'plexus-extension/0.1',
+  source: 'kb',
+  label: 'Knowledge base',
+  capabilities: [
+    { name: 'guide', kind: 'skill', describe: 'How to use the knowledge base', body: '# KB\nStart with kb.tour.' },
+    {
+      name: 'tour',
+      kind: 'workflow',
+      describe: 'The guide, then an echo',
+      io: { input: { type: 'object', properties: { message: { type: 'string' } } } },
+      members: ['kb.guide', 'echo.once'],
+    },
+  ],
+};
+
+function manifestFile(name: string, content: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify(content));
+  return file;
+}
+
+async function auditEvents(): Promise<{ event: string; path?: string }[]> {
+  const text = readFileSync(join(data, 'audit.jsonl'), 'utf8');
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; path?: string })
+    .filter((r) => r.event.startsWith('source.'));
+}
+
+describe('hub extension preview', () => {
+  it('prints validity and the approval surface', async () => {
+    const r = await hub(['extension', 'preview', manifestFile('kb.json', MANIFEST)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^valid: source kb \(Knowledge base\)/);
+    assert.match(r.stdout, /capabilities of other sources its workflows call: echo\.once/);
+    assert.match(r.stdout, /kb\.tour: read/);
+    assert.match(r.stdout, /warning: workflow member echo\.once is not an installed extension's capability/);
+    const json = JSON.parse((await hub(['extension', 'preview', '--json', join(dir, 'kb.json')])).stdout);
+    assert.deepEqual(json.surface, {
+      bins: [],
+      hosts: [],
+      crossSource: ['echo.once'],
+      verbs: { 'kb.guide': ['read'], 'kb.tour': ['read'] },
+    });
+  });
+
+  it('an invalid manifest exits 1 with every reason', async () => {
+    const r = await hub([
+      'extension',
+      'preview',
+      manifestFile('bad.json', { ...MANIFEST, source: 'K B', capabilities: [{ name: 'x', kind: 'skill' }] }),
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /NOT valid/);
+    assert.match(r.stdout, /reason: source: use lower case letters/);
+    assert.match(r.stdout, /reason: capabilities\[0\]: missing "describe"; add it/);
+    const notJson = await hub(['extension', 'preview', manifestFile('nojson.json', '{')]);
+    writeFileSync(join(dir, 'nojson.json'), '{');
+    const r2 = await hub(['extension', 'preview', join(dir, 'nojson.json')]);
+    assert.equal(r2.code, 1);
+    assert.match(r2.stderr, /nojson\.json is not JSON/);
+    assert.ok(notJson);
+  });
+});
+
+describe('hub extension add|list|remove with a running hub', () => {
+  let served: HubProcess;
+  before(async () => {
+    served = await startHub({ args: ['--data-dir', data, '--audit'] });
+  });
+  after(() => served?.stop());
+
+  it('add refuses without a terminal unless --yes, and installs nothing', async () => {
+    const r = await hub(['extension', 'add', join(dir, 'kb.json')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /not a terminal, so nobody can approve the surface above: review it, then pass --yes/);
+    assert.match((await hub(['extension', 'list'])).stdout, /no extensions/);
+  });
+
+  it('an add is served without restart: MCP tools/list_changed, the tool listed and callable, owner-only store, audited', async () => {
+    const mcp = new Client({ name: 'test', version: '1' });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${served.port}/mcp`)));
+    let changed = 0;
+    mcp.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+    assert.ok(!(await mcp.listTools()).tools.some((t) => t.title === 'kb.guide'));
+    const client = new PlexusClient({ url: served.url, connectAttempts: 1 });
+    const rootBefore = ((await client.schema()) as PluginSchema).hash;
+
+    const r = await hub(['extension', 'add', '--yes', join(dir, 'kb.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /installed kb .*audit: recorded by the running hub/);
+    assert.match(r.stderr, /it grants nothing/);
+    assert.equal(statSync(join(data, 'extensions', 'kb.json')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(data, 'extensions')).mode & 0o777, 0o700);
+
+    await eventually(() => changed > 0, 10_000);
+    const tools = (await mcp.listTools()).tools;
+    assert.ok(tools.some((t) => t.title === 'kb.guide'));
+    const tour = tools.find((t) => t.title === 'kb.tour')!.name;
+    const result = await mcp.callTool({ name: tour, arguments: { message: 'hi' } });
+    assert.equal(result.isError, undefined, JSON.stringify(result));
+    assert.deepEqual((result.structuredContent as { items: unknown[] }).items, [
+      { member: 'kb.guide', step: 0, data: '# KB\nStart with kb.tour.' },
+      { member: 'echo.once', step: 1, data: { message: 'hi', seq: 1 } },
+    ]);
+    // A member that fails says which one and why.
+    const failed = await mcp.callTool({ name: tour, arguments: {} });
+    assert.equal(failed.isError, true);
+    assert.deepEqual((failed.structuredContent as { error: unknown }).error, {
+      code: 'transport_error',
+      message: "workflow member echo.once (step 2) failed: Invalid params: missing required param 'message'",
+      details: { member: 'echo.once', step: 1, code: '-32602' },
+    });
+    await mcp.close();
+
+    const schema = (await client.schema('kb')) as PluginSchema;
+    assert.equal(schema.health?.status, 'ok');
+    assert.notEqual(((await client.schema()) as PluginSchema).hash, rootBefore);
+    client.close();
+
+    await eventually(() => {
+      try {
+        return JSON.stringify(readFileSync(join(data, 'audit.jsonl'), 'utf8')).includes('source.install');
+      } catch {
+        return false;
+      }
+    }, 10_000);
+    assert.deepEqual(
+      (await auditEvents()).map((e) => [e.event, e.path]),
+      [['source.install', 'kb']],
+    );
+
+    const list = await hub(['extension', 'list']);
+    assert.match(list.stdout, /^kb {2}ok {2}2 capabilities/m);
+  });
+
+  it('installed extensions come back after a restart; remove drops them and is audited', async () => {
+    await served.stop('SIGTERM');
+    served = await startHub({ args: ['--data-dir', data, '--audit'] });
+    assert.match(served.output(), /extension kb: registered/);
+    const client = new PlexusClient({ url: served.url, connectAttempts: 1 });
+    assert.ok(((await client.schema()) as PluginSchema).children?.some((c) => c.namespace === 'kb'));
+
+    const r = await hub(['extension', 'remove', 'kb']);
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(() => served.output().includes('extension kb: removed'), 10_000);
+    assert.ok(!((await client.schema()) as PluginSchema).children?.some((c) => c.namespace === 'kb'));
+    client.close();
+    await eventually(() => JSON.stringify(readFileSync(join(data, 'audit.jsonl'), 'utf8')).includes('source.remove'), 10_000);
+    const missing = await hub(['extension', 'remove', 'kb']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no extension "kb" is installed/);
+  });
+});
+
+describe('hub extension add with no hub running', () => {
+  it('writes the audit record itself', async () => {
+    const r = await hub(['extension', 'add', '--yes', join(dir, 'kb.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /audit: recorded\)/);
+    assert.deepEqual(
+      (await auditEvents()).map((e) => e.event),
+      ['source.install', 'source.remove', 'source.install'],
+    );
+  });
+});
