@@ -44,7 +44,11 @@ export class ExtensionHost {
   /** Loads what is installed, checks its health, and starts following the store. */
   async start(): Promise<void> {
     await this.sync();
-    this.#timer = setInterval(() => void this.sync(), this.options.pollMs ?? 500);
+    // A store that cannot be read now (a file mid-edit, a permission) is logged and tried again next poll.
+    this.#timer = setInterval(
+      () => void this.sync().catch((err: Error) => this.#log(`extensions: ${err.message}`)),
+      this.options.pollMs ?? 500,
+    );
     this.#timer.unref();
   }
 

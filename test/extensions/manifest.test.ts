@@ -151,6 +151,18 @@ describe('validateManifest', () => {
     );
   });
 
+  it('the example manifest (examples/extensions/notes.json) is valid', () => {
+    const example = JSON.parse(readFileSync(join(REPO_ROOT, 'examples/extensions/notes.json'), 'utf8'));
+    const v = validateManifest(example);
+    // cli and local-rest are separate modules of the transport table; a hub without one says so.
+    assert.deepEqual(
+      v.reasons.filter((r) => !/transport "(cli|local-rest)" is not available in this hub/.test(r)),
+      [],
+    );
+    assert.deepEqual(v.warnings, []);
+    assert.deepEqual(v.surface.verbs['notes.files.grep'], ['execute']);
+  });
+
   it('io.input must be an object schema', () => {
     const m = base();
     (m.capabilities[0] as Record<string, unknown>).io = { input: { type: 'string' } };
