@@ -192,3 +192,33 @@ describe('hub extension add with no hub running', () => {
     );
   });
 });
+
+describe('every refusal says why', () => {
+  it('an invalid manifest is not added, with its reasons and what to do', async () => {
+    const r = await hub([
+      'extension',
+      'add',
+      '--yes',
+      manifestFile('bad-add.json', { ...MANIFEST, capabilities: [{ name: 'x', kind: 'skill', describe: 'no body' }] }),
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /reason: capabilities\[0\] \(x\): body: a skill needs its markdown guidance in "body"/);
+    assert.match(r.stderr, /is not a valid manifest: fix the reasons above and run hub extension preview/);
+    assert.ok(!(await hub(['extension', 'list'])).stdout.includes('x '));
+  });
+
+  it('a missing file, a bad source id, a broken store file', async () => {
+    const missing = await hub(['extension', 'preview', join(dir, 'nope.json')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot read .*nope\.json: ENOENT/);
+    const badId = await hub(['extension', 'remove', 'K B']);
+    assert.equal(badId.code, 1);
+    assert.match(badId.stderr, /"K B" is not an extension source id \(lower case letters, digits, _\)/);
+    writeFileSync(join(data, 'extensions', 'broken.json'), '{');
+    const list = await hub(['extension', 'list']);
+    assert.match(list.stdout, /^broken {2}broken {2}/m);
+    const json = JSON.parse((await hub(['extension', 'list', '--json'])).stdout);
+    assert.equal(json.broken[0].source, 'broken');
+    assert.equal(json.installed[0].health.status, 'ok');
+  });
+});
