@@ -41,6 +41,9 @@ const WORKFLOW_RETURNS: JsonSchema = {
   required: ['member', 'step', 'data'],
 };
 
+/** How long a declared health capability may take before the source counts as unavailable. */
+const HEALTH_CHECK_TIMEOUT_MS = 5000;
+
 const RANK: Record<SourceHealth['status'], number> = { ok: 0, unknown: 1, degraded: 2, unavailable: 3 };
 
 /** Health of one capability (its transport's requirements), cached for a while. */
@@ -206,7 +209,7 @@ export function buildExtension(manifest: ExtensionManifest, ctx: ExtensionContex
   async function declaredHealth(cap: ExtensionCapability): Promise<SourceHealth> {
     const transport = transports[transportOf(manifest, cap)];
     if (!transport) return { status: 'unavailable', detail: `transport "${transportOf(manifest, cap)}" is not available in this hub` };
-    const signal = AbortSignal.timeout(ttl);
+    const signal = AbortSignal.timeout(HEALTH_CHECK_TIMEOUT_MS);
     try {
       let last: unknown;
       for await (const item of transport.dispatch(routeOf(manifest, cap), {}, { ...options, signal })) last = item;

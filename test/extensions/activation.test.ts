@@ -20,7 +20,7 @@ import { ExtensionHost } from '../../activations/extension/host.js';
 import type { ExtensionManifest } from '../../activations/extension/manifest.js';
 import { ExtensionStore } from '../../activations/extension/store.js';
 import { transports } from '../../activations/extension/transports/index.js';
-import type { ExtensionTransport, SourceHealth } from '../../activations/extension/types.js';
+import type { ExtensionTransport, SourceHealth, TransportOptions } from '../../activations/extension/types.js';
 import { validateManifest } from '../../activations/extension/validate.js';
 import { parseGrant } from '../../src/auth/grants.js';
 import { HubAuth } from '../../src/auth/hub-auth.js';
@@ -56,12 +56,15 @@ const fake = {
   health: { status: 'ok', detail: 'fine' } as SourceHealth,
   items: [] as unknown[],
   fail: undefined as Error | undefined,
+  /** What the last dispatch was handed. */
+  last: undefined as { route: unknown; params: unknown; opts: TransportOptions & { signal: AbortSignal } } | undefined,
 };
 const FAKE: ExtensionTransport = {
   checkRoute: () => ({ reasons: [] }),
   approvalSurface: () => ({ bins: ['frob'] }),
   health: async () => fake.health,
-  async *dispatch() {
+  async *dispatch(route, params, opts) {
+    fake.last = { route, params, opts };
     for (const item of fake.items) yield item;
     if (fake.fail) throw fake.fail;
   },
@@ -329,6 +332,46 @@ describe('semantic errors of a transport (a fake one in the table)', () => {
     assert.equal(errorOf(items)?.code, 'transport_error');
     assert.equal(errorOf(items)!.message, 'tools.frob: connection refused');
     fake.fail = undefined;
+  });
+
+  it("the transport gets its route, the validated params, the store's secrets and only the hosts the install approved", async () => {
+    fake.items = [{ n: 1 }];
+    assert.equal(errorOf(await collect(hub.call('tools.frob', {}, { principal: owner }))), undefined);
+    assert.deepEqual(fake.last?.route, {});
+    assert.deepEqual(fake.last?.opts.approvedHosts, []);
+    assert.equal(fake.last?.opts.secrets.get('ANY'), undefined);
+    assert.ok(fake.last?.opts.signal instanceof AbortSignal);
+    // The surface a preview shows comes from the transport's approvalSurface.
+    assert.deepEqual(validateManifest(TOOLS).surface.bins, ['frob']);
+  });
+
+  it('a declared health capability decides the source: its status, or unavailable when it fails (then every call fails at once)', async () => {
+    const checked: ExtensionManifest = {
+      manifest: 'plexus-extension/0.1',
+      source: 'svc',
+      transport: 'cli',
+      health: 'status',
+      capabilities: [
+        { name: 'status', describe: 'Is the service up?', route: {} },
+        { name: 'work', describe: 'Does work', route: {} },
+      ],
+    };
+    fake.items = [{ status: 'degraded', detail: 'disk 95% full' }];
+    install(checked);
+    await eventually(() => hub.children().some((c) => c.namespace === 'svc'), 5000);
+    assert.deepEqual((await host.checkHealth()).svc, { status: 'degraded', detail: 'disk 95% full' });
+    fake.items = [];
+    fake.fail = new Error('connect ECONNREFUSED 127.0.0.1:4555');
+    assert.deepEqual((await host.checkHealth()).svc, {
+      status: 'unavailable',
+      detail: 'svc.status failed: connect ECONNREFUSED 127.0.0.1:4555',
+    });
+    const error = errorOf(await collect(hub.call('svc.work', {}, { principal: owner })));
+    assert.equal(error?.code, 'source_unavailable');
+    assert.equal(error!.message, 'svc.work is unavailable: svc.status failed: connect ECONNREFUSED 127.0.0.1:4555');
+    fake.fail = undefined;
+    host.store.remove('svc');
+    await eventually(() => !hub.children().some((c) => c.namespace === 'svc'), 5000);
   });
 
   it('a broken store file is skipped and the rest still load', async () => {
