@@ -8,7 +8,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -17,6 +18,7 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { PlexusClient, type PluginSchema } from '../../src/index.js';
 import { eventually } from '../support/helpers.js';
 import { type HubProcess, runHubCli, startHub } from '../support/hub-process.js';
+import { HUB_BIN } from '../support/repo.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plexus-ext-cli-'));
 const data = join(dir, 'data');
@@ -220,5 +222,31 @@ describe('every refusal says why', () => {
     const json = JSON.parse((await hub(['extension', 'list', '--json'])).stdout);
     assert.equal(json.broken[0].source, 'broken');
     assert.equal(json.installed[0].health.status, 'ok');
+  });
+});
+
+/** `hub <args>` on a pseudo-terminal (util-linux `script`), answering `input`. */
+function onTerminal(args: string[], input: string): Promise<{ code: number; output: string }> {
+  const command = [process.execPath, HUB_BIN, ...args, '--data-dir', data].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  return new Promise((resolve) => {
+    const child = execFile('script', ['-qec', command, '/dev/null'], (err, stdout) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout }),
+    );
+    child.stdin!.end(input);
+  });
+}
+
+describe('hub extension add at a terminal', { skip: existsSync('/usr/bin/script') ? undefined : 'no util-linux script' }, () => {
+  it('asks to confirm the surface: no installs nothing, yes installs', async () => {
+    await hub(['extension', 'remove', 'kb']);
+    const no = await onTerminal(['extension', 'add', join(dir, 'kb.json')], 'n\n');
+    assert.equal(no.code, 1);
+    assert.match(no.output, /install kb with this surface\? \[y\/N\]/);
+    assert.match(no.output, /not installed \(not approved\)/);
+    assert.ok(!/^kb /m.test((await hub(['extension', 'list'])).stdout), 'kb is not installed');
+    const yes = await onTerminal(['extension', 'add', join(dir, 'kb.json')], 'y\n');
+    assert.equal(yes.code, 0, yes.output);
+    assert.match(yes.output, /installed kb/);
+    assert.match((await hub(['extension', 'list'])).stdout, /^kb {2}ok/m);
   });
 });
