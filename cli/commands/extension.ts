@@ -3,11 +3,17 @@ import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { buildExtension } from '../../activations/extension/activation.js';
+import { builtinActivations } from '../../activations/index.js';
+import { OPTIONAL_ACTIVATIONS } from '../../activations/optional.js';
 import type { ExtensionManifest } from '../../activations/extension/manifest.js';
 import { ExtensionStore } from '../../activations/extension/store.js';
 import { describeSurface, validateManifest, type Verdict } from '../../activations/extension/validate.js';
 import { resolveDataDir, SecretStore } from '../../src/auth/index.js';
+import { toActivation } from '../../src/index.js';
 import { dataDirOption } from '../options.js';
+
+/** Names the hub's own activations take (built-ins and --with ones): an extension by such a name would collide. */
+const RESERVED = new Set<string>([...builtinActivations().map((a) => toActivation(a).namespace), ...OPTIONAL_ACTIVATIONS]);
 
 function readManifest(file: string): unknown {
   let text: string;
@@ -28,6 +34,10 @@ function check(store: ExtensionStore, value: unknown): Verdict {
   const verdict = validateManifest(value);
   const installed = new Set<string>();
   for (const r of store.list().installed) for (const c of r.manifest.capabilities) installed.add(`${r.manifest.source}.${c.name}`);
+  const source = verdict.manifest?.source;
+  if (source && RESERVED.has(source)) {
+    verdict.warnings.push(`source "${source}" is also a built-in or opt-in activation's name: a hub serving that one skips this extension; choose another source id`);
+  }
   for (const member of verdict.surface.crossSource) {
     if (!installed.has(member)) {
       verdict.warnings.push(`workflow member ${member} is not an installed extension's capability; a call fails unless the hub serves it`);

@@ -209,6 +209,19 @@ describe('every refusal says why', () => {
     assert.ok(!(await hub(['extension', 'list'])).stdout.includes('x '));
   });
 
+  it("a source named like one of the hub's own activations is warned about", async () => {
+    const r = await hub([
+      'extension',
+      'preview',
+      manifestFile('echo.json', { ...MANIFEST, source: 'echo', capabilities: [MANIFEST.capabilities[0]] }),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /warning: source "echo" is also a built-in or opt-in activation's name: a hub serving that one skips this extension; choose another source id/,
+    );
+  });
+
   it('a missing file, a bad source id, a broken store file', async () => {
     const missing = await hub(['extension', 'preview', join(dir, 'nope.json')]);
     assert.equal(missing.code, 1);
