@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { PlexusClient, type PluginSchema } from '../../src/index.js';
@@ -261,5 +262,30 @@ describe('hub extension add at a terminal', { skip: existsSync('/usr/bin/script'
     assert.equal(yes.code, 0, yes.output);
     assert.match(yes.output, /installed kb/);
     assert.match((await hub(['extension', 'list'])).stdout, /^kb {2}ok/m);
+  });
+});
+
+describe('hub mcp (stdio) serves installed extensions', () => {
+  it('an SDK client over stdio lists and calls the skill as a tool, reads it as a resource and gets it as a prompt', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [HUB_BIN, 'mcp', '--data-dir', data],
+      stderr: 'pipe',
+    });
+    const mcp = new Client({ name: 'stdio-test', version: '1' });
+    await mcp.connect(transport);
+    try {
+      const tools = (await mcp.listTools()).tools;
+      const guide = tools.find((t) => t.title === 'kb.guide');
+      assert.ok(guide, 'kb.guide is a tool');
+      const called = await mcp.callTool({ name: guide.name, arguments: {} });
+      assert.deepEqual(called.structuredContent, { result: '# KB\nStart with kb.tour.' });
+      const read = await mcp.readResource({ uri: 'plexus:kb.guide' });
+      assert.equal((read.contents[0] as { text: string }).text, '# KB\nStart with kb.tour.');
+      const prompt = await mcp.getPrompt({ name: 'kb.guide' });
+      assert.deepEqual(prompt.messages[0]!.content, { type: 'text', text: '# KB\nStart with kb.tour.' });
+    } finally {
+      await mcp.close();
+    }
   });
 });
