@@ -93,6 +93,8 @@ let host: ExtensionHost;
 let alice: Principal;
 let owner: Principal;
 let hashBefore: string;
+/** The table's own `cli` transport (when this hub has one), put back after. */
+let original: ExtensionTransport | undefined;
 
 function install(manifest: ExtensionManifest, approved = validateManifest(manifest).surface): void {
   const v = validateManifest(manifest);
@@ -134,6 +136,7 @@ before(async () => {
   hub.register(new Echo());
   await hub.ready();
   hashBefore = hub.hash();
+  original = transports.cli;
   (transports as Record<string, ExtensionTransport>).cli = FAKE;
   host = new ExtensionHost(hub, {
     dataDir: dir,
@@ -149,7 +152,8 @@ before(async () => {
 after(() => {
   host.close();
   auth.close();
-  delete (transports as Record<string, ExtensionTransport>).cli;
+  if (original) transports.cli = original;
+  else delete (transports as Record<string, ExtensionTransport>).cli;
   rmSync(dir, { recursive: true, force: true });
 });
 
