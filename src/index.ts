@@ -2,7 +2,7 @@
 export { activation, method, type ActivationOptions, type MethodOptions } from './activation/decorators.js';
 export { defineActivation, type DynamicActivationSpec, type DynamicMethod } from './activation/dynamic.js';
 export { toActivation } from './activation/decorated.js';
-export type { Activation, CallContext, JsonSchema, MethodInfo, RequestOptions } from './activation/types.js';
+export type { Activation, CallContext, JsonSchema, MethodInfo, NodeHealth, RequestOptions } from './activation/types.js';
 export { CANCELLED_ANSWER, DEFAULT_REQUEST_TIMEOUT_MS } from './hub/pending-requests.js';
 export { DynamicHub, type CallOptions, type DynamicHubOptions } from './hub/dynamic-hub.js';
 export type { AccessCheck, HubPolicy, JoinCredential, JoinEvent, ObservedCall, RouteGuard } from './hub/policy.js';

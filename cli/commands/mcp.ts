@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS, serveMcpHttp, serveMcpStdio } from '../../src/index.js';
+import { startExtensions } from '../extensions.js';
 import { buildHub, optionalSet } from '../build-hub.js';
 import { mountOptions } from '../federation-options.js';
 import { hubState } from '../hub-state.js';
@@ -53,6 +54,7 @@ export function addMcpCommand(program: Command): void {
     }
     const auth = hubAuth(opts, state.dataDir, opts.http ? opts.host : undefined);
     const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(state), auth, opts);
+    await startExtensions(hub, state, auth, (line) => process.stderr.write(`${line}\n`));
     const settings = mcpSettings(opts);
     if (opts.http) {
       const server = await serveMcpHttp(hub, { host: opts.host, port: opts.port, maxConnections: opts.maxConnections, ...settings });

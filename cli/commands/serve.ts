@@ -20,6 +20,7 @@ import {
   mcpHttpHandler,
 } from '../../src/index.js';
 import { buildHub, optionalSet } from '../build-hub.js';
+import { startExtensions } from '../extensions.js';
 import { checkJoinOptions, federationOptions, startFederation } from '../federation-options.js';
 import { applyServeConfig, effectiveConfig } from '../hub-config.js';
 import { hubState } from '../hub-state.js';
@@ -100,6 +101,7 @@ export function addServeCommand(program: Command): void {
     const hub = await buildHub(modules, opts.root, opts.builtins, optional, auth, opts);
     const limits = { maxStreams: opts.maxStreams, maxFrameBytes: opts.maxFrameBytes, wire: opts.wire as 'legacy' | 'turns' };
     const federation = startFederation(hub, opts, log, state.dataDir);
+    const extensions = await startExtensions(hub, state, auth, log);
     if (opts.stdio) {
       const principal = stdioPrincipal(auth, opts.token, 'stdio');
       log(
@@ -107,6 +109,7 @@ export function addServeCommand(program: Command): void {
       );
       if (auth.audit) log(`plexus-hub: audit log ${auth.audit.file}`);
       await serveStdio(hub, { ...limits, ...(principal ? { principal } : {}) });
+      extensions.close();
       auth.close();
       // The host closed our input and the streams are done or cancelled. Cancelled
       // producers get a moment for their `finally`; then leave, even if some
@@ -163,6 +166,7 @@ export function addServeCommand(program: Command): void {
       void Promise.all([mcp.close({ graceMs: DEFAULT_GRACE_MS }), federation.close()])
         .then(() => server.close({ reason: 'Server shutting down', graceMs: Math.max(0, DEFAULT_GRACE_MS - (Date.now() - started)) }))
         .then(() => {
+          extensions.close();
           auth.close();
           optional?.close(); // checkpoints the WAL into hub.db
           process.exit(0);

@@ -1,5 +1,5 @@
 import { checkVerbs, type Verb } from './verbs.js';
-import { assertSegment, type Activation, type CallContext, type JsonSchema, type MethodInfo } from './types.js';
+import { assertSegment, type Activation, type CallContext, type JsonSchema, type MethodInfo, type NodeHealth } from './types.js';
 
 export interface DynamicMethod {
   readonly description?: string;
@@ -24,6 +24,8 @@ export interface DynamicActivationSpec {
   /** Keep the older wire form for a turn-form connection (docs/protocol.md "Wire forms"). */
   readonly legacyWire?: boolean;
   readonly methods?: Readonly<Record<string, DynamicMethod>>;
+  /** The node's current health, shown in its schema (never hashed). */
+  readonly health?: () => NodeHealth | undefined;
   /** Makes it a hub. */
   readonly children?: () => readonly Activation[];
 }
@@ -59,5 +61,6 @@ export function defineActivation(spec: DynamicActivationSpec): Activation {
     methods: () => methods,
     invoke: (name, params, ctx) => handlers.get(name)!(params, ctx),
     ...(spec.children ? { children: spec.children } : {}),
+    ...(spec.health ? { health: spec.health } : {}),
   };
 }

@@ -88,6 +88,11 @@ export interface Activation {
    * it for every node before routing or hashing.
    */
   prepare?(): Promise<void>;
+  /**
+   * The node's current health (an extension source: is its binary there, does its host
+   * answer?), shown in its schema. Not part of any hash: it changes while the tree does not.
+   */
+  health?(): NodeHealth | undefined;
   /** Hubs only: the child activations, each routed by its namespace. */
   children?(): readonly Activation[];
   /** Hubs whose children can change at runtime report it here; returns an unsubscribe. */
@@ -113,6 +118,13 @@ export interface Activation {
    * connection). Not called when the hub itself shuts down.
    */
   close?(): void;
+}
+
+/** A node's health as its schema shows it (`PluginSchema.health`). */
+export interface NodeHealth {
+  readonly status: 'ok' | 'degraded' | 'unavailable' | 'unknown';
+  /** What a person can act on: which binary is missing, which host did not answer. */
+  readonly detail: string;
 }
 
 export const SEGMENT_PATTERN = /^[a-z][a-z0-9_]*$/;

@@ -34,7 +34,7 @@ export type AuditOutcome =
 
 /** What is recorded; `seq`, `time`, `prev` and `hash` are added by the log. */
 export interface AuditEvent {
-  readonly event: 'call' | 'auth' | 'join' | 'enroll';
+  readonly event: 'call' | 'auth' | 'join' | 'enroll' | 'source.install' | 'source.remove';
   readonly principal: string;
   readonly token_id?: string;
   readonly transport?: string;

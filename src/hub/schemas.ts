@@ -57,6 +57,7 @@ export function methodList(node: Activation): MethodSchema[] {
 export function pluginSchema(node: Activation, hashes: TreeHashes): PluginSchema {
   const h = hashes.of(node);
   const children = node.children?.();
+  const health = node.health?.();
   return {
     namespace: node.namespace,
     version: node.version,
@@ -66,6 +67,7 @@ export function pluginSchema(node: Activation, hashes: TreeHashes): PluginSchema
     ...(h.children_hash !== undefined ? { children_hash: h.children_hash } : {}),
     hash: h.hash,
     methods: methodList(node),
+    ...(health ? { health: { status: health.status, detail: health.detail } } : {}),
     ...(children
       ? {
           children: children

@@ -14,6 +14,7 @@ import {
 import { trustedPrincipal, type Principal } from '../auth/principal.js';
 import { paramsProblem } from '../schema/validate.js';
 import { ErrorCode } from '../wire/errors.js';
+import { serveDocuments } from './documents.js';
 import { elicit } from './elicitation.js';
 import { DEFAULT_MCP_MAX_ITEMS, DEFAULT_MCP_MAX_RESULT_BYTES } from './limits.js';
 import type { ToolCatalog } from './tool-catalog.js';
@@ -50,7 +51,7 @@ export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions 
   const server = new Server(
     { name: `plexus-hub (${hub.namespace})`, version: hub.version },
     {
-      capabilities: { tools: { listChanged: true } },
+      capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } },
       instructions: `Tools are the methods of the Plexus RPC hub "${hub.namespace}", named by dot path. ${hub.namespace}.call reaches any method by path; ${hub.namespace}.schema describes any path.`,
     },
   );
@@ -71,6 +72,8 @@ export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions 
       }));
     return { tools };
   });
+
+  serveDocuments(server, catalog, principal);
 
   const calls = (options.toolCalls ?? new ToolCallBudget(options)).session();
 
@@ -142,6 +145,10 @@ export function createMcpServer(catalog: ToolCatalog, options: McpServerOptions 
   };
 
   // The server is new and its session's end is the listener's: the hook is free to take.
-  server.onclose = hub.onChange(() => void server.sendToolListChanged().catch(() => {}));
+  server.onclose = hub.onChange(() => {
+    void server.sendToolListChanged().catch(() => {});
+    void server.sendResourceListChanged().catch(() => {});
+    void server.sendPromptListChanged().catch(() => {});
+  });
   return server;
 }

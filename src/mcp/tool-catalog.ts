@@ -10,6 +10,11 @@ export interface ToolEntry {
   readonly inputSchema: JsonSchema;
   readonly outputSchema: JsonSchema;
   readonly streaming: boolean;
+  /**
+   * The method returns one markdown document and needs no params (an extension's
+   * skill): the bridge also lists it as an MCP resource and a prompt.
+   */
+  readonly document: boolean;
   /** May this principal see (and so call) the tool? */
   readonly visible: (principal: Principal | undefined) => boolean;
   /** Runs the tool: a stream of hub items. */
@@ -73,6 +78,12 @@ function outputSchemaOf(m: MethodInfo): JsonSchema {
   );
 }
 
+/** One markdown document, no params needed: `returns` says `contentMediaType: text/markdown`. */
+function isDocument(m: MethodInfo): boolean {
+  const required = (m.params as { required?: unknown } | undefined)?.required;
+  return !m.streaming && m.returns.contentMediaType === 'text/markdown' && !(Array.isArray(required) && required.length > 0);
+}
+
 /**
  * The tool catalog of a hub: every method at every depth, plus two meta-tools
  * (`<root>.call` calls any path, `<root>.schema` describes any path) for clients
@@ -115,6 +126,7 @@ export class ToolCatalog {
           inputSchema: m.params ?? EMPTY_OBJECT,
           outputSchema: outputSchemaOf(m),
           streaming: m.streaming,
+          document: isDocument(m),
           // The same rules as the router's: every activation on the way visible, then the method.
           visible: (p) => hops.every((h, i) => hub.visible(p, h, at.slice(0, i))) && hub.visible(p, node, at, m),
           run: (args, signal, principal) => hub.call(path, args, { signal, principal }),
@@ -141,6 +153,7 @@ export class ToolCatalog {
       },
       outputSchema: resultOrError('items', { type: 'array' }),
       streaming: true,
+      document: false,
       visible: authenticated,
       run: (args, signal, principal) => hub.call(String(args.method), args.params ?? {}, { signal, principal }),
     });
@@ -155,6 +168,7 @@ export class ToolCatalog {
       },
       outputSchema: resultOrError('result', { type: 'object' }),
       streaming: false,
+      document: false,
       visible: authenticated,
       run: (args, _signal, principal) => schemaItems(hub, args.path === undefined ? undefined : String(args.path), principal),
     });

@@ -35,6 +35,8 @@ export interface PluginSchema {
   readonly version: string;
   readonly description: string;
   readonly long_description?: string;
+  /** The node's current health, when it reports one (an extension source); not part of any hash. */
+  readonly health?: { readonly status: 'ok' | 'degraded' | 'unavailable' | 'unknown'; readonly detail: string };
   readonly self_hash: string;
   readonly children_hash?: string;
   readonly hash: string;

@@ -24,6 +24,14 @@ export function NodeView({ tree, path }: { tree: SchemaTree; path: string }) {
       <dl class="facts">
         <dt>version</dt>
         <dd>{schema.version}</dd>
+        {schema.health && (
+          <>
+            <dt>health</dt>
+            <dd data-testid="health">
+              <span class={`tag health-${schema.health.status}`}>{schema.health.status}</span> {schema.health.detail}
+            </dd>
+          </>
+        )}
         <dt>hash</dt>
         <dd class="mono">{schema.hash}</dd>
         <dt>self hash</dt>
