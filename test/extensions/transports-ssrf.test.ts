@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { canonicalAddress, refusalOf } from '../../activations/extension/transports/address-guard.js';
 import { dispatch, health } from '../../activations/extension/transports/local-rest.js';
@@ -57,6 +57,7 @@ describe('the SSRF guard', () => {
   let trap: Server;
   let trapPort: number;
   let trapConnections = 0;
+  const trapSockets = new Set<Socket>();
   const route = (baseUrl: string, over: Record<string, unknown> = {}) => ({
     baseUrl,
     method: 'GET',
@@ -68,6 +69,7 @@ describe('the SSRF guard', () => {
     fake = await startFakeRest({ token: TOKEN });
     trap = createServer((socket) => {
       trapConnections++;
+      trapSockets.add(socket.on('close', () => trapSockets.delete(socket)));
       socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n["trapped"]');
     });
     await new Promise<void>((r) => trap.listen(0, '0.0.0.0', r));
@@ -75,6 +77,8 @@ describe('the SSRF guard', () => {
   });
   after(async () => {
     await fake.close();
+    // A client that never reads the trap's answer would keep close() waiting.
+    for (const socket of trapSockets) socket.destroy();
     await new Promise((r) => trap.close(r));
   });
 
