@@ -1,6 +1,7 @@
 /** The `hub` command: the program, its commands (one module each under commands/), and how errors print. */
 import { Command } from 'commander';
 import { PlexusError } from '../src/index.js';
+import { addApprovalsCommand } from './commands/approvals.js';
 import { addAuditCommand } from './commands/audit.js';
 import { addCallCommand } from './commands/call.js';
 import { addCodegenCommand } from './commands/codegen.js';
@@ -34,6 +35,7 @@ addPrepareCommand(program);
 addTokenCommand(program);
 addSecretCommand(program);
 addAuditCommand(program);
+addApprovalsCommand(program);
 addJoinCommand(program);
 addImportCommand(program);
 addInitCommand(program);

@@ -26,11 +26,21 @@ export type AuditOutcome =
   /** A presented credential was wrong (unknown, revoked, expired, another hub's). */
   | 'auth_failed'
   /** Too many failed authentications from this address: refused without checking. */
-  | 'throttled';
+  | 'throttled'
+  /** An execute call is waiting for the owner's approval (`approval` events, with `approved`, `denied`). */
+  | 'requested'
+  /** The owner approved a pending call (or an approval window let an identical one through). */
+  | 'approved'
+  /** The pending call was cancelled, or its token revoked, before the owner decided. */
+  | 'withdrawn'
+  /** Nobody decided before the pending call's deadline. */
+  | 'expired'
+  /** Refused without asking: too many calls already wait for approval. */
+  | 'refused';
 
 /** What is recorded; `seq`, `time`, `prev` and `hash` are added by the log. */
 export interface AuditEvent {
-  readonly event: 'call' | 'auth' | 'join';
+  readonly event: 'call' | 'auth' | 'join' | 'approval';
   readonly principal: string;
   readonly token_id?: string;
   readonly transport?: string;
@@ -46,6 +56,10 @@ export interface AuditEvent {
   readonly reason?: string;
   /** Summarised refusals (audit-summary.ts): how many this record stands for. */
   readonly count?: number;
+  /** `approval` events: the pending call's id, the window an approval opened, who decided. */
+  readonly approval_id?: string;
+  readonly window_ms?: number;
+  readonly decided_by?: string;
 }
 
 export interface AuditLogOptions {

@@ -22,3 +22,13 @@ export { AuditLockedError } from './audit-lock.js';
 export { DEFAULT_ROTATE_BYTES } from './audit-files.js';
 export { DEFAULT_SUMMARY_INTERVAL_MS } from './audit-summary.js';
 export { checkSecretName, SECRETS_DIR, SecretStore, type SecretSource } from './secret-store.js';
+export {
+  ApprovalBook,
+  EXECUTE_NOT_APPROVED,
+  MAX_APPROVAL_WINDOW_MS,
+  type ApprovalEvent,
+  type ApprovalOptions,
+  type PendingApproval,
+} from './approvals.js';
+export { OWNER_FILE, OwnerCredentials, OwnerPrincipal, readOwnerFile, writeOwnerFile, type OwnerFile } from './owner.js';
+export { OWNER_METHOD_PREFIX } from './owner-methods.js';
