@@ -53,7 +53,7 @@ export function addAuditOptions(cmd: Command): Command {
  * The hub's auth from the data dir: required when it has a token store, else open.
  * A server reachable beyond loopback refuses to run open unless told to.
  */
-export function hubAuth(opts: AuthOptionValues, dataDir: string, bind?: string): HubAuth {
+export function hubAuth(opts: AuthOptionValues, dataDir: string, bind?: string, ownerChannel = bind !== undefined): HubAuth {
   const auth = new HubAuth({
     hub: opts.root,
     dataDir,
@@ -64,6 +64,7 @@ export function hubAuth(opts: AuthOptionValues, dataDir: string, bind?: string):
     },
     approvals: {
       standing: opts.allowStandingExecute === true,
+      ownerChannel,
       ...(opts.approvalDeadline !== undefined ? { deadlineMs: parseDuration(opts.approvalDeadline) } : {}),
     },
   });
@@ -82,9 +83,11 @@ export function hubAuth(opts: AuthOptionValues, dataDir: string, bind?: string):
 export function authLine(auth: HubAuth, bind: string | undefined): string {
   const audit = auth.audit ? `; audit log ${auth.audit.file}` : '';
   if (auth.mode === 'required') {
-    const execute = auth.approvals
-      ? `; execute calls wait for the owner's approval (hub approvals)`
-      : '; WARNING: --allow-standing-execute: execute grants run without approval';
+    const execute = !auth.approvals
+      ? '; WARNING: --allow-standing-execute: execute grants run without approval'
+      : auth.approvals.ownerChannel
+        ? "; execute calls wait for the owner's approval (hub approvals)"
+        : '; execute calls of tokens are refused (no owner channel to approve them; --allow-standing-execute)';
     return `plexus-hub: auth required: bearer tokens from ${auth.store!.file}${audit}${execute}`;
   }
   const where = bind === undefined ? 'stdio' : isLoopbackHost(bind) ? `loopback ${bind}` : `${bind} (--insecure-no-auth)`;

@@ -34,10 +34,7 @@ function describe(a: PendingApproval, now = Date.now()): string {
 export function addApprovalsCommand(program: Command): void {
   const approvals = program
     .command('approvals')
-    .description("the execute calls waiting for the owner's approval on the hub serving this data dir (list them by default)")
-    .addOption(dataDirOption())
-    .option('--json', 'print the pending calls as JSON')
-    .action(async (opts) => list(opts));
+    .description("the execute calls waiting for the owner's approval on the hub serving this data dir (`hub approvals` lists them)");
 
   const list = (opts: { dataDir?: string; json?: boolean }) =>
     withOwner(opts, async (client) => {
@@ -48,8 +45,8 @@ export function addApprovalsCommand(program: Command): void {
     });
 
   approvals
-    .command('list')
-    .description('list the calls waiting for approval')
+    .command('list', { isDefault: true })
+    .description('list the calls waiting for approval (the default)')
     .addOption(dataDirOption())
     .option('--json', 'print them as JSON')
     .action(async (opts) => list(opts));

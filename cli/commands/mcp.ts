@@ -5,7 +5,7 @@ import { buildHub, optionalSet } from '../build-hub.js';
 import { mountOptions } from '../federation-options.js';
 import { hubState } from '../hub-state.js';
 import { addMcpOptions, addStateOptions, integer, mcpSettings, noBuiltinsOption, positive, rootOption, tokenOption } from '../options.js';
-import { addAuditOptions, authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
+import { addApprovalOptions, addAuditOptions, authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
 
 /** `hub mcp`: the hub as MCP tools only, over stdio or streamable HTTP. */
 export function addMcpCommand(program: Command): void {
@@ -30,9 +30,11 @@ export function addMcpCommand(program: Command): void {
     .addOption(tokenOption("over stdio: act as this token's principal instead of trusting the parent process"));
   addMcpOptions(mcp);
   addAuditOptions(mcp);
+  addApprovalOptions(mcp);
   mcp.action(async (modules: string[], opts) => {
     const state = hubState(opts);
-    const auth = hubAuth(opts, state.dataDir, opts.http ? opts.host : undefined);
+    // No owner channel (no WebSocket): execute calls of a token are refused unless --allow-standing-execute.
+    const auth = hubAuth(opts, state.dataDir, opts.http ? opts.host : undefined, false);
     const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(state), auth, opts);
     const settings = mcpSettings(opts);
     if (opts.http) {

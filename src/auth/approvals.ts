@@ -28,6 +28,12 @@ export interface ApprovalOptions {
   readonly maxPendingPerPrincipal?: number;
   /** Where every request, decision, withdrawal and expiry is recorded. */
   readonly audit?: (event: AuditEvent) => void;
+  /**
+   * False when nobody can reach the owner's methods (a hub on stdio, `hub mcp`): an
+   * execute call is then refused at once instead of waiting for a decision that
+   * cannot come. Default true.
+   */
+  readonly ownerChannel?: boolean;
 }
 
 /** A held call as the owner sees it. */
@@ -93,12 +99,14 @@ export class ApprovalBook {
   readonly #maxPending: number;
   readonly #maxPerPrincipal: number;
   readonly #audit: (event: AuditEvent) => void;
+  readonly ownerChannel: boolean;
 
   constructor(options: ApprovalOptions = {}) {
     this.deadlineMs = options.deadlineMs ?? DEFAULT_APPROVAL_DEADLINE_MS;
     this.#maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
     this.#maxPerPrincipal = options.maxPendingPerPrincipal ?? DEFAULT_MAX_PENDING_PER_PRINCIPAL;
     this.#audit = options.audit ?? (() => {});
+    this.ownerChannel = options.ownerChannel ?? true;
   }
 
   /** The guard's part: a Promise that settles when the call may run (or rejects), undefined when it needs no approval. */
@@ -125,6 +133,17 @@ export class ApprovalBook {
         return Promise.resolve();
       }
       this.#windows.delete(key);
+    }
+    if (!this.ownerChannel) {
+      this.#audit({ event: 'approval', ...base, outcome: 'refused', reason: 'no owner channel' });
+      return Promise.reject(
+        new PlexusError(
+          EXECUTE_NOT_APPROVED,
+          `Execute not approved: ${path} needs the owner's approval per call, and this hub (on stdio) has no way to ask: serve it over WebSocket (hub serve) to approve calls with \`hub approvals\`, or start it with --allow-standing-execute`,
+          false,
+          { reason: 'no_owner_channel' },
+        ),
+      );
     }
     const mine = [...this.#pending.values()].filter((h) => h.approval.principal.token_id === principal.tokenId).length;
     if (mine >= this.#maxPerPrincipal || this.#pending.size >= this.#maxPending) {
@@ -188,7 +207,6 @@ export class ApprovalBook {
       };
       const onAbort = (): void => settle('withdrawn');
       const timer = setTimeout(() => settle('expired'), this.deadlineMs);
-      timer.unref?.();
       this.#pending.set(id, { approval, key, settle });
       if (signal.aborted) return settle('withdrawn');
       signal.addEventListener('abort', onAbort, { once: true });

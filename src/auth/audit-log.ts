@@ -299,8 +299,10 @@ export class AuditLog {
     // (it leaves out undefined ones); params from redact() have sorted keys already.
     const e = event;
     const record: AuditBody = {
+      approval_id: e.approval_id,
       code: e.code,
       count: e.count,
+      decided_by: e.decided_by,
       duration_ms: e.duration_ms,
       event: e.event,
       items: e.items,
@@ -315,6 +317,7 @@ export class AuditLog {
       token_id: e.token_id,
       transport: e.transport,
       verbs: e.verbs,
+      window_ms: e.window_ms,
     };
     this.#batch.push(needsGeneralForm(e.params) ? canonicalize(JSON.parse(JSON.stringify(record)))! : JSON.stringify(record));
     if (this.#batch.length >= FLUSH_LINES) this.#post();
