@@ -348,6 +348,25 @@ describe('approvals in process: deadline, caps, no owner channel, standing execu
     }
   });
 
+  it('owner codes: an expired or guessed one is refused, guesses are throttled like tokens, a live one gets in once', () => {
+    const auth = new HubAuth({ hub: 'plexus', dataDir: local, limiter: { burst: 2, refillMs: 60_000 } });
+    try {
+      const expired = auth.owner!.issueCode(1000, Date.now() - 2000).code;
+      const live = auth.owner!.issueCode().code;
+      const tryCode = (code: string) => auth.authenticate(code, '10.0.0.9', 'ws');
+      assert.deepEqual(tryCode(expired), { ok: false, status: 401, message: 'Authentication failed: the token is not known to this hub' });
+      assert.equal((tryCode('own-AAAA-BBBB-CCCC-DDDD') as { status: number }).status, 401);
+      assert.equal((tryCode('own-AAAA-BBBB-CCCC-EEEE') as { status: number }).status, 429, 'the address is throttled');
+      // A valid code still gets in (as a valid token does), typed in lower case too, and only once.
+      const owner = tryCode(live.toLowerCase());
+      assert.ok(owner.ok && owner.principal.name === 'owner' && owner.principal.kind === 'trusted');
+      assert.equal((tryCode(live) as { status: number }).status, 429);
+      assert.ok(auth.authenticate(auth.owner!.key, '10.0.0.9', 'ws').ok, 'the owner key always works');
+    } finally {
+      auth.close();
+    }
+  });
+
   it('with standing execute (--allow-standing-execute) the grant runs at once, and there is no owner', async () => {
     const auth = new HubAuth({ hub: 'plexus', dataDir: local, approvals: { standing: true } });
     const hub = new DynamicHub('plexus', { policy: auth }).register(shell());
