@@ -30,7 +30,12 @@ export function mountOptions(cmd: Command): Command {
       positive,
       5000,
     )
-    .option('--mount-timeout-ms <ms>', "how long attaching a remote hub (its _info and tree) may take; also the longest start waits for a mount", positive, 10_000)
+    .option(
+      '--mount-timeout-ms <ms>',
+      'how long attaching a remote hub (its _info and tree) may take; also the longest start waits for a mount',
+      positive,
+      10_000,
+    )
     .option('--mount-max-depth <n>', "levels of a remote hub's tree a mount accepts", positive, 16)
     .option('--mount-max-nodes <n>', "activations of a remote hub's tree a mount accepts", positive, 10_000)
     .option('--mount-max-schema-bytes <n>', "bytes of a remote hub's schemas a mount reads per tree", positive, 4 * 1024 * 1024);
@@ -116,12 +121,7 @@ export function checkJoinOptions(opts: Record<string, unknown>, authRequired: bo
 }
 
 /** Starts accepting joins and/or joining a parent, as the options say (`checkJoinOptions` first). `dataDir` holds the join bindings. */
-export function startFederation(
-  hub: DynamicHub,
-  opts: Record<string, unknown>,
-  log: (line: string) => void,
-  dataDir: string,
-): Federation {
+export function startFederation(hub: DynamicHub, opts: Record<string, unknown>, log: (line: string) => void, dataDir: string): Federation {
   if (opts.join && !opts.name) throw new InvalidArgumentError('--join needs --name <name>');
   const acceptor = opts.allowJoin
     ? acceptJoins(hub, {

@@ -56,7 +56,7 @@ const ACTIVATION_SECTIONS: Record<string, Json> = {
     max_processes: int(1, 'processes (threads included) one call may run before all are killed (default 256)'),
     containment: {
       enum: ['auto', 'namespace', 'sweep', 'group'],
-      description: 'how a call\'s processes are found and killed (default auto: a PID namespace where allowed, else the /proc sweep)',
+      description: "how a call's processes are found and killed (default auto: a PID namespace where allowed, else the /proc sweep)",
     },
   }),
   claudecode: section('claudecode (with "claudecode" in with)', {
@@ -67,7 +67,7 @@ const ACTIVATION_SECTIONS: Record<string, Json> = {
     turn_timeout_ms: int(1, 'wall-clock limit of one turn (default 30 min)'),
     kill_grace_ms: int(0, 'between SIGTERM and SIGKILL when a turn is stopped (default 2000)'),
     max_output_bytes: int(1, 'bytes of CLI output per turn (default 64 MiB)'),
-    sessions_root: str("where the CLI keeps session files, for sessions_* (default ~/.claude/projects)"),
+    sessions_root: str('where the CLI keeps session files, for sessions_* (default ~/.claude/projects)'),
     keep_finished_streams_ms: int(0, 'how long a finished chat_async buffer stays pollable (default 1 hour)'),
   }),
   cone: section('cone (with "cone" in with): LLM services and models, as $PLEXUS_LLM_CONFIG', {
@@ -116,7 +116,12 @@ function flagSchema(opt: Option): Json {
   if (opt.parseArg === integer) return int(0, description);
   if (opt.parseArg === positive) return int(1, description);
   if (opt.parseArg === collect) return { type: 'array', items: { type: 'string' }, description };
-  if (name === 'mount') return { type: 'object', additionalProperties: { type: 'string', pattern: '^wss?://' }, description: `${description}: {"<name>": "ws://host:port"}` };
+  if (name === 'mount')
+    return {
+      type: 'object',
+      additionalProperties: { type: 'string', pattern: '^wss?://' },
+      description: `${description}: {"<name>": "ws://host:port"}`,
+    };
   return { type: 'string', description };
 }
 
@@ -196,7 +201,8 @@ function describe(file: string, e: ErrorObject): string {
     const key = [at, (e.params as { additionalProperty: string }).additionalProperty].filter(Boolean).join('.');
     return `config ${file}: unknown key "${key}"`;
   }
-  if (e.keyword === 'enum') return `config ${file}: "${at}" must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (e.keyword === 'enum')
+    return `config ${file}: "${at}" must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   return `config ${file}: "${at || '(top)'}" ${e.message}`;
 }
 
@@ -233,7 +239,8 @@ export function readHubConfig(file: string): HubConfig {
   } catch (err) {
     throw new ConfigError(`config ${file}: ${(err as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config ${file}: expected a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ConfigError(`config ${file}: expected a JSON object`);
   refuseLiteralSecrets(file, parsed as Json);
   validator ??= new Ajv({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(schemaFile(), 'utf8')));
   if (!validator(parsed)) throw new ConfigError(describe(file, validator.errors![0]!));

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { PlexusError } from '../src/index.js';
 import { addApprovalsCommand } from './commands/approvals.js';
+import { addAgentExportCommand } from './commands/agent-export.js';
 import { addAuditCommand } from './commands/audit.js';
 import { addCallCommand } from './commands/call.js';
 import { addCodegenCommand } from './commands/codegen.js';
@@ -14,6 +15,7 @@ import { addSchemaCommand } from './commands/schema.js';
 import { addSecretCommand } from './commands/secret.js';
 import { addServeCommand } from './commands/serve.js';
 import { addTokenCommand } from './commands/token.js';
+import { addAgentCommand } from './commands/agent.js';
 
 // `hub schema | head` closes our stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -33,12 +35,18 @@ addMcpCommand(program);
 addCodegenCommand(program);
 addPrepareCommand(program);
 addTokenCommand(program);
+addAgentCommand(program);
 addSecretCommand(program);
 addAuditCommand(program);
 addApprovalsCommand(program);
 addJoinCommand(program);
 addImportCommand(program);
 addInitCommand(program);
+// `hub agent export`; `hub agent` itself (enroll/list/revoke) may already exist.
+addAgentExportCommand(
+  program.commands.find((c) => c.name() === 'agent') ??
+    program.command('agent').description('manage agents: tokens bound to an agent name'),
+);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,8 +4,9 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { OPTIONAL_ACTIVATIONS, parseOptional } from '../activations/optional.js';
-import { DEFAULT_HOST, DEFAULT_PORT } from '../src/index.js';
 import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
   DEFAULT_MCP_BODY_TIMEOUT_MS,
   DEFAULT_MCP_MAX_BODIES,
   DEFAULT_MCP_MAX_CALLS,
@@ -16,7 +17,7 @@ import {
   DEFAULT_MCP_SESSION_IDLE_MS,
   type McpHttpOptions,
   type ToolNaming,
-} from '../src/mcp/index.js';
+} from '../src/index.js';
 
 export const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
 
@@ -104,10 +105,7 @@ export function addMcpOptions(cmd: Command): Command {
         .default(DEFAULT_MCP_MAX_RESULT_BYTES),
     )
     .addOption(
-      new Option(
-        '--mcp-max-sessions <n>',
-        'live MCP HTTP sessions; at the cap a new one evicts the session idle the longest, or gets 503',
-      )
+      new Option('--mcp-max-sessions <n>', 'live MCP HTTP sessions; at the cap a new one evicts the session idle the longest, or gets 503')
         .argParser(positive)
         .default(DEFAULT_MCP_MAX_SESSIONS),
     )

@@ -17,6 +17,7 @@ export { canonicalJson } from './hash/content-hash.js';
 /** @internal Hashing primitives, exported for the hash test vectors only; not part of the API. */
 export { foldHash, methodHash, activationHashes, type ActivationHashes } from './hash/content-hash.js';
 export { progress, type ProgressMark } from './stream/progress.js';
+export { stopAs, type StopMark } from './stream/stop.js';
 export { collectItems, type CallStream } from './stream/call-stream.js';
 export {
   isTerminal,
@@ -62,6 +63,19 @@ export { DEFAULT_GRACE_MS } from './transport/types.js';
 export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './mcp/http.js';
 export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './mcp/stdio.js';
 export type { ToolNaming } from './mcp/tool-names.js';
+// The MCP limits' defaults without the SDK (which `plexus-hub/mcp` loads, and the
+// two serve functions above load on first use: it is a third of a start's imports).
+export {
+  DEFAULT_MCP_BODY_TIMEOUT_MS,
+  DEFAULT_MCP_MAX_BODIES,
+  DEFAULT_MCP_MAX_BODY_BYTES,
+  DEFAULT_MCP_MAX_CALLS,
+  DEFAULT_MCP_MAX_CALLS_PER_SESSION,
+  DEFAULT_MCP_MAX_ITEMS,
+  DEFAULT_MCP_MAX_RESULT_BYTES,
+  DEFAULT_MCP_MAX_SESSIONS,
+  DEFAULT_MCP_SESSION_IDLE_MS,
+} from './mcp/limits.js';
 // Auth: tokens, grants, principals, the audit log, discovery.
 export { HubAuth, hubAuthOf, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOptions } from './auth/hub-auth.js';
 export { TokenStore, type TokenRecord, type TokenCheck } from './auth/token-store.js';
@@ -72,6 +86,7 @@ export { AuditLog, type AuditEvent, type AuditOutcome, type AuditRecord } from '
 export { verifyAuditLog, type AuditVerdict } from './auth/audit-verify.js';
 export { resolveDataDir } from './auth/data-dir.js';
 export { discoveryHandler, DISCOVERY_PATH, type DiscoveryDocument, type DiscoveryOptions } from './transport/discovery.js';
+export { enrollHandler, enrollOverWebSocket } from './transport/enroll.js';
 export {
   mountRemote,
   RemoteHub,

@@ -1,4 +1,4 @@
-import { activation, method, PlexusError, type CallContext } from '../../src/index.js';
+import { activation, method, PlexusError, type CallContext, type StopMark } from '../../src/index.js';
 import type { Arbor, ArborStorage } from '../arbor/index.js';
 import { type Clock, type GroupCommit, groupCommit, isUuid, newId, seconds, systemClock } from '../storage/index.js';
 import { runChat } from './chat.js';
@@ -165,7 +165,7 @@ export class Cone {
     prompt: string,
     ephemeral?: boolean,
     ctx?: CallContext,
-  ): AsyncGenerator<ChatEvent, void, undefined> {
+  ): AsyncGenerator<ChatEvent | StopMark, void, undefined> {
     return runChat(
       { arbor: this.#arbor, cones: this.storage, llm: this.llm, clock: this.#clock, write: (fn) => this.#commits.run(fn) },
       { identifier: validIdentifier(identifier), prompt, ephemeral: ephemeral ?? false, ...(ctx ? { signal: ctx.signal } : {}) },

@@ -1,10 +1,11 @@
-import { PlexusError } from '../../src/index.js';
+import { PlexusError, type StopMark } from '../../src/index.js';
 import type { ArborStorage } from '../arbor/index.js';
 import { type Clock, newId, seconds } from '../storage/index.js';
 import { contextMessages } from './context.js';
 import { messageHandle } from './handles.js';
 import { LlmError } from './llm/errors.js';
 import type { LlmRegistry } from './llm/registry.js';
+import { stopForFinish } from './llm/stop-reason.js';
 import type { LlmRequest, LlmUsage } from './llm/types.js';
 import type { ConeStorage } from './storage.js';
 import type { ChatError, ChatEvent, ChatUsage, ConeIdentifier, Position } from './types.js';
@@ -85,7 +86,7 @@ function chatUsage(usage: LlmUsage | undefined): ChatUsage | null {
  * throws (an `error` item with the same code follows it on the wire); a cancel
  * (the signal aborts, or the consumer stops) just ends the stream.
  */
-export async function* runChat(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEvent, void, undefined> {
+export async function* runChat(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEvent | StopMark, void, undefined> {
   try {
     yield* chatSteps(deps, turn);
   } catch (err) {
@@ -106,7 +107,7 @@ export async function* runChat(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<C
  * user turn (beside the head, as the reference leaves it): no assistant node is
  * written until the answer is whole, and the head does not move.
  */
-async function* chatSteps(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEvent, void, undefined> {
+async function* chatSteps(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEvent | StopMark, void, undefined> {
   const { arbor, cones, llm, clock, write } = deps;
   const { signal, ephemeral } = turn;
   const stamp = () => (ephemeral ? -seconds(clock) : seconds(clock));
@@ -152,10 +153,12 @@ async function* chatSteps(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEv
   };
   let answer = '';
   let usage: LlmUsage | undefined;
+  let finish: string | undefined;
   try {
     for await (const event of llm.provider(model.service).stream(request, signal)) {
       if (event.type === 'finish') {
         usage = event.usage;
+        finish = event.stopReason;
         continue;
       }
       answer += event.text;
@@ -193,4 +196,7 @@ async function* chatSteps(deps: ChatDeps, turn: ChatTurn): AsyncGenerator<ChatEv
   );
   const newHead: Position = ephemeral ? head : { tree_id: head.tree_id, node_id: answerNode };
   yield { type: 'chat_complete', cone_id: cone.id, new_head: newHead, usage: chatUsage(usage) };
+  // The answer is stored either way; the turn form also says it was cut or declined.
+  const stop = stopForFinish(model.service.name, finish);
+  if (stop) yield stop;
 }

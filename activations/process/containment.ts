@@ -323,7 +323,7 @@ export class CallProcesses {
     for (const p of found.values()) {
       if (!isLive(p)) continue;
       this.#members.set(p.pid, p);
-      if (this.#namespace !== undefined && this.#init === undefined && p.pid !== this.#leader?.pid && isNamespaceInit(p.pid))
+      if (this.kind === 'pid-namespace' && this.#init === undefined && p.pid !== this.#leader?.pid && isNamespaceInit(p.pid))
         this.#init = p;
       if (this.#init && p.pid === this.#init.pid) continue;
       // The reaper's own `sleep`: one direct child of the init marked as such.

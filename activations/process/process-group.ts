@@ -92,6 +92,10 @@ export class ProcessGroup {
   hasLiveMembers(): boolean {
     if (this.pgid === undefined) return false;
     if (!this.leaderExited) return true;
+    // In a PID namespace every process of the call but the leader is inside it, where the
+    // call's processes count them; the group also holds the namespace's reaper, which
+    // ignores SIGTERM and would hold every run for the whole grace period.
+    if (this.processes.kind === 'pid-namespace') return this.processes.hasLive();
     return groupHasLiveMembers(this.pgid) || this.processes.hasLive();
   }
 

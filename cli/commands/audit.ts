@@ -20,13 +20,18 @@ export function addAuditCommand(program: Command): void {
     )
     .action(async (opts) => {
       const file = opts.file ?? join(resolveDataDir(opts.dataDir), AUDIT_FILE);
-      const verdict = await verifyAuditLog(file, { ...(opts.key ? { keyFile: opts.key } : {}), ...(opts.expect ? { expect: opts.expect } : {}) });
+      const verdict = await verifyAuditLog(file, {
+        ...(opts.key ? { keyFile: opts.key } : {}),
+        ...(opts.expect ? { expect: opts.expect } : {}),
+      });
       if (verdict.ok) {
         // `<records>:<last hash>` is the anchor to keep elsewhere for a later --expect.
         process.stdout.write(`ok: ${verdict.records} records, chain intact, last hash ${verdict.lastHash}\n`);
         return;
       }
-      process.stderr.write(`audit: ${verdict.file ?? file}: line ${verdict.line}: ${verdict.reason} (${verdict.records} records verified before it)\n`);
+      process.stderr.write(
+        `audit: ${verdict.file ?? file}: line ${verdict.line}: ${verdict.reason} (${verdict.records} records verified before it)\n`,
+      );
       process.exitCode = 1;
     });
 }

@@ -30,7 +30,10 @@ export function addCallCommand(program: Command): void {
     .addOption(urlOption())
     .option('--raw', 'print every item as a JSON line')
     .option('--template <name>', "print data items rendered by the server's mustache template of that name for this method")
-    .option('--text <field>', 'print only that string field of each data item, as plain text as it arrives (streamed tokens: --text content)')
+    .option(
+      '--text <field>',
+      'print only that string field of each data item, as plain text as it arrives (streamed tokens: --text content)',
+    )
     .addOption(clientTokenOption())
     .addOption(clientRootOption())
     .allowUnknownOption()

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { type OwnPackage, ownPackage } from '../own-package.js';
 
 /**
  * `hub init [dir]`: a project that works at once (`npm install && npm start`,
@@ -10,19 +10,12 @@ import type { Command } from 'commander';
  */
 
 /** This package's manifest (dist/cli/commands/ in an install, cli/commands/ under tsx). */
-function ownManifest(): {
-  name: string;
-  version: string;
-  dependencies?: Record<string, string>;
-  allowScripts?: Record<string, boolean>;
-} {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dirname(dir) !== dir; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (!existsSync(file)) continue;
-    const manifest = JSON.parse(readFileSync(file, 'utf8'));
-    if (manifest.name === 'plexus-hub') return manifest;
+function ownManifest(): OwnPackage['manifest'] {
+  try {
+    return ownPackage().manifest;
+  } catch {
+    throw new Error('hub init: cannot find the plexus-hub package.json');
   }
-  throw new Error('hub init: cannot find the plexus-hub package.json');
 }
 
 /** A package name npm accepts, from the directory's name. */
@@ -166,7 +159,10 @@ export function initProject(dirArg: string, options: InitOptions = {}): { dir: s
   // Claude Desktop starts servers from the user's home with a bare PATH: absolute paths only.
   const desktop = {
     mcpServers: {
-      [name]: { command: process.execPath, args: [join(dir, 'node_modules', 'plexus-hub', 'bin', 'hub.js'), 'mcp', join(dir, 'src', 'greeter.ts')] },
+      [name]: {
+        command: process.execPath,
+        args: [join(dir, 'node_modules', 'plexus-hub', 'bin', 'hub.js'), 'mcp', join(dir, 'src', 'greeter.ts')],
+      },
     },
   };
   return { dir, files: Object.keys(files), desktop };

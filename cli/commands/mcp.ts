@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS } from '../../src/index.js';
-import { serveMcpHttp, serveMcpStdio } from '../../src/mcp/index.js';
+import { DEFAULT_HOST, DEFAULT_MAX_CONNECTIONS, serveMcpHttp, serveMcpStdio } from '../../src/index.js';
 import { buildHub, optionalSet } from '../build-hub.js';
 import { mountOptions } from '../federation-options.js';
 import { hubState } from '../hub-state.js';
@@ -21,18 +20,38 @@ export function addMcpCommand(program: Command): void {
       positive,
       DEFAULT_MAX_CONNECTIONS,
     )
-    .option('--max-frame-bytes <n>', 'over stdio: largest accepted line in bytes; a longer one is skipped with -32600', positive, 1024 * 1024)
+    .option(
+      '--max-frame-bytes <n>',
+      'over stdio: largest accepted line in bytes; a longer one is skipped with -32600',
+      positive,
+      1024 * 1024,
+    )
     .addOption(rootOption())
     .addOption(noBuiltinsOption());
   addStateOptions(mcp)
     .option('--insecure-no-auth', 'with --http on a non-loopback address: serve without a token store')
     .option('--audit', 'write the audit log even when auth is open')
     .addOption(tokenOption("over stdio: act as this token's principal instead of trusting the parent process"));
+  mcp
+    .option('--url <ws-url>', 'proxy to this running hub (its WebSocket URL) as --agent, instead of serving a hub of this process')
+    .option('--agent <name>', 'with --url: the agent whose stored credential (<data-dir>/agents/<name>.json) the proxy uses')
+    .option('--enroll <code>', 'with --url/--agent: redeem this enrollment code on first start and store the credential');
   addMcpOptions(mcp);
   addAuditOptions(mcp);
   addApprovalOptions(mcp);
   mcp.action(async (modules: string[], opts) => {
     const state = hubState(opts);
+    if (opts.url !== undefined || opts.agent !== undefined || opts.enroll !== undefined) {
+      if (opts.url === undefined || opts.agent === undefined) throw new Error('--url and --agent go together (and --enroll needs both)');
+      if (opts.http || modules.length > 0) throw new Error('--url proxies to a running hub over stdio: it takes no modules and no --http');
+      const log = (line: string) => void process.stderr.write(`${line}\n`);
+      // Loaded on use: the MCP SDK's client and server take a while to import, and every `hub` command loads this module.
+      const { serveAgentProxy } = await import('../agent-proxy.js');
+      const proxy = await serveAgentProxy({ url: opts.url, agent: opts.agent, dataDir: state.dataDir, enroll: opts.enroll }, log);
+      await proxy.closed;
+      setTimeout(() => process.exit(0), 200).unref();
+      return;
+    }
     // No owner channel (no WebSocket): execute calls of a token are refused unless --allow-standing-execute.
     const auth = hubAuth(opts, state.dataDir, opts.http ? opts.host : undefined, false);
     const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(state), auth, opts);

@@ -20,7 +20,9 @@ async function readValue(name: string): Promise<string> {
     if (size > MAX_SECRET_BYTES) throw new Error(`secret ${name}: more than ${MAX_SECRET_BYTES} bytes on stdin`);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 function promptHidden(question: string): Promise<string> {

@@ -13,11 +13,12 @@ import {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_PORT,
   discoveryHandler,
+  enrollHandler,
   StreamBudget,
   serveStdio,
   serveWebSocket,
+  mcpHttpHandler,
 } from '../../src/index.js';
-import { mcpHttpHandler } from '../../src/mcp/index.js';
 import { buildHub, optionalSet } from '../build-hub.js';
 import { checkJoinOptions, federationOptions, startFederation } from '../federation-options.js';
 import { applyServeConfig, effectiveConfig } from '../hub-config.js';
@@ -36,7 +37,10 @@ export function addServeCommand(program: Command): void {
     .addOption(rootOption())
     .option('--stdio', 'speak JSON-RPC on stdin/stdout, one message per line, instead of listening')
     .addOption(
-      new Option('--wire <form>', "wire form of calls unless a connection asks (?wire=): legacy, or turns (the newest reference's update/terminal items)")
+      new Option(
+        '--wire <form>',
+        "wire form of calls unless a connection asks (?wire=): legacy, or turns (the newest reference's update/terminal items)",
+      )
         .choices(['legacy', 'turns'])
         .default('legacy'),
     )
@@ -118,7 +122,9 @@ export function addServeCommand(program: Command): void {
     const mcp = mcpHttpHandler(hub, { ...mcpSettings(opts), streamBudget });
     const explorer = opts.explorer ? explorerHandler() : undefined;
     const discovery = discoveryHandler(hub, { mcpPath: '/mcp' });
-    const http = (req: IncomingMessage, res: ServerResponse) => discovery(req, res) || mcp(req, res) || (explorer?.(req, res) ?? false);
+    const enroll = enrollHandler(hub);
+    const http = (req: IncomingMessage, res: ServerResponse) =>
+      discovery(req, res) || enroll(req, res) || mcp(req, res) || (explorer?.(req, res) ?? false);
     const takeOver = federation.acceptor?.takeOver;
     // One byte budget for the process: everything that holds memory for a peer charges it.
     const byteBudget = new ByteBudget(opts.maxTotalBytes);
@@ -161,10 +167,10 @@ export function addServeCommand(program: Command): void {
       void Promise.all([mcp.close({ graceMs: DEFAULT_GRACE_MS }), federation.close()])
         .then(() => server.close({ reason: 'Server shutting down', graceMs: Math.max(0, DEFAULT_GRACE_MS - (Date.now() - started)) }))
         .then(() => {
-        auth.close();
-        optional?.close(); // checkpoints the WAL into hub.db
-        process.exit(0);
-      });
+          auth.close();
+          optional?.close(); // checkpoints the WAL into hub.db
+          process.exit(0);
+        });
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));

@@ -27,6 +27,8 @@ export type AuditOutcome =
   | 'auth_failed'
   /** Too many failed authentications from this address: refused without checking. */
   | 'throttled'
+  /** An enrollment code was redeemed for an agent's token (`event: 'enroll'`). */
+  | 'redeemed'
   /** An execute call is waiting for the owner's approval (`approval` events, with `approved`, `denied`). */
   | 'requested'
   /** The owner approved a pending call (or an approval window let an identical one through). */
@@ -35,12 +37,15 @@ export type AuditOutcome =
   | 'withdrawn'
   /** Nobody decided before the pending call's deadline. */
   | 'expired'
-  /** Refused without asking: too many calls already wait for approval. */
+  /**
+   * An enrollment code was refused: unknown, spent, expired, revoked (`event: 'enroll'`; the code is never recorded);
+   * or an execute call refused without asking (`event: 'approval'`): too many wait already, or no owner channel.
+   */
   | 'refused';
 
 /** What is recorded; `seq`, `time`, `prev` and `hash` are added by the log. */
 export interface AuditEvent {
-  readonly event: 'call' | 'auth' | 'join' | 'approval';
+  readonly event: 'call' | 'auth' | 'join' | 'enroll' | 'approval';
   readonly principal: string;
   readonly token_id?: string;
   readonly transport?: string;

@@ -50,7 +50,8 @@ export class RefusalSummary {
   /** Counts one refusal; returns the seq of the record written for it, or 0 when it was only counted. */
   add(event: AuditEvent): number {
     // A revoked token's holder keeps its name and token id, apart from callers with none.
-    const who = `${event.outcome}\u0000${event.principal}\u0000${event.token_id ?? ''}`;
+    // The event too: a throttled enrollment and a throttled authentication are different refusals.
+    const who = `${event.event}\u0000${event.outcome}\u0000${event.principal}\u0000${event.token_id ?? ''}`;
     let remote = (event.remote ?? 'unknown').slice(0, 64);
     let key = `${who}\u0000${remote}`;
     if (!this.#windows.has(key) && this.#windows.size >= this.#maxAddresses) {

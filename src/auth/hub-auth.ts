@@ -10,6 +10,7 @@ import { AccessControl, AccessDenied } from './access.js';
 import { ApprovalBook, type ApprovalOptions } from './approvals.js';
 import { auditCall } from './audit-call.js';
 import { AuditLog, type AuditEvent, type AuditLogOptions } from './audit-log.js';
+import { EnrollmentStore } from './enrollment.js';
 import { authorizeJoin, joinAuditEvent } from './join-grant.js';
 import { asPrincipal, openPrincipal, TokenPrincipal, unauthenticatedPrincipal, type Principal } from './principal.js';
 import { OwnerCredentials, OwnerPrincipal } from './owner.js';
@@ -19,6 +20,8 @@ import { REVOCATION_CHECK_MS, RevocationWatch } from './revocation.js';
 import { TokenStore } from './token-store.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
+/** Where a hub serving HTTP takes enrollment codes (`POST`, JSON `{"code"}`). */
+export const ENROLL_PATH = '/enroll';
 
 /**
  * `open`: every connection may call everything (a loopback hub without a token
@@ -30,6 +33,15 @@ export type AuthResult =
   | { readonly ok: true; readonly principal: Principal }
   /** `status` is the HTTP answer: 401 for a bad credential, 429 while the address is throttled. */
   | { readonly ok: false; readonly status: 401 | 429; readonly message: string; readonly retryAfterSeconds?: number };
+
+/** What redeeming an enrollment code gives: the agent's token, or one refusal for every bad code. */
+export type EnrollResult =
+  | { readonly ok: true; readonly token: string; readonly agent: string; readonly hub: string }
+  /** 401 for any bad code, 429 while the address is throttled, 403 when the hub runs open (nothing to enroll for). */
+  | { readonly ok: false; readonly status: 401 | 403 | 429; readonly message: string; readonly retryAfterSeconds?: number };
+
+/** The one answer to a mistyped, unknown, spent, expired or revoked code: a guesser learns nothing from it. */
+export const ENROLLMENT_REFUSED = 'Enrollment refused: the code is not valid (mistyped, expired, or already used)';
 
 export interface HubAuthOptions {
   /** The root hub name: tokens issued for another hub are refused. */
@@ -68,6 +80,8 @@ export class HubAuth implements HubPolicy {
   readonly mode: AuthMode;
   readonly hub: string;
   readonly store?: TokenStore;
+  /** Only in required mode: the enrollment codes agents redeem for their tokens. */
+  readonly enrollments?: EnrollmentStore;
   readonly audit?: AuditLog;
   readonly limiter: FailedAuthLimiter;
   /**
@@ -109,6 +123,7 @@ export class HubAuth implements HubPolicy {
           `Auth is required but ${join(options.dataDir, 'tokens.json')} does not exist: create a token with \`hub token create <name> --grant …\``,
         );
       this.store = new TokenStore(options.dataDir);
+      this.enrollments = new EnrollmentStore(options.dataDir, this.store);
     }
     if (this.mode === 'required' || options.audit) this.audit = new AuditLog(join(options.dataDir, AUDIT_FILE), options.auditLog);
     this.limiter = new FailedAuthLimiter(options.limiter);
@@ -161,7 +176,11 @@ export class HubAuth implements HubPolicy {
   /** What `_info` and the discovery document advertise. */
   mechanisms(): readonly Record<string, unknown>[] {
     if (this.mode === 'open') return [{ kind: 'anonymous' }];
-    return [{ kind: 'bearer', header: 'Authorization', query_param: 'token' }];
+    return [
+      { kind: 'bearer', header: 'Authorization', query_param: 'token' },
+      // An agent without a token redeems its one-time code here (docs/agents.md).
+      { kind: 'enrollment', ws_method: '_enroll', http_path: ENROLL_PATH },
+    ];
   }
 
   /**
@@ -201,6 +220,49 @@ export class HubAuth implements HubPolicy {
     }
     this.record({ event: 'auth', principal: 'unknown', transport, remote, outcome: 'auth_failed', reason: check.reason });
     return { ok: false, status: 401, message: `Authentication failed: ${REASONS[check.reason]}` };
+  }
+
+  /**
+   * Redeems an enrollment code presented from `remote`. A bad code of any kind gets the
+   * same refusal, counts against the failed-auth limiter exactly as a wrong token does
+   * (a valid code always gets in, as a valid token does), and is audited with its
+   * reason but never the code.
+   */
+  redeem(code: unknown, remote: string, transport: string): EnrollResult {
+    if (!this.enrollments)
+      return {
+        ok: false,
+        status: 403,
+        message:
+          'Enrollment is not available: this hub runs without authentication (no token store when it started), so every client may call it without a token',
+      };
+    const result = typeof code === 'string' ? this.enrollments.redeem(code, this.hub) : ({ ok: false, reason: 'malformed' } as const);
+    if (result.ok) {
+      const agent = result.record.agent ?? result.record.name;
+      this.record({
+        event: 'enroll',
+        principal: agent,
+        token_id: result.record.id,
+        transport,
+        remote,
+        outcome: 'redeemed',
+        reason: result.enrollment.id,
+      });
+      return { ok: true, token: result.token, agent, hub: this.hub };
+    }
+    const wait = this.limiter.retryAfter(remote);
+    this.limiter.fail(remote);
+    if (wait > 0) {
+      this.record({ event: 'enroll', principal: 'unknown', transport, remote, outcome: 'throttled' });
+      return {
+        ok: false,
+        status: 429,
+        message: 'Too many failed authentications: try again later',
+        retryAfterSeconds: Math.ceil(wait / 1000),
+      };
+    }
+    this.record({ event: 'enroll', principal: result.agent ?? 'unknown', transport, remote, outcome: 'refused', reason: result.reason });
+    return { ok: false, status: 401, message: ENROLLMENT_REFUSED };
   }
 
   /** `Authorization: Bearer <token>`, else a `token` query parameter (for browsers, which cannot set headers on a WebSocket). */

@@ -4,7 +4,18 @@
  * `HubAuth`, and the audit log and its verifier.
  */
 export { resolveDataDir } from './data-dir.js';
-export { AUDIT_FILE, HubAuth, hubAuthOf, isLoopbackHost, type AuthMode, type AuthResult, type HubAuthOptions } from './hub-auth.js';
+export {
+  AUDIT_FILE,
+  ENROLL_PATH,
+  ENROLLMENT_REFUSED,
+  HubAuth,
+  hubAuthOf,
+  isLoopbackHost,
+  type AuthMode,
+  type AuthResult,
+  type EnrollResult,
+  type HubAuthOptions,
+} from './hub-auth.js';
 export { TOKEN_FILE, TokenStore, type TokenCheck, type TokenRecord } from './token-store.js';
 export { formatGrant, parseGrant, patternMatches, type Grant } from './grants.js';
 export { parseDuration } from './duration.js';
@@ -22,6 +33,17 @@ export { AuditLockedError } from './audit-lock.js';
 export { DEFAULT_ROTATE_BYTES } from './audit-files.js';
 export { DEFAULT_SUMMARY_INTERVAL_MS } from './audit-summary.js';
 export { checkSecretName, SECRETS_DIR, SecretStore, type SecretSource } from './secret-store.js';
+export {
+  DEFAULT_ENROLLMENT_TTL_MS,
+  ENROLLMENT_CODE_BITS,
+  ENROLLMENT_FILE,
+  EnrollmentStore,
+  enrollmentStatus,
+  normalizeEnrollmentCode,
+  type EnrollmentRecord,
+  type EnrollmentStatus,
+} from './enrollment.js';
+export { AGENTS_DIR, agentCredentialFile, readAgentCredential, writeAgentCredential, type AgentCredential } from './agent-credential.js';
 export {
   ApprovalBook,
   EXECUTE_NOT_APPROVED,

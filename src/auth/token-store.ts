@@ -19,6 +19,8 @@ export interface TokenRecord {
   readonly expiresAt?: number;
   readonly revokedAt?: number;
   readonly grants: readonly Grant[];
+  /** Set when the token is an agent's (redeemed from an enrollment code): the agent's name, unique among live agents. */
+  readonly agent?: string;
 }
 
 interface StoreFile {
@@ -77,7 +79,7 @@ export class TokenStore {
   }
 
   /** Issues a token; the returned string is shown once and never stored. */
-  create(input: { name: string; hub: string; grants: readonly Grant[]; ttlMs?: number; now?: number }): {
+  create(input: { name: string; hub: string; grants: readonly Grant[]; ttlMs?: number; now?: number; agent?: string }): {
     token: string;
     record: TokenRecord;
   } {
@@ -94,6 +96,7 @@ export class TokenStore {
       createdAt: now,
       ...(input.ttlMs !== undefined ? { expiresAt: now + input.ttlMs } : {}),
       grants: input.grants,
+      ...(input.agent !== undefined ? { agent: input.agent } : {}),
     };
     this.#update((tokens) => [...tokens, record]);
     return { token, record };
@@ -212,6 +215,7 @@ function validateStore(value: unknown, file: string): StoreFile {
     if (typeof t?.id !== 'string' || typeof t.name !== 'string' || typeof t.hub !== 'string') bad('a token lacks id, name or hub');
     if (typeof t.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(t.sha256)) bad(`token ${t.id}: sha256 must be 64 hex digits`);
     if (!Array.isArray(t.grants)) bad(`token ${t.id}: grants must be an array`);
+    if (t.agent !== undefined && typeof t.agent !== 'string') bad(`token ${t.id}: agent must be a string`);
     for (const g of t.grants) {
       try {
         checkPattern(g.pattern);

@@ -14,6 +14,7 @@ import {
   requestPath,
   type OriginPolicy,
 } from '../transport/http-guard.js';
+import { enrollHandler } from '../transport/enroll.js';
 import { ErrorCode } from '../wire/errors.js';
 import type { McpBridgeOptions } from './bridge.js';
 import { DEFAULT_GRACE_MS } from '../transport/types.js';
@@ -337,16 +338,18 @@ export interface McpHttpServer {
   close(options?: McpCloseOptions): Promise<void>;
 }
 
-/** `hub mcp --http`: a standalone MCP server at `http://host:port/mcp`. */
+/** `hub mcp --http`: a standalone MCP server at `http://host:port/mcp` (and `POST /enroll`, enrollment codes). */
 export function serveMcpHttp(
   hub: DynamicHub,
   options: McpHttpOptions & { host?: string; port?: number; maxConnections?: number } = {},
 ): Promise<McpHttpServer> {
   const host = options.host ?? '127.0.0.1';
   const handler = mcpHttpHandler(hub, options);
+  // An MCP client that holds an enrollment code redeems it on the same port.
+  const enroll = enrollHandler(hub);
   const server = createServer(
     guardRequests((req, res) => {
-      if (!handler(req, res)) jsonError(res, 404, -32601, `Not found: MCP is served at ${options.path ?? '/mcp'}`);
+      if (!handler(req, res) && !enroll(req, res)) jsonError(res, 404, -32601, `Not found: MCP is served at ${options.path ?? '/mcp'}`);
     }),
   );
   capConnections(server, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);

@@ -4,6 +4,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { ProgressMark } from '../stream/progress.js';
+import type { StopMark } from '../stream/stop.js';
 
 type Unwrap<R> =
   R extends PromiseLike<infer T>
@@ -22,7 +23,7 @@ type VoidToNull<T> = [T] extends [void] ? null : T;
 
 // The content type of one `data` item a method with return type `R` produces.
 // (Line comments, not JSDoc: a JSDoc here would become every item's description.)
-export type ItemOf<R> = VoidToNull<Exclude<Unwrap<R>, ProgressMark>>;
+export type ItemOf<R> = VoidToNull<Exclude<Unwrap<R>, ProgressMark | StopMark>>;
 
 // The parameters of a method type.
 export type ArgsOf<F> = F extends (...args: infer P) => unknown ? P : never;

@@ -3,6 +3,7 @@ import type { ItemFactory } from './item-factory.js';
 import { TERMINAL_SUFFIX, UPDATE_SUFFIX, type RequestItem, type StreamItem, type WireForm } from '../wire/items.js';
 import { cancelledTerminal, completeTerminal, failedTerminal } from './turn.js';
 import type { ProvenanceMark, RawContentMark } from './provenance.js';
+import type { StopMark } from './stop.js';
 
 /** What a call's start function gets: the cancellation signal and a way to name the producer. */
 export interface CallStart {
@@ -28,6 +29,8 @@ export interface CallStart {
 interface Turn {
   readonly terminal: ItemFactory;
   value: unknown;
+  /** Set by a `stopAs` mark: how a call that did not fail stopped short. */
+  stop?: StopMark;
 }
 
 /** How a call ended, for an observer (the audit log). */
@@ -284,6 +287,8 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     } else if (mark === 'raw') {
       this.#dataItems++;
       this.#emit(this.#items.rawData((value as RawContentMark).json));
+    } else if (mark === 'stop') {
+      if (this.#turn) this.#turn.stop = value as StopMark;
     } else if (mark === 'provenance') this.#items = this.#items.below((value as ProvenanceMark).below);
     else {
       this.#dataItems++;
@@ -297,7 +302,7 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     this.#iterator = undefined;
     this.#subscription = undefined;
     const turn = this.#turn;
-    if (turn) this.#emit(turn.terminal.data(failed ? failedTerminal(failed) : completeTerminal(turn.value)));
+    if (turn) this.#emit(turn.terminal.data(failed ? failedTerminal(failed) : completeTerminal(turn.value, turn.stop)));
     const extra = this.#observed(false);
     const done = this.#items.done();
     this.#emit(extra ? { ...done, metadata: { ...done.metadata, ...extra } } : done);

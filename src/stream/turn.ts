@@ -1,5 +1,6 @@
 import { turnErrorCode, type PlexusError } from '../wire/errors.js';
 import type { StopDetail, TurnError, TurnTerminal } from '../wire/items.js';
+import type { StopMark } from './stop.js';
 
 /**
  * The contents of the turn form's `<path>.terminal` item (the reference's
@@ -8,8 +9,9 @@ import type { StopDetail, TurnError, TurnTerminal } from '../wire/items.js';
 
 const COMPLETE = { kind: 'complete' } as const;
 
-export function completeTerminal(value: unknown): TurnTerminal {
-  return { stop: COMPLETE, value };
+/** A call that ended normally: `complete`, or how a `stopAs` mark said it stopped short. */
+export function completeTerminal(value: unknown, stop?: StopMark): TurnTerminal {
+  return { stop: stop ? { kind: stop.kind, detail: stop.detail } : COMPLETE, value };
 }
 
 /** A failed call: the error with its dotted code and details, and the same code and message as the stop's detail. */

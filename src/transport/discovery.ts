@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hubAuthOf } from '../auth/hub-auth.js';
+import { ENROLL_PATH, hubAuthOf } from '../auth/hub-auth.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 
 export const DISCOVERY_PATH = '/.well-known/plexus-hub';
@@ -16,6 +16,11 @@ export interface DiscoveryDocument {
   readonly auth:
     | { readonly scheme: 'none' }
     | { readonly scheme: 'bearer'; readonly header: 'Authorization'; readonly query_param: 'token' };
+  /**
+   * Where an agent redeems its one-time enrollment code for a token (only when auth is
+   * required): `POST` JSON `{"code"}` to `http`, or `ws_method` on the WebSocket.
+   */
+  readonly enroll?: { readonly http: string; readonly ws_method: '_enroll' };
   /** The root hash: only when the schema is public (no auth), since it changes with every hidden method too. */
   readonly hash?: string;
 }
@@ -51,7 +56,7 @@ export function discoveryHandler(hub: DynamicHub, options: DiscoveryOptions = {}
       ws,
       ...(options.mcpPath ? { mcp: `${ws.replace(/^ws/, 'http')}${options.mcpPath}` } : {}),
       auth: open ? { scheme: 'none' } : { scheme: 'bearer', header: 'Authorization', query_param: 'token' },
-      ...(open ? { hash: hub.hash() } : {}),
+      ...(open ? { hash: hub.hash() } : { enroll: { http: `${ws.replace(/^ws/, 'http')}${ENROLL_PATH}`, ws_method: '_enroll' as const } }),
     };
     const body = `${JSON.stringify(doc, null, 2)}\n`;
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });

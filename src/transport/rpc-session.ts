@@ -12,6 +12,12 @@ import { errorResponse, itemNotification, parseRequest, resultResponse, type Jso
 export interface SessionOptions extends SessionLimits {
   /** Who this connection is (the transport authenticated it); every call is checked as this principal. */
   readonly principal?: Principal;
+  /**
+   * Answers `_enroll {"code"}` (redeems an enrollment code for an agent's token); it
+   * needs no credential, so the transport gives it the connection's address for the
+   * failed-auth limiter. Without it `_enroll` is not a method here.
+   */
+  readonly enroll?: (params: unknown) => unknown;
 }
 
 interface Subscription {
@@ -94,6 +100,7 @@ export class RpcSession {
             return hub.info();
           }),
       ],
+      ...(options.enroll ? [['_enroll', (req: JsonRpcRequest) => this.#reply(req.id, options.enroll!(req.params))] as const] : []),
       [`${root}.call_unsub`, (req) => this.#unsubscribe(req)],
       // Per-stream flow control for a peer that multiplexes many streams (a hub mounting
       // this one): holding one slow stream leaves the others flowing on the connection.

@@ -9,6 +9,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, Liveness } from './l
 import { ErrorCode } from '../wire/errors.js';
 import { WIRE_FORMS, type WireForm } from '../wire/items.js';
 import { ByteBudget, ConnectionBytes } from './byte-budget.js';
+import { enrollOverWebSocket } from './enroll.js';
 import { RpcSession } from './rpc-session.js';
 import { StreamBudget } from './stream-budget.js';
 import { DEFAULT_GRACE_MS, DEFAULT_MAX_FRAME_BYTES, type CloseOptions, type SessionLimits } from './types.js';
@@ -164,7 +165,15 @@ export function serveWebSocket(hub: DynamicHub, options: WebSocketServeOptions =
         socket.setNoDelay(true);
         const bytes = new ConnectionBytes(byteBudget, options.maxConnectionBytes);
         const sink = new WebSocketSink(ws, socket, highWaterMark, bytes);
-        const session = new RpcSession(hub, sink, { ...options, principal, streamBudget, bytes, ...(wire ? { wire } : {}) });
+        const enroll = hubAuth ? enrollOverWebSocket(hubAuth, req.socket.remoteAddress ?? 'unknown') : undefined;
+        const session = new RpcSession(hub, sink, {
+          ...options,
+          principal,
+          streamBudget,
+          bytes,
+          ...(wire ? { wire } : {}),
+          ...(enroll ? { enroll } : {}),
+        });
         sessions.set(ws, session);
         liveness.watch(ws);
         let firstFrame = options.takeOver !== undefined;

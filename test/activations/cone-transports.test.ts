@@ -11,6 +11,7 @@ import { Arbor, type Tree } from '../../activations/arbor/index.js';
 import { Cone, LlmRegistry, type ChatEvent } from '../../activations/cone/index.js';
 import { FakeLlmServer, settledWithin } from '../support/fake-llm-server.js';
 import { eventually } from '../support/helpers.js';
+import { RawClient } from '../support/raw-client.js';
 
 const KEY = 'sk-test-transport-0123456789';
 
@@ -102,6 +103,34 @@ describe('cone over WebSocket and MCP', () => {
     assert.deepEqual(tree.nodes[userNode]!.children, [], 'no assistant node for the cancelled turn');
     assert.notEqual(c.head.node_id, userNode);
     await eventually(() => cone.storage.messages(c.id).at(-1)?.content === 'cancel me');
+  });
+
+  test('turn form: an answer cut by the token limit ends `limited`, a declined one `refused`; the older form stores and says nothing more', async () => {
+    const turns = await RawClient.open(`${ws.url}/?wire=turns`);
+    const legacy = await RawClient.open(ws.url);
+    try {
+      const terminal = async (c: RawClient, finish: string, model: string) => {
+        fake.enqueue({ chunks: ['half an '], finish });
+        const items = await c.itemsToEnd(await c.call('cone.chat', { identifier: model === 'gpt' ? 'ws' : 'mcp', prompt: 'go' }));
+        return items.filter((i) => String(i.content_type).endsWith('.terminal')).map((i) => i.content.stop);
+      };
+      assert.deepEqual(await terminal(turns, 'length', 'gpt'), [
+        { kind: 'limited', detail: { code: 'acp:max_tokens', message: 'openai stopped: length', data: { finish_reason: 'length' } } },
+      ]);
+      assert.deepEqual(await terminal(turns, 'refusal', 'claude'), [
+        { kind: 'refused', detail: { code: 'acp:refusal', message: 'anthropic stopped: refusal', data: { finish_reason: 'refusal' } } },
+      ]);
+      assert.deepEqual(await terminal(turns, 'stop', 'gpt'), [{ kind: 'complete' }]);
+      fake.enqueue({ chunks: ['half an '], finish: 'length' });
+      const older = await legacy.itemsToEnd(await legacy.call('cone.chat', { identifier: 'ws', prompt: 'go' }));
+      assert.deepEqual(
+        older.map((i) => i.content?.type ?? i.type),
+        ['chat_start', 'chat_content', 'chat_complete', 'done'],
+      );
+    } finally {
+      turns.close();
+      legacy.close();
+    }
   });
 
   test('MCP: cone.chat is a tool; chunks arrive as progress, the result carries the answer', async () => {

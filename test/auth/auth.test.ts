@@ -174,7 +174,12 @@ describe('auth over WebSocket', () => {
       await assert.rejects(client.hash(), (e: Error & { code?: number }) => e.code === -32001);
       assert.deepEqual(await infoOf(server.url), {
         backend: 'plexus',
-        auth_capabilities: { mechanisms: [{ kind: 'bearer', header: 'Authorization', query_param: 'token' }] },
+        auth_capabilities: {
+          mechanisms: [
+            { kind: 'bearer', header: 'Authorization', query_param: 'token' },
+            { kind: 'enrollment', ws_method: '_enroll', http_path: '/enroll' },
+          ],
+        },
       });
     } finally {
       client.close();
@@ -431,6 +436,7 @@ describe('auth over WebSocket', () => {
       ws: `ws://127.0.0.1:${server.port}`,
       mcp: `http://127.0.0.1:${server.port}/mcp`,
       auth: { scheme: 'bearer', header: 'Authorization', query_param: 'token' },
+      enroll: { http: `http://127.0.0.1:${server.port}/enroll`, ws_method: '_enroll' },
     });
   });
 

@@ -10,8 +10,8 @@
 // | MCP HTTP          | yes     | tools/call bash.execute revoked: an isError result, process gone   |
 // | MCP stdio         | yes     | `hub mcp --token`: tools/call bash.execute revoked                 |
 // | <root>.call       | in proc | the outer call and the inner one are both stopped (last describe)  |
-// | through a mount   | not yet | the parent's calls carry the caller's principal, so they are       |
-// |                   |         | watched like any other; no test drives a mount here yet            |
+// | through a mount   | yes     | test/federation/mount-revocation.test.ts: WebSocket, MCP HTTP, a   |
+// |                   |         | joined child, stdio --token and MCP stdio, expiry, :ttl            |
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -28,7 +28,7 @@ import { HubAuth } from '../../src/auth/hub-auth.js';
 import { TokenPrincipal } from '../../src/auth/principal.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { DynamicHub, type StreamItem } from '../../src/index.js';
-import { eventually, tick } from '../support/helpers.js';
+import { assertEndsRefused, eventually, tick } from '../support/helpers.js';
 import { startHub, type HubProcess } from '../support/hub-process.js';
 import { assertGone, SKIP_NO_PROC } from '../support/processes.js';
 import { RawClient } from '../support/raw-client.js';
@@ -60,18 +60,6 @@ function pidIn(file: string): number {
 async function revoke(name: string, dataDir = dir): Promise<number> {
   await promisify(execFile)(process.execPath, [HUB_BIN, 'token', 'revoke', name, '--data-dir', dataDir], { cwd: REPO_ROOT });
   return Date.now();
-}
-
-/** The items after the first `error` item: exactly one `done`, nothing else (no more data after the refusal). */
-function assertEndsRefused(items: readonly any[], message: RegExp): void {
-  const at = items.findIndex((i) => i.type === 'error');
-  assert.ok(at >= 0, `no error item in ${JSON.stringify(items.slice(-3))}`);
-  assert.equal(items[at].code, '-32001');
-  assert.match(items[at].message, message);
-  assert.deepEqual(
-    items.slice(at + 1).map((i) => i.type),
-    ['done'],
-  );
 }
 
 describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {

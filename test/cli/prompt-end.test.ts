@@ -18,58 +18,56 @@ function question(prompt: string, signal: AbortSignal): ClientRequest {
   return { requestId: 'r1', data: { prompt, schema: { type: 'boolean' } }, timeoutMs: 1000, path: 'x.y', signal };
 }
 
+/** A prompter on a fake terminal, and what it has shown so far. */
+function terminal(): { input: PassThrough; prompter: TerminalPrompter; screen: () => string } {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let shown = '';
+  output.on('data', (d) => (shown += d));
+  return { input, prompter: new TerminalPrompter(input, output), screen: () => shown };
+}
+
 describe('TerminalPrompter: a question that ends first', () => {
   it('ends the prompt with the reason, declines, and reports a late line as ignored', async () => {
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let screen = '';
-    output.on('data', (d) => (screen += d));
-    const prompter = new TerminalPrompter(input, output);
+    const { input, prompter, screen } = terminal();
     try {
       const ended = new AbortController();
       const answer = prompter.answer(question('Proceed?', ended.signal));
-      await eventually(() => screen.includes('? Proceed? (y/n) '));
+      await eventually(() => screen().includes('? Proceed? (y/n) '));
       ended.abort(new Error('the question timed out after 0.5 s'));
       assert.deepEqual(await answer, CANCELLED);
-      assert.equal(screen, '? Proceed? (y/n) \n(no answer: the question timed out after 0.5 s)\n');
+      assert.equal(screen(), '? Proceed? (y/n) \n(no answer: the question timed out after 0.5 s)\n');
       input.write('y\n');
-      await eventually(() => screen.includes('(ignored "y": its question had ended)\n'));
+      await eventually(() => screen().includes('(ignored "y": its question had ended)\n'));
     } finally {
       prompter.close();
     }
   });
 
   it('a line typed once the next question is on the screen answers that question', async () => {
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let screen = '';
-    output.on('data', (d) => (screen += d));
-    const prompter = new TerminalPrompter(input, output);
+    const { input, prompter, screen } = terminal();
     try {
       const first = new AbortController();
       const answered = prompter.answer(question('First?', first.signal));
-      await eventually(() => screen.includes('First?'));
+      await eventually(() => screen().includes('First?'));
       first.abort(new Error('the call ended'));
       assert.deepEqual(await answered, CANCELLED);
       const second = prompter.answer(question('Second?', new AbortController().signal));
-      await eventually(() => screen.includes('Second?'));
+      await eventually(() => screen().includes('Second?'));
       input.write('n\n');
       assert.equal(await second, false);
-      assert.doesNotMatch(screen, /ignored/);
+      assert.doesNotMatch(screen(), /ignored/);
     } finally {
       prompter.close();
     }
   });
 
   it('a question already ended is not asked', async () => {
-    const output = new PassThrough();
-    let screen = '';
-    output.on('data', (d) => (screen += d));
-    const prompter = new TerminalPrompter(new PassThrough(), output);
+    const { prompter, screen } = terminal();
     const ended = new AbortController();
     ended.abort(new Error('the call was cancelled'));
     assert.deepEqual(await prompter.answer(question('Late?', ended.signal)), CANCELLED);
-    assert.match(screen, /\(no answer: the call was cancelled\)\n$/);
+    assert.match(screen(), /\(no answer: the call was cancelled\)\n$/);
     prompter.close();
   });
 });

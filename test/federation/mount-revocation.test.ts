@@ -6,14 +6,18 @@
 // | ending                 | WebSocket | MCP HTTP (tools/call) | through a joined child (WebSocket) |
 // |------------------------|-----------|-----------------------|------------------------------------|
 // | token revoked          |     x     |           x           |                 x                  |
+// | revoked, `hub serve --stdio --token --mount` and `hub mcp --token --mount` (real processes) |
 // | token expired          |     x     |                       |                                    |
 // | `:ttl` grant ended     |     x     |                       |                                    |
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   acceptJoins,
@@ -31,31 +35,21 @@ import {
 import { mcpHttpHandler } from '../../src/mcp/http.js';
 import { endless } from '../support/endless.js';
 import { until } from '../support/federation.js';
-import { eventually } from '../support/helpers.js';
+import { assertEndsRefused, eventually } from '../support/helpers.js';
 import { RawClient } from '../support/raw-client.js';
+import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
 
 /** "About a second": A re-reads its store at most every 200 ms and checks running calls every 250 ms; the rest is slack for a loaded machine. */
 const WITHIN_MS = 1500;
 
-/** The items after the first `error` item: exactly one `done` (nothing more after the refusal). */
-function assertEndsRefused(items: readonly any[], message: RegExp): void {
-  const at = items.findIndex((i) => i.type === 'error');
-  assert.ok(at >= 0, `no error item in ${JSON.stringify(items.slice(-3))}`);
-  assert.equal(items[at].code, '-32001');
-  assert.match(items[at].message, message);
-  assert.deepEqual(
-    items.slice(at + 1).map((i) => i.type),
-    ['done'],
-  );
-  assert.ok(
-    items.slice(0, at).every((i) => i.type === 'data'),
-    'ticks, then the refusal',
-  );
-}
-
 describe('revocation through a mount stops the stream on both hubs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'plexus-mount-revoke-'));
   const store = new TokenStore(dir);
+  /** A data dir of its own for each hub process below (one hub per audit log). */
+  const stdioDir = mkdtempSync(join(tmpdir(), 'plexus-mount-revoke-stdio-'));
+  const stdioStore = new TokenStore(stdioDir);
+  const mcpStdioDir = mkdtempSync(join(tmpdir(), 'plexus-mount-revoke-mcp-'));
+  const mcpStdioStore = new TokenStore(mcpStdioDir);
   // A store with a token in it: A requires auth.
   store.create({ name: 'bystander', hub: 'plexus', grants: [parseGrant('far.endless.schema:read')] });
   /** B's producers: started and released (their `finally` ran). */
@@ -94,7 +88,7 @@ describe('revocation through a mount stops the stream on both hubs', () => {
     await server.close({ graceMs: 0 });
     await remote.close({ graceMs: 0 });
     auth.close();
-    rmSync(dir, { recursive: true, force: true });
+    for (const d of [dir, stdioDir, mcpStdioDir]) rmSync(d, { recursive: true, force: true });
   });
 
   /** Connects with `token` once A has re-read its store and knows it (a 401 until then). */
@@ -222,6 +216,59 @@ describe('revocation through a mount stops the stream on both hubs', () => {
       const answer = (await result) as { isError?: boolean; content: { text: string }[] };
       const took = Date.now() - revokedAt;
       assert.ok(took < WITHIN_MS, `took ${took} ms`);
+      assert.equal(answer.isError, true);
+      assert.match(answer.content.at(-1)!.text, /Authentication required: the token was revoked/);
+      await eventually(() => b.released === released + 1, WITHIN_MS);
+    } finally {
+      await client.close().catch(() => {});
+    }
+  });
+
+  it('stdio (`hub serve --stdio --token --mount`): `hub token revoke` ends the relayed stream with -32001 then done; B releases its producer', async () => {
+    const { token } = stdioStore.create({ name: 'stdio-revoked', hub: 'plexus', grants: [parseGrant('far.endless.ticks:read')] });
+    const child = spawn(
+      process.execPath,
+      [HUB_BIN, 'serve', '--stdio', '--no-builtins', '--data-dir', stdioDir, '--token', token, '--mount', `far=${remote.url}`],
+      { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    try {
+      const frames: any[] = [];
+      createInterface({ input: child.stdout! }).on('line', (l) => frames.push(JSON.parse(l)));
+      const released = b.released;
+      child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'plexus.call', params: { method: 'far.endless.ticks' } })}\n`);
+      const items = () => frames.filter((f) => f.params?.result).map((f) => f.params.result);
+      await eventually(() => items().some((i) => i.type === 'data' && i.content >= 3), 20_000);
+      const revokedAt = Date.now();
+      stdioStore.revoke('stdio-revoked');
+      await eventually(() => items().some((i) => i.type === 'done'), 5000);
+      assert.ok(Date.now() - revokedAt < WITHIN_MS, `took ${Date.now() - revokedAt} ms`);
+      assertEndsRefused(items(), /Authentication required: the token was revoked/);
+      await eventually(() => b.released === released + 1, WITHIN_MS);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('MCP stdio (`hub mcp --token --mount`): `hub token revoke` ends the relayed tools/call with an error result; B releases its producer', async () => {
+    const { token } = mcpStdioStore.create({ name: 'mcp-stdio-revoked', hub: 'plexus', grants: [parseGrant('far.endless.ticks:read')] });
+    const client = new Client({ name: 'mcp-stdio-revoked', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [HUB_BIN, 'mcp', '--no-builtins', '--data-dir', mcpStdioDir, '--token', token, '--mount', `far=${remote.url}`],
+        cwd: REPO_ROOT,
+        stderr: 'ignore',
+      }),
+    );
+    try {
+      const started = b.started;
+      const released = b.released;
+      const result = client.callTool({ name: 'far.endless.ticks', arguments: {} });
+      await eventually(() => b.started === started + 1, 10_000);
+      const revokedAt = Date.now();
+      mcpStdioStore.revoke('mcp-stdio-revoked');
+      const answer = (await result) as { isError?: boolean; content: { text: string }[] };
+      assert.ok(Date.now() - revokedAt < WITHIN_MS, `took ${Date.now() - revokedAt} ms`);
       assert.equal(answer.isError, true);
       assert.match(answer.content.at(-1)!.text, /Authentication required: the token was revoked/);
       await eventually(() => b.released === released + 1, WITHIN_MS);

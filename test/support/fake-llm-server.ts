@@ -47,6 +47,8 @@ export interface FakeReply {
   after?: number;
   /** With `then: 'complete'`: after `after` chunks, wait for this before sending the rest. */
   gate?: Promise<void>;
+  /** The finish reason the answer ends with, in the format's own words (default: its normal end). */
+  finish?: string;
 }
 
 export interface FakeRequest {
@@ -139,7 +141,13 @@ const sse = (data: unknown, event?: string) =>
   `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 
 /** The events of one answer in a wire format: before the text, per chunk, after, and an in-stream error. */
-function dialect(format: FakeFormat, model: string, usage: { input: number; output: number } | null, includeUsage: boolean) {
+function dialect(
+  format: FakeFormat,
+  model: string,
+  usage: { input: number; output: number } | null,
+  includeUsage: boolean,
+  finish?: string,
+) {
   if (format === 'anthropic') {
     return {
       head: [
@@ -165,7 +173,11 @@ function dialect(format: FakeFormat, model: string, usage: { input: number; outp
       tail: [
         sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
         sse(
-          { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage?.output ?? 0 } },
+          {
+            type: 'message_delta',
+            delta: { stop_reason: finish ?? 'end_turn', stop_sequence: null },
+            usage: { output_tokens: usage?.output ?? 0 },
+          },
           'message_delta',
         ),
         sse({ type: 'message_stop' }, 'message_stop'),
@@ -182,7 +194,7 @@ function dialect(format: FakeFormat, model: string, usage: { input: number; outp
       chunk: (text: string) => response([{ text }]),
       tail: [
         sse({
-          candidates: [{ content: { parts: [{ text: '' }], role: 'model' }, finishReason: 'STOP', index: 0 }],
+          candidates: [{ content: { parts: [{ text: '' }], role: 'model' }, finishReason: finish ?? 'STOP', index: 0 }],
           ...(usage
             ? {
                 usageMetadata: {
@@ -203,7 +215,7 @@ function dialect(format: FakeFormat, model: string, usage: { input: number; outp
     head: [sse({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })],
     chunk: (text: string) => sse({ ...base, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] }),
     tail: [
-      sse({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
+      sse({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finish ?? 'stop' }] }),
       ...(includeUsage && usage
         ? [
             sse({
@@ -395,7 +407,7 @@ export class FakeLlmServer {
             output: Math.max(1, Math.ceil(text.length / 4)),
           });
     const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-    const d = dialect(format, String(body.model ?? ''), usage, includeUsage);
+    const d = dialect(format, String(body.model ?? ''), usage, includeUsage, reply.finish);
     res.writeHead(200, { 'content-type': reply.contentType ?? 'text/event-stream', 'cache-control': 'no-cache', ...reply.headers });
     res.flushHeaders();
     const alive = () => !res.destroyed && !record.clientClosed;

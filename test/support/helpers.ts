@@ -21,6 +21,25 @@ export function errorOf(items: readonly StreamItem[]): { message: string; code?:
  * Lets `ms` pass. Never to wait for a state (that is `eventually`): only where time
  * itself is the point, e.g. checking that nothing happens within a while.
  */
+/**
+ * A stream a withdrawn credential ended: the first `error` item is `-32001` with
+ * `message`, exactly one `done` follows it, and only data came before it.
+ */
+export function assertEndsRefused(items: readonly any[], message: RegExp): void {
+  const at = items.findIndex((i) => i.type === 'error');
+  assert.ok(at >= 0, `no error item in ${JSON.stringify(items.slice(-3))}`);
+  assert.equal(items[at].code, '-32001');
+  assert.match(items[at].message, message);
+  assert.deepEqual(
+    items.slice(at + 1).map((i) => i.type),
+    ['done'],
+  );
+  assert.ok(
+    items.slice(0, at).every((i) => i.type === 'data'),
+    'data, then the refusal',
+  );
+}
+
 export const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `check` is true (or fails after `ms`). */

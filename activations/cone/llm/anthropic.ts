@@ -1,7 +1,7 @@
 import { LlmError, LlmErrorCode, codeForProviderType } from './errors.js';
 import { parseEventJson } from './sse-request.js';
-import { assertKey, requestServiceSse, type ServiceConfig } from './service.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from './types.js';
+import { assertKey, requestServiceSse, ServiceProvider } from './service.js';
+import type { LlmEvent, LlmRequest } from './types.js';
 
 /** Anthropic requires `max_tokens`; the reference's model defaults use 4096. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -27,13 +27,7 @@ const inputOf = (u: AnthropicUsage) =>
   u.input_tokens === undefined ? undefined : u.input_tokens + (u.cache_creation_input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0);
 
 /** The Messages API (`POST {base}/v1/messages`, `stream: true`). */
-export class AnthropicProvider implements LlmProvider {
-  constructor(readonly config: ServiceConfig) {}
-
-  get service(): string {
-    return this.config.name;
-  }
-
+export class AnthropicProvider extends ServiceProvider {
   async *stream(request: LlmRequest, signal?: AbortSignal): AsyncGenerator<LlmEvent, void, undefined> {
     const { config } = this;
     assertKey(config);

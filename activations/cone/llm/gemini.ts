@@ -1,7 +1,7 @@
 import { LlmError, LlmErrorCode, codeForProviderType } from './errors.js';
 import { parseEventJson } from './sse-request.js';
-import { assertKey, requestServiceSse, type ServiceConfig } from './service.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from './types.js';
+import { assertKey, requestServiceSse, ServiceProvider } from './service.js';
+import type { LlmEvent, LlmRequest } from './types.js';
 
 /** The API version in Gemini's paths. */
 const API_VERSION = 'v1beta';
@@ -19,13 +19,7 @@ interface GeminiChunk {
  * system prompt is `systemInstruction`, the limits are `generationConfig`. Each event is a
  * whole `GenerateContentResponse`; the one with a `finishReason` ends the answer.
  */
-export class GeminiProvider implements LlmProvider {
-  constructor(readonly config: ServiceConfig) {}
-
-  get service(): string {
-    return this.config.name;
-  }
-
+export class GeminiProvider extends ServiceProvider {
   async *stream(request: LlmRequest, signal?: AbortSignal): AsyncGenerator<LlmEvent, void, undefined> {
     const { config } = this;
     assertKey(config);

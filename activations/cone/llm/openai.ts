@@ -1,7 +1,7 @@
 import { LlmError, LlmErrorCode, codeForProviderType } from './errors.js';
 import { parseEventJson } from './sse-request.js';
-import { assertKey, requestServiceSse, type ServiceConfig } from './service.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from './types.js';
+import { assertKey, requestServiceSse, ServiceProvider } from './service.js';
+import type { LlmEvent, LlmRequest } from './types.js';
 
 interface OpenAiChunk {
   choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
@@ -19,13 +19,7 @@ const REASONING_MODEL = /^(o\d|gpt-5)/;
  * The Chat Completions API (`POST {base}/chat/completions`, `stream: true`); also
  * OpenAI-compatible servers, and Azure OpenAI (`format: "azure"`).
  */
-export class OpenAiProvider implements LlmProvider {
-  constructor(readonly config: ServiceConfig) {}
-
-  get service(): string {
-    return this.config.name;
-  }
-
+export class OpenAiProvider extends ServiceProvider {
   async *stream(request: LlmRequest, signal?: AbortSignal): AsyncGenerator<LlmEvent, void, undefined> {
     const { config } = this;
     assertKey(config);

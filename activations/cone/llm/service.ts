@@ -1,6 +1,7 @@
 import { LlmError, LlmErrorCode } from './errors.js';
 import type { Secret } from './secret.js';
 import { requestSse } from './sse-request.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from './types.js';
 
 /**
  * The HTTP dialects spoken: every OpenAI-compatible server uses `openai`; `azure` is
@@ -77,4 +78,15 @@ export function requestServiceSse(
     idleTimeoutMs: config.idleTimeoutMs,
     ...(signal ? { signal } : {}),
   });
+}
+
+/** What the provider of every configured service shares: its configuration, named by it. */
+export abstract class ServiceProvider implements LlmProvider {
+  constructor(readonly config: ServiceConfig) {}
+
+  get service(): string {
+    return this.config.name;
+  }
+
+  abstract stream(request: LlmRequest, signal?: AbortSignal): AsyncGenerator<LlmEvent, void, undefined>;
 }
