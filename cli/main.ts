@@ -1,6 +1,7 @@
 /** The `hub` command: the program, its commands (one module each under commands/), and how errors print. */
 import { Command } from 'commander';
 import { PlexusError } from '../src/index.js';
+import { addApprovalsCommand } from './commands/approvals.js';
 import { addAgentExportCommand } from './commands/agent-export.js';
 import { addAuditCommand } from './commands/audit.js';
 import { addCallCommand } from './commands/call.js';
@@ -39,6 +40,7 @@ addAgentExportCommand(addAgentCommand(program));
 addSecretCommand(program);
 addExtensionCommand(program);
 addAuditCommand(program);
+addApprovalsCommand(program);
 addJoinCommand(program);
 addImportCommand(program);
 addInitCommand(program);

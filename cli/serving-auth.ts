@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { DEFAULT_ROTATE_BYTES, DEFAULT_SUMMARY_INTERVAL_MS, HubAuth, isLoopbackHost, type Principal } from '../src/auth/index.js';
+import {
+  DEFAULT_ROTATE_BYTES,
+  DEFAULT_SUMMARY_INTERVAL_MS,
+  HubAuth,
+  isLoopbackHost,
+  parseDuration,
+  type Principal,
+} from '../src/auth/index.js';
 import { positive } from './options.js';
 
 /** The options of a serving command that decide its auth. */
@@ -9,6 +16,20 @@ export interface AuthOptionValues {
   readonly auditRotateBytes?: number;
   readonly auditSummaryInterval?: number;
   readonly insecureNoAuth?: boolean;
+  /** `--allow-standing-execute`: an `execute` grant runs at once, without the owner's approval. */
+  readonly allowStandingExecute?: boolean;
+  /** `--approval-deadline`: how long an execute call waits for the owner (a duration). */
+  readonly approvalDeadline?: string;
+}
+
+/** `--allow-standing-execute` and `--approval-deadline`, for the commands that serve. */
+export function addApprovalOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--allow-standing-execute',
+      "let an execute grant run at once, without the owner's approval per call (the pre-approval rule; a deliberate departure, warned at start)",
+    )
+    .option('--approval-deadline <duration>', "how long an execute call waits for the owner's approval before it fails (30s, 5m)", '5m');
 }
 
 /** The audit log's limits, for the commands that serve (`hub serve`, `hub mcp`). */
@@ -32,7 +53,7 @@ export function addAuditOptions(cmd: Command): Command {
  * The hub's auth from the data dir: required when it has a token store, else open.
  * A server reachable beyond loopback refuses to run open unless told to.
  */
-export function hubAuth(opts: AuthOptionValues, dataDir: string, bind?: string): HubAuth {
+export function hubAuth(opts: AuthOptionValues, dataDir: string, bind?: string, ownerChannel = bind !== undefined): HubAuth {
   const auth = new HubAuth({
     hub: opts.root,
     dataDir,
@@ -40,6 +61,11 @@ export function hubAuth(opts: AuthOptionValues, dataDir: string, bind?: string):
     auditLog: {
       ...(opts.auditRotateBytes !== undefined ? { rotateBytes: opts.auditRotateBytes } : {}),
       ...(opts.auditSummaryInterval !== undefined ? { refusals: { intervalMs: opts.auditSummaryInterval * 1000 } } : {}),
+    },
+    approvals: {
+      standing: opts.allowStandingExecute === true,
+      ownerChannel,
+      ...(opts.approvalDeadline !== undefined ? { deadlineMs: parseDuration(opts.approvalDeadline) } : {}),
     },
   });
   if (auth.mode === 'open' && bind !== undefined && !isLoopbackHost(bind) && !opts.insecureNoAuth) {
@@ -56,7 +82,14 @@ export function hubAuth(opts: AuthOptionValues, dataDir: string, bind?: string):
 /** The line a network server logs about its auth. */
 export function authLine(auth: HubAuth, bind: string | undefined): string {
   const audit = auth.audit ? `; audit log ${auth.audit.file}` : '';
-  if (auth.mode === 'required') return `plexus-hub: auth required: bearer tokens from ${auth.store!.file}${audit}`;
+  if (auth.mode === 'required') {
+    const execute = !auth.approvals
+      ? '; WARNING: --allow-standing-execute: execute grants run without approval'
+      : auth.approvals.ownerChannel
+        ? "; execute calls wait for the owner's approval (hub approvals)"
+        : '; execute calls of tokens are refused (no owner channel to approve them; --allow-standing-execute)';
+    return `plexus-hub: auth required: bearer tokens from ${auth.store!.file}${audit}${execute}`;
+  }
   const where = bind === undefined ? 'stdio' : isLoopbackHost(bind) ? `loopback ${bind}` : `${bind} (--insecure-no-auth)`;
   return `plexus-hub: auth open (${where}, no token store): every client may call every method${audit}`;
 }

@@ -5,7 +5,7 @@ import { buildHub, optionalSet } from '../build-hub.js';
 import { mountOptions } from '../federation-options.js';
 import { hubState } from '../hub-state.js';
 import { addMcpOptions, addStateOptions, integer, mcpSettings, noBuiltinsOption, positive, rootOption, tokenOption } from '../options.js';
-import { addAuditOptions, authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
+import { addApprovalOptions, addAuditOptions, authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
 
 /** `hub mcp`: the hub as MCP tools only, over stdio or streamable HTTP. */
 export function addMcpCommand(program: Command): void {
@@ -39,6 +39,7 @@ export function addMcpCommand(program: Command): void {
     .option('--enroll <code>', 'with --url/--agent: redeem this enrollment code on first start and store the credential');
   addMcpOptions(mcp);
   addAuditOptions(mcp);
+  addApprovalOptions(mcp);
   mcp.action(async (modules: string[], opts) => {
     const state = hubState(opts);
     if (opts.url !== undefined || opts.agent !== undefined || opts.enroll !== undefined) {
@@ -52,7 +53,8 @@ export function addMcpCommand(program: Command): void {
       setTimeout(() => process.exit(0), 200).unref();
       return;
     }
-    const auth = hubAuth(opts, state.dataDir, opts.http ? opts.host : undefined);
+    // No owner channel (no WebSocket): execute calls of a token are refused unless --allow-standing-execute.
+    const auth = hubAuth(opts, state.dataDir, opts.http ? opts.host : undefined, false);
     const hub = await buildHub(modules, opts.root, opts.builtins, await optionalSet(state), auth, opts);
     await startExtensions(hub, state, auth, (line) => process.stderr.write(`${line}\n`));
     const settings = mcpSettings(opts);

@@ -25,7 +25,8 @@ import { checkJoinOptions, federationOptions, startFederation } from '../federat
 import { applyServeConfig, effectiveConfig } from '../hub-config.js';
 import { hubState } from '../hub-state.js';
 import { addMcpOptions, addStateOptions, integer, mcpSettings, noBuiltinsOption, positive, rootOption, tokenOption } from '../options.js';
-import { addAuditOptions, authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
+import { addApprovalOptions, addAuditOptions, authLine, hubAuth, stdioPrincipal } from '../serving-auth.js';
+import { announceOwner } from '../owner-session.js';
 
 /** `hub serve`: the hub over WebSocket (with MCP, discovery and the explorer on the same port), or over stdio. */
 export function addServeCommand(program: Command): void {
@@ -81,6 +82,7 @@ export function addServeCommand(program: Command): void {
     .option('--print-config', 'print the effective configuration (flags, --config file and defaults; secrets by name) as JSON and exit');
   addMcpOptions(serve);
   addAuditOptions(serve);
+  addApprovalOptions(serve);
   serve.action(async (modules: string[], opts, cmd: Command) => {
     const state = hubState(opts);
     // The config file's `serve` section fills in the flags not given.
@@ -153,6 +155,8 @@ export function addServeCommand(program: Command): void {
     log(`plexus-hub: serving ${hub.namespace} [${names}] (hash ${hub.hash()}) on ${server.url}`);
     log(`plexus-hub: MCP (streamable HTTP) on http://${server.url.slice('ws://'.length)}/mcp`);
     if (explorer) log(`plexus-hub: schema explorer on http://${server.url.slice('ws://'.length)}/`);
+    const forgetOwner = announceOwner(auth, state.dataDir, hub.namespace, server.url, explorer !== undefined, log);
+    process.once('exit', forgetOwner);
     log(authLine(auth, opts.host));
     let stopping = false;
     const stop = (signal: string) => {

@@ -29,12 +29,23 @@ export type AuditOutcome =
   | 'throttled'
   /** An enrollment code was redeemed for an agent's token (`event: 'enroll'`). */
   | 'redeemed'
-  /** An enrollment code was refused: unknown, spent, expired, revoked (`event: 'enroll'`; the code is never recorded). */
+  /** An execute call is waiting for the owner's approval (`approval` events, with `approved`, `denied`). */
+  | 'requested'
+  /** The owner approved a pending call (or an approval window let an identical one through). */
+  | 'approved'
+  /** The pending call was cancelled, or its token revoked, before the owner decided. */
+  | 'withdrawn'
+  /** Nobody decided before the pending call's deadline. */
+  | 'expired'
+  /**
+   * An enrollment code was refused: unknown, spent, expired, revoked (`event: 'enroll'`; the code is never recorded);
+   * or an execute call refused without asking (`event: 'approval'`): too many wait already, or no owner channel.
+   */
   | 'refused';
 
 /** What is recorded; `seq`, `time`, `prev` and `hash` are added by the log. */
 export interface AuditEvent {
-  readonly event: 'call' | 'auth' | 'join' | 'enroll' | 'source.install' | 'source.remove';
+  readonly event: 'call' | 'auth' | 'join' | 'enroll' | 'approval' | 'source.install' | 'source.remove';
   readonly principal: string;
   readonly token_id?: string;
   readonly transport?: string;
@@ -50,6 +61,10 @@ export interface AuditEvent {
   readonly reason?: string;
   /** Summarised refusals (audit-summary.ts): how many this record stands for. */
   readonly count?: number;
+  /** `approval` events: the pending call's id, the window an approval opened, who decided. */
+  readonly approval_id?: string;
+  readonly window_ms?: number;
+  readonly decided_by?: string;
 }
 
 export interface AuditLogOptions {
@@ -289,8 +304,10 @@ export class AuditLog {
     // (it leaves out undefined ones); params from redact() have sorted keys already.
     const e = event;
     const record: AuditBody = {
+      approval_id: e.approval_id,
       code: e.code,
       count: e.count,
+      decided_by: e.decided_by,
       duration_ms: e.duration_ms,
       event: e.event,
       items: e.items,
@@ -305,6 +322,7 @@ export class AuditLog {
       token_id: e.token_id,
       transport: e.transport,
       verbs: e.verbs,
+      window_ms: e.window_ms,
     };
     this.#batch.push(needsGeneralForm(e.params) ? canonicalize(JSON.parse(JSON.stringify(record)))! : JSON.stringify(record));
     if (this.#batch.length >= FLUSH_LINES) this.#post();

@@ -5,12 +5,16 @@ import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { HubPolicy, JoinCredential, JoinEvent, ObservedCall, RouteGuard } from '../hub/policy.js';
 import type { CallObserver } from '../stream/call-stream.js';
 import { ErrorCode } from '../wire/errors.js';
+import type { CallStream } from '../stream/call-stream.js';
 import { AccessControl, AccessDenied } from './access.js';
+import { ApprovalBook, type ApprovalOptions } from './approvals.js';
 import { auditCall } from './audit-call.js';
 import { AuditLog, type AuditEvent, type AuditLogOptions } from './audit-log.js';
 import { EnrollmentStore } from './enrollment.js';
 import { authorizeJoin, joinAuditEvent } from './join-grant.js';
 import { asPrincipal, openPrincipal, TokenPrincipal, unauthenticatedPrincipal, type Principal } from './principal.js';
+import { OwnerCredentials, OwnerPrincipal } from './owner.js';
+import { ownerCall, type OwnerMethodHost } from './owner-methods.js';
 import { FailedAuthLimiter, type FailedAuthLimiterOptions } from './rate-limit.js';
 import { REVOCATION_CHECK_MS, RevocationWatch } from './revocation.js';
 import { TokenStore } from './token-store.js';
@@ -52,6 +56,12 @@ export interface HubAuthOptions {
   readonly limiter?: FailedAuthLimiterOptions;
   /** How often running calls of token holders are checked for a revoked or expired token or grant (ms; default 250). */
   readonly revocationCheckMs?: number;
+  /**
+   * In required mode a token holder's call that needs `execute` waits for the owner's
+   * approval (deadline and caps here). `standing: true` (`--allow-standing-execute`)
+   * restores the old rule: an `execute` grant runs at once.
+   */
+  readonly approvals?: ApprovalOptions & { readonly standing?: boolean };
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -98,6 +108,10 @@ export class HubAuth implements HubPolicy {
   readonly authorizeJoin?: (principal: unknown, name: string) => JoinCredential;
   /** Only with an audit log: every join attempt, admitted or refused, is recorded. */
   readonly observeJoin?: (event: JoinEvent) => void;
+  /** Only in required mode without `approvals.standing`: the calls waiting for the owner's approval. */
+  readonly approvals?: ApprovalBook;
+  /** With `approvals`: the owner key and owner codes that make a connection the owner's. */
+  readonly owner?: OwnerCredentials;
 
   constructor(options: HubAuthOptions) {
     this.hub = options.hub;
@@ -114,8 +128,19 @@ export class HubAuth implements HubPolicy {
     if (this.mode === 'required' || options.audit) this.audit = new AuditLog(join(options.dataDir, AUDIT_FILE), options.auditLog);
     this.limiter = new FailedAuthLimiter(options.limiter);
     const access = (this.access = new AccessControl(this.hub));
+    if (this.mode === 'required' && !options.approvals?.standing) {
+      this.approvals = new ApprovalBook({ ...options.approvals, audit: (event) => void this.record(event) });
+      this.owner = new OwnerCredentials();
+    }
+    const approvals = this.approvals;
     if (this.mode === 'required') {
-      this.guard = (check) => access.guard(check);
+      // An execute call is held for approval before its hop is checked (and a one-time grant spent).
+      this.guard = approvals
+        ? (check) => {
+            const held = approvals.guard(check);
+            return held ? held.then(() => access.guard(check)) : access.guard(check);
+          }
+        : (check) => access.guard(check);
       this.authorizeJoin = authorizeJoin;
       this.visible = (principal, node, at, method) => access.visible(principal, node, at, method);
     }
@@ -168,6 +193,18 @@ export class HubAuth implements HubPolicy {
   authenticate(credential: string | undefined, remote: string, transport: string): AuthResult {
     if (this.mode === 'open') return { ok: true, principal: openPrincipal(transport, remote) };
     if (credential === undefined) return { ok: true, principal: unauthenticatedPrincipal(transport, remote) };
+    const owner = this.owner?.check(credential);
+    if (owner) {
+      this.record({
+        event: 'auth',
+        principal: 'owner',
+        transport,
+        remote,
+        outcome: 'ok',
+        reason: owner === 'key' ? 'owner key' : 'owner code',
+      });
+      return { ok: true, principal: new OwnerPrincipal(owner === 'key' ? 'cli' : 'explorer', transport, remote) };
+    }
     const check = this.store!.check(credential, this.hub);
     if (check.ok) return { ok: true, principal: new TokenPrincipal(this.store!, check.record, transport, remote) };
     const wait = this.limiter.retryAfter(remote);
@@ -245,11 +282,17 @@ export class HubAuth implements HubPolicy {
     return this.authenticate(this.credentialOf(req), req.socket.remoteAddress ?? 'unknown', transport);
   }
 
+  /** The owner's methods (`_approvals.*`) for an owner connection: the call's stream, or undefined to route `method` as usual. */
+  ownerCall(host: OwnerMethodHost, principal: unknown, method: string, params: unknown): CallStream | undefined {
+    return ownerCall(host, principal, this.approvals, this.owner, method, params);
+  }
+
   record(event: AuditEvent): number {
     return this.audit?.append(event) ?? 0;
   }
 
   close(): void {
+    this.approvals?.close();
     this.revocations?.close();
     this.audit?.close();
   }

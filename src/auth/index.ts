@@ -44,3 +44,13 @@ export {
   type EnrollmentStatus,
 } from './enrollment.js';
 export { AGENTS_DIR, agentCredentialFile, readAgentCredential, writeAgentCredential, type AgentCredential } from './agent-credential.js';
+export {
+  ApprovalBook,
+  EXECUTE_NOT_APPROVED,
+  MAX_APPROVAL_WINDOW_MS,
+  type ApprovalEvent,
+  type ApprovalOptions,
+  type PendingApproval,
+} from './approvals.js';
+export { OWNER_FILE, OwnerCredentials, OwnerPrincipal, readOwnerFile, writeOwnerFile, type OwnerFile } from './owner.js';
+export { OWNER_METHOD_PREFIX } from './owner-methods.js';

@@ -20,6 +20,21 @@ export interface AccessCheck {
   readonly final: boolean;
   /** On the final hop of a method call: the method. Undefined for `schema` and mounted nodes. */
   readonly method?: MethodInfo;
+  /** On the final hop: the params as called (not validated yet). */
+  readonly params?: Readonly<Record<string, unknown>>;
+  /**
+   * On the final hop: the call being guarded, for a guard that holds it (an approval):
+   * its cancellation signal, and a way to tell the caller why it waits (a `progress` item).
+   */
+  readonly call?: GuardedCall;
+}
+
+/** What a guard may do with the call it holds. */
+export interface GuardedCall {
+  /** Aborts when the caller cancels or the call is withdrawn (a revoked token). */
+  readonly signal: AbortSignal;
+  /** Puts a `progress` item with `message` into the call's stream, before any of the method's. */
+  progress(message: string): void;
 }
 
 /**

@@ -305,6 +305,7 @@ export class Router {
           path: route.path,
           final: i === last,
           ...(i === last && info ? { method: info } : {}),
+          ...(i === last ? { params, call } : {}),
         };
         const verdict = guard(check);
         if (isPromiseLike(verdict)) return Promise.resolve(verdict).then(() => step(i + 1));

@@ -12,6 +12,8 @@ export interface CallStart {
   use(items: ItemFactory): void;
   /** Puts a `request` item into the stream, in order with the items produced so far. */
   ask(item: RequestItem): void;
+  /** Puts a `progress` item into the stream (a guard telling the caller why the call waits). */
+  progress(message: string): void;
   /**
    * The router is about to run a method the turn form projects (not the root's
    * own, not a legacy activation's, not a mounted hub's). For a `turns` consumer its
@@ -175,6 +177,10 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
 
   ask(item: RequestItem): void {
     if (!this.#finished) this.#emit(item);
+  }
+
+  progress(message: string): void {
+    if (!this.#finished) this.#emit(this.#items.progress(message));
   }
 
   [Symbol.asyncIterator](): this {

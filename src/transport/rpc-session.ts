@@ -1,3 +1,4 @@
+import { hubAuthOf } from '../auth/hub-auth.js';
 import type { Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { CallStream } from '../stream/call-stream.js';
@@ -75,6 +76,7 @@ export class RpcSession {
     this.#bytes = options.bytes ?? new ConnectionBytes();
     const root = hub.namespace;
     const as = { principal: options.principal };
+    const auth = hubAuthOf(hub);
     const wire = options.wire ?? 'legacy';
     this.#turns = wire === 'turns';
     this.#methods = new Map<string, (req: JsonRpcRequest) => void>([
@@ -83,7 +85,8 @@ export class RpcSession {
         (req) =>
           this.#subscribe(req, () => {
             const [method, params] = this.#callParams(req.params);
-            const stream = hub.call(method, params, as);
+            // The owner's own methods (`_approvals.*`) exist only on an owner's connection.
+            const stream = auth?.ownerCall(hub, options.principal, method, params) ?? hub.call(method, params, as);
             return wire === 'legacy' ? stream : stream.speak(wire);
           }),
       ],

@@ -134,7 +134,7 @@ describe('auth over WebSocket', () => {
 
   before(async () => {
     env = makeStore();
-    auth = new HubAuth({ hub: 'plexus', dataDir: env.dir, limiter: { burst: 1000 } });
+    auth = new HubAuth({ hub: 'plexus', dataDir: env.dir, limiter: { burst: 1000 }, approvals: { standing: true } }); // grants, not approvals (approvals.test.ts)
     hub = new DynamicHub('plexus', { policy: auth }).register(new Vault(), new Shell());
     await hub.ready();
     const mcp = mcpHttpHandler(hub);

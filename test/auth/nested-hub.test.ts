@@ -81,7 +81,7 @@ describe("a nested hub's own call, hashes and schema follow the outer hub's rule
   for (const [who, grants] of Object.entries(GRANTS)) {
     tokens[who as Who] = store.create({ name: who, hub: 'plexus', grants: grants.map((g) => parseGrant(g)) }).token;
   }
-  const auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 } });
+  const auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 }, approvals: { standing: true } }); // routing, not approvals (approvals.test.ts)
   const deeper = new DynamicHub('deeper').register(shell(), vault());
   const inner = new DynamicHub('inner').register(shell(), vault(), deeper);
   const hub = new DynamicHub('plexus', { policy: auth }).register(inner);

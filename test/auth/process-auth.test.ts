@@ -36,7 +36,8 @@ describe('bash and claudecode are unreachable without an execute grant naming th
     shell: make('shell', ['bash.execute:execute']),
     claude: make('claude', ['claudecode.create:execute', 'claudecode.chat:execute', 'claudecode.get:read']),
   };
-  const auth = new HubAuth({ hub: 'plexus', dataDir: join(dir, 'auth'), limiter: { burst: 1000 } });
+  // Grants decide reachability here; holding execute calls for approval is approvals.test.ts's.
+  const auth = new HubAuth({ hub: 'plexus', dataDir: join(dir, 'auth'), limiter: { burst: 1000 }, approvals: { standing: true } });
   const arbor = new Arbor({ database: ':memory:', sweepIntervalMs: 0 });
   const claudecode = new ClaudeCode({
     arbor,

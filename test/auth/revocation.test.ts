@@ -71,7 +71,8 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
 
   before(async () => {
     token('admin', ['echo.*:read']);
-    hub = await startHub({ args: ['--data-dir', dir, '--with', 'bash,changelog'] });
+    // Running calls are revoked here; holding them for approval first is approvals.test.ts's.
+    hub = await startHub({ args: ['--data-dir', dir, '--with', 'bash,changelog', '--allow-standing-execute'] });
   });
   after(async () => {
     await hub?.stop();
@@ -164,7 +165,7 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
     const t = stdioToken('stdio-shell', ['bash.execute:execute']);
     const child: ChildProcess = spawn(
       process.execPath,
-      [HUB_BIN, 'serve', '--stdio', '--no-builtins', '--with', 'bash', '--data-dir', stdioDir, '--token', t],
+      [HUB_BIN, 'serve', '--stdio', '--no-builtins', '--with', 'bash', '--data-dir', stdioDir, '--token', t, '--allow-standing-execute'],
       { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
     );
     try {
@@ -220,7 +221,7 @@ describe('revocation stops running streams', { skip: SKIP_NO_PROC }, () => {
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
-        args: [HUB_BIN, 'mcp', '--no-builtins', '--with', 'bash', '--data-dir', stdioDir, '--token', t],
+        args: [HUB_BIN, 'mcp', '--no-builtins', '--with', 'bash', '--data-dir', stdioDir, '--token', t, '--allow-standing-execute'],
         cwd: REPO_ROOT,
         stderr: 'ignore',
       }),

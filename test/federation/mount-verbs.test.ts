@@ -146,7 +146,7 @@ describe('verbs cross a mount and a join (WebSocket, MCP HTTP)', () => {
     const remote = await serveWebSocket(new DynamicHub('remote').register(...remoteActivations()), { port: 0 });
     servers.push(remote);
     undeclared = await undeclaredRemote();
-    auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 } });
+    auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 }, approvals: { standing: true } }); // verbs, not approvals (approvals-mount.test.ts)
     hub = new DynamicHub('plexus', { policy: auth });
     mountRemote(hub, 'far', remote.url, { watchMs: 0 });
     mountRemote(hub, 'old', undeclared.url, { watchMs: 0 });

@@ -4,6 +4,7 @@ import { parseRoute, type Route } from '../route.js';
 import { SchemaTree } from '../tree-store.js';
 import { callHistory, requestRerun, type HistoryEntry } from '../history.js';
 import { routeHref } from '../route.js';
+import { ApprovalsPanel } from './Approvals.js';
 import { HistoryList } from './History.js';
 import { MethodView } from './MethodView.js';
 import { NodeView } from './NodeView.js';
@@ -127,6 +128,7 @@ function Explorer({ conn }: { conn: HubConnection }) {
       )}
       <TreePane tree={tree} route={route} />
       <main class="detail">
+        {conn.owner && <ApprovalsPanel client={conn.client} />}
         {route.kind === 'method' ? (
           <MethodView key={route.path} tree={tree} conn={conn} path={route.path} />
         ) : (
