@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ensureBuilt } from '../support/built.js';
-import { freshUserEnv, installTarball, NPM, packTarball } from '../support/packed.js';
+import { freshUserEnv, installTarball, NPM, sharedTarball } from '../support/packed.js';
 
 interface Result {
   code: number;
@@ -41,7 +41,7 @@ describe('hub init, from the packed package', () => {
     const home = join(scratch, 'home');
     const tool = join(scratch, 'tool');
     for (const d of [cwd, home, tool]) mkdirSync(d);
-    const tarball = await packTarball(scratch);
+    const tarball = await sharedTarball();
     // The `hub` that runs init: the packed package, installed offline elsewhere.
     installTarball(tool, tarball);
     env = freshUserEnv(home);

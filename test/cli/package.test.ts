@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ensureBuilt } from '../support/built.js';
-import { installTarball, NPX, packTarball } from '../support/packed.js';
+import { installTarball, NPX, sharedTarball } from '../support/packed.js';
 
 const run = promisify(execFile);
 
@@ -74,7 +74,7 @@ describe('the packed package, installed into a fresh project', { timeout: 90_000
   before(async () => {
     ensureBuilt();
     project = mkdtempSync(join(tmpdir(), 'plexus-user-'));
-    const tarball = await packTarball(project);
+    const tarball = await sharedTarball();
     writeFileSync(
       join(project, 'package.json'),
       JSON.stringify(
