@@ -57,7 +57,8 @@ export class Notes {
 }
 `;
 
-describe('the packed package, installed into a fresh project', { timeout: 90_000 }, () => {
+// Generous: npm test runs three files at a time, and the three package files may be those three.
+describe('the packed package, installed into a fresh project', { timeout: 180_000 }, () => {
   let project: string;
   let server: ChildProcess | undefined;
   let url: string;
