@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -62,9 +62,22 @@ class Raw extends RawClient {
 
 describe('bash.execute: output', () => {
   it('streams stdout and stderr interleaved in the order they were written, then the exit', async () => {
-    const { items, events } = await run({
-      command: 'echo o1; sleep 0.1; echo e1 >&2; sleep 0.1; echo o2; sleep 0.1; echo e2 >&2; sleep 0.1; echo o3',
-    });
+    // stdout and stderr are two pipes: whatever both hold when the hub reads may come in
+    // either order, so a fixed pause between writes is not enough under load. The command
+    // writes each next line only once this test has received the one before (it touches
+    // ack-<n>), so the order seen is the order written, and any reordering is a defect.
+    const acks = mkdtempSync(join(dir, 'acks-'));
+    const next = (n: number) => `until [ -e ${acks}/ack-${n} ]; do sleep 0.01; done`;
+    const command = `echo o1; ${next(1)}; echo e1 >&2; ${next(2)}; echo o2; ${next(3)}; echo e2 >&2; ${next(4)}; echo o3`;
+    const items: StreamItem[] = [];
+    let received = 0;
+    // A hub that held lines back until the exit would stall the command: the timeout ends that.
+    for await (const item of hub.call('bash.execute', { command, timeout_ms: 15_000 })) {
+      items.push(item);
+      const type = item.type === 'data' && (item.content as BashEvent).type;
+      if (type === 'stdout' || type === 'stderr') writeFileSync(join(acks, `ack-${++received}`), '');
+    }
+    const events = contents(items) as BashEvent[];
     assert.deepEqual(lines(events), ['stdout:o1', 'stderr:e1', 'stdout:o2', 'stderr:e2', 'stdout:o3']);
     assert.equal(events.at(-1)!.type, 'exit');
     assert.equal(items.at(-1)!.type, 'done');

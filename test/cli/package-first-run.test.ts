@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ensureBuilt } from '../support/built.js';
-import { freshUserEnv, installTarball, NPM, packTarball } from '../support/packed.js';
+import { freshUserEnv, installTarball, NPM, sharedTarball } from '../support/packed.js';
 import { REPO_ROOT } from '../support/repo.js';
 
 const NOTES = `import { activation, method, PlexusError } from 'plexus-hub';
@@ -91,7 +91,7 @@ describe('the packed package, first run from an empty cwd and HOME', () => {
     [base, cwd, home] = ['base', 'cwd', 'home'].map((d) => join(scratch, d)) as [string, string, string];
     for (const d of [base, cwd, home]) mkdirSync(d);
     // One install of the tarball; each layout below sits under it and resolves plexus-hub from it.
-    installTarball(base, await packTarball(scratch));
+    installTarball(base, await sharedTarball());
     hub = join(base, 'node_modules', 'plexus-hub', 'bin', 'hub.js');
     env = freshUserEnv(home);
   });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ensureBuilt } from '../support/built.js';
-import { freshUserEnv, installTarball, NPM, packTarball } from '../support/packed.js';
+import { freshUserEnv, installTarball, NPM, sharedTarball } from '../support/packed.js';
 
 interface Result {
   code: number;
@@ -20,7 +20,7 @@ interface Result {
 
 function exec(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd, env, timeout: 100_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+    execFile(cmd, args, { cwd, env, timeout: 150_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -41,7 +41,7 @@ describe('hub init, from the packed package', () => {
     const home = join(scratch, 'home');
     const tool = join(scratch, 'tool');
     for (const d of [cwd, home, tool]) mkdirSync(d);
-    const tarball = await packTarball(scratch);
+    const tarball = await sharedTarball();
     // The `hub` that runs init: the packed package, installed offline elsewhere.
     installTarball(tool, tarball);
     env = freshUserEnv(home);
@@ -89,7 +89,7 @@ describe('hub init, from the packed package', () => {
     assert.match(again.stderr, /already has package\.json, .* \(use --force to overwrite\)/);
   });
 
-  it('npm install, then npm test runs the in-process test, then npm start serves the greeter', { timeout: 115_000 }, async () => {
+  it('npm install, then npm test runs the in-process test, then npm start serves the greeter', { timeout: 200_000 }, async () => {
     const install = await exec(NPM, ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund'], project, env);
     assert.equal(install.code, 0, install.stderr);
     const test = await exec(NPM, ['test'], project, env);

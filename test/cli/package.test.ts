@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ensureBuilt } from '../support/built.js';
-import { installTarball, NPX, packTarball } from '../support/packed.js';
+import { installTarball, NPX, sharedTarball } from '../support/packed.js';
 
 const run = promisify(execFile);
 
@@ -57,7 +57,8 @@ export class Notes {
 }
 `;
 
-describe('the packed package, installed into a fresh project', { timeout: 90_000 }, () => {
+// Generous: npm test runs three files at a time, and the three package files may be those three.
+describe('the packed package, installed into a fresh project', { timeout: 180_000 }, () => {
   let project: string;
   let server: ChildProcess | undefined;
   let url: string;
@@ -74,7 +75,7 @@ describe('the packed package, installed into a fresh project', { timeout: 90_000
   before(async () => {
     ensureBuilt();
     project = mkdtempSync(join(tmpdir(), 'plexus-user-'));
-    const tarball = await packTarball(project);
+    const tarball = await sharedTarball();
     writeFileSync(
       join(project, 'package.json'),
       JSON.stringify(

@@ -108,7 +108,9 @@ describe('a cold schema load', () => {
       const first = children();
       await loader.load({ className: 'Echo', sourceFile, methodKeys: ['echo'] });
       const second = children();
-      await new Promise((r) => setTimeout(r, 2500));
+      // Idle 1 s, it leaves: polled (a fixed 2.5 s wait cost every run 2.5 s and still failed
+      // on a loaded machine), with a deadline far past the idle time.
+      for (const until = Date.now() + 10_000; children().length > 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
       console.log(JSON.stringify({ extracted: loader.stats.extracted, first, second, later: children() }));
     `;
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);

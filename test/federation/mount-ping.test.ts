@@ -12,7 +12,10 @@ import { DynamicHub, mountRemote, type StreamItem } from '../../src/index.js';
 import { eventually } from '../support/helpers.js';
 import { startHub, type HubProcess } from '../support/hub-process.js';
 
-const PING_MS = 300;
+// Long enough that a remote starved of CPU on a loaded machine (tests run three files at a
+// time on two cores) still answers in time before the freeze: at 300 ms it missed a ping
+// while the suite ran, and the mount dropped before the test froze it.
+const PING_MS = 1000;
 
 describe('a mount whose remote freezes (socket open, no pongs)', { timeout: 90_000 }, () => {
   let remote: HubProcess | undefined;

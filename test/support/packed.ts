@@ -5,9 +5,23 @@
  * declared `dependencies` are linked, so a runtime import of a devDependency fails.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './repo.js';
 
@@ -19,6 +33,68 @@ export const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 export async function packTarball(dest: string): Promise<string> {
   const { stdout } = await run(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', dest], { cwd: REPO_ROOT });
   return join(dest, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+}
+
+/** Every file `npm pack` takes (package.json's `files`, and package.json), by path, size and mtime. */
+function packedSourcesKey(): string {
+  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { files: string[] };
+  const hash = createHash('sha256');
+  const visit = (path: string): void => {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (stat.isDirectory()) for (const entry of readdirSync(path).sort()) visit(join(path, entry));
+    else hash.update(`${relative(REPO_ROOT, path)}\0${stat.size}\0${stat.mtimeMs}\n`);
+  };
+  for (const entry of ['package.json', ...manifest.files]) visit(join(REPO_ROOT, entry));
+  return hash.digest('hex').slice(0, 16);
+}
+
+const PACKED_CACHE = join(REPO_ROOT, 'node_modules', '.cache', 'plexus-hub-packed');
+
+/**
+ * The tarball of `npm pack` of this repo as it is now, packed once and shared: the
+ * test files that install the package (run in parallel by `npm test`) would each
+ * pack the same bytes, seconds apiece. Kept under a key of every packed file's path,
+ * size and mtime, so an edit or a rebuild packs anew; a lock directory makes
+ * concurrent files wait for one pack. Callers only read it (npm copies a `file:`
+ * dependency; installTarball extracts it).
+ */
+export async function sharedTarball(): Promise<string> {
+  const dir = join(PACKED_CACHE, packedSourcesKey());
+  const done = join(dir, 'tarball');
+  const lock = `${dir}.lock`;
+  mkdirSync(PACKED_CACHE, { recursive: true });
+  for (;;) {
+    if (existsSync(done)) return readFileSync(done, 'utf8');
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // Another test file is packing. A lock left by a killed run (older than a pack could take) is taken over.
+      const stat = statSync(lock, { throwIfNoEntry: false });
+      if (stat && Date.now() - stat.mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      await sleep(100);
+    }
+  }
+  try {
+    if (existsSync(done)) return readFileSync(done, 'utf8');
+    // Tarballs of older sources are of no more use (none younger than an hour: a run may still read it).
+    for (const entry of readdirSync(PACKED_CACHE)) {
+      const path = join(PACKED_CACHE, entry);
+      if (path !== lock && Date.now() - statSync(path).mtimeMs > 3_600_000) rmSync(path, { recursive: true, force: true });
+    }
+    const staging = mkdtempSync(`${dir}.staging-`);
+    const tarball = await packTarball(staging);
+    mkdirSync(dir, { recursive: true });
+    const final = join(dir, tarball.slice(staging.length + 1));
+    renameSync(tarball, final);
+    rmSync(staging, { recursive: true, force: true });
+    // Written last: its presence means the tarball is complete.
+    writeFileSync(done, final);
+    return final;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** Unpacks the tarball into `<dir>/node_modules/plexus-hub` and links its declared dependencies and bin. */
