@@ -7,7 +7,7 @@
  * live hub refuses anything the grants no longer cover.
  */
 import { createHash } from 'node:crypto';
-import { toolName } from '../src/mcp/index.js';
+import { toolName } from '../src/index.js';
 import type { JsonSchema, MethodSchema, PluginSchema } from '../src/wire/index.js';
 
 /** One granted method, as the agent sees it. */

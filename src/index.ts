@@ -62,7 +62,7 @@ export type { CloseOptions, MessageSink, SessionLimits } from './transport/types
 export { DEFAULT_GRACE_MS } from './transport/types.js';
 export { mcpHttpHandler, serveMcpHttp, type McpHttpHandler, type McpHttpOptions, type McpHttpServer } from './mcp/http.js';
 export { serveMcpStdio, type McpStdioOptions, type McpStdioServer } from './mcp/stdio.js';
-export type { ToolNaming } from './mcp/tool-names.js';
+export { toolName, type ToolNaming } from './mcp/tool-names.js';
 // The MCP limits' defaults without the SDK (which `plexus-hub/mcp` loads, and the
 // two serve functions above load on first use: it is a third of a start's imports).
 export {

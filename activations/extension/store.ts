@@ -5,21 +5,9 @@
  * notices changes by the directory's stamp (`stamp()`), as the token store re-reads
  * its file.
  */
-import {
-  chmodSync,
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuditLockedError, AuditLog, AUDIT_FILE, type AuditEvent } from '../../src/auth/index.js';
+import { AuditLockedError, AuditLog, AUDIT_FILE, type AuditEvent, writeFileAtomic } from '../../src/auth/index.js';
 import type { ExtensionManifest } from './manifest.js';
 import type { ApprovalSurface } from './validate.js';
 
@@ -45,18 +33,6 @@ export interface BrokenEntry {
 
 const SOURCE = /^[a-z][a-z0-9_]*$/;
 
-function writeOwnerOnly(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
-
 export class ExtensionStore {
   readonly dir: string;
 
@@ -79,7 +55,7 @@ export class ExtensionStore {
   add(manifest: ExtensionManifest, approved: ApprovalSurface, now = new Date()): InstalledExtension {
     this.#ensureDir();
     const record: InstalledExtension = { version: 1, manifest, approved, installedAt: now.toISOString() };
-    writeOwnerOnly(this.fileOf(manifest.source), `${JSON.stringify(record, null, 2)}\n`);
+    writeFileAtomic(this.fileOf(manifest.source), `${JSON.stringify(record, null, 2)}\n`);
     return record;
   }
 
@@ -161,7 +137,7 @@ export class ExtensionStore {
       if (!(err instanceof AuditLockedError)) throw err;
       const dir = join(this.dir, PENDING_AUDIT_DIR);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeOwnerOnly(join(dir, `${Date.now()}-${process.pid}.json`), JSON.stringify(event));
+      writeFileAtomic(join(dir, `${Date.now()}-${process.pid}.json`), JSON.stringify(event));
       return 'pending';
     }
   }

@@ -54,3 +54,4 @@ export {
 } from './approvals.js';
 export { OWNER_FILE, OwnerCredentials, OwnerPrincipal, readOwnerFile, writeOwnerFile, type OwnerFile } from './owner.js';
 export { OWNER_METHOD_PREFIX } from './owner-methods.js';
+export { writeFileAtomic } from './atomic-file.js';

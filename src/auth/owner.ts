@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
-import type { Principal } from './principal.js';
+import { Unrestricted } from './principal.js';
 
 /** `<data dir>/owner.json`: where a serving hub leaves its owner key for the owner's CLI (0600). */
 export const OWNER_FILE = 'owner.json';
@@ -106,32 +106,13 @@ export function readOwnerFile(dataDir: string): OwnerFile {
  * may call everything, is never held for approval (its own calls are its own
  * decision), and alone may reach the owner methods (`_approvals.*`).
  */
-export class OwnerPrincipal implements Principal {
-  readonly name = 'owner';
-  readonly kind = 'trusted';
-  readonly generation = 0;
+export class OwnerPrincipal extends Unrestricted {
   constructor(
     /** `cli` (the owner key) or `explorer` (an owner code). */
     readonly via: 'cli' | 'explorer',
-    readonly transport?: string,
-    readonly remote?: string,
-  ) {}
-  unauthenticated(): undefined {
-    return undefined;
-  }
-  allows(): boolean {
-    return true;
-  }
-  reaches(): boolean {
-    return true;
-  }
-  use(): boolean {
-    return true;
-  }
-  oneTime(): boolean {
-    return false;
-  }
-  mayJoin(): boolean {
-    return true;
+    transport?: string,
+    remote?: string,
+  ) {
+    super('owner', 'trusted', transport, remote);
   }
 }

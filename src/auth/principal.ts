@@ -50,8 +50,8 @@ export function asPrincipal(value: unknown): Principal | undefined {
     : undefined;
 }
 
-/** Everything allowed: a loopback hub without a token store, or a trusted parent process. */
-class Unrestricted implements Principal {
+/** Everything allowed: a loopback hub without a token store, a trusted parent process, the owner. */
+export class Unrestricted implements Principal {
   readonly generation = 0;
   constructor(
     readonly name: string,

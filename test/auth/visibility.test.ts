@@ -108,7 +108,7 @@ describe('hidden is byte-identical to missing (WebSocket, MCP HTTP, through a mo
     token = new TokenStore(dir).create({ name: 'peeker', hub: 'plexus', grants: GRANTS.map((g) => parseGrant(g)) }).token;
     // The remote trusts the mount's connection fully: only the local grants stand between the caller and it.
     remote = await serveWebSocket(new DynamicHub('remote').register(new Vault(), new Shell()), { port: 0 });
-    auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 } });
+    auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 }, approvals: { standing: true } }); // visibility, not approvals (approvals.test.ts)
     hub = new DynamicHub('plexus', { policy: auth }).register(new Vault(), new Shell());
     mountRemote(hub, 'far', remote.url, { watchMs: 0 });
     await hub.ready();
@@ -381,7 +381,7 @@ describe('one visibility function: calls, schemas, hashes and tools/list agree o
     const dir = mkdtempSync(join(tmpdir(), 'plexus-visibility-prop-'));
     new TokenStore(dir).create({ name: 'first', hub: 'plexus', grants: [] });
     // One HubAuth for every run (its audit worker is costly to start and stop); each run a new hub and principal.
-    const auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1_000_000 } });
+    const auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1_000_000 }, approvals: { standing: true } });
     let runs = 0;
     /** How often each side was exercised, so the property cannot pass by generating only empty cases. */
     const seenCounts = { hidden: 0, callable: 0 };
