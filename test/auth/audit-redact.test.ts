@@ -41,7 +41,7 @@ describe('redaction by value, inside strings', () => {
   const kept = {
     uuid: '550e8400-e29b-41d4-a716-446655440000',
     sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
-    hubHash: 'd4031ca3b3c05c1b',
+    hubHash: '0ef3e9aad675eb04',
     path: '/usr/local/lib/node_modules/typescript/lib/tsc.js',
     identifier: 'parseHttpHeaderValueForRequest2024',
     prose: 'basic functionality of the token store',

@@ -146,6 +146,11 @@ describe('hub extension add|list|remove with a running hub', () => {
 
     const schema = (await client.schema('kb')) as PluginSchema;
     assert.equal(schema.health?.status, 'ok');
+    // health.check reports it beside the hub's own liveness.
+    const checked = (await client.result('health.check', {})) as { status: string; sources?: Record<string, { status: string }> };
+    assert.equal(checked.status, 'ok');
+    assert.deepEqual(Object.keys(checked.sources ?? {}), ['kb']);
+    assert.equal(checked.sources!.kb!.status, 'ok');
     assert.notEqual(((await client.schema()) as PluginSchema).hash, rootBefore);
     client.close();
 
