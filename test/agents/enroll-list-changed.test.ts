@@ -8,11 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { freePort, INVENTORY } from '../support/federation.js';
 import { startHub, runHubCli, type HubProcess } from '../support/hub-process.js';
-import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
+import { agentProxyTransport } from '../support/agent-proxy.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plexus-enroll-lc-hub-'));
 const agentDir = mkdtempSync(join(tmpdir(), 'plexus-enroll-lc-agent-'));
@@ -37,14 +36,7 @@ describe('the agent proxy forwards tools/list_changed', () => {
     const client = new Client({ name: 'agent-test', version: '1.0.0' });
     let changes = 0;
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changes++);
-    await client.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [HUB_BIN, 'mcp', '--url', hub.url, '--agent', 'watcher', '--data-dir', agentDir, '--enroll', code],
-        cwd: REPO_ROOT,
-        stderr: 'ignore',
-      }),
-    );
+    await client.connect(agentProxyTransport(hub.url, 'watcher', agentDir, ['--enroll', code], 'ignore'));
     try {
       const before = (await client.listTools()).tools.map((t) => t.name);
       assert.ok(!before.includes('b.inventory.get'), before.join(','));

@@ -12,13 +12,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { ENROLLMENT_REFUSED } from '../../src/auth/hub-auth.js';
 import { startHub, runHubCli, type HubProcess } from '../support/hub-process.js';
+import { agentProxyTransport } from '../support/agent-proxy.js';
 import { RawClient } from '../support/raw-client.js';
-import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
 
 const ROOT_TOOLS = ['plexus.call', 'plexus.hash', 'plexus.schema'];
 const CODE = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
@@ -48,12 +48,7 @@ async function postEnroll(url: string, body: unknown): Promise<{ status: number;
 }
 
 function proxyTransport(hub: HubProcess, agent: string, extra: string[] = []): StdioClientTransport {
-  return new StdioClientTransport({
-    command: process.execPath,
-    args: [HUB_BIN, 'mcp', '--url', hub.url, '--agent', agent, '--data-dir', agentDir, ...extra],
-    cwd: REPO_ROOT,
-    stderr: 'pipe',
-  });
+  return agentProxyTransport(hub.url, agent, agentDir, extra);
 }
 
 /** Everything the proxy process wrote to stderr, collected as it comes. */

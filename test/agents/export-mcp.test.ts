@@ -13,7 +13,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { exportAgent } from '../../cli/commands/agent-export.js';
 import { parseGrant, TokenStore } from '../../src/auth/index.js';
 import { pathFromUnderscore } from '../../src/mcp/index.js';
-import { type HubProcess, runHubCli, startHub } from '../support/hub-process.js';
+import { type HubProcess, startHub } from '../support/hub-process.js';
 import { enrollAgent, listedMethods } from './export-support.js';
 
 describe('the exported MCP entry, started as a host starts it', () => {

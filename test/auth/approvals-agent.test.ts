@@ -9,9 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { runHubCli, startHub, type HubProcess } from '../support/hub-process.js';
-import { HUB_BIN, REPO_ROOT } from '../support/repo.js';
+import { agentProxyTransport } from '../support/agent-proxy.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plexus-approvals-agent-hub-'));
 const agentDir = mkdtempSync(join(tmpdir(), 'plexus-approvals-agent-'));
@@ -32,14 +31,7 @@ describe('an enrolled agent over MCP: execute calls wait for the owner', () => {
     const code = await hub('agent', 'enroll', 'bot', '--grant', 'bash.execute:execute');
     served = await startHub({ args: ['--no-builtins', '--with', 'bash', '--data-dir', dir] });
     client = new Client({ name: 'approvals-agent-test', version: '1.0.0' });
-    await client.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [HUB_BIN, 'mcp', '--url', served.url, '--agent', 'bot', '--data-dir', agentDir, '--enroll', code],
-        cwd: REPO_ROOT,
-        stderr: 'pipe',
-      }),
-    );
+    await client.connect(agentProxyTransport(served.url, 'bot', agentDir, ['--enroll', code]));
   });
   after(async () => {
     await client?.close();

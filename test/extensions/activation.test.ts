@@ -18,7 +18,6 @@ import { ResourceListChangedNotificationSchema, ToolListChangedNotificationSchem
 import { Echo } from '../../activations/echo.js';
 import { ExtensionHost } from '../../activations/extension/host.js';
 import type { ExtensionManifest } from '../../activations/extension/manifest.js';
-import { ExtensionStore } from '../../activations/extension/store.js';
 import { transports } from '../../activations/extension/transports/index.js';
 import type { ExtensionTransport, SourceHealth, TransportOptions } from '../../activations/extension/types.js';
 import { validateManifest } from '../../activations/extension/validate.js';

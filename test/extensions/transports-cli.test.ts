@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { approvalSurface, buildArgv, checkRoute, cliTransport, dispatch, health } from '../../activations/extension/transports/cli.js';
 import type { TransportOptions } from '../../activations/extension/types.js';
 import { containmentMode, runProcess } from '../../activations/process/index.js';
-import { PlexusError } from '../../src/index.js';
+import type { PlexusError } from '../../src/index.js';
+import { dispatched } from '../support/transport-dispatch.js';
 
 const options = (signal = new AbortController().signal): TransportOptions & { signal: AbortSignal } => ({
   secrets: { get: () => undefined },
@@ -17,16 +18,7 @@ const options = (signal = new AbortController().signal): TransportOptions & { si
   signal,
 });
 
-async function run(route: unknown, params: Record<string, unknown> = {}, opts = options()) {
-  const items: unknown[] = [];
-  try {
-    for await (const item of dispatch(route, params, opts)) items.push(item);
-  } catch (err) {
-    assert.ok(err instanceof PlexusError, `not a PlexusError: ${err}`);
-    return { items, error: err };
-  }
-  return { items, error: undefined };
-}
+const run = (route: unknown, params: Record<string, unknown> = {}, opts = options()) => dispatched(dispatch, route, params, opts);
 
 const lines = (items: unknown[]) => items.map((i) => (i as { line: string }).line);
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { TransportOptions } from '../../activations/extension/types.js';
 import { approvalSurface, checkRoute, dispatch, health, localRestTransport } from '../../activations/extension/transports/local-rest.js';
-import { PlexusError } from '../../src/index.js';
+import { dispatched } from '../support/transport-dispatch.js';
 import { startFakeRest, type FakeRest } from '../support/fake-rest.js';
 
 const TOKEN = `tok_${randomBytes(16).toString('hex')}`;
@@ -19,16 +19,7 @@ const options = (extra: Partial<TransportOptions & { signal: AbortSignal }> = {}
   ...extra,
 });
 
-async function run(route: unknown, params: Record<string, unknown> = {}, opts = options()) {
-  const items: unknown[] = [];
-  try {
-    for await (const item of dispatch(route, params, opts)) items.push(item);
-  } catch (err) {
-    assert.ok(err instanceof PlexusError, `not a PlexusError: ${err}`);
-    return { items, error: err };
-  }
-  return { items, error: undefined };
-}
+const run = (route: unknown, params: Record<string, unknown> = {}, opts = options()) => dispatched(dispatch, route, params, opts);
 
 /** A port nothing listens on (bound, then closed). */
 async function closedPort(): Promise<number> {

@@ -11,7 +11,7 @@ import { networkInterfaces } from 'node:os';
 import { canonicalAddress, refusalOf } from '../../activations/extension/transports/address-guard.js';
 import { dispatch, health } from '../../activations/extension/transports/local-rest.js';
 import type { TransportOptions } from '../../activations/extension/types.js';
-import { PlexusError } from '../../src/index.js';
+import { dispatched } from '../support/transport-dispatch.js';
 import { startFakeRest, type FakeRest } from '../support/fake-rest.js';
 
 const TOKEN = `tok_${randomBytes(16).toString('hex')}`;
@@ -23,16 +23,7 @@ const options = (extra: Partial<TransportOptions> = {}) => ({
   ...extra,
 });
 
-async function run(route: unknown, opts = options()) {
-  const items: unknown[] = [];
-  try {
-    for await (const item of dispatch(route, {}, opts)) items.push(item);
-  } catch (err) {
-    assert.ok(err instanceof PlexusError, `not a PlexusError: ${err}`);
-    return { items, error: err };
-  }
-  return { items, error: undefined };
-}
+const run = (route: unknown, opts = options()) => dispatched(dispatch, route, {}, opts);
 
 /** This machine's first non-loopback IPv4 address (the trap answers there), else a documentation address. */
 const external =
