@@ -1,4 +1,5 @@
 import { hubAuthOf } from '../auth/hub-auth.js';
+import { OwnerPrincipal } from '../auth/owner.js';
 import type { Principal } from '../auth/principal.js';
 import type { DynamicHub } from '../hub/dynamic-hub.js';
 import type { CallStream } from '../stream/call-stream.js';
@@ -76,7 +77,9 @@ export class RpcSession {
     this.#bytes = options.bytes ?? new ConnectionBytes();
     const root = hub.namespace;
     const as = { principal: options.principal };
-    const auth = hubAuthOf(hub);
+    // The owner's own methods (`_approvals.*`) exist only on an owner's connection: decided
+    // once per connection, so no other connection's calls pay for the check.
+    const auth = options.principal instanceof OwnerPrincipal ? hubAuthOf(hub) : undefined;
     const wire = options.wire ?? 'legacy';
     this.#turns = wire === 'turns';
     this.#methods = new Map<string, (req: JsonRpcRequest) => void>([
@@ -85,7 +88,6 @@ export class RpcSession {
         (req) =>
           this.#subscribe(req, () => {
             const [method, params] = this.#callParams(req.params);
-            // The owner's own methods (`_approvals.*`) exist only on an owner's connection.
             const stream = auth?.ownerCall(hub, options.principal, method, params) ?? hub.call(method, params, as);
             return wire === 'legacy' ? stream : stream.speak(wire);
           }),
