@@ -27,6 +27,10 @@ export interface ExtensionContext {
   call(path: string, params: Record<string, unknown>, opts: { signal: AbortSignal; principal: unknown }): AsyncIterable<HubItem>;
   /** The params schema of a method as `principal` sees it (a workflow's members). */
   paramsOf(path: string, principal: unknown): Promise<{ properties?: Record<string, unknown> } | undefined>;
+  /** Answers a question a member asked (`hub.respond`; throws for an unknown id or a refused answer). */
+  respond(requestId: string, value: unknown): void;
+  /** Fails a question a member asked, saying why (`hub.rejectRequest`). */
+  rejectRequest(requestId: string, reason: string): void;
   /** How long a health answer is trusted before a call checks again (default 5 s). */
   healthTtlMs?: number;
 }
@@ -102,6 +106,9 @@ interface Node {
 
 const ajv = new Ajv({ strict: false });
 
+/** A framework mark (`progress(…)`), which the call stream turns into its own item. */
+const isMark = (item: unknown): boolean => typeof item === 'object' && item !== null && '__plexus' in item;
+
 /** Builds the activation of a valid manifest (validate it first: `validateManifest`). */
 export function buildExtension(manifest: ExtensionManifest, ctx: ExtensionContext): BuiltExtension {
   const { source } = manifest;
@@ -143,6 +150,8 @@ export function buildExtension(manifest: ExtensionManifest, ctx: ExtensionContex
       ...(cap.io?.input ? { params: cap.io.input as JsonSchema } : {}),
       returns,
       streaming: cap.kind !== 'skill',
+      // A workflow passes its members' questions on to its caller.
+      ...(cap.kind === 'workflow' ? { bidirectional: true } : {}),
       verbs: verbsOf(cap),
       handler: (params, callCtx) => run(cap, id, kind, params as Record<string, unknown>, callCtx, checkOutput),
     };
@@ -175,9 +184,16 @@ export function buildExtension(manifest: ExtensionManifest, ctx: ExtensionContex
       approvedMembers: ctx.approved.crossSource,
       call: (path, p, signal) => ctx.call(path, p, { signal, principal: callCtx.principal }) as AsyncIterable<never>,
       paramsOf: (path) => ctx.paramsOf(path, callCtx.principal),
+      ask: (question) => callCtx.request(question),
+      answer: (requestId, value) => ctx.respond(requestId, value),
+      decline: (requestId, reason) => ctx.rejectRequest(requestId, reason),
     };
     try {
       for await (const item of transport.dispatch(routeOf(manifest, cap), params, dispatchOptions)) {
+        if (isMark(item)) {
+          yield item; // a member's progress, relayed by a workflow: not an output item
+          continue;
+        }
         if (checkOutput && !checkOutput(item)) {
           const e = checkOutput.errors?.[0];
           throw new PlexusError(

@@ -98,6 +98,8 @@ export class ExtensionHost {
           const schema = await this.hub.schema(path, { principal });
           return 'params' in schema ? (schema.params as { properties?: Record<string, unknown> }) : undefined;
         },
+        respond: (requestId, value) => this.hub.respond(requestId, value),
+        rejectRequest: (requestId, reason) => void this.hub.rejectRequest(requestId, reason),
         ...(this.options.healthTtlMs !== undefined ? { healthTtlMs: this.options.healthTtlMs } : {}),
       });
       try {

@@ -134,13 +134,17 @@ export function addExtensionCommand(program: Command): void {
       const { installed, broken } = store.list();
       const rows = await Promise.all(
         installed.map(async (r) => {
+          // Health only: nothing is served, so nothing is called or asked.
+          const notServing = (): never => {
+            throw new Error('not serving');
+          };
           const built = buildExtension(r.manifest, {
             options: { secrets },
             approved: r.approved,
-            call: () => {
-              throw new Error('not serving');
-            },
+            call: notServing,
             paramsOf: async () => undefined,
+            respond: notServing,
+            rejectRequest: notServing,
           });
           return {
             source: r.manifest.source,

@@ -3,8 +3,11 @@
  * through the hub *as the caller* — under the caller's own grants, so a workflow never
  * widens access — and streams each member's data items with their provenance.
  * A member in another source runs only when the install approved that attach.
+ * What a member tells or asks its caller reaches the workflow's caller: its progress
+ * items (e.g. "waiting for approval") and its questions, asked again of the caller
+ * and the answer handed back to the member.
  */
-import { PlexusError } from '../../../src/index.js';
+import { PlexusError, type ProgressMark, progress, type RequestOptions } from '../../../src/index.js';
 import { ExtensionErrorCode, type SourceHealth, type TransportOptions } from '../types.js';
 
 /** One item a workflow streams: a member's data item, and where it came from. */
@@ -20,7 +23,9 @@ export interface WorkflowItem {
 type MemberItem =
   | { type: 'data'; content: unknown }
   | { type: 'error'; message: string; code?: string }
-  | { type: 'progress' | 'done' | 'request' };
+  | { type: 'progress'; message: string; percentage?: number }
+  | { type: 'request'; requestId: string; requestData: unknown; timeoutMs: number }
+  | { type: 'done' };
 
 /** What the activation adds for a workflow: the hub, as the caller, and what the install approved. */
 export interface WorkflowDispatch extends TransportOptions {
@@ -33,6 +38,12 @@ export interface WorkflowDispatch extends TransportOptions {
   paramsOf(path: string): Promise<{ properties?: Record<string, unknown> } | undefined>;
   /** The cross-source members the install approved. */
   approvedMembers: readonly string[];
+  /** Asks the workflow's caller (`ctx.request`). */
+  ask(question: RequestOptions): Promise<unknown>;
+  /** Hands an answer to a member's question (`hub.respond`). */
+  answer(requestId: string, value: unknown): void;
+  /** Fails a member's question with the reason the caller gave none (`hub.rejectRequest`). */
+  decline(requestId: string, reason: string): void;
 }
 
 const membersOf = (route: unknown): unknown => (route as { members?: unknown } | null)?.members;
@@ -64,7 +75,35 @@ export async function health(): Promise<SourceHealth> {
 /** Codes under which the hub refuses a caller a path it may not call, or that it may not see (which looks missing). */
 const REFUSED = new Set(['-32003', '-32601', '-32001']);
 
-export async function* dispatch(route: unknown, params: Record<string, unknown>, opts: WorkflowDispatch): AsyncIterable<WorkflowItem> {
+/**
+ * A member's question, asked again of the workflow's caller; the answer (or why there is
+ * none: declined, timed out, cancelled) goes back to the member, which decides what then.
+ */
+async function relayQuestion(item: Extract<MemberItem, { type: 'request' }>, opts: WorkflowDispatch): Promise<void> {
+  const { prompt, schema } = (item.requestData ?? {}) as { prompt?: unknown; schema?: RequestOptions['schema'] };
+  let value: unknown;
+  try {
+    value = await opts.ask({
+      prompt: typeof prompt === 'string' && prompt ? prompt : JSON.stringify(item.requestData),
+      ...(schema && typeof schema === 'object' ? { schema } : {}),
+      timeoutMs: item.timeoutMs,
+    });
+  } catch (err) {
+    opts.decline(item.requestId, (err as Error).message);
+    return;
+  }
+  try {
+    opts.answer(item.requestId, value);
+  } catch {
+    // The member's question ended first (its own timeout) or refused the answer: its stream says so.
+  }
+}
+
+export async function* dispatch(
+  route: unknown,
+  params: Record<string, unknown>,
+  opts: WorkflowDispatch,
+): AsyncIterable<WorkflowItem | ProgressMark> {
   const members = membersOf(route) as string[];
   for (const [step, member] of members.entries()) {
     if (!member.startsWith(`${opts.source}.`) && !opts.approvedMembers.includes(member)) {
@@ -85,6 +124,8 @@ export async function* dispatch(route: unknown, params: Record<string, unknown>,
     const own = Object.fromEntries(Object.entries(params).filter(([k]) => schema?.properties && k in schema.properties));
     for await (const item of opts.call(member, own, opts.signal)) {
       if (item.type === 'data') yield { member, step, data: item.content };
+      else if (item.type === 'progress') yield progress(`${member}: ${item.message}`, item.percentage);
+      else if (item.type === 'request') await relayQuestion(item, opts);
       else if (item.type === 'error') {
         if (REFUSED.has(String(item.code))) {
           throw new PlexusError(
