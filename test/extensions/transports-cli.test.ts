@@ -82,6 +82,29 @@ describe('cli transport', () => {
     assert.throws(() => buildArgv(['{p}'], { p: 'a\0b' }), /contains a NUL byte/);
   });
 
+  it('a value starting with "-" is refused where the program would read it as an option; after "--" or glued it is data', async () => {
+    for (const [args, value] of [
+      [['{path}'], '-R'],
+      [['-1', '{path}', '--', '{other}'], '--upload-pack=touch x'],
+      [['{path}suffix'], '-a'],
+    ] as const) {
+      assert.throws(
+        () => buildArgv(args, { path: value, other: 'x' }),
+        (e: PlexusError) =>
+          e.code === 'schema_validation_failed' &&
+          (e.details as { param: string }).param === 'path' &&
+          /param 'path' starts with '-', so the program would read it as an option.*put a '--' element before/.test(e.message),
+        JSON.stringify(args),
+      );
+    }
+    assert.deepEqual(buildArgv(['-n', '--', '{p}'], { p: '-R /' }), ['-n', '--', '-R /']);
+    assert.deepEqual(buildArgv(['--regexp={p}', '{f}'], { p: '-v', f: '-' }), ['--regexp=-v', '-']);
+    // Through the transport: ls is never started with the option a caller slipped in.
+    const { items, error } = await run({ bin: 'ls', args: ['{path}'] }, { path: '-la' });
+    assert.equal(error?.code, 'schema_validation_failed');
+    assert.deepEqual(items, []);
+  });
+
   it('ls streams stdout lines as items; a directory name with spaces is one argument', async () => {
     const { items, error } = await run({ bin: 'ls', args: ['-1', '{dir}'], allowedBins: ['ls'] }, { dir: join(dir, 'sub dir') });
     assert.equal(error, undefined, error?.message);

@@ -156,21 +156,41 @@ export async function health(route: unknown, _opts?: TransportOptions): Promise<
  * (spaces, `;`, quotes, `$(…)`: no shell ever reads it). An element whose
  * placeholders are not all given (absent or null params) is left out, so optional
  * flags (`--limit={limit}`) disappear when the param does.
+ *
+ * An element that starts with a placeholder, before the template's `--`, is where a
+ * caller's value would be read as an option (`-R /`, `--upload-pack=…`): a value
+ * starting with `-` is refused there. After a `--` element, or glued behind text
+ * (`--x={p}`), it is data.
  */
 export function buildArgv(args: readonly string[], params: Record<string, unknown>): string[] {
   const argv: string[] = [];
+  let optionsEnded = false;
   for (const template of args) {
     const arg = fillTemplate(template, params, 'a cli argument');
+    if (template === '--') optionsEnded = true;
     if (arg === undefined) continue;
     if (arg.includes('\0'))
       throw new PlexusError(
         ExtensionErrorCode.SchemaValidationFailed,
         `a param filling '${template}' contains a NUL byte: an argument cannot hold one`,
       );
+    const leading = LEADING_PLACEHOLDER.exec(template)?.[1];
+    if (!optionsEnded && leading !== undefined && arg.startsWith('-') && arg !== '-') {
+      throw new PlexusError(
+        ExtensionErrorCode.SchemaValidationFailed,
+        `param '${leading}' starts with '-', so the program would read it as an option: pass a value that does not, ` +
+          `or (the manifest's author) put a '--' element before '${template}' in route.args`,
+        false,
+        { param: leading },
+      );
+    }
     argv.push(arg);
   }
   return argv;
 }
+
+/** A template element that begins with a placeholder: its value decides the argument's first character. */
+const LEADING_PLACEHOLDER = /^\{([A-Za-z_][A-Za-z0-9_]*)\}/;
 
 const CONTAINMENT: readonly string[] = ['auto', 'namespace', 'sweep', 'group'];
 
