@@ -103,12 +103,24 @@ async function watch(opts: { dataDir?: string }): Promise<void> {
   const queue: PendingApproval[] = [];
   const open = new Set<string>();
   let asking = false;
+  // The question on screen: withdrawn when its call is decided elsewhere, withdrawn or expired.
+  let prompt: { id: string; abort: AbortController } | undefined;
   const next = async (): Promise<void> => {
     if (!ask || asking) return;
     asking = true;
     for (let a = queue.shift(); a; a = queue.shift()) {
       if (!open.has(a.id)) continue;
-      const answer = (await ask.question(`approve ${a.id} ${a.path}? [y = once / 10m = window / n] `)).trim().toLowerCase();
+      prompt = { id: a.id, abort: new AbortController() };
+      let answer: string;
+      try {
+        answer = (await ask.question(`approve ${a.id} ${a.path}? [y = once / 10m = window / n] `, { signal: prompt.abort.signal }))
+          .trim()
+          .toLowerCase();
+      } catch {
+        continue; // withdrawn: the event's own line says how it ended
+      } finally {
+        prompt = undefined;
+      }
       if (!open.has(a.id)) {
         process.stdout.write(`${a.id} was already decided, withdrawn or expired\n`);
         continue;
@@ -138,7 +150,11 @@ async function watch(opts: { dataDir?: string }): Promise<void> {
         void next();
       } else {
         open.delete(event.id);
-        process.stdout.write(`${event.outcome} ${event.id}${event.window_ms ? ` (window ${seconds(event.window_ms)})` : ''}\n`);
+        const withdrawn = prompt?.id === event.id;
+        if (withdrawn) prompt!.abort.abort();
+        process.stdout.write(
+          `${withdrawn ? '\n' : ''}${event.outcome} ${event.id}${event.window_ms ? ` (window ${seconds(event.window_ms)})` : ''}${withdrawn ? ': no answer needed any more' : ''}\n`,
+        );
       }
     }
   } finally {
