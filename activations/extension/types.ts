@@ -43,7 +43,7 @@ export interface ExtensionTransport {
   /** Problems with a route, as a person can act on them; empty when valid. */
   checkRoute(route: unknown, manifest: { secrets?: readonly { name: string }[] }): { reasons: string[] };
   /** What installing this route lets the hub do: the binaries it may spawn, the non-loopback hosts it may reach. */
-  approvalSurface(route: unknown): { bins?: string[]; hosts?: string[] };
+  approvalSurface(route: unknown): { bins?: string[]; hosts?: string[]; dirs?: string[] };
   health(route: unknown, opts: TransportOptions): Promise<SourceHealth>;
   dispatch(route: unknown, params: Record<string, unknown>, opts: TransportOptions & { signal: AbortSignal }): AsyncIterable<unknown>;
 }

@@ -18,6 +18,8 @@ export interface ApprovalSurface {
   bins: string[];
   /** Hosts beyond loopback the `local-rest` capabilities may reach. */
   hosts: string[];
+  /** Directories the `cli` capabilities run in (`route.cwd`); absent when none names one. */
+  dirs?: string[];
   /** Workflow members in other sources (`<source>.<name>`), a prompt-injection channel. */
   crossSource: string[];
   /** The verbs each capability needs, by its full id. */
@@ -184,6 +186,7 @@ export function validateManifest(value: unknown, options: ValidateOptions = {}):
     const reach = transport.approvalSurface(route);
     surface.bins.push(...(reach.bins ?? []));
     surface.hosts.push(...(reach.hosts ?? []));
+    if (reach.dirs?.length) surface.dirs = [...(surface.dirs ?? []), ...reach.dirs];
     if (kind === 'workflow' && Array.isArray(cap.members)) {
       cap.members.forEach((member, j) => {
         const where = `${at}.members[${j}]`;
@@ -209,6 +212,7 @@ export function validateManifest(value: unknown, options: ValidateOptions = {}):
 
   surface.bins = sortedUnique(surface.bins);
   surface.hosts = sortedUnique(surface.hosts);
+  if (surface.dirs) surface.dirs = sortedUnique(surface.dirs);
   surface.crossSource = sortedUnique(surface.crossSource);
   const unique = sortedUnique(reasons);
   return { valid: unique.length === 0, reasons: unique, warnings, surface, manifest };
@@ -219,6 +223,7 @@ export function describeSurface(surface: ApprovalSurface): string[] {
   const lines = [
     `binaries it may run: ${surface.bins.length > 0 ? surface.bins.join(', ') : '(none)'}`,
     `hosts beyond loopback it may reach: ${surface.hosts.length > 0 ? surface.hosts.join(', ') : '(none)'}`,
+    ...(surface.dirs ? [`directories its programs run in: ${surface.dirs.join(', ')}`] : []),
     `capabilities of other sources its workflows call: ${surface.crossSource.length > 0 ? surface.crossSource.join(', ') : '(none)'}`,
     'verbs a caller needs, per capability:',
   ];

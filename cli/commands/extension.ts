@@ -108,13 +108,20 @@ export function addExtensionCommand(program: Command): void {
       }
       const replaced = store.get(manifest.source) !== undefined;
       store.add(manifest, verdict.surface);
-      const { bins, hosts, crossSource } = verdict.surface;
+      const { bins, hosts, crossSource, dirs } = verdict.surface;
       const audited = store.audit({
         event: 'source.install',
         principal: owner(),
         path: manifest.source,
         outcome: 'ok',
-        params: { bins, capabilities: manifest.capabilities.map((c) => c.name), cross_source: crossSource, hosts, replaced },
+        params: {
+          bins,
+          capabilities: manifest.capabilities.map((c) => c.name),
+          cross_source: crossSource,
+          hosts,
+          ...(dirs ? { dirs } : {}),
+          replaced,
+        },
       });
       process.stderr.write(
         `${replaced ? 'replaced' : 'installed'} ${manifest.source} in ${store.dir} (audit: ${audited === 'written' ? 'recorded' : 'recorded by the running hub'})\n` +

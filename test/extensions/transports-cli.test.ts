@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { approvalSurface, buildArgv, checkRoute, cliTransport, dispatch, health } from '../../activations/extension/transports/cli.js';
 import type { TransportOptions } from '../../activations/extension/types.js';
+import { describeSurface, validateManifest } from '../../activations/extension/validate.js';
 import { containmentMode, runProcess } from '../../activations/process/index.js';
 import type { PlexusError } from '../../src/index.js';
 import { dispatched } from '../support/transport-dispatch.js';
@@ -103,6 +104,28 @@ describe('cli transport', () => {
     const { items, error } = await run({ bin: 'ls', args: ['{path}'] }, { path: '-la' });
     assert.equal(error?.code, 'schema_validation_failed');
     assert.deepEqual(items, []);
+  });
+
+  it("route.cwd: the program runs there (not in the hub's cwd); relative is refused; a missing one is unavailable", async () => {
+    const inSub = await run({ bin: 'ls', args: ['-1'], cwd: join(dir, 'sub dir') });
+    assert.deepEqual(inSub, { items: [{ line: 'a.txt' }, { line: 'b; rm -rf x' }, { line: 'c $(id)' }], error: undefined });
+    assert.deepEqual(approvalSurface({ bin: 'ls', cwd: join(dir, 'sub dir') }), { bins: ['ls'], dirs: [join(dir, 'sub dir')] });
+    const { surface } = validateManifest({
+      manifest: 'plexus-extension/0.1',
+      source: 'files',
+      transport: 'cli',
+      capabilities: [{ name: 'list', describe: 'Lists', grants: ['execute'], route: { bin: 'ls', cwd: join(dir, 'sub dir') } }],
+    });
+    assert.ok(describeSurface(surface).includes(`directories its programs run in: ${join(dir, 'sub dir')}`));
+    assert.match(
+      checkRoute({ bin: 'ls', cwd: 'notes' }).reasons.join(' | '),
+      /route\.cwd 'notes' is relative: give an absolute directory \(a relative one would depend on where the hub was started\)/,
+    );
+    const gone = { bin: 'ls', cwd: join(dir, 'gone') };
+    assert.deepEqual(await health(gone), { status: 'unavailable', detail: `route.cwd '${join(dir, 'gone')}' does not exist` });
+    const { error } = await run(gone);
+    assert.equal(error?.code, 'source_unavailable');
+    assert.match(error!.message, /route\.cwd '.*gone' does not exist/);
   });
 
   it('ls streams stdout lines as items; a directory name with spaces is one argument', async () => {

@@ -25,6 +25,11 @@ export interface CliRoute {
   timeoutMs?: number;
   /** Bytes of stdout + stderr one run may write (default 1 MiB, at most 64 MiB). */
   maxOutputBytes?: number;
+  /**
+   * The directory the program runs in, an absolute path (default: the hub's working
+   * directory, which depends on who started the hub). Shown in the approval surface.
+   */
+  cwd?: string;
 }
 
 /** One item of a `cli` call: a line the program wrote to stdout, without its line ending. */
@@ -68,7 +73,7 @@ function checkBinName(field: string, bin: unknown): string | undefined {
 function parseRoute(route: unknown): { route: CliRoute; reasons: [] } | { route?: undefined; reasons: string[] } {
   if (!isRecord(route)) return { reasons: ['a cli route must be an object { bin, args, allowedBins? }'] };
   const reasons: string[] = [];
-  const known = new Set(['bin', 'args', 'allowedBins', 'timeoutMs', 'maxOutputBytes']);
+  const known = new Set(['bin', 'args', 'allowedBins', 'timeoutMs', 'maxOutputBytes', 'cwd']);
   for (const key of Object.keys(route))
     if (!known.has(key)) reasons.push(`route.${key} is not a cli route field (${[...known].join(', ')})`);
   const binProblem = checkBinName('route.bin', route.bin);
@@ -102,6 +107,13 @@ function parseRoute(route: unknown): { route: CliRoute; reasons: [] } | { route?
         else if (arg.includes('\0')) reasons.push(`route.args[${i}] contains a NUL byte`);
       }
   }
+  if (route.cwd !== undefined) {
+    if (typeof route.cwd !== 'string' || route.cwd.includes('\0')) reasons.push('route.cwd must be a string: an absolute directory');
+    else if (!isAbsolute(route.cwd))
+      reasons.push(
+        `route.cwd '${route.cwd}' is relative: give an absolute directory (a relative one would depend on where the hub was started)`,
+      );
+  }
   for (const problem of [
     checkLimit('timeoutMs', route.timeoutMs, MAX_TIMEOUT_MS),
     checkLimit('maxOutputBytes', route.maxOutputBytes, MAX_OUTPUT),
@@ -115,10 +127,21 @@ export function checkRoute(route: unknown, _manifest: { secrets?: readonly { nam
   return { reasons: parseRoute(route).reasons };
 }
 
-/** The binary this route may spawn (for the install's approval surface). */
-export function approvalSurface(route: unknown): { bins?: string[]; hosts?: string[] } {
+/** The binary this route may spawn and the directory it runs in (for the install's approval surface). */
+export function approvalSurface(route: unknown): { bins?: string[]; dirs?: string[] } {
   const bin = isRecord(route) ? route.bin : undefined;
-  return typeof bin === 'string' ? { bins: [bin] } : {};
+  const cwd = isRecord(route) ? route.cwd : undefined;
+  return { ...(typeof bin === 'string' ? { bins: [bin] } : {}), ...(typeof cwd === 'string' ? { dirs: [cwd] } : {}) };
+}
+
+/** Why the route's directory cannot be run in, or undefined when it can (or none is named). */
+function cwdProblem(cwd: string | undefined): string | undefined {
+  if (cwd === undefined) return undefined;
+  try {
+    return statSync(cwd).isDirectory() ? undefined : `route.cwd '${cwd}' is not a directory`;
+  } catch {
+    return `route.cwd '${cwd}' does not exist`;
+  }
 }
 
 /** The placeholder names a route's args use (for the manifest model's check against `io.input`). */
@@ -146,9 +169,11 @@ const notOnPath = (bin: string) => `binary '${bin}' is not on PATH (${baseEnviro
 export async function health(route: unknown, _opts?: TransportOptions): Promise<SourceHealth> {
   const parsed = parseRoute(route);
   if (!parsed.route) return { status: 'unavailable', detail: `invalid cli route: ${parsed.reasons.join('; ')}` };
-  const { bin } = parsed.route;
+  const { bin, cwd } = parsed.route;
   const file = findOnPath(bin);
-  return file ? { status: 'ok', detail: `binary '${bin}' found at ${file}` } : { status: 'unavailable', detail: notOnPath(bin) };
+  if (!file) return { status: 'unavailable', detail: notOnPath(bin) };
+  const dirProblem = cwdProblem(cwd);
+  return dirProblem ? { status: 'unavailable', detail: dirProblem } : { status: 'ok', detail: `binary '${bin}' found at ${file}` };
 }
 
 /**
@@ -223,15 +248,17 @@ export async function* dispatch(
 ): AsyncGenerator<CliLine, void, undefined> {
   const parsed = parseRoute(route);
   if (!parsed.route) throw invalidRoute('cli', parsed.reasons);
-  const { bin, args = [], timeoutMs = DEFAULT_TIMEOUT_MS, maxOutputBytes = DEFAULT_MAX_OUTPUT } = parsed.route;
+  const { bin, args = [], timeoutMs = DEFAULT_TIMEOUT_MS, maxOutputBytes = DEFAULT_MAX_OUTPUT, cwd } = parsed.route;
   const argv = buildArgv(args, params);
   const file = findOnPath(bin);
   if (!file) throw sourceUnavailable(notOnPath(bin), { bin });
+  const dirProblem = cwdProblem(cwd);
+  if (dirProblem) throw sourceUnavailable(dirProblem, { cwd });
   const containment = opts.processes?.containment;
   const events = runProcess({
     file,
     args: argv,
-    cwd: process.cwd(),
+    cwd: cwd ?? process.cwd(),
     env: baseEnvironment('minimal'),
     timeoutMs,
     graceMs: KILL_GRACE_MS,
