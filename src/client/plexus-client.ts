@@ -33,9 +33,11 @@ export interface ClientOptions extends BackoffOptions {
   /**
    * A hub token (`hub token create`). In Node it is sent as `Authorization: Bearer`
    * on the upgrade request; with a browser WebSocket (which cannot set headers) or
-   * a given `WebSocket` implementation, as the `token` query parameter.
+   * a given `WebSocket` implementation, as the `token` query parameter. A function is
+   * asked before each connection attempt: for a credential that changes between
+   * connections (the explorer's one-time owner codes).
    */
-  readonly token?: string;
+  readonly token?: string | (() => string | undefined);
   /**
    * Answers the server's mid-stream questions (`request` items): the value it returns
    * (or resolves to) is sent as the answer. Without it, or when it throws, requests
@@ -378,10 +380,10 @@ export class PlexusClient {
   }
 
   async #open(): Promise<Connection> {
-    const token = this.options.token;
+    const credential = this.options.token;
     const inNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
     // In Node, a token goes in a header, which needs the `ws` package (the global WebSocket cannot send headers).
-    const headerToken = token !== undefined && !this.options.WebSocket && inNode;
+    const headerToken = credential !== undefined && !this.options.WebSocket && inNode;
     const Impl =
       this.options.WebSocket ??
       (headerToken ? undefined : (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket) ??
@@ -393,6 +395,7 @@ export class PlexusClient {
       target = url.href;
     }
     const open = (): WebSocketLike => {
+      const token = typeof credential === 'function' ? credential() : credential;
       if (token === undefined) return new Impl(target);
       if (headerToken)
         return new (Impl as unknown as new (url: string, o: object) => WebSocketLike)(target, {

@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -31,13 +32,31 @@ describe('the explorer approves and denies execute calls in an owner session (Ch
   let page: Page;
   const pageErrors: string[] = [];
 
+  // A TCP proxy between a page and the hub, so a test can cut the page's connection.
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const proxy = createServer((down) => {
+    accepted++;
+    const up = connectTcp(server.port, '127.0.0.1');
+    for (const s of [down, up]) {
+      sockets.add(s);
+      s.on('error', () => {}).on('close', () => sockets.delete(s));
+    }
+    down.pipe(up).pipe(down);
+  });
+  let proxyPort: number;
+
   before(async () => {
     await hub.ready();
-    server = await serveWebSocket(hub, { port: 0, http: explorerHandler() });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    proxyPort = (proxy.address() as AddressInfo).port;
+    server = await serveWebSocket(hub, { port: 0, http: explorerHandler(), allowedHosts: [`127.0.0.1:${proxyPort}`] });
     browser = await launchChromium();
     agent = await RawClient.open(server.url, { headers: { authorization: `Bearer ${token}` } });
   });
   after(async () => {
+    for (const s of sockets) s.destroy();
+    proxy.close();
     agent?.close();
     await browser?.close();
     await server?.close({ graceMs: 0 });
@@ -83,6 +102,50 @@ describe('the explorer approves and denies execute calls in an owner session (Ch
     await again.getByTestId('connect-error').waitFor({ timeout: 30_000 });
     assert.equal(await again.getByTestId('approvals').count(), 0);
     await again.close();
+  });
+
+  it('the owner session survives a dropped connection and a reload (the tab keeps the next one-time code)', async () => {
+    const { code } = auth.owner!.issueCode();
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`http://127.0.0.1:${proxyPort}/?poll=200&owner=${code}`);
+      await tab.getByTestId('approvals').waitFor({ timeout: 30_000 });
+      // Run in the page (typed here without the DOM's types: these tests do not compile with them).
+      type Tab = { sessionStorage: { getItem(key: string): string | null } };
+      const kept = () => (globalThis as unknown as Tab).sessionStorage.getItem('plexus-hub.owner-code');
+      await tab.waitForFunction(
+        () => /^own-/.test((globalThis as unknown as Tab).sessionStorage.getItem('plexus-hub.owner-code') ?? ''),
+        null,
+        { timeout: 10_000 },
+      );
+      const before = await tab.evaluate(kept);
+
+      const connections = accepted;
+      for (const s of sockets) s.destroy();
+      // The page connects again with the kept code (a new proxied connection), spends it,
+      // and keeps the next one.
+      await tab.waitForFunction((b) => (globalThis as unknown as Tab).sessionStorage.getItem('plexus-hub.owner-code') !== b, before, {
+        timeout: 15_000,
+      });
+      assert.ok(accepted > connections, 'the page connected again');
+      const call = await agent.call('bash.execute', { command: 'echo after-drop' });
+      await agent.item(call, 'progress');
+      const row = tab.getByTestId('approval');
+      await row.waitFor({ timeout: 15_000 });
+      await row.getByTestId('approve').click();
+      const ran = await agent.itemsToEnd(call, 10_000);
+      assert.ok(
+        ran.some((i) => i.type === 'data' && i.content.line === 'after-drop'),
+        JSON.stringify(ran),
+      );
+
+      // A reload (no code in the address) resumes the owner session from the tab's kept code.
+      await tab.reload();
+      await tab.getByTestId('approvals').waitFor({ timeout: 30_000 });
+      assert.doesNotMatch(tab.url(), /owner=/);
+    } finally {
+      await tab.close();
+    }
   });
 
   it('a page opened with a token (not the owner) shows no approvals panel', async () => {

@@ -1,5 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DynamicHub,
   PlexusClient,
@@ -10,6 +13,9 @@ import {
   type StreamItem,
 } from '../../src/index.js';
 import { serveWebSocket, type PlexusServer } from '../../src/transport/websocket-server.js';
+import { parseGrant } from '../../src/auth/grants.js';
+import { HubAuth } from '../../src/auth/hub-auth.js';
+import { TokenStore } from '../../src/auth/token-store.js';
 import { builtinActivations } from '../../activations/index.js';
 import { Kitchen } from '../fixtures/kitchen.js';
 import { eventually } from '../support/helpers.js';
@@ -109,6 +115,44 @@ describe('PlexusClient over a real socket', () => {
     assert.equal((await c.result<{ seq: number }>('echo.once', { message: 'again' })).seq, 1);
     c.close();
     await restarted?.close({ graceMs: 0 });
+  });
+
+  it('a token given as a function is asked before each connection (a credential that changes between connections)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plexus-client-token-'));
+    const store = new TokenStore(dir);
+    const make = (name: string) => store.create({ name, hub: 'plexus', grants: [parseGrant('echo.*:read')] });
+    const [first, second] = [make('first'), make('second')];
+    const auth = new HubAuth({ hub: 'plexus', dataDir: dir, revocationCheckMs: 20 });
+    const guarded = new DynamicHub('plexus', { policy: auth }).register(...builtinActivations());
+    let own = await serveWebSocket(guarded, { port: 0 });
+    const handed: string[] = [];
+    const c = new PlexusClient({
+      url: own.url,
+      backoffMs: 20,
+      token: () => {
+        const t = handed.length === 0 ? first.token : second.token;
+        handed.push(t);
+        return t;
+      },
+    });
+    try {
+      assert.equal((await c.result<{ seq: number }>('echo.once', { message: 'a' })).seq, 1);
+      // The first credential is gone; the connection drops; the next call must use the second.
+      store.revoke(first.record.id);
+      const port = own.port;
+      await own.close({ graceMs: 0 });
+      own = await serveWebSocket(guarded, { port });
+      // The call in flight when the server closed may fail; the next one reconnects.
+      let answer: { seq: number } | undefined;
+      for (let i = 0; i < 3 && !answer; i++) answer = await c.result<{ seq: number }>('echo.once', { message: 'b' }).catch(() => undefined);
+      assert.equal(answer?.seq, 1);
+      assert.deepEqual(handed, [first.token, second.token]);
+    } finally {
+      c.close();
+      await own.close({ graceMs: 0 });
+      auth.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives up with a clear error when nothing listens', async () => {

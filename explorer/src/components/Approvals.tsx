@@ -30,22 +30,34 @@ export function ApprovalsPanel({ client }: { client: PlexusClient }) {
   const [failure, setFailure] = useState<string>();
   const [now, setNow] = useState(() => Date.now());
 
+  // The watch runs for the page's life: when the connection drops it starts again (the
+  // client reconnects with the session's next owner code) and lists what waits now.
   useEffect(() => {
     const stop = new AbortController();
     void (async () => {
-      try {
-        for await (const item of client.call('_approvals.watch', {}, { signal: stop.signal })) {
-          if (item.type === 'error') throw new Error(item.message);
-          if (item.type !== 'data') continue;
-          const event = item.content as ApprovalEvent;
-          if (event.type === 'pending') setPending((list) => [...list.filter((a) => a.id !== event.approval.id), event.approval]);
-          else {
-            setPending((list) => list.filter((a) => a.id !== event.id));
-            setRecent((list) => [`${event.id} ${event.outcome}`, ...list].slice(0, 5));
+      for (let retryMs = 1000, again = false; !stop.signal.aborted; retryMs = Math.min(retryMs * 2, 30_000), again = true) {
+        try {
+          if (again) {
+            // Back after a failure: what waits now replaces what waited before.
+            setPending(await client.result<PendingApproval[]>('_approvals.list', {}));
+            setFailure(undefined);
+            retryMs = 1000;
           }
+          for await (const item of client.call('_approvals.watch', {}, { signal: stop.signal })) {
+            if (item.type === 'error') throw new Error(item.message);
+            if (item.type !== 'data') continue;
+            const event = item.content as ApprovalEvent;
+            if (event.type === 'pending') setPending((list) => [...list.filter((a) => a.id !== event.approval.id), event.approval]);
+            else {
+              setPending((list) => list.filter((a) => a.id !== event.id));
+              setRecent((list) => [`${event.id} ${event.outcome}`, ...list].slice(0, 5));
+            }
+          }
+        } catch (err) {
+          if (stop.signal.aborted) return;
+          setFailure((err as Error).message);
         }
-      } catch (err) {
-        if (!stop.signal.aborted) setFailure((err as Error).message);
+        await new Promise((resolve) => setTimeout(resolve, retryMs));
       }
     })();
     return () => stop.abort();
