@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   acceptJoins,
-  defineActivation,
   DynamicHub,
   HubAuth,
   JoinBindings,
@@ -25,20 +24,10 @@ import {
 import { until } from '../support/federation.js';
 import { eventually } from '../support/helpers.js';
 import { RawClient } from '../support/raw-client.js';
+import { recordingShell } from '../support/shell.js';
 
 const ran: number[] = [];
-const child = new DynamicHub('edge').register(
-  defineActivation({
-    namespace: 'shell',
-    methods: {
-      run: {
-        verbs: ['execute'],
-        params: { type: 'object', properties: { n: { type: 'number' } } },
-        handler: ({ n }) => (ran.push(n as number), `ran ${n}`),
-      },
-    },
-  }),
-);
+const child = new DynamicHub('edge').register(recordingShell(ran));
 
 describe('an execute call to a joined child waits for the parent owner', () => {
   const dir = mkdtempSync(join(tmpdir(), 'plexus-approvals-join-'));

@@ -11,26 +11,14 @@ import { parseGrant } from '../../src/auth/grants.js';
 import { HubAuth } from '../../src/auth/hub-auth.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { mountRemote } from '../../src/federation/index.js';
-import { DynamicHub, defineActivation, type PlexusServer } from '../../src/index.js';
+import { DynamicHub, type PlexusServer } from '../../src/index.js';
 import { serveWebSocket } from '../../src/transport/websocket-server.js';
 import { until } from '../support/federation.js';
 import { eventually } from '../support/helpers.js';
 import { RawClient } from '../support/raw-client.js';
+import { recordingShell } from '../support/shell.js';
 
 const ran: number[] = [];
-
-function shell() {
-  return defineActivation({
-    namespace: 'shell',
-    methods: {
-      run: {
-        verbs: ['execute'],
-        params: { type: 'object', properties: { n: { type: 'number' } } },
-        handler: ({ n }) => (ran.push(n as number), `ran ${n}`),
-      },
-    },
-  });
-}
 
 describe('an execute call through a mount waits for the owner of each hub it crosses', () => {
   const dirA = mkdtempSync(join(tmpdir(), 'plexus-approvals-a-'));
@@ -39,7 +27,7 @@ describe('an execute call through a mount waits for the owner of each hub it cro
   const callerToken = new TokenStore(dirA).create({ name: 'caller', hub: 'plexus', grants: [parseGrant('far.shell.run:execute')] }).token;
   const authA = new HubAuth({ hub: 'plexus', dataDir: dirA, limiter: { burst: 1000 } });
   const authB = new HubAuth({ hub: 'b', dataDir: dirB, limiter: { burst: 1000 } });
-  const hubB = new DynamicHub('b', { policy: authB }).register(shell());
+  const hubB = new DynamicHub('b', { policy: authB }).register(recordingShell(ran));
   const hubA = new DynamicHub('plexus', { policy: authA });
   const servers: PlexusServer[] = [];
   let client: RawClient;
