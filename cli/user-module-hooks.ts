@@ -104,7 +104,9 @@ export async function resolve(specifier: string, context: { parentURL?: string }
     const { pathname } = new URL(resolved.url);
     // .cts, or TypeScript in node_modules: tsx gives it a format and compiles it.
     if (TYPESCRIPT_FILE.test(pathname) && !isUserTypeScript(resolved.url)) return viaTsx();
-    if (framework) FRAMEWORK.add(resolved.url);
+    // What the framework imports from its packages is the framework's too; a user's module
+    // that load-modules.ts imports (or anything outside node_modules) is not.
+    if (framework && pathname.includes('/node_modules/')) FRAMEWORK.add(resolved.url);
   }
   return asModule(resolved);
 }
