@@ -8,9 +8,10 @@
  * secret store (`hub secret set <name>`).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { Ajv, ErrorObject } from 'ajv';
 import type { Command, Option } from 'commander';
 import { OPTIONAL_ACTIVATIONS } from '../activations/optional.js';
 import { SecretStore } from '../src/auth/index.js';
@@ -231,6 +232,12 @@ function refuseLiteralSecrets(file: string, parsed: Json): void {
 
 let validator: ReturnType<Ajv['compile']> | undefined;
 
+/** ajv is loaded here, not at start: a start with no config file does not need it. */
+function configValidator(): ReturnType<Ajv['compile']> {
+  const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+  return new AjvClass({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(schemaFile(), 'utf8')));
+}
+
 /** Reads and checks a config file; a `ConfigError` naming the file and the key for anything wrong. */
 export function readHubConfig(file: string): HubConfig {
   let parsed: unknown;
@@ -242,7 +249,7 @@ export function readHubConfig(file: string): HubConfig {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new ConfigError(`config ${file}: expected a JSON object`);
   refuseLiteralSecrets(file, parsed as Json);
-  validator ??= new Ajv({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(schemaFile(), 'utf8')));
+  validator ??= configValidator();
   if (!validator(parsed)) throw new ConfigError(describe(file, validator.errors![0]!));
   const c = parsed as Json;
   const base = dirname(resolve(file));

@@ -4,23 +4,23 @@ import { pathToFileURL } from 'node:url';
 import { activationMetadata, isActivation } from '../src/activation/index.js';
 
 const TYPESCRIPT = /\.(m|c)?tsx?$/;
-let tsxRegistered: Promise<void> | undefined;
+let hooksRegistered = false;
 
 /**
- * Imports a user's module. A TypeScript one registers tsx first (once), then our
- * hooks (user-module-hooks.ts: every user `.ts` is an ES module compiled with our
- * decorator settings, whatever the project's package type or tsconfig). Only the
- * user's files go through them; the framework itself is the compiled copy that
- * `import … from 'plexus-hub'` also resolves to, so its classes exist once.
+ * Imports a user's module. A TypeScript one registers our hooks first (once:
+ * user-module-hooks.ts, which compiles every user `.ts` as an ES module with our
+ * decorator settings, whatever the project's package type or tsconfig, and calls tsx
+ * for what only tsx does). Only the user's files go through them; the framework
+ * itself is the compiled copy that `import … from 'plexus-hub'` also resolves to, so
+ * its classes exist once.
  */
 export async function importUserModule(spec: string): Promise<Record<string, unknown>> {
   const url = /^[a-z]+:/i.test(spec) && !/^[a-z]:[\\/]/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
-  if (TYPESCRIPT.test(new URL(url).pathname)) {
-    await (tsxRegistered ??= import('tsx/esm/api').then(({ register: registerTsx }) => {
-      registerTsx();
-      // Registered last, so they run before tsx's.
-      register(new URL('./user-module-hooks.js', import.meta.url));
-    }));
+  if (TYPESCRIPT.test(new URL(url).pathname) && !hooksRegistered) {
+    hooksRegistered = true;
+    // Stack traces point into the user's .ts (the compiled modules carry inline source maps), as under tsx.
+    process.setSourceMapsEnabled(true);
+    register(new URL('./user-module-hooks.js', import.meta.url));
   }
   return (await import(url)) as Record<string, unknown>;
 }

@@ -1,8 +1,6 @@
 /**
- * Module hooks for a user's TypeScript (registered by load-modules.ts, after tsx,
- * so they run first). tsx resolves `./x.js` to `./x.ts` and tsconfig paths; these
- * hooks then decide how a user's `.ts`/`.tsx` file is compiled, the same way in
- * every project:
+ * Module hooks for a user's TypeScript (registered by load-modules.ts). They decide
+ * how a user's `.ts`/`.tsx` file is compiled, the same way in every project:
  *
  * - always as an ES module. A `"type":"commonjs"` project (npm's default) or a
  *   directory without package.json would otherwise make it CommonJS, and its
@@ -10,13 +8,21 @@
  * - with our decorator settings (legacy decorators, no decorator metadata), not the
  *   user's tsconfig: `@activation` and `@method` must mean one thing everywhere.
  *
- * `.cts` files and anything under node_modules are left to tsx and Node.
+ * Everything else TypeScript needs (`./x.js` → `./x.ts`, extensionless and directory
+ * imports, the tsconfig's `paths`, `.cts` files, TypeScript under node_modules) is tsx's
+ * hooks, which these hooks load on first need and call as the next link of their chain:
+ * a start whose modules need none of it (the README's greeter: one file importing
+ * plexus-hub) loads no tsx and no esbuild, about a quarter of a warm start's CPU.
+ * With a tsconfig that tsx would read (from the cwd up, or TSX_TSCONFIG_PATH), every
+ * user-land resolution goes through tsx as before. The framework's own imports (from
+ * dist/ and the packages it resolves) never need tsx and skip it.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface Resolved {
@@ -41,9 +47,68 @@ function isUserTypeScript(url: string): boolean {
   return USER_TYPESCRIPT.test(pathname) && !pathname.endsWith('.d.ts') && !pathname.includes('/node_modules/');
 }
 
-export async function resolve(specifier: string, context: unknown, next: NextResolve): Promise<Resolved> {
-  const resolved = await next(specifier, context);
+/** tsx's hooks module, called as a link of our chain (see above). */
+interface TsxHooks {
+  initialize(data: object): Promise<void>;
+  resolve(specifier: string, context: unknown, next: NextResolve): Promise<Resolved>;
+  load(url: string, context: unknown, next: NextLoad): Promise<Loaded>;
+}
+const TSX_HOOKS = 'tsx/esm'; // a variable: the package ships no types for this entry
+let tsx: Promise<TsxHooks> | undefined;
+function tsxHooks(): Promise<TsxHooks> {
+  return (tsx ??= (import(TSX_HOOKS) as Promise<TsxHooks>).then(async (hooks) => {
+    await hooks.initialize({});
+    return hooks;
+  }));
+}
+
+/** tsx reads the tsconfig found from the cwd up; one may hold `paths`, `baseUrl` or `allowJs`, so then tsx resolves everything of the user's. */
+function tsconfigApplies(): boolean {
+  if (process.env.TSX_TSCONFIG_PATH) return true;
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'tsconfig.json'))) return true;
+    if (dirname(dir) === dir) return false;
+  }
+}
+const TSX_FOR_ALL = tsconfigApplies();
+
+/** The framework's compiled files (dist/; run from sources under tsx, none); what they import joins FRAMEWORK. */
+const OWN_DIST = import.meta.url.endsWith('.js') ? new URL('../', import.meta.url).href : 'dist:none';
+const FRAMEWORK = new Set<string>();
+const isFramework = (url: string) => url.startsWith(OWN_DIST) || FRAMEWORK.has(url);
+const TYPESCRIPT_FILE = /\.([cm]?ts|tsx)$/;
+const PATH_LIKE = /^(\.\.?($|\/)|\/|file:)/;
+
+function asModule(resolved: Resolved): Resolved {
   return isUserTypeScript(resolved.url) ? { ...resolved, format: 'module' } : resolved;
+}
+
+export async function resolve(specifier: string, context: { parentURL?: string }, next: NextResolve): Promise<Resolved> {
+  const viaTsx = async () => asModule(await (await tsxHooks()).resolve(specifier, context, next));
+  const parent = context.parentURL;
+  const framework = parent !== undefined && isFramework(parent);
+  if (specifier.startsWith('node:')) return next(specifier, context);
+  if (!framework) {
+    // tsx maps a TypeScript file's relative imports (./x.js → ./x.ts) and applies tsconfig paths.
+    const fromTypeScript = parent !== undefined && TYPESCRIPT_FILE.test(new URL(parent).pathname);
+    if (TSX_FOR_ALL || (fromTypeScript && PATH_LIKE.test(specifier))) return viaTsx();
+  }
+  let resolved: Resolved;
+  try {
+    resolved = await next(specifier, context);
+  } catch (err) {
+    if (framework) throw err;
+    return viaTsx(); // extension guessing, directory imports
+  }
+  if (resolved.url.startsWith('file:')) {
+    const { pathname } = new URL(resolved.url);
+    // .cts, or TypeScript in node_modules: tsx gives it a format and compiles it.
+    if (TYPESCRIPT_FILE.test(pathname) && !isUserTypeScript(resolved.url)) return viaTsx();
+    // What the framework imports from its packages is the framework's too; a user's module
+    // that load-modules.ts imports (or anything outside node_modules) is not.
+    if (framework && pathname.includes('/node_modules/')) FRAMEWORK.add(resolved.url);
+  }
+  return asModule(resolved);
 }
 
 /** What esbuild reads instead of the user's tsconfig: only what changes emitted code. */
@@ -72,7 +137,11 @@ function moduleCache(): string | undefined {
 }
 
 export async function load(url: string, context: unknown, next: NextLoad): Promise<Loaded> {
-  if (!isUserTypeScript(url)) return next(url, context);
+  if (!isUserTypeScript(url)) {
+    // The framework's modules are plain JavaScript; anything else of the user's is tsx's, as before.
+    if (!url.startsWith('file:') || isFramework(url)) return next(url, context);
+    return (await tsxHooks()).load(url, context, next);
+  }
   const file = fileURLToPath(url);
   const source = await readFile(file, 'utf8');
   const options = {

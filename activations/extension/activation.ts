@@ -7,7 +7,8 @@
  * unavailable one fails at once with `source_unavailable`) and hands the route to the
  * capability's transport.
  */
-import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { type Activation, type CallContext, type DynamicMethod, defineActivation, type JsonSchema, PlexusError } from '../../src/index.js';
 import { type ExtensionCapability, type ExtensionManifest, routeOf, type TransportKind, transportOf, verbsOf } from './manifest.js';
 import { transports } from './transports/index.js';
@@ -104,7 +105,15 @@ interface Node {
   children: Map<string, Node>;
 }
 
-const ajv = new Ajv({ strict: false });
+let outputAjv: Ajv | undefined;
+/** ajv on first use (an extension with an output schema): a start with none does not load it. */
+function ajv(): Ajv {
+  if (!outputAjv) {
+    const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    outputAjv = new AjvClass({ strict: false });
+  }
+  return outputAjv;
+}
 
 /** A framework mark (`progress(…)`), which the call stream turns into its own item. */
 const isMark = (item: unknown): boolean => typeof item === 'object' && item !== null && '__plexus' in item;
@@ -142,7 +151,7 @@ export function buildExtension(manifest: ExtensionManifest, ctx: ExtensionContex
   function methodOf(cap: ExtensionCapability, id: string): DynamicMethod {
     const kind = transportOf(manifest, cap);
     const output = cap.io?.output;
-    const checkOutput: ValidateFunction | undefined = output ? ajv.compile(output) : undefined;
+    const checkOutput: ValidateFunction | undefined = output ? ajv().compile(output) : undefined;
     const returns: JsonSchema =
       cap.kind === 'skill' ? SKILL_RETURNS : cap.kind === 'workflow' ? WORKFLOW_RETURNS : ((output as JsonSchema) ?? {});
     return {

@@ -5,10 +5,9 @@
  * and so fires MCP `tools/list_changed`), and their health.
  */
 import type { AuditEvent, DynamicHub } from '../../src/index.js';
-import { type BuiltExtension, buildExtension, type HubItem } from './activation.js';
+import type { BuiltExtension, HubItem } from './activation.js';
 import { ExtensionStore, type InstalledExtension } from './store.js';
 import type { SourceHealth, TransportOptions } from './types.js';
-import { validateManifest } from './validate.js';
 
 export interface ExtensionHostOptions {
   dataDir: string;
@@ -66,8 +65,16 @@ export class ExtensionHost {
     return Object.fromEntries([...this.#loaded].map(([source, l]) => [source, l.built.health()]));
   }
 
-  /** Applies the store's changes to the hub (and appends audit records the CLI left). */
-  async sync(): Promise<void> {
+  /** Applies the store's changes to the hub (and appends audit records the CLI left); one at a time. */
+  sync(): Promise<void> {
+    const run = this.#syncing.then(() => this.#sync());
+    this.#syncing = run.catch(() => {});
+    return run;
+  }
+
+  #syncing: Promise<void> = Promise.resolve();
+
+  async #sync(): Promise<void> {
     if (this.options.audit) this.store.drainPendingAudit(this.options.audit);
     const stamp = this.store.stamp();
     if (stamp === this.#stamp) return;
@@ -83,8 +90,12 @@ export class ExtensionHost {
       this.#loaded.delete(source);
       if (!now) this.#log(`extension ${source}: removed`);
     }
-    for (const [source, record] of wanted) {
-      if (this.#loaded.has(source)) continue;
+    // The manifest checks and the transports (with their process and HTTP machinery) are
+    // loaded when there is an extension to register: a start with none does not load them.
+    const toLoad = [...wanted].filter(([source]) => !this.#loaded.has(source));
+    if (toLoad.length === 0) return;
+    const [{ buildExtension }, { validateManifest }] = await Promise.all([import('./activation.js'), import('./validate.js')]);
+    for (const [source, record] of toLoad) {
       const verdict = validateManifest(record.manifest);
       if (!verdict.valid) {
         this.#log(`extension ${source}: skipped, its manifest is not valid: ${verdict.reasons.join('; ')}`);

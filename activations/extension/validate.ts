@@ -7,8 +7,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { type ExtensionManifest, MANIFEST_FORMAT, routeOf, transportOf, verbsOf } from './manifest.js';
 import { transports } from './transports/index.js';
 
@@ -58,11 +59,19 @@ export function extensionSchemaFile(): string {
   }
 }
 
-const ajv = new Ajv({ strict: false, allErrors: true });
+let manifestAjv: Ajv | undefined;
+/** ajv on first use (a manifest to check): a start with no extension to install does not load it. */
+function ajv(): Ajv {
+  if (!manifestAjv) {
+    const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    manifestAjv = new AjvClass({ strict: false, allErrors: true });
+  }
+  return manifestAjv;
+}
 let schemaCheck: ValidateFunction | undefined;
 
 function checkSchema(value: unknown): ErrorObject[] {
-  schemaCheck ??= ajv.compile(JSON.parse(readFileSync(extensionSchemaFile(), 'utf8')) as object);
+  schemaCheck ??= ajv().compile(JSON.parse(readFileSync(extensionSchemaFile(), 'utf8')) as object);
   return schemaCheck(value) ? [] : (schemaCheck.errors ?? []);
 }
 
@@ -169,7 +178,7 @@ export function validateManifest(value: unknown, options: ValidateOptions = {}):
       if (input.type !== 'object') reasons.push(`${at}.io.input: params are an object; give a schema with "type": "object"`);
       else {
         try {
-          ajv.compile(input);
+          ajv().compile(input);
         } catch (err) {
           reasons.push(`${at}.io.input: not a usable JSON Schema (${(err as Error).message})`);
         }

@@ -21,7 +21,8 @@ export interface RootHubView {
  * The methods every root hub has besides `schema`. Declared as an ordinary
  * decorated class, so their schemas come from these signatures like any other.
  */
-@activation(undefined, { version: '1.0.0' })
+// Its module named outright: compiled into a bundle chunk, the stack would not tell it.
+@activation(undefined, { version: '1.0.0', source: import.meta.url })
 export class RootMethods {
   constructor(
     readonly namespace: string,

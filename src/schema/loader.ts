@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -103,14 +103,37 @@ function entryKey(target: ExtractTarget, typeFile: string, source: Buffer): stri
   return sha256(JSON.stringify([toolVersions, target.className, typeFile, target.methodKeys, sha256(source)]));
 }
 
+/**
+ * Each dependency's hash, read once per process while the file's size and mtime stay
+ * the same: the entries of one start share most of their ~170 dependencies (one
+ * program built them all), and a warm start of six classes read and hashed every
+ * file six times.
+ */
+const dependencyHashes = new Map<string, { readonly stamp: string; readonly sha256: string }>();
+function dependencyHash(file: string): string | undefined {
+  let stamp: string;
+  try {
+    const stat = statSync(file);
+    stamp = `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+  } catch {
+    return undefined;
+  }
+  const known = dependencyHashes.get(file);
+  if (known?.stamp === stamp) return known.sha256;
+  const now = readOrUndefined(file);
+  if (!now) return undefined;
+  const hash = sha256(now);
+  dependencyHashes.set(file, { stamp, sha256: hash });
+  return hash;
+}
+
 function readEntry(dir: string, key: string): ExtractedClass | undefined {
   const raw = readOrUndefined(join(dir, `${key}.json`));
   if (!raw) return undefined;
   try {
     const entry = JSON.parse(raw.toString('utf8')) as CacheEntry;
     for (const dep of entry.dependencies) {
-      const now = readOrUndefined(dep.file);
-      if (!now || sha256(now) !== dep.sha256) return undefined;
+      if (dependencyHash(dep.file) !== dep.sha256) return undefined;
     }
     return entry.schema;
   } catch {

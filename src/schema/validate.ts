@@ -1,24 +1,102 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { JsonSchema } from '../wire/schema-types.js';
 
 /**
- * Params validation. One validator per params schema, compiled on first use and
- * kept as long as the schema object lives.
+ * Params validation. One validator per params schema, made on first use and kept as
+ * long as the schema object lives.
+ *
+ * A validator is ajv's generated code, and that code is kept on disk by schema
+ * (`validators/` of the user cache, as the compiled user modules): loading ajv and
+ * compiling a first schema cost ~140 ms of CPU, half of a warm start, so a start whose
+ * validators are all cached loads no ajv at all. The cached code is ajv's standalone
+ * module for the same schema and options, so what it accepts and the errors it
+ * reports are ajv's.
  */
-const ajv = new Ajv({ strict: false, allErrors: false });
-addFormats.default(ajv);
+const require = createRequire(import.meta.url);
+const OPTIONS = { strict: false, allErrors: false, code: { source: true } } as const;
+const AJV_VERSION = (require('ajv/package.json') as { version: string }).version;
+const FORMATS_VERSION = (require('ajv-formats/package.json') as { version: string }).version;
+
+let ajv: Ajv | undefined;
+function compiler(): Ajv {
+  if (!ajv) {
+    const { Ajv } = require('ajv') as typeof import('ajv');
+    ajv = new Ajv(OPTIONS);
+    (require('ajv-formats') as typeof import('ajv-formats')).default(ajv);
+  }
+  return ajv;
+}
+
+/** `$PLEXUS_HUB_CACHE/validators` (`off`: none), else the user cache dir's (as src/schema/loader.ts). */
+function validatorCache(): string | undefined {
+  const setting = process.env.PLEXUS_HUB_CACHE;
+  if (setting === 'off') return undefined;
+  if (setting) return join(setting, 'validators');
+  const base = process.env.XDG_CACHE_HOME || (process.platform === 'win32' && process.env.LOCALAPPDATA) || join(homedir(), '.cache');
+  return join(base, 'plexus-hub', 'validators');
+}
+
+/** Runs a cached standalone module (CommonJS: `module.exports = validate`); its requires resolve from here, as ajv's own would. */
+function instantiate(code: string): ValidateFunction {
+  const module = { exports: {} as unknown };
+  new Function('require', 'module', 'exports', code)(require, module, module.exports);
+  if (typeof module.exports !== 'function') throw new Error('not a validator');
+  return module.exports as ValidateFunction;
+}
+
+function build(schema: JsonSchema): ValidateFunction {
+  const dir = validatorCache();
+  const file =
+    dir &&
+    join(
+      dir,
+      `${createHash('sha256')
+        .update(JSON.stringify([AJV_VERSION, FORMATS_VERSION, OPTIONS, schema]))
+        .digest('hex')}.cjs`,
+    );
+  if (file) {
+    try {
+      return instantiate(readFileSync(file, 'utf8'));
+    } catch {
+      /* not cached yet (or unreadable): compile */
+    }
+  }
+  const validate = compiler().compile(schema);
+  if (file) {
+    try {
+      const standalone = require('ajv/dist/standalone') as typeof import('ajv/dist/standalone/index.js');
+      const code = standalone.default(compiler(), validate);
+      mkdirSync(dir!, { recursive: true });
+      const temp = `${file}.${process.pid}.tmp`;
+      writeFileSync(temp, code);
+      renameSync(temp, file); // whole or not at all
+    } catch {
+      /* a read-only or full cache costs speed, not correctness */
+    }
+  }
+  return validate;
+}
+
 const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 const NO_PARAMS: JsonSchema = { type: 'object', additionalProperties: false };
 
+function validatorOf(schema: JsonSchema): ValidateFunction {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = build(schema);
+    compiled.set(schema, validate);
+  }
+  return validate;
+}
+
 /** Returns undefined when `params` fit `schema`, else what is wrong, e.g. `missing required param 'message'`. */
 export function paramsProblem(schema: JsonSchema | undefined, params: unknown): string | undefined {
-  const key = schema ?? NO_PARAMS;
-  let validate = compiled.get(key);
-  if (!validate) {
-    validate = ajv.compile(key);
-    compiled.set(key, validate);
-  }
+  const validate = validatorOf(schema ?? NO_PARAMS);
   if (validate(params)) return undefined;
   const errors = validate.errors ?? [];
   // For a union, the branch errors say less than "matches none of them".
@@ -28,11 +106,7 @@ export function paramsProblem(schema: JsonSchema | undefined, params: unknown): 
 
 /** Returns undefined when `value` fits `schema`, else what is wrong, e.g. `answer must be boolean`. */
 export function valueProblem(schema: JsonSchema, value: unknown, what = 'answer'): string | undefined {
-  let validate = compiled.get(schema);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(schema, validate);
-  }
+  const validate = validatorOf(schema);
   if (validate(value)) return undefined;
   const error = validate.errors?.[0];
   const where = (error?.instancePath ?? '').split('/').slice(1).join('.');
