@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { JsonSchema } from '../wire/schema-types.js';
+import { userCacheDirectory } from './loader.js';
 
 /**
  * Params validation. One validator per params schema, made on first use and kept as
@@ -32,13 +32,11 @@ function compiler(): Ajv {
   return ajv;
 }
 
-/** `$PLEXUS_HUB_CACHE/validators` (`off`: none), else the user cache dir's (as src/schema/loader.ts). */
+/** `$PLEXUS_HUB_CACHE/validators` (`off`: none), else the user cache dir's. */
 function validatorCache(): string | undefined {
   const setting = process.env.PLEXUS_HUB_CACHE;
   if (setting === 'off') return undefined;
-  if (setting) return join(setting, 'validators');
-  const base = process.env.XDG_CACHE_HOME || (process.platform === 'win32' && process.env.LOCALAPPDATA) || join(homedir(), '.cache');
-  return join(base, 'plexus-hub', 'validators');
+  return join(setting ? resolve(setting) : userCacheDirectory(), 'validators');
 }
 
 /** Runs a cached standalone module (CommonJS: `module.exports = validate`); its requires resolve from here, as ajv's own would. */

@@ -52,6 +52,8 @@ export function ensureBuilt(): void {
     if (!stale()) return;
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     execFileSync(process.execPath, [tsc, '-p', join(REPO_ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+    // As `npm run build`: the framework's entries bundled in place (what ships).
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/bundle-framework.mjs')], { stdio: 'inherit' });
   } finally {
     rmdirSync(LOCK);
   }
