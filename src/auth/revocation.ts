@@ -29,16 +29,21 @@ export class RevocationWatch {
     private readonly intervalMs = REVOCATION_CHECK_MS,
   ) {}
 
-  /** Watches `call` until the returned function is called (when it ends). */
-  watch(principal: TokenPrincipal, call: ObservedCall): () => void {
+  /** Watches `call` until `unwatch` (when it ends): a set entry, no timer or closure per call. */
+  watch(principal: TokenPrincipal, call: ObservedCall): void {
     let calls = this.#running.get(principal);
     if (!calls) this.#running.set(principal, (calls = new Set()));
     calls.add(call);
     this.#timer ??= setInterval(() => this.check(), this.intervalMs).unref();
-    // Ending a call only forgets it: the timer and the principal's set go at the next
-    // check that finds them idle, not per call (a unary call would otherwise start and
-    // clear an interval each time).
-    return () => void calls.delete(call);
+  }
+
+  /**
+   * Forgets an ended call. Only that: the timer and the principal's set go at the next
+   * check that finds them idle, not per call (a unary call would otherwise start and
+   * clear an interval each time).
+   */
+  unwatch(principal: TokenPrincipal, call: ObservedCall): void {
+    this.#running.get(principal)?.delete(call);
   }
 
   /** How many calls are watched (for tests: the watch holds nothing once calls end). */
