@@ -122,6 +122,8 @@ export const GENESIS = '0'.repeat(64);
  */
 const FLUSH_MS = 20;
 const FLUSH_LINES = 512;
+/** The batch is encoded into a buffer of this size as records come (a bigger record grows it). */
+const BATCH_BYTES = 256 * 1024;
 
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
 
@@ -193,8 +195,13 @@ export class AuditLog {
   readonly rotateBytes: number;
   #seq = 0;
   #prev = GENESIS;
-  /** Canonical bodies of the records not yet handed to the writer. */
-  #batch: string[] = [];
+  /**
+   * Canonical bodies of the records not yet handed to the writer, UTF-8, one a line:
+   * encoded as each is made, so a batch is never a string to join, flatten and copy.
+   */
+  #batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  #batchBytes = 0;
+  #batchLines = 0;
   #flushTimer?: NodeJS.Timeout;
   readonly #state = new Int32Array(new SharedArrayBuffer(8));
   #writer?: Worker;
@@ -353,24 +360,37 @@ export class AuditLog {
   }
 
   #queue(body: string): void {
-    this.#batch.push(body);
-    if (this.#batch.length >= FLUSH_LINES) this.#post();
+    // A UTF-16 unit takes at most 3 bytes in UTF-8; the newline one more.
+    const most = body.length * 3 + 1;
+    if (this.#batchBytes + most > this.#batch.length) {
+      this.#post();
+      if (most > this.#batch.length) this.#batch = Buffer.allocUnsafeSlow(most);
+    }
+    // JSON text never holds a raw newline (nor does UTF-8 put one inside a character),
+    // so the bodies travel as lines: the writer hashes each as it is, with no parse
+    // and no second serialisation.
+    const batch = this.#batch;
+    const at = this.#batchBytes + batch.write(body, this.#batchBytes, 'utf8');
+    batch[at] = 10;
+    this.#batchBytes = at + 1;
+    if (++this.#batchLines >= FLUSH_LINES) this.#post();
     else if (!this.#flushTimer) {
       this.#flushTimer = setTimeout(() => this.#post(), FLUSH_MS);
       this.#flushTimer.unref();
     }
   }
 
-  /** Hands the batch to the writer without waiting. */
+  /** Hands the batch to the writer without waiting: its bytes are copied once and the copy transferred, not cloned. */
   #post(): void {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    if (this.#batch.length === 0) return;
-    // JSON text never holds a raw newline, so the bodies travel as lines: the writer
-    // hashes each as it is, with no parse and no second serialisation.
-    const batch = this.#batch.join('\n');
-    this.#batch = [];
-    this.#thread().postMessage({ batch, seq: this.#seq } satisfies AuditWriterMessage);
+    if (this.#batchLines === 0) return;
+    const bytes = new Uint8Array(this.#batchBytes);
+    bytes.set(this.#batch.subarray(0, this.#batchBytes));
+    const lines = this.#batchLines;
+    this.#batchBytes = 0;
+    this.#batchLines = 0;
+    this.#thread().postMessage({ bytes, lines, seq: this.#seq } satisfies AuditWriterMessage, [bytes.buffer]);
   }
 
   /** Writes every record appended so far, and returns once they are in the file. */

@@ -82,6 +82,39 @@ describe('audit records travel to the writer as lines', () => {
   });
 });
 
+describe('audit batches travel to the writer as UTF-8 bytes', () => {
+  it('chains records across many batches, multi-byte text, and a record bigger than the batch buffer, byte for byte', async () => {
+    const dir = tmp();
+    const file = join(dir, 'audit.jsonl');
+    const log = new AuditLog(file);
+    const huge = 'é😀x'.repeat(120_000); // ~1 MB of UTF-8 in one record: the batch buffer (256 KiB) grows for it
+    const sent: unknown[] = [];
+    try {
+      for (let i = 0; i < 1500; i++) {
+        // Sorted keys, as redact() gives them (append takes redacted params).
+        const params = i === 700 ? { text: huge } : { n: i, text: `${i} ü 中文 😀 \u2028 "q"` };
+        sent.push(params);
+        log.append({ event: 'call', principal: 'ci', path: 'echo.once', outcome: 'ok', params });
+        if (i % 400 === 0) log.flush();
+      }
+      log.close();
+      const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+      assert.equal(lines.length, sent.length);
+      lines.forEach((line, i) => {
+        const { hash, prev, ...body } = JSON.parse(line) as Record<string, unknown>;
+        assert.equal(line, `{"hash":"${hash}","prev":"${prev}",${canonicalize(body)!.slice(1)}`);
+        assert.deepEqual(body.params, sent[i]);
+        assert.equal(body.seq, i + 1);
+      });
+      const verdict = await verifyAuditLog(file);
+      assert.equal(verdict.ok, true, JSON.stringify(verdict));
+      assert.equal(verdict.records, sent.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('items relayed from below a mount', () => {
   it('share one factory (and metadata object) per provenance path instead of one per call', () => {
     const factory = new ItemFactory(['hub', 'b'], 'hub.b.echo.once', () => '0123456789abcdef');
