@@ -152,13 +152,12 @@ export class HubAuth implements HubPolicy {
       this.observeCall = (call) => {
         const caller = asPrincipal(call.principal);
         if (!caller) return undefined;
-        const watched = revocations !== undefined && caller instanceof TokenPrincipal;
-        if (watched) revocations.watch(caller, call);
-        if (!audit) return watched ? () => void revocations.unwatch(caller, call) : undefined;
+        const watched = revocations !== undefined && caller instanceof TokenPrincipal ? revocations.watch(caller, call) : undefined;
+        if (!audit) return watched ? () => void revocations!.unwatch(caller as TokenPrincipal, watched) : undefined;
         // One closure per call, no more: the record is made when the call ends.
         const started = performance.now();
         return (end) => {
-          if (watched) revocations.unwatch(caller, call);
+          if (watched) revocations!.unwatch(caller as TokenPrincipal, watched);
           const id = recordCall(audit, caller, call, end, started);
           return id > 0 ? { audit_id: id } : undefined;
         };

@@ -11,6 +11,7 @@ import { verifyAuditLog } from '../../src/auth/audit-verify.js';
 import { parseGrant } from '../../src/auth/grants.js';
 import { HubAuth } from '../../src/auth/hub-auth.js';
 import { TokenPrincipal } from '../../src/auth/principal.js';
+import { RevocationWatch } from '../../src/auth/revocation.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { DynamicHub } from '../../src/index.js';
 import { redact } from '../../src/auth/redact.js';
@@ -48,6 +49,39 @@ describe('required auth, per call', () => {
       globalThis.setInterval = real.set;
       globalThis.clearInterval = real.clear;
       auth.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the revocation watch, per call', () => {
+  it('links and unlinks calls in any order (twice is harmless) and aborts exactly the calls still running', () => {
+    const dataDir = tmp();
+    try {
+      const store = new TokenStore(dataDir);
+      const { record } = store.create({ name: 'ci', hub: 'plexus', grants: [parseGrant('echo.*:read')] });
+      const caller = new TokenPrincipal(store, record, 'test');
+      const watch = new RevocationWatch('plexus', 60_000);
+      const aborted: string[] = [];
+      const call = (path: string) => ({
+        principal: caller,
+        path,
+        params: {},
+        method: () => undefined,
+        abort: () => void aborted.push(path),
+      });
+      const entries = ['a', 'b', 'c', 'd', 'e'].map((p) => watch.watch(caller, call(`echo.${p}`)));
+      assert.equal(watch.size, 5);
+      for (const i of [2, 0, 4, 2]) watch.unwatch(caller, entries[i]!); // middle, first, last, middle again
+      assert.equal(watch.size, 2);
+      store.revoke(record.id);
+      store.refresh(Date.now() + 60_000);
+      watch.check();
+      assert.deepEqual(aborted.sort(), ['echo.b', 'echo.d']);
+      for (const e of entries) watch.unwatch(caller, e);
+      assert.equal(watch.size, 0);
+      watch.close();
+    } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
