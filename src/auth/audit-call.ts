@@ -62,7 +62,10 @@ function callParts(principal: Principal, path: string, verbs: readonly Verb[] | 
     transport,
     remote,
     verbs,
-    before: [member('path', path), member('principal', name), member('remote', remote)].filter(Boolean).join(',') + ',',
+    before: [member('path', path), member('principal', name), member('remote', remote)]
+      .filter(Boolean)
+      .map((m) => `${m},`)
+      .join(''),
     after: [member('token_id', tokenId), member('transport', transport), member('verbs', verbs)]
       .filter(Boolean)
       .map((m) => `,${m}`)
@@ -102,7 +105,11 @@ export function recordCall(audit: AuditLog, principal: Principal, call: Observed
   const method = call.method();
   const parts = callParts(principal, call.path, method ? (method.verbs ?? DEFAULT_VERBS) : undefined);
   const duration = Math.round((performance.now() - started) * 1000) / 1000;
-  const params = canonicalJson(redact(call.params ?? {}));
+  const raw = call.params ?? {};
+  const redacted = redact(raw);
+  // redact() hands back the params themselves only when they are flat, clean, finite and
+  // sorted: JSON.stringify of those is already their canonical form.
+  const params = redacted === raw ? JSON.stringify(raw) : canonicalJson(redacted);
   return audit.appendCanonical(
     `${code === undefined ? '' : `"code":${JSON.stringify(code)},`}"duration_ms":${duration},"event":"call","items":${end.items},"outcome":"${outcome}",${params === undefined ? '' : `"params":${params},`}${parts.before}`,
     parts.after,
