@@ -180,10 +180,11 @@ export class AuditLogTamperedError extends Error {}
  * removing or reordering lines breaks the chain (`hub audit verify`). The chain
  * continues across restarts.
  *
- * The hub's thread only numbers each record and serialises it in canonical form;
- * every FLUSH_MS the batch goes, as one string of lines, to a writer thread that
- * hashes, chains and appends (audit-worker.ts). So a call pays well under a
- * microsecond for its record, and a slow disk never stalls the event loop.
+ * The hub's thread only numbers each record and encodes it in canonical form into
+ * the batch buffer; every FLUSH_MS the batch goes, as UTF-8 lines in one transferred
+ * buffer, to a writer thread that hashes, chains and appends (audit-worker.ts). So a
+ * call pays a microsecond or two for its record, and a slow disk never stalls the
+ * event loop.
  *
  * One process writes a log at a time (audit-lock.ts). The head file is authenticated
  * with the data dir's audit key (audit-head.ts); a log whose end does not match its
