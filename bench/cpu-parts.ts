@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { recordCall } from '../src/auth/audit-call.js';
 import { AuditLog, chainHash, GENESIS } from '../src/auth/audit-log.js';
 import { parseGrant } from '../src/auth/grants.js';
 import { HubAuth } from '../src/auth/hub-auth.js';
@@ -21,6 +22,7 @@ import { ItemFactory } from '../src/stream/item-factory.js';
 import { itemNotification, requestFrame } from '../src/wire/jsonrpc.js';
 import { WebSocketSink } from '../src/transport/websocket-link.js';
 import { Echo } from '../activations/echo.js';
+import type { MethodInfo } from '../src/activation/types.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -108,24 +110,18 @@ async function authParts(): Promise<Record<string, number>> {
     });
     out['hash (SHA-256 of prev ‖ record)'] = perOp(200_000, () => chainHash(GENESIS, body));
     const log = new AuditLog(join(dir, 'parts', 'audit.jsonl'));
-    const event = {
-      event: 'call' as const,
-      principal: 'bench',
-      token_id: 'tok_0123456789ab',
-      transport: 'ws',
-      remote: '127.0.0.1',
-      path: 'echo.once',
-      verbs: ['read' as const],
-      outcome: 'ok' as const,
-      duration_ms: 0.042,
-      items: 1,
-      params: redact(params),
-    };
-    out['record build + serialise (hub thread, batch hand-off amortised)'] = perOp(50_000, () => log.append(event));
+    const echoOnce = { name: 'once', verbs: ['read' as const] } as unknown as MethodInfo;
+    // A call's record as the hub makes it: canonical text from per-caller parts (audit-call.ts).
+    const observed = { principal, path: 'echo.once', params, method: () => echoOnce, abort: () => {} };
+    const end = { items: 1, cancelled: false };
+    const started = performance.now();
+    out['record build + serialise (hub thread, batch hand-off amortised)'] = perOp(50_000, () =>
+      recordCall(log, principal, observed, end, started),
+    );
     log.flush();
     const before = otherThreads();
     const n = 100_000;
-    for (let i = 0; i < n; i++) log.append(event);
+    for (let i = 0; i < n; i++) recordCall(log, principal, observed, end, started);
     log.flush();
     out['append: chain + write (writer thread)'] = writerMicrosSince(before) / n;
     log.close();

@@ -122,6 +122,8 @@ export const GENESIS = '0'.repeat(64);
  */
 const FLUSH_MS = 20;
 const FLUSH_LINES = 512;
+/** The batch is encoded into a buffer of this size as records come (a bigger record grows it). */
+const BATCH_BYTES = 256 * 1024;
 
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
 
@@ -147,6 +149,15 @@ function needsGeneralForm(value: unknown, depth = 0): boolean {
   return false;
 }
 
+/**
+ * `value` as RFC 8785 JSON, the form a record's members take in its canonical body:
+ * JSON.stringify's own output when that is already canonical (most params), else the
+ * general form of what JSON.stringify keeps (non-finite numbers are null, as in a record).
+ */
+export function canonicalJson(value: unknown): string | undefined {
+  return needsGeneralForm(value) ? canonicalize(JSON.parse(JSON.stringify(value) ?? 'null')) : JSON.stringify(value);
+}
+
 let isoMs = 0;
 let isoText = '';
 /** ISO time, remade only when the millisecond changes. */
@@ -169,10 +180,11 @@ export class AuditLogTamperedError extends Error {}
  * removing or reordering lines breaks the chain (`hub audit verify`). The chain
  * continues across restarts.
  *
- * The hub's thread only numbers each record and serialises it in canonical form;
- * every FLUSH_MS the batch goes, as one string of lines, to a writer thread that
- * hashes, chains and appends (audit-worker.ts). So a call pays well under a
- * microsecond for its record, and a slow disk never stalls the event loop.
+ * The hub's thread only numbers each record and encodes it in canonical form into
+ * the batch buffer; every FLUSH_MS the batch goes, as UTF-8 lines in one transferred
+ * buffer, to a writer thread that hashes, chains and appends (audit-worker.ts). So a
+ * call pays a microsecond or two for its record, and a slow disk never stalls the
+ * event loop.
  *
  * One process writes a log at a time (audit-lock.ts). The head file is authenticated
  * with the data dir's audit key (audit-head.ts); a log whose end does not match its
@@ -184,8 +196,13 @@ export class AuditLog {
   readonly rotateBytes: number;
   #seq = 0;
   #prev = GENESIS;
-  /** Canonical bodies of the records not yet handed to the writer. */
-  #batch: string[] = [];
+  /**
+   * Canonical bodies of the records not yet handed to the writer, UTF-8, one a line:
+   * encoded as each is made, so a batch is never a string to join, flatten and copy.
+   */
+  #batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  #batchBytes = 0;
+  #batchLines = 0;
   #flushTimer?: NodeJS.Timeout;
   readonly #state = new Int32Array(new SharedArrayBuffer(8));
   #writer?: Worker;
@@ -324,25 +341,57 @@ export class AuditLog {
       verbs: e.verbs,
       window_ms: e.window_ms,
     };
-    this.#batch.push(needsGeneralForm(e.params) ? canonicalize(JSON.parse(JSON.stringify(record)))! : JSON.stringify(record));
-    if (this.#batch.length >= FLUSH_LINES) this.#post();
+    this.#queue(needsGeneralForm(e.params) ? canonicalize(JSON.parse(JSON.stringify(record)))! : JSON.stringify(record));
+    return seq;
+  }
+
+  /**
+   * Appends a record given as canonical text (for the hot path: a call's record is made
+   * from parts that are constant per caller and route, not from an object serialised
+   * per call). Its body is `{<before>"seq":<seq>,"time":"<time>"<after>}`: `before`
+   * holds the members that sort before `seq`, each followed by a comma, `after` those
+   * that sort after `time`, each preceded by one, all in canonical (RFC 8785) form. It
+   * is not summarised: refusals go through `append`. Returns the record's seq.
+   */
+  appendCanonical(before: string, after: string): number {
+    if (this.#closed) return 0;
+    const seq = ++this.#seq;
+    this.#queue(`{${before}"seq":${seq},"time":"${isoNow()}"${after}}`);
+    return seq;
+  }
+
+  #queue(body: string): void {
+    // A UTF-16 unit takes at most 3 bytes in UTF-8; the newline one more.
+    const most = body.length * 3 + 1;
+    if (this.#batchBytes + most > this.#batch.length) {
+      this.#post();
+      if (most > this.#batch.length) this.#batch = Buffer.allocUnsafeSlow(most);
+    }
+    // JSON text never holds a raw newline (nor does UTF-8 put one inside a character),
+    // so the bodies travel as lines: the writer hashes each as it is, with no parse
+    // and no second serialisation.
+    const batch = this.#batch;
+    const at = this.#batchBytes + batch.write(body, this.#batchBytes, 'utf8');
+    batch[at] = 10;
+    this.#batchBytes = at + 1;
+    if (++this.#batchLines >= FLUSH_LINES) this.#post();
     else if (!this.#flushTimer) {
       this.#flushTimer = setTimeout(() => this.#post(), FLUSH_MS);
       this.#flushTimer.unref();
     }
-    return seq;
   }
 
-  /** Hands the batch to the writer without waiting. */
+  /** Hands the batch to the writer without waiting: its bytes are copied once and the copy transferred, not cloned. */
   #post(): void {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    if (this.#batch.length === 0) return;
-    // JSON text never holds a raw newline, so the bodies travel as lines: the writer
-    // hashes each as it is, with no parse and no second serialisation.
-    const batch = this.#batch.join('\n');
-    this.#batch = [];
-    this.#thread().postMessage({ batch, seq: this.#seq } satisfies AuditWriterMessage);
+    if (this.#batchLines === 0) return;
+    const bytes = new Uint8Array(this.#batchBytes);
+    bytes.set(this.#batch.subarray(0, this.#batchBytes));
+    const lines = this.#batchLines;
+    this.#batchBytes = 0;
+    this.#batchLines = 0;
+    this.#thread().postMessage({ bytes, lines, seq: this.#seq } satisfies AuditWriterMessage, [bytes.buffer]);
   }
 
   /** Writes every record appended so far, and returns once they are in the file. */

@@ -32,18 +32,20 @@ export interface AuditWriterData {
 }
 
 export type AuditWriterMessage =
-  /** Canonical (RFC 8785) bodies of records, one per line: hashed and written as they are. */
-  | { readonly batch: string; readonly seq: number }
+  /** Canonical (RFC 8785) bodies of `lines` records, UTF-8, each ending in a newline: hashed and written as they are. */
+  | { readonly bytes: Uint8Array; readonly lines: number; readonly seq: number }
   /** Write the head file, sync, close, and say so in the shared state. */
   | { readonly close: true };
 
 /** The head file is rewritten at most this often while records arrive (and on close). */
 const HEAD_EVERY_MS = 1000;
 
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: Uint8Array) => string }).hash;
 const sha256 = oneShotHash
-  ? (text: string) => oneShotHash('sha256', text)
-  : (text: string) => crypto.createHash('sha256').update(text).digest('hex');
+  ? (data: Uint8Array) => oneShotHash('sha256', data)
+  : (data: Uint8Array) => crypto.createHash('sha256').update(data).digest('hex');
+/** Bytes of `{"hash":"<64>","prev":"<64>",` before a body's second byte. */
+const CHAIN_HEAD = 149;
 
 function runWriter(port: NonNullable<typeof parentPort>, data: AuditWriterData): void {
   const { file, headFile, state, rotateBytes } = data;
@@ -54,6 +56,7 @@ function runWriter(port: NonNullable<typeof parentPort>, data: AuditWriterData):
   let size = data.size;
   let nextRotated = data.nextRotated;
   let headAt = 0;
+  let scratch = Buffer.allocUnsafe(4096);
 
   const head = (closed = false): void => {
     headAt = Date.now();
@@ -73,17 +76,23 @@ function runWriter(port: NonNullable<typeof parentPort>, data: AuditWriterData):
   };
 
   port.on('message', (msg: AuditWriterMessage) => {
-    if ('batch' in msg) {
-      const bodies = msg.batch.split('\n');
-      // Each line is encoded into one buffer as it is made: a string of a whole batch
-      // built by concatenation costs more to flatten and encode than the hashing itself.
-      // A UTF-16 unit takes at most 3 bytes; hash, prev and their keys take 149 a line.
-      const out = Buffer.allocUnsafe(msg.batch.length * 3 + bodies.length * 160);
+    if ('bytes' in msg) {
+      const bytes = Buffer.from(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength);
+      // Each line keeps its bytes (less the opening brace), after the hash and prev members.
+      const out = Buffer.allocUnsafe(bytes.length + msg.lines * CHAIN_HEAD);
       let n = 0;
-      for (const body of bodies) {
-        const hash = sha256(prev + body);
-        n += out.write(`{"hash":"${hash}","prev":"${prev}",${body.slice(1)}\n`, n);
+      for (let at = 0; at < bytes.length; ) {
+        const end = bytes.indexOf(10, at);
+        // sha256(prev ‖ body): prev's hex and the body's bytes side by side in one scratch buffer.
+        const hashed = 64 + end - at;
+        if (scratch.length < hashed) scratch = Buffer.allocUnsafe(hashed * 2);
+        scratch.write(prev, 0, 'latin1');
+        bytes.copy(scratch, 64, at, end);
+        const hash = sha256(scratch.subarray(0, hashed));
+        n += out.write(`{"hash":"${hash}","prev":"${prev}",`, n, 'latin1');
+        n += bytes.copy(out, n, at + 1, end + 1);
         prev = hash;
+        at = end + 1;
       }
       writeSync(fd, out, 0, n);
       size += n;

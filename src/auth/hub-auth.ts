@@ -8,7 +8,7 @@ import { ErrorCode } from '../wire/errors.js';
 import type { CallStream } from '../stream/call-stream.js';
 import { AccessControl, AccessDenied } from './access.js';
 import { ApprovalBook, type ApprovalOptions } from './approvals.js';
-import { auditCall } from './audit-call.js';
+import { recordCall } from './audit-call.js';
 import { AuditLog, type AuditEvent, type AuditLogOptions } from './audit-log.js';
 import { EnrollmentStore } from './enrollment.js';
 import { authorizeJoin, joinAuditEvent } from './join-grant.js';
@@ -152,12 +152,14 @@ export class HubAuth implements HubPolicy {
       this.observeCall = (call) => {
         const caller = asPrincipal(call.principal);
         if (!caller) return undefined;
-        const audited = audit ? auditCall(audit, caller, call) : undefined;
-        const unwatch = revocations && caller instanceof TokenPrincipal ? revocations.watch(caller, call) : undefined;
-        if (!unwatch) return audited;
+        const watched = revocations !== undefined && caller instanceof TokenPrincipal ? revocations.watch(caller, call) : undefined;
+        if (!audit) return watched ? () => void revocations!.unwatch(caller as TokenPrincipal, watched) : undefined;
+        // One closure per call, no more: the record is made when the call ends.
+        const started = performance.now();
         return (end) => {
-          unwatch();
-          return audited?.(end);
+          if (watched) revocations!.unwatch(caller as TokenPrincipal, watched);
+          const id = recordCall(audit, caller, call, end, started);
+          return id > 0 ? { audit_id: id } : undefined;
         };
       };
     }

@@ -20,8 +20,21 @@ export const REVOCATION_CHECK_MS = 250;
  * calls relayed from a mount) alike. The timer stops at the first check that finds
  * no token holder's call running, and starts again with the next one.
  */
+/** One watched call, linked into its principal's list (unlinked in O(1), no hashing per call). */
+export interface WatchedCall {
+  readonly call: ObservedCall;
+  prev?: WatchedCall;
+  next?: WatchedCall;
+}
+
+/** A principal's running calls. */
+interface Running {
+  first?: WatchedCall;
+  count: number;
+}
+
 export class RevocationWatch {
-  readonly #running = new Map<TokenPrincipal, Set<ObservedCall>>();
+  readonly #running = new Map<TokenPrincipal, Running>();
   #timer?: NodeJS.Timeout;
 
   constructor(
@@ -29,34 +42,51 @@ export class RevocationWatch {
     private readonly intervalMs = REVOCATION_CHECK_MS,
   ) {}
 
-  /** Watches `call` until the returned function is called (when it ends). */
-  watch(principal: TokenPrincipal, call: ObservedCall): () => void {
-    let calls = this.#running.get(principal);
-    if (!calls) this.#running.set(principal, (calls = new Set()));
-    calls.add(call);
+  /** Watches `call` until `unwatch` (when it ends): a list entry, no timer or closure per call. */
+  watch(principal: TokenPrincipal, call: ObservedCall): WatchedCall {
+    let running = this.#running.get(principal);
+    if (!running) this.#running.set(principal, (running = { count: 0 }));
+    const entry: WatchedCall = { call, next: running.first };
+    if (running.first) running.first.prev = entry;
+    running.first = entry;
+    running.count++;
     this.#timer ??= setInterval(() => this.check(), this.intervalMs).unref();
-    // Ending a call only forgets it: the timer and the principal's set go at the next
-    // check that finds them idle, not per call (a unary call would otherwise start and
-    // clear an interval each time).
-    return () => void calls.delete(call);
+    return entry;
+  }
+
+  /**
+   * Forgets an ended call. Only that: the timer and the principal's entry go at the next
+   * check that finds them idle, not per call (a unary call would otherwise start and
+   * clear an interval each time).
+   */
+  unwatch(principal: TokenPrincipal, entry: WatchedCall): void {
+    const running = this.#running.get(principal);
+    if (!running || (entry.prev === undefined && running.first !== entry)) return; // not (or no longer) linked
+    if (entry.prev) entry.prev.next = entry.next;
+    else running.first = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+    entry.prev = entry.next = undefined;
+    running.count--;
   }
 
   /** How many calls are watched (for tests: the watch holds nothing once calls end). */
   get size(): number {
     let n = 0;
-    for (const calls of this.#running.values()) n += calls.size;
+    for (const running of this.#running.values()) n += running.count;
     return n;
   }
 
   /** Checks every running call now; aborts those whose credential or grant was withdrawn. */
   check(now = Date.now()): void {
-    for (const [principal, calls] of [...this.#running]) {
-      if (calls.size === 0) {
+    for (const [principal, running] of [...this.#running]) {
+      if (running.count === 0) {
         this.#running.delete(principal);
         continue;
       }
       const why = principal.unauthenticated();
-      for (const call of [...calls]) {
+      const calls: ObservedCall[] = [];
+      for (let e = running.first; e; e = e.next) calls.push(e.call);
+      for (const call of calls) {
         const reason = why ?? principal.lapsed(this.#grantTarget(call), now);
         // Aborting ends the call, whose observer then unwatches it.
         if (reason) call.abort(new AccessDenied(ErrorCode.AuthenticationRequired, reason));

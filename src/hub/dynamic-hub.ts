@@ -6,7 +6,7 @@ import { ItemFactory } from '../stream/item-factory.js';
 import { foldHash } from '../hash/content-hash.js';
 import { PlexusError, errorItemCode } from '../wire/errors.js';
 import { PendingRequests } from './pending-requests.js';
-import { composeGuards, type HubPolicy, type RouteGuard } from './policy.js';
+import { composeGuards, type HubPolicy, type ObservedCall, type RouteGuard } from './policy.js';
 import { RootMethods } from './root-methods.js';
 import { Router } from './router.js';
 import { methodSchema, pluginSchema, visibleSchema, type MethodSchema, type PluginSchema } from './schemas.js';
@@ -302,13 +302,7 @@ export class DynamicHub implements Activation {
     const stream = new CallStream((call) => this.#start(path, params, call, principal), this.#rootItems);
     const observeCall = this.policy?.observeCall;
     if (observeCall) {
-      const observer = observeCall({
-        principal,
-        path,
-        params,
-        method: () => this.#router.cachedMethod(path),
-        abort: (err) => stream.abort(err),
-      });
+      const observer = observeCall(new HubCall(this.#router, stream, principal, path, params));
       if (observer) stream.observe(observer);
     }
     const signal = options.signal;
@@ -370,6 +364,31 @@ export class DynamicHub implements Activation {
       if (item.type === 'data') yield item.content;
       else if (item.type === 'error') throw new PlexusError(errorItemCode(item.code), item.message, item.recoverable, item.details);
     }
+  }
+}
+
+/** A call as the policy's observer sees it: an object with methods, not two closures per call. */
+class HubCall implements ObservedCall {
+  readonly #router: Router;
+  readonly #stream: CallStream;
+
+  constructor(
+    router: Router,
+    stream: CallStream,
+    readonly principal: unknown,
+    readonly path: string,
+    readonly params: unknown,
+  ) {
+    this.#router = router;
+    this.#stream = stream;
+  }
+
+  method(): MethodInfo | undefined {
+    return this.#router.cachedMethod(this.path);
+  }
+
+  abort(err: unknown): void {
+    this.#stream.abort(err);
   }
 }
 

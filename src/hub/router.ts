@@ -69,6 +69,33 @@ interface CachedRoute {
   readonly items: ItemFactory;
   /** The turn form projects this route's calls: a method of a non-legacy activation, not the root's own. */
   readonly turns: boolean;
+  /** `route.provenance.slice(0, i)` per hop `i`, made on first use (what the policy is asked with). */
+  readonly prefixes: (readonly string[] | undefined)[];
+}
+
+/** A guarded call, as the router works out what it is for its principal (see `#guarded`). */
+interface GuardPlan {
+  readonly entry: CachedRoute;
+  readonly params: Record<string, unknown>;
+  readonly call: CallStart;
+  readonly principal: unknown;
+  info: MethodInfo | undefined;
+  hops: readonly Activation[];
+  at: readonly string[];
+  /** The route's own prefixes of `at` while `at` is the route's provenance. */
+  prefixes: (readonly string[] | undefined)[] | undefined;
+  /** Thrown after the guard, before the route's items are used (as a missing activation is). */
+  missing: PlexusError | undefined;
+  /** Thrown after the items are used (as a missing method of a local node is). */
+  absentMethod: PlexusError | undefined;
+  /** Set when the call reads a mounted node's described schema: answered here, filtered, never relayed. */
+  described: Activation | undefined;
+  /** Set when the call reads a mounted hub's `hashes`: answered here, filtered, never relayed. */
+  hashesOf: Activation | undefined;
+  /** Set when the call is a mounted hub's `call`: its inner path is routed here, never relayed. */
+  routedCall: boolean;
+  /** The hop that runs the call (-1 when the path leads nowhere). */
+  last: number;
 }
 
 interface Walk {
@@ -205,6 +232,7 @@ export class Router {
           : route.node.methods().find((m) => m.name === route.method),
       items: this.host.items(provenance, route.path),
       turns: route.provenance.length > 0 && !route.hops.some((hop) => hop.legacyWire === true),
+      prefixes: [],
     };
     // Only real methods are remembered, so unknown paths cannot fill the cache.
     const real = entry.info || (!route.missing && (route.method === 'schema' || route.rest !== undefined));
@@ -224,95 +252,107 @@ export class Router {
     const visible = this.#visible;
     if (!guard && !visible) return this.#invoke(entry, params, call, principal);
     const { route } = entry;
-    let { info } = entry;
-    let hops = route.hops;
-    let at = route.provenance;
-    /** Thrown after the guard, before the route's items are used (as a missing activation is). */
-    let missing: PlexusError | undefined = route.missing;
-    /** Thrown after the items are used (as a missing method of a local node is). */
-    let absentMethod: PlexusError | undefined;
-    /** Set when the call reads a mounted node's described schema: answered here, filtered, never relayed. */
-    let described: Activation | undefined;
-    /** Set when the call reads a mounted hub's `hashes`: answered here, filtered, never relayed. */
-    let hashesOf: Activation | undefined;
-    /** Set when the call is a mounted hub's `call`: its inner path is routed here, never relayed. */
-    let routedCall = false;
+    // What the call turns out to be for this principal; a plain object and methods, not
+    // closures per call (they are the most of what a guarded call costs beyond the method).
+    const plan: GuardPlan = {
+      entry,
+      params,
+      call,
+      principal,
+      info: entry.info,
+      hops: route.hops,
+      at: route.provenance,
+      prefixes: entry.prefixes,
+      missing: route.missing,
+      absentMethod: undefined,
+      described: undefined,
+      hashesOf: undefined,
+      routedCall: false,
+      last: 0,
+    };
     if (route.rest !== undefined) {
       // A mounted node that describes the tree below it (a remote's, never trusted for
       // policy, only for names): the guard checks every hop of the full path and the
       // method itself, as for a local one, and a path the description does not know is
       // refused here. A mount that describes nothing is guarded down to itself.
       const below = mountedHops(route);
-      hops = [...route.hops, ...below.hops];
-      at = [...route.provenance, ...route.rest.split('.').slice(0, below.hops.length)];
-      info = below.info;
+      plan.hops = [...route.hops, ...below.hops];
+      plan.at = [...route.provenance, ...route.rest.split('.').slice(0, below.hops.length)];
+      plan.prefixes = undefined;
+      const info = (plan.info = below.info);
       const describes = route.node.methods().length > 0 || (route.node.children?.().length ?? 0) > 0;
-      const owner = hops[hops.length - 1]!;
+      const owner = plan.hops[plan.hops.length - 1]!;
       // The remote's root is a hub whatever else it describes (every root routes `call`).
       const hub = below.hops.length === 0 || isHub(owner);
-      if (below.unknown && describes) missing = below.unknown;
-      else if (describes && visible && below.schema) described = owner;
+      if (below.unknown && describes) plan.missing = below.unknown;
+      else if (describes && visible && below.schema) plan.described = owner;
       // A mounted hub's own `hashes` lists its children: answered here too, filtered.
-      else if (visible && info?.name === 'hashes' && hub) hashesOf = owner;
+      else if (visible && info?.name === 'hashes' && hub) plan.hashesOf = owner;
       // A mounted hub's `call` would run its inner path with the mount's credential:
       // routed here instead, as `<mount>.<inner path>`, under this hub's rules.
-      else if (info?.name === 'call' && hub) routedCall = true;
+      else if (info?.name === 'call' && hub) plan.routedCall = true;
     }
     if (visible) {
-      const hidden = firstHidden(hops, at, principal, visible);
-      if (hidden < hops.length) {
+      const hidden = firstHidden(plan, principal, visible);
+      if (hidden < plan.hops.length) {
         // As if the activation were not there: the walk (or the description) would stop at it.
-        hops = hops.slice(0, hidden);
-        missing = new NotVisible(PlexusError.activationNotFound(at[hidden - 1]!));
-        info = undefined;
-        described = undefined;
-        hashesOf = undefined;
-        routedCall = false;
-      } else if (!missing && info && !visible(principal, hops[hops.length - 1]!, at, info)) {
+        plan.hops = plan.hops.slice(0, hidden);
+        plan.missing = new NotVisible(PlexusError.activationNotFound(plan.at[hidden - 1]!));
+        plan.info = undefined;
+        plan.described = undefined;
+        plan.hashesOf = undefined;
+        plan.routedCall = false;
+      } else if (!plan.missing && plan.info && !visible(principal, plan.hops[plan.hops.length - 1]!, plan.at, plan.info)) {
         // As if the method were not there: below a mount that is refused before the
         // route's items are used, on a local node after (see `#invoke`).
         const notFound = new NotVisible(PlexusError.methodNotFound(route.path));
-        if (route.rest !== undefined) missing = notFound;
-        else absentMethod = notFound;
-        info = undefined;
-        hashesOf = undefined;
-        routedCall = false;
+        if (route.rest !== undefined) plan.missing = notFound;
+        else plan.absentMethod = notFound;
+        plan.info = undefined;
+        plan.hashesOf = undefined;
+        plan.routedCall = false;
       }
     }
-    const last = missing ? -1 : hops.length - 1;
-    const run = (): unknown => {
-      if (missing) throw missing;
-      if (described) return this.#describedSchema(entry, described, at, params, call, principal);
-      if (hashesOf) {
-        call.use(entry.items);
-        const problem = paramsProblem(info?.params, params);
-        if (problem) throw PlexusError.invalidParams(problem);
-        return this.host.hashes(hashesOf, at, principal);
-      }
-      if (routedCall) {
-        call.use(entry.items);
-        return this.#routedCall(at, params, call, principal);
-      }
-      return this.#invoke(absentMethod ? { ...entry, info: undefined } : entry, params, call, principal, absentMethod);
-    };
-    if (!guard) return run();
-    const step = (from: number): unknown => {
-      for (let i = from; i < hops.length; i++) {
-        const check: AccessCheck = {
-          principal,
-          node: hops[i]!,
-          at: at.slice(0, i),
-          path: route.path,
-          final: i === last,
-          ...(i === last && info ? { method: info } : {}),
-          ...(i === last ? { params, call } : {}),
-        };
-        const verdict = guard(check);
-        if (isPromiseLike(verdict)) return Promise.resolve(verdict).then(() => step(i + 1));
-      }
-      return run();
-    };
-    return step(0);
+    plan.last = plan.missing ? -1 : plan.hops.length - 1;
+    return guard ? this.#step(plan, guard, 0) : this.#run(plan);
+  }
+
+  /** Asks the guard about the hops from `from` on (an async verdict is awaited before the next), then runs the call. */
+  #step(plan: GuardPlan, guard: RouteGuard, from: number): unknown {
+    const { hops, last, principal } = plan;
+    const path = plan.entry.route.path;
+    for (let i = from; i < hops.length; i++) {
+      const at = prefix(plan, i);
+      // The same shape as ever: `method` only on the final hop of a method call, `params` and `call` on the final hop.
+      const check: AccessCheck =
+        i !== last
+          ? { principal, node: hops[i]!, at, path, final: false }
+          : plan.info
+            ? { principal, node: hops[i]!, at, path, final: true, method: plan.info, params: plan.params, call: plan.call }
+            : { principal, node: hops[i]!, at, path, final: true, params: plan.params, call: plan.call };
+      const verdict = guard(check);
+      if (isPromiseLike(verdict)) return Promise.resolve(verdict).then(() => this.#step(plan, guard, i + 1));
+    }
+    return this.#run(plan);
+  }
+
+  /** Runs a guarded call as its plan says. */
+  #run(plan: GuardPlan): unknown {
+    const { entry, params, call, principal, info } = plan;
+    if (plan.missing) throw plan.missing;
+    if (plan.described) return this.#describedSchema(entry, plan.described, plan.at, params, call, principal);
+    if (plan.hashesOf) {
+      call.use(entry.items);
+      const problem = paramsProblem(info?.params, params);
+      if (problem) throw PlexusError.invalidParams(problem);
+      return this.host.hashes(plan.hashesOf, plan.at, principal);
+    }
+    if (plan.routedCall) {
+      call.use(entry.items);
+      return this.#routedCall(plan.at, params, call, principal);
+    }
+    const absentMethod = plan.absentMethod;
+    return this.#invoke(absentMethod ? { ...entry, info: undefined } : entry, params, call, principal, absentMethod);
   }
 
   /**
@@ -468,9 +508,17 @@ function isHub(node: Activation): boolean {
 }
 
 /** The index of the first hop (after the root) the principal may not see; `hops.length` when it sees them all. */
-function firstHidden(hops: readonly Activation[], at: readonly string[], principal: unknown, visible: Visibility): number {
-  for (let i = 1; i < hops.length; i++) if (!visible(principal, hops[i]!, at.slice(0, i))) return i;
+function firstHidden(plan: GuardPlan, principal: unknown, visible: Visibility): number {
+  const { hops } = plan;
+  for (let i = 1; i < hops.length; i++) if (!visible(principal, hops[i]!, prefix(plan, i))) return i;
   return hops.length;
+}
+
+/** `plan.at.slice(0, i)`: for a route's own path, made once per route, not per call and hop. */
+function prefix(plan: GuardPlan, i: number): readonly string[] {
+  const prefixes = plan.prefixes;
+  if (!prefixes) return plan.at.slice(0, i);
+  return (prefixes[i] ??= Object.freeze(plan.at.slice(0, i)));
 }
 
 function context(call: CallStart, path: string, principal: unknown, requests?: PendingRequests): CallContext {

@@ -303,9 +303,7 @@ export class CallStream implements AsyncIterableIterator<StreamItem>, CallStart 
     this.#subscription = undefined;
     const turn = this.#turn;
     if (turn) this.#emit(turn.terminal.data(failed ? failedTerminal(failed) : completeTerminal(turn.value, turn.stop)));
-    const extra = this.#observed(false);
-    const done = this.#items.done();
-    this.#emit(extra ? { ...done, metadata: { ...done.metadata, ...extra } } : done);
+    this.#emit(this.#items.done(this.#observed(false)));
     this.#ended();
   }
 

@@ -91,7 +91,17 @@ export class ItemFactory {
     return factory;
   }
 
-  done(): DoneItem {
-    return { type: 'done', metadata: this.metadata() };
+  /**
+   * The `done` item; with `extra` (what a call observer adds, e.g. `audit_id`) in its
+   * own metadata object, `{...metadata, ...extra}` as a literal and an assign, which
+   * costs a small fraction of two spreads.
+   */
+  done(extra?: Readonly<Record<string, unknown>>): DoneItem {
+    const m = this.metadata();
+    if (!extra) return { type: 'done', metadata: m };
+    return {
+      type: 'done',
+      metadata: Object.assign({ provenance: m.provenance, plexus_hash: m.plexus_hash, timestamp: m.timestamp }, extra),
+    };
   }
 }

@@ -91,9 +91,37 @@ export function errorResponse(id: RequestId, error: JsonRpcErrorObject): string 
 /** JSON of shared metadata objects: consecutive items of a call share one (see ItemFactory). */
 const metadataJson = new WeakMap<StreamMetadata, string>();
 
+/** JSON of provenance arrays, which the metadata objects of one route share. */
+const provenanceJson = new WeakMap<readonly string[], string>();
+/** The members of a done item's metadata with its audit id, in the order a server makes them. */
+const AUDITED_KEYS = ['provenance', 'plexus_hash', 'timestamp', 'audit_id'];
+
+/**
+ * A done item's own metadata (with its audit id) is used once: not worth a WeakMap
+ * entry, and in the usual shape made from parts, byte for byte what JSON.stringify
+ * gives, at a fraction of its cost.
+ */
+function auditedMetadataText(m: StreamMetadata): string {
+  let i = 0;
+  for (const key in m) if (key !== AUDITED_KEYS[i++]) return JSON.stringify(m);
+  const { provenance, plexus_hash, timestamp, audit_id } = m;
+  if (
+    i !== 4 ||
+    !Array.isArray(provenance) ||
+    typeof plexus_hash !== 'string' ||
+    typeof timestamp !== 'number' ||
+    typeof audit_id !== 'number' ||
+    !Number.isFinite(audit_id)
+  ) {
+    return JSON.stringify(m);
+  }
+  let p = provenanceJson.get(provenance);
+  if (p === undefined) provenanceJson.set(provenance, (p = JSON.stringify(provenance)));
+  return `{"provenance":${p},"plexus_hash":${JSON.stringify(plexus_hash)},"timestamp":${JSON.stringify(timestamp)},"audit_id":${audit_id}}`;
+}
+
 function metadataText(m: StreamMetadata): string {
-  // A done item's own metadata (with its audit id) is used once: not worth a WeakMap entry.
-  if (m.audit_id !== undefined) return JSON.stringify(m);
+  if (m.audit_id !== undefined) return auditedMetadataText(m);
   let text = metadataJson.get(m);
   if (text === undefined) {
     text = JSON.stringify(m);
