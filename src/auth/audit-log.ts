@@ -136,15 +136,18 @@ export function chainHash(prev: string, canonicalBody: string): string {
 const INDEX_KEY = /^(0|[1-9]\d*)$/;
 
 /**
- * True when JSON.stringify would not emit RFC 8785 form for `value`: it orders
- * integer-like keys numerically, and writes non-finite numbers as null.
+ * True when JSON.stringify would not emit RFC 8785 form for `value`: its keys are not
+ * in sorted order (params that did not come from redact()), it orders integer-like keys
+ * numerically, and writes non-finite numbers as null.
  */
 function needsGeneralForm(value: unknown, depth = 0): boolean {
   if (typeof value !== 'object' || value === null) return typeof value === 'number' && !Number.isFinite(value);
   if (depth > 16) return true;
   if (Array.isArray(value)) return value.some((v) => needsGeneralForm(v, depth + 1));
+  let previous = '';
   for (const k in value) {
-    if (INDEX_KEY.test(k) || needsGeneralForm((value as Record<string, unknown>)[k], depth + 1)) return true;
+    if (k < previous || INDEX_KEY.test(k) || needsGeneralForm((value as Record<string, unknown>)[k], depth + 1)) return true;
+    previous = k;
   }
   return false;
 }

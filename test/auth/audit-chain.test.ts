@@ -45,6 +45,29 @@ function cutTail(file: string, k: number): void {
   writeFileSync(file, `${lines.slice(0, -k).join('\n')}\n`);
 }
 
+describe('a record whose params were not redacted (keys in any order) is still written in canonical form', () => {
+  it('unsorted and nested keys verify (an install record: hosts before bins, dirs after hosts)', async () => {
+    const dir = tmp();
+    const file = join(dir, 'audit.jsonl');
+    const log = new AuditLog(file);
+    log.append({
+      event: 'source.install',
+      principal: 'owner',
+      path: 'files',
+      outcome: 'ok',
+      params: { hosts: [], bins: ['ls'], dirs: ['/srv'], nested: { z: 1, a: [{ y: 2, b: 3 }] }, replaced: false },
+    });
+    log.close();
+    const line = readFileSync(file, 'utf8').trim();
+    assert.ok(
+      line.includes('"params":{"bins":["ls"],"dirs":["/srv"],"hosts":[],"nested":{"a":[{"b":3,"y":2}],"z":1},"replaced":false}'),
+      line,
+    );
+    assert.deepEqual(await verifyAuditLog(file), { ok: true, records: 1, lastHash: JSON.parse(line).hash });
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('the audit head cannot be forged by whoever can edit the log but not read audit.key', () => {
   it('a cut tail with the head deleted fails verification (a missing head for a non-empty log is a failure)', async () => {
     const { file } = writeLog(5);
