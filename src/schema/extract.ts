@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
-import * as TJS from 'typescript-json-schema';
+import type * as TS from 'typescript';
+import type * as TJSModule from 'typescript-json-schema';
 import type { JsonSchema } from '../wire/schema-types.js';
 import { canonicalSchema } from './normalize.js';
 import { resolveTypeSource, SchemaExtractionError } from './type-source.js';
+
+// Required, not imported: Node's ESM loader would first scan the 9 MB of typescript.js
+// for its export names and detect its format (~0.4 s of CPU per extractor process).
+const require = createRequire(import.meta.url);
+const ts = require('typescript') as typeof TS;
+const TJS = require('typescript-json-schema') as typeof TJSModule;
 
 /** One positional argument of a method: a named param, or the CallContext. */
 export type ArgSpec = { readonly kind: 'param'; readonly name: string } | { readonly kind: 'context' };
@@ -40,7 +47,7 @@ export interface ExtractResult {
 
 const HELPERS = resolveTypeSource(fileURLToPath(new URL('./type-helpers.js', import.meta.url)));
 
-const COMPILER_OPTIONS: ts.CompilerOptions = {
+const COMPILER_OPTIONS: TS.CompilerOptions = {
   strict: true,
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.ESNext,
@@ -55,7 +62,7 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
   lib: ['lib.esnext.d.ts'],
 };
 
-const TJS_SETTINGS: TJS.PartialArgs = {
+const TJS_SETTINGS: TJSModule.PartialArgs = {
   required: true,
   ref: true,
   strictNullChecks: true,
@@ -68,9 +75,9 @@ const TJS_SETTINGS: TJS.PartialArgs = {
  * keeps the parsed files under node_modules (typings, TypeScript's lib) for the next
  * call: a process that extracts again soon skips re-parsing hundreds of them.
  */
-export function extractClasses(targets: readonly ExtractTarget[], libraryFiles?: Map<string, ts.SourceFile>): ExtractResult {
-  const sources = new Map<string, ts.SourceFile>();
-  const parse = (file: string): ts.SourceFile => {
+export function extractClasses(targets: readonly ExtractTarget[], libraryFiles?: Map<string, TS.SourceFile>): ExtractResult {
+  const sources = new Map<string, TS.SourceFile>();
+  const parse = (file: string): TS.SourceFile => {
     let sf = sources.get(file);
     if (!sf) {
       sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
@@ -195,34 +202,34 @@ function stripExt(file: string): string {
   return file.replace(/(\.d)?\.(m|c)?tsx?$/, '');
 }
 
-function findClass(sf: ts.SourceFile, name: string): ts.ClassDeclaration {
+function findClass(sf: TS.SourceFile, name: string): TS.ClassDeclaration {
   for (const stmt of sf.statements) {
     if (ts.isClassDeclaration(stmt) && stmt.name?.text === name) return stmt;
   }
   throw new SchemaExtractionError(`Class ${name} is not declared at the top level of ${sf.fileName}`);
 }
 
-function findMethod(decl: ts.ClassDeclaration, key: string, className: string): ts.MethodDeclaration {
-  const members = decl.members.filter((m): m is ts.MethodDeclaration => ts.isMethodDeclaration(m) && m.name.getText() === key);
+function findMethod(decl: TS.ClassDeclaration, key: string, className: string): TS.MethodDeclaration {
+  const members = decl.members.filter((m): m is TS.MethodDeclaration => ts.isMethodDeclaration(m) && m.name.getText() === key);
   // With overloads, the implementation (the one with a body) is what runs; in a .d.ts, the last one.
   const member = members.find((m) => m.body) ?? members.at(-1);
   if (!member) throw new SchemaExtractionError(`${className}.${key} is not a method declared in the class body`);
   return member;
 }
 
-function isContextType(type: ts.TypeNode | undefined): boolean {
+function isContextType(type: TS.TypeNode | undefined): boolean {
   if (!type || !ts.isTypeReferenceNode(type)) return false;
   const name = ts.isIdentifier(type.typeName) ? type.typeName.text : type.typeName.right.text;
   return name === 'CallContext';
 }
 
-function jsDocText(node: ts.Node): string {
+function jsDocText(node: TS.Node): string {
   const docs = ts.getJSDocCommentsAndTags(node).filter(ts.isJSDoc);
   const last = docs.at(-1);
   return last ? (ts.getTextOfJSDocComment(last.comment) ?? '').trim() : '';
 }
 
-function paramDoc(p: ts.ParameterDeclaration): string {
+function paramDoc(p: TS.ParameterDeclaration): string {
   const tag = ts.getJSDocParameterTags(p)[0];
   return (ts.getTextOfJSDocComment(tag?.comment) ?? '').replace(/^\s*-\s*/, '').trim();
 }
@@ -239,7 +246,7 @@ function splitDoc(text: string): { description: string; long?: string } {
 }
 
 /** A JSON value written literally as a parameter default; undefined for anything computed. */
-function literalValue(node: ts.Expression): unknown {
+function literalValue(node: TS.Expression): unknown {
   if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node.text;
   if (ts.isNumericLiteral(node)) return Number(node.text);
   if (node.kind === ts.SyntaxKind.TrueKeyword) return true;
@@ -273,7 +280,7 @@ function withDefaults(schema: JsonSchema, defaults: Record<string, unknown>): Js
 }
 
 /** Streams are what the return type says: AsyncIterable, Generator or Observable (after awaiting). */
-function returnsStream(checker: ts.TypeChecker, member: ts.MethodDeclaration): boolean {
+function returnsStream(checker: TS.TypeChecker, member: TS.MethodDeclaration): boolean {
   const sig = checker.getSignatureFromDeclaration(member);
   if (!sig) return false;
   const ret = checker.getReturnTypeOfSignature(sig);
