@@ -62,6 +62,10 @@ export class RelayStream implements AsyncIterableIterator<unknown>, Subscriber<R
   received = 0;
   /** True while the remote was asked to hold this stream. */
   held = false;
+  /** Set while a hold is asked for and not yet confirmed: items still arriving were in flight when it was asked. */
+  holdAsked?: object;
+  /** Of `unread`, the bytes that arrived while the hold was not yet confirmed (kept by the connection). */
+  inFlight = 0;
 
   /** The remote's subscription id, once it answered. */
   get sub(): number | undefined {

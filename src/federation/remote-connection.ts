@@ -12,7 +12,10 @@ export interface FlowLimits {
    * Default 1 MiB. A stream with more than a quarter of this unread locally is held at
    * the remote (`<root>.call_pause`) until it drops below a sixteenth; the socket
    * itself stops being read above 8× this in all (1× for a remote that cannot hold
-   * single streams), until a quarter of that.
+   * single streams), until a quarter of that. What a held stream receives before the
+   * remote confirms the hold was in flight when it was asked (a busy remote may have
+   * sent megabytes by then): it counts against its own limit of 32× this, so that one
+   * slow consumer does not stop the socket for every other stream.
    */
   readonly highWaterBytes?: number;
   /**
@@ -47,6 +50,8 @@ export class RemoteConnection {
   readonly #rpc: RpcConnection;
   readonly ws: WebSocket;
   #unread = 0;
+  /** Of `#unread`, the bytes held streams received before the remote confirmed their hold. */
+  #inFlight = 0;
   #paused = false;
   /** The writes: the same coalescing sink as a served connection's (corked for the rest of the turn). */
   readonly #sink: WebSocketSink;
@@ -186,8 +191,15 @@ export class RemoteConnection {
     return this.#holds ? this.#high * 8 : this.#high;
   }
 
+  /** Whether unread bytes are past the socket's limits by `fraction` of them (1: stop reading; ¼: read again). */
+  #over(fraction: number): boolean {
+    // In-flight bytes are exempt only while the remote holds single streams (else nothing stops them).
+    const inFlight = this.#holds ? this.#inFlight : 0;
+    return this.#unread - inFlight > this.#socketLimit * fraction || inFlight > this.#high * 32 * fraction;
+  }
+
   #checkPause(): void {
-    if (!this.#paused && this.#unread > this.#socketLimit) {
+    if (!this.#paused && this.#over(1)) {
       this.#paused = true;
       this.ws.pause();
     }
@@ -197,6 +209,10 @@ export class RemoteConnection {
   queued(size: number, stream: RelayStream, terminal: boolean): void {
     this.#unread += size;
     stream.unread += size;
+    if (stream.holdAsked) {
+      stream.inFlight += size;
+      this.#inFlight += size;
+    }
     if (this.#holds && !stream.held && stream.unread > this.#streamHigh && !terminal) this.#hold(stream, true);
     this.#checkPause();
   }
@@ -205,8 +221,12 @@ export class RemoteConnection {
   consumed(size: number, stream: RelayStream): void {
     this.#unread -= size;
     stream.unread -= size;
+    // Never more than is left unread of the stream (the rest was queued before the hold).
+    const inFlight = Math.max(0, stream.inFlight - stream.unread);
+    stream.inFlight -= inFlight;
+    this.#inFlight -= inFlight;
     if (stream.held && stream.unread <= this.#streamHigh / 4) this.#hold(stream, false);
-    if (this.#paused && this.#unread <= this.#socketLimit / 4) {
+    if (this.#paused && !this.#over(1 / 4)) {
       this.#paused = false;
       this.ws.resume();
     }
@@ -215,7 +235,12 @@ export class RemoteConnection {
   /** Asks the remote to stop (or go on) sending one stream's items. */
   #hold(stream: RelayStream, on: boolean): void {
     stream.held = on;
+    const asked = on ? {} : undefined;
+    stream.holdAsked = asked;
     if (stream.sub === undefined || !this.#rpc.open) return;
-    this.#rpc.request(`${stream.method}_${on ? 'pause' : 'resume'}`, [stream.sub]).catch(this.#holdRefused);
+    this.#rpc.request(`${stream.method}_${on ? 'pause' : 'resume'}`, [stream.sub]).then(() => {
+      // Confirmed: from here on the remote sends this stream nothing (until it is resumed).
+      if (stream.holdAsked === asked) stream.holdAsked = undefined;
+    }, this.#holdRefused);
   }
 }

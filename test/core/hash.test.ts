@@ -48,12 +48,17 @@ mkdirSync(tmp, { recursive: true });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 let modules = 0;
-/** Writes an activation module with the given method signature and returns the root hash of a hub serving it. */
-async function hubWith(signature: string, doc = 'Greets.'): Promise<{ root: string; method: string }> {
-  const file = `${tmp}/greeter${modules++}.ts`;
-  writeFileSync(
-    file,
-    `import { activation, method } from '../../../src/index.js';
+/**
+ * Writes one activation module per `[signature, doc]` and returns the root and method
+ * hash of a hub serving each. The hubs get ready together, so their classes go to the
+ * extractor in one batch: one TypeScript program for all, not one each.
+ */
+async function hubsWith(...variants: (readonly [signature: string, doc?: string])[]): Promise<{ root: string; method: string }[]> {
+  const files = variants.map(([signature, doc = 'Greets.']) => {
+    const file = `${tmp}/greeter${modules++}.ts`;
+    writeFileSync(
+      file,
+      `import { activation, method } from '../../../src/index.js';
 /** A greeter. */
 @activation('greeter')
 export class Greeter {
@@ -62,31 +67,36 @@ export class Greeter {
   ${signature} { return undefined as never; }
 }
 `,
+    );
+    return file;
+  });
+  const classes = await Promise.all(files.map(async (file) => (await import(pathToFileURL(file).href)).Greeter));
+  const hubs = classes.map((Greeter) => new DynamicHub().register(new Greeter()));
+  await Promise.all(hubs.map((hub) => hub.ready()));
+  return Promise.all(
+    hubs.map(async (hub) => {
+      const plugin = (await hub.schema('greeter')) as PluginSchema;
+      return { root: hub.hash(), method: plugin.methods[0]!.hash };
+    }),
   );
-  const { Greeter } = await import(pathToFileURL(file).href);
-  const hub = new DynamicHub().register(new Greeter());
-  await hub.ready();
-  const plugin = (await hub.schema('greeter')) as PluginSchema;
-  return { root: hub.hash(), method: plugin.methods[0]!.hash };
 }
 
 describe('content hashes of a live tree', () => {
   it('the same code gives the same hashes, whatever the file', async () => {
-    const a = await hubWith('greet(name: string): string');
-    const b = await hubWith('greet(name: string): string');
+    const [a, b] = await hubsWith(['greet(name: string): string'], ['greet(name: string): string']);
     assert.deepEqual(a, b);
   });
 
   it('changing a param type, a param name, the item type or the docs changes the method and root hash', async () => {
-    const base = await hubWith('greet(name: string): string');
-    const variants = [
-      await hubWith('greet(name: number): string'),
-      await hubWith('greet(who: string): string'),
-      await hubWith('greet(name: string): number'),
-      await hubWith('greet(name: string, loud?: boolean): string'),
-      await hubWith('async *greet(name: string): AsyncGenerator<string>'),
-      await hubWith('greet(name: string): string', 'Greets warmly.'),
-    ];
+    const [base, ...variants] = await hubsWith(
+      ['greet(name: string): string'],
+      ['greet(name: number): string'],
+      ['greet(who: string): string'],
+      ['greet(name: string): number'],
+      ['greet(name: string, loud?: boolean): string'],
+      ['async *greet(name: string): AsyncGenerator<string>'],
+      ['greet(name: string): string', 'Greets warmly.'],
+    );
     for (const v of variants) {
       assert.notEqual(v.method, base.method);
       assert.notEqual(v.root, base.root);

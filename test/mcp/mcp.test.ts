@@ -235,12 +235,13 @@ describe('hub mcp over stdio (spawned child process)', () => {
         'stdio',
       );
       const progress: Progress[] = [];
-      const r = await client.callTool({ name: 'echo.echo', arguments: { message: 's', count: 2 } }, undefined, {
+      const r = await client.callTool({ name: 'echo.echo', arguments: { message: 's', count: 20 } }, undefined, {
         onprogress: (p) => progress.push(p),
       });
-      assert.equal((r.structuredContent as any).items.length, 2);
-      // Over a pipe the SDK client may drop progress read together with the result (typescript-sdk#2580).
-      assert.ok(progress.length >= 1 && progress.length <= 2);
+      assert.equal((r.structuredContent as any).items.length, 20);
+      // Over a pipe the SDK client may drop progress read together with the result (typescript-sdk#2580):
+      // on a loaded machine both of 2 were once read with it, so 20 items, of which the first must come.
+      assert.ok(progress.length >= 1 && progress.length <= 20, `${progress.length} progress notifications`);
       progress.forEach((p, i) => {
         assert.equal(p.progress, i + 1);
         assert.equal(JSON.parse(p.message!).seq, p.progress);

@@ -42,8 +42,12 @@ export function assertEndsRefused(items: readonly any[], message: RegExp): void 
 
 export const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls until `check` is true (or fails after `ms`). */
-export async function eventually(check: () => boolean, ms = 2000): Promise<void> {
+/**
+ * Polls until `check` is true (or fails after `ms`). The default is a ceiling for a
+ * loaded machine (three test files on two cores), not a measure: a passing check
+ * returns as soon as it holds, and 2 s was once too short for a first stream item.
+ */
+export async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;
   while (!check()) {
     if (Date.now() > until) throw new Error('condition not met in time');

@@ -28,8 +28,11 @@ export class RawClient {
     this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
   }
 
-  /** The first frame matching `pred`, received already or within `ms`. */
-  async waitFor(pred: (f: any) => boolean, ms = 5000): Promise<any> {
+  /**
+   * The first frame matching `pred`, received already or within `ms` (a ceiling for a
+   * loaded machine: the wait ends with the frame).
+   */
+  async waitFor(pred: (f: any) => boolean, ms = 15_000): Promise<any> {
     const until = Date.now() + ms;
     for (;;) {
       const f = this.frames.find(pred);
