@@ -53,7 +53,10 @@ describe('no owner channel: execute refused at once by the real stdio processes'
         ['bash.execute', touching(marker)],
         ['plexus.call', { method: 'bash.execute', params: touching(relayed) }],
       ] as const) {
-        const items = await client.itemsToEnd(await client.call(method, params));
+        const sub = await client.call(method, params);
+        // The error item, then its done (which may come in a later line).
+        await client.waitFor((f) => f.params?.subscription === sub && f.params.result.type === 'done');
+        const items = client.items(sub);
         const error = items.find((i) => i.type === 'error');
         assert.ok(error, `${method}: no error item in ${JSON.stringify(items)}`);
         assert.equal(error.code, 'execute_not_approved', method);
