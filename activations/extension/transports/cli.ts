@@ -11,7 +11,7 @@ import { PlexusError } from '../../../src/index.js';
 import { baseEnvironment, DEFAULT_MAX_PROCESSES, runProcess, type ContainmentRequest } from '../../process/index.js';
 import { ExtensionErrorCode, type ExtensionTransport, type SourceHealth, type TransportOptions } from '../types.js';
 import { checkLimit, invalidRoute, isRecord, sourceUnavailable, transportError } from './errors.js';
-import { fillTemplate, placeholdersIn } from './placeholders.js';
+import { fillTemplate, leadingPlaceholder, placeholdersIn } from './placeholders.js';
 
 /** A `cli` route, as a manifest declares it. */
 export interface CliRoute {
@@ -199,7 +199,7 @@ export function buildArgv(args: readonly string[], params: Record<string, unknow
         ExtensionErrorCode.SchemaValidationFailed,
         `a param filling '${template}' contains a NUL byte: an argument cannot hold one`,
       );
-    const leading = LEADING_PLACEHOLDER.exec(template)?.[1];
+    const leading = leadingPlaceholder(template);
     if (!optionsEnded && leading !== undefined && arg.startsWith('-') && arg !== '-') {
       throw new PlexusError(
         ExtensionErrorCode.SchemaValidationFailed,
@@ -213,9 +213,6 @@ export function buildArgv(args: readonly string[], params: Record<string, unknow
   }
   return argv;
 }
-
-/** A template element that begins with a placeholder: its value decides the argument's first character. */
-const LEADING_PLACEHOLDER = /^\{([A-Za-z_][A-Za-z0-9_]*)\}/;
 
 const CONTAINMENT: readonly string[] = ['auto', 'namespace', 'sweep', 'group'];
 

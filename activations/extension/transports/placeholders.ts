@@ -6,7 +6,10 @@ import { ExtensionErrorCode } from '../types.js';
  * name is an identifier; any other brace text (`{"a":1}`, `{}`) is literal, so JSON
  * in a template needs no escaping.
  */
-const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const ONE = String.raw`\{([A-Za-z_][A-Za-z0-9_]*)\}`;
+const PLACEHOLDER = new RegExp(ONE, 'g');
+const WHOLE = new RegExp(`^${ONE}$`);
+const LEADING = new RegExp(`^${ONE}`);
 
 /** The placeholder names a template uses, in order (repeats kept). */
 export function placeholdersIn(template: string): string[] {
@@ -15,8 +18,12 @@ export function placeholdersIn(template: string): string[] {
 
 /** The whole template is one placeholder (`"{note}"`): its value keeps its JSON type in a body. */
 export function wholePlaceholder(template: string): string | undefined {
-  const m = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(template);
-  return m?.[1];
+  return WHOLE.exec(template)?.[1];
+}
+
+/** The template begins with a placeholder (`"{path}"`, `"{p}.txt"`): its value decides the first character. */
+export function leadingPlaceholder(template: string): string | undefined {
+  return LEADING.exec(template)?.[1];
 }
 
 /** Absent (undefined or null) params leave their template element out. */
