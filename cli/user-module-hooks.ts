@@ -18,12 +18,12 @@
  * dist/ and the packages it resolves) never need tsx and skip it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MessagePort } from 'node:worker_threads';
+import { COMPILER_OPTIONS, moduleCacheDirectory, type OwnPackage, type Resolution, tsconfigInReach, writeLinked } from './linked-module.js';
 
 interface Resolved {
   url: string;
@@ -63,14 +63,7 @@ function tsxHooks(): Promise<TsxHooks> {
 }
 
 /** tsx reads the tsconfig found from the cwd up; one may hold `paths`, `baseUrl` or `allowJs`, so then tsx resolves everything of the user's. */
-function tsconfigApplies(): boolean {
-  if (process.env.TSX_TSCONFIG_PATH) return true;
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'tsconfig.json'))) return true;
-    if (dirname(dir) === dir) return false;
-  }
-}
-const TSX_FOR_ALL = tsconfigApplies();
+const TSX_FOR_ALL = tsconfigInReach() !== undefined;
 
 /** The framework's compiled files (dist/; run from sources under tsx, none); what they import joins FRAMEWORK. */
 const OWN_DIST = import.meta.url.endsWith('.js') ? new URL('../', import.meta.url).href : 'dist:none';
@@ -83,7 +76,37 @@ function asModule(resolved: Resolved): Resolved {
   return isUserTypeScript(resolved.url) ? { ...resolved, format: 'module' } : resolved;
 }
 
+/** What each user module's imports resolved to, for linking it (linked-module.ts). */
+const resolutions = new Map<string, Resolution[]>();
+
 export async function resolve(specifier: string, context: { parentURL?: string }, next: NextResolve): Promise<Resolved> {
+  const resolved = await resolveFor(specifier, context, next);
+  const parent = context.parentURL;
+  if (parent !== undefined && isUserTypeScript(parent)) {
+    const seen = resolutions.get(parent) ?? [];
+    seen.push({ specifier, url: resolved.url });
+    resolutions.set(parent, seen);
+  }
+  return resolved;
+}
+
+/**
+ * The main thread (load-modules.ts) sends, over this port, `{ link: url }` after
+ * importing a user's module; the answer is `{ link: url, linked }`.
+ */
+export function initialize(data: { port?: MessagePort; own?: OwnPackage } | undefined): void {
+  const { port, own } = data ?? {};
+  if (!port || !own) return;
+  port.on('message', ({ link }: { link: string }) => {
+    void writeLinked(link, resolutions.get(link) ?? [], own).then(
+      (linked) => port.postMessage({ link, linked }),
+      () => port.postMessage({ link, linked: false }),
+    );
+  });
+  port.unref();
+}
+
+async function resolveFor(specifier: string, context: { parentURL?: string }, next: NextResolve): Promise<Resolved> {
   const viaTsx = async () => asModule(await (await tsxHooks()).resolve(specifier, context, next));
   const parent = context.parentURL;
   const framework = parent !== undefined && isFramework(parent);
@@ -111,30 +134,13 @@ export async function resolve(specifier: string, context: { parentURL?: string }
   return asModule(resolved);
 }
 
-/** What esbuild reads instead of the user's tsconfig: only what changes emitted code. */
-const COMPILER_OPTIONS = {
-  experimentalDecorators: true,
-  emitDecoratorMetadata: false,
-  useDefineForClassFields: true,
-  verbatimModuleSyntax: false,
-};
-
 const ESBUILD_VERSION = (createRequire(import.meta.url)('esbuild/package.json') as { version: string }).version;
 
-/**
- * Compiled modules by content, so a warm start neither loads nor spawns esbuild (about
- * a third of loading a user's module). Where the schema cache goes when no project
- * cache applies: `$PLEXUS_HUB_CACHE/modules` (`off`: none), else the user cache dir
- * (as `userCacheDirectory()` in src/schema/loader.ts). The key holds the file's path
- * (its inline source map names it), its content and everything that changes the output.
+/*
+ * Compiled modules are cached by content (moduleCacheDirectory()), so a start whose
+ * module is not linked still neither loads nor spawns esbuild. The key holds the file's
+ * path (its inline source map names it), its content and everything that changes the output.
  */
-function moduleCache(): string | undefined {
-  const setting = process.env.PLEXUS_HUB_CACHE;
-  if (setting === 'off') return undefined;
-  if (setting) return join(setting, 'modules');
-  const base = process.env.XDG_CACHE_HOME || (process.platform === 'win32' && process.env.LOCALAPPDATA) || join(homedir(), '.cache');
-  return join(base, 'plexus-hub', 'modules');
-}
 
 export async function load(url: string, context: unknown, next: NextLoad): Promise<Loaded> {
   if (!isUserTypeScript(url)) {
@@ -152,7 +158,7 @@ export async function load(url: string, context: unknown, next: NextLoad): Promi
     sourcemap: 'inline' as const,
     tsconfigRaw: { compilerOptions: COMPILER_OPTIONS },
   };
-  const dir = moduleCache();
+  const dir = moduleCacheDirectory();
   const key = createHash('sha256')
     .update(JSON.stringify([ESBUILD_VERSION, options]))
     .update(source)

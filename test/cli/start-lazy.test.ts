@@ -1,6 +1,6 @@
 /**
  * What a warm `hub serve` of a user's `.ts` module leaves unloaded, and that what it
- * then needs still loads: tsx's hooks (with esbuild's JS API) only when a module needs
+ * then needs still loads: module hooks for a one-file module (linked-module.test.ts has the rest); tsx's hooks (with esbuild's JS API) only when a module needs
  * them (a relative import of a TypeScript file, a tsconfig whose `paths` may apply);
  * ajv only when a validator is not in the cache; one command's modules; the extension
  * machinery only with an extension installed.
@@ -61,6 +61,7 @@ async function serveAndSay(module: string, cwd: string, cache: string): Promise<
 }
 
 const esbuild = (lines: string[]) => lines.filter((l) => /^require\[\d+\]: .*esbuild\/lib\/main\.js$/.test(l));
+const hooks = (lines: string[]) => lines.filter((l) => l.startsWith('import: ') && l.endsWith('/dist/cli/user-module-hooks.js'));
 const ajv = (lines: string[]) => lines.filter((l) => /^require\[\d+\]: ajv(-formats)?$/.test(l));
 
 describe('a warm hub serve of a .ts module', () => {
@@ -79,6 +80,9 @@ describe('a warm hub serve of a .ts module', () => {
     assert.equal(warm.said, 'hello Ada');
     assert.deepEqual(esbuild(warm.lines), [], 'no esbuild, so no tsx, in any thread');
     assert.deepEqual(ajv(warm.lines), [], 'no ajv: the cached validator answered');
+    // No module hooks at all: the module's linked copy (cli/linked-module.ts) needs none.
+    assert.notDeepEqual(hooks(cold.lines), [], 'the import log sees the hooks of the cold start');
+    assert.deepEqual(hooks(warm.lines), [], 'no module hooks: the linked copy was imported');
     assert.deepEqual(readdirSync(cwd), [], 'nothing written to the cwd');
   });
 
