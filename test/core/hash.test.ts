@@ -5,7 +5,57 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { DynamicHub, foldHash, methodHash, activationHashes, type PluginSchema } from '../../src/index.js';
 import { builtinActivations } from '../../activations/index.js';
+import { siphash13Hex } from '../../src/hash/siphash13.js';
 import { REPO_ROOT } from '../support/repo.js';
+
+/** SipHash-1-3, key (0, 0), in BigInt: slow and plain, the check on the fast one for every length of the last block. */
+function sipHash13Reference(bytes: Uint8Array): string {
+  const M = (1n << 64n) - 1n;
+  const rotl = (x: bigint, b: bigint) => ((x << b) | (x >> (64n - b))) & M;
+  let [v0, v1, v2, v3] = [0x736f6d6570736575n, 0x646f72616e646f6dn, 0x6c7967656e657261n, 0x7465646279746573n];
+  const round = () => {
+    v0 = (v0 + v1) & M;
+    v1 = rotl(v1, 13n) ^ v0;
+    v0 = rotl(v0, 32n);
+    v2 = (v2 + v3) & M;
+    v3 = rotl(v3, 16n) ^ v2;
+    v0 = (v0 + v3) & M;
+    v3 = rotl(v3, 21n) ^ v0;
+    v2 = (v2 + v1) & M;
+    v1 = rotl(v1, 17n) ^ v2;
+    v2 = rotl(v2, 32n);
+  };
+  const full = bytes.length - (bytes.length % 8);
+  const word = (at: number, n: number) => {
+    let m = 0n;
+    for (let k = 0; k < n; k++) m |= BigInt(bytes[at + k]!) << BigInt(8 * k);
+    return m;
+  };
+  for (let at = 0; at < full; at += 8) {
+    const m = word(at, 8);
+    v3 ^= m;
+    round();
+    v0 ^= m;
+  }
+  const last = word(full, bytes.length - full) | (BigInt(bytes.length & 0xff) << 56n);
+  v3 ^= last;
+  round();
+  v0 ^= last;
+  v2 ^= 0xffn;
+  round();
+  round();
+  round();
+  return (v0 ^ v1 ^ v2 ^ v3).toString(16).padStart(16, '0');
+}
+
+describe("SipHash-1-3 (the fold's function)", () => {
+  it('equals a plain BigInt SipHash-1-3 for inputs of every tail length, and long ones', () => {
+    const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7 + (i >> 3)) & 0xff);
+    for (let n = 0; n <= 40; n++) assert.equal(siphash13Hex(bytes(n, n)), sipHash13Reference(bytes(n, n)), `${n} bytes`);
+    for (const n of [255, 256, 257, 1000, 4099]) assert.equal(siphash13Hex(bytes(n, 3)), sipHash13Reference(bytes(n, 3)), `${n} bytes`);
+    assert.equal(siphash13Hex(new Uint8Array(64).fill(0xff)), sipHash13Reference(new Uint8Array(64).fill(0xff)));
+  });
+});
 
 describe('hash fold: the spec test vectors', () => {
   it('H() and single strings', () => {
