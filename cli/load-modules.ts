@@ -26,7 +26,7 @@ function registerHooks(): MessagePort {
   return port1;
 }
 
-/** How long a start waits for a linked copy to be written: it only speeds up the next start. */
+/** How long the process is held for a linked copy to be written: it only speeds up the next start. */
 const LINK_WAIT_MS = 5000;
 
 /** Asks the hooks thread to write the linked copy of a module it just loaded, for the next start. */
@@ -76,8 +76,10 @@ export async function importUserModules(specs: readonly string[]): Promise<Recor
     let mod = imported.get(url);
     if (!mod) {
       const port = isTypeScript(url) ? registerHooks() : undefined;
-      mod = (import(url) as Promise<Record<string, unknown>>).then(async (m) => {
-        if (port && OWN) await link(port, url);
+      mod = (import(url) as Promise<Record<string, unknown>>).then((m) => {
+        // Not awaited: the copy is for the next start (a cold one extracts schemas meanwhile);
+        // the port holds the process until the answer, so `hub prepare` still leaves it.
+        if (port && OWN) void link(port, url);
         return m;
       });
       imported.set(url, mod);
