@@ -81,11 +81,23 @@ class Extractor {
 }
 
 let extractor: Extractor | undefined;
+const whileExtracting: (() => void)[] = [];
+
+/**
+ * Work for this process while a batch is extracted (a cold start: the extractor takes
+ * a second or more on its own core, and this process waits): `fn` runs once, on the
+ * first batch after it was given.
+ */
+export function onFirstExtraction(fn: () => void): void {
+  whileExtracting.push(fn);
+}
 
 /** Runs a batch in the extractor process (extract-worker.ts): the TypeScript compiler is never loaded in this one. */
 export function extractInWorker(targets: readonly ExtractTarget[]): Promise<ExtractReply> {
   const current = (extractor ??= new Extractor(() => {
     if (extractor === current) extractor = undefined;
   }));
-  return current.extract(targets);
+  const reply = current.extract(targets);
+  for (const fn of whileExtracting.splice(0)) setImmediate(fn);
+  return reply;
 }
