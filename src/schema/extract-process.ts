@@ -1,4 +1,5 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { ExtractTarget } from './extract.js';
 import type { ExtractAnswer, ExtractFailure, ExtractReply, ExtractRequest } from './extract-worker.js';
@@ -37,6 +38,8 @@ class Extractor {
   constructor(onGone: () => void) {
     this.#onGone = onGone;
     // None of our execArgv (inspector ports, --input-type…); tsx only when running from sources.
+    // Required here, not imported: a warm start extracts nothing and need not load child_process.
+    const { fork } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
     this.#child = fork(WORKER, [], {
       execArgv: UNDER_TSX ? ['--import', 'tsx'] : [],
       serialization: 'advanced',
