@@ -6,10 +6,12 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExtractedClass, ExtractTarget } from './extract.js';
 import { extractInWorker, extractionError } from './extract-process.js';
+import { shippedSchemas } from './shipped.js';
 import { resolveTypeSource } from './type-source.js';
 
 /**
- * Loads class schemas, from the disk cache when the source inputs are unchanged,
+ * Loads class schemas: this package's own classes from the table built with it
+ * (shipped.ts), others from the disk cache when the source inputs are unchanged,
  * else by running the TypeScript checker once for every class asked for in the
  * same tick (requests are batched like a DataLoader, so a hub of ten classes
  * builds one program, not ten). The compiler runs only on a cache miss, and then
@@ -212,6 +214,11 @@ export class SchemaLoader {
   async #flush(batch: Pending[] = this.#take()): Promise<void> {
     const misses: (Pending & { key?: string; dir?: string })[] = [];
     for (const pending of batch) {
+      const shipped = shippedSchemas?.lookup(pending.target);
+      if (shipped) {
+        pending.resolve(shipped);
+        continue;
+      }
       try {
         const typeFile = resolveTypeSource(pending.target.sourceFile);
         const dir = this.#directory(typeFile);
