@@ -214,12 +214,12 @@ export class SchemaLoader {
   async #flush(batch: Pending[] = this.#take()): Promise<void> {
     const misses: (Pending & { key?: string; dir?: string })[] = [];
     for (const pending of batch) {
-      const shipped = shippedSchemas?.lookup(pending.target);
-      if (shipped) {
-        pending.resolve(shipped);
-        continue;
-      }
       try {
+        const shipped = shippedSchemas?.lookup(pending.target);
+        if (shipped) {
+          pending.resolve(shipped);
+          continue;
+        }
         const typeFile = resolveTypeSource(pending.target.sourceFile);
         const dir = this.#directory(typeFile);
         const key = dir ? entryKey(pending.target, typeFile, readFileSync(typeFile)) : undefined;

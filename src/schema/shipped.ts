@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExtractedClass, ExtractTarget } from './extract.js';
 
@@ -40,32 +40,17 @@ export class ShippedSchemas {
     this.#dist = dist;
   }
 
-  /** The shipped schema of `target`, when the table has its class with the same method keys and is not older than its files. */
+  /** The shipped schema of `target`, when the table has its class with the same method keys and is not older than its file. */
   lookup(target: ExtractTarget): ExtractedClass | undefined {
-    const files = this.#filesOf(target.sourceFile);
-    if (!files) return undefined;
+    // The compiled file, as the decorator names it (dist .js files keep their own names in stack traces).
+    const file = relative(this.#dist, target.sourceFile);
+    if (file === '' || file.startsWith('..') || isAbsolute(file) || !file.endsWith('.js')) return undefined;
     const table = this.#load();
-    const entry = table?.classes[files.key]?.[target.className];
+    const entry = table && own(own(table.classes, file.split(sep).join('/')), target.className);
     if (!table || !entry || !sameKeys(entry.methodKeys, target.methodKeys)) return undefined;
-    // A file written after the table (dist/ rebuilt without it, a source edited since) means the table may be stale.
-    if (files.paths.some((f) => !(mtimeOf(f) <= table.mtimeMs))) return undefined;
+    // A file written after the table (dist/ rebuilt without it) means the table may be stale.
+    if (!(mtimeOf(target.sourceFile) <= table.mtimeMs)) return undefined;
     return entry.schema;
-  }
-
-  /**
-   * The table key of a module of this package, and the files it was built from. The
-   * compiled file (dist/activations/echo.js), or its source (activations/echo.ts) when
-   * stack traces are source-mapped (`hub serve` of a .ts module turns that on before
-   * the optional activations load).
-   */
-  #filesOf(sourceFile: string): { key: string; paths: string[] } | undefined {
-    const inDist = relative(this.#dist, sourceFile);
-    if (within(inDist) && inDist.endsWith('.js')) return { key: inDist.split(sep).join('/'), paths: [sourceFile] };
-    const inPackage = relative(dirname(this.#dist), sourceFile);
-    if (!within(inPackage) || !/\.ts$/.test(inPackage) || inPackage.endsWith('.d.ts') || inPackage.split(sep)[0] === 'node_modules')
-      return undefined;
-    const key = inPackage.replace(/\.ts$/, '.js').split(sep).join('/');
-    return { key, paths: [sourceFile, join(this.#dist, key)] };
   }
 
   #load(): { readonly classes: ShippedTable['classes']; readonly mtimeMs: number } | undefined {
@@ -84,12 +69,13 @@ export class ShippedSchemas {
   }
 }
 
-function within(rel: string): boolean {
-  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+/** `record[key]` when the record has it itself (a class named `toString` is not in the table). */
+function own<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record && Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((k, i) => k === b[i]);
+function sameKeys(a: unknown, b: readonly string[]): boolean {
+  return Array.isArray(a) && a.length === b.length && a.every((k, i) => k === b[i]);
 }
 
 function mtimeOf(file: string): number {

@@ -142,6 +142,18 @@ describe('the schemas shipped with the package', { timeout: 240_000 }, () => {
     assert.equal(hub.entries.length, 1, `one entry, the Word class's: ${hub.entries.join(', ')}`);
   });
 
+  it('a class of the package imported by a .ts module (after the module hooks and source maps are on) is shipped too', async () => {
+    const project = fresh('project');
+    // bash is not loaded yet when the module imports it: its decorator runs after the module hooks and source maps are on.
+    writeFileSync(
+      join(project, 'with-bash.ts'),
+      `export { Bash } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'activations', 'bash.js'))};\n`,
+    );
+    const hub = await coldServe([join(project, 'with-bash.ts')]);
+    await hub.stop();
+    assert.deepEqual(hub.entries, [], 'no class was extracted');
+  });
+
   it('a package without the table extracts every class, to the same root hash', async () => {
     const hub = await coldServe(['--with', OPTIONAL.join(',')], packageCopy(undefined));
     await hub.stop();
