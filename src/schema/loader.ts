@@ -6,10 +6,12 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExtractedClass, ExtractTarget } from './extract.js';
 import { extractInWorker, extractionError } from './extract-process.js';
+import { shippedSchemas } from './shipped.js';
 import { resolveTypeSource } from './type-source.js';
 
 /**
- * Loads class schemas, from the disk cache when the source inputs are unchanged,
+ * Loads class schemas: this package's own classes from the table built with it
+ * (shipped.ts), others from the disk cache when the source inputs are unchanged,
  * else by running the TypeScript checker once for every class asked for in the
  * same tick (requests are batched like a DataLoader, so a hub of ten classes
  * builds one program, not ten). The compiler runs only on a cache miss, and then
@@ -213,6 +215,11 @@ export class SchemaLoader {
     const misses: (Pending & { key?: string; dir?: string })[] = [];
     for (const pending of batch) {
       try {
+        const shipped = shippedSchemas?.lookup(pending.target);
+        if (shipped) {
+          pending.resolve(shipped);
+          continue;
+        }
         const typeFile = resolveTypeSource(pending.target.sourceFile);
         const dir = this.#directory(typeFile);
         const key = dir ? entryKey(pending.target, typeFile, readFileSync(typeFile)) : undefined;

@@ -4,7 +4,8 @@
 // project with a tsconfig that would change emitted code: package.test.ts); the
 // schema cache goes beside the module or to the user cache, never to the cwd; a
 // storage activation without better-sqlite3's addon fails with the fix named while
-// the others keep working. `hub init`: package-init.test.ts.
+// the others keep working; the schemas of the package's own classes ship in it, so a
+// cold start extracts only the user's. `hub init`: package-init.test.ts.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -140,6 +141,25 @@ describe('the packed package, first run from an empty cwd and HOME', () => {
     await serveAndCall(module);
     assert.deepEqual(readdirSync(cwd), []);
     assert.ok(readdirSync(cache).length > entriesBefore, 'new cache entries beside the module');
+  });
+
+  it("the package's own classes' schemas ship in it: a cold serve with the built-ins and bash extracts only the module's class", {
+    timeout: 100_000,
+  }, async () => {
+    assert.ok(existsSync(join(base, 'node_modules', 'plexus-hub', 'dist', 'schemas.json')), 'dist/schemas.json is packed');
+    const module = writeModule(join(base, 'shipped'));
+    const cache = join(scratch, 'cold-cache');
+    const args = [hub, 'serve', module, '--with', 'bash', '--port', '0', '--data-dir', join(scratch, 'data-shipped')];
+    const { url, child } = await startServing(process.execPath, args, cwd, { ...env, PLEXUS_HUB_CACHE: cache });
+    try {
+      const r = await exec(process.execPath, [hub, 'call', 'notes.get', '--id', '1', '--url', url], cwd, env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { id: 1, text: 'first' });
+    } finally {
+      stop(child);
+    }
+    // One schema entry, the Notes class's: the root methods, echo, health, solar and bash came from the table.
+    assert.equal(readdirSync(cache).filter((f) => f.endsWith('.json')).length, 1);
   });
 
   it("without better-sqlite3's addon: --with arbor names the fix; activations that need nothing native still serve", {

@@ -54,6 +54,8 @@ export function ensureBuilt(): void {
     execFileSync(process.execPath, [tsc, '-p', join(REPO_ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
     // As `npm run build`: the framework's entries bundled in place (what ships).
     execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/bundle-framework.mjs')], { stdio: 'inherit' });
+    // Then the schemas of the package's own classes, shipped in dist/schemas.json.
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/ship-schemas.mjs')], { stdio: 'inherit' });
   } finally {
     rmdirSync(LOCK);
   }

@@ -19,6 +19,8 @@ export interface StartHubOptions {
   readonly cwd?: string;
   /** Port to listen on (default 0: one the system picks). */
   readonly port?: number;
+  /** The `bin/hub.js` to run (default this repository's): a copy of the package runs its own dist/. */
+  readonly bin?: string;
 }
 
 export interface HubProcess {
@@ -50,8 +52,8 @@ const LISTENING_ON = / on ((?:ws|http):\/\/\S+)$/;
 
 export async function startHub(options: StartHubOptions = {}): Promise<HubProcess> {
   ensureBuilt();
-  const { args = [], command = 'serve', env = {}, cwd = REPO_ROOT, port = 0 } = options;
-  const child = spawn(process.execPath, [HUB_BIN, command, '--port', String(port), ...args], {
+  const { args = [], command = 'serve', env = {}, cwd = REPO_ROOT, port = 0, bin = HUB_BIN } = options;
+  const child = spawn(process.execPath, [bin, command, '--port', String(port), ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
