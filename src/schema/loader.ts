@@ -27,8 +27,16 @@ function sha256(data: string | Buffer): string {
 const EXTRACTOR_FILES = ['./extract.js', './normalize.js'].map((f) => resolveTypeSource(fileURLToPath(new URL(f, import.meta.url))));
 
 interface CacheEntry {
-  readonly dependencies: readonly { readonly file: string; readonly sha256: string }[];
+  readonly dependencies: readonly Dependency[];
   readonly schema: ExtractedClass;
+}
+
+interface Dependency {
+  readonly file: string;
+  readonly sha256: string;
+  /** The file's size, mtime and inode when it was hashed, and when that was (ms since the epoch). */
+  readonly stamp?: string;
+  readonly hashedAt?: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -105,28 +113,50 @@ function entryKey(target: ExtractTarget, typeFile: string, source: Buffer): stri
   return sha256(JSON.stringify([toolVersions, target.className, typeFile, target.methodKeys, sha256(source)]));
 }
 
+/** How much older than its hashing a file's mtime must be for its stamp alone to vouch for it (file times are coarse). */
+const RACY_MS = 2000;
+
 /**
- * Each dependency's hash, read once per process while the file's size and mtime stay
- * the same: the entries of one start share most of their ~170 dependencies (one
- * program built them all), and a warm start of six classes read and hashed every
- * file six times.
+ * Whether a file whose stat gives `stamp` (size, mtime, inode) and `mtimeMs` is as it
+ * was when hashed at `hashedAt` with stamp `hashedStamp`, without reading it. As git's
+ * index does: a write moves the mtime, so a file with its old stamp, whose mtime was
+ * already well in the past when it was hashed, has not been written since. Within
+ * RACY_MS of the hashing, a write could have kept the mtime: read it.
  */
-const dependencyHashes = new Map<string, { readonly stamp: string; readonly sha256: string }>();
-function dependencyHash(file: string): string | undefined {
-  let stamp: string;
+function vouches(stamp: string, mtimeMs: number, hashedStamp: string | undefined, hashedAt: number | undefined): boolean {
+  return stamp === hashedStamp && hashedAt !== undefined && mtimeMs < hashedAt - RACY_MS;
+}
+
+interface Hashed {
+  readonly stamp: string;
+  readonly sha256: string;
+  /** When the file was stat'ed for this hash (before reading it). */
+  readonly at: number;
+}
+
+/**
+ * A dependency's hash: from the process's memo or the entry's record when the file's
+ * stamp vouches for it (the entries of one start share most of their dependencies, and
+ * a warm start of the greeter read and hashed ~75 typings files), else read and hashed.
+ */
+const dependencyHashes = new Map<string, Hashed>();
+function dependencyHash(file: string, recorded?: Dependency): string | undefined {
+  const at = Date.now(); // before the stat: a write after it gets a later mtime
+  let stat: { size: number; mtimeMs: number; ino: number };
   try {
-    const stat = statSync(file);
-    stamp = `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+    stat = statSync(file);
   } catch {
     return undefined;
   }
+  const stamp = `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+  if (recorded && vouches(stamp, stat.mtimeMs, recorded.stamp, recorded.hashedAt)) return recorded.sha256;
   const known = dependencyHashes.get(file);
-  if (known?.stamp === stamp) return known.sha256;
+  if (known && vouches(stamp, stat.mtimeMs, known.stamp, known.at)) return known.sha256;
   const now = readOrUndefined(file);
   if (!now) return undefined;
-  const hash = sha256(now);
-  dependencyHashes.set(file, { stamp, sha256: hash });
-  return hash;
+  const hashed = { stamp, sha256: sha256(now), at };
+  dependencyHashes.set(file, hashed);
+  return hashed.sha256;
 }
 
 function readEntry(dir: string, key: string): ExtractedClass | undefined {
@@ -134,9 +164,7 @@ function readEntry(dir: string, key: string): ExtractedClass | undefined {
   if (!raw) return undefined;
   try {
     const entry = JSON.parse(raw.toString('utf8')) as CacheEntry;
-    for (const dep of entry.dependencies) {
-      if (dependencyHash(dep.file) !== dep.sha256) return undefined;
-    }
+    if (!entry.dependencies.every((dep) => dependencyHash(dep.file, dep) === dep.sha256)) return undefined;
     return entry.schema;
   } catch {
     return undefined; // a corrupt entry is a miss, never a failure
@@ -242,7 +270,14 @@ export class SchemaLoader {
       for (const miss of misses) miss.reject(err);
       return;
     }
-    const dependencies = reply.dependencies.map((file) => ({ file, sha256: sha256(readFileSync(file)) }));
+    const dependencies: Dependency[] = [];
+    for (const file of reply.dependencies) {
+      const sha = dependencyHash(file);
+      const hashed = dependencyHashes.get(file);
+      // A file gone since the extractor read it: the schemas stand, but are not cached.
+      if (sha !== undefined && hashed?.sha256 === sha) dependencies.push({ file, sha256: sha, stamp: hashed.stamp, hashedAt: hashed.at });
+    }
+    const cacheable = dependencies.length === reply.dependencies.length;
     for (const [i, miss] of misses.entries()) {
       const outcome = reply.classes[i]!;
       if ('error' in outcome) {
@@ -250,7 +285,7 @@ export class SchemaLoader {
         continue;
       }
       this.stats.extracted++;
-      if (miss.dir && miss.key) writeEntry(miss.dir, miss.key, { dependencies, schema: outcome.ok });
+      if (miss.dir && miss.key && cacheable) writeEntry(miss.dir, miss.key, { dependencies, schema: outcome.ok });
       miss.resolve(outcome.ok);
     }
   }

@@ -210,8 +210,10 @@ describe('a linked user module', () => {
       'b.ts': `import { A } from './a.ts';\nexport { A as FromA };\nexport const probe = (modules: Record<string, unknown>[]) => modules[0]!.A === modules[1]!.FromA;\n`,
     });
     const opts = { cwd: emptyDir('cwd-pair'), cache: join(scratch, 'cache-pair') };
-    importModules([join(dir, 'a.ts')], opts);
-    assert.ok(importModules([join(dir, 'a.ts')], opts).linked, 'a.ts alone is linked');
+    const first = importModules([join(dir, 'a.ts')], opts);
+    assert.equal(first.status, 0, first.stderr);
+    const alone = importModules([join(dir, 'a.ts')], opts);
+    assert.ok(alone.linked, `a.ts alone is linked (${readdirSync(join(opts.cache, 'modules')).join(', ')}; ${alone.stderr})`);
     const both = importModules([join(dir, 'a.ts'), join(dir, 'b.ts')], opts);
     assert.equal(both.status, 0, both.stderr);
     assert.ok(!both.linked && both.hooks);

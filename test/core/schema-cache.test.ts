@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { SchemaLoader } from '../../src/schema/loader.js';
 import { REPO_ROOT } from '../support/repo.js';
@@ -55,5 +55,57 @@ describe('schema cache', () => {
     assert.equal(ok.status, 'fulfilled');
     assert.equal(bad.status, 'rejected');
     assert.match(String((bad as PromiseRejectedResult).reason), /Class Missing is not declared/);
+  });
+});
+
+describe('schema cache: a dependency vouched for by its stamp', () => {
+  const dir = join(tmp, 'stamps');
+  const types = join(dir, 'types.ts');
+  const mod = join(dir, 'svc.ts');
+  const svc = { className: 'Svc', sourceFile: mod, methodKeys: ['run'] };
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  /** Rewrites the file in place (same inode, same size), its mtime set back to `mtime` when given. */
+  const rewrite = (text: string, mtime?: Date) => {
+    const fd = openSync(types, 'r+');
+    writeSync(fd, text, 0);
+    closeSync(fd);
+    if (mtime) utimesSync(types, mtime, mtime);
+  };
+
+  it('an old file with its old size, mtime and inode is not read again (as git trusts its index)', async () => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(types, 'export interface Out { n: number }\n');
+    writeFileSync(mod, `import type { Out } from './types.js';\nexport class Svc { run(x: string): Out { return { n: x.length }; } }\n`);
+    utimesSync(types, hourAgo, hourAgo);
+    const cache = join(dir, 'cache-old');
+    assert.deepEqual(
+      (await new SchemaLoader(cache).load(svc)).methods.run!.returns,
+      (await new SchemaLoader(cache).load(svc)).methods.run!.returns,
+    );
+    // Same size, same inode, the mtime put back: only reading the file would tell. The
+    // entry is taken as it stands: what a warm start saves, and the trade-off git makes too.
+    rewrite('export interface Out { n: string }\n', hourAgo);
+    const trusting = new SchemaLoader(cache);
+    await trusting.load(svc);
+    assert.deepEqual(trusting.stats, { hits: 1, extracted: 0 });
+    // Any write that moves the mtime (every ordinary write does) is read and hashed.
+    rewrite('export interface Out { n: string }\n');
+    const reading = new SchemaLoader(cache);
+    const schema = await reading.load(svc);
+    assert.deepEqual(reading.stats, { hits: 0, extracted: 1 });
+    assert.deepEqual((schema.methods.run!.returns as { properties: { n: unknown } }).properties.n, { type: 'string' });
+  });
+
+  it('a file written just before it was hashed is read again, even with its stamp put back', async () => {
+    writeFileSync(types, 'export interface Out { n: number }\n');
+    const written = statSync(types).mtime;
+    const cache = join(dir, 'cache-recent');
+    await new SchemaLoader(cache).load(svc);
+    // Within RACY_MS of the hashing a second write could keep the mtime (coarse file times): the stamp proves nothing.
+    rewrite('export interface Out { n: string }\n', written);
+    const loader = new SchemaLoader(cache);
+    const schema = await loader.load(svc);
+    assert.deepEqual(loader.stats, { hits: 0, extracted: 1 });
+    assert.deepEqual((schema.methods.run!.returns as { properties: { n: unknown } }).properties.n, { type: 'string' });
   });
 });
