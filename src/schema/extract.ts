@@ -187,9 +187,14 @@ export function extractClasses(
         ? ts.flattenDiagnosticMessageText(problems[0]!.messageText, '\n')
         : slimShortfall(slim, schemaRoots(slim, plans, SYNTHETIC, HELPERS));
     if (fullBecause === undefined) program = slim;
-    else if (process.env.PLEXUS_DEBUG_SCHEMA) console.error(`schema: full typings, because ${fullBecause}`);
   }
   program ??= createProgram(false);
+  const stats: ProgramStats = {
+    typings: fullBecause === undefined && typings === 'slim' ? 'slim' : 'full',
+    files: program.getSourceFiles().length,
+    ...(fullBecause === undefined ? {} : { fullBecause }),
+  };
+  if (process.env.PLEXUS_DEBUG_SCHEMA) console.error(`schema program: ${JSON.stringify(stats)}`);
 
   const entry = program.getSourceFile(SYNTHETIC)!;
   const problems = entryProblems(program);
@@ -239,11 +244,6 @@ export function extractClasses(
     .filter((sf) => sf.fileName !== SYNTHETIC && !program.isSourceFileDefaultLibrary(sf) && !/[\\/]node_modules[\\/]/.test(sf.fileName))
     .map((sf) => sf.fileName);
   if (!dependencies.includes(HELPERS)) dependencies.push(HELPERS);
-  const stats: ProgramStats = {
-    typings: fullBecause === undefined && typings === 'slim' ? 'slim' : 'full',
-    files: program.getSourceFiles().length,
-    ...(fullBecause === undefined ? {} : { fullBecause }),
-  };
   return { classes, dependencies: dependencies.sort(), program: stats };
 }
 

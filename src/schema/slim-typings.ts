@@ -1,10 +1,11 @@
 /**
- * The schema extractor's slim program: the framework's own declaration files (this
- * package's dist/**\/*.d.ts, which `plexus-hub` resolves to) import node:*, ws, the MCP
- * SDK, commander, TypeScript… for its transports and bridges, and through them the
- * program parsed ~3 MB of typings (@types/node alone 2.2 MB) that a user's method
- * signatures almost never name. Here those imports are left unresolved, so the typings
- * are never read; a user's own files (and any package they import) resolve as always.
+ * The schema extractor's slim program: the framework's own files (this package's
+ * dist/**\/*.d.ts, which `plexus-hub` resolves to, and src/ and activations/, where the
+ * built-ins' types live) import node:*, ws, the MCP SDK, commander, TypeScript… for its
+ * transports and bridges, and through them the program parsed ~3 MB of typings
+ * (@types/node alone 2.2 MB) that method signatures almost never name. Here those
+ * imports are left unresolved, so the typings are never read; a user's own files (and
+ * any package they import) resolve as always.
  *
  * What the cut removed shows as an error type, an unresolvable name, or a global that
  * @types/node would have augmented. `slimShortfall` looks for these in everything the
@@ -13,15 +14,17 @@
  */
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { sep } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TS from 'typescript';
 
 const require = createRequire(import.meta.url);
 const ts = require('typescript') as typeof TS;
 
-/** This package's compiled declarations (this module is src/schema/ or dist/src/schema/ of it). */
-const FRAMEWORK_DIST = `${realpathSync(fileURLToPath(new URL('.', import.meta.url))).replace(/[\\/](dist[\\/])?src[\\/]schema[\\/]?$/, '')}${sep}dist${sep}`;
+/** This package's root: this module is its src/schema/ or dist/src/schema/. */
+const PACKAGE_ROOT = realpathSync(fileURLToPath(new URL('.', import.meta.url))).replace(/[\\/](dist[\\/])?src[\\/]schema[\\/]?$/, '');
+/** The framework's own code: its compiled declarations, its sources (where source maps lead), its built-in activations. */
+const FRAMEWORK_DIRS = ['dist', 'src', 'activations'].map((dir) => join(PACKAGE_ROOT, dir) + sep);
 
 /** Third-party packages whose types the framework's signatures share with users: resolved even from its d.ts. */
 const KEPT_PACKAGES = new Set(['rxjs']);
@@ -54,8 +57,8 @@ export const NODE_AUGMENTED_LIB_TYPES: ReadonlySet<string> = new Set([
   'ImportMeta',
 ]);
 
-function isFrameworkDeclaration(file: string): boolean {
-  return file.startsWith(FRAMEWORK_DIST) && file.endsWith('.d.ts');
+function isFrameworkFile(file: string): boolean {
+  return FRAMEWORK_DIRS.some((dir) => file.startsWith(dir));
 }
 
 function isBareSpecifier(specifier: string): boolean {
@@ -69,7 +72,7 @@ function packageName(specifier: string): string {
 
 /**
  * Resolves modules as TypeScript would, except that a third-party package (or Node
- * built-in) imported from the framework's declaration files stays unresolved.
+ * built-in) imported from the framework's own files stays unresolved.
  */
 export function cutFrameworkTypings(host: TS.CompilerHost, options: TS.CompilerOptions): void {
   const cache = ts.createModuleResolutionCache(host.getCurrentDirectory(), (f) => host.getCanonicalFileName(f), options);
@@ -77,11 +80,11 @@ export function cutFrameworkTypings(host: TS.CompilerHost, options: TS.CompilerO
   host.resolveModuleNameLiterals = (literals, containingFile, redirected, opts, containingSourceFile) =>
     literals.map((literal) => {
       const specifier = literal.text;
-      const cut = isFrameworkDeclaration(containingFile) && isBareSpecifier(specifier) && !KEPT_PACKAGES.has(packageName(specifier));
+      const cut = isFrameworkFile(containingFile) && isBareSpecifier(specifier) && !KEPT_PACKAGES.has(packageName(specifier));
       const mode = ts.getModeForUsageLocation(containingSourceFile, literal, opts);
       const resolved = ts.resolveModuleName(specifier, containingFile, opts, host, cache, redirected, mode);
       // A bare name that leads back into the framework (a self-reference) is its own code, not third-party typings.
-      if (cut && !resolved.resolvedModule?.resolvedFileName.startsWith(FRAMEWORK_DIST)) return unresolved;
+      if (cut && !(resolved.resolvedModule && isFrameworkFile(resolved.resolvedModule.resolvedFileName))) return unresolved;
       return resolved;
     });
 }
@@ -103,8 +106,7 @@ export interface SchemaRoots {
 export function slimShortfall(program: TS.Program, roots: SchemaRoots): string | undefined {
   const checker = program.getTypeChecker();
   const isLib = (sf: TS.SourceFile): boolean => program.isSourceFileDefaultLibrary(sf);
-  const isThirdParty = (sf: TS.SourceFile): boolean =>
-    /[\\/]node_modules[\\/]/.test(sf.fileName) && !sf.fileName.startsWith(FRAMEWORK_DIST);
+  const isThirdParty = (sf: TS.SourceFile): boolean => /[\\/]node_modules[\\/]/.test(sf.fileName) && !isFrameworkFile(sf.fileName);
 
   const seenDecls = new Set<TS.Node>();
   const pending: TS.Node[] = [];
