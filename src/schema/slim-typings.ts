@@ -83,8 +83,10 @@ export function cutFrameworkTypings(host: TS.CompilerHost, options: TS.CompilerO
       const cut = isFrameworkFile(containingFile) && isBareSpecifier(specifier) && !KEPT_PACKAGES.has(packageName(specifier));
       const mode = ts.getModeForUsageLocation(containingSourceFile, literal, opts);
       const resolved = ts.resolveModuleName(specifier, containingFile, opts, host, cache, redirected, mode);
-      // A bare name that leads back into the framework (a self-reference) is its own code, not third-party typings.
-      if (cut && !(resolved.resolvedModule && isFrameworkFile(resolved.resolvedModule.resolvedFileName))) return unresolved;
+      const file = resolved.resolvedModule?.resolvedFileName;
+      // Kept: a bare name that leads back into the framework (a self-reference), and one that
+      // leads out of node_modules (a linked workspace package): a file a cache must watch.
+      if (cut && (file === undefined || (/[\\/]node_modules[\\/]/.test(file) && !isFrameworkFile(file)))) return unresolved;
       return resolved;
     });
 }

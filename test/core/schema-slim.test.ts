@@ -239,6 +239,24 @@ describe('the slim extractor program', () => {
     assertSameAsFull(targets, result);
   });
 
+  it('reports a class its program cannot read as the full program does (the slim one’s errors are never the answer)', () => {
+    const file = join(dir, 'hidden.ts');
+    writeFileSync(file, 'class Hidden {\n  run(n: number): number {\n    return n;\n  }\n}\nexport const used = Hidden;\n');
+    const target = { className: 'Hidden', sourceFile: file, methodKeys: ['run'] };
+    const message = (typings: 'slim' | 'full'): string => {
+      try {
+        extractClasses([target], parsed, typings);
+      } catch (err) {
+        assert.equal((err as Error).name, 'SchemaExtractionError');
+        return (err as Error).message;
+      }
+      assert.fail(`${typings}: a class that is not exported was read`);
+    };
+    const full = message('full');
+    assert.match(full, /is the class exported\?/);
+    assert.equal(message('slim'), full);
+  });
+
   it('knows every lib type @types/node augments (a newer @types/node must be reviewed here)', () => {
     // Array, ReadonlyArray and String: a schema never describes their members.
     const DESCRIBED_OTHERWISE = new Set(['Array', 'ReadonlyArray', 'String']);
