@@ -49,7 +49,7 @@ export interface ExtractResult {
 }
 
 /**
- * `slim`: without the third-party typings the framework's own declarations import
+ * `slim`: without the third-party typings the framework's own files import
  * (slim-typings.ts); `full`: everything, as TypeScript resolves it.
  */
 export type Typings = 'slim' | 'full';
