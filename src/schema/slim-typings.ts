@@ -171,7 +171,9 @@ export function slimShortfall(program: TS.Program, roots: SchemaRoots): string |
       return NODE_AUGMENTED_LIB_TYPES.has(name) ? `${name} is augmented by @types/node` : undefined;
     }
     for (const prop of checker.getPropertiesOfType(type)) {
-      const why = walk(checker.getTypeOfSymbol(prop));
+      const propType = checker.getTypeOfSymbol(prop);
+      if (isErrorType(propType)) return `the type of ${checker.typeToString(type)}.${prop.name} does not resolve`;
+      const why = walk(propType);
       if (why) return why;
     }
     for (const info of checker.getIndexInfosOfType(type)) {
