@@ -6,6 +6,7 @@ import type * as TS from 'typescript';
 import type * as TJSModule from 'typescript-json-schema';
 import type { JsonSchema } from '../wire/schema-types.js';
 import { canonicalSchema } from './normalize.js';
+import { cutFrameworkTypings, type SchemaRoots, slimShortfall } from './slim-typings.js';
 import { resolveTypeSource, SchemaExtractionError } from './type-source.js';
 
 // Required, not imported: Node's ESM loader would first scan the 9 MB of typescript.js
@@ -43,6 +44,22 @@ export interface ExtractResult {
   readonly classes: ExtractedClass[];
   /** Every non-library file the types came from: what a cache must watch. */
   readonly dependencies: string[];
+  /** The program the schemas were read from (tests and benchmarks observe it). */
+  readonly program: ProgramStats;
+}
+
+/**
+ * `slim`: without the third-party typings the framework's own files import
+ * (slim-typings.ts); `full`: everything, as TypeScript resolves it.
+ */
+export type Typings = 'slim' | 'full';
+
+export interface ProgramStats {
+  readonly typings: Typings;
+  /** Source files in the program, TypeScript's lib included. */
+  readonly files: number;
+  /** Why a slim attempt was set aside for the full typings. */
+  readonly fullBecause?: string;
 }
 
 const HELPERS = resolveTypeSource(fileURLToPath(new URL('./type-helpers.js', import.meta.url)));
@@ -71,11 +88,17 @@ const TJS_SETTINGS: TJSModule.PartialArgs = {
 };
 
 /**
- * Extracts all targets with a single TypeScript program. `libraryFiles`, when given,
+ * Extracts all targets with a single TypeScript program: the slim one first, the full
+ * one when the slim one lacks a type the schemas need. `libraryFiles`, when given,
  * keeps the parsed files under node_modules (typings, TypeScript's lib) for the next
  * call: a process that extracts again soon skips re-parsing hundreds of them.
+ * `typings: 'full'` skips the slim attempt (tests compare the two).
  */
-export function extractClasses(targets: readonly ExtractTarget[], libraryFiles?: Map<string, TS.SourceFile>): ExtractResult {
+export function extractClasses(
+  targets: readonly ExtractTarget[],
+  libraryFiles: Map<string, TS.SourceFile> = new Map(),
+  typings: Typings = 'slim',
+): ExtractResult {
   const sources = new Map<string, TS.SourceFile>();
   const parse = (file: string): TS.SourceFile => {
     let sf = sources.get(file);
@@ -133,22 +156,48 @@ export function extractClasses(targets: readonly ExtractTarget[], libraryFiles?:
 
   const text = `${lines.join('\n')}\n`;
   if (process.env.PLEXUS_DEBUG_SCHEMA) console.error(text);
-  const host = ts.createCompilerHost(COMPILER_OPTIONS, true);
-  const baseGetSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (file, lang, onError, create) => {
-    if (file === SYNTHETIC) return ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
-    const own = sources.get(file) ?? libraryFiles?.get(file);
-    if (own) return own;
-    const sf = baseGetSourceFile(file, lang, onError, create);
-    if (sf && libraryFiles && file.includes('/node_modules/')) libraryFiles.set(file, sf);
-    return sf;
+  const createProgram = (cut: boolean): TS.Program => {
+    const host = ts.createCompilerHost(COMPILER_OPTIONS, true);
+    const baseGetSourceFile = host.getSourceFile.bind(host);
+    host.getSourceFile = (file, lang, onError, create) => {
+      if (file === SYNTHETIC) return ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
+      const own = sources.get(file) ?? libraryFiles.get(file);
+      if (own) return own;
+      const sf = baseGetSourceFile(file, lang, onError, create);
+      if (sf && file.includes('/node_modules/')) libraryFiles.set(file, sf);
+      return sf;
+    };
+    const baseFileExists = host.fileExists.bind(host);
+    host.fileExists = (file) => file === SYNTHETIC || baseFileExists(file);
+    if (cut) cutFrameworkTypings(host, COMPILER_OPTIONS);
+    return ts.createProgram([SYNTHETIC], COMPILER_OPTIONS, host);
   };
-  const baseFileExists = host.fileExists.bind(host);
-  host.fileExists = (file) => file === SYNTHETIC || baseFileExists(file);
-  const program = ts.createProgram([SYNTHETIC], COMPILER_OPTIONS, host);
+  const entryProblems = (program: TS.Program): readonly TS.Diagnostic[] => {
+    const entry = program.getSourceFile(SYNTHETIC)!;
+    return program.getSemanticDiagnostics(entry).concat(program.getSyntacticDiagnostics(entry));
+  };
+
+  let program: TS.Program | undefined;
+  let fullBecause: string | undefined;
+  if (typings === 'slim') {
+    const slim = createProgram(true);
+    const problems = entryProblems(slim);
+    fullBecause =
+      problems.length > 0
+        ? ts.flattenDiagnosticMessageText(problems[0]!.messageText, '\n')
+        : slimShortfall(slim, schemaRoots(slim, plans, SYNTHETIC, HELPERS));
+    if (fullBecause === undefined) program = slim;
+  }
+  program ??= createProgram(false);
+  const stats: ProgramStats = {
+    typings: fullBecause === undefined && typings === 'slim' ? 'slim' : 'full',
+    files: program.getSourceFiles().length,
+    ...(fullBecause === undefined ? {} : { fullBecause }),
+  };
+  if (process.env.PLEXUS_DEBUG_SCHEMA) console.error(`schema program: ${JSON.stringify(stats)}`);
 
   const entry = program.getSourceFile(SYNTHETIC)!;
-  const problems = program.getSemanticDiagnostics(entry).concat(program.getSyntacticDiagnostics(entry));
+  const problems = entryProblems(program);
   if (problems.length > 0) {
     const msg = problems.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('; ');
     throw new SchemaExtractionError(
@@ -195,7 +244,35 @@ export function extractClasses(targets: readonly ExtractTarget[], libraryFiles?:
     .filter((sf) => sf.fileName !== SYNTHETIC && !program.isSourceFileDefaultLibrary(sf) && !/[\\/]node_modules[\\/]/.test(sf.fileName))
     .map((sf) => sf.fileName);
   if (!dependencies.includes(HELPERS)) dependencies.push(HELPERS);
-  return { classes, dependencies: dependencies.sort() };
+  return { classes, dependencies: dependencies.sort(), program: stats };
+}
+
+/** What the slim program must be checked for: each method's declared types (the CallContext aside), the helpers, the synthetic interfaces. */
+function schemaRoots(
+  program: TS.Program,
+  plans: readonly { target: ExtractTarget; typeFile: string; methods: readonly { key: string; pName: string; rName: string }[] }[],
+  synthetic: string,
+  helpers: string,
+): SchemaRoots {
+  const checker = program.getTypeChecker();
+  const nodes: TS.Node[] = [...program.getSourceFile(helpers)!.statements];
+  const types: TS.Type[] = [];
+  const entry = program.getSourceFile(synthetic)!;
+  for (const stmt of entry.statements) {
+    if (ts.isInterfaceDeclaration(stmt)) types.push(checker.getTypeAtLocation(stmt.name));
+  }
+  for (const { target, typeFile, methods } of plans) {
+    const decl = findClass(program.getSourceFile(typeFile)!, target.className);
+    for (const { key } of methods) {
+      const member = findMethod(decl, key, target.className);
+      nodes.push(...(member.typeParameters ?? []), ...member.parameters.filter((p) => !isContextType(p.type)));
+      const annotation = member.type ?? member.body;
+      if (annotation) nodes.push(annotation);
+      const signature = checker.getSignatureFromDeclaration(member);
+      if (signature) types.push(checker.getReturnTypeOfSignature(signature));
+    }
+  }
+  return { nodes, types };
 }
 
 function stripExt(file: string): string {

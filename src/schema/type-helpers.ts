@@ -2,7 +2,9 @@
  * Type-level helpers the schema extractor's synthetic program imports. They turn a
  * method's declared return type into the type of one data item.
  */
-import type { Observable } from 'rxjs';
+// The module that declares Observable (rxjs exports ./internal/* for types): the same class
+// as `rxjs`'s, without the 190 declaration files its index re-exports into every extraction.
+import type { Observable } from 'rxjs/internal/Observable';
 import type { ProgressMark } from '../stream/progress.js';
 import type { StopMark } from '../stream/stop.js';
 
