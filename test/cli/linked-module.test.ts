@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureBuilt } from '../support/built.js';
 import { REPO_ROOT } from '../support/repo.js';
+import { userProject } from '../support/user-project.js';
 
 const DRIVER = join(REPO_ROOT, 'test', 'fixtures', 'import-user-modules.mjs');
 const LOG_IMPORTS = join(REPO_ROOT, 'test', 'fixtures', 'log-imports.mjs');
@@ -80,17 +81,8 @@ export function probe(): unknown {
 const WORD: string = 'one';
 `;
 
-/** A project whose node_modules has plexus-hub (a symlink to this checkout, as npm link or a workspace makes it). */
-function project(name: string, files: Record<string, string>): string {
-  const dir = join(scratch, name);
-  mkdirSync(join(dir, 'node_modules'), { recursive: true });
-  symlinkSync(REPO_ROOT, join(dir, 'node_modules', 'plexus-hub'));
-  for (const [file, text] of Object.entries(files)) {
-    mkdirSync(join(dir, file, '..'), { recursive: true });
-    writeFileSync(join(dir, file), text);
-  }
-  return dir;
-}
+/** A project in the scratch directory whose node_modules has plexus-hub, with the given files. */
+const project = (name: string, files: Record<string, string>) => userProject(join(scratch, name), files);
 
 function emptyDir(name: string): string {
   const dir = join(scratch, name);

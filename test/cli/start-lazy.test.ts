@@ -7,12 +7,13 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PlexusClient } from '../../src/index.js';
 import { startHub } from '../support/hub-process.js';
 import { REPO_ROOT } from '../support/repo.js';
+import { userProject } from '../support/user-project.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'plexus-start-lazy-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -35,17 +36,8 @@ export class Word {
 }
 `;
 
-/** A project whose node_modules has plexus-hub, with the given files. */
-function project(name: string, files: Record<string, string>): string {
-  const dir = join(scratch, name);
-  mkdirSync(join(dir, 'node_modules'), { recursive: true });
-  symlinkSync(REPO_ROOT, join(dir, 'node_modules', 'plexus-hub'));
-  for (const [file, text] of Object.entries(files)) {
-    mkdirSync(join(dir, file, '..'), { recursive: true });
-    writeFileSync(join(dir, file), text);
-  }
-  return dir;
-}
+/** A project in the scratch directory whose node_modules has plexus-hub, with the given files. */
+const project = (name: string, files: Record<string, string>) => userProject(join(scratch, name), files);
 
 /** Serves the module from `cwd`, calls word.say, stops; what it said and what it logged. */
 async function serveAndSay(module: string, cwd: string, cache: string): Promise<{ said: string; lines: string[] }> {
