@@ -538,7 +538,8 @@ log('start-up…');
 const start_ = only.has('startup') ? await startupBenchmarks() : { cold_start_ms: NaN, warm_start_ms: NaN, schema_generation_ms: NaN };
 lap('start-up');
 log('start (greeter, empty cwd and HOME)…');
-const greeterStart = only.has('start') ? await startBenchmark(SLOW_RUNS, log) : undefined;
+// At least 5 rounds (one cold and three warm starts each): single starts move a lot on a shared machine.
+const greeterStart = only.has('start') ? await startBenchmark(Math.max(RUNS, 5), log) : undefined;
 lap('start');
 log('memory…');
 const memory = only.has('memory') ? await memoryBenchmarks() : ({} as Awaited<ReturnType<typeof memoryBenchmarks>>);
