@@ -5,98 +5,51 @@
  * silence reaches the member; a member held for the owner's approval shows the
  * caller why it waits (its progress item, naming the member), and runs once approved.
  * The relayed question is the workflow's own (its own id and timeout); the workflow
- * hands the answer on.
+ * hands the answer on. The same over MCP and through
+ * a mount: workflow-relay-mcp.test.ts, workflow-relay-mount.test.ts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ExtensionHost } from '../../activations/extension/host.js';
-import type { ExtensionManifest } from '../../activations/extension/manifest.js';
-import { validateManifest } from '../../activations/extension/validate.js';
-import { parseGrant } from '../../src/auth/grants.js';
-import { HubAuth } from '../../src/auth/hub-auth.js';
-import { TokenStore } from '../../src/auth/token-store.js';
-import { type CallContext, DynamicHub, defineActivation, type PlexusServer } from '../../src/index.js';
+import type { PlexusServer } from '../../src/index.js';
 import { serveWebSocket } from '../../src/transport/websocket-server.js';
-import { eventually } from '../support/helpers.js';
 import { RawClient } from '../support/raw-client.js';
-
-const asked: string[] = [];
-const member = defineActivation({
-  namespace: 'asker',
-  methods: {
-    confirm: {
-      description: 'Asks the caller to confirm, yields what it heard.',
-      bidirectional: true,
-      streaming: true,
-      handler: async function* (_params, ctx: CallContext) {
-        try {
-          const answer = await ctx.request({ prompt: 'Really?', schema: { type: 'boolean' }, timeoutMs: 2000 });
-          yield `heard ${answer}`;
-        } catch (err) {
-          asked.push((err as Error).message);
-          throw err;
-        }
-      },
-    },
-    run: { description: 'Runs something (execute).', verbs: ['execute'], handler: () => 'ran' },
-  },
-});
-
-const FLOW: ExtensionManifest = {
-  manifest: 'plexus-extension/0.1',
-  source: 'flow',
-  capabilities: [{ name: 'check', kind: 'workflow', describe: 'Asks, then runs', members: ['asker.confirm', 'asker.run'] }],
-};
+import { FLOW_GRANTS, type FlowHub, flowHub } from '../support/workflow-relay.js';
 
 describe('a workflow relays its members’ questions and progress to its caller', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'plexus-workflow-relay-'));
-  const tokens = new TokenStore(dir);
-  const caller = tokens.create({
-    name: 'caller',
-    hub: 'plexus',
-    grants: ['flow.check:read', 'asker.confirm:read', 'asker.run:execute'].map((g) => parseGrant(g)),
-  }).token;
-  const auth = new HubAuth({ hub: 'plexus', dataDir: dir, limiter: { burst: 1000 } });
-  const hub = new DynamicHub('plexus', { policy: auth }).register(member);
-  let host: ExtensionHost;
+  let flow: FlowHub;
   let server: PlexusServer;
   let client: RawClient;
+  let other: RawClient;
 
   before(async () => {
-    host = new ExtensionHost(hub, { dataDir: dir, transport: { secrets: { get: () => undefined } }, pollMs: 50 });
-    host.store.add(FLOW, validateManifest(FLOW).surface);
-    await host.start();
-    await eventually(() => hub.children().some((c) => c.namespace === 'flow'), 5000);
-    server = await serveWebSocket(hub, { port: 0 });
-    client = await RawClient.open(server.url, { headers: { authorization: `Bearer ${caller}` } });
+    flow = await flowHub('plexus', { caller: FLOW_GRANTS, other: FLOW_GRANTS });
+    server = await serveWebSocket(flow.hub, { port: 0 });
+    client = await RawClient.open(server.url, { headers: { authorization: `Bearer ${flow.tokens.caller}` } });
+    other = await RawClient.open(server.url, { headers: { authorization: `Bearer ${flow.tokens.other}` } });
   });
   after(async () => {
     client?.close();
+    other?.close();
     await server?.close({ graceMs: 0 });
-    host?.close();
-    auth.close();
-    rmSync(dir, { recursive: true, force: true });
+    flow?.close();
   });
 
-  const respond = (requestId: string, answer: unknown) =>
-    client.request('plexus.respond', { request_id: requestId, response_data: answer });
+  const respond = (requestId: string, answer: unknown, from = client) =>
+    from.request('plexus.respond', { request_id: requestId, response_data: answer });
 
   it('the question reaches the caller, the answer reaches the member; the approval wait is shown, then it runs', async () => {
     const sub = await client.call('flow.check', {});
     const question = await client.item(sub, 'request');
     assert.deepEqual(question.requestData, { prompt: 'Really?', schema: { type: 'boolean' } });
-    assert.equal(hub.pendingRequests, 2, "the member's question and the workflow's own");
+    assert.equal(flow.hub.pendingRequests, 2, "the member's question and the workflow's own");
     const reply = await respond(question.requestId, true);
     assert.equal(reply.error, undefined, JSON.stringify(reply));
     const waiting = await client.item(sub, 'progress');
     assert.match(waiting.message, /^asker\.run: waiting for approval apr_[0-9a-f]+/);
-    const [held] = auth.approvals!.list();
+    const [held] = flow.auth.approvals!.list();
     assert.equal(held!.path, 'asker.run');
     assert.equal(held!.principal.name, 'caller', 'the member runs as the caller');
-    auth.approvals!.decide(held!.id, { approve: true });
+    flow.auth.approvals!.decide(held!.id, { approve: true });
     const items = await client.itemsToEnd(sub, 10_000);
     assert.deepEqual(
       items.filter((i) => i.type === 'data').map((i) => i.content),
@@ -106,7 +59,7 @@ describe('a workflow relays its members’ questions and progress to its caller'
       ],
     );
     assert.equal(items.at(-1).type, 'done');
-    assert.equal(hub.pendingRequests, 0);
+    assert.equal(flow.hub.pendingRequests, 0);
   });
 
   it('declined by the caller: the member hears why, the workflow fails naming it, nothing runs after', async () => {
@@ -117,9 +70,9 @@ describe('a workflow relays its members’ questions and progress to its caller'
     const error = items.find((i) => i.type === 'error');
     assert.equal(error?.code, 'transport_error', JSON.stringify(items));
     assert.match(error.message, /workflow member asker\.confirm \(step 1\) failed: Request declined by the caller/);
-    assert.match(asked.at(-1)!, /Request declined by the caller/);
-    assert.equal(auth.approvals!.size, 0, 'the execute member was never reached');
-    assert.equal(hub.pendingRequests, 0);
+    assert.match(flow.member.refusals.at(-1)!, /Request declined by the caller/);
+    assert.equal(flow.auth.approvals!.size, 0, 'the execute member was never reached');
+    assert.equal(flow.hub.pendingRequests, 0);
   });
 
   it('an answer the question refuses is refused to the caller, and the member fails with the reason', async () => {
@@ -129,6 +82,27 @@ describe('a workflow relays its members’ questions and progress to its caller'
     assert.equal(reply.error?.code, -32602, JSON.stringify(reply));
     const items = await client.itemsToEnd(sub, 10_000);
     assert.match(items.find((i) => i.type === 'error')?.message, /asker\.confirm \(step 1\) failed: Invalid response/);
-    assert.equal(hub.pendingRequests, 0);
+    assert.equal(flow.hub.pendingRequests, 0);
+  });
+
+  it('unanswered: the member times out, the caller is told; an answer after that is refused cleanly', async () => {
+    flow.member.timeoutMs = 300;
+    const heard = flow.member.answers.length;
+    try {
+      const sub = await client.call('flow.check', {});
+      const question = await client.item(sub, 'request');
+      assert.equal(question.timeoutMs, 300, 'the caller is told how long it has');
+      const items = await client.itemsToEnd(sub, 10_000);
+      assert.match(
+        items.find((i) => i.type === 'error')?.message,
+        /asker\.confirm \(step 1\) failed: Request timed out waiting for response \(after 300ms\): Really\?/,
+      );
+      const late = await respond(question.requestId, true);
+      assert.match(late.error?.message, /^Unknown request ID/, JSON.stringify(late));
+      assert.equal(flow.member.answers.length, heard, 'the late answer reached nobody');
+      assert.equal(flow.hub.pendingRequests, 0);
+    } finally {
+      flow.member.timeoutMs = 2000;
+    }
   });
 });
