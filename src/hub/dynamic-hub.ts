@@ -320,10 +320,12 @@ export class DynamicHub implements Activation {
 
   /**
    * Answers a `request` item (what `<root>.respond` does). Throws a PlexusError for
-   * an unknown or expired id, or an answer the question's schema refuses.
+   * an unknown or expired id, or an answer the question's schema refuses. `from`:
+   * the principal answering (a connection's); a question asked of another caller is
+   * then an unknown id. Without it (trusted in-process code) any question may be answered.
    */
-  respond(requestId: string, responseData: unknown): void {
-    this.#requests.respond(requestId, responseData);
+  respond(requestId: string, responseData: unknown, from?: unknown): void {
+    this.#requests.respond(requestId, responseData, from);
   }
 
   /** Fails a pending request with a message for the method (a caller that cannot answer). False when unknown. */

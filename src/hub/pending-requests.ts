@@ -24,14 +24,32 @@ interface Pending {
   readonly schema?: JsonSchema;
   /** Asked in the turn form (tagged): a tagged answer is read first, else the bare value first. */
   readonly tagged: boolean;
+  /** The principal of the call that asked (undefined: trusted in-process code). */
+  readonly askedOf: unknown;
   resolve(value: unknown): void;
   reject(error: PlexusError): void;
 }
 
 /**
+ * Is `answering` the caller a question was asked of? A principal of the hub's auth is
+ * one caller per token (any of its connections), else per kind and name (every open
+ * connection is one caller, the owner another); any other principal (a string, say)
+ * only itself. Read by shape: the hub does not depend on auth (see .dependency-cruiser.cjs).
+ */
+function sameCaller(askedOf: unknown, answering: unknown): boolean {
+  if (askedOf === answering) return true;
+  if (typeof askedOf !== 'object' || askedOf === null || typeof answering !== 'object' || answering === null) return false;
+  const a = askedOf as { kind?: unknown; name?: unknown; tokenId?: unknown };
+  const b = answering as typeof a;
+  return typeof a.kind === 'string' && a.kind === b.kind && a.name === b.name && a.tokenId === b.tokenId;
+}
+
+/**
  * Questions methods have asked and are waiting on, by request id. One registry per
- * hub: any connection (or the MCP bridge) that knows an id may answer it, as in
- * the reference, whose registry is process-global.
+ * hub: the MCP bridge, in-process code, and any connection of the caller the question
+ * was asked of may answer it. Another caller's answer is refused as an unknown id
+ * (nothing tells it the id exists): an id that leaked must not let someone else
+ * answer, e.g. confirm a deletion, in the caller's name.
  */
 export class PendingRequests {
   readonly #pending = new Map<string, Pending>();
@@ -45,7 +63,12 @@ export class PendingRequests {
    * The answer settles once: on `respond`, `reject`, timeout or `signal` abort;
    * the entry is gone after that, so a late answer is an unknown id.
    */
-  ask<T>(question: RequestOptions, signal: AbortSignal, wire: WireForm = 'legacy'): { item: RequestItem; answer: Promise<T> } {
+  ask<T>(
+    question: RequestOptions,
+    signal: AbortSignal,
+    wire: WireForm = 'legacy',
+    askedOf?: unknown,
+  ): { item: RequestItem; answer: Promise<T> } {
     const { prompt, schema } = question;
     if (typeof prompt !== 'string' || !prompt) throw new TypeError('ctx.request: `prompt` must be a non-empty string');
     const timeoutMs = question.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -74,6 +97,7 @@ export class PendingRequests {
       this.#pending.set(requestId, {
         ...(schema ? { schema } : {}),
         tagged,
+        askedOf,
         resolve: (value) => {
           settle();
           resolve(value as T);
@@ -90,11 +114,12 @@ export class PendingRequests {
   /**
    * Delivers an answer (`<root>.respond`). Throws a PlexusError for an unknown id;
    * a declined or invalid answer settles the request (the method sees why) and
-   * also throws, so the responder learns it too.
+   * also throws, so the responder learns it too. `from`: who answers over a
+   * connection (undefined: trusted in-process code, which may answer any question).
    */
-  respond(requestId: string, responseData: unknown): void {
+  respond(requestId: string, responseData: unknown, from?: unknown): void {
     const pending = this.#pending.get(requestId);
-    if (!pending) {
+    if (!pending || (from !== undefined && pending.askedOf !== undefined && !sameCaller(pending.askedOf, from))) {
       throw new PlexusError(ErrorCode.InvalidParams, `Unknown request ID: ${requestId}. The request may have timed out or been cancelled.`);
     }
     if (isCancelledAnswer(responseData)) {

@@ -466,7 +466,7 @@ class MethodContext implements CallContext {
       );
     }
     try {
-      const { item, answer } = this.#requests.ask<T>(question, this.#call.signal, this.#call.wire);
+      const { item, answer } = this.#requests.ask<T>(question, this.#call.signal, this.#call.wire, this.principal);
       this.#call.ask(item);
       return answer;
     } catch (err) {

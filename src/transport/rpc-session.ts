@@ -117,7 +117,7 @@ export class RpcSession {
           // Answering a method's question is acting in a call: a connection without a credential may not.
           const why = options.principal?.unauthenticated();
           if (why) throw new PlexusError(ErrorCode.AuthenticationRequired, why);
-          this.#respond(hub, req);
+          this.#respond(hub, req, options.principal);
         },
       ],
     ]);
@@ -233,7 +233,7 @@ export class RpcSession {
   }
 
   /** `<root>.respond {"request_id", "response_data"}`: answers a `request` item of any stream. */
-  #respond(hub: DynamicHub, req: JsonRpcRequest): void {
+  #respond(hub: DynamicHub, req: JsonRpcRequest, from: Principal | undefined): void {
     const p = req.params;
     const [requestId, data, given] = Array.isArray(p)
       ? [p[0], p[1], p.length >= 2]
@@ -246,8 +246,8 @@ export class RpcSession {
         'Invalid params: expected {"request_id": "<id of the request item>", "response_data": <the answer>}',
       );
     }
-    // A PlexusError (unknown id, refused answer) becomes the JSON-RPC error answer.
-    hub.respond(requestId, data);
+    // A PlexusError (unknown id, another caller's question, refused answer) becomes the JSON-RPC error answer.
+    hub.respond(requestId, data, from);
     this.#reply(req.id, { success: true });
   }
 

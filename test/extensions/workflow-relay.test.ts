@@ -5,7 +5,7 @@
  * silence reaches the member; a member held for the owner's approval shows the
  * caller why it waits (its progress item, naming the member), and runs once approved.
  * The relayed question is the workflow's own (its own id and timeout); the workflow
- * hands the answer on. The same over MCP and through
+ * hands the answer on, and only from the caller it asked. The same over MCP and through
  * a mount: workflow-relay-mcp.test.ts, workflow-relay-mount.test.ts.
  */
 import { after, before, describe, it } from 'node:test';
@@ -82,6 +82,21 @@ describe('a workflow relays its members’ questions and progress to its caller'
     assert.equal(reply.error?.code, -32602, JSON.stringify(reply));
     const items = await client.itemsToEnd(sub, 10_000);
     assert.match(items.find((i) => i.type === 'error')?.message, /asker\.confirm \(step 1\) failed: Invalid response/);
+    assert.equal(flow.hub.pendingRequests, 0);
+  });
+
+  it("another caller's answer to the caller's question is refused as an unknown id and reaches nobody", async () => {
+    const heard = flow.member.answers.length;
+    const sub = await client.call('flow.check', {});
+    const question = await client.item(sub, 'request');
+    const hijack = await respond(question.requestId, true, other);
+    assert.equal(hijack.error?.code, -32602, JSON.stringify(hijack));
+    assert.match(hijack.error.message, /^Unknown request ID/);
+    assert.equal(flow.member.answers.length, heard);
+    assert.equal(flow.auth.approvals!.size, 0, 'nothing ran on the forged answer');
+    const reply = await respond(question.requestId, { type: 'cancelled' });
+    assert.equal(reply.error, undefined, 'the question is still open for its own caller');
+    assert.match((await client.itemsToEnd(sub, 10_000)).find((i) => i.type === 'error')?.message, /declined by the caller/);
     assert.equal(flow.hub.pendingRequests, 0);
   });
 
