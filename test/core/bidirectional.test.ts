@@ -176,6 +176,22 @@ describe('bidirectional requests over WebSocket (raw frames)', () => {
     }
   });
 
+  it('on a hub without tokens every connection is one caller: another connection may answer', async () => {
+    const asking = await RawClient.open(server.url);
+    const answering = await RawClient.open(server.url);
+    try {
+      const sub = await asking.call('asker.ask', { prompt: 'Name?', schema: { type: 'string' } });
+      const request = await asking.item(sub, 'request');
+      const answered = await answering.request('plexus.respond', { request_id: request.requestId, response_data: 'Ada' });
+      assert.deepEqual(answered.result, { success: true });
+      await asking.item(sub, 'done');
+      assert.deepEqual(asking.items(sub).find((i) => i.content?.step === 'answered')?.content, { step: 'answered', answer: 'Ada' });
+    } finally {
+      asking.close();
+      answering.close();
+    }
+  });
+
   it('bad respond params and refused answers are JSON-RPC errors with a reason', async () => {
     const c = await RawClient.open(server.url);
     try {

@@ -100,6 +100,20 @@ describe('a workflow relays its members’ questions and progress to its caller'
     assert.equal(flow.hub.pendingRequests, 0);
   });
 
+  it("another connection with the caller's token is the same caller: it may answer", async () => {
+    const second = await RawClient.open(server.url, { headers: { authorization: `Bearer ${flow.tokens.caller}` } });
+    try {
+      const sub = await client.call('flow.check', {});
+      const question = await client.item(sub, 'request');
+      const reply = await respond(question.requestId, { type: 'cancelled' }, second);
+      assert.equal(reply.error, undefined, JSON.stringify(reply));
+      assert.match((await client.itemsToEnd(sub, 10_000)).find((i) => i.type === 'error')?.message, /declined by the caller/);
+      assert.equal(flow.hub.pendingRequests, 0);
+    } finally {
+      second.close();
+    }
+  });
+
   it('unanswered: the member times out, the caller is told; an answer after that is refused cleanly', async () => {
     flow.member.timeoutMs = 300;
     const heard = flow.member.answers.length;
