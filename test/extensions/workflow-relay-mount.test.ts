@@ -4,17 +4,21 @@
  * WebSocket with B's token for it; a caller of A calls `b.flow.check` over A's WebSocket.
  * The member's question reaches the caller of A and the answer the member on B; a
  * refusal, an answer the schema refuses and silence too; the approval wait on B shows at
- * A. A's grants decide at A who may call the workflow.
+ * A, over A's WebSocket and over MCP at A. A's grants decide at A who may call the workflow.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type CallToolResult, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { parseGrant } from '../../src/auth/grants.js';
 import { HubAuth } from '../../src/auth/hub-auth.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { DynamicHub, mountRemote, type PlexusServer } from '../../src/index.js';
+import { serveMcpHttp } from '../../src/mcp/index.js';
 import { serveWebSocket } from '../../src/transport/websocket-server.js';
 import { eventually } from '../support/helpers.js';
 import { RawClient } from '../support/raw-client.js';
@@ -156,6 +160,44 @@ describe('a workflow relays its members’ questions and approval waits through 
     assert.equal(reply.error, undefined, 'the question is still open for its own caller');
     await caller.itemsToEnd(sub, 10_000);
     await settled();
+  });
+
+  it("over MCP at A: B's member's question is elicited of A's MCP client, the answer reaches it, B's approval wait is a progress notification", async () => {
+    const mcp = await serveMcpHttp(a, { port: 0 });
+    const client = new Client({ name: 'workflow-relay-mount', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    const asked: unknown[] = [];
+    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+      asked.push({ message: req.params.message, schema: (req.params as { requestedSchema?: unknown }).requestedSchema });
+      return { action: 'accept', content: { value: true } };
+    });
+    try {
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(mcp.url), { requestInit: { headers: { authorization: `Bearer ${callerToken}` } } }),
+      );
+      const progress: string[] = [];
+      const call = client.callTool({ name: 'b.flow.check', arguments: {} }, undefined, {
+        onprogress: (p) => progress.push(String(p.message)),
+      }) as Promise<CallToolResult>;
+      await eventually(() => b.auth.approvals!.size === 1, 10_000);
+      const [held] = b.auth.approvals!.list();
+      await eventually(() => progress.some((m) => m.startsWith(`asker.run: waiting for approval ${held!.id}`)), 10_000);
+      b.auth.approvals!.decide(held!.id, { approve: true });
+      const result = await call;
+      assert.equal(result.isError, undefined, JSON.stringify(result.content));
+      assert.deepEqual(asked, [
+        { message: 'Really?', schema: { type: 'object', properties: { value: { type: 'boolean' } }, required: ['value'] } },
+      ]);
+      assert.deepEqual(result.structuredContent, {
+        items: [
+          { member: 'asker.confirm', step: 0, data: 'heard true' },
+          { member: 'asker.run', step: 1, data: 'ran' },
+        ],
+      });
+      await settled();
+    } finally {
+      await client.close();
+      await mcp.close();
+    }
   });
 
   it("a caller of A whose grants on A do not cover the workflow is refused at A: B's member is never asked", async () => {
