@@ -172,24 +172,26 @@ export interface Resolution {
 
 /**
  * Writes the linked copy of the module at `url` (hooks thread), if every import it
- * made resolved to a built-in or into this package. Returns whether it did; a module
+ * made resolved to a built-in or into this package. Returns why it did not (undefined
+ * when it did), for PLEXUS_DEBUG_LINK; a module
  * it cannot link, or a cache it cannot write, is no error.
  */
-export async function writeLinked(url: string, resolutions: readonly Resolution[], own: OwnPackage): Promise<boolean> {
+export async function writeLinked(url: string, resolutions: readonly Resolution[], own: OwnPackage): Promise<string | undefined> {
   const dir = moduleCacheDirectory();
-  if (!dir || !url.startsWith('file:')) return false;
+  if (!dir) return 'no module cache (PLEXUS_HUB_CACHE=off)';
+  if (!url.startsWith('file:')) return 'not a file';
   const file = fileURLToPath(url);
   const ownDir = pathToFileURL(join(own.root, '/')).href;
   const targets = new Map<string, string>();
   for (const { specifier, url: target } of resolutions) {
     if (isBuiltin(specifier)) targets.set(specifier, specifier);
     else if ((specifier === own.name || specifier.startsWith(`${own.name}/`)) && target.startsWith(ownDir)) targets.set(specifier, target);
-    else return false;
+    else return `it imports ${specifier} (${target})`;
   }
   const source = readFileSync(file);
   const files = [...new Set([...targets.values()].filter((t) => t.startsWith('file:')).map((t) => fileURLToPath(t)))];
   const packageDir = files.length > 0 ? reachedPackageDir(file, own) : undefined;
-  if (files.length > 0 && packageDir === undefined) return false;
+  if (files.length > 0 && packageDir === undefined) return `it reaches ${own.name} by another copy than ${own.root}`;
   const { build } = await import('esbuild');
   let code: string;
   try {
@@ -235,7 +237,7 @@ export async function writeLinked(url: string, resolutions: readonly Resolution[
     const js = result.outputFiles.find((f) => f.path.endsWith('.mjs'))!.text;
     // import.meta beyond what was replaced (resolve), or an import() of a computed name, would
     // resolve from the cache's location: such a module keeps the hooks.
-    if (/\bimport\s*\.\s*meta\b|\bimport\s*\(/.test(js)) return false;
+    if (/\bimport\s*\.\s*meta\b|\bimport\s*\(/.test(js)) return 'it uses import.meta.resolve or import() of a computed name';
     const map = JSON.parse(result.outputFiles.find((f) => f.path.endsWith('.map'))!.text) as { sources: string[] };
     map.sources = [url];
     // sourceURL names the module's frames after its own file (the decorators read the
@@ -244,8 +246,8 @@ export async function writeLinked(url: string, resolutions: readonly Resolution[
       js.replace(/\/\/# sourceMappingURL=\S+\s*$/, '') +
       `//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n` +
       `//# sourceURL=${url}\n`;
-  } catch {
-    return false;
+  } catch (err) {
+    return `esbuild: ${(err as Error).message.split('\n')[0]}`;
   }
   const manifest: Manifest = {
     format: LINK_FORMAT,
@@ -263,9 +265,9 @@ export async function writeLinked(url: string, resolutions: readonly Resolution[
     // The code first, the manifest last: a reader that finds the manifest finds the code.
     await writeWhole(`${base}.mjs`, code);
     await writeWhole(`${base}.json`, JSON.stringify(manifest));
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (err) {
+    return `the cache cannot be written: ${(err as Error).message}`;
   }
 }
 

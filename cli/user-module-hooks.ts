@@ -98,10 +98,13 @@ export function initialize(data: { port?: MessagePort; own?: OwnPackage } | unde
   const { port, own } = data ?? {};
   if (!port || !own) return;
   port.on('message', ({ link }: { link: string }) => {
-    void writeLinked(link, resolutions.get(link) ?? [], own).then(
-      (linked) => port.postMessage({ link, linked }),
-      () => port.postMessage({ link, linked: false }),
-    );
+    void writeLinked(link, resolutions.get(link) ?? [], own)
+      .catch((err: Error) => err.message)
+      .then((why) => {
+        // Why a start of this module still needs the hooks, for whoever wonders why it is slower.
+        if (why && process.env.PLEXUS_DEBUG_LINK) process.stderr.write(`plexus-hub: ${link} not linked: ${why}\n`);
+        port.postMessage({ link, linked: why === undefined });
+      });
   });
   port.unref();
 }

@@ -116,13 +116,16 @@ describe('agents: enrollment codes and the MCP proxy', () => {
       assert.equal(result.isError, undefined);
       assert.match(JSON.stringify(result.content), /hi/);
       await assert.rejects(client.callTool({ name: 'health.check', arguments: {} }), /Unknown tool: health\.check/);
-      // A stream's items arrive as progress notifications, through the proxy as from the hub
-      // (the SDK client may drop one read with the result, typescript-sdk#2580: so at least one of 20).
+      // A stream's items arrive as progress notifications, through the proxy as from the hub.
+      // The SDK client drops those it reads in one chunk with the result (typescript-sdk#2580);
+      // on a loaded machine all 20 came in one chunk once: so at least one, in one of three calls.
       const progress: unknown[] = [];
-      const streamed = await client.callTool({ name: 'echo.echo', arguments: { message: 'p', count: 20 } }, undefined, {
-        onprogress: (p) => void progress.push(p),
-      });
-      assert.equal(streamed.isError, undefined);
+      for (let attempt = 0; attempt < 3 && progress.length === 0; attempt++) {
+        const streamed = await client.callTool({ name: 'echo.echo', arguments: { message: 'p', count: 20 } }, undefined, {
+          onprogress: (p) => void progress.push(p),
+        });
+        assert.equal(streamed.isError, undefined);
+      }
       assert.ok(progress.length >= 1, 'no progress notification came through the proxy');
       assert.match(stderr(), /agent stdio-bot enrolled with hub plexus/);
     } finally {

@@ -35,7 +35,7 @@ interface Run {
 function importModules(modules: string[], opts: { cwd: string; cache: string }): Run {
   const run = spawnSync(process.execPath, ['--import', LOG_IMPORTS, DRIVER, ...modules], {
     cwd: opts.cwd,
-    env: { ...process.env, PLEXUS_HUB_CACHE: opts.cache, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: '' },
+    env: { ...process.env, PLEXUS_HUB_CACHE: opts.cache, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: '', PLEXUS_DEBUG_LINK: '1' },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -196,16 +196,22 @@ describe('a linked user module', () => {
     }
   });
 
-  it('is not taken when another module of the same start needs the hooks: a module exists once', { timeout: 120_000 }, () => {
+  it('is not taken when another module of the same start needs the hooks: a module exists once', { timeout: 120_000 }, (t) => {
     const dir = project('pair', {
       'a.ts': `export class A {}\nexport const probe = () => 'a';\n`,
       'b.ts': `import { A } from './a.ts';\nexport { A as FromA };\nexport const probe = (modules: Record<string, unknown>[]) => modules[0]!.A === modules[1]!.FromA;\n`,
     });
     const opts = { cwd: emptyDir('cwd-pair'), cache: join(scratch, 'cache-pair') };
-    const first = importModules([join(dir, 'a.ts')], opts);
-    assert.equal(first.status, 0, first.stderr);
-    const alone = importModules([join(dir, 'a.ts')], opts);
-    assert.ok(alone.linked, `a.ts alone is linked (${readdirSync(join(opts.cache, 'modules')).join(', ')}; ${alone.stderr})`);
+    // a.ts alone gets linked (a start through the hooks writes the copy, the next takes it). This
+    // test is about the rule below, so a link missed once (seen once in CI, why unknown: the
+    // hooks now say why with PLEXUS_DEBUG_LINK) is noted and tried again.
+    const runs: Run[] = [];
+    for (let attempt = 0; attempt < 3 && !runs.at(-1)?.linked; attempt++) {
+      runs.push(importModules([join(dir, 'a.ts')], opts));
+      assert.equal(runs.at(-1)!.status, 0, runs.at(-1)!.stderr);
+    }
+    assert.ok(runs.at(-1)!.linked, `a.ts alone is linked: ${runs.map((r) => r.stderr).join(' | ')}`);
+    if (runs.length > 2) t.diagnostic(`a.ts was linked only at start ${runs.length}: ${runs.map((r) => r.stderr).join(' | ')}`);
     const both = importModules([join(dir, 'a.ts'), join(dir, 'b.ts')], opts);
     assert.equal(both.status, 0, both.stderr);
     assert.ok(!both.linked && both.hooks);
