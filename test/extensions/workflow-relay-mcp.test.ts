@@ -12,7 +12,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { type CallToolResult, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { type McpHttpServer, serveMcpHttp } from '../../src/mcp/index.js';
 import { eventually } from '../support/helpers.js';
-import { FLOW_GRANTS, type FlowHub, flowHub } from '../support/workflow-relay.js';
+import { APPROVED_FLOW_ITEMS, ELICITED_CONFIRM, FLOW_GRANTS, flowHub, type FlowHub } from '../support/workflow-relay.js';
 
 type Elicited = { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> };
 
@@ -68,14 +68,9 @@ describe('a workflow relays its members’ questions and approval waits over MCP
     flow.auth.approvals!.decide(held!.id, { approve: true });
     const result = await call;
     assert.equal(result.isError, undefined, text(result));
-    assert.deepEqual(asked, [
-      { message: 'Really?', schema: { type: 'object', properties: { value: { type: 'boolean' } }, required: ['value'] } },
-    ]);
+    assert.deepEqual(asked, [ELICITED_CONFIRM]);
     assert.deepEqual(result.structuredContent, {
-      items: [
-        { member: 'asker.confirm', step: 0, data: 'heard true' },
-        { member: 'asker.run', step: 1, data: 'ran' },
-      ],
+      items: APPROVED_FLOW_ITEMS,
     });
     assert.deepEqual(flow.member.answers.at(-1), true);
     assert.equal(flow.hub.pendingRequests, 0);

@@ -22,7 +22,7 @@ import { serveMcpHttp } from '../../src/mcp/index.js';
 import { serveWebSocket } from '../../src/transport/websocket-server.js';
 import { eventually } from '../support/helpers.js';
 import { RawClient } from '../support/raw-client.js';
-import { FLOW_GRANTS, type FlowHub, flowHub } from '../support/workflow-relay.js';
+import { APPROVED_FLOW_ITEMS, ELICITED_CONFIRM, FLOW_GRANTS, flowHub, type FlowHub } from '../support/workflow-relay.js';
 
 describe('a workflow relays its members’ questions and approval waits through a mount', () => {
   let b: FlowHub;
@@ -82,10 +82,7 @@ describe('a workflow relays its members’ questions and approval waits through 
     const items = await caller.itemsToEnd(sub, 10_000);
     assert.deepEqual(
       items.filter((i) => i.type === 'data').map((i) => i.content),
-      [
-        { member: 'asker.confirm', step: 0, data: 'heard true' },
-        { member: 'asker.run', step: 1, data: 'ran' },
-      ],
+      APPROVED_FLOW_ITEMS,
     );
     assert.equal(items.at(-1).type, 'done');
     assert.equal(b.member.answers.at(-1), true);
@@ -184,14 +181,9 @@ describe('a workflow relays its members’ questions and approval waits through 
       b.auth.approvals!.decide(held!.id, { approve: true });
       const result = await call;
       assert.equal(result.isError, undefined, JSON.stringify(result.content));
-      assert.deepEqual(asked, [
-        { message: 'Really?', schema: { type: 'object', properties: { value: { type: 'boolean' } }, required: ['value'] } },
-      ]);
+      assert.deepEqual(asked, [ELICITED_CONFIRM]);
       assert.deepEqual(result.structuredContent, {
-        items: [
-          { member: 'asker.confirm', step: 0, data: 'heard true' },
-          { member: 'asker.run', step: 1, data: 'ran' },
-        ],
+        items: APPROVED_FLOW_ITEMS,
       });
       await settled();
     } finally {

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import type { PlexusServer } from '../../src/index.js';
 import { serveWebSocket } from '../../src/transport/websocket-server.js';
 import { RawClient } from '../support/raw-client.js';
-import { FLOW_GRANTS, type FlowHub, flowHub } from '../support/workflow-relay.js';
+import { APPROVED_FLOW_ITEMS, FLOW_GRANTS, type FlowHub, flowHub } from '../support/workflow-relay.js';
 
 describe('a workflow relays its members’ questions and progress to its caller', () => {
   let flow: FlowHub;
@@ -53,10 +53,7 @@ describe('a workflow relays its members’ questions and progress to its caller'
     const items = await client.itemsToEnd(sub, 10_000);
     assert.deepEqual(
       items.filter((i) => i.type === 'data').map((i) => i.content),
-      [
-        { member: 'asker.confirm', step: 0, data: 'heard true' },
-        { member: 'asker.run', step: 1, data: 'ran' },
-      ],
+      APPROVED_FLOW_ITEMS,
     );
     assert.equal(items.at(-1).type, 'done');
     assert.equal(flow.hub.pendingRequests, 0);

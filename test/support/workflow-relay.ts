@@ -33,6 +33,18 @@ export const FLOW: ExtensionManifest = {
 /** The grants a caller needs for the whole workflow (it runs its members under the caller's own). */
 export const FLOW_GRANTS = ['flow.check:read', 'asker.confirm:read', 'asker.run:execute'];
 
+/** What the workflow yields when the caller answers `true` and the owner approves the run. */
+export const APPROVED_FLOW_ITEMS = [
+  { member: 'asker.confirm', step: 0, data: 'heard true' },
+  { member: 'asker.run', step: 1, data: 'ran' },
+];
+
+/** The member's question as an MCP client is asked it: the boolean answer wrapped as `{ value }`. */
+export const ELICITED_CONFIRM = {
+  message: 'Really?',
+  schema: { type: 'object', properties: { value: { type: 'boolean' } }, required: ['value'] },
+};
+
 export function askerMember(log: MemberLog) {
   return defineActivation({
     namespace: 'asker',
