@@ -140,7 +140,7 @@ interface Hashed {
  * a warm start of the greeter read and hashed ~75 typings files), else read and hashed.
  */
 const dependencyHashes = new Map<string, Hashed>();
-function dependencyHash(file: string, recorded?: Dependency): string | undefined {
+function dependencyHash(file: string, recorded?: Dependency): Hashed | undefined {
   const at = Date.now(); // before the stat: a write after it gets a later mtime
   let stat: { size: number; mtimeMs: number; ino: number };
   try {
@@ -149,14 +149,16 @@ function dependencyHash(file: string, recorded?: Dependency): string | undefined
     return undefined;
   }
   const stamp = `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
-  if (recorded && vouches(stamp, stat.mtimeMs, recorded.stamp, recorded.hashedAt)) return recorded.sha256;
+  if (recorded && vouches(stamp, stat.mtimeMs, recorded.stamp, recorded.hashedAt)) {
+    return { stamp, sha256: recorded.sha256, at: recorded.hashedAt! };
+  }
   const known = dependencyHashes.get(file);
-  if (known && vouches(stamp, stat.mtimeMs, known.stamp, known.at)) return known.sha256;
+  if (known && vouches(stamp, stat.mtimeMs, known.stamp, known.at)) return known;
   const now = readOrUndefined(file);
   if (!now) return undefined;
   const hashed = { stamp, sha256: sha256(now), at };
   dependencyHashes.set(file, hashed);
-  return hashed.sha256;
+  return hashed;
 }
 
 function readEntry(dir: string, key: string): ExtractedClass | undefined {
@@ -164,7 +166,7 @@ function readEntry(dir: string, key: string): ExtractedClass | undefined {
   if (!raw) return undefined;
   try {
     const entry = JSON.parse(raw.toString('utf8')) as CacheEntry;
-    if (!entry.dependencies.every((dep) => dependencyHash(dep.file, dep) === dep.sha256)) return undefined;
+    if (!entry.dependencies.every((dep) => dependencyHash(dep.file, dep)?.sha256 === dep.sha256)) return undefined;
     return entry.schema;
   } catch {
     return undefined; // a corrupt entry is a miss, never a failure
@@ -272,10 +274,9 @@ export class SchemaLoader {
     }
     const dependencies: Dependency[] = [];
     for (const file of reply.dependencies) {
-      const sha = dependencyHash(file);
-      const hashed = dependencyHashes.get(file);
+      const hashed = dependencyHash(file);
       // A file gone since the extractor read it: the schemas stand, but are not cached.
-      if (sha !== undefined && hashed?.sha256 === sha) dependencies.push({ file, sha256: sha, stamp: hashed.stamp, hashedAt: hashed.at });
+      if (hashed) dependencies.push({ file, sha256: hashed.sha256, stamp: hashed.stamp, hashedAt: hashed.at });
     }
     const cacheable = dependencies.length === reply.dependencies.length;
     for (const [i, miss] of misses.entries()) {
