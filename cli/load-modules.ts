@@ -7,10 +7,16 @@ import { checkLinked, type OwnPackage, ownPackage } from './linked-module.js';
 
 const TYPESCRIPT = /\.(m|c)?tsx?$/;
 
-/** This package, when `hub` runs its compiled copy (dist/cli/ → the root); from sources under tsx, none (tsx's hooks are in place). */
-const OWN: OwnPackage | undefined = import.meta.url.endsWith('.js')
-  ? ownPackage(fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, ''))
-  : undefined;
+/**
+ * This package, when `hub` runs its compiled copy (dist/cli/ → the root); from sources
+ * under tsx, none (tsx's hooks are in place). Read on the first TypeScript module: a
+ * start without one does not read package.json for it.
+ */
+let own: OwnPackage | null | undefined;
+function thisPackage(): OwnPackage | undefined {
+  own ??= import.meta.url.endsWith('.js') ? ownPackage(fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '')) : null;
+  return own ?? undefined;
+}
 
 /** The port to the module hooks, once registered. */
 let hooks: MessagePort | undefined;
@@ -20,7 +26,7 @@ function registerHooks(): MessagePort {
   // Stack traces point into the user's .ts (the compiled modules carry inline source maps), as under tsx.
   process.setSourceMapsEnabled(true);
   const { port1, port2 } = new MessageChannel();
-  register(new URL('./user-module-hooks.js', import.meta.url), { data: { port: port2, own: OWN }, transferList: [port2] });
+  register(new URL('./user-module-hooks.js', import.meta.url), { data: { port: port2, own: thisPackage() }, transferList: [port2] });
   port1.unref();
   hooks = port1;
   return port1;
@@ -66,7 +72,8 @@ const imported = new Map<string, Promise<Record<string, unknown>>>();
 export async function importUserModules(specs: readonly string[]): Promise<Record<string, unknown>[]> {
   const urls = specs.map(toUrl);
   const fresh = urls.filter((url) => !imported.has(url) && isTypeScript(url));
-  const linked = OWN && !hooks ? fresh.map((url) => checkLinked(url, OWN)) : [];
+  const pkg = fresh.length > 0 && !hooks ? thisPackage() : undefined;
+  const linked = pkg ? fresh.map((url) => checkLinked(url, pkg)) : [];
   if (fresh.length > 0 && linked.length === fresh.length && linked.every((l) => l !== undefined)) {
     process.setSourceMapsEnabled(true);
     for (const [i, url] of fresh.entries()) imported.set(url, import(linked[i]!) as Promise<Record<string, unknown>>);
@@ -79,7 +86,7 @@ export async function importUserModules(specs: readonly string[]): Promise<Recor
       mod = (import(url) as Promise<Record<string, unknown>>).then((m) => {
         // Not awaited: the copy is for the next start (a cold one extracts schemas meanwhile);
         // the port holds the process until the answer, so `hub prepare` still leaves it.
-        if (port && OWN) void link(port, url);
+        if (port && thisPackage()) void link(port, url);
         return m;
       });
       imported.set(url, mod);
